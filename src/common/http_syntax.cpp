@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// HTTP syntax checks. No httpd, APR or Python here.
+#include "common/http_syntax.h"
+
+#include <array>
+#include <cctype>
+#include <string_view>
+
+namespace wsgid::common {
+
+namespace {
+
+bool isTokenChar(unsigned char c) noexcept {
+    if (c <= 0x20 || c >= 0x7f) {
+        return false;
+    }
+    constexpr std::string_view kSeparators = "()<>@,;:\\\"/[]?={}";
+    return kSeparators.find(static_cast<char>(c)) == std::string_view::npos;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool isHttpToken(std::string_view s) noexcept {
+    if (s.empty()) {
+        return false;
+    }
+    for (const char c : s) {
+        if (!isTokenChar(static_cast<unsigned char>(c))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isSafeHeaderValue(std::string_view s) noexcept {
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool isValidStatusLine(std::string_view s) noexcept {
+    if (s.size() < 4 || s[3] != ' ') {
+        return false;
+    }
+    for (std::size_t i = 0; i < 3; ++i) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+    }
+    if (s[0] < '1' || s[0] > '5') {
+        return false;
+    }
+    return isSafeHeaderValue(s.substr(4));
+}
+
+bool isHopByHopHeader(std::string_view name) noexcept {
+    constexpr std::array<std::string_view, 8> kHopByHop = {
+        "connection", "keep-alive",        "proxy-authenticate", "proxy-authorization",
+        "te",         "trailers",          "transfer-encoding",  "upgrade"};
+    for (const auto h : kHopByHop) {
+        if (equalsIgnoreCase(name, h)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace wsgid::common

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+// poll()-based I/O with deadlines. No httpd, APR or Python here.
+#include "common/socket_io.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace wsgid::common {
+
+namespace {
+
+Status ioError(const char* what, int err) {
+    return {ErrorCode::IoError, std::string(what) + ": " + errnoText(err)};
+}
+
+// Waits for `events` on fd; ok when any of them (or an error/hangup) is reported.
+Status waitFor(int fd, short events, Deadline deadline) noexcept {
+    for (;;) {
+        pollfd p{.fd = fd, .events = events, .revents = 0};
+        const int rc = ::poll(&p, 1, deadline.pollTimeoutMs());
+        if (rc > 0) {
+            return Status::ok();
+        }
+        if (rc == 0) {
+            return {ErrorCode::Timeout, "timed out waiting for the peer"};
+        }
+        if (errno != EINTR) {
+            return ioError("poll", errno);
+        }
+    }
+}
+
+bool isSocket(int fd) noexcept {
+    int type = 0;
+    socklen_t len = sizeof(type);
+    return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+}
+
+}  // namespace
+
+int Deadline::pollTimeoutMs() const noexcept {
+    if (at_ == Clock::time_point::max()) {
+        return -1;
+    }
+    const auto now = Clock::now();
+    if (now >= at_) {
+        return 0;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(at_ - now).count();
+    return static_cast<int>(std::min<long long>(left, std::numeric_limits<int>::max()));
+}
+
+std::string errnoText(int err) {
+    char buf[256];
+    // GNU strerror_r returns a pointer that may or may not be buf.
+    const char* text = ::strerror_r(err, buf, sizeof(buf));
+    return text;
+}
+
+Status setNonBlocking(int fd, bool on) noexcept {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0) {
+        return ioError("fcntl(F_GETFL)", errno);
+    }
+    const int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) < 0) {
+        return ioError("fcntl(F_SETFL)", errno);
+    }
+    return Status::ok();
+}
+
+Status setCloseOnExec(int fd, bool on) noexcept {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags < 0) {
+        return ioError("fcntl(F_GETFD)", errno);
+    }
+    const int wanted = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    if (wanted != flags && ::fcntl(fd, F_SETFD, wanted) < 0) {
+        return ioError("fcntl(F_SETFD)", errno);
+    }
+    return Status::ok();
+}
+
+Status waitReadable(int fd, Deadline deadline) noexcept { return waitFor(fd, POLLIN, deadline); }
+
+Status waitWritable(int fd, Deadline deadline) noexcept {
+    return waitFor(fd, POLLOUT, deadline);
+}
+
+Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noexcept {
+    for (;;) {
+        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n > 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (n == 0) {
+            return Status(ErrorCode::Closed, "connection closed by peer");
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return ioError("read", errno);
+        }
+        if (Status s = waitReadable(fd, deadline); !s) {
+            return s;
+        }
+    }
+}
+
+Status readFully(int fd, std::span<char> buf, Deadline deadline) noexcept {
+    std::size_t done = 0;
+    while (done < buf.size()) {
+        auto n = readSome(fd, buf.subspan(done), deadline);
+        if (!n) {
+            return n.status();
+        }
+        done += n.value();
+    }
+    return Status::ok();
+}
+
+Status writeFully(int fd, std::span<const char> data, Deadline deadline) noexcept {
+    const iovec one{.iov_base = const_cast<char*>(data.data()), .iov_len = data.size()};
+    return writeFullyV(fd, std::span<const iovec>(&one, 1), deadline);
+}
+
+Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) noexcept {
+    // Work on a copy so partial writes can advance the vector without touching the caller's.
+    constexpr std::size_t kInline = 8;
+    iovec inlineVec[kInline];
+    std::vector<iovec> heapVec;
+    iovec* vec = inlineVec;
+    if (buffers.size() > kInline) {
+        try {
+            heapVec.assign(buffers.begin(), buffers.end());
+        } catch (...) {
+            return {ErrorCode::Internal, "out of memory"};
+        }
+        vec = heapVec.data();
+    } else {
+        std::copy(buffers.begin(), buffers.end(), inlineVec);
+    }
+    std::size_t count = buffers.size();
+    // IOV_MAX is 1024 on Linux; callers pass a handful of buffers.
+    const bool socket = isSocket(fd);
+    while (count > 0) {
+        if (vec->iov_len == 0) {
+            ++vec;
+            --count;
+            continue;
+        }
+        ssize_t n;
+        if (socket) {
+            msghdr msg{};
+            msg.msg_iov = vec;
+            msg.msg_iovlen = count;
+            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        } else {
+            n = ::writev(fd, vec, static_cast<int>(count));
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (Status s = waitWritable(fd, deadline); !s) {
+                    return s;
+                }
+                continue;
+            }
+            if (errno == EPIPE || errno == ECONNRESET) {
+                return {ErrorCode::Closed, "connection closed by peer: " + errnoText(errno)};
+            }
+            return ioError("write", errno);
+        }
+        auto left = static_cast<std::size_t>(n);
+        while (count > 0 && left >= vec->iov_len) {
+            left -= vec->iov_len;
+            ++vec;
+            --count;
+        }
+        if (count > 0) {
+            vec->iov_base = static_cast<char*>(vec->iov_base) + left;
+            vec->iov_len -= left;
+        }
+    }
+    return Status::ok();
+}
+
+}  // namespace wsgid::common

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+// Frame encoding and the incremental decoder. Pure: no syscalls, no httpd, no Python.
+#include "protocol/frame.h"
+
+#include <string>
+
+namespace wsgid::protocol {
+
+using common::ErrorCode;
+using common::Result;
+using common::Status;
+
+bool isKnownFrameType(std::uint8_t t) noexcept {
+    switch (static_cast<FrameType>(t)) {
+        case FrameType::Hello:
+        case FrameType::RequestHead:
+        case FrameType::BodyChunk:
+        case FrameType::BodyEnd:
+        case FrameType::HelloAck:
+        case FrameType::Start:
+        case FrameType::Body:
+        case FrameType::End:
+        case FrameType::Error:
+            return true;
+    }
+    return false;
+}
+
+std::uint32_t maxPayloadFor(FrameType t) noexcept {
+    switch (t) {
+        case FrameType::Hello:
+        case FrameType::HelloAck:
+            return 64;  // a few integers; room for later fields
+        case FrameType::RequestHead:
+            return kMaxRequestHeadBytes;
+        case FrameType::BodyChunk:
+        case FrameType::Body:
+            return kMaxDataChunk;
+        case FrameType::BodyEnd:
+        case FrameType::End:
+            return 0;
+        case FrameType::Start:
+            return kMaxResponseHeadBytes;
+        case FrameType::Error:
+            return kMaxErrorMessage + 16;
+    }
+    return 0;
+}
+
+void encodeHeader(FrameType type, std::uint16_t flags, std::uint32_t length,
+                  std::span<char, kFrameHeaderSize> out) noexcept {
+    out[0] = static_cast<char>(kProtocolVersion);
+    out[1] = static_cast<char>(type);
+    out[2] = static_cast<char>(flags & 0xff);
+    out[3] = static_cast<char>(flags >> 8);
+    for (int i = 0; i < 4; ++i) {
+        out[4 + i] = static_cast<char>((length >> (8 * i)) & 0xff);
+    }
+}
+
+void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::string_view payload) {
+    char header[kFrameHeaderSize];
+    encodeHeader(type, flags, static_cast<std::uint32_t>(payload.size()), header);
+    out.append(header, kFrameHeaderSize);
+    out.append(payload);
+}
+
+void FrameDecoder::feed(std::string_view bytes) {
+    // Compact before growing, so a long-lived connection's buffer does not creep.
+    if (pos_ > 0 && (pos_ == buf_.size() || pos_ > 64 * 1024)) {
+        buf_.erase(0, pos_);
+        pos_ = 0;
+    }
+    buf_.append(bytes);
+}
+
+Result<std::optional<Frame>> FrameDecoder::next() {
+    if (!error_.isOk()) {
+        return error_;
+    }
+    if (buffered() < kFrameHeaderSize) {
+        return std::optional<Frame>{};
+    }
+    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
+    if (h[0] != kProtocolVersion) {
+        error_ = Status(ErrorCode::ProtocolError,
+                        "protocol version " + std::to_string(h[0]) + ", expected " +
+                            std::to_string(kProtocolVersion));
+        return error_;
+    }
+    if (!isKnownFrameType(h[1])) {
+        error_ = Status(ErrorCode::ProtocolError, "unknown frame type " + std::to_string(h[1]));
+        return error_;
+    }
+    const auto type = static_cast<FrameType>(h[1]);
+    const auto flags = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
+    const std::uint32_t length = static_cast<std::uint32_t>(h[4]) |
+                                 (static_cast<std::uint32_t>(h[5]) << 8) |
+                                 (static_cast<std::uint32_t>(h[6]) << 16) |
+                                 (static_cast<std::uint32_t>(h[7]) << 24);
+    if (length > maxPayloadFor(type)) {
+        error_ = Status(ErrorCode::LimitExceeded,
+                        "frame type " + std::to_string(h[1]) + " length " + std::to_string(length) +
+                            " exceeds limit " + std::to_string(maxPayloadFor(type)));
+        return error_;
+    }
+    if (buffered() < kFrameHeaderSize + length) {
+        return std::optional<Frame>{};
+    }
+    Frame f;
+    f.type = type;
+    f.flags = flags;
+    f.payload.assign(buf_, pos_ + kFrameHeaderSize, length);
+    pos_ += kFrameHeaderSize + length;
+    if (pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+    }
+    return std::optional<Frame>(std::move(f));
+}
+
+}  // namespace wsgid::protocol

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// Frames: the unit of the wire protocol between mod_wsgid and wsgid-daemon, and the incremental
+// decoder that cuts a byte stream into frames. Pure: no syscalls, no httpd, no Python.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "protocol/limits.h"
+
+namespace wsgid::protocol {
+
+/// What a frame carries. Values are part of the wire format (docs/protocol.md).
+enum class FrameType : std::uint8_t {
+    // module -> daemon
+    Hello = 1,        ///< first frame on a connection: manager pid and generation
+    RequestHead = 2,  ///< one request: environ, script, groups
+    BodyChunk = 3,    ///< request body bytes
+    BodyEnd = 4,      ///< end of request body; flag kBodyAbandoned if the module stops early
+    // daemon -> module
+    HelloAck = 16,  ///< reply to Hello: the daemon's pid
+    Start = 17,     ///< status line and headers
+    Body = 18,      ///< response body bytes
+    End = 19,       ///< the response is complete; the connection may carry another request
+    Error = 20,     ///< the request failed; see ResponseError
+};
+
+/// BodyEnd flag: the module stopped sending before the whole body was read (the response had
+/// already ended, or the client went away). The app sees a short read / an IOError.
+inline constexpr std::uint16_t kBodyAbandoned = 0x0001;
+
+/// True for the values listed in FrameType.
+bool isKnownFrameType(std::uint8_t t) noexcept;
+
+/// Largest payload allowed for a frame of type `t`.
+std::uint32_t maxPayloadFor(FrameType t) noexcept;
+
+/// A decoded frame. The payload is owned.
+struct Frame {
+    FrameType type{};
+    std::uint16_t flags = 0;
+    std::string payload;
+};
+
+/// Writes the 8-byte header for a frame into `out`.
+void encodeHeader(FrameType type, std::uint16_t flags, std::uint32_t length,
+                  std::span<char, kFrameHeaderSize> out) noexcept;
+
+/// Appends a whole frame (header and payload) to `out`. The payload must fit maxPayloadFor().
+void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::string_view payload);
+
+/// Cuts a byte stream into frames. Feed bytes as they arrive, then call next() until it returns
+/// no frame. Validates version, type and length from the header alone, so an oversized frame is
+/// rejected before its payload is buffered. Errors are sticky. Not thread-safe.
+class FrameDecoder {
+public:
+    /// Appends received bytes.
+    void feed(std::string_view bytes);
+
+    /// The next complete frame; std::nullopt when more bytes are needed; an error status
+    /// (ProtocolError or LimitExceeded) when the stream is malformed.
+    common::Result<std::optional<Frame>> next();
+
+    /// Bytes fed but not yet returned as frames.
+    [[nodiscard]] std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+
+private:
+    std::string buf_;
+    std::size_t pos_ = 0;
+    common::Status error_;
+};
+
+}  // namespace wsgid::protocol

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// Response frames from the daemon: Start{status, headers} and Error{code, message}.
+// Pure: no syscalls, no httpd, no Python.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace wsgid::protocol {
+
+/// One response header: name and value as latin-1 bytes.
+using Header = std::pair<std::string, std::string>;
+
+/// The Start frame: the status line the app passed to start_response, and its headers.
+struct ResponseStart {
+    std::string status;  ///< "200 OK"
+    std::vector<Header> headers;
+
+    /// The numeric status (first three digits). Only meaningful on a validated status.
+    [[nodiscard]] int statusCode() const noexcept;
+};
+
+std::string encodeResponseStart(const ResponseStart& start);
+
+/// Decodes and validates: the status line must be valid (common::isValidStatusLine), header names
+/// tokens, values free of CR/LF/NUL. Anything else is a ProtocolError, so nothing an app
+/// smuggles past the daemon reaches the client.
+common::Result<ResponseStart> decodeResponseStart(std::string_view payload);
+
+/// Why a request failed, carried in an Error frame. Values are part of the wire format.
+enum class ResponseErrorCode : std::uint16_t {
+    AppError = 1,         ///< the application raised (traceback in the error log)
+    ScriptLoadFailed = 2, ///< the WSGI script could not be loaded, or has no such callable
+    InvalidResponse = 3,  ///< the app's status, headers or body violated PEP 3333
+    BadRequest = 4,       ///< the module sent something the daemon could not accept
+    ShuttingDown = 5,     ///< the daemon is stopping and did not start the request
+    ContentLengthMismatch = 6,  ///< the app sent fewer bytes than its own Content-Length
+    Internal = 7,         ///< a daemon-side failure not caused by the app
+};
+
+/// The Error frame.
+struct ResponseError {
+    ResponseErrorCode code = ResponseErrorCode::Internal;
+    std::string message;
+};
+
+/// Encodes an Error payload; messages longer than kMaxErrorMessage are truncated.
+std::string encodeResponseError(const ResponseError& error);
+common::Result<ResponseError> decodeResponseError(std::string_view payload);
+
+/// The HTTP status the module answers with when the error arrives before any Start frame.
+int httpStatusFor(ResponseErrorCode code) noexcept;
+
+/// A short name for logs ("app-error").
+std::string_view toString(ResponseErrorCode code) noexcept;
+
+}  // namespace wsgid::protocol

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+// Runtime: the daemon's single entry point into Python. Owns interpreter start-up, the
+// sub-interpreters per application group, per-worker thread states and bounded finalization.
+// Long story: docs/architecture.md "GIL and thread model".
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/log_sink.h"
+#include "common/status.h"
+#include "python/request_io.h"
+
+namespace wsgid::python {
+
+/// Settings for Py_InitializeFromConfig and the per-interpreter set-up.
+struct RuntimeConfig {
+    std::string pythonHome;               ///< PyConfig.home; empty = the built-in prefix
+    std::vector<std::string> pythonPath;  ///< added with site.addsitedir, moved to the front
+    std::string home;                     ///< inserted at sys.path[0] when set
+    std::string processGroup;             ///< mod_wsgi.process_group
+    int threads = 15;                     ///< wsgi.multithread = threads > 1
+    int processes = 1;
+    bool multiprocess = false;            ///< wsgi.multiprocess
+    common::LogSink* log = nullptr;       ///< wsgi.errors, sys.stdout/stderr, our own lines
+};
+
+class Runtime;
+
+/// Python state of one worker thread: its thread state in each interpreter it has entered
+/// (kept for the thread's lifetime so threading.local survives between requests).
+/// Create on the worker thread at start, destroy on the same thread before it exits.
+class WorkerScope {
+public:
+    explicit WorkerScope(Runtime& runtime);
+    ~WorkerScope();
+    WorkerScope(const WorkerScope&) = delete;
+    WorkerScope& operator=(const WorkerScope&) = delete;
+
+private:
+    friend class Runtime;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// Python for one daemon process. Construct with start() on the main thread; it returns with the
+/// GIL released. handle() is called concurrently from worker threads.
+class Runtime {
+public:
+    /// Initialises Python (isolated config, no signal handlers). On failure the message says
+    /// what to change ("python-home '/x' has no lib/python3.11/encodings").
+    static common::Result<std::unique_ptr<Runtime>> start(const RuntimeConfig& config);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    /// Loads a script into an application group ahead of the first request (preload).
+    common::Status preload(WorkerScope& worker, const std::string& scriptFilename,
+                           const std::string& applicationGroup);
+
+    /// Runs one WSGI request. Call without the GIL, from the thread that owns `worker`.
+    CallOutcome handle(WorkerScope& worker, const WsgiRequest& request, RequestIo& io) noexcept;
+
+    /// Runs atexit and finalizes, giving up after `timeout` (the caller then _exits).
+    /// Call on the main thread after all workers have been joined.
+    void shutdown(std::chrono::milliseconds timeout) noexcept;
+
+private:
+    friend class WorkerScope;
+    Runtime();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wsgid::python
