@@ -72,8 +72,8 @@ bool isValidStatusLine(std::string_view s) noexcept {
 
 bool isHopByHopHeader(std::string_view name) noexcept {
     constexpr std::array<std::string_view, 8> kHopByHop = {
-        "connection", "keep-alive",        "proxy-authenticate", "proxy-authorization",
-        "te",         "trailers",          "transfer-encoding",  "upgrade"};
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+        "te",         "trailers",   "transfer-encoding",  "upgrade"};
     for (const auto h : kHopByHop) {
         if (equalsIgnoreCase(name, h)) {
             return true;

@@ -2,16 +2,17 @@
 // poll()-based I/O with deadlines. No httpd, APR or Python here.
 #include "common/socket_io.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <limits>
+#include <vector>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <limits>
-#include <vector>
 
 namespace wsgid::common {
 
@@ -89,15 +90,32 @@ Status setCloseOnExec(int fd, bool on) noexcept {
     return Status::ok();
 }
 
-Status waitReadable(int fd, Deadline deadline) noexcept { return waitFor(fd, POLLIN, deadline); }
+Status waitReadable(int fd, Deadline deadline) noexcept {
+    return waitFor(fd, POLLIN, deadline);
+}
 
 Status waitWritable(int fd, Deadline deadline) noexcept {
     return waitFor(fd, POLLOUT, deadline);
 }
 
 Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noexcept {
+    // MSG_DONTWAIT keeps the deadline even on a blocking socket. Other fds (pipes) are waited
+    // for first, so a blocking one cannot hang past the deadline either.
+    bool socket = true;
     for (;;) {
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
+        ssize_t n = -1;
+        if (socket) {
+            n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+            if (n < 0 && errno == ENOTSOCK) {
+                socket = false;
+                continue;
+            }
+        } else {
+            if (Status s = waitReadable(fd, deadline); !s) {
+                return s;
+            }
+            n = ::read(fd, buf.data(), buf.size());
+        }
         if (n > 0) {
             return static_cast<std::size_t>(n);
         }
@@ -106,6 +124,10 @@ Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noe
         }
         if (errno == EINTR) {
             continue;
+        }
+        if (errno == ECONNRESET) {
+            // The peer closed with our data unread in its queue: still a close, not an I/O fault.
+            return Status(ErrorCode::Closed, "connection reset by peer");
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return ioError("read", errno);
@@ -150,7 +172,6 @@ Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) no
         std::copy(buffers.begin(), buffers.end(), inlineVec);
     }
     std::size_t count = buffers.size();
-    // IOV_MAX is 1024 on Linux; callers pass a handful of buffers.
     const bool socket = isSocket(fd);
     while (count > 0) {
         if (vec->iov_len == 0) {
@@ -158,14 +179,17 @@ Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) no
             --count;
             continue;
         }
+        // The kernel takes at most IOV_MAX buffers per call (EMSGSIZE beyond); the rest follow.
+        const std::size_t batch = std::min<std::size_t>(count, IOV_MAX);
         ssize_t n;
         if (socket) {
             msghdr msg{};
             msg.msg_iov = vec;
-            msg.msg_iovlen = count;
-            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+            msg.msg_iovlen = batch;
+            // MSG_DONTWAIT: the deadline holds even if the caller left the socket blocking.
+            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         } else {
-            n = ::writev(fd, vec, static_cast<int>(count));
+            n = ::writev(fd, vec, static_cast<int>(batch));
         }
         if (n < 0) {
             if (errno == EINTR) {

@@ -3,12 +3,12 @@
 // Every function here waits at most until its Deadline; none blocks forever.
 #pragma once
 
-#include <sys/uio.h>
-
 #include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
+
+#include <sys/uio.h>
 
 #include "common/status.h"
 
@@ -52,13 +52,15 @@ Status waitReadable(int fd, Deadline deadline) noexcept;
 /// Waits until `fd` is writable. Timeout when the deadline passes; Closed if the peer hung up.
 Status waitWritable(int fd, Deadline deadline) noexcept;
 
-/// Reads at least one byte into `buf` (up to its size). Returns the byte count; Closed at EOF.
+/// Reads at least one byte into `buf` (up to its size). Returns the byte count; Closed at EOF
+/// or when the peer reset the connection.
 Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noexcept;
 
 /// Reads exactly `buf.size()` bytes. Closed if EOF comes first.
 Status readFully(int fd, std::span<char> buf, Deadline deadline) noexcept;
 
 /// Writes all of `data`. Uses MSG_NOSIGNAL on sockets so a closed peer is an error, not SIGPIPE.
+/// Sockets keep the deadline even when blocking; a pipe must be O_NONBLOCK for it to hold.
 Status writeFully(int fd, std::span<const char> data, Deadline deadline) noexcept;
 
 /// Writes all of the buffers in order (one sendmsg() where the kernel takes it all).

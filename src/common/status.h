@@ -12,14 +12,14 @@ namespace wsgid::common {
 /// Broad error classes; each layer maps them to its own outcome (HTTP status, exit code, ...).
 enum class ErrorCode {
     Ok = 0,
-    InvalidArgument,   ///< bad configuration or argument
-    ProtocolError,     ///< malformed or unexpected frame
-    LimitExceeded,     ///< a hard limit from protocol/limits.h was hit
-    Timeout,           ///< a deadline passed
-    Closed,            ///< the peer closed the connection
-    IoError,           ///< a system call failed (message carries errno text)
-    NotFound,          ///< a file, user or group does not exist
-    Internal,          ///< a bug or an unexpected state
+    InvalidArgument,  ///< bad configuration or argument
+    ProtocolError,    ///< malformed or unexpected frame
+    LimitExceeded,    ///< a hard limit from protocol/limits.h was hit
+    Timeout,          ///< a deadline passed
+    Closed,           ///< the peer closed the connection
+    IoError,          ///< a system call failed (message carries errno text)
+    NotFound,         ///< a file, user or group does not exist
+    Internal,         ///< a bug or an unexpected state
 };
 
 /// Success, or an error code with a human-readable message.
@@ -44,7 +44,7 @@ private:
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+    Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
     Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
     Result(ErrorCode code, std::string message) : v_(Status(code, std::move(message))) {}
 

@@ -2,9 +2,9 @@
 // UniqueFd: sole owner of a file descriptor. No httpd, APR or Python here.
 #pragma once
 
-#include <unistd.h>
-
 #include <utility>
+
+#include <unistd.h>
 
 namespace wsgid::common {
 

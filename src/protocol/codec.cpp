@@ -26,10 +26,18 @@ T getLe(const char* p) noexcept {
 
 }  // namespace
 
-void ByteWriter::u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-void ByteWriter::u16(std::uint16_t v) { putLe(out_, v); }
-void ByteWriter::u32(std::uint32_t v) { putLe(out_, v); }
-void ByteWriter::u64(std::uint64_t v) { putLe(out_, v); }
+void ByteWriter::u8(std::uint8_t v) {
+    out_.push_back(static_cast<char>(v));
+}
+void ByteWriter::u16(std::uint16_t v) {
+    putLe(out_, v);
+}
+void ByteWriter::u32(std::uint32_t v) {
+    putLe(out_, v);
+}
+void ByteWriter::u64(std::uint64_t v) {
+    putLe(out_, v);
+}
 void ByteWriter::str(std::string_view s) {
     u32(static_cast<std::uint32_t>(s.size()));
     out_.append(s);

@@ -83,9 +83,9 @@ Result<std::optional<Frame>> FrameDecoder::next() {
     }
     const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
     if (h[0] != kProtocolVersion) {
-        error_ = Status(ErrorCode::ProtocolError,
-                        "protocol version " + std::to_string(h[0]) + ", expected " +
-                            std::to_string(kProtocolVersion));
+        error_ =
+            Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
+                                                 ", expected " + std::to_string(kProtocolVersion));
         return error_;
     }
     if (!isKnownFrameType(h[1])) {
@@ -94,10 +94,9 @@ Result<std::optional<Frame>> FrameDecoder::next() {
     }
     const auto type = static_cast<FrameType>(h[1]);
     const auto flags = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
-    const std::uint32_t length = static_cast<std::uint32_t>(h[4]) |
-                                 (static_cast<std::uint32_t>(h[5]) << 8) |
-                                 (static_cast<std::uint32_t>(h[6]) << 16) |
-                                 (static_cast<std::uint32_t>(h[7]) << 24);
+    const std::uint32_t length =
+        static_cast<std::uint32_t>(h[4]) | (static_cast<std::uint32_t>(h[5]) << 8) |
+        (static_cast<std::uint32_t>(h[6]) << 16) | (static_cast<std::uint32_t>(h[7]) << 24);
     if (length > maxPayloadFor(type)) {
         error_ = Status(ErrorCode::LimitExceeded,
                         "frame type " + std::to_string(h[1]) + " length " + std::to_string(length) +

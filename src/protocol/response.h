@@ -34,13 +34,13 @@ common::Result<ResponseStart> decodeResponseStart(std::string_view payload);
 
 /// Why a request failed, carried in an Error frame. Values are part of the wire format.
 enum class ResponseErrorCode : std::uint16_t {
-    AppError = 1,         ///< the application raised (traceback in the error log)
-    ScriptLoadFailed = 2, ///< the WSGI script could not be loaded, or has no such callable
-    InvalidResponse = 3,  ///< the app's status, headers or body violated PEP 3333
-    BadRequest = 4,       ///< the module sent something the daemon could not accept
-    ShuttingDown = 5,     ///< the daemon is stopping and did not start the request
+    AppError = 1,               ///< the application raised (traceback in the error log)
+    ScriptLoadFailed = 2,       ///< the WSGI script could not be loaded, or has no such callable
+    InvalidResponse = 3,        ///< the app's status, headers or body violated PEP 3333
+    BadRequest = 4,             ///< the module sent something the daemon could not accept
+    ShuttingDown = 5,           ///< the daemon is stopping and did not start the request
     ContentLengthMismatch = 6,  ///< the app sent fewer bytes than its own Content-Length
-    Internal = 7,         ///< a daemon-side failure not caused by the app
+    Internal = 7,               ///< a daemon-side failure not caused by the app
 };
 
 /// The Error frame.
