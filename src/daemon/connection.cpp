@@ -1,1 +1,561 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Connection: the daemon side of the session rules in docs/protocol.md. No httpd headers here.
+#include "daemon/connection.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <vector>
+
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/socket_io.h"
+#include "protocol/limits.h"
+
+namespace wsgid::daemon {
+
+using common::Deadline;
+using common::ErrorCode;
+using common::LogLevel;
+using common::Result;
+using common::Status;
+using protocol::Frame;
+using protocol::FrameType;
+using protocol::ResponseErrorCode;
+
+namespace {
+
+// Size of one read() from the socket. Large enough for a whole BodyChunk frame of
+// kMaxDataChunk in a few reads; lives on the stack of the I/O thread or worker.
+constexpr std::size_t kReadBufferSize = std::size_t{64} * 1024;
+
+// Body frames sent with one writev(): bounds the iovec array (IOV_MAX is 1024 on Linux, and
+// each frame takes two entries) while still moving 16 MiB per system call.
+constexpr std::size_t kFramesPerWrite = 64;
+
+std::string frameTypeName(FrameType type) {
+    switch (type) {
+        case FrameType::Hello:
+            return "Hello";
+        case FrameType::RequestHead:
+            return "RequestHead";
+        case FrameType::BodyChunk:
+            return "BodyChunk";
+        case FrameType::BodyEnd:
+            return "BodyEnd";
+        case FrameType::HelloAck:
+            return "HelloAck";
+        case FrameType::Start:
+            return "Start";
+        case FrameType::Body:
+            return "Body";
+        case FrameType::End:
+            return "End";
+        case FrameType::Error:
+            return "Error";
+    }
+    return "type " + std::to_string(static_cast<int>(type));
+}
+
+ResponseErrorCode errorCodeFor(const python::CallOutcome& outcome) {
+    switch (outcome.kind) {
+        case python::CallOutcome::Kind::AppError:
+            return ResponseErrorCode::AppError;
+        case python::CallOutcome::Kind::ScriptLoadFailed:
+            return ResponseErrorCode::ScriptLoadFailed;
+        case python::CallOutcome::Kind::InvalidResponse:
+            // The Python layer reports a short body against the app's own Content-Length as an
+            // invalid response; the module maps the dedicated code differently in its log.
+            if (outcome.message.find("Content-Length") != std::string::npos) {
+                return ResponseErrorCode::ContentLengthMismatch;
+            }
+            return ResponseErrorCode::InvalidResponse;
+        case python::CallOutcome::Kind::Completed:
+        case python::CallOutcome::Kind::ClientGone:
+            break;
+    }
+    return ResponseErrorCode::Internal;
+}
+
+python::WsgiRequest toWsgiRequest(protocol::RequestHead&& head) {
+    python::WsgiRequest request;
+    request.scriptFilename = std::move(head.scriptFilename);
+    request.callableObject = std::move(head.callableObject);
+    request.applicationGroup = std::move(head.applicationGroup);
+    request.processGroup = std::move(head.processGroup);
+    request.requestId = std::move(head.requestId);
+    request.contentLength = head.contentLength;
+    request.environ = std::move(head.environ);
+    return request;
+}
+
+}  // namespace
+
+/// RequestIo over the connection; lives on the worker's stack for one Application::handle call.
+class Connection::BodyIo final : public python::RequestIo {
+public:
+    explicit BodyIo(Connection& conn) noexcept : conn_(conn) {}
+
+    Result<std::size_t> readBody(std::string& out, std::size_t max) override {
+        return conn_.readBody(out, max);
+    }
+    Status writeStart(std::string_view status,
+                      const std::vector<std::pair<std::string, std::string>>& headers) override {
+        return conn_.writeStart(status, headers);
+    }
+    Status writeBody(std::string_view data) override { return conn_.writeBody(data); }
+
+private:
+    Connection& conn_;
+};
+
+Connection::Connection(common::UniqueFd fd, const ConnectionConfig& config,
+                       common::LogSink& log) noexcept
+    : fd_(std::move(fd)), config_(config), log_(log) {}
+
+Connection::~Connection() = default;
+
+// ---- I/O thread side ----------------------------------------------------------------------
+
+Connection::Event Connection::onReadable() noexcept {
+    try {
+        char buf[kReadBufferSize];
+        std::size_t total = 0;
+        while (total < kMaxReadPerWakeup) {
+            const ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
+            if (n > 0) {
+                decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+                total += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n == 0) {
+                // The module closes pooled connections when its child exits: routine.
+                log_.log(LogLevel::Debug, "WG0210", "connection closed by the module");
+                return Event::Close;
+            }
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            }
+            log_.log(LogLevel::Info, "WG0211",
+                     "reading from a module connection failed: " + common::errnoText(errno));
+            return Event::Close;
+        }
+        return processBuffered();
+    } catch (...) {
+        log_.log(LogLevel::Error, "WG0212", "out of memory reading a module connection");
+        return Event::Close;
+    }
+}
+
+Connection::Event Connection::processBuffered() noexcept {
+    try {
+        for (;;) {
+            if (state_ == State::RequestPending) {
+                return Event::RequestReady;
+            }
+            auto next = decoder_.next();
+            if (!next) {
+                log_.log(LogLevel::Error, "WG0213",
+                         "malformed frame from the module, closing the connection: " +
+                             next.status().message());
+                return Event::Close;
+            }
+            if (!next.value()) {
+                return Event::NeedMore;
+            }
+            if (const Event e = handleFrame(*next.value()); e != Event::NeedMore) {
+                return e;
+            }
+        }
+    } catch (...) {
+        log_.log(LogLevel::Error, "WG0212", "out of memory reading a module connection");
+        return Event::Close;
+    }
+}
+
+Connection::Event Connection::handleFrame(Frame& frame) {
+    switch (state_) {
+        case State::AwaitHello:
+            return handleHello(frame);
+        case State::Idle: {
+            if (frame.type != FrameType::RequestHead) {
+                log_.log(LogLevel::Error, "WG0214",
+                         "unexpected " + frameTypeName(frame.type) +
+                             " frame between requests, closing the connection");
+                return Event::Close;
+            }
+            auto head = protocol::decodeRequestHead(frame.payload);
+            if (!head) {
+                log_.log(LogLevel::Error, "WG0215",
+                         "invalid RequestHead from the module: " + head.status().message());
+                state_ = State::DiscardBody;
+                if (!sendError(ResponseErrorCode::BadRequest,
+                               "invalid RequestHead: " + head.status().message(),
+                               Deadline::after(kControlWriteTimeout))) {
+                    return Event::Close;
+                }
+                return Event::NeedMore;
+            }
+            requestId_ = head.value().requestId;
+            pending_.emplace(std::move(head).value());
+            state_ = State::RequestPending;
+            return Event::RequestReady;
+        }
+        case State::DiscardBody:
+            if (frame.type == FrameType::BodyEnd) {
+                state_ = State::Idle;
+                return Event::NeedMore;
+            }
+            if (frame.type == FrameType::BodyChunk) {
+                return Event::NeedMore;
+            }
+            log_.log(LogLevel::Error, "WG0216",
+                     "unexpected " + frameTypeName(frame.type) +
+                         " frame in a request body, closing the connection");
+            return Event::Close;
+        case State::RequestPending:
+            break;
+    }
+    return Event::RequestReady;
+}
+
+Connection::Event Connection::handleHello(const Frame& frame) {
+    if (frame.type != FrameType::Hello) {
+        log_.log(LogLevel::Error, "WG0217",
+                 "first frame on a connection was " + frameTypeName(frame.type) +
+                     ", not Hello; closing it");
+        (void)sendError(ResponseErrorCode::BadRequest, "expected Hello",
+                        Deadline::after(kControlWriteTimeout));
+        return Event::Close;
+    }
+    auto hello = protocol::decodeHello(frame.payload);
+    if (!hello) {
+        log_.log(LogLevel::Error, "WG0218", "invalid Hello: " + hello.status().message());
+        (void)sendError(ResponseErrorCode::BadRequest, "invalid Hello",
+                        Deadline::after(kControlWriteTimeout));
+        return Event::Close;
+    }
+    if (config_.managerPid != 0 && hello.value().managerPid != config_.managerPid) {
+        // Another httpd instance found our socket; never serve it.
+        log_.log(LogLevel::Error, "WG0219",
+                 "Hello from manager pid " + std::to_string(hello.value().managerPid) +
+                     ", expected " + std::to_string(config_.managerPid) +
+                     "; refusing the connection");
+        (void)sendError(ResponseErrorCode::BadRequest, "manager pid mismatch",
+                        Deadline::after(kControlWriteTimeout));
+        return Event::Close;
+    }
+    const std::string ack =
+        protocol::encodeHelloAck({.daemonPid = static_cast<std::uint32_t>(::getpid())});
+    if (!sendControl(FrameType::HelloAck, ack)) {
+        return Event::Close;
+    }
+    state_ = State::Idle;
+    return Event::NeedMore;
+}
+
+Connection::Event Connection::rejectRequest(ResponseErrorCode code,
+                                            std::string_view message) noexcept {
+    pending_.reset();
+    state_ = State::DiscardBody;
+    if (!sendError(code, message, Deadline::after(kControlWriteTimeout))) {
+        return Event::Close;
+    }
+    return processBuffered();
+}
+
+bool Connection::sendControl(FrameType type, std::string_view payload) noexcept {
+    try {
+        std::string frame;
+        protocol::appendFrame(frame, type, 0, payload);
+        const Status s =
+            common::writeFully(fd_.get(), frame, Deadline::after(kControlWriteTimeout));
+        if (!s) {
+            log_.log(LogLevel::Info, "WG0220",
+                     "writing to a module connection failed: " + s.message());
+        }
+        return s.isOk();
+    } catch (...) {
+        return false;
+    }
+}
+
+bool Connection::sendError(ResponseErrorCode code, std::string_view message,
+                           Deadline deadline) noexcept {
+    try {
+        std::string frame;
+        protocol::appendFrame(
+            frame, FrameType::Error, 0,
+            protocol::encodeResponseError({.code = code, .message = std::string(message)}));
+        const Status s = common::writeFully(fd_.get(), frame, deadline);
+        if (!s) {
+            log_.log(LogLevel::Info, "WG0220",
+                     "writing to a module connection failed: " + s.message());
+        }
+        return s.isOk();
+    } catch (...) {
+        return false;
+    }
+}
+
+// ---- worker side ----------------------------------------------------------------------------
+
+bool Connection::serve(Application& app, Worker& worker) noexcept {
+    try {
+        if (!pending_) {
+            log_.log(LogLevel::Critical, "WG0221", "serve() without a decoded request");
+            return false;
+        }
+        const python::WsgiRequest request = toWsgiRequest(std::move(*pending_));
+        pending_.reset();
+        bodyChunk_.clear();
+        bodyOffset_ = 0;
+        bodyEnded_ = false;
+        bodyAbandoned_ = false;
+        startSent_ = false;
+        broken_.reset();
+
+        BodyIo io(*this);
+        const python::CallOutcome outcome = app.handle(worker, request, io);
+        const bool keep = finishRequest(outcome) && drainBody();
+        bodyChunk_.clear();
+        bodyChunk_.shrink_to_fit();
+        requestId_.clear();
+        if (keep) {
+            state_ = State::Idle;
+        }
+        return keep;
+    } catch (...) {
+        log_.log(LogLevel::Error, "WG0222", "out of memory serving request " + requestId_);
+        return false;
+    }
+}
+
+bool Connection::finishRequest(const python::CallOutcome& outcome) {
+    if (broken_) {
+        // The connection failed under the app; what failed was logged where it happened.
+        return false;
+    }
+    if (outcome.kind == python::CallOutcome::Kind::ClientGone) {
+        return false;
+    }
+    Status sent;
+    if (outcome.kind == python::CallOutcome::Kind::Completed) {
+        if (startSent_) {
+            sent = writeFrame(FrameType::End, {});
+        } else {
+            log_.log(LogLevel::Error, "WG0223",
+                     "request " + requestId_ + " completed without a response start");
+            sent = writeFrame(FrameType::Error,
+                              protocol::encodeResponseError(
+                                  {.code = ResponseErrorCode::InvalidResponse,
+                                   .message = "application returned without starting a response"}));
+        }
+    } else {
+        std::string message = outcome.message;
+        if (message.empty()) {
+            message =
+                "request failed (" + std::string(protocol::toString(errorCodeFor(outcome))) + ")";
+        }
+        sent = writeFrame(FrameType::Error,
+                          protocol::encodeResponseError(
+                              {.code = errorCodeFor(outcome), .message = std::move(message)}));
+    }
+    return sent.isOk();
+}
+
+bool Connection::drainBody() {
+    // One deadline for the whole drain: after End/Error the module sends at most what was in
+    // flight and then BodyEnd (abandoned), so this is quick unless the module is stuck.
+    const Deadline deadline = Deadline::after(config_.socketTimeout);
+    while (!bodyEnded_) {
+        auto frame = readFrame(deadline);
+        if (!frame) {
+            log_.log(LogLevel::Info, "WG0224",
+                     "request " + requestId_ +
+                         ": discarding the rest of the body failed: " + frame.status().message());
+            return false;
+        }
+        if (frame.value().type == FrameType::BodyEnd) {
+            bodyEnded_ = true;
+        } else if (frame.value().type != FrameType::BodyChunk) {
+            log_.log(LogLevel::Error, "WG0216",
+                     "unexpected " + frameTypeName(frame.value().type) +
+                         " frame in a request body, closing the connection");
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<Frame> Connection::readFrame(Deadline deadline) noexcept {
+    try {
+        for (;;) {
+            auto next = decoder_.next();
+            if (!next) {
+                log_.log(LogLevel::Error, "WG0213",
+                         "malformed frame from the module, closing the connection: " +
+                             next.status().message());
+                return next.status();
+            }
+            if (next.value()) {
+                return std::move(*next.value());
+            }
+            char buf[kReadBufferSize];
+            auto n = common::readSome(fd_.get(), buf, deadline);
+            if (!n) {
+                return n.status();
+            }
+            decoder_.feed(std::string_view(buf, n.value()));
+        }
+    } catch (...) {
+        return Status(ErrorCode::Internal, "out of memory");
+    }
+}
+
+Status Connection::fail(Status status) {
+    if (!broken_) {
+        broken_ = status;
+    }
+    return status;
+}
+
+Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noexcept {
+    try {
+        if (broken_) {
+            return *broken_;
+        }
+        while (bodyOffset_ >= bodyChunk_.size()) {
+            if (bodyEnded_) {
+                if (bodyAbandoned_) {
+                    return Status(ErrorCode::Closed, "request body abandoned by client");
+                }
+                return std::size_t{0};
+            }
+            if (max == 0) {
+                return std::size_t{0};
+            }
+            auto frame = readFrame(Deadline::after(config_.socketTimeout));
+            if (!frame) {
+                const Status& s = frame.status();
+                if (s.code() == ErrorCode::Timeout) {
+                    log_.log(LogLevel::Warning, "WG0225",
+                             "request " + requestId_ + ": timed out after " +
+                                 std::to_string(config_.socketTimeout.count()) +
+                                 " ms waiting for the request body");
+                    return fail(Status(ErrorCode::Timeout, "timed out reading the request body"));
+                }
+                if (s.code() != ErrorCode::ProtocolError && s.code() != ErrorCode::LimitExceeded) {
+                    log_.log(LogLevel::Info, "WG0226",
+                             "request " + requestId_ +
+                                 ": reading the request body failed: " + s.message());
+                }
+                return fail(Status(s.code(), "reading the request body failed: " + s.message()));
+            }
+            Frame& f = frame.value();
+            if (f.type == FrameType::BodyEnd) {
+                bodyEnded_ = true;
+                bodyAbandoned_ = (f.flags & protocol::kBodyAbandoned) != 0;
+            } else if (f.type == FrameType::BodyChunk) {
+                bodyChunk_ = std::move(f.payload);
+                bodyOffset_ = 0;
+            } else {
+                log_.log(LogLevel::Error, "WG0216",
+                         "unexpected " + frameTypeName(f.type) +
+                             " frame in a request body, closing the connection");
+                return fail(Status(ErrorCode::ProtocolError,
+                                   "unexpected " + frameTypeName(f.type) + " in the request body"));
+            }
+        }
+        const std::size_t n = std::min(max, bodyChunk_.size() - bodyOffset_);
+        out.append(bodyChunk_, bodyOffset_, n);
+        bodyOffset_ += n;
+        return n;
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
+    }
+}
+
+Status Connection::writeStart(
+    std::string_view status,
+    const std::vector<std::pair<std::string, std::string>>& headers) noexcept {
+    try {
+        if (broken_) {
+            return *broken_;
+        }
+        if (startSent_) {
+            return {ErrorCode::Internal, "response start sent twice"};
+        }
+        protocol::ResponseStart start;
+        start.status.assign(status);
+        start.headers = headers;
+        const std::string payload = protocol::encodeResponseStart(start);
+        if (payload.size() > protocol::kMaxResponseHeadBytes) {
+            // The app's response is at fault, not the connection: it stays usable.
+            return {ErrorCode::LimitExceeded, "response headers exceed " +
+                                                  std::to_string(protocol::kMaxResponseHeadBytes) +
+                                                  " bytes"};
+        }
+        Status s = writeFrame(FrameType::Start, payload);
+        if (s) {
+            startSent_ = true;
+        }
+        return s;
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory writing the response start"));
+    }
+}
+
+Status Connection::writeBody(std::string_view data) noexcept {
+    try {
+        if (broken_) {
+            return *broken_;
+        }
+        while (!data.empty()) {
+            const std::size_t frames =
+                std::min(kFramesPerWrite,
+                         (data.size() + protocol::kMaxDataChunk - 1) / protocol::kMaxDataChunk);
+            std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
+            std::array<iovec, 2 * kFramesPerWrite> vec{};
+            for (std::size_t i = 0; i < frames; ++i) {
+                const std::size_t len = std::min<std::size_t>(data.size(), protocol::kMaxDataChunk);
+                protocol::encodeHeader(FrameType::Body, 0, static_cast<std::uint32_t>(len),
+                                       headers[i]);
+                vec[2 * i] = {.iov_base = headers[i].data(), .iov_len = headers[i].size()};
+                vec[2 * i + 1] = {.iov_base = const_cast<char*>(data.data()), .iov_len = len};
+                data.remove_prefix(len);
+            }
+            const Status s = common::writeFullyV(fd_.get(), std::span(vec.data(), 2 * frames),
+                                                 Deadline::after(config_.socketTimeout));
+            if (!s) {
+                log_.log(LogLevel::Info, "WG0227",
+                         "request " + requestId_ + ": writing the response failed: " + s.message());
+                return fail(s);
+            }
+        }
+        return Status::ok();
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
+Status Connection::writeFrame(FrameType type, std::string_view payload) {
+    std::array<char, protocol::kFrameHeaderSize> header{};
+    protocol::encodeHeader(type, 0, static_cast<std::uint32_t>(payload.size()), header);
+    const std::array<iovec, 2> vec = {
+        iovec{.iov_base = header.data(), .iov_len = header.size()},
+        iovec{.iov_base = const_cast<char*>(payload.data()), .iov_len = payload.size()}};
+    Status s = common::writeFullyV(fd_.get(), vec, Deadline::after(config_.socketTimeout));
+    if (!s) {
+        log_.log(LogLevel::Info, "WG0227",
+                 "request " + requestId_ + ": writing the response failed: " + s.message());
+        return fail(std::move(s));
+    }
+    return s;
+}
+
+}  // namespace wsgid::daemon

@@ -1,1 +1,136 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Connection: one persistent module connection on the daemon side. The I/O thread uses it to
+// decode frames up to a complete RequestHead; a worker then runs that request through an
+// Application and writes the response frames (docs/protocol.md "Sessions"). No httpd headers.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/log_sink.h"
+#include "common/socket_io.h"
+#include "common/unique_fd.h"
+#include "daemon/application.h"
+#include "protocol/frame.h"
+#include "protocol/request_head.h"
+#include "protocol/response.h"
+
+namespace wsgid::daemon {
+
+/// Per-operation timeout of a worker's socket I/O: waiting for the next BodyChunk, or for the
+/// module to take response bytes. 300 s is httpd's Timeout as Debian ships it (apache2.conf), which
+/// is also what mod_wsgi's socket-timeout defaults to; the module gives up on its side then too.
+inline constexpr std::chrono::milliseconds kSocketTimeout = std::chrono::seconds(300);
+
+/// How long the I/O thread waits to write a HelloAck or an Error. Those are a few dozen bytes into
+/// a socket the module is not sending a response on, so they fit its buffer at once; the bound only
+/// keeps one broken peer from stalling the thread that serves every other connection.
+inline constexpr std::chrono::milliseconds kControlWriteTimeout = std::chrono::seconds(1);
+
+/// Most bytes the I/O thread reads from one connection per readiness event, so one fast sender
+/// cannot starve the others; epoll reports the connection again if more is waiting.
+inline constexpr std::size_t kMaxReadPerWakeup = 256 * 1024;
+
+/// Settings shared by every connection of a Server.
+struct ConnectionConfig {
+    /// Hello.managerPid must equal this (the httpd parent's pid); 0 accepts any pid, for a daemon
+    /// started by hand.
+    std::uint32_t managerPid = 0;
+    /// See kSocketTimeout; tests shorten it.
+    std::chrono::milliseconds socketTimeout = kSocketTimeout;
+};
+
+/// One accepted connection. Owned by exactly one thread at a time: the I/O thread while it is
+/// idle, the request queue and then one worker while a request runs. The fd is non-blocking.
+class Connection {
+public:
+    /// What the owner does next with the connection.
+    enum class Event {
+        NeedMore,      ///< wait for more bytes (re-arm epoll)
+        RequestReady,  ///< a RequestHead is decoded: queue the connection for a worker
+        Close,         ///< drop it (peer EOF, protocol error, I/O failure)
+    };
+
+    /// `log` must outlive the connection.
+    Connection(common::UniqueFd fd, const ConnectionConfig& config, common::LogSink& log) noexcept;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    /// The socket, owned by the connection (for epoll registration).
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+
+    /// I/O thread: reads what the socket has (at most kMaxReadPerWakeup) and processes the whole
+    /// frames buffered so far (Hello, RequestHead, the body of a rejected request).
+    Event onReadable() noexcept;
+
+    /// Processes frames already buffered without reading: after a request finished, or after a
+    /// request was rejected. A RequestHead already buffered yields RequestReady at once.
+    Event processBuffered() noexcept;
+
+    /// Refuses the decoded request (queue full, shutting down): sends Error{code, message} and
+    /// discards that request's body frames as they arrive. Returns NeedMore or Close.
+    Event rejectRequest(protocol::ResponseErrorCode code, std::string_view message) noexcept;
+
+    /// Worker thread: runs the decoded request through `app` with the worker's state, writes End
+    /// or Error, and discards the rest of the request body. True when the connection may carry
+    /// another request (call processBuffered() next); false when it must be closed.
+    bool serve(Application& app, Worker& worker) noexcept;
+
+    /// The request id of the decoded request (for log lines), empty when there is none.
+    [[nodiscard]] const std::string& requestId() const noexcept { return requestId_; }
+
+private:
+    class BodyIo;
+
+    enum class State {
+        AwaitHello,      ///< the first frame must be Hello
+        Idle,            ///< between requests: the next frame must be RequestHead
+        RequestPending,  ///< a RequestHead is decoded and waits for (or runs in) a worker
+        DiscardBody,     ///< a rejected request's body frames are dropped up to BodyEnd
+    };
+
+    Event handleFrame(protocol::Frame& frame);
+    Event handleHello(const protocol::Frame& frame);
+    bool sendControl(protocol::FrameType type, std::string_view payload) noexcept;
+    bool sendError(protocol::ResponseErrorCode code, std::string_view message,
+                   common::Deadline deadline) noexcept;
+
+    // Worker side (Deadline-bounded, blocking on the non-blocking fd through common/socket_io).
+    // The helpers without noexcept may throw only std::bad_alloc; serve() and the RequestIo
+    // entry points catch it.
+    common::Result<protocol::Frame> readFrame(common::Deadline deadline) noexcept;
+    common::Result<std::size_t> readBody(std::string& out, std::size_t max) noexcept;
+    common::Status writeStart(
+        std::string_view status,
+        const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
+    common::Status writeBody(std::string_view data) noexcept;
+    common::Status writeFrame(protocol::FrameType type, std::string_view payload);
+    common::Status fail(common::Status status);
+    bool finishRequest(const python::CallOutcome& outcome);
+    bool drainBody();
+
+    common::UniqueFd fd_;
+    const ConnectionConfig config_;
+    common::LogSink& log_;
+    protocol::FrameDecoder decoder_;
+    State state_ = State::AwaitHello;
+
+    // The request between decode and serve(); then its per-request state.
+    std::optional<protocol::RequestHead> pending_;
+    std::string requestId_;
+    std::string bodyChunk_;       // a BodyChunk not yet handed out in full
+    std::size_t bodyOffset_ = 0;  // bytes of bodyChunk_ already handed out
+    bool bodyEnded_ = false;      // BodyEnd seen
+    bool bodyAbandoned_ = false;  // ... with the abandoned flag
+    bool startSent_ = false;
+    std::optional<common::Status> broken_;  // first I/O or protocol failure during the request
+};
+
+}  // namespace wsgid::daemon

@@ -1,1 +1,249 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// wsgid-daemon's entry point: the start-up sequence (signals, argv, user, environment, Python,
+// preload), the main loop that waits for a stop signal, and the bounded shutdown. The only file
+// of the daemon that knows python::Runtime; it adapts it to daemon::Application.
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log_sink.h"
+#include "common/socket_io.h"
+#include "common/unique_fd.h"
+#include "daemon/application.h"
+#include "daemon/log_sink_stderr.h"
+#include "daemon/privileges.h"
+#include "daemon/server.h"
+#include "daemon/signals.h"
+#include "protocol/daemon_args.h"
+#include "python/runtime.h"
+
+namespace wsgid::daemon {
+namespace {
+
+using common::LogLevel;
+
+// How often the main loop checks the server's health while it waits for a signal: a dead worker
+// is noticed within a second, and an idle daemon wakes only once a second.
+constexpr std::chrono::milliseconds kSupervisionInterval = std::chrono::seconds(1);
+
+// Level of the lines logged before --log-level is known: httpd's default LogLevel.
+constexpr LogRank kBootstrapLogRank = 4;  // warn
+
+/// The worker state of the Python runtime: its thread states.
+class PythonWorker final : public Worker {
+public:
+    explicit PythonWorker(python::Runtime& runtime) : scope_(runtime) {}
+    python::WorkerScope& scope() noexcept { return scope_; }
+
+private:
+    python::WorkerScope scope_;
+};
+
+/// python::Runtime as the Server's Application.
+class PythonApplication final : public Application {
+public:
+    PythonApplication(python::Runtime& runtime, common::LogSink& log) noexcept
+        : runtime_(runtime), log_(log) {}
+
+    std::unique_ptr<Worker> makeWorker() noexcept override {
+        try {
+            return std::make_unique<PythonWorker>(runtime_);
+        } catch (const std::exception& e) {
+            log_.log(LogLevel::Critical, "WG0250",
+                     std::string("cannot create a Python worker thread state: ") + e.what());
+        } catch (...) {
+            log_.log(LogLevel::Critical, "WG0250", "cannot create a Python worker thread state");
+        }
+        return nullptr;
+    }
+
+    python::CallOutcome handle(Worker& worker, const python::WsgiRequest& request,
+                               python::RequestIo& io) noexcept override {
+        return runtime_.handle(static_cast<PythonWorker&>(worker).scope(), request, io);
+    }
+
+private:
+    python::Runtime& runtime_;
+    common::LogSink& log_;
+};
+
+/// Startup failure: the parent backs off instead of respawning at once.
+int startupFailure(common::LogSink& log, std::string_view id, const std::string& message) {
+    log.log(LogLevel::Critical, id, message);
+    return protocol::kExitStartupFailure;
+}
+
+/// Whether fd 3 is what the parent promised: a listening socket.
+bool isListeningSocket(int fd) noexcept {
+    int accepting = 0;
+    socklen_t len = sizeof(accepting);
+    return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting != 0;
+}
+
+/// Loads each "script|application-group" before requests are served, with `scope` (the main
+/// thread's). A failing preload is logged and skipped, as mod_wsgi does for WSGIImportScript:
+/// the app may still work.
+void preloadScripts(python::Runtime& runtime, python::WorkerScope& scope,
+                    const std::vector<std::string>& preload, common::LogSink& log) {
+    for (const std::string& item : preload) {
+        const auto bar = item.rfind('|');
+        const std::string script = item.substr(0, bar);
+        const std::string group = bar == std::string::npos ? std::string() : item.substr(bar + 1);
+        if (const common::Status s = runtime.preload(scope, script, group); !s) {
+            log.log(LogLevel::Error, "WG0251",
+                    "preloading '" + script + "' into application group '" + group +
+                        "' failed: " + s.message());
+        } else {
+            log.log(LogLevel::Info, "WG0252",
+                    "preloaded '" + script + "' into application group '" + group + "'");
+        }
+    }
+}
+
+int run(int argc, char** argv) {
+    StderrLogSink bootstrapLog(kBootstrapLogRank);
+
+    // exec kept httpd's blocked mask and ignored signals; start clean, then catch ours at once
+    // so a stop request during start-up is acted on once the server runs.
+    if (const common::Status s = resetInheritedSignalState(); !s) {
+        return startupFailure(bootstrapLog, "WG0253", "cannot reset signals: " + s.message());
+    }
+    auto watcher = SignalWatcher::install();
+    if (!watcher) {
+        return startupFailure(bootstrapLog, "WG0253",
+                              "cannot install signal handlers: " + watcher.status().message());
+    }
+
+    std::vector<std::string_view> argViews;
+    for (int i = 1; i < argc; ++i) {
+        argViews.emplace_back(argv[i]);
+    }
+    auto parsed = protocol::parseArgv(argViews);
+    if (!parsed) {
+        return startupFailure(bootstrapLog, "WG0254",
+                              "bad command line: " + parsed.status().message());
+    }
+    const protocol::DaemonArgs& args = parsed.value();
+    const auto rank = parseHttpdLogLevel(args.logLevel);
+    if (!rank) {
+        return startupFailure(bootstrapLog, "WG0254",
+                              "bad command line: unknown --log-level '" + args.logLevel + "'");
+    }
+    StderrLogSink log(*rank);
+
+    if (!isListeningSocket(protocol::kListenFd)) {
+        return startupFailure(log, "WG0255",
+                              "fd " + std::to_string(protocol::kListenFd) +
+                                  " is not a listening socket; wsgid-daemon is started by "
+                                  "mod_wsgid, not by hand");
+    }
+    // App code that spawns programs must not hand them our listening socket.
+    (void)common::setCloseOnExec(protocol::kListenFd, true);
+
+    auto switched = switchUser(args, log);
+    if (!switched) {
+        return startupFailure(log, "WG0256",
+                              "cannot switch to the daemon user: " + switched.status().message());
+    }
+    if (args.uid && *args.uid != 0 && (::getuid() == 0 || ::geteuid() == 0)) {
+        return startupFailure(log, "WG0256",
+                              "still running as root although uid " + std::to_string(*args.uid) +
+                                  " was requested; refusing to run application code as root");
+    }
+    if (const common::Status s = applyProcessSettings(args, switched.value(), log); !s) {
+        return startupFailure(log, "WG0257", "cannot set up the process: " + s.message());
+    }
+
+    python::RuntimeConfig pyConfig;
+    pyConfig.pythonHome = args.pythonHome;
+    pyConfig.pythonPath = args.pythonPath;
+    pyConfig.home = args.home;
+    pyConfig.processGroup = args.group;
+    pyConfig.threads = args.threads;
+    pyConfig.processes = args.processes;
+    pyConfig.multiprocess = args.multiprocess;
+    pyConfig.log = &log;
+    auto runtime = python::Runtime::start(pyConfig);
+    if (!runtime) {
+        return startupFailure(log, "WG0258", "cannot start Python: " + runtime.status().message());
+    }
+    if (!args.preload.empty()) {
+        // The main thread's own scope, gone before the workers start.
+        python::WorkerScope mainScope(*runtime.value());
+        preloadScripts(*runtime.value(), mainScope, args.preload, log);
+    }
+
+    PythonApplication app(*runtime.value(), log);
+    ServerConfig serverConfig;
+    serverConfig.threads = args.threads;
+    serverConfig.connection.managerPid = args.managerPid;
+    auto server =
+        std::make_unique<Server>(common::UniqueFd(protocol::kListenFd), serverConfig, app, log);
+    if (const common::Status s = server->start(); !s) {
+        return startupFailure(log, "WG0259", "cannot start the server: " + s.message());
+    }
+    log.log(LogLevel::Notice, "WG0260",
+            "daemon process " + std::to_string(args.processIndex) + " of group '" + args.group +
+                "' serving with " + std::to_string(args.threads) + " thread(s)");
+
+    int exitCode = 0;
+    for (;;) {
+        const auto signo = watcher.value()->next(common::Deadline::after(kSupervisionInterval));
+        if (!server->healthy()) {
+            log.log(LogLevel::Critical, "WG0261",
+                    "the server lost a thread; stopping so that a fresh daemon is started");
+            // Not kExitStartupFailure: the daemon did start; a plain restart is right.
+            exitCode = 1;
+            break;
+        }
+        if (!signo) {
+            continue;
+        }
+        if (actionFor(*signo) == SignalAction::Ignore) {
+            log.log(LogLevel::Info, "WG0262", "received " + signalName(*signo) + "; ignored");
+            continue;
+        }
+        log.log(LogLevel::Notice, "WG0263",
+                "received " + signalName(*signo) + "; stopping gracefully (at most " +
+                    std::to_string(args.shutdownTimeoutSec) + " s)");
+        break;
+    }
+
+    // --shutdown-timeout bounds the drain and Python's finalization together.
+    const common::Deadline deadline =
+        common::Deadline::after(std::chrono::seconds(args.shutdownTimeoutSec));
+    const StopReport report = server->stop(deadline);
+    if (!report.clean) {
+        // Workers are still inside Python: finalizing under them would crash or hang. The
+        // server logged how many requests were cut off.
+        log.log(LogLevel::Notice, "WG0264", "exiting without finalizing Python");
+        ::_exit(exitCode);
+    }
+    server.reset();
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at() - common::Clock::now());
+    runtime.value()->shutdown(std::max(left, std::chrono::milliseconds(0)));
+    log.log(LogLevel::Notice, "WG0265", "daemon process stopped");
+    return exitCode;
+}
+
+}  // namespace
+}  // namespace wsgid::daemon
+
+int main(int argc, char** argv) {
+    try {
+        return wsgid::daemon::run(argc, argv);
+    } catch (...) {
+        // Everything above reports through Status; this is out of memory at start-up.
+        static constexpr char kMessage[] =
+            "wsgid-daemon: fatal: unexpected exception at start-up\n";
+        [[maybe_unused]] const ssize_t n = ::write(2, kMessage, sizeof(kMessage) - 1);
+        return wsgid::protocol::kExitStartupFailure;
+    }
+}

@@ -1,1 +1,178 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// User switch, environment, working directory, umask and locale of the daemon process.
+// No httpd headers here.
+#include "daemon/privileges.h"
+
+#include <cerrno>
+#include <clocale>
+#include <cstdlib>
+#include <vector>
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/socket_io.h"
+
+namespace wsgid::daemon {
+
+using common::ErrorCode;
+using common::LogLevel;
+using common::Result;
+using common::Status;
+
+namespace {
+
+// getpwuid_r buffer when sysconf gives no hint; passwd lines are far shorter.
+constexpr std::size_t kDefaultPasswdBuffer = std::size_t{16} * 1024;
+
+Status sysError(const std::string& what, int err) {
+    return {ErrorCode::IoError, what + ": " + common::errnoText(err)};
+}
+
+}  // namespace
+
+std::optional<PasswdEntry> lookupUser(uid_t uid) {
+    const long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buf(hint > 0 ? static_cast<std::size_t>(hint) : kDefaultPasswdBuffer);
+    passwd pw{};
+    passwd* found = nullptr;
+    for (;;) {
+        const int rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found);
+        if (rc == ERANGE && buf.size() < 64 * kDefaultPasswdBuffer) {
+            buf.resize(buf.size() * 2);
+            continue;
+        }
+        if (rc != 0 || found == nullptr) {
+            return std::nullopt;
+        }
+        return PasswdEntry{.name = pw.pw_name != nullptr ? pw.pw_name : "",
+                           .home = pw.pw_dir != nullptr ? pw.pw_dir : "",
+                           .gid = pw.pw_gid};
+    }
+}
+
+Result<bool> switchUser(const protocol::DaemonArgs& args, common::LogSink& log) {
+    if (!args.uid && !args.gid) {
+        return false;
+    }
+    if (::geteuid() != 0) {
+        if (args.uid && *args.uid != ::getuid()) {
+            log.log(LogLevel::Warning, "WG0240",
+                    "not started as root: cannot switch to uid " + std::to_string(*args.uid) +
+                        ", running as uid " + std::to_string(::getuid()));
+        }
+        return false;
+    }
+    const std::optional<PasswdEntry> user = args.uid ? lookupUser(*args.uid) : std::nullopt;
+    gid_t gid = ::getgid();
+    if (args.gid) {
+        gid = *args.gid;
+    } else if (user) {
+        gid = user->gid;
+    }
+
+    // Supplementary groups first: after setuid() we could no longer change them, and root's own
+    // groups must not leak into the daemon.
+    if (!args.supplementaryGroups.empty()) {
+        if (::setgroups(args.supplementaryGroups.size(), args.supplementaryGroups.data()) != 0) {
+            return sysError("setgroups", errno);
+        }
+    } else if (args.uid && (!args.userName.empty() || user)) {
+        const std::string& name = args.userName.empty() ? user->name : args.userName;
+        if (::initgroups(name.c_str(), gid) != 0) {
+            return sysError("initgroups(" + name + ")", errno);
+        }
+    } else if (::setgroups(1, &gid) != 0) {
+        return sysError("setgroups", errno);
+    }
+    if (::setgid(gid) != 0) {
+        return sysError("setgid(" + std::to_string(gid) + ")", errno);
+    }
+    if (!args.uid) {
+        return false;
+    }
+    const uid_t uid = *args.uid;
+    if (::setuid(uid) != 0) {
+        return sysError("setuid(" + std::to_string(uid) + ")", errno);
+    }
+    if (::getuid() != uid || ::geteuid() != uid) {
+        return Status(ErrorCode::Internal, "setuid(" + std::to_string(uid) + ") left uid " +
+                                               std::to_string(::getuid()) + ", euid " +
+                                               std::to_string(::geteuid()));
+    }
+    if (uid != 0 && ::setuid(0) == 0) {
+        return Status(ErrorCode::Internal, "root privileges could be regained after setuid(" +
+                                               std::to_string(uid) + "); refusing to run");
+    }
+    return true;
+}
+
+WorkingDirectory chooseWorkingDirectory(const std::string& homeOption, bool userSwitched,
+                                        const std::optional<PasswdEntry>& user) {
+    if (!homeOption.empty()) {
+        return {.path = homeOption, .fromHomeOption = true};
+    }
+    if (userSwitched && user && !user->home.empty()) {
+        return {.path = user->home, .fromHomeOption = false};
+    }
+    return {};
+}
+
+Status applyProcessSettings(const protocol::DaemonArgs& args, bool userSwitched,
+                            common::LogSink& log) {
+    const std::optional<PasswdEntry> user = lookupUser(::getuid());
+    if (userSwitched) {
+        const std::string name =
+            !args.userName.empty() ? args.userName : (user ? user->name : std::string());
+        std::string home = user ? user->home : std::string();
+        if (home.empty()) {
+            home = args.home.empty() ? "/" : args.home;
+        }
+        // The environment came from the root parent; it must describe the user we now are.
+        // NOLINTBEGIN(concurrency-mt-unsafe): single-threaded start-up, see privileges.h
+        if (::setenv("HOME", home.c_str(), 1) != 0 ||
+            (!name.empty() && (::setenv("USER", name.c_str(), 1) != 0 ||
+                               ::setenv("LOGNAME", name.c_str(), 1) != 0))) {
+            return sysError("setenv", errno);
+        }
+        // NOLINTEND(concurrency-mt-unsafe)
+    }
+
+    const WorkingDirectory wd = chooseWorkingDirectory(args.home, userSwitched, user);
+    if (!wd.path.empty() && ::chdir(wd.path.c_str()) != 0) {
+        const int err = errno;
+        if (wd.fromHomeOption) {
+            return sysError("cannot enter home directory '" + wd.path + "'", err);
+        }
+        log.log(LogLevel::Warning, "WG0241",
+                "cannot enter the user's home directory '" + wd.path +
+                    "': " + common::errnoText(err) + "; working in /");
+        if (::chdir("/") != 0) {
+            return sysError("chdir(/)", errno);
+        }
+    }
+
+    if (args.umask) {
+        ::umask(*args.umask);
+    }
+
+    // NOLINTBEGIN(concurrency-mt-unsafe): single-threaded start-up, see privileges.h
+    if (!args.lang.empty() && ::setenv("LANG", args.lang.c_str(), 1) != 0) {
+        return sysError("setenv(LANG)", errno);
+    }
+    if (!args.locale.empty() && ::setenv("LC_ALL", args.locale.c_str(), 1) != 0) {
+        return sysError("setenv(LC_ALL)", errno);
+    }
+    if ((!args.lang.empty() || !args.locale.empty()) && std::setlocale(LC_ALL, "") == nullptr) {
+        // Python still starts (it falls back to the C locale and UTF-8 mode), so only warn.
+        log.log(LogLevel::Warning, "WG0242",
+                "locale '" + (args.locale.empty() ? args.lang : args.locale) +
+                    "' is not available on this system (see locale -a)");
+    }
+    // NOLINTEND(concurrency-mt-unsafe)
+    return Status::ok();
+}
+
+}  // namespace wsgid::daemon

@@ -1,1 +1,414 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Server: accept loop, epoll over idle connections, worker pool and graceful drain.
+// Thread model: docs/architecture.md "GIL and thread model". No httpd headers here.
+#include "daemon/server.h"
+
+#include <array>
+#include <cerrno>
+#include <string>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace wsgid::daemon {
+
+using common::Deadline;
+using common::ErrorCode;
+using common::LogLevel;
+using common::Status;
+
+namespace {
+
+// Events taken per epoll_wait(); more simply wait for the next call.
+constexpr int kMaxEventsPerWait = 64;
+
+// Connections accepted per readiness event before the I/O thread looks at its other sockets,
+// so a connection storm cannot starve established connections.
+constexpr int kMaxAcceptsPerWakeup = 64;
+
+// Connections wait for readable data, one readiness report at a time: while the I/O thread or a
+// worker owns a connection, epoll stays silent about it.
+constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+
+Status sysError(const char* what, int err) {
+    return {ErrorCode::IoError, std::string(what) + ": " + common::errnoText(err)};
+}
+
+}  // namespace
+
+Server::Server(common::UniqueFd listenFd, ServerConfig config, Application& app,
+               common::LogSink& log)
+    : listenFd_(std::move(listenFd)),
+      config_(config),
+      app_(app),
+      log_(log),
+      queue_(config_.queueCapacity) {}
+
+Server::~Server() {
+    if (started_ && !stopped_) {
+        (void)stop(Deadline::never());
+    }
+    if (ioThread_.joinable()) {
+        ioThread_.join();
+    }
+    for (auto& t : workers_) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+    // Connections handed back by workers that finished after an unclean stop() were retired by
+    // dispatch(); nothing else can be left in idle_ once every thread has been joined.
+}
+
+Status Server::start() noexcept {
+    try {
+        if (started_) {
+            return {ErrorCode::Internal, "Server::start called twice"};
+        }
+        if (Status s = common::setNonBlocking(listenFd_.get(), true); !s) {
+            return s;
+        }
+        epollFd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+        if (!epollFd_) {
+            return sysError("epoll_create1", errno);
+        }
+        wakeFd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!wakeFd_) {
+            return sysError("eventfd", errno);
+        }
+        epoll_event wake{.events = EPOLLIN, .data = {.ptr = &wakeFd_}};
+        if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, wakeFd_.get(), &wake) != 0) {
+            return sysError("epoll_ctl(eventfd)", errno);
+        }
+        // EPOLLEXCLUSIVE: every daemon of the group watches the same socket; wake one per
+        // connection instead of all of them.
+        epoll_event listen{.events = EPOLLIN | EPOLLEXCLUSIVE, .data = {.ptr = &listenFd_}};
+        if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, listenFd_.get(), &listen) != 0) {
+            return sysError("epoll_ctl(listening socket)", errno);
+        }
+
+        // The threads keep the signal mask of the caller. Blocking the stop signals in them
+        // would leak into every program app code starts from a worker (exec keeps the mask);
+        // the handlers only write to the self-pipe, so whichever thread runs one is fine.
+        started_ = true;
+        {
+            const std::lock_guard lock(exitMutex_);
+            liveWorkers_ = config_.threads;
+        }
+        workers_.reserve(static_cast<std::size_t>(config_.threads));
+        for (int i = 0; i < config_.threads; ++i) {
+            try {
+                workers_.emplace_back([this] { workerMain(); });
+            } catch (...) {
+                {
+                    const std::lock_guard lock(exitMutex_);
+                    liveWorkers_ -= config_.threads - i;
+                }
+                (void)stop(Deadline::never());
+                return {ErrorCode::IoError, "cannot start worker thread " + std::to_string(i)};
+            }
+        }
+        try {
+            ioThread_ = std::thread([this] { ioMain(); });
+        } catch (...) {
+            (void)stop(Deadline::never());
+            return {ErrorCode::IoError, "cannot start the I/O thread"};
+        }
+        return Status::ok();
+    } catch (...) {
+        return {ErrorCode::Internal, "out of memory starting the server"};
+    }
+}
+
+StopReport Server::stop(Deadline deadline) noexcept {
+    StopReport report;
+    if (!started_ || stopped_) {
+        return report;
+    }
+    stopped_ = true;
+    {
+        const std::lock_guard lock(idleMutex_);
+        stopping_ = true;
+    }
+    if (ioThread_.joinable()) {
+        wakeIoThread();
+        // The I/O thread never blocks on a peer (control writes are bounded by
+        // kControlWriteTimeout), so it reaches the wake-up promptly.
+        ioThread_.join();
+    } else {
+        closeForStop();
+    }
+    queue_.close();
+
+    bool allExited = false;
+    {
+        std::unique_lock lock(exitMutex_);
+        const auto done = [this] { return liveWorkers_ == 0; };
+        if (deadline.at() == common::Clock::time_point::max()) {
+            exitCv_.wait(lock, done);
+            allExited = true;
+        } else {
+            allExited = exitCv_.wait_until(lock, deadline.at(), done);
+        }
+    }
+    if (allExited) {
+        for (auto& t : workers_) {
+            t.join();
+        }
+        return report;
+    }
+
+    // Deadline passed: refuse what is still queued, count what is still running.
+    report.clean = false;
+    while (auto conn = queue_.tryPop()) {
+        (void)(*conn)->rejectRequest(protocol::ResponseErrorCode::ShuttingDown,
+                                     "daemon is shutting down");
+        retire(std::move(*conn));
+        ++report.cutOff;
+    }
+    report.cutOff += static_cast<std::size_t>(busyWorkers_.load());
+    try {
+        log_.log(LogLevel::Error, "WG0230",
+                 "shutdown timeout passed with " + std::to_string(report.cutOff) +
+                     " request(s) still queued or running; they are cut off");
+    } catch (...) {  // NOLINT(bugprone-empty-catch)
+        // Building the message failed; the report still carries the count.
+    }
+    return report;
+}
+
+void Server::wakeIoThread() noexcept {
+    const std::uint64_t one = 1;
+    // Only fails if the counter would overflow, and then the thread is already woken.
+    [[maybe_unused]] const ssize_t n = ::write(wakeFd_.get(), &one, sizeof(one));
+}
+
+// ---- I/O thread ---------------------------------------------------------------------------
+
+void Server::ioMain() noexcept {
+    try {
+        std::array<epoll_event, kMaxEventsPerWait> events{};
+        for (;;) {
+            int timeoutMs = -1;  // woken by connections or by stop() through the eventfd
+            if (acceptPaused_) {
+                timeoutMs = Deadline(acceptResumeAt_).pollTimeoutMs();
+            }
+            const int n = ::epoll_wait(epollFd_.get(), events.data(), kMaxEventsPerWait, timeoutMs);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                log_.log(LogLevel::Critical, "WG0231",
+                         "epoll_wait failed: " + common::errnoText(errno));
+                healthy_ = false;
+                closeForStop();
+                return;
+            }
+            if (acceptPaused_ && common::Clock::now() >= acceptResumeAt_) {
+                resumeAccepting();
+            }
+            for (int i = 0; i < n; ++i) {
+                void* tag = events[static_cast<std::size_t>(i)].data.ptr;
+                if (tag == &wakeFd_) {
+                    std::uint64_t count = 0;
+                    // Resets the counter; a failure leaves it set, which only wakes us again.
+                    [[maybe_unused]] const ssize_t drained =
+                        ::read(wakeFd_.get(), &count, sizeof(count));
+                    bool stopping = false;
+                    {
+                        const std::lock_guard lock(idleMutex_);
+                        stopping = stopping_;
+                    }
+                    if (stopping) {
+                        closeForStop();
+                        return;
+                    }
+                } else if (tag == &listenFd_) {
+                    acceptConnections();
+                } else {
+                    onConnectionEvent(static_cast<Connection*>(tag));
+                }
+            }
+        }
+    } catch (...) {
+        log_.log(LogLevel::Critical, "WG0232", "the I/O thread failed (out of memory)");
+        healthy_ = false;
+        closeForStop();
+    }
+}
+
+void Server::closeForStop() {
+    if (listenFd_) {
+        // Our copy only: the httpd parent and the other daemons keep the socket listening, and
+        // its path is the parent's to unlink.
+        (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, listenFd_.get(), nullptr);
+        listenFd_.reset();
+    }
+    queue_.close();
+    std::unordered_map<Connection*, ConnectionPtr> idle;
+    {
+        const std::lock_guard lock(idleMutex_);
+        stopping_ = true;
+        idle.swap(idle_);
+    }
+    for (auto& entry : idle) {
+        retire(std::move(entry.second));
+    }
+}
+
+void Server::acceptConnections() {
+    for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
+        const int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            const int err = errno;
+            if (err == EINTR || err == ECONNABORTED) {
+                continue;
+            }
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                return;  // another daemon of the group took it, or the backlog is empty
+            }
+            pauseAccepting(err);
+            return;
+        }
+        auto conn = std::make_unique<Connection>(common::UniqueFd(fd), config_.connection, log_);
+        Connection* raw = conn.get();
+        const std::lock_guard lock(idleMutex_);
+        idle_.emplace(raw, std::move(conn));
+        epoll_event ev{.events = kConnectionEvents, .data = {.ptr = raw}};
+        if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+            log_.log(LogLevel::Error, "WG0233",
+                     "cannot watch a new connection: " + common::errnoText(errno));
+            idle_.erase(raw);
+        }
+    }
+}
+
+void Server::pauseAccepting(int err) {
+    log_.log(LogLevel::Error, "WG0234",
+             "accept() failed: " + common::errnoText(err) + "; pausing new connections for " +
+                 std::to_string(kAcceptBackoff.count()) + " ms");
+    (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, listenFd_.get(), nullptr);
+    acceptPaused_ = true;
+    acceptResumeAt_ = common::Clock::now() + kAcceptBackoff;
+}
+
+void Server::resumeAccepting() {
+    epoll_event listen{.events = EPOLLIN | EPOLLEXCLUSIVE, .data = {.ptr = &listenFd_}};
+    if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, listenFd_.get(), &listen) != 0) {
+        log_.log(LogLevel::Error, "WG0235",
+                 "cannot watch the listening socket again: " + common::errnoText(errno));
+        acceptResumeAt_ = common::Clock::now() + kAcceptBackoff;
+        return;
+    }
+    acceptPaused_ = false;
+}
+
+void Server::onConnectionEvent(Connection* conn) {
+    ConnectionPtr owned;
+    {
+        const std::lock_guard lock(idleMutex_);
+        const auto it = idle_.find(conn);
+        if (it == idle_.end()) {
+            return;  // not ours any more (cannot happen with EPOLLONESHOT; be safe)
+        }
+        owned = std::move(it->second);
+        idle_.erase(it);
+    }
+    const Connection::Event event = owned->onReadable();
+    dispatch(std::move(owned), event);
+}
+
+void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
+    for (;;) {
+        switch (event) {
+            case Connection::Event::Close:
+                retire(std::move(conn));
+                return;
+            case Connection::Event::RequestReady: {
+                const PushResult pushed = queue_.tryPush(conn);
+                if (pushed == PushResult::Pushed) {
+                    return;
+                }
+                if (pushed == PushResult::Closed) {
+                    (void)conn->rejectRequest(protocol::ResponseErrorCode::ShuttingDown,
+                                              "daemon is shutting down");
+                    retire(std::move(conn));
+                    return;
+                }
+                log_.log(LogLevel::Error, "WG0236",
+                         "request queue full (" + std::to_string(queue_.capacity()) +
+                             " requests); refusing request " + conn->requestId());
+                event = conn->rejectRequest(protocol::ResponseErrorCode::ShuttingDown,
+                                            "request queue full");
+                break;
+            }
+            case Connection::Event::NeedMore: {
+                Connection* raw = conn.get();
+                const std::lock_guard lock(idleMutex_);
+                if (stopping_) {
+                    retire(std::move(conn));
+                    return;
+                }
+                epoll_event ev{.events = kConnectionEvents, .data = {.ptr = raw}};
+                if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_MOD, raw->fd(), &ev) != 0) {
+                    log_.log(LogLevel::Error, "WG0233",
+                             "cannot watch a connection: " + common::errnoText(errno));
+                    retire(std::move(conn));
+                    return;
+                }
+                idle_.emplace(raw, std::move(conn));
+                return;
+            }
+        }
+    }
+}
+
+void Server::retire(ConnectionPtr conn) noexcept {
+    if (!conn) {
+        return;
+    }
+    // Explicit removal: a process forked by app code may hold a copy of the descriptor, and
+    // then closing ours would leave the registration (and its pointer) in the epoll set.
+    (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, conn->fd(), nullptr);
+    conn.reset();
+}
+
+// ---- workers ------------------------------------------------------------------------------
+
+void Server::workerMain() noexcept {
+    try {
+        std::unique_ptr<Worker> worker = app_.makeWorker();
+        if (!worker) {
+            log_.log(LogLevel::Critical, "WG0237",
+                     "a worker thread could not set up its application state; the daemon "
+                     "will exit");
+            healthy_ = false;
+        } else {
+            // Deadline::never: close() on stop wakes every waiting worker.
+            while (auto conn = queue_.pop(Deadline::never())) {
+                ++busyWorkers_;
+                const bool keep = (*conn)->serve(app_, *worker);
+                --busyWorkers_;
+                if (keep) {
+                    const Connection::Event next = (*conn)->processBuffered();
+                    dispatch(std::move(*conn), next);
+                } else {
+                    retire(std::move(*conn));
+                }
+            }
+            worker.reset();  // on this thread, as Worker requires
+        }
+    } catch (...) {
+        log_.log(LogLevel::Critical, "WG0238", "a worker thread failed (out of memory)");
+        healthy_ = false;
+    }
+    {
+        const std::lock_guard lock(exitMutex_);
+        --liveWorkers_;
+    }
+    exitCv_.notify_all();
+}
+
+}  // namespace wsgid::daemon

@@ -1,1 +1,130 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Server: the daemon's request engine. One I/O thread accepts on the inherited listening socket
+// and watches idle connections with epoll; N worker threads run queued requests through an
+// Application; stop() drains gracefully within a deadline. No httpd headers, no Python here.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "common/log_sink.h"
+#include "common/socket_io.h"
+#include "common/status.h"
+#include "common/unique_fd.h"
+#include "daemon/application.h"
+#include "daemon/connection.h"
+#include "daemon/request_queue.h"
+
+namespace wsgid::daemon {
+
+/// Requests decoded but not yet taken by a worker. Each in-flight request of an httpd child holds
+/// one connection, so the depth is bounded by httpd's MaxRequestWorkers (150 by default, a few
+/// thousand on big hosts); 4096 bounds the memory of a stuck daemon while never refusing a real
+/// load. Beyond it the request gets Error{ShuttingDown} (503) at once instead of waiting unseen.
+inline constexpr std::size_t kMaxQueuedRequests = 4096;
+
+/// How long accepting pauses after accept() fails for lack of resources (EMFILE, ENOBUFS):
+/// long enough not to spin on a listening socket that stays readable, short enough that
+/// connections waiting in the backlog are picked up soon after fds free up.
+inline constexpr std::chrono::milliseconds kAcceptBackoff = std::chrono::milliseconds(100);
+
+/// Server settings (from DaemonArgs in main.cpp; tests set them directly).
+struct ServerConfig {
+    int threads = 15;  ///< worker threads (--threads)
+    ConnectionConfig connection;
+    std::size_t queueCapacity = kMaxQueuedRequests;
+};
+
+/// How stop() ended.
+struct StopReport {
+    bool clean = true;       ///< every worker finished and was joined before the deadline
+    std::size_t cutOff = 0;  ///< requests running or queued when the deadline passed
+};
+
+/// Accepts module connections on a listening Unix socket and serves their requests.
+/// Create, start() and stop() on one thread (the daemon's main thread); healthy() and
+/// queuedRequests() may be called from any thread. The Application and LogSink must outlive the
+/// Server. The listening socket is closed, never unlinked: its path belongs to the httpd parent.
+class Server {
+public:
+    /// Takes ownership of `listenFd`, a listening SOCK_STREAM socket (set non-blocking here).
+    Server(common::UniqueFd listenFd, ServerConfig config, Application& app, common::LogSink& log);
+    /// Stops the server if it is running, then waits for every thread, including workers still
+    /// inside the Application after an unclean stop(). A caller that cannot wait must _exit.
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Creates the epoll set and starts the I/O thread and the workers.
+    common::Status start() noexcept;
+
+    /// Graceful stop: stops accepting (our copy of the listening socket is closed), closes idle
+    /// connections, lets workers finish the running and queued requests, and joins the threads.
+    /// Returns when that is done or `deadline` passes; then requests still queued get
+    /// Error{ShuttingDown} and the report counts them and the ones still running as cut off.
+    /// Call once.
+    StopReport stop(common::Deadline deadline) noexcept;
+
+    /// False once a thread failed for good (a worker could not make its Worker, epoll failed):
+    /// the daemon should exit so the parent starts a fresh process.
+    [[nodiscard]] bool healthy() const noexcept { return healthy_.load(); }
+
+    /// Requests waiting for a worker (a snapshot).
+    [[nodiscard]] std::size_t queuedRequests() const { return queue_.size(); }
+
+private:
+    using ConnectionPtr = std::unique_ptr<Connection>;
+
+    void ioMain() noexcept;
+    void workerMain() noexcept;
+    void acceptConnections();
+    void pauseAccepting(int err);
+    void resumeAccepting();
+    void closeForStop();
+    void onConnectionEvent(Connection* conn);
+    void dispatch(ConnectionPtr conn, Connection::Event event);
+    void retire(ConnectionPtr conn) noexcept;
+    void wakeIoThread() noexcept;
+
+    common::UniqueFd listenFd_;
+    const ServerConfig config_;
+    Application& app_;
+    common::LogSink& log_;
+    common::UniqueFd epollFd_;
+    common::UniqueFd wakeFd_;  // eventfd: stop() wakes the I/O thread through it
+    RequestQueue<ConnectionPtr> queue_;
+    std::thread ioThread_;
+    std::vector<std::thread> workers_;
+    bool started_ = false;
+    bool stopped_ = false;
+    std::atomic<bool> healthy_{true};
+    std::atomic<int> busyWorkers_{0};
+
+    // I/O thread only.
+    bool acceptPaused_ = false;
+    common::Clock::time_point acceptResumeAt_{};
+
+    // Idle connections (armed in epoll, owned here) and the stop flag. Workers hand connections
+    // back under this lock, and epoll_ctl on them happens under it too, so a descriptor is never
+    // re-armed after stop closed it.
+    std::mutex idleMutex_;
+    std::unordered_map<Connection*, ConnectionPtr> idle_;  // guarded by idleMutex_
+    bool stopping_ = false;                                // guarded by idleMutex_
+
+    // Worker threads still running, for stop()'s bounded wait.
+    std::mutex exitMutex_;
+    std::condition_variable exitCv_;
+    int liveWorkers_ = 0;  // guarded by exitMutex_
+};
+
+}  // namespace wsgid::daemon

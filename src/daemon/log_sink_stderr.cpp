@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: Apache-2.0
+// StderrLogSink: httpd-style error-log lines on a file descriptor. No httpd headers.
+#include "daemon/log_sink_stderr.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <ctime>
+
+#include <unistd.h>
+
+namespace wsgid::daemon {
+
+namespace {
+
+// Module tag shown in "[wsgid:error]", like httpd's "[mod:level]".
+constexpr std::string_view kModuleTag = "wsgid";
+
+constexpr std::array<std::string_view, 16> kRankNames = {
+    "emerg",  "alert",  "crit",   "error",  "warn",   "notice", "info",   "debug",
+    "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"};
+
+std::string timestamp(std::chrono::system_clock::time_point when) {
+    const auto sinceEpoch = when.time_since_epoch();
+    const auto secs = std::chrono::floor<std::chrono::seconds>(sinceEpoch);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(sinceEpoch - secs);
+    const std::time_t t = static_cast<std::time_t>(secs.count());
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char head[32];
+    char year[8];
+    const std::size_t headLen = std::strftime(head, sizeof(head), "%a %b %d %H:%M:%S", &tm);
+    const std::size_t yearLen = std::strftime(year, sizeof(year), "%Y", &tm);
+    std::string frac = std::to_string(micros.count());
+    frac.insert(0, 6 - std::min<std::size_t>(6, frac.size()), '0');
+    std::string out(head, headLen);
+    out += '.';
+    out += frac;
+    out += ' ';
+    out.append(year, yearLen);
+    return out;
+}
+
+}  // namespace
+
+std::optional<LogRank> parseHttpdLogLevel(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < kRankNames.size(); ++i) {
+        if (kRankNames[i] == name) {
+            return static_cast<LogRank>(i);
+        }
+    }
+    return std::nullopt;
+}
+
+LogRank rankOf(common::LogLevel level) noexcept {
+    switch (level) {
+        case common::LogLevel::Critical:
+            return 2;
+        case common::LogLevel::Error:
+            return 3;
+        case common::LogLevel::Warning:
+            return 4;
+        case common::LogLevel::Notice:
+            return 5;
+        case common::LogLevel::Info:
+            return 6;
+        case common::LogLevel::Debug:
+            return 7;
+    }
+    return 7;
+}
+
+std::string formatLogLines(std::chrono::system_clock::time_point when, pid_t pid, pid_t tid,
+                           common::LogLevel level, std::string_view id, std::string_view message) {
+    std::string prefix = "[" + timestamp(when) + "] [";
+    prefix += kModuleTag;
+    prefix += ':';
+    prefix += kRankNames[static_cast<std::size_t>(rankOf(level))];
+    prefix += "] [pid " + std::to_string(pid) + ":tid " + std::to_string(tid) + "] ";
+    if (!id.empty()) {
+        prefix += id;
+        prefix += ": ";
+    }
+    // A trailing newline ends the last line; it does not start an empty one.
+    if (!message.empty() && message.back() == '\n') {
+        message.remove_suffix(1);
+    }
+    std::string out;
+    out.reserve(prefix.size() + message.size() + 1);
+    for (;;) {
+        const auto nl = message.find('\n');
+        std::string_view line = message.substr(0, nl);
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        out += prefix;
+        out += line;
+        out += '\n';
+        if (nl == std::string_view::npos) {
+            break;
+        }
+        message.remove_prefix(nl + 1);
+    }
+    return out;
+}
+
+void StderrLogSink::log(common::LogLevel level, std::string_view id,
+                        std::string_view message) noexcept {
+    if (!enabled(level)) {
+        return;
+    }
+    try {
+        const std::string text = formatLogLines(std::chrono::system_clock::now(), ::getpid(),
+                                                ::gettid(), level, id, message);
+        const std::lock_guard lock(writeMutex_);
+        std::string_view left = text;
+        while (!left.empty()) {
+            const ssize_t n = ::write(fd_, left.data(), left.size());
+            if (n > 0) {
+                left.remove_prefix(static_cast<std::size_t>(n));
+            } else if (n < 0 && errno == EINTR) {
+                continue;
+            } else {
+                // A full non-blocking pipe or a closed log: drop the rest rather than wait.
+                break;
+            }
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch)
+        // Out of memory or a mutex failure: a log line is not worth terminating for.
+    }
+}
+
+}  // namespace wsgid::daemon

@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: Apache-2.0
+// Server and Connection end to end over a real listening Unix socket, with a fake Application:
+// the session rules of docs/protocol.md, body streaming, error mapping, concurrency and
+// graceful stop. Assertions are on frames and states, never on elapsed time.
+#include "daemon/server.h"
+
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/log_sink.h"
+#include "test_client.h"
+
+namespace wsgid::daemon {
+namespace {
+
+using common::Deadline;
+using protocol::FrameType;
+using protocol::ResponseErrorCode;
+using python::CallOutcome;
+using python::RequestIo;
+using python::WsgiRequest;
+using testing::kTestTimeout;
+using testing::makeHead;
+using testing::SocketDir;
+using testing::TestClient;
+
+// The manager pid the fixture's server expects in Hello.
+constexpr std::uint32_t kManagerPid = 4242;
+
+/// Remembers the ids of the log lines, so tests can check that a failure was logged.
+class RecordingLog final : public common::LogSink {
+public:
+    void log(common::LogLevel /*level*/, std::string_view id,
+             std::string_view /*message*/) noexcept override {
+        const std::lock_guard lock(mutex_);
+        ids_.emplace(id);
+    }
+    bool saw(std::string_view id) {
+        const std::lock_guard lock(mutex_);
+        return ids_.count(std::string(id)) > 0;
+    }
+
+private:
+    std::mutex mutex_;
+    std::multiset<std::string> ids_;
+};
+
+/// Records the thread it was made on, to check that workers make their own.
+class FakeWorker final : public Worker {
+public:
+    std::thread::id thread = std::this_thread::get_id();
+};
+
+using Handler = std::function<CallOutcome(const WsgiRequest&, RequestIo&)>;
+
+/// Runs `handler` for every request; makeWorker can be made to fail.
+class FakeApplication final : public Application {
+public:
+    explicit FakeApplication(Handler handler) : handler_(std::move(handler)) {}
+
+    std::unique_ptr<Worker> makeWorker() noexcept override {
+        if (failWorkers) {
+            return nullptr;
+        }
+        return std::make_unique<FakeWorker>();
+    }
+    CallOutcome handle(Worker& worker, const WsgiRequest& request,
+                       RequestIo& io) noexcept override {
+        if (static_cast<FakeWorker&>(worker).thread != std::this_thread::get_id()) {
+            ++wrongThread;
+        }
+        return handler_(request, io);
+    }
+
+    bool failWorkers = false;
+    std::atomic<int> wrongThread{0};
+
+private:
+    Handler handler_;
+};
+
+/// Reads the whole body through `io`; the error status if reading fails.
+common::Result<std::string> readAll(RequestIo& io) {
+    std::string body;
+    for (;;) {
+        auto n = io.readBody(body, 7000);  // odd size: exercises partial chunks
+        if (!n) {
+            return n.status();
+        }
+        if (n.value() == 0) {
+            return body;
+        }
+    }
+}
+
+CallOutcome outcome(CallOutcome::Kind kind, std::string message = {}, bool headersSent = false) {
+    CallOutcome o;
+    o.kind = kind;
+    o.message = std::move(message);
+    o.headersSent = headersSent;
+    return o;
+}
+
+CallOutcome respond(RequestIo& io, std::string_view body,
+                    std::vector<std::pair<std::string, std::string>> headers = {
+                        {"Content-Type", "text/plain"}}) {
+    if (!io.writeStart("200 OK", headers)) {
+        return outcome(CallOutcome::Kind::ClientGone);
+    }
+    if (!body.empty() && !io.writeBody(body)) {
+        return outcome(CallOutcome::Kind::ClientGone, {}, true);
+    }
+    return outcome(CallOutcome::Kind::Completed, {}, true);
+}
+
+/// Echoes the request body; the request id goes into a header.
+CallOutcome echo(const WsgiRequest& request, RequestIo& io) {
+    auto body = readAll(io);
+    if (!body) {
+        return outcome(CallOutcome::Kind::AppError, body.status().message());
+    }
+    return respond(io, body.value(),
+                   {{"Content-Type", "text/plain"}, {"X-Request-Id", request.requestId}});
+}
+
+/// Lets a test hold requests inside the app and release them.
+class Gate {
+public:
+    void enter() {
+        std::unique_lock lock(mutex_);
+        ++inside_;
+        cv_.notify_all();
+        cv_.wait_until(lock, common::Clock::now() + kTestTimeout, [this] { return open_; });
+    }
+    bool waitInside(int n) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_until(lock, common::Clock::now() + kTestTimeout,
+                              [&] { return inside_ >= n; });
+    }
+    void open() {
+        const std::lock_guard lock(mutex_);
+        open_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    int inside_ = 0;
+    bool open_ = false;
+};
+
+class ServerTest : public ::testing::Test {
+protected:
+    void startServer(Handler handler, int threads = 2, std::size_t queueCapacity = 64) {
+        app_ = std::make_unique<FakeApplication>(std::move(handler));
+        startWith(threads, queueCapacity);
+    }
+    void startWith(int threads, std::size_t queueCapacity,
+                   std::chrono::milliseconds socketTimeout = kTestTimeout) {
+        ServerConfig config;
+        config.threads = threads;
+        config.connection.managerPid = kManagerPid;
+        config.connection.socketTimeout = socketTimeout;
+        config.queueCapacity = queueCapacity;
+        common::UniqueFd listenFd = dir_.listen();
+        ASSERT_TRUE(listenFd.valid());
+        server_ = std::make_unique<Server>(std::move(listenFd), config, *app_, log_);
+        ASSERT_TRUE(server_->start().isOk());
+    }
+    void TearDown() override {
+        server_.reset();
+        if (app_) {
+            EXPECT_EQ(app_->wrongThread.load(), 0);
+        }
+    }
+
+    /// A connected client past Hello.
+    std::unique_ptr<TestClient> connect() {
+        auto client = std::make_unique<TestClient>(dir_.socketPath());
+        EXPECT_TRUE(client->ok());
+        auto ack = client->hello(kManagerPid);
+        EXPECT_TRUE(ack.isOk()) << ack.status().message();
+        return client;
+    }
+
+    SocketDir dir_;
+    RecordingLog log_;
+    Gate gate_;  // outlives the server, whose workers may still be leaving it
+    std::unique_ptr<FakeApplication> app_;
+    std::unique_ptr<Server> server_;
+};
+
+// ---- session -------------------------------------------------------------------------------
+
+TEST_F(ServerTest, HelloIsAnsweredWithTheDaemonPid) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.ok());
+    auto ack = client.hello(kManagerPid);
+    ASSERT_TRUE(ack.isOk()) << ack.status().message();
+    EXPECT_EQ(ack.value().daemonPid, static_cast<std::uint32_t>(::getpid()));
+}
+
+TEST_F(ServerTest, HelloFromAnotherGenerationIsAccepted) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.ok());
+    EXPECT_TRUE(client.hello(kManagerPid, 99).isOk());
+}
+
+TEST_F(ServerTest, HelloWithWrongManagerPidIsRejectedAndClosed) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE(client.sendFrame(FrameType::Hello, protocol::encodeHello({kManagerPid + 1, 1})));
+    auto frame = client.readFrame();
+    ASSERT_TRUE(frame.isOk()) << frame.status().message();
+    ASSERT_EQ(frame.value().type, FrameType::Error);
+    auto err = protocol::decodeResponseError(frame.value().payload);
+    ASSERT_TRUE(err.isOk());
+    EXPECT_EQ(err.value().code, ResponseErrorCode::BadRequest);
+    EXPECT_TRUE(client.closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0219"));
+}
+
+TEST_F(ServerTest, FirstFrameOtherThanHelloIsRejectedAndClosed) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE(client.sendRequest(makeHead("r1"), {}));
+    auto frame = client.readFrame();
+    ASSERT_TRUE(frame.isOk()) << frame.status().message();
+    EXPECT_EQ(frame.value().type, FrameType::Error);
+    EXPECT_TRUE(client.closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0217"));
+}
+
+// ---- requests ------------------------------------------------------------------------------
+
+TEST_F(ServerTest, RequestBodyIsEchoedWithStartBodyEnd) {
+    std::promise<WsgiRequest> seen;
+    startServer([&seen](const WsgiRequest& request, RequestIo& io) {
+        seen.set_value(request);
+        return echo(request, io);
+    });
+    auto client = connect();
+    protocol::RequestHead head = makeHead("req-1", 11);
+    ASSERT_TRUE(client->sendRequest(head, {"hello ", "world"}));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    ASSERT_TRUE(response.value().start.has_value());
+    EXPECT_EQ(response.value().start->status, "200 OK");
+    EXPECT_EQ(response.value().body(), "hello world");
+    EXPECT_TRUE(response.value().ended);
+
+    const WsgiRequest request = seen.get_future().get();
+    EXPECT_EQ(request.scriptFilename, head.scriptFilename);
+    EXPECT_EQ(request.callableObject, head.callableObject);
+    EXPECT_EQ(request.applicationGroup, "app");
+    EXPECT_EQ(request.processGroup, "group");
+    EXPECT_EQ(request.requestId, "req-1");
+    EXPECT_EQ(request.contentLength, 11);
+    EXPECT_EQ(request.environ, head.environ);
+}
+
+TEST_F(ServerTest, ResponseHeadersArriveInOrder) {
+    startServer([](const WsgiRequest&, RequestIo& io) {
+        return respond(
+            io, "x", {{"Content-Type", "text/html"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}});
+    });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("r"), {}));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk());
+    ASSERT_TRUE(response.value().start.has_value());
+    const std::vector<protocol::Header> expected = {
+        {"Content-Type", "text/html"}, {"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}};
+    EXPECT_EQ(response.value().start->headers, expected);
+}
+
+TEST_F(ServerTest, TwoSequentialRequestsShareOneConnection) {
+    startServer(echo);
+    auto client = connect();
+    for (const std::string id : {"first", "second"}) {
+        ASSERT_TRUE(client->sendRequest(makeHead(id), {"body of " + id}));
+        auto response = client->readResponse();
+        ASSERT_TRUE(response.isOk()) << response.status().message();
+        EXPECT_EQ(response.value().body(), "body of " + id);
+        EXPECT_TRUE(response.value().ended);
+    }
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreServedInOrder) {
+    startServer(echo);
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("a"), {"one"}));
+    ASSERT_TRUE(client->sendRequest(makeHead("b"), {"two"}));
+    auto first = client->readResponse();
+    auto second = client->readResponse();
+    ASSERT_TRUE(first.isOk() && second.isOk());
+    EXPECT_EQ(first.value().body(), "one");
+    EXPECT_EQ(second.value().body(), "two");
+}
+
+TEST_F(ServerTest, LargeBodiesStreamBothWaysAndResponseFramesAreSplit) {
+    startServer(echo);
+    auto client = connect();
+    // 1 MiB in chunks of at most kMaxDataChunk, with a varying pattern to catch reordering.
+    std::string body(1024 * 1024 + 17, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        body[i] = static_cast<char>('a' + (i * 7 + i / 4096) % 26);
+    }
+    std::vector<std::string> chunks;
+    for (std::size_t off = 0; off < body.size(); off += protocol::kMaxDataChunk) {
+        chunks.push_back(body.substr(off, protocol::kMaxDataChunk));
+    }
+    // The body is bigger than the socket buffers: send it from another thread, as the module
+    // polls both directions.
+    auto sent = std::async(std::launch::async,
+                           [&] { return client->sendRequest(makeHead("big"), chunks); });
+    auto response = client->readResponse();
+    ASSERT_TRUE(sent.get().isOk());
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    EXPECT_EQ(response.value().body(), body);
+    EXPECT_GT(response.value().bodyFrames.size(), 1U);
+    for (const auto& frame : response.value().bodyFrames) {
+        EXPECT_LE(frame.size(), protocol::kMaxDataChunk);
+        EXPECT_FALSE(frame.empty());
+    }
+}
+
+TEST_F(ServerTest, UnreadBodyIsDrainedSoTheNextRequestWorks) {
+    startServer([](const WsgiRequest& request, RequestIo& io) {
+        if (request.requestId == "ignores-body") {
+            return respond(io, "ignored");
+        }
+        return echo(request, io);
+    });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("ignores-body"), {"aaaa", "bbbb", "cccc"}));
+    auto first = client->readResponse();
+    ASSERT_TRUE(first.isOk()) << first.status().message();
+    EXPECT_EQ(first.value().body(), "ignored");
+    ASSERT_TRUE(client->sendRequest(makeHead("echo"), {"next"}));
+    auto second = client->readResponse();
+    ASSERT_TRUE(second.isOk()) << second.status().message();
+    EXPECT_EQ(second.value().body(), "next");
+}
+
+TEST_F(ServerTest, AbandonedBodyIsAnErrorForTheApp) {
+    std::promise<std::string> readError;
+    startServer([&readError](const WsgiRequest& request, RequestIo& io) {
+        auto body = readAll(io);
+        if (request.requestId == "r") {
+            readError.set_value(body ? "" : body.status().message());
+        }
+        return respond(io, "done");
+    });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("r"), {"partial"}, /*abandoned=*/true));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    EXPECT_EQ(readError.get_future().get(), "request body abandoned by client");
+    // The connection itself is fine: BodyEnd was seen.
+    ASSERT_TRUE(client->sendRequest(makeHead("r2"), {}));
+    EXPECT_TRUE(client->readResponse().isOk());
+}
+
+TEST_F(ServerTest, EmptyBodyReadsAsEndAtOnce) {
+    startServer(echo);
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("empty", 0), {}));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk());
+    EXPECT_TRUE(response.value().ended);
+    EXPECT_EQ(response.value().body(), "");
+    EXPECT_TRUE(response.value().bodyFrames.empty());
+}
+
+TEST_F(ServerTest, BodyThatNeverEndsTimesOutAndClosesTheConnection) {
+    std::promise<common::ErrorCode> readError;
+    app_ = std::make_unique<FakeApplication>([&readError](const WsgiRequest&, RequestIo& io) {
+        auto body = readAll(io);
+        readError.set_value(body ? common::ErrorCode::Ok : body.status().code());
+        return outcome(CallOutcome::Kind::AppError, "cannot read the body");
+    });
+    // A short socket timeout: the body never ends, so the read must give up on its own.
+    startWith(1, 8, std::chrono::milliseconds(50));
+    auto client = connect();
+    std::string bytes;
+    protocol::appendFrame(bytes, FrameType::RequestHead, 0,
+                          protocol::encodeRequestHead(makeHead("slow")));
+    protocol::appendFrame(bytes, FrameType::BodyChunk, 0, "first part, and then nothing");
+    ASSERT_TRUE(client->sendRaw(bytes));
+    EXPECT_EQ(readError.get_future().get(), common::ErrorCode::Timeout);
+    // A connection whose body broke off cannot carry another request: closed, no frames.
+    EXPECT_TRUE(client->closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0225"));
+}
+
+// ---- error mapping -------------------------------------------------------------------------
+
+struct ErrorCase {
+    CallOutcome::Kind kind;
+    std::string message;
+    ResponseErrorCode expected;
+};
+
+class ServerErrorTest : public ServerTest, public ::testing::WithParamInterface<ErrorCase> {};
+
+TEST_P(ServerErrorTest, OutcomeBecomesErrorFrameAndConnectionStaysUsable) {
+    const ErrorCase c = GetParam();
+    startServer([&c](const WsgiRequest& request, RequestIo& io) {
+        if (request.requestId == "ok") {
+            return echo(request, io);
+        }
+        return outcome(c.kind, c.message);
+    });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("fails"), {"body"}));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    EXPECT_FALSE(response.value().start.has_value());
+    ASSERT_TRUE(response.value().error.has_value());
+    EXPECT_EQ(response.value().error->code, c.expected);
+    EXPECT_EQ(response.value().error->message, c.message);
+
+    ASSERT_TRUE(client->sendRequest(makeHead("ok"), {"again"}));
+    auto next = client->readResponse();
+    ASSERT_TRUE(next.isOk()) << next.status().message();
+    EXPECT_EQ(next.value().body(), "again");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Outcomes, ServerErrorTest,
+    ::testing::Values(ErrorCase{CallOutcome::Kind::AppError, "ZeroDivisionError: division by zero",
+                                ResponseErrorCode::AppError},
+                      ErrorCase{CallOutcome::Kind::ScriptLoadFailed, "no such file",
+                                ResponseErrorCode::ScriptLoadFailed},
+                      ErrorCase{CallOutcome::Kind::InvalidResponse, "status must be a str",
+                                ResponseErrorCode::InvalidResponse},
+                      ErrorCase{CallOutcome::Kind::InvalidResponse,
+                                "response shorter than its Content-Length (3 of 10 bytes)",
+                                ResponseErrorCode::ContentLengthMismatch}));
+
+TEST_F(ServerTest, ErrorAfterStartFollowsTheBody) {
+    startServer([](const WsgiRequest&, RequestIo& io) {
+        (void)io.writeStart("200 OK", {});
+        (void)io.writeBody("partial");
+        return outcome(CallOutcome::Kind::AppError, "RuntimeError: mid-body", true);
+    });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("r"), {}));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk());
+    EXPECT_TRUE(response.value().start.has_value());
+    EXPECT_EQ(response.value().body(), "partial");
+    ASSERT_TRUE(response.value().error.has_value());
+    EXPECT_EQ(response.value().error->code, ResponseErrorCode::AppError);
+}
+
+TEST_F(ServerTest, ClientGoneClosesTheConnection) {
+    startServer(
+        [](const WsgiRequest&, RequestIo&) { return outcome(CallOutcome::Kind::ClientGone); });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("r"), {}));
+    EXPECT_TRUE(client->closedByPeer());
+}
+
+// ---- protocol violations -------------------------------------------------------------------
+
+TEST_F(ServerTest, MalformedFrameClosesOnlyThatConnection) {
+    startServer(echo);
+    auto bad = connect();
+    auto good = connect();
+    // Version 9: rejected from the header alone.
+    ASSERT_TRUE(bad->sendRaw(std::string("\x09\x02\x00\x00\x00\x00\x00\x00", 8)));
+    EXPECT_TRUE(bad->closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0213"));
+
+    ASSERT_TRUE(good->sendRequest(makeHead("r"), {"still fine"}));
+    auto response = good->readResponse();
+    ASSERT_TRUE(response.isOk());
+    EXPECT_EQ(response.value().body(), "still fine");
+}
+
+TEST_F(ServerTest, BodyFrameBetweenRequestsClosesTheConnection) {
+    startServer(echo);
+    auto client = connect();
+    ASSERT_TRUE(client->sendFrame(FrameType::BodyChunk, "stray"));
+    EXPECT_TRUE(client->closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0214"));
+}
+
+TEST_F(ServerTest, UndecodableRequestHeadGetsBadRequestAndItsBodyIsSkipped) {
+    std::atomic<int> calls{0};
+    startServer([&calls](const WsgiRequest& request, RequestIo& io) {
+        ++calls;
+        return echo(request, io);
+    });
+    auto client = connect();
+    std::string bytes;
+    protocol::appendFrame(bytes, FrameType::RequestHead, 0, "not a request head");
+    protocol::appendFrame(bytes, FrameType::BodyChunk, 0, "body of the bad request");
+    protocol::appendFrame(bytes, FrameType::BodyEnd, 0, {});
+    ASSERT_TRUE(client->sendRaw(bytes));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    ASSERT_TRUE(response.value().error.has_value());
+    EXPECT_EQ(response.value().error->code, ResponseErrorCode::BadRequest);
+    EXPECT_TRUE(log_.saw("WG0215"));
+
+    ASSERT_TRUE(client->sendRequest(makeHead("good"), {"ok"}));
+    auto next = client->readResponse();
+    ASSERT_TRUE(next.isOk()) << next.status().message();
+    EXPECT_EQ(next.value().body(), "ok");
+    EXPECT_EQ(calls.load(), 1);
+}
+
+TEST_F(ServerTest, RequestFrameInsideABodyClosesTheConnection) {
+    startServer(echo);
+    auto client = connect();
+    std::string bytes;
+    protocol::appendFrame(bytes, FrameType::RequestHead, 0,
+                          protocol::encodeRequestHead(makeHead("r")));
+    protocol::appendFrame(bytes, FrameType::Hello, 0, protocol::encodeHello({kManagerPid, 1}));
+    ASSERT_TRUE(client->sendRaw(bytes));
+    EXPECT_TRUE(client->closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0216"));
+}
+
+// ---- concurrency and queueing --------------------------------------------------------------
+
+TEST_F(ServerTest, FourConnectionsRunConcurrentlyOnFourThreads) {
+    Gate& gate = gate_;
+    std::mutex mutex;
+    std::set<std::thread::id> threads;
+    startServer(
+        [&](const WsgiRequest& request, RequestIo& io) {
+            {
+                const std::lock_guard lock(mutex);
+                threads.insert(std::this_thread::get_id());
+            }
+            gate.enter();
+            return echo(request, io);
+        },
+        4);
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(connect());
+        ASSERT_TRUE(clients.back()->sendRequest(makeHead("c" + std::to_string(i)),
+                                                {"from " + std::to_string(i)}));
+    }
+    // All four are inside the app at the same time: only possible with four workers.
+    EXPECT_TRUE(gate.waitInside(4));
+    gate.open();
+    for (int i = 0; i < 4; ++i) {
+        auto response = clients[static_cast<std::size_t>(i)]->readResponse();
+        ASSERT_TRUE(response.isOk()) << response.status().message();
+        EXPECT_EQ(response.value().body(), "from " + std::to_string(i));
+    }
+    EXPECT_EQ(threads.size(), 4U);
+}
+
+TEST_F(ServerTest, FullQueueRefusesWithShuttingDown) {
+    Gate& gate = gate_;
+    startServer(
+        [&gate](const WsgiRequest& request, RequestIo& io) {
+            gate.enter();
+            return echo(request, io);
+        },
+        /*threads=*/1, /*queueCapacity=*/1);
+    auto running = connect();
+    ASSERT_TRUE(running->sendRequest(makeHead("running"), {}));
+    ASSERT_TRUE(gate.waitInside(1));
+    auto queued = connect();
+    ASSERT_TRUE(queued->sendRequest(makeHead("queued"), {}));
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->queuedRequests() < 1 && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    ASSERT_EQ(server_->queuedRequests(), 1U);
+
+    auto refused = connect();
+    ASSERT_TRUE(refused->sendRequest(makeHead("refused"), {"body"}));
+    auto response = refused->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    ASSERT_TRUE(response.value().error.has_value());
+    EXPECT_EQ(response.value().error->code, ResponseErrorCode::ShuttingDown);
+    EXPECT_TRUE(log_.saw("WG0236"));
+
+    gate.open();
+    EXPECT_TRUE(running->readResponse().isOk());
+    EXPECT_TRUE(queued->readResponse().isOk());
+    // The refused connection skipped its body and is usable again.
+    ASSERT_TRUE(refused->sendRequest(makeHead("retry"), {"x"}));
+    auto retry = refused->readResponse();
+    ASSERT_TRUE(retry.isOk());
+    EXPECT_EQ(retry.value().body(), "x");
+}
+
+TEST_F(ServerTest, WorkerThatCannotStartMakesTheServerUnhealthy) {
+    app_ = std::make_unique<FakeApplication>(echo);
+    app_->failWorkers = true;
+    startWith(2, 8);
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->healthy() && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    EXPECT_FALSE(server_->healthy());
+    EXPECT_TRUE(log_.saw("WG0237"));
+}
+
+// ---- stop ----------------------------------------------------------------------------------
+
+TEST_F(ServerTest, GracefulStopFinishesTheRunningRequestAndStopsAccepting) {
+    Gate& gate = gate_;
+    startServer([&gate](const WsgiRequest& request, RequestIo& io) {
+        gate.enter();
+        return echo(request, io);
+    });
+    auto busy = connect();
+    auto idle = connect();
+    ASSERT_TRUE(busy->sendRequest(makeHead("in-flight"), {"finish me"}));
+    ASSERT_TRUE(gate.waitInside(1));
+
+    auto stopped = std::async(std::launch::async,
+                              [this] { return server_->stop(Deadline::after(kTestTimeout)); });
+    // Stop is under way once our listening socket is gone: new connections are refused.
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    bool refused = false;
+    while (!refused && !deadline.expired()) {
+        refused = !TestClient(dir_.socketPath()).ok();
+    }
+    ASSERT_TRUE(refused);
+    EXPECT_TRUE(idle->closedByPeer());
+
+    gate.open();
+    auto response = busy->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    EXPECT_EQ(response.value().body(), "finish me");
+    EXPECT_TRUE(response.value().ended);
+    const StopReport report = stopped.get();
+    EXPECT_TRUE(report.clean);
+    EXPECT_EQ(report.cutOff, 0U);
+    EXPECT_TRUE(busy->closedByPeer());
+}
+
+TEST_F(ServerTest, StopDeadlineCutsOffAStuckRequest) {
+    Gate& gate = gate_;
+    startServer(
+        [&gate](const WsgiRequest& request, RequestIo& io) {
+            gate.enter();
+            return echo(request, io);
+        },
+        1);
+    auto stuck = connect();
+    ASSERT_TRUE(stuck->sendRequest(makeHead("stuck"), {}));
+    ASSERT_TRUE(gate.waitInside(1));
+    auto queued = connect();
+    ASSERT_TRUE(queued->sendRequest(makeHead("queued"), {}));
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->queuedRequests() < 1 && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+
+    const StopReport report = server_->stop(Deadline::after(std::chrono::milliseconds(50)));
+    EXPECT_FALSE(report.clean);
+    EXPECT_EQ(report.cutOff, 2U);  // one running, one queued
+    EXPECT_TRUE(log_.saw("WG0230"));
+    auto response = queued->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    ASSERT_TRUE(response.value().error.has_value());
+    EXPECT_EQ(response.value().error->code, ResponseErrorCode::ShuttingDown);
+
+    gate.open();
+    server_.reset();  // joins the worker before `gate` goes out of scope
+}
+
+TEST_F(ServerTest, DestructorStopsARunningServer) {
+    startServer(echo);
+    auto client = connect();
+    server_.reset();
+    EXPECT_TRUE(client->closedByPeer());
+}
+
+}  // namespace
+}  // namespace wsgid::daemon

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// The module's side of a daemon connection, for daemon tests.
+#include "test_client.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace wsgid::daemon::testing {
+
+using common::Deadline;
+using common::ErrorCode;
+using common::Result;
+using common::Status;
+using protocol::Frame;
+using protocol::FrameType;
+
+namespace {
+
+sockaddr_un addressOf(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    return addr;
+}
+
+}  // namespace
+
+SocketDir::SocketDir() {
+    char tmpl[] = "/tmp/wgd-XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr) {
+        dir_ = tmpl;
+        socketPath_ = dir_ + "/d.sock";
+    }
+}
+
+SocketDir::~SocketDir() {
+    if (!dir_.empty()) {
+        ::unlink(socketPath_.c_str());
+        ::rmdir(dir_.c_str());
+    }
+}
+
+common::UniqueFd SocketDir::listen() {
+    common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const sockaddr_un addr = addressOf(socketPath_);
+    ::unlink(socketPath_.c_str());
+    if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd.get(), 64) != 0) {
+        return {};
+    }
+    return fd;
+}
+
+std::string Response::body() const {
+    std::string out;
+    for (const auto& b : bodyFrames) {
+        out += b;
+    }
+    return out;
+}
+
+protocol::RequestHead makeHead(std::string requestId, std::int64_t contentLength) {
+    protocol::RequestHead head;
+    head.scriptFilename = "/srv/app.wsgi";
+    head.applicationGroup = "app";
+    head.processGroup = "group";
+    head.contentLength = contentLength;
+    head.requestId = std::move(requestId);
+    head.environ = {{"REQUEST_METHOD", "POST"}, {"PATH_INFO", "/echo"}};
+    return head;
+}
+
+TestClient::TestClient(const std::string& path) {
+    common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    const sockaddr_un addr = addressOf(path);
+    if (!fd) {
+        return;
+    }
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (errno != EINPROGRESS && errno != EAGAIN) {
+            return;
+        }
+        if (!common::waitWritable(fd.get(), Deadline::after(kTestTimeout))) {
+            return;
+        }
+    }
+    fd_ = std::move(fd);
+}
+
+Status TestClient::sendFrame(FrameType type, std::string_view payload, std::uint16_t flags) {
+    std::string bytes;
+    protocol::appendFrame(bytes, type, flags, payload);
+    return sendRaw(bytes);
+}
+
+Status TestClient::sendRaw(std::string_view bytes) {
+    return common::writeFully(fd_.get(), bytes, Deadline::after(kTestTimeout));
+}
+
+Result<protocol::HelloAck> TestClient::hello(std::uint32_t managerPid, std::uint32_t generation) {
+    if (Status s = sendFrame(FrameType::Hello, protocol::encodeHello({managerPid, generation}));
+        !s) {
+        return s;
+    }
+    auto frame = readFrame();
+    if (!frame) {
+        return frame.status();
+    }
+    if (frame.value().type == FrameType::Error) {
+        auto err = protocol::decodeResponseError(frame.value().payload);
+        return Status(ErrorCode::ProtocolError,
+                      "Error frame: " + (err ? err.value().message : std::string("?")));
+    }
+    if (frame.value().type != FrameType::HelloAck) {
+        return Status(ErrorCode::ProtocolError, "expected HelloAck");
+    }
+    return protocol::decodeHelloAck(frame.value().payload);
+}
+
+Status TestClient::sendRequest(const protocol::RequestHead& head,
+                               const std::vector<std::string>& chunks, bool abandoned) {
+    std::string bytes;
+    protocol::appendFrame(bytes, FrameType::RequestHead, 0, protocol::encodeRequestHead(head));
+    for (const auto& c : chunks) {
+        protocol::appendFrame(bytes, FrameType::BodyChunk, 0, c);
+    }
+    protocol::appendFrame(bytes, FrameType::BodyEnd, abandoned ? protocol::kBodyAbandoned : 0, {});
+    return sendRaw(bytes);
+}
+
+Result<Frame> TestClient::readFrame() {
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    for (;;) {
+        auto next = decoder_.next();
+        if (!next) {
+            return next.status();
+        }
+        if (next.value()) {
+            return std::move(*next.value());
+        }
+        char buf[64 * 1024];
+        auto n = common::readSome(fd_.get(), buf, deadline);
+        if (!n) {
+            return n.status();
+        }
+        decoder_.feed(std::string_view(buf, n.value()));
+    }
+}
+
+Result<Response> TestClient::readResponse() {
+    Response r;
+    for (;;) {
+        auto frame = readFrame();
+        if (!frame) {
+            return frame.status();
+        }
+        Frame& f = frame.value();
+        switch (f.type) {
+            case FrameType::Start: {
+                auto start = protocol::decodeResponseStart(f.payload);
+                if (!start) {
+                    return start.status();
+                }
+                r.start = std::move(start).value();
+                break;
+            }
+            case FrameType::Body:
+                r.bodyFrames.push_back(std::move(f.payload));
+                break;
+            case FrameType::End:
+                r.ended = true;
+                return r;
+            case FrameType::Error: {
+                auto err = protocol::decodeResponseError(f.payload);
+                if (!err) {
+                    return err.status();
+                }
+                r.error = std::move(err).value();
+                return r;
+            }
+            default:
+                return Status(ErrorCode::ProtocolError, "unexpected frame from the daemon");
+        }
+    }
+}
+
+bool TestClient::closedByPeer() {
+    auto frame = readFrame();
+    return !frame && (frame.status().code() == ErrorCode::Closed ||
+                      frame.status().message().find("reset") != std::string::npos);
+}
+
+}  // namespace wsgid::daemon::testing
