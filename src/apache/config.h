@@ -4,9 +4,8 @@
 // httpd types only by forward declaration: include httpd_includes.h in .cpp files.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,8 +13,11 @@
 #include <type_traits>
 #include <vector>
 
+#include <sys/types.h>
+
 struct apr_array_header_t;
 struct apr_pool_t;
+struct ap_conf_vector_t;
 struct server_rec;
 struct request_rec;
 
@@ -25,7 +27,9 @@ namespace wsgid::apache {
 enum class Flag : signed char { Unset = -1, Off = 0, On = 1 };
 
 /// Resolves a Flag with a default.
-constexpr bool flagValue(Flag f, bool dflt) noexcept { return f == Flag::Unset ? dflt : f == Flag::On; }
+constexpr bool flagValue(Flag f, bool dflt) noexcept {
+    return f == Flag::Unset ? dflt : f == Flag::On;
+}
 
 /// One WSGIScriptAlias. Strings live in pconf. Order in the array is configuration order.
 struct ScriptAlias {
@@ -40,9 +44,9 @@ static_assert(std::is_trivially_destructible_v<ScriptAlias>);
 
 /// Per-server (main server and each <VirtualHost>) record. Allocated in pconf.
 struct ServerConfig {
-    apr_array_header_t* aliases;  ///< ScriptAlias entries of this server (vhost before main)
-    const char* processGroup;     ///< server-level WSGIProcessGroup, or nullptr
-    const char* applicationGroup; ///< server-level WSGIApplicationGroup, or nullptr
+    apr_array_header_t* aliases;   ///< ScriptAlias entries of this server (vhost before main)
+    const char* processGroup;      ///< server-level WSGIProcessGroup, or nullptr
+    const char* applicationGroup;  ///< server-level WSGIApplicationGroup, or nullptr
     Flag passAuthorization;
     Flag chunkedRequest;
 };
@@ -64,24 +68,25 @@ static_assert(std::is_trivially_destructible_v<DirConfig>);
 /// without locking.
 struct DaemonGroup {
     std::string name;
-    bool isDefault = false;          ///< the implicit group, configured by WSGIPython*
-    std::string serverName;          ///< ServerName of the defining vhost; "" when global
-    const char* definedAt = "";      ///< "file:line" of the directive, for error messages
+    bool isDefault = false;      ///< the implicit group, configured by WSGIPython*
+    std::string serverName;      ///< ServerName of the defining vhost; "" when global
+    const char* definedAt = "";  ///< "file:line" of the directive, for error messages
 
     int processes = 1;
-    bool processesGiven = false;     ///< processes= present at all -> wsgi.multiprocess
-    int threads = 15;                ///< mod_wsgi's default
-    std::string user;                ///< user= as written ("" = Apache's User)
-    std::string group;               ///< group= as written ("" = the user's primary group)
-    std::string supplementaryGroups; ///< supplementary-groups= as written (comma list)
-    std::optional<uid_t> uid;        ///< resolved in check_config (only when httpd runs as root)
+    bool processesGiven = false;      ///< processes= present at all -> wsgi.multiprocess
+    int threads = 15;                 ///< mod_wsgi's default
+    std::string user;                 ///< user= as written ("" = Apache's User)
+    std::string group;                ///< group= as written ("" = the user's primary group)
+    std::string supplementaryGroups;  ///< supplementary-groups= as written (comma list)
+    std::optional<uid_t> uid;         ///< resolved in check_config (only when httpd runs as root)
+    std::string userName;             ///< account of uid (for initgroups); set with uid
     std::optional<gid_t> gid;
     std::vector<gid_t> supplementaryGids;
     std::optional<mode_t> umask;
     std::string home;
-    std::string pythonHome;
+    std::string pythonHome;  ///< python-home=, or WSGIPythonHome once check_config ran
     std::vector<std::string> pythonPath;
-    std::string displayName;         ///< already expanded (%{GROUP} -> "(wsgi:NAME)")
+    std::string displayName;  ///< already expanded (%{GROUP} -> "(wsgi:NAME)")
     std::string lang;
     std::string locale;
     int listenBacklog = 100;                            ///< mod_wsgi's default
@@ -89,7 +94,17 @@ struct DaemonGroup {
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
     std::chrono::seconds shutdownTimeout{5};            ///< mod_wsgi's default
 
-    std::string socketPath;          ///< set by post_config
+    std::string socketPath;  ///< set by post_config
+
+    /// Options mod_wsgi documents that mod_wsgid accepts but does not implement yet; a warning
+    /// naming each is logged at start.
+    std::vector<std::string> unimplementedOptions;
+    /// Scripts loaded when a process starts, as "script|application-group" ("" = %{GLOBAL}):
+    /// WSGIImportScript, and WSGIScriptAlias with literal process-group= and application-group=.
+    std::vector<std::string> preload;
+    /// The server (main or <VirtualHost>) that defined the group; nullptr for the default group.
+    /// serverName is taken from it by check_config, once ServerName is known.
+    server_rec* server = nullptr;
 };
 
 /// All daemon groups of the configuration. Owned by pconf (attachToPool); one per config
@@ -112,13 +127,64 @@ public:
     }
 
     /// Server-wide settings (WSGISocketPrefix, WSGIPython*, WSGIDaemonProgram).
-    std::string socketPrefix;              ///< "" = "<DefaultRuntimeDir>/wsgid"
-    std::string pythonHome;                ///< WSGIPythonHome
-    std::vector<std::string> pythonPath;   ///< WSGIPythonPath
-    std::string daemonProgram;             ///< WSGIDaemonProgram; "" = built-in lookup
+    std::string socketPrefix;             ///< "" = "<DefaultRuntimeDir>/wsgid"
+    std::string pythonHome;               ///< WSGIPythonHome
+    std::vector<std::string> pythonPath;  ///< WSGIPythonPath
+    std::string daemonProgram;            ///< WSGIDaemonProgram; "" = built-in lookup
+
+    /// A literal process-group name written in a directive (WSGIProcessGroup, process-group= of
+    /// WSGIScriptAlias and WSGIImportScript). check_config fails unless the group exists and
+    /// may be used from `server`.
+    struct GroupReference {
+        std::string name;
+        const char* directive = "";  ///< directive name, for the message
+        const char* where = "";      ///< "file:line"
+        server_rec* server = nullptr;
+    };
+    std::vector<GroupReference> references;
+    /// A script to load at process start in a group that may be defined later in the file.
+    struct PendingPreload {
+        std::string group;
+        std::string entry;  ///< "script|application-group"
+    };
+    std::vector<PendingPreload> pendingPreloads;
+    /// Some WSGIScriptAlias has no process-group= option (or a directive names %{GLOBAL}), so the
+    /// implicit default group is created by check_config.
+    bool defaultGroupWanted = false;
+    /// Accepted no-op directives ("file:line: WSGIRestrictEmbedded"), noted once at start.
+    std::vector<std::string> ignoredDirectives;
+    /// The wsgid-daemon binary chosen by check_config (WSGIDaemonProgram, build tree, installed).
+    std::string daemonBinary;
+
+    /// Set by post_config in the parent: the Hello frame carries them (docs/protocol.md).
+    std::uint32_t managerPid = 0;  ///< pid of the httpd parent that started the daemons
+    std::uint32_t generation = 0;  ///< ap_state_query(AP_SQ_CONFIG_GEN) of this configuration
 
 private:
     std::vector<std::unique_ptr<DaemonGroup>> groups_;
 };
+
+/// create_dir_config / merge_dir_config / create_server_config / merge_server_config of the module
+/// record. Records live in the pool httpd passes; merged aliases are the vhost's, then the main
+/// server's, so vhost mounts take precedence.
+void* createDirConfig(apr_pool_t* p, char* dir) noexcept;
+void* mergeDirConfig(apr_pool_t* p, void* base, void* add) noexcept;
+void* createServerConfig(apr_pool_t* p, server_rec* s) noexcept;
+void* mergeServerConfig(apr_pool_t* p, void* base, void* add) noexcept;
+
+/// The module's record of a server (never nullptr once the config is read). Valid while pconf
+/// lives; read-only after start-up, so any thread may read it.
+const ServerConfig* getServerConfig(const server_rec* s) noexcept;
+/// The module's per-directory record in a config vector (r->per_dir_config). Valid while the
+/// vector's pool lives.
+const DirConfig* getDirConfig(ap_conf_vector_t* perDirConfig) noexcept;
+
+/// check_config: validates what single directives cannot (process-group names against the
+/// defined groups, users and groups when httpd runs as root, python-home and home directories,
+/// socket path lengths, the daemon binary), creates the implicit default group and fills in
+/// inherited settings (WSGIPythonHome, the socket prefix, DaemonGroup::serverName). Logs every
+/// problem with what to change and returns false if there was any. Also logs the startup
+/// warnings (unimplemented options, ignored directives) when `logNotices`.
+bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexcept;
 
 }  // namespace wsgid::apache

@@ -1,1 +1,625 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Pure parsing of mod_wsgid directive arguments (see config_parse.h). No httpd, no APR.
+#include "apache/config_parse.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <system_error>
+
+#include <sys/stat.h>
+
+namespace wsgid::apache {
+
+using common::ErrorCode;
+using common::Result;
+using common::Status;
+
+namespace {
+
+Status invalid(std::string message) {
+    return {ErrorCode::InvalidArgument, std::move(message)};
+}
+
+std::string quoted(std::string_view s) {
+    return "'" + std::string(s) + "'";
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+               return lower(x) == lower(y);
+           });
+}
+
+bool isBlank(char c) noexcept {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/// How a WSGIDaemonProcess option's value is checked.
+enum class ValueKind {
+    Count,      ///< integer >= 0 (minNonZero: 0, or at least that much)
+    SignedInt,  ///< integer in [lo, hi]
+    Seconds,    ///< whole seconds, 0..kMaxTimeoutSeconds
+    Float,      ///< a positive decimal number
+    OnOff,      ///< On or Off
+    Text,       ///< any non-empty string
+};
+
+/// A mod_wsgi option mod_wsgid accepts but does not act on yet: its value is still checked, so a
+/// typo fails configtest today rather than the day the option is implemented.
+struct AcceptedOption {
+    std::string_view name;
+    ValueKind kind;
+    long long lo = 0;
+    long long hi = 0;
+};
+
+// mod_wsgi 6.0.5's option list (reference §2) minus the ones parsed for real below and the
+// rejected ones (chroot, script-user, script-group).
+constexpr std::array kAcceptedOptions = {
+    AcceptedOption{"python-eggs", ValueKind::Text},
+    AcceptedOption{"switch-interval", ValueKind::Float},
+    AcceptedOption{"stack-size", ValueKind::Count},
+    AcceptedOption{"maximum-requests", ValueKind::Count},
+    AcceptedOption{"startup-timeout", ValueKind::Seconds},
+    AcceptedOption{"deadlock-timeout", ValueKind::Seconds},
+    AcceptedOption{"inactivity-timeout", ValueKind::Seconds},
+    AcceptedOption{"request-timeout", ValueKind::Seconds},
+    AcceptedOption{"interrupt-timeout", ValueKind::Seconds},
+    AcceptedOption{"graceful-timeout", ValueKind::Seconds},
+    AcceptedOption{"eviction-timeout", ValueKind::Seconds},
+    AcceptedOption{"restart-interval", ValueKind::Seconds},
+    AcceptedOption{"queue-timeout", ValueKind::Seconds},
+    AcceptedOption{"response-socket-timeout", ValueKind::Seconds},
+    AcceptedOption{"response-flush-delay", ValueKind::Count},
+    AcceptedOption{"send-buffer-size", ValueKind::Count, 512},
+    AcceptedOption{"receive-buffer-size", ValueKind::Count, 512},
+    AcceptedOption{"header-buffer-size", ValueKind::Count, 8192},
+    AcceptedOption{"response-buffer-size", ValueKind::Count, 65536},
+    AcceptedOption{"socket-user", ValueKind::Text},
+    AcceptedOption{"cpu-time-limit", ValueKind::Seconds},
+    AcceptedOption{"cpu-priority", ValueKind::SignedInt, -20, 19},
+    AcceptedOption{"memory-limit", ValueKind::Count},
+    AcceptedOption{"virtual-memory-limit", ValueKind::Count},
+    AcceptedOption{"server-metrics", ValueKind::OnOff},
+    AcceptedOption{"newrelic-config-file", ValueKind::Text},
+    AcceptedOption{"newrelic-environment", ValueKind::Text},
+};
+
+// Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
+// weaken isolation, so configtest fails instead.
+constexpr std::array<std::string_view, 3> kRejectedOptions = {"chroot", "script-user",
+                                                              "script-group"};
+
+Status checkAccepted(const AcceptedOption& opt, std::string_view what, std::string_view value) {
+    switch (opt.kind) {
+        case ValueKind::Count: {
+            auto n = parseInteger(what, value, 0, std::numeric_limits<long long>::max());
+            if (!n) {
+                return n.status();
+            }
+            if (opt.lo > 0 && *n != 0 && *n < opt.lo) {
+                return invalid(std::string(what) + " must be 0 or at least " +
+                               std::to_string(opt.lo) + ", got " + quoted(value));
+            }
+            return Status::ok();
+        }
+        case ValueKind::SignedInt: {
+            auto n = parseInteger(what, value, opt.lo, opt.hi);
+            return n ? Status::ok() : n.status();
+        }
+        case ValueKind::Seconds: {
+            auto n = parseInteger(what, value, 0, kMaxTimeoutSeconds);
+            return n ? Status::ok() : n.status();
+        }
+        case ValueKind::Float: {
+            double d = 0;
+            const auto* end = value.data() + value.size();
+            auto [p, ec] = std::from_chars(value.data(), end, d);
+            if (value.empty() || ec != std::errc() || p != end || !(d > 0)) {
+                return invalid(std::string(what) + " needs a positive number, got " +
+                               quoted(value));
+            }
+            return Status::ok();
+        }
+        case ValueKind::OnOff: {
+            auto b = parseOnOff(what, value);
+            return b ? Status::ok() : b.status();
+        }
+        case ValueKind::Text:
+            return Status::ok();
+    }
+    return Status::ok();
+}
+
+/// user= / group= values: a name, or #number.
+Status checkIdentity(std::string_view what, std::string_view value) {
+    if (value.front() == '#') {
+        auto n = parseInteger(what, value.substr(1), 0, 0x7fffffff);
+        return n ? Status::ok() : n.status();
+    }
+    return Status::ok();
+}
+
+std::uint32_t fnv1a(std::string_view s) noexcept {
+    std::uint32_t h = 2166136261U;
+    for (const char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619U;
+    }
+    return h;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> splitWords(std::string_view raw) {
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    while (true) {
+        while (i < raw.size() && isBlank(raw[i])) {
+            ++i;
+        }
+        if (i >= raw.size()) {
+            break;
+        }
+        std::string word;
+        while (i < raw.size() && !isBlank(raw[i])) {
+            const char c = raw[i];
+            if (c != '"' && c != '\'') {
+                word.push_back(c);
+                ++i;
+                continue;
+            }
+            const char quote = c;
+            ++i;
+            bool closed = false;
+            while (i < raw.size()) {
+                const char q = raw[i];
+                if (q == '\\' && i + 1 < raw.size() &&
+                    (raw[i + 1] == quote || raw[i + 1] == '\\')) {
+                    word.push_back(raw[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                ++i;
+                if (q == quote) {
+                    closed = true;
+                    break;
+                }
+                word.push_back(q);
+            }
+            if (!closed) {
+                return invalid("unterminated quote " + std::string(1, quote) + " in " +
+                               quoted(raw));
+            }
+        }
+        words.push_back(std::move(word));
+    }
+    return words;
+}
+
+std::optional<OptionWord> splitOption(std::string_view word) {
+    const auto eq = word.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+        return std::nullopt;
+    }
+    return OptionWord{std::string(word.substr(0, eq)), std::string(word.substr(eq + 1))};
+}
+
+Result<bool> parseOnOff(std::string_view what, std::string_view value) {
+    if (equalsIgnoreCase(value, "on")) {
+        return true;
+    }
+    if (equalsIgnoreCase(value, "off")) {
+        return false;
+    }
+    return invalid(std::string(what) + " must be On or Off, got " + quoted(value));
+}
+
+Result<long long> parseInteger(std::string_view what, std::string_view value, long long min,
+                               long long max) {
+    long long n = 0;
+    const auto* end = value.data() + value.size();
+    // from_chars accepts a leading '-' only; '+', blanks and trailing text are rejected.
+    auto [p, ec] = std::from_chars(value.data(), end, n, 10);
+    if (value.empty() || ec != std::errc() || p != end) {
+        return invalid(std::string(what) + " needs an integer, got " + quoted(value));
+    }
+    if (n < min || n > max) {
+        return invalid(std::string(what) + " must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + ", got " + quoted(value));
+    }
+    return n;
+}
+
+Result<mode_t> parseUmask(std::string_view what, std::string_view value) {
+    unsigned int n = 0;
+    const auto* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, n, 8);
+    if (value.empty() || ec != std::errc() || p != end || n > 0777) {
+        return invalid(std::string(what) + " needs an octal mode between 0 and 0777 (e.g. 0022), " +
+                       "got " + quoted(value));
+    }
+    return static_cast<mode_t>(n);
+}
+
+std::vector<std::string> splitColonList(std::string_view value) {
+    std::vector<std::string> out;
+    while (!value.empty()) {
+        const auto pos = value.find(':');
+        const auto item = value.substr(0, pos);
+        if (!item.empty()) {
+            out.emplace_back(item);
+        }
+        if (pos == std::string_view::npos) {
+            break;
+        }
+        value.remove_prefix(pos + 1);
+    }
+    return out;
+}
+
+std::string expandDisplayName(std::string_view value, std::string_view group) {
+    static constexpr std::string_view kGroupVar = "%{GROUP}";
+    std::string out;
+    while (true) {
+        const auto pos = value.find(kGroupVar);
+        out += value.substr(0, pos);
+        if (pos == std::string_view::npos) {
+            break;
+        }
+        out += "(wsgi:";
+        out += group;
+        out += ")";
+        value.remove_prefix(pos + kGroupVar.size());
+    }
+    return out;
+}
+
+bool isLiteralName(std::string_view value) noexcept {
+    return value.find("%{") == std::string_view::npos;
+}
+
+std::string sanitizeForPath(std::string_view name) {
+    std::string out;
+    bool changed = false;
+    for (const char c : name) {
+        const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        out.push_back(keep ? c : '_');
+        changed = changed || !keep;
+    }
+    if (changed) {
+        char hex[9];
+        auto [p, ec] = std::to_chars(hex, hex + sizeof(hex) - 1, fnv1a(name), 16);
+        (void)ec;
+        out += "-";
+        out.append(hex, p);
+    }
+    return out;
+}
+
+std::string socketPathFor(std::string_view prefix, long pid, std::string_view groupName) {
+    std::string path(prefix);
+    path += ".";
+    path += std::to_string(pid);
+    path += ".";
+    path += sanitizeForPath(groupName);
+    path += ".sock";
+    return path;
+}
+
+std::size_t worstCaseSocketPathLength(std::string_view prefix, std::string_view groupName) {
+    // "<prefix>.<pid>.<name>.sock"
+    return prefix.size() + 1 + kMaxPidDigits + 1 + sanitizeForPath(groupName).size() + 5;
+}
+
+Status checkPythonHome(std::string_view what, const std::string& dir,
+                       std::string_view pythonVersion) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+        return {ErrorCode::NotFound,
+                std::string(what) + " " + quoted(dir) + " does not exist (" + std::strerror(errno) +
+                    "): point it at a virtualenv made with python" + std::string(pythonVersion) +
+                    " -m venv, or remove it to use the system Python"};
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return {ErrorCode::InvalidArgument, std::string(what) + " " + quoted(dir) +
+                                                " is not a directory: point it at the " +
+                                                "virtualenv's top directory (its sys.prefix)"};
+    }
+    const std::string lib = dir + "/lib/python" + std::string(pythonVersion);
+    if (::stat(lib.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return {ErrorCode::InvalidArgument,
+                std::string(what) + " " + quoted(dir) + " is not a Python " +
+                    std::string(pythonVersion) + " installation: " + lib +
+                    " does not exist. mod_wsgid runs Python " + std::string(pythonVersion) +
+                    "; recreate the virtualenv with python" + std::string(pythonVersion) +
+                    " -m venv " + dir};
+    }
+    return Status::ok();
+}
+
+Status checkDirectory(std::string_view what, const std::string& dir) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+        return {ErrorCode::NotFound, std::string(what) + " " + quoted(dir) + " does not exist (" +
+                                         std::strerror(errno) + ")"};
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return {ErrorCode::InvalidArgument,
+                std::string(what) + " " + quoted(dir) + " is not a directory"};
+    }
+    return Status::ok();
+}
+
+Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw) {
+    static constexpr std::string_view kDirective = "WSGIScriptAlias";
+    auto words = splitWords(raw);
+    if (!words) {
+        return Status(ErrorCode::InvalidArgument,
+                      std::string(kDirective) + ": " + words.status().message());
+    }
+    if (words->size() < 2) {
+        return invalid(std::string(kDirective) +
+                       " needs a URL-path and a file-path: WSGIScriptAlias /app /path/app.wsgi");
+    }
+    ScriptAliasArgs a;
+    std::string_view url = (*words)[0];
+    if (url.empty() || url.front() != '/') {
+        return invalid(std::string(kDirective) + ": URL-path " + quoted(url) +
+                       " must start with '/'");
+    }
+    while (!url.empty() && url.back() == '/') {
+        url.remove_suffix(1);
+    }
+    a.urlPath.assign(url);
+    a.target = (*words)[1];
+    if (a.target.empty()) {
+        return invalid(std::string(kDirective) + ": the file-path is empty");
+    }
+    for (std::size_t i = 2; i < words->size(); ++i) {
+        const auto opt = splitOption((*words)[i]);
+        if (!opt) {
+            return invalid(std::string(kDirective) + ": expected option=value, got " +
+                           quoted((*words)[i]));
+        }
+        const std::string what = std::string(kDirective) + " option '" + opt->key + "'";
+        auto set = [&](std::optional<std::string>& field) -> Status {
+            if (field) {
+                return invalid(what + " is given twice");
+            }
+            if (opt->value.empty()) {
+                return invalid(what + " needs a value");
+            }
+            field = opt->value;
+            return Status::ok();
+        };
+        Status st;
+        if (opt->key == "process-group") {
+            st = set(a.processGroup);
+        } else if (opt->key == "application-group") {
+            st = set(a.applicationGroup);
+        } else if (opt->key == "callable-object") {
+            st = set(a.callableObject);
+        } else if (opt->key == "pass-authorization") {
+            if (a.passAuthorization) {
+                return invalid(what + " is given twice");
+            }
+            auto b = parseOnOff(what, opt->value);
+            if (!b) {
+                return b.status();
+            }
+            a.passAuthorization = *b;
+        } else {
+            return invalid(std::string(kDirective) + ": unknown option " + quoted(opt->key) +
+                           " (known: process-group, application-group, callable-object, " +
+                           "pass-authorization)");
+        }
+        if (!st) {
+            return st;
+        }
+    }
+    return a;
+}
+
+Result<ImportScriptArgs> parseImportScript(std::string_view raw) {
+    static constexpr std::string_view kDirective = "WSGIImportScript";
+    auto words = splitWords(raw);
+    if (!words) {
+        return Status(ErrorCode::InvalidArgument,
+                      std::string(kDirective) + ": " + words.status().message());
+    }
+    if (words->empty() || (*words)[0].empty()) {
+        return invalid(std::string(kDirective) +
+                       " needs a file-path, process-group= and application-group=");
+    }
+    ImportScriptArgs a;
+    a.script = (*words)[0];
+    bool haveProcess = false;
+    bool haveApplication = false;
+    for (std::size_t i = 1; i < words->size(); ++i) {
+        const auto opt = splitOption((*words)[i]);
+        if (!opt) {
+            return invalid(std::string(kDirective) + ": expected option=value, got " +
+                           quoted((*words)[i]));
+        }
+        const std::string what = std::string(kDirective) + " option '" + opt->key + "'";
+        if (opt->key == "process-group") {
+            a.processGroup = opt->value;
+            haveProcess = true;
+        } else if (opt->key == "application-group") {
+            a.applicationGroup = opt->value;
+            haveApplication = true;
+        } else {
+            return invalid(std::string(kDirective) + ": unknown option " + quoted(opt->key) +
+                           " (known: process-group, application-group)");
+        }
+        if (opt->value.empty()) {
+            return invalid(what + " needs a value");
+        }
+    }
+    if (!haveProcess || !haveApplication) {
+        return invalid(std::string(kDirective) +
+                       ": both process-group= and application-group= " + "are required");
+    }
+    return a;
+}
+
+Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
+    static constexpr std::string_view kDirective = "WSGIDaemonProcess";
+    auto words = splitWords(raw);
+    if (!words) {
+        return Status(ErrorCode::InvalidArgument,
+                      std::string(kDirective) + ": " + words.status().message());
+    }
+    if (words->empty() || (*words)[0].empty()) {
+        return invalid(std::string(kDirective) + " needs a group name");
+    }
+    DaemonGroup g;
+    g.name = (*words)[0];
+    if (g.name.find('=') != std::string::npos) {
+        return invalid(std::string(kDirective) + ": the first argument must be the group name, " +
+                       "got the option " + quoted(g.name));
+    }
+    if (!isLiteralName(g.name)) {
+        return invalid(std::string(kDirective) + ": group name " + quoted(g.name) +
+                       " must not contain %{...}");
+    }
+    if (g.name == GroupRegistry::kDefaultGroupName) {
+        return invalid(std::string(kDirective) + ": group name " + quoted(g.name) +
+                       " is reserved for the implicit default group; choose another name");
+    }
+    const std::string prefix = std::string(kDirective) + " " + g.name + ": ";
+
+    std::set<std::string, std::less<>> seen;
+    for (std::size_t i = 1; i < words->size(); ++i) {
+        const auto opt = splitOption((*words)[i]);
+        if (!opt) {
+            return invalid(prefix + "expected option=value, got " + quoted((*words)[i]));
+        }
+        const std::string& key = opt->key;
+        const std::string& value = opt->value;
+        std::string what = prefix;
+        what += "option '" + key + "'";
+        if (!seen.insert(key).second) {
+            return invalid(what + " is given twice");
+        }
+        if (value.empty()) {
+            return invalid(what + " needs a value");
+        }
+        if (std::find(kRejectedOptions.begin(), kRejectedOptions.end(), key) !=
+            kRejectedOptions.end()) {
+            return invalid(what + " is not supported by mod_wsgid: the daemon would run without " +
+                           "that protection. Remove the option");
+        }
+
+        if (key == "processes") {
+            auto n = parseInteger(what, value, 1, kMaxDaemonProcesses);
+            if (!n) {
+                return n.status();
+            }
+            g.processes = static_cast<int>(*n);
+            g.processesGiven = true;
+        } else if (key == "threads") {
+            if (value == "0") {
+                return invalid(what + ": threads=0 (mod_wsgi's service-script mode) is not " +
+                               "supported yet; use threads=1 or more");
+            }
+            auto n = parseInteger(what, value, 1, kMaxDaemonThreads);
+            if (!n) {
+                return n.status();
+            }
+            g.threads = static_cast<int>(*n);
+        } else if (key == "user") {
+            if (value == "root" || value == "#0") {
+                return invalid(what + ": daemons must not run as root; name an unprivileged user");
+            }
+            if (Status st = checkIdentity(what, value); !st) {
+                return st;
+            }
+            g.user = value;
+        } else if (key == "group") {
+            if (Status st = checkIdentity(what, value); !st) {
+                return st;
+            }
+            g.group = value;
+        } else if (key == "supplementary-groups") {
+            std::string_view rest = value;
+            while (true) {
+                const auto comma = rest.find(',');
+                const auto item = rest.substr(0, comma);
+                if (item.empty()) {
+                    return invalid(what + " has an empty item in " + quoted(value));
+                }
+                if (Status st = checkIdentity(what, item); !st) {
+                    return st;
+                }
+                if (comma == std::string_view::npos) {
+                    break;
+                }
+                rest.remove_prefix(comma + 1);
+            }
+            g.supplementaryGroups = value;
+        } else if (key == "umask") {
+            auto m = parseUmask(what, value);
+            if (!m) {
+                return m.status();
+            }
+            g.umask = *m;
+        } else if (key == "home" || key == "python-home") {
+            if (value.front() != '/') {
+                return invalid(what + " must be an absolute path, got " + quoted(value));
+            }
+            (key == "home" ? g.home : g.pythonHome) = value;
+        } else if (key == "python-path") {
+            g.pythonPath = splitColonList(value);
+        } else if (key == "display-name") {
+            g.displayName = expandDisplayName(value, g.name);
+        } else if (key == "lang") {
+            g.lang = value;
+        } else if (key == "locale") {
+            g.locale = value;
+        } else if (key == "listen-backlog") {
+            auto n = parseInteger(what, value, 1, kMaxListenBacklog);
+            if (!n) {
+                return n.status();
+            }
+            g.listenBacklog = static_cast<int>(*n);
+        } else if (key == "connect-timeout" || key == "socket-timeout" ||
+                   key == "shutdown-timeout") {
+            auto n = parseInteger(what, value, 0, kMaxTimeoutSeconds);
+            if (!n) {
+                return n.status();
+            }
+            const std::chrono::seconds secs{*n};
+            if (key == "connect-timeout") {
+                g.connectTimeout = secs;
+            } else if (key == "shutdown-timeout") {
+                g.shutdownTimeout = secs;
+            } else if (secs.count() > 0) {
+                g.socketTimeout = secs;  // 0 keeps mod_wsgi's meaning: the server's Timeout
+            }
+        } else {
+            const auto it = std::find_if(kAcceptedOptions.begin(), kAcceptedOptions.end(),
+                                         [&](const AcceptedOption& o) { return o.name == key; });
+            if (it == kAcceptedOptions.end()) {
+                return invalid(prefix + "unknown option " + quoted(key) +
+                               " (see the WSGIDaemonProcess options in docs/configuration.md)");
+            }
+            if (Status st = checkAccepted(*it, what, value); !st) {
+                return st;
+            }
+            g.unimplementedOptions.push_back(key);
+        }
+    }
+    return g;
+}
+
+}  // namespace wsgid::apache

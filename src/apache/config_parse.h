@@ -1,1 +1,120 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Pure parsing of mod_wsgid directive arguments: word splitting with quotes, key=value options,
+// strict numbers, octal umask, colon lists, %{GROUP}, On/Off. Std types and POSIX only: no httpd,
+// no APR, so every rule is unit-tested without a server (tests/unit/apache/config_parse_test.cpp).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+#include "apache/config.h"
+#include "common/status.h"
+
+namespace wsgid::apache {
+
+/// Upper bound of processes=. Real deployments use a handful per group; the bound turns a typo
+/// such as processes=1000 into a configtest error instead of a fork storm at start.
+inline constexpr int kMaxDaemonProcesses = 1024;
+/// Upper bound of threads= (mod_wsgi's own bound, kept so its configs parse the same).
+inline constexpr int kMaxDaemonThreads = 65533;
+/// Longest usable Unix socket path: sun_path holds 108 bytes including the terminating NUL.
+inline constexpr std::size_t kMaxSocketPathBytes = 107;
+/// Digits of the largest Linux pid (pid_max is at most 2^22 = 4194304). Socket paths contain the
+/// parent's pid, which is not final when configtest runs, so length checks assume the widest.
+inline constexpr std::size_t kMaxPidDigits = 7;
+/// Upper bound of any seconds-valued option: a day. Longer values are typos, and shutdown-timeout
+/// feeds the bounded wait at `apachectl stop`.
+inline constexpr long long kMaxTimeoutSeconds = 86400;
+/// Upper bound of listen-backlog; the kernel clamps to net.core.somaxconn anyway.
+inline constexpr long long kMaxListenBacklog = 65535;
+
+/// Splits a directive's raw argument string into words at blanks. A double or single quote starts
+/// a quoted run that may contain blanks and may sit inside a word (`display-name="my app"` is one
+/// word `display-name=my app`); inside quotes a backslash escapes the quote character or a
+/// backslash. InvalidArgument for an unterminated quote.
+common::Result<std::vector<std::string>> splitWords(std::string_view raw);
+
+/// One `key=value` word.
+struct OptionWord {
+    std::string key;
+    std::string value;
+};
+
+/// Splits at the first '='; std::nullopt when there is none or the key is empty.
+std::optional<OptionWord> splitOption(std::string_view word);
+
+/// "On"/"Off" (any case). `what` names the directive or option in the error message.
+common::Result<bool> parseOnOff(std::string_view what, std::string_view value);
+
+/// A decimal integer in [min, max], the whole string (no sign games, no trailing garbage, no
+/// atoi-style "abc" -> 0). `what` names the option in the error message.
+common::Result<long long> parseInteger(std::string_view what, std::string_view value, long long min,
+                                       long long max);
+
+/// An octal umask such as 022 or 0077 (digits 0-7 only, at most 0777).
+common::Result<mode_t> parseUmask(std::string_view what, std::string_view value);
+
+/// Splits a colon-separated list (python-path=, WSGIPythonPath), dropping empty items.
+std::vector<std::string> splitColonList(std::string_view value);
+
+/// Expands every %{GROUP} in a display-name= value to "(wsgi:NAME)", as mod_wsgi does.
+std::string expandDisplayName(std::string_view value, std::string_view group);
+
+/// True when a group name is literal, i.e. contains no %{...} expansion (checked at configtest).
+bool isLiteralName(std::string_view value) noexcept;
+
+/// The group name as used inside socket file names: [A-Za-z0-9._-] kept, anything else becomes
+/// '_'; if anything was replaced a hash of the original name is appended so two names never share
+/// a socket.
+std::string sanitizeForPath(std::string_view name);
+
+/// The socket path of a group: `<prefix>.<pid>.<sanitized name>.sock`. No generation in the name:
+/// the socket lives across graceful restarts (docs/architecture.md).
+std::string socketPathFor(std::string_view prefix, long pid, std::string_view groupName);
+
+/// Length the socket path of this group can reach once the parent's pid is known.
+std::size_t worstCaseSocketPathLength(std::string_view prefix, std::string_view groupName);
+
+/// Checks that `dir` is a Python installation or virtualenv of `pythonVersion` ("3.11"), i.e.
+/// that `<dir>/lib/python<version>/` exists. The message names `what` and says what to fix.
+common::Status checkPythonHome(std::string_view what, const std::string& dir,
+                               std::string_view pythonVersion);
+
+/// Checks that `dir` is an existing directory (home=).
+common::Status checkDirectory(std::string_view what, const std::string& dir);
+
+/// Arguments of `WSGIScriptAlias URL-path file-path [options]`.
+struct ScriptAliasArgs {
+    std::string urlPath;  ///< as mounted: trailing slashes removed, "" for "/"
+    std::string target;   ///< as written; relative paths are resolved against ServerRoot later
+    std::optional<std::string> processGroup;
+    std::optional<std::string> applicationGroup;
+    std::optional<std::string> callableObject;
+    std::optional<bool> passAuthorization;
+};
+
+/// Parses WSGIScriptAlias arguments; errors name the unknown or bad option.
+common::Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw);
+
+/// Arguments of `WSGIImportScript file-path process-group=G application-group=A`.
+struct ImportScriptArgs {
+    std::string script;
+    std::string processGroup;
+    std::string applicationGroup;
+};
+
+/// Parses WSGIImportScript arguments; both options are required.
+common::Result<ImportScriptArgs> parseImportScript(std::string_view raw);
+
+/// Parses `WSGIDaemonProcess NAME option=value...` into a group (not yet registered; user names
+/// are not resolved and paths are not checked here). Options mod_wsgi documents but mod_wsgid does
+/// not implement yet are validated by type and listed in DaemonGroup::unimplementedOptions.
+/// Errors name the group and the option.
+common::Result<DaemonGroup> parseDaemonProcess(std::string_view raw);
+
+}  // namespace wsgid::apache

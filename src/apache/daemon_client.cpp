@@ -1,1 +1,619 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Connecting to daemon groups, the per-child connection pool and the full-duplex request relay
+// (see daemon_client.h). No httpd calls; every wait is bounded.
+#include "apache/daemon_client.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "common/socket_io.h"
+#include "protocol/frame.h"
+
+namespace wsgid::apache {
+
+namespace {
+
+using common::Deadline;
+using common::ErrorCode;
+using common::Result;
+using common::Status;
+using protocol::FrameType;
+
+/// First pause between connect attempts the daemon side refused: a daemon that is being
+/// respawned usually accepts again within milliseconds.
+constexpr std::chrono::milliseconds kConnectRetryFirst{5};
+/// Longest pause between connect attempts (doubling from kConnectRetryFirst): a few wake-ups a
+/// second are cheap, and a freed backlog slot is found quickly.
+constexpr std::chrono::milliseconds kConnectRetryMax{250};
+
+/// Bytes read from the daemon per recv(): a full Body frame of kMaxDataChunk needs a few reads,
+/// a hello-world response one.
+constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
+
+/// Response bytes coalesced into one client write when the daemon keeps the socket readable:
+/// beyond this the relay passes what it has, so memory per request stays bounded and client
+/// back-pressure reaches the daemon.
+constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
+
+/// After the response is complete, how long to wait for the socket to take the rest of the
+/// request stream (the tail of a BodyChunk and the BodyEnd). The daemon discards those frames
+/// as fast as it reads them; if it does not, the connection is simply not reused rather than
+/// holding an httpd worker.
+constexpr std::chrono::milliseconds kFinishWriteTimeout{1000};
+
+/// Read buffer for Hello/HelloAck (a HelloAck is 12 bytes; an Error frame at most ~4 KiB).
+constexpr std::size_t kHelloReadSize = 4096 + protocol::kFrameHeaderSize;
+
+std::string durationText(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) {
+        return std::to_string(d.count() / 1000) + "s";
+    }
+    return std::to_string(d.count()) + "ms";
+}
+
+/// Connects `fd` to `addr`; 0 or an errno value. Waits for a pending connect up to `deadline`.
+int connectOnce(int fd, const sockaddr_un& addr, Deadline deadline) noexcept {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
+        return 0;
+    }
+    const int err = errno;
+    if (err != EINPROGRESS && err != EINTR) {
+        return err;
+    }
+    if (Status s = common::waitWritable(fd, deadline); !s) {
+        return s.code() == ErrorCode::Timeout ? ETIMEDOUT : EIO;
+    }
+    int soError = 0;
+    socklen_t len = sizeof(soError);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len) != 0) {
+        return errno;
+    }
+    return soError;
+}
+
+/// Sends Hello and waits for HelloAck; the daemon pid on success.
+Result<std::uint32_t> handshake(int fd, const ConnectParams& params) {
+    std::string out;
+    protocol::appendFrame(out, FrameType::Hello, 0, protocol::encodeHello(params.hello));
+    const Deadline deadline = Deadline::after(params.ioTimeout);
+    if (Status s = common::writeFully(fd, out, deadline); !s) {
+        return Status(s.code(), "sending Hello: " + s.message());
+    }
+    protocol::FrameDecoder decoder;
+    std::array<char, kHelloReadSize> buf{};
+    for (;;) {
+        auto frame = decoder.next();
+        if (!frame) {
+            return Status(ErrorCode::ProtocolError, "bad HelloAck: " + frame.status().message());
+        }
+        if (!frame.value()) {
+            auto n = common::readSome(fd, buf, deadline);
+            if (!n) {
+                return Status(n.status().code(), "waiting for HelloAck: " + n.status().message());
+            }
+            decoder.feed(std::string_view(buf.data(), n.value()));
+            continue;
+        }
+        const protocol::Frame& f = *frame.value();
+        if (f.type == FrameType::Error) {
+            auto err = protocol::decodeResponseError(f.payload);
+            std::string why = err ? std::string(protocol::toString(err->code)) + ": " + err->message
+                                  : std::string("malformed Error frame");
+            return Status(ErrorCode::ProtocolError, "daemon refused the connection (" + why + ")");
+        }
+        if (f.type != FrameType::HelloAck) {
+            return Status(ErrorCode::ProtocolError,
+                          "expected HelloAck, got frame type " +
+                              std::to_string(static_cast<unsigned>(f.type)));
+        }
+        auto ack = protocol::decodeHelloAck(f.payload);
+        if (!ack) {
+            return Status(ErrorCode::ProtocolError, "bad HelloAck: " + ack.status().message());
+        }
+        if (decoder.buffered() != 0) {
+            return Status(ErrorCode::ProtocolError, "unexpected bytes after HelloAck");
+        }
+        return ack->daemonPid;
+    }
+}
+
+}  // namespace
+
+bool DaemonConnection::idleHealthy() const noexcept {
+    pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
+    int rc = 0;
+    do {
+        rc = ::poll(&p, 1, 0);
+    } while (rc < 0 && errno == EINTR);
+    return rc == 0;
+}
+
+Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& params) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (params.socketPath.empty() || params.socketPath.size() >= sizeof(addr.sun_path)) {
+        return Status(ErrorCode::InvalidArgument, "socket path is empty or too long");
+    }
+    std::memcpy(addr.sun_path, params.socketPath.data(), params.socketPath.size());
+
+    const Deadline deadline = Deadline::after(params.connectTimeout);
+    auto pause = kConnectRetryFirst;
+    common::UniqueFd fd;
+    for (;;) {
+        fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!fd) {
+            return Status(ErrorCode::IoError, "socket: " + common::errnoText(errno));
+        }
+        const int err = connectOnce(fd.get(), addr, deadline);
+        if (err == 0) {
+            break;
+        }
+        const bool refusedForNow = err == ECONNREFUSED || err == EAGAIN || err == ETIMEDOUT;
+        if (!refusedForNow) {
+            return Status(err == ENOENT ? ErrorCode::NotFound : ErrorCode::IoError,
+                          common::errnoText(err));
+        }
+        if (deadline.expired()) {
+            return Status(ErrorCode::Timeout,
+                          common::errnoText(err) + " after " + durationText(params.connectTimeout));
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline.at() - common::Clock::now());
+        std::this_thread::sleep_for(std::clamp(left, std::chrono::milliseconds(0), pause));
+        pause = std::min(pause * 2, kConnectRetryMax);
+    }
+    auto pid = handshake(fd.get(), params);
+    if (!pid) {
+        return pid.status();
+    }
+    return std::make_unique<DaemonConnection>(std::move(fd), std::string(params.socketPath),
+                                              pid.value());
+}
+
+std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(std::string_view socketPath) {
+    for (;;) {
+        std::unique_ptr<DaemonConnection> conn;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            auto it = idle_.find(std::string(socketPath));
+            if (it == idle_.end() || it->second.empty()) {
+                return nullptr;
+            }
+            conn = std::move(it->second.back());
+            it->second.pop_back();
+        }
+        // Checked outside the lock: a poll() per candidate, and a dead one is simply dropped.
+        if (conn->idleHealthy()) {
+            conn->markReused();
+            return conn;
+        }
+    }
+}
+
+void ConnectionPool::giveBack(std::unique_ptr<DaemonConnection> conn) {
+    if (!conn) {
+        return;
+    }
+    std::unique_ptr<DaemonConnection> surplus;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = idle_[conn->socketPath()];
+    if (list.size() >= kMaxIdlePerPath) {
+        surplus = std::move(conn);  // closed after the lock is released
+        return;
+    }
+    list.push_back(std::move(conn));
+}
+
+Result<std::unique_ptr<DaemonConnection>> ConnectionPool::acquire(const ConnectParams& params) {
+    if (auto conn = takeIdle(params.socketPath)) {
+        return conn;
+    }
+    return connectToDaemon(params);
+}
+
+std::size_t ConnectionPool::idleCount(std::string_view socketPath) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = idle_.find(std::string(socketPath));
+    return it == idle_.end() ? 0 : it->second.size();
+}
+
+namespace {
+
+/// The state machine of one request on one connection (see relayRequest in the header).
+class Relay {
+public:
+    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
+          std::chrono::milliseconds ioTimeout)
+        : conn_(conn), source_(source), sink_(sink), ioTimeout_(ioTimeout) {}
+
+    RelayResult run(const protocol::RequestHead& head);
+
+private:
+    [[nodiscard]] bool outDrained() const noexcept { return outPos_ == out_.size(); }
+    [[nodiscard]] bool stopped() const noexcept { return result_.has_value(); }
+
+    void queueFrame(FrameType type, std::uint16_t flags, std::string_view payload);
+    void queueBodyEnd(bool abandoned);
+    /// Pulls the next piece of the client body (or queues BodyEnd).
+    void refill();
+    /// Writes queued bytes without blocking.
+    void writeSome();
+    /// Reads and handles what the daemon has sent, without blocking.
+    void pumpResponse();
+    /// Handles the decoded frames; false once the relay must stop reading.
+    void processFrames();
+    void handleFrame(protocol::Frame& frame);
+    void waitAndTransfer();
+    /// Writes the tail of the request stream after the response ended, bounded by
+    /// kFinishWriteTimeout; true when all of it went out.
+    bool finishWrite();
+
+    void fail(RelayOutcome outcome, std::string detail);
+    void clientFailed(RelayOutcome outcome, Status status);
+    RelayResult complete();
+
+    DaemonConnection& conn_;
+    BodySource& source_;
+    ResponseSink& sink_;
+    std::chrono::milliseconds ioTimeout_;
+
+    protocol::FrameDecoder decoder_;
+    std::string out_;         ///< request bytes not yet written
+    std::size_t outPos_ = 0;  ///< how much of out_ is written
+    std::vector<char> buf_;   ///< body and response read buffer
+
+    bool bodyEndQueued_ = false;
+    bool bodyConsumed_ = false;  ///< at least one client body byte was read
+    bool responseDone_ = false;  ///< End received (or Error before Start)
+    bool started_ = false;
+    bool receivedAny_ = false;
+    std::size_t headFrameSize_ = 0;  ///< bytes of the RequestHead frame (first in the stream)
+    std::size_t sentBytes_ = 0;      ///< request bytes the socket accepted so far
+    bool writeBroken_ = false;       ///< writing to the daemon failed; still read its answer
+    bool doubtful_ = false;          ///< bytes arrived after the response ended
+    bool pendingFlush_ = false;      ///< body bytes handed to the sink since its last flush
+    std::optional<protocol::ResponseError> error_;
+    std::string writeError_;
+    std::optional<RelayResult> result_;  ///< set when the relay stops early
+};
+
+void Relay::queueFrame(FrameType type, std::uint16_t flags, std::string_view payload) {
+    if (outPos_ == out_.size()) {
+        out_.clear();
+        outPos_ = 0;
+    }
+    protocol::appendFrame(out_, type, flags, payload);
+}
+
+void Relay::queueBodyEnd(bool abandoned) {
+    queueFrame(FrameType::BodyEnd, abandoned ? protocol::kBodyAbandoned : 0, {});
+    bodyEndQueued_ = true;
+}
+
+void Relay::refill() {
+    if (responseDone_ || writeBroken_) {
+        queueBodyEnd(true);
+        return;
+    }
+    auto n = source_.read(std::span<char>(buf_.data(), kBodyReadSize));
+    if (!n) {
+        // Tell the daemon (best effort, without waiting) and stop: the client is gone or
+        // httpd already answered it (e.g. 413), so the response has nowhere to go.
+        queueBodyEnd(true);
+        writeSome();
+        clientFailed(RelayOutcome::ClientBodyFailed, n.status());
+        return;
+    }
+    if (n.value() == 0) {
+        queueBodyEnd(false);
+        return;
+    }
+    bodyConsumed_ = true;
+    queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.data(), n.value()));
+}
+
+void Relay::writeSome() {
+    while (!outDrained() && !writeBroken_) {
+        const ssize_t n = ::send(conn_.fd(), out_.data() + outPos_, out_.size() - outPos_,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            outPos_ += static_cast<std::size_t>(n);
+            sentBytes_ += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        }
+        // The daemon closed or reset the connection; whatever it sent before (perhaps an Error
+        // frame that explains why) is still readable, so keep reading until EOF.
+        writeBroken_ = true;
+        writeError_ = common::errnoText(errno);
+    }
+}
+
+void Relay::fail(RelayOutcome outcome, std::string detail) {
+    if (stopped()) {
+        return;
+    }
+    RelayResult r;
+    r.outcome = started_ ? RelayOutcome::FailedAfterStart : outcome;
+    r.detail = std::move(detail);
+    r.error = error_;
+    r.started = started_;
+    // Only a request the daemon cannot have started may run again: the pooled connection
+    // broke before it took the whole RequestHead (the daemon had closed it while idle). Once the
+    // head is delivered, a broken connection may mean the app ran (or crashed), so no retry.
+    r.retryable = !started_ && !receivedAny_ && !bodyConsumed_ && conn_.reused() &&
+                  outcome == RelayOutcome::Broken && sentBytes_ < headFrameSize_;
+    result_ = std::move(r);
+}
+
+void Relay::clientFailed(RelayOutcome outcome, Status status) {
+    if (stopped()) {
+        return;
+    }
+    RelayResult r;
+    r.outcome = outcome;
+    r.clientStatus = std::move(status);
+    r.detail = r.clientStatus.message();
+    r.started = started_;
+    result_ = std::move(r);
+}
+
+void Relay::handleFrame(protocol::Frame& frame) {
+    if (responseDone_) {
+        doubtful_ = true;
+        return;
+    }
+    switch (frame.type) {
+        case FrameType::Start: {
+            if (started_) {
+                fail(RelayOutcome::Malformed, "a second Start frame");
+                return;
+            }
+            auto start = protocol::decodeResponseStart(frame.payload);
+            if (!start) {
+                fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
+                return;
+            }
+            started_ = true;
+            if (Status s = sink_.start(std::move(start.value())); !s) {
+                clientFailed(RelayOutcome::ClientGone, std::move(s));
+            }
+            return;
+        }
+        case FrameType::Body:
+            if (!started_) {
+                fail(RelayOutcome::Malformed, "a Body frame before Start");
+                return;
+            }
+            pendingFlush_ = true;
+            if (Status s = sink_.body(frame.payload); !s) {
+                clientFailed(RelayOutcome::ClientGone, std::move(s));
+            }
+            return;
+        case FrameType::End:
+            if (!started_) {
+                fail(RelayOutcome::Malformed, "an End frame before Start");
+                return;
+            }
+            if (!frame.payload.empty()) {
+                fail(RelayOutcome::Malformed, "an End frame with a payload");
+                return;
+            }
+            responseDone_ = true;
+            pendingFlush_ = false;
+            if (Status s = sink_.end(); !s) {
+                clientFailed(RelayOutcome::ClientGone, std::move(s));
+            }
+            return;
+        case FrameType::Error: {
+            auto err = protocol::decodeResponseError(frame.payload);
+            if (!err) {
+                fail(RelayOutcome::Malformed, "bad Error frame: " + err.status().message());
+                return;
+            }
+            error_ = std::move(err.value());
+            if (started_) {
+                fail(RelayOutcome::FailedAfterStart,
+                     std::string(protocol::toString(error_->code)) + ": " + error_->message);
+                return;
+            }
+            responseDone_ = true;
+            return;
+        }
+        default:
+            fail(RelayOutcome::Malformed,
+                 "unexpected frame type " + std::to_string(static_cast<unsigned>(frame.type)));
+            return;
+    }
+}
+
+void Relay::processFrames() {
+    while (!stopped()) {
+        auto next = decoder_.next();
+        if (!next) {
+            fail(RelayOutcome::Malformed, next.status().message());
+            return;
+        }
+        if (!next.value()) {
+            return;
+        }
+        handleFrame(*next.value());
+    }
+}
+
+void Relay::pumpResponse() {
+    std::size_t coalesced = 0;
+    while (!stopped() && !responseDone_) {
+        const ssize_t n = ::recv(conn_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            receivedAny_ = true;
+            decoder_.feed(std::string_view(buf_.data(), static_cast<std::size_t>(n)));
+            processFrames();
+            coalesced += static_cast<std::size_t>(n);
+            if (coalesced >= kMaxCoalesceBytes) {
+                break;
+            }
+            continue;
+        }
+        if (n == 0) {
+            fail(RelayOutcome::Broken, writeBroken_
+                                           ? "connection closed by the daemon (" + writeError_ + ")"
+                                           : std::string("connection closed by the daemon"));
+            return;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            fail(RelayOutcome::Broken, "reading from the daemon: " + common::errnoText(errno));
+            return;
+        }
+        break;
+    }
+    if (responseDone_ && decoder_.buffered() != 0) {
+        doubtful_ = true;
+    }
+    if (!stopped() && !responseDone_ && pendingFlush_) {
+        pendingFlush_ = false;
+        if (Status s = sink_.flush(); !s) {
+            clientFailed(RelayOutcome::ClientGone, std::move(s));
+        }
+    }
+}
+
+void Relay::waitAndTransfer() {
+    short events = 0;
+    if (!responseDone_) {
+        events |= POLLIN;
+    }
+    if (!outDrained() && !writeBroken_) {
+        events |= POLLOUT;
+    }
+    pollfd p{.fd = conn_.fd(), .events = events, .revents = 0};
+    const Deadline deadline = Deadline::after(ioTimeout_);
+    int rc = 0;
+    do {
+        rc = ::poll(&p, 1, deadline.pollTimeoutMs());
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        fail(RelayOutcome::Broken, "poll: " + common::errnoText(errno));
+        return;
+    }
+    if (rc == 0) {
+        fail(RelayOutcome::Timeout, "no progress on the daemon connection for " +
+                                        durationText(ioTimeout_) +
+                                        (started_ ? "" : " before the response started"));
+        return;
+    }
+    if ((p.revents & POLLOUT) != 0 || ((p.revents & (POLLERR | POLLHUP)) != 0 && !outDrained())) {
+        writeSome();
+    }
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !responseDone_) {
+        pumpResponse();
+    }
+}
+
+bool Relay::finishWrite() {
+    const Deadline deadline = Deadline::after(kFinishWriteTimeout);
+    writeSome();
+    while (!outDrained() && !writeBroken_) {
+        if (!common::waitWritable(conn_.fd(), deadline)) {
+            return false;
+        }
+        writeSome();
+    }
+    return outDrained() && !writeBroken_;
+}
+
+RelayResult Relay::complete() {
+    RelayResult r;
+    r.started = started_;
+    r.error = error_;
+    if (started_) {
+        r.outcome = RelayOutcome::Completed;
+    } else {
+        r.outcome = RelayOutcome::ErrorBeforeStart;
+        r.detail = error_ ? std::string(protocol::toString(error_->code)) + ": " + error_->message
+                          : std::string();
+        r.retryable =
+            error_ && error_->code == protocol::ResponseErrorCode::ShuttingDown && !bodyConsumed_;
+    }
+    if (!bodyEndQueued_ && !writeBroken_) {
+        queueBodyEnd(true);
+    }
+    const bool tailSent = finishWrite();
+    r.reusable = tailSent && !doubtful_ && decoder_.buffered() == 0;
+    return r;
+}
+
+RelayResult Relay::run(const protocol::RequestHead& head) {
+    const std::string encoded = protocol::encodeRequestHead(head);
+    if (encoded.size() > protocol::kMaxRequestHeadBytes ||
+        head.environ.size() > protocol::kMaxEnvironEntries) {
+        RelayResult r;
+        r.outcome = RelayOutcome::HeadTooLarge;
+        r.detail = "request head of " + std::to_string(encoded.size()) + " bytes and " +
+                   std::to_string(head.environ.size()) + " environ entries exceeds the limits";
+        r.reusable = true;
+        return r;
+    }
+    buf_.resize(std::max(kDaemonReadSize, kBodyReadSize));
+    queueFrame(FrameType::RequestHead, 0, encoded);
+    headFrameSize_ = out_.size();
+    // A request without a body (most GETs): the first read returns 0 at once, so the head and
+    // the BodyEnd leave in one write.
+    if (head.contentLength == 0) {
+        refill();
+    }
+    writeSome();
+    while (!stopped()) {
+        if (responseDone_ && (outDrained() || writeBroken_)) {
+            break;
+        }
+        if (outDrained() && !bodyEndQueued_) {
+            // Relay what the daemon has already answered before blocking on the client again.
+            if (bodyConsumed_) {
+                pumpResponse();
+                if (stopped()) {
+                    break;
+                }
+            }
+            if (!responseDone_) {
+                refill();
+                writeSome();
+                continue;
+            }
+        }
+        if (responseDone_) {
+            break;
+        }
+        waitAndTransfer();
+    }
+    if (stopped()) {
+        return std::move(*result_);
+    }
+    return complete();
+}
+
+}  // namespace
+
+RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
+                         BodySource& source, ResponseSink& sink,
+                         std::chrono::milliseconds ioTimeout) {
+    Relay relay(conn, source, sink, ioTimeout);
+    return relay.run(head);
+}
+
+}  // namespace wsgid::apache

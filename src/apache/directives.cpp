@@ -1,1 +1,359 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// The directive table and its thin handlers: parse with config_parse, store into the pool records
+// and the GroupRegistry. Cross-directive checks happen later, in checkConfiguration (config.cpp).
+#include "apache/directives.h"
+
+#include <string>
+
+#include "apache/config.h"
+#include "apache/config_parse.h"
+#include "apache/hooks.h"
+#include "apache/httpd_includes.h"
+
+APLOG_USE_MODULE(wsgid);
+
+namespace wsgid::apache {
+
+namespace {
+
+/// The failure value of a directive handler when guarded() caught an exception.
+constexpr const char* kInternalError = "mod_wsgid: internal error while reading this directive";
+
+const char* poolError(cmd_parms* cmd, const std::string& message) {
+    return apr_pstrdup(cmd->pool, message.c_str());
+}
+
+const char* poolString(cmd_parms* cmd, const std::string& s) {
+    return apr_pstrmemdup(cmd->pool, s.data(), s.size());
+}
+
+/// "file:line" of the directive being read, in pconf.
+const char* where(cmd_parms* cmd) {
+    if (cmd->directive == nullptr) {
+        return "";
+    }
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+}
+
+ServerConfig* serverConfigOf(cmd_parms* cmd) {
+    return static_cast<ServerConfig*>(
+        ap_get_module_config(cmd->server->module_config, &wsgid_module));
+}
+
+/// Resolves a file path of a directive against ServerRoot; nullptr if httpd rejects it.
+const char* serverRootRelative(cmd_parms* cmd, const std::string& path) {
+    if (!path.empty() && path.front() == '/') {
+        return poolString(cmd, path);
+    }
+    return ap_server_root_relative(cmd->pool, path.c_str());
+}
+
+/// Records a process-group value for check_config: a literal name must name a defined group;
+/// %{GLOBAL} (mod_wsgi's embedded mode) runs in the implicit default group.
+void noteProcessGroup(cmd_parms* cmd, const std::string& value, const char* directive) {
+    auto& registry = GroupRegistry::get(cmd->pool);
+    if (value == "%{GLOBAL}") {
+        registry.defaultGroupWanted = true;
+    } else if (isLiteralName(value)) {
+        registry.references.push_back({value, directive, where(cmd), cmd->server});
+    }
+}
+
+const char* setScriptAlias(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
+    return guarded("WSGIScriptAlias", kInternalError, [&]() -> const char* {
+        auto parsed = parseScriptAlias(raw);
+        if (!parsed) {
+            return poolError(cmd, parsed.status().message());
+        }
+        const char* target = serverRootRelative(cmd, parsed->target);
+        if (target == nullptr) {
+            return poolError(cmd, "WSGIScriptAlias: invalid file-path '" + parsed->target + "'");
+        }
+        auto* alias = static_cast<ScriptAlias*>(apr_array_push(serverConfigOf(cmd)->aliases));
+        alias->urlPath = poolString(cmd, parsed->urlPath);
+        alias->target = target;
+        alias->processGroup =
+            parsed->processGroup ? poolString(cmd, *parsed->processGroup) : nullptr;
+        alias->applicationGroup =
+            parsed->applicationGroup ? poolString(cmd, *parsed->applicationGroup) : nullptr;
+        alias->callableObject =
+            parsed->callableObject ? poolString(cmd, *parsed->callableObject) : nullptr;
+        alias->passAuthorization = !parsed->passAuthorization   ? Flag::Unset
+                                   : *parsed->passAuthorization ? Flag::On
+                                                                : Flag::Off;
+
+        auto& registry = GroupRegistry::get(cmd->pool);
+        if (!parsed->processGroup) {
+            registry.defaultGroupWanted = true;
+            return nullptr;
+        }
+        noteProcessGroup(cmd, *parsed->processGroup, "WSGIScriptAlias process-group=");
+        // mod_wsgi preloads the script when both groups are literal (%{GLOBAL} counts as the
+        // literal main interpreter for application-group=).
+        if (parsed->applicationGroup && isLiteralName(*parsed->processGroup)) {
+            const std::string& app = *parsed->applicationGroup;
+            if (app == "%{GLOBAL}" || isLiteralName(app)) {
+                registry.pendingPreloads.push_back(
+                    {*parsed->processGroup,
+                     std::string(target) + "|" + (app == "%{GLOBAL}" ? "" : app)});
+            }
+        }
+        return nullptr;
+    });
+}
+
+const char* setDaemonProcess(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
+    return guarded("WSGIDaemonProcess", kInternalError, [&]() -> const char* {
+        auto parsed = parseDaemonProcess(raw);
+        if (!parsed) {
+            return poolError(cmd, parsed.status().message());
+        }
+        auto group = std::make_unique<DaemonGroup>(std::move(parsed.value()));
+        group->definedAt = where(cmd);
+        group->server = cmd->server;
+        auto& registry = GroupRegistry::get(cmd->pool);
+        if (const DaemonGroup* existing = registry.find(group->name); existing != nullptr) {
+            return poolError(cmd, "WSGIDaemonProcess: group '" + group->name +
+                                      "' is already defined at " + existing->definedAt +
+                                      "; group names must be unique server-wide");
+        }
+        registry.add(std::move(group));
+        return nullptr;
+    });
+}
+
+/// WSGIProcessGroup / WSGIApplicationGroup: in a <Directory>/<Location> the per-directory record;
+/// at server level also the server record (mod_wsgi keeps both; the per-directory default record
+/// of a server covers its requests outside any section).
+const char* setGroup(cmd_parms* cmd, void* mconfig, const char* value, bool isProcess) {
+    if (value[0] == '\0') {
+        return apr_psprintf(cmd->pool, "%s needs a group name", cmd->cmd->name);
+    }
+    const char* v = apr_pstrdup(cmd->pool, value);
+    auto* dir = static_cast<DirConfig*>(mconfig);
+    (isProcess ? dir->processGroup : dir->applicationGroup) = v;
+    if (cmd->path == nullptr) {
+        auto* server = serverConfigOf(cmd);
+        (isProcess ? server->processGroup : server->applicationGroup) = v;
+    }
+    if (isProcess) {
+        noteProcessGroup(cmd, v, "WSGIProcessGroup");
+    }
+    return nullptr;
+}
+
+const char* setProcessGroup(cmd_parms* cmd, void* mconfig, const char* value) noexcept {
+    return guarded("WSGIProcessGroup", kInternalError,
+                   [&]() { return setGroup(cmd, mconfig, value, true); });
+}
+
+const char* setApplicationGroup(cmd_parms* cmd, void* mconfig, const char* value) noexcept {
+    return guarded("WSGIApplicationGroup", kInternalError,
+                   [&]() { return setGroup(cmd, mconfig, value, false); });
+}
+
+const char* setCallableObject(cmd_parms* cmd, void* mconfig, const char* value) noexcept {
+    return guarded("WSGICallableObject", kInternalError, [&]() -> const char* {
+        if (value[0] == '\0') {
+            return "WSGICallableObject needs a name";
+        }
+        static_cast<DirConfig*>(mconfig)->callableObject = apr_pstrdup(cmd->pool, value);
+        return nullptr;
+    });
+}
+
+/// On/Off directives kept in both records like setGroup().
+void setFlag(cmd_parms* cmd, Flag DirConfig::*dirField, Flag ServerConfig::*serverField,
+             void* mconfig, int on) {
+    const Flag flag = on != 0 ? Flag::On : Flag::Off;
+    static_cast<DirConfig*>(mconfig)->*dirField = flag;
+    if (cmd->path == nullptr) {
+        serverConfigOf(cmd)->*serverField = flag;
+    }
+}
+
+const char* setPassAuthorization(cmd_parms* cmd, void* mconfig, int on) noexcept {
+    return guarded("WSGIPassAuthorization", kInternalError, [&]() -> const char* {
+        setFlag(cmd, &DirConfig::passAuthorization, &ServerConfig::passAuthorization, mconfig, on);
+        return nullptr;
+    });
+}
+
+const char* setChunkedRequest(cmd_parms* cmd, void* mconfig, int on) noexcept {
+    return guarded("WSGIChunkedRequest", kInternalError, [&]() -> const char* {
+        setFlag(cmd, &DirConfig::chunkedRequest, &ServerConfig::chunkedRequest, mconfig, on);
+        return nullptr;
+    });
+}
+
+/// Common checks of the server-wide settings: main server only, and a value.
+const char* checkGlobal(cmd_parms* cmd, const char* value) {
+    if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+        return err;
+    }
+    if (value[0] == '\0') {
+        return apr_psprintf(cmd->pool, "%s needs a value", cmd->cmd->name);
+    }
+    return nullptr;
+}
+
+/// WSGISocketPrefix / WSGIDaemonProgram: a path relative to ServerRoot.
+const char* setGlobalPath(cmd_parms* cmd, const char* value, std::string GroupRegistry::*field) {
+    if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+        return err;
+    }
+    const char* path = serverRootRelative(cmd, value);
+    if (path == nullptr) {
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'", cmd->cmd->name, value);
+    }
+    GroupRegistry::get(cmd->pool).*field = path;
+    return nullptr;
+}
+
+const char* setSocketPrefix(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGISocketPrefix", kInternalError,
+                   [&]() { return setGlobalPath(cmd, value, &GroupRegistry::socketPrefix); });
+}
+
+const char* setDaemonProgram(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIDaemonProgram", kInternalError,
+                   [&]() { return setGlobalPath(cmd, value, &GroupRegistry::daemonProgram); });
+}
+
+const char* setPythonHome(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonHome", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        if (value[0] != '/') {
+            return apr_psprintf(cmd->pool, "WSGIPythonHome must be an absolute path, got '%s'",
+                                value);
+        }
+        GroupRegistry::get(cmd->pool).pythonHome = value;
+        return nullptr;
+    });
+}
+
+const char* setPythonPath(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonPath", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).pythonPath = splitColonList(value);
+        return nullptr;
+    });
+}
+
+const char* setImportScript(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
+    return guarded("WSGIImportScript", kInternalError, [&]() -> const char* {
+        auto parsed = parseImportScript(raw);
+        if (!parsed) {
+            return poolError(cmd, parsed.status().message());
+        }
+        const char* script = serverRootRelative(cmd, parsed->script);
+        if (script == nullptr) {
+            return poolError(cmd, "WSGIImportScript: invalid file-path '" + parsed->script + "'");
+        }
+        const std::string& app = parsed->applicationGroup;
+        if (app != "%{GLOBAL}" && !isLiteralName(app)) {
+            return poolError(cmd,
+                             "WSGIImportScript: application-group must be a name or "
+                             "%{GLOBAL} (the script is loaded before any request), got '" +
+                                 app + "'");
+        }
+        const std::string& group = parsed->processGroup;
+        if (group != "%{GLOBAL}" && !isLiteralName(group)) {
+            return poolError(cmd,
+                             "WSGIImportScript: process-group must be a name or %{GLOBAL}, "
+                             "got '" +
+                                 group + "'");
+        }
+        noteProcessGroup(cmd, group, "WSGIImportScript process-group=");
+        auto& registry = GroupRegistry::get(cmd->pool);
+        registry.pendingPreloads.push_back(
+            {group == "%{GLOBAL}" ? std::string(GroupRegistry::kDefaultGroupName) : group,
+             std::string(script) + "|" + (app == "%{GLOBAL}" ? "" : app)});
+        return nullptr;
+    });
+}
+
+/// mod_wsgi directives that have no meaning for mod_wsgid; cmd_data is the reason, noted at start.
+const char* noteIgnored(cmd_parms* cmd, const char* value) {
+    if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+        return err;
+    }
+    auto& registry = GroupRegistry::get(cmd->pool);
+    registry.ignoredDirectives.push_back(std::string(where(cmd)) + ": " + cmd->cmd->name + " " +
+                                         value +
+                                         " has no effect: " + static_cast<const char*>(cmd->info));
+    return nullptr;
+}
+
+const char* ignoreFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("ignored directive", kInternalError,
+                   [&]() { return noteIgnored(cmd, on != 0 ? "On" : "Off"); });
+}
+
+const char* ignoreValue(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, value); });
+}
+
+template <typename Fn>
+cmd_func asCmd(Fn* fn) noexcept {
+    // httpd's command_rec stores every handler as `const char *(*)()` when compiled as C++ (no
+    // designated initializers) and calls it back with the signature its args_how promises. The
+    // detour through void(*)() is the cast -Wcast-function-type documents as intentional.
+    return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(fn));
+}
+
+}  // namespace
+
+const command_rec kDirectives[] = {
+    AP_INIT_RAW_ARGS("WSGIScriptAlias", asCmd(setScriptAlias), nullptr, RSRC_CONF,
+                     "URL-path file-path [process-group=NAME] [application-group=NAME] "
+                     "[callable-object=NAME] [pass-authorization=On|Off]"),
+    AP_INIT_RAW_ARGS("WSGIDaemonProcess", asCmd(setDaemonProcess), nullptr, RSRC_CONF,
+                     "NAME [option=value ...]: a daemon process group"),
+    AP_INIT_TAKE1("WSGIProcessGroup", asCmd(setProcessGroup), nullptr, RSRC_CONF | ACCESS_CONF,
+                  "the daemon process group of these requests"),
+    AP_INIT_TAKE1("WSGIApplicationGroup", asCmd(setApplicationGroup), nullptr,
+                  RSRC_CONF | ACCESS_CONF,
+                  "the Python interpreter (%{GLOBAL}, %{RESOURCE}, %{SERVER}, %{HOST}, "
+                  "%{ENV:name} or a name) of these requests"),
+    AP_INIT_TAKE1("WSGICallableObject", asCmd(setCallableObject), nullptr, OR_FILEINFO,
+                  "name of the WSGI callable in the script (default: application)"),
+    AP_INIT_FLAG("WSGIPassAuthorization", asCmd(setPassAuthorization), nullptr, OR_FILEINFO,
+                 "On: pass the Authorization header to the application as HTTP_AUTHORIZATION"),
+    AP_INIT_FLAG("WSGIChunkedRequest", asCmd(setChunkedRequest), nullptr, OR_FILEINFO,
+                 "On: accept request bodies with Transfer-Encoding: chunked"),
+    AP_INIT_TAKE1("WSGISocketPrefix", asCmd(setSocketPrefix), nullptr, RSRC_CONF,
+                  "path prefix of the daemon sockets (relative to ServerRoot)"),
+    AP_INIT_TAKE1("WSGIPythonHome", asCmd(setPythonHome), nullptr, RSRC_CONF,
+                  "Python home (virtualenv) of daemon groups without python-home="),
+    AP_INIT_TAKE1("WSGIPythonPath", asCmd(setPythonPath), nullptr, RSRC_CONF,
+                  "colon-separated sys.path entries of the implicit default group"),
+    AP_INIT_TAKE1("WSGIDaemonProgram", asCmd(setDaemonProgram), nullptr, RSRC_CONF,
+                  "path of the wsgid-daemon executable (default: the installed one)"),
+    AP_INIT_RAW_ARGS("WSGIImportScript", asCmd(setImportScript), nullptr, RSRC_CONF,
+                     "file-path process-group=NAME application-group=NAME: load at process "
+                     "start"),
+    AP_INIT_FLAG("WSGIRestrictEmbedded", asCmd(ignoreFlag),
+                 const_cast<char*>("mod_wsgid never runs Python inside Apache"), RSRC_CONF,
+                 "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGILazyInitialization", asCmd(ignoreFlag),
+                 const_cast<char*>("Python is never initialised in the Apache parent"), RSRC_CONF,
+                 "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGISocketRotation", asCmd(ignoreFlag),
+                 const_cast<char*>("daemon sockets always keep their name across graceful "
+                                   "restarts, which is what Off means in mod_wsgi"),
+                 RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGIAcceptMutex", asCmd(ignoreValue),
+                  const_cast<char*>("daemon processes accept without a cross-process lock"),
+                  RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIVerboseDebugging", asCmd(ignoreFlag),
+                 const_cast<char*>("use LogLevel wsgid:debug instead"), RSRC_CONF,
+                 "accepted for mod_wsgi compatibility; no effect"),
+    {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
+};
+
+}  // namespace wsgid::apache

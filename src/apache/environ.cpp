@@ -1,1 +1,158 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// request_rec → protocol::RequestHead (see environ.h). The seam where httpd strings become ours.
+#include "apache/environ.h"
+
+#include <atomic>
+#include <string_view>
+#include <unordered_set>
+
+#include <unistd.h>
+
+#include "apache/environ_rules.h"
+#include "apache/httpd_includes.h"
+
+namespace wsgid::apache {
+
+namespace {
+
+/// CGI variables a request gets besides its headers; sizes the environ up front.
+constexpr std::size_t kCgiVariableCount = 32;
+
+/// Per-process request counter for ids when httpd made no log id for the request.
+std::atomic<std::uint64_t> gRequestCounter{0};
+
+std::string requestId(const request_rec* r) {
+    if (r->log_id != nullptr && *r->log_id != '\0') {
+        return r->log_id;
+    }
+    return std::to_string(::getpid()) + "-" +
+           std::to_string(gRequestCounter.fetch_add(1, std::memory_order_relaxed) + 1);
+}
+
+/// Appends CGI variables, remembering keys so later sources cannot shadow them.
+class EnvironBuilder {
+public:
+    explicit EnvironBuilder(std::vector<protocol::EnvEntry>& env) : env_(env) {}
+
+    void add(std::string_view key, std::string_view value) { env_.emplace_back(key, value); }
+    void add(std::string_view key, const char* value) {
+        if (value != nullptr) {
+            env_.emplace_back(key, value);
+        }
+    }
+    void add(std::string key, std::string value) {
+        env_.emplace_back(std::move(key), std::move(value));
+    }
+
+    /// Adds a request header; a header that occurs twice (mod_headers "RequestHeader add")
+    /// is folded into one entry as HTTP allows: Cookie with "; ", anything else with ", ".
+    /// Header entries start at index `first` (a linear scan: requests carry few headers).
+    void addHeader(std::size_t first, std::string key, std::string_view value) {
+        for (std::size_t i = first; i < env_.size(); ++i) {
+            if (env_[i].first == key) {
+                env_[i].second.append(key == "HTTP_COOKIE" ? "; " : ", ");
+                env_[i].second.append(value);
+                return;
+            }
+        }
+        env_.emplace_back(std::move(key), std::string(value));
+    }
+
+    /// Adds the entries of `table` whose keys are not in the environ yet. `table`'s strings
+    /// live in a request pool, so views of them stay valid for this call.
+    void addMissing(const apr_table_t* table) {
+        if (table == nullptr) {
+            return;
+        }
+        std::unordered_set<std::string_view> taken;
+        taken.reserve(env_.size() * 2);
+        for (const auto& entry : env_) {
+            taken.insert(entry.first);
+        }
+        std::vector<protocol::EnvEntry> extra;
+        const apr_array_header_t* arr = apr_table_elts(table);
+        const auto* elts = reinterpret_cast<const apr_table_entry_t*>(arr->elts);
+        for (int i = 0; i < arr->nelts; ++i) {
+            if (elts[i].key == nullptr || elts[i].val == nullptr || *elts[i].key == '\0') {
+                continue;
+            }
+            if (taken.insert(elts[i].key).second) {
+                extra.emplace_back(elts[i].key, elts[i].val);
+            }
+        }
+        for (auto& e : extra) {
+            env_.push_back(std::move(e));
+        }
+    }
+
+private:
+    std::vector<protocol::EnvEntry>& env_;
+};
+
+}  // namespace
+
+protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing) {
+    protocol::RequestHead head;
+    head.scriptFilename = r->filename != nullptr ? r->filename : "";
+    head.callableObject = std::move(routing.callableObject);
+    head.applicationGroup = std::move(routing.applicationGroup);
+    head.processGroup = std::move(routing.processGroup);
+    head.contentLength = routing.contentLength;
+    head.requestId = requestId(r);
+
+    const apr_array_header_t* headers = apr_table_elts(r->headers_in);
+    const apr_array_header_t* subEnv =
+        r->subprocess_env != nullptr ? apr_table_elts(r->subprocess_env) : nullptr;
+    head.environ.reserve(kCgiVariableCount + static_cast<std::size_t>(headers->nelts) +
+                         (subEnv != nullptr ? static_cast<std::size_t>(subEnv->nelts) : 0));
+    EnvironBuilder env(head.environ);
+
+    const char* scheme = ap_http_scheme(r);
+    env.add("GATEWAY_INTERFACE", "CGI/1.1");
+    env.add("SERVER_SOFTWARE", ap_get_server_banner());
+    env.add("SERVER_NAME", ap_get_server_name_for_url(r));
+    env.add("SERVER_PORT", std::to_string(ap_get_server_port(r)));
+    env.add("SERVER_ADDR", r->connection->local_ip);
+    env.add("SERVER_ADMIN", r->server->server_admin);
+    env.add("SERVER_PROTOCOL", r->protocol);
+    env.add("REQUEST_SCHEME", scheme);
+    if (scheme != nullptr && std::string_view(scheme) == "https") {
+        env.add("HTTPS", "on");
+    }
+    env.add("REQUEST_METHOD", r->method);
+    env.add("REQUEST_URI", r->unparsed_uri);
+    env.add("SCRIPT_NAME", std::move(routing.scriptName));
+    env.add("PATH_INFO", std::move(routing.pathInfo));
+    env.add("QUERY_STRING", r->args != nullptr ? r->args : "");
+    env.add("SCRIPT_FILENAME", r->filename);
+    env.add("DOCUMENT_ROOT", ap_document_root(r));
+    env.add("CONTEXT_PREFIX", ap_context_prefix(r));
+    env.add("CONTEXT_DOCUMENT_ROOT", ap_context_document_root(r));
+    env.add("REMOTE_ADDR", r->useragent_ip);
+    const apr_sockaddr_t* peer =
+        r->useragent_addr != nullptr ? r->useragent_addr : r->connection->client_addr;
+    if (peer != nullptr) {
+        env.add("REMOTE_PORT", std::to_string(peer->port));
+    }
+    // Only a name httpd already knows (HostnameLookups); never a DNS lookup of our own.
+    env.add("REMOTE_HOST", ap_get_useragent_host(r, REMOTE_HOST, nullptr));
+    env.add("REMOTE_USER", r->user);
+    env.add("AUTH_TYPE", r->ap_auth_type);
+    env.add("CONTENT_TYPE", apr_table_get(r->headers_in, "Content-Type"));
+    env.add("CONTENT_LENGTH", apr_table_get(r->headers_in, "Content-Length"));
+
+    const auto* hdrs = reinterpret_cast<const apr_table_entry_t*>(headers->elts);
+    const std::size_t firstHeader = head.environ.size();
+    for (int i = 0; i < headers->nelts; ++i) {
+        if (hdrs[i].key == nullptr || hdrs[i].val == nullptr) {
+            continue;
+        }
+        if (auto key = environKeyForHeader(hdrs[i].key, routing.passAuthorization)) {
+            env.addHeader(firstHeader, std::move(*key), hdrs[i].val);
+        }
+    }
+    env.addMissing(r->subprocess_env);
+    return head;
+}
+
+}  // namespace wsgid::apache

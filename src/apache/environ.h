@@ -1,1 +1,32 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// request_rec → protocol::RequestHead: the CGI/WSGI environ the daemon turns into the WSGI
+// environ. Our own builder (not ap_add_cgi_vars, whose PATH_TRANSLATED subrequest is slow); the
+// pure rules it applies live in environ_rules.h and path_rules.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "protocol/request_head.h"
+
+struct request_rec;
+
+namespace wsgid::apache {
+
+/// What the handler decided about a request before its environ is built.
+struct RequestRouting {
+    std::string scriptName;        ///< SCRIPT_NAME (slashes collapsed)
+    std::string pathInfo;          ///< PATH_INFO (decoded, slashes collapsed)
+    std::string callableObject;    ///< WSGI callable name
+    std::string applicationGroup;  ///< "" = main interpreter
+    std::string processGroup;      ///< daemon group name
+    bool passAuthorization = false;
+    std::int64_t contentLength = -1;  ///< -1 when chunked
+};
+
+/// Builds the RequestHead of `r`: the CGI variables, every passable request header as HTTP_*,
+/// then the r->subprocess_env entries (SetEnv, mod_ssl, mod_rewrite E=) whose keys are not
+/// taken yet. The result owns all its strings (nothing points into r->pool). Request thread only.
+protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing);
+
+}  // namespace wsgid::apache

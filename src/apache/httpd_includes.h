@@ -4,6 +4,7 @@
 // (OK, DECLINED, DONE) would leak everywhere.
 #pragma once
 
+#include <ap_mpm.h>
 #include <apr_buckets.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -12,7 +13,6 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_thread_proc.h>
-#include <ap_mpm.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>

@@ -1,1 +1,145 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Restart decisions for daemon process slots (see restart_policy.h). Pure: no httpd, no APR.
+#include "apache/restart_policy.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include <sys/wait.h>
+
+#include "protocol/daemon_args.h"
+
+namespace wsgid::apache {
+
+namespace {
+
+/// Highest signal number on Linux (SIGRTMAX with glibc); larger statuses are exit codes.
+constexpr int kHighestSignal = 64;
+
+/// httpd's APEXIT_CHILDFATAL. A process of httpd's that exits with this status makes the MPM shut
+/// the whole server down before any other-child callback runs, so a callback that sees 15 from the
+/// MPM's main loop is looking at SIGTERM.
+constexpr int kHttpdChildFatalExit = 15;
+
+/// Doublings after which any base delay has passed kMaxBackoff (2^7 s > 60 s); stops overflow.
+constexpr int kMaxDoublings = 7;
+
+SupervisorDuration exponential(std::chrono::seconds first, int failures) noexcept {
+    const int doublings = std::min(std::max(failures - 1, 0), kMaxDoublings);
+    const auto delay = first * (1 << doublings);
+    return std::min<SupervisorDuration>(delay, kMaxBackoff);
+}
+
+std::string signalText(int sig) {
+    const char* name = ::strsignal(sig);
+    return "signal " + std::to_string(sig) + " (" + (name != nullptr ? name : "unknown") + ")";
+}
+
+}  // namespace
+
+ProcessExit ProcessExit::fromWaitStatus(int status) noexcept {
+    if (WIFSIGNALED(status)) {
+        return {Kind::Signaled, WTERMSIG(status), WCOREDUMP(status) != 0};
+    }
+    if (WIFEXITED(status)) {
+        return {Kind::Exited, WEXITSTATUS(status), false};
+    }
+    return {Kind::Ambiguous, status, false};
+}
+
+ProcessExit ProcessExit::fromMpmStatus(int value) noexcept {
+    if (value <= 0 || value > kHighestSignal) {
+        return {Kind::Exited, value, false};
+    }
+    if (value == kHttpdChildFatalExit) {
+        return {Kind::Signaled, SIGTERM, false};
+    }
+    return {Kind::Ambiguous, value, false};
+}
+
+bool ProcessExit::isStartupFailure() const noexcept {
+    return kind == Kind::Exited && value == protocol::kExitStartupFailure;
+}
+
+std::string ProcessExit::describe() const {
+    switch (kind) {
+        case Kind::Exited:
+            if (isStartupFailure()) {
+                return "exited with status " + std::to_string(value) +
+                       " (startup failure; the daemon's own message precedes this line)";
+            }
+            return "exited with status " + std::to_string(value);
+        case Kind::Signaled:
+            return "killed by " + signalText(value) + (coreDumped ? ", core dumped" : "");
+        case Kind::Ambiguous:
+            return "ended with status " + std::to_string(value) + ": killed by " +
+                   signalText(value) + " or exited with that code (httpd does not say which)";
+    }
+    return "ended";
+}
+
+SupervisorDuration RestartBackoff::next(SupervisorDuration uptime,
+                                        const ProcessExit& exit) noexcept {
+    if (exit.isStartupFailure()) {
+        ++failures_;
+        return exponential(kFirstStartupFailureBackoff, failures_);
+    }
+    if (uptime >= kHealthyUptime) {
+        failures_ = 0;
+        return SupervisorDuration::zero();
+    }
+    ++failures_;
+    return exponential(kFirstBackoff, failures_);
+}
+
+SupervisorDuration RestartBackoff::nextAfterSpawnFailure() noexcept {
+    ++failures_;
+    return exponential(kFirstBackoff, failures_);
+}
+
+void ProcessSlot::started(pid_t pid, SupervisorTime now, SupervisorDuration delay) noexcept {
+    phase_ = Phase::Running;
+    pid_ = pid;
+    ++starts_;
+    execAt_ = now + delay;
+}
+
+SupervisorDuration ProcessSlot::startFailed(SupervisorTime now) noexcept {
+    const auto delay = backoff_.nextAfterSpawnFailure();
+    if (phase_ != Phase::Stopping) {
+        phase_ = Phase::Down;
+    }
+    pid_ = 0;
+    nextStart_ = now + delay;
+    return delay;
+}
+
+ProcessSlot::Decision ProcessSlot::ended(SupervisorTime now, const ProcessExit& exit,
+                                         bool serverStopping) noexcept {
+    Decision d;
+    d.uptime = std::max<SupervisorDuration>(now - execAt_, SupervisorDuration::zero());
+    d.startupFailure = exit.isStartupFailure();
+    pid_ = 0;
+    if (serverStopping || phase_ == Phase::Stopping) {
+        phase_ = Phase::Stopping;
+        d.failures = backoff_.failures();
+        return d;
+    }
+    phase_ = Phase::Down;
+    d.delay = backoff_.next(d.uptime, exit);
+    d.failures = backoff_.failures();
+    d.restart = true;
+    nextStart_ = now + d.delay;
+    return d;
+}
+
+void ProcessSlot::stopping() noexcept {
+    phase_ = Phase::Stopping;
+}
+
+bool ProcessSlot::due(SupervisorTime now) const noexcept {
+    return phase_ == Phase::Down && now >= nextStart_;
+}
+
+}  // namespace wsgid::apache

@@ -1,1 +1,122 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// When to (re)start a daemon process: how a process ended, the restart backoff, and the state
+// machine of one process slot. Pure: the caller passes the time and performs the actions, so it is
+// unit-tested with a fake clock (tests/unit/apache/restart_policy_test.cpp). No httpd, no APR.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <sys/types.h>
+
+namespace wsgid::apache {
+
+/// The clock of supervision decisions (monotonic: wall-clock jumps must not stall a respawn).
+using SupervisorClock = std::chrono::steady_clock;
+using SupervisorTime = SupervisorClock::time_point;
+using SupervisorDuration = SupervisorClock::duration;
+
+/// A daemon that ran at least this long before it died is restarted at once and its backoff is
+/// forgotten: at most one start per 10 s per slot can never become a fork storm, and a daemon
+/// that served traffic and then crashed should be back without delay.
+inline constexpr std::chrono::seconds kHealthyUptime{10};
+/// First delay after a quick death; doubles with each further quick death. One second keeps a
+/// single crash (say, a segfault in a C extension at import) nearly invisible to clients.
+inline constexpr std::chrono::seconds kFirstBackoff{1};
+/// Ceiling of every backoff: a broken group costs one fork a minute, and a fixed one (e.g. the
+/// missing module was installed) comes back within a minute without an Apache restart.
+inline constexpr std::chrono::seconds kMaxBackoff{60};
+/// First delay after a startup failure (exit status protocol::kExitStartupFailure). Such a
+/// failure (unloadable Python, bad preload script) rarely fixes itself within a second, so it
+/// starts higher than kFirstBackoff; it still doubles up to kMaxBackoff.
+inline constexpr std::chrono::seconds kFirstStartupFailureBackoff{5};
+
+/// How a daemon process ended, as far as the httpd parent can tell.
+struct ProcessExit {
+    enum class Kind {
+        Exited,     ///< exit(value)
+        Signaled,   ///< killed by signal `value`
+        Ambiguous,  ///< exit(value) or signal `value`: see fromMpmStatus()
+    };
+    Kind kind = Kind::Exited;
+    int value = 0;
+    bool coreDumped = false;
+
+    /// Decodes a raw waitpid() status: exact.
+    static ProcessExit fromWaitStatus(int status) noexcept;
+    /// Decodes the status httpd's MPMs pass to other-child callbacks on a death: the exit code or
+    /// the signal number, without saying which (apr_proc_wait_all_procs keeps that in a separate
+    /// "why" the MPM does not forward). 0, and values that are no signal number (such as
+    /// kExitStartupFailure), are exit statuses; 15 is SIGTERM (an exit status 15 would have made
+    /// httpd shut down instead, see restart_policy.cpp); the rest of 1..64 stays Ambiguous.
+    static ProcessExit fromMpmStatus(int value) noexcept;
+
+    /// The daemon reported that it cannot start (its own message precedes it on stderr).
+    [[nodiscard]] bool isStartupFailure() const noexcept;
+    /// "exited with status 3", "killed by signal 9 (Killed), core dumped", ...
+    [[nodiscard]] std::string describe() const;
+};
+
+/// Restart backoff of one slot. Not thread-safe (the httpd parent is single-threaded).
+class RestartBackoff {
+public:
+    /// The delay before the next start, after a process that ran for `uptime` ended with `exit`.
+    SupervisorDuration next(SupervisorDuration uptime, const ProcessExit& exit) noexcept;
+    /// The delay after a failed fork() (counts as a quick death).
+    SupervisorDuration nextAfterSpawnFailure() noexcept;
+    /// Consecutive quick deaths or startup failures so far (0 after a healthy run).
+    [[nodiscard]] int failures() const noexcept { return failures_; }
+
+private:
+    int failures_ = 0;
+};
+
+/// The supervision state machine of one daemon process slot (one index of one group). It decides;
+/// the process manager forks, signals and logs. Starting a slot is always a decision of this
+/// machine (a later on-demand mode starts slots on first connection), never a side effect.
+/// Not thread-safe (the httpd parent is single-threaded).
+class ProcessSlot {
+public:
+    enum class Phase {
+        Down,      ///< no process; start one when due()
+        Running,   ///< a process exists (it may still be waiting out its start delay)
+        Stopping,  ///< httpd restarts or stops and the process was told to exit; no restart
+    };
+
+    /// What to do after the process of this slot ended.
+    struct Decision {
+        bool restart = false;         ///< start a new process
+        SupervisorDuration delay{};   ///< ... after this long
+        SupervisorDuration uptime{};  ///< how long the ended process ran (after its delay)
+        bool startupFailure = false;  ///< it reported a startup failure
+        int failures = 0;             ///< consecutive quick deaths, including this one
+    };
+
+    [[nodiscard]] Phase phase() const noexcept { return phase_; }
+    /// The running process, or 0.
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+    /// Starts made so far (the first one included).
+    [[nodiscard]] unsigned starts() const noexcept { return starts_; }
+
+    /// A process `pid` was forked at `now`; it execs the daemon after `delay`.
+    void started(pid_t pid, SupervisorTime now, SupervisorDuration delay) noexcept;
+    /// fork() failed at `now`: Down, due again after a backoff (returned).
+    SupervisorDuration startFailed(SupervisorTime now) noexcept;
+    /// The process ended at `now`. With `serverStopping` (httpd is stopping or restarting) or in
+    /// Stopping, the slot stays Down; otherwise the backoff decides the delay.
+    Decision ended(SupervisorTime now, const ProcessExit& exit, bool serverStopping) noexcept;
+    /// httpd restarts or stops: the process (if any) is being told to exit.
+    void stopping() noexcept;
+    /// Down, not stopping, and the backoff after a failed start has passed.
+    [[nodiscard]] bool due(SupervisorTime now) const noexcept;
+
+private:
+    Phase phase_ = Phase::Down;
+    pid_t pid_ = 0;
+    unsigned starts_ = 0;
+    SupervisorTime execAt_{};     ///< when the running process execs the daemon (start + delay)
+    SupervisorTime nextStart_{};  ///< when Down: not before this
+    RestartBackoff backoff_;
+};
+
+}  // namespace wsgid::apache

@@ -1,1 +1,357 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Tests of the pure directive-argument parsing (src/apache/config_parse.h): no httpd involved.
+#include "apache/config_parse.h"
+
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace wsgid::apache {
+namespace {
+
+::testing::AssertionResult contains(std::string_view text, std::string_view part) {
+    if (text.find(part) != std::string_view::npos) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure()
+           << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+std::vector<std::string> words(std::string_view raw) {
+    auto r = splitWords(raw);
+    EXPECT_TRUE(r.isOk()) << r.status().message();
+    return r ? r.value() : std::vector<std::string>{};
+}
+
+std::string errorOf(std::string_view rawDaemonProcess) {
+    auto r = parseDaemonProcess(rawDaemonProcess);
+    EXPECT_FALSE(r.isOk()) << "expected an error for: " << rawDaemonProcess;
+    return r ? std::string() : r.status().message();
+}
+
+TEST(SplitWords, SplitsAtBlanksAndTabs) {
+    EXPECT_EQ(words("  a\tb   c "), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_TRUE(words("   ").empty());
+}
+
+TEST(SplitWords, QuotesGroupBlanksEvenInsideAWord) {
+    EXPECT_EQ(words(R"(site display-name="my app" lang='en US')"),
+              (std::vector<std::string>{"site", "display-name=my app", "lang=en US"}));
+    EXPECT_EQ(words(R"("/a b/c.wsgi")"), (std::vector<std::string>{"/a b/c.wsgi"}));
+}
+
+TEST(SplitWords, BackslashEscapesTheQuoteInsideQuotes) {
+    EXPECT_EQ(words(R"(x="a\"b" y='c\\d')"), (std::vector<std::string>{R"(x=a"b)", R"(y=c\d)"}));
+    EXPECT_EQ(words(R"(a\b)"), (std::vector<std::string>{R"(a\b)"}));
+}
+
+TEST(SplitWords, RejectsUnterminatedQuote) {
+    auto r = splitWords(R"(name display-name="oops)");
+    ASSERT_FALSE(r.isOk());
+    EXPECT_TRUE(contains(r.status().message(), "unterminated quote"));
+}
+
+TEST(SplitOption, SplitsAtTheFirstEquals) {
+    auto o = splitOption("python-path=/a=b:/c");
+    ASSERT_TRUE(o.has_value());
+    EXPECT_EQ(o->key, "python-path");
+    EXPECT_EQ(o->value, "/a=b:/c");
+    EXPECT_FALSE(splitOption("threads").has_value());
+    EXPECT_FALSE(splitOption("=5").has_value());
+}
+
+TEST(ParseOnOff, AcceptsAnyCaseAndNamesTheDirectiveOnError) {
+    EXPECT_TRUE(parseOnOff("X", "On").value());
+    EXPECT_TRUE(parseOnOff("X", "ON").value());
+    EXPECT_FALSE(parseOnOff("X", "off").value());
+    auto r = parseOnOff("WSGIPassAuthorization", "yes");
+    ASSERT_FALSE(r.isOk());
+    EXPECT_TRUE(contains(r.status().message(), "WSGIPassAuthorization"));
+    EXPECT_TRUE(contains(r.status().message(), "'yes'"));
+}
+
+TEST(ParseInteger, RejectsGarbageThatAtoiWouldAccept) {
+    for (const char* bad : {"abc", "", "12abc", " 12", "+5", "1.5", "0x10"}) {
+        auto r = parseInteger("option 'threads'", bad, 0, 100);
+        EXPECT_FALSE(r.isOk()) << bad;
+        if (!r) {
+            EXPECT_TRUE(contains(r.status().message(), "option 'threads'"));
+        }
+    }
+    EXPECT_EQ(parseInteger("x", "42", 0, 100).value(), 42);
+}
+
+TEST(ParseInteger, ChecksTheRange) {
+    auto r = parseInteger("option 'processes'", "0", 1, 5);
+    ASSERT_FALSE(r.isOk());
+    EXPECT_TRUE(contains(r.status().message(), "between 1 and 5"));
+    EXPECT_FALSE(parseInteger("x", "99999999999999999999999", 0, 5).isOk());
+    EXPECT_EQ(parseInteger("x", "-3", -5, 5).value(), -3);
+}
+
+TEST(ParseUmask, ParsesOctalOnly) {
+    EXPECT_EQ(parseUmask("umask", "022").value(), mode_t{022});
+    EXPECT_EQ(parseUmask("umask", "0077").value(), mode_t{077});
+    EXPECT_EQ(parseUmask("umask", "0").value(), mode_t{0});
+    EXPECT_EQ(parseUmask("umask", "777").value(), mode_t{0777});
+    for (const char* bad : {"8", "0o22", "1000", "", "22x", "-1"}) {
+        auto r = parseUmask("option 'umask'", bad);
+        EXPECT_FALSE(r.isOk()) << bad;
+        if (!r) {
+            EXPECT_TRUE(contains(r.status().message(), "option 'umask'"));
+        }
+    }
+}
+
+TEST(SplitColonList, DropsEmptyItems) {
+    EXPECT_EQ(splitColonList("/a:/b::/c:"), (std::vector<std::string>{"/a", "/b", "/c"}));
+    EXPECT_TRUE(splitColonList("").empty());
+    EXPECT_TRUE(splitColonList(":::").empty());
+}
+
+TEST(ExpandDisplayName, ReplacesEveryGroupVariable) {
+    EXPECT_EQ(expandDisplayName("%{GROUP}", "site1"), "(wsgi:site1)");
+    EXPECT_EQ(expandDisplayName("app-%{GROUP}-%{GROUP}", "x"), "app-(wsgi:x)-(wsgi:x)");
+    EXPECT_EQ(expandDisplayName("plain", "x"), "plain");
+    EXPECT_EQ(expandDisplayName("%{OTHER}", "x"), "%{OTHER}");
+}
+
+TEST(IsLiteralName, DetectsExpansions) {
+    EXPECT_TRUE(isLiteralName("site1"));
+    EXPECT_FALSE(isLiteralName("%{GLOBAL}"));
+    EXPECT_FALSE(isLiteralName("pre-%{ENV:X}"));
+}
+
+TEST(SocketPath, SanitizesNamesAndKeepsThemDistinct) {
+    EXPECT_EQ(sanitizeForPath("site-1.a_b"), "site-1.a_b");
+    const std::string slash = sanitizeForPath("a/b");
+    const std::string under = sanitizeForPath("a_b");
+    EXPECT_EQ(slash.find('/'), std::string::npos);
+    EXPECT_NE(slash, under);
+    EXPECT_EQ(socketPathFor("/run/wsgid", 1234, "site"), "/run/wsgid.1234.site.sock");
+    EXPECT_EQ(worstCaseSocketPathLength("/run/wsgid", "site"),
+              std::string("/run/wsgid.1234567.site.sock").size());
+}
+
+TEST(ParseScriptAlias, ParsesMountTargetAndOptions) {
+    auto r = parseScriptAlias(
+        R"(/app/ "/srv/my app/app.wsgi" process-group=site application-group=%{GLOBAL} )"
+        R"(callable-object=app pass-authorization=On)");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->urlPath, "/app");
+    EXPECT_EQ(r->target, "/srv/my app/app.wsgi");
+    EXPECT_EQ(r->processGroup, "site");
+    EXPECT_EQ(r->applicationGroup, "%{GLOBAL}");
+    EXPECT_EQ(r->callableObject, "app");
+    EXPECT_EQ(r->passAuthorization, true);
+}
+
+TEST(ParseScriptAlias, RootMountBecomesEmpty) {
+    auto r = parseScriptAlias("/ /srv/app.wsgi");
+    ASSERT_TRUE(r.isOk());
+    EXPECT_EQ(r->urlPath, "");
+    EXPECT_FALSE(r->processGroup.has_value());
+    EXPECT_FALSE(r->passAuthorization.has_value());
+}
+
+TEST(ParseScriptAlias, ErrorsNameTheProblem) {
+    auto unknown = parseScriptAlias("/ /srv/app.wsgi proces-group=x");
+    ASSERT_FALSE(unknown.isOk());
+    EXPECT_TRUE(contains(unknown.status().message(), "'proces-group'"));
+    auto badFlag = parseScriptAlias("/ /srv/app.wsgi pass-authorization=maybe");
+    ASSERT_FALSE(badFlag.isOk());
+    EXPECT_TRUE(contains(badFlag.status().message(), "pass-authorization"));
+    auto relativeUrl = parseScriptAlias("app /srv/app.wsgi");
+    ASSERT_FALSE(relativeUrl.isOk());
+    EXPECT_TRUE(contains(relativeUrl.status().message(), "must start with '/'"));
+    EXPECT_FALSE(parseScriptAlias("/only-one").isOk());
+    auto noValue = parseScriptAlias("/ /srv/app.wsgi process-group=");
+    ASSERT_FALSE(noValue.isOk());
+    EXPECT_TRUE(contains(noValue.status().message(), "process-group"));
+}
+
+TEST(ParseImportScript, RequiresBothGroups) {
+    auto ok = parseImportScript("/srv/app.wsgi process-group=site application-group=%{GLOBAL}");
+    ASSERT_TRUE(ok.isOk()) << ok.status().message();
+    EXPECT_EQ(ok->script, "/srv/app.wsgi");
+    EXPECT_EQ(ok->processGroup, "site");
+    EXPECT_EQ(ok->applicationGroup, "%{GLOBAL}");
+    auto missing = parseImportScript("/srv/app.wsgi process-group=site");
+    ASSERT_FALSE(missing.isOk());
+    EXPECT_TRUE(contains(missing.status().message(), "application-group"));
+}
+
+TEST(ParseDaemonProcess, DefaultsMatchModWsgi) {
+    auto r = parseDaemonProcess("site");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->name, "site");
+    EXPECT_EQ(r->processes, 1);
+    EXPECT_FALSE(r->processesGiven);
+    EXPECT_EQ(r->threads, 15);
+    EXPECT_EQ(r->listenBacklog, 100);
+    EXPECT_EQ(r->connectTimeout, std::chrono::seconds(15));
+    EXPECT_EQ(r->shutdownTimeout, std::chrono::seconds(5));
+    EXPECT_FALSE(r->socketTimeout.has_value());
+    EXPECT_FALSE(r->umask.has_value());
+}
+
+TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
+    auto r = parseDaemonProcess(
+        "site processes=1 threads=4 user=www group=#33 supplementary-groups=adm,#4 umask=0027 "
+        "home=/srv/site python-home=/srv/venv python-path=/srv/site:/srv/lib "
+        "display-name=%{GROUP} lang=en_US.UTF-8 locale=C.UTF-8 listen-backlog=50 "
+        "connect-timeout=3 socket-timeout=60 shutdown-timeout=9");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->processes, 1);
+    EXPECT_TRUE(r->processesGiven);  // wsgi.multiprocess follows mod_wsgi: given at all
+    EXPECT_EQ(r->threads, 4);
+    EXPECT_EQ(r->user, "www");
+    EXPECT_EQ(r->group, "#33");
+    EXPECT_EQ(r->supplementaryGroups, "adm,#4");
+    EXPECT_EQ(r->umask, mode_t{027});
+    EXPECT_EQ(r->home, "/srv/site");
+    EXPECT_EQ(r->pythonHome, "/srv/venv");
+    EXPECT_EQ(r->pythonPath, (std::vector<std::string>{"/srv/site", "/srv/lib"}));
+    EXPECT_EQ(r->displayName, "(wsgi:site)");
+    EXPECT_EQ(r->lang, "en_US.UTF-8");
+    EXPECT_EQ(r->locale, "C.UTF-8");
+    EXPECT_EQ(r->listenBacklog, 50);
+    EXPECT_EQ(r->connectTimeout, std::chrono::seconds(3));
+    EXPECT_EQ(r->socketTimeout, std::chrono::seconds(60));
+    EXPECT_EQ(r->shutdownTimeout, std::chrono::seconds(9));
+    EXPECT_TRUE(r->unimplementedOptions.empty());
+}
+
+TEST(ParseDaemonProcess, QuotedValues) {
+    auto r = parseDaemonProcess(R"(site display-name="wsgi %{GROUP} app" python-path='/a b:/c')");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->displayName, "wsgi (wsgi:site) app");
+    EXPECT_EQ(r->pythonPath, (std::vector<std::string>{"/a b", "/c"}));
+}
+
+TEST(ParseDaemonProcess, BadNumbersNameTheOption) {
+    EXPECT_TRUE(contains(errorOf("site threads=abc"), "option 'threads'"));
+    EXPECT_TRUE(contains(errorOf("site threads=65534"), "option 'threads'"));
+    EXPECT_TRUE(contains(errorOf("site processes=0"), "option 'processes'"));
+    EXPECT_TRUE(contains(errorOf("site processes=2x"), "option 'processes'"));
+    EXPECT_TRUE(contains(errorOf("site listen-backlog=0"), "option 'listen-backlog'"));
+    EXPECT_TRUE(contains(errorOf("site shutdown-timeout=-1"), "option 'shutdown-timeout'"));
+    EXPECT_TRUE(contains(errorOf("site connect-timeout=5s"), "option 'connect-timeout'"));
+    EXPECT_TRUE(contains(errorOf("site umask=999"), "option 'umask'"));
+    EXPECT_TRUE(contains(errorOf("site group=#x"), "option 'group'"));
+}
+
+TEST(ParseDaemonProcess, ThreadsZeroExplainsServiceScriptMode) {
+    const auto msg = errorOf("site threads=0");
+    EXPECT_TRUE(contains(msg, "option 'threads'"));
+    EXPECT_TRUE(contains(msg, "service-script"));
+}
+
+TEST(ParseDaemonProcess, RejectsRootUser) {
+    EXPECT_TRUE(contains(errorOf("site user=root"), "root"));
+    EXPECT_TRUE(contains(errorOf("site user=#0"), "option 'user'"));
+}
+
+TEST(ParseDaemonProcess, UnknownAndMalformedOptions) {
+    EXPECT_TRUE(contains(errorOf("site thread=4"), "unknown option 'thread'"));
+    EXPECT_TRUE(contains(errorOf("site threads"), "expected option=value, got 'threads'"));
+    EXPECT_TRUE(contains(errorOf("site threads=2 threads=3"), "'threads' is given twice"));
+    EXPECT_TRUE(contains(errorOf("site home="), "option 'home' needs a value"));
+    EXPECT_TRUE(contains(errorOf("site home=relative/dir"), "absolute path"));
+    EXPECT_TRUE(
+        contains(errorOf("site supplementary-groups=a,,b"), "option 'supplementary-groups'"));
+}
+
+TEST(ParseDaemonProcess, BadGroupNames) {
+    EXPECT_TRUE(contains(errorOf(""), "needs a group name"));
+    EXPECT_TRUE(contains(errorOf("threads=4"), "group name"));
+    EXPECT_TRUE(contains(errorOf("%{GLOBAL}"), "%{...}"));
+    EXPECT_TRUE(contains(errorOf(std::string(GroupRegistry::kDefaultGroupName)), "reserved"));
+}
+
+TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
+    auto r = parseDaemonProcess(
+        "site maximum-requests=1000 request-timeout=60 queue-timeout=45 "
+        "graceful-timeout=15 deadlock-timeout=60 server-metrics=On switch-interval=0.005 "
+        "cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->unimplementedOptions,
+              (std::vector<std::string>{"maximum-requests", "request-timeout", "queue-timeout",
+                                        "graceful-timeout", "deadlock-timeout", "server-metrics",
+                                        "switch-interval", "cpu-priority", "send-buffer-size",
+                                        "python-eggs"}));
+}
+
+TEST(ParseDaemonProcess, UnimplementedOptionsAreStillTypeChecked) {
+    EXPECT_TRUE(contains(errorOf("site maximum-requests=lots"), "option 'maximum-requests'"));
+    EXPECT_TRUE(contains(errorOf("site server-metrics=yes"), "option 'server-metrics'"));
+    EXPECT_TRUE(contains(errorOf("site switch-interval=0"), "option 'switch-interval'"));
+    EXPECT_TRUE(contains(errorOf("site send-buffer-size=100"), "at least 512"));
+    EXPECT_TRUE(contains(errorOf("site cpu-priority=40"), "option 'cpu-priority'"));
+}
+
+TEST(ParseDaemonProcess, RejectsSecurityOptionsItCannotEnforce) {
+    for (const char* opt : {"chroot=/jail", "script-user=bob", "script-group=staff"}) {
+        const auto msg = errorOf(std::string("site ") + opt);
+        EXPECT_TRUE(contains(msg, "not supported")) << opt;
+    }
+}
+
+class TempDir : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/wg-cfgtest-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+    }
+    void TearDown() override {
+        const std::string cmd = "rm -rf '" + dir_ + "'";
+        EXPECT_EQ(std::system(cmd.c_str()), 0);
+    }
+    std::string dir_;
+};
+
+using CheckPythonHome = TempDir;
+
+TEST_F(CheckPythonHome, AcceptsAVirtualenvOfTheRightVersion) {
+    ASSERT_EQ(::mkdir((dir_ + "/lib").c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir((dir_ + "/lib/python3.11").c_str(), 0755), 0);
+    EXPECT_TRUE(checkPythonHome("python-home", dir_, "3.11").isOk());
+}
+
+TEST_F(CheckPythonHome, ExplainsAWrongVersion) {
+    ASSERT_EQ(::mkdir((dir_ + "/lib").c_str(), 0755), 0);
+    ASSERT_EQ(::mkdir((dir_ + "/lib/python3.9").c_str(), 0755), 0);
+    auto st = checkPythonHome("WSGIDaemonProcess x: python-home", dir_, "3.11");
+    ASSERT_FALSE(st.isOk());
+    EXPECT_TRUE(contains(st.message(), "python-home"));
+    EXPECT_TRUE(contains(st.message(), "lib/python3.11"));
+    EXPECT_TRUE(contains(st.message(), "-m venv"));
+}
+
+TEST_F(CheckPythonHome, ExplainsAMissingDirectory) {
+    auto st = checkPythonHome("WSGIPythonHome", dir_ + "/nope", "3.11");
+    ASSERT_FALSE(st.isOk());
+    EXPECT_TRUE(contains(st.message(), "WSGIPythonHome"));
+    EXPECT_TRUE(contains(st.message(), "does not exist"));
+}
+
+using CheckDirectory = TempDir;
+
+TEST_F(CheckDirectory, RejectsFilesAndMissingPaths) {
+    EXPECT_TRUE(checkDirectory("home", dir_).isOk());
+    EXPECT_FALSE(checkDirectory("home", dir_ + "/missing").isOk());
+    const std::string file = dir_ + "/f";
+    FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+    auto st = checkDirectory("option 'home'", file);
+    ASSERT_FALSE(st.isOk());
+    EXPECT_TRUE(contains(st.message(), "not a directory"));
+}
+
+}  // namespace
+}  // namespace wsgid::apache

@@ -1,1 +1,204 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Tests of the daemon restart policy (src/apache/restart_policy.h) with a fake clock: the time is
+// always passed in, so nothing here sleeps.
+#include "apache/restart_policy.h"
+
+#include <csignal>
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "protocol/daemon_args.h"
+
+namespace wsgid::apache {
+namespace {
+
+using std::chrono::seconds;
+::testing::AssertionResult contains(std::string_view text, std::string_view part) {
+    if (text.find(part) != std::string_view::npos) {
+        return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure()
+           << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+/// A fake clock: starts at an arbitrary epoch and only moves when told to.
+class FakeClock {
+public:
+    [[nodiscard]] SupervisorTime now() const { return now_; }
+    void advance(SupervisorDuration d) { now_ += d; }
+
+private:
+    SupervisorTime now_ = SupervisorTime{} + std::chrono::hours(1000);
+};
+
+const ProcessExit kSegv{ProcessExit::Kind::Signaled, SIGSEGV, true};
+const ProcessExit kCleanExit{ProcessExit::Kind::Exited, 0, false};
+const ProcessExit kStartupFailure{ProcessExit::Kind::Exited, protocol::kExitStartupFailure, false};
+
+TEST(RestartBackoff, QuickDeathsDoubleFromOneSecondToTheCeiling) {
+    RestartBackoff b;
+    std::vector<long> delays;
+    for (int i = 0; i < 10; ++i) {
+        delays.push_back(std::chrono::duration_cast<seconds>(b.next(seconds(1), kSegv)).count());
+    }
+    EXPECT_EQ(delays, (std::vector<long>{1, 2, 4, 8, 16, 32, 60, 60, 60, 60}));
+    EXPECT_EQ(b.failures(), 10);
+}
+
+TEST(RestartBackoff, HealthyRunRestartsAtOnceAndForgetsTheBackoff) {
+    RestartBackoff b;
+    (void)b.next(seconds(0), kSegv);
+    (void)b.next(seconds(0), kSegv);
+    (void)b.next(seconds(0), kSegv);
+    EXPECT_EQ(b.next(kHealthyUptime, kSegv), SupervisorDuration::zero());
+    EXPECT_EQ(b.failures(), 0);
+    EXPECT_EQ(b.next(seconds(2), kSegv), kFirstBackoff);  // back at the start of the sequence
+}
+
+TEST(RestartBackoff, StartupFailureBacksOffEvenAfterALongRun) {
+    RestartBackoff b;
+    EXPECT_EQ(b.next(seconds(3600), kStartupFailure), kFirstStartupFailureBackoff);
+    EXPECT_EQ(b.next(seconds(0), kStartupFailure), 2 * kFirstStartupFailureBackoff);
+    for (int i = 0; i < 10; ++i) {
+        (void)b.next(seconds(0), kStartupFailure);
+    }
+    EXPECT_EQ(b.next(seconds(0), kStartupFailure), kMaxBackoff);
+}
+
+TEST(RestartBackoff, CleanButQuickExitsAlsoBackOff) {
+    RestartBackoff b;
+    EXPECT_EQ(b.next(seconds(0), kCleanExit), kFirstBackoff);
+    EXPECT_EQ(b.next(seconds(0), kCleanExit), 2 * kFirstBackoff);
+}
+
+TEST(RestartBackoff, SpawnFailuresCountAsQuickDeaths) {
+    RestartBackoff b;
+    EXPECT_EQ(b.nextAfterSpawnFailure(), kFirstBackoff);
+    EXPECT_EQ(b.next(seconds(0), kSegv), 2 * kFirstBackoff);
+}
+
+TEST(ProcessSlot, StartsDownAndDue) {
+    FakeClock clock;
+    ProcessSlot slot;
+    EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Down);
+    EXPECT_TRUE(slot.due(clock.now()));
+    slot.started(100, clock.now(), {});
+    EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Running);
+    EXPECT_EQ(slot.pid(), 100);
+    EXPECT_FALSE(slot.due(clock.now()));
+    EXPECT_EQ(slot.starts(), 1U);
+}
+
+TEST(ProcessSlot, CrashAfterALongRunRestartsImmediately) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(100, clock.now(), {});
+    clock.advance(std::chrono::minutes(5));
+    const auto d = slot.ended(clock.now(), kSegv, false);
+    EXPECT_TRUE(d.restart);
+    EXPECT_EQ(d.delay, SupervisorDuration::zero());
+    EXPECT_EQ(d.uptime, std::chrono::minutes(5));
+    EXPECT_EQ(d.failures, 0);
+    EXPECT_EQ(slot.pid(), 0);
+    EXPECT_TRUE(slot.due(clock.now()));
+}
+
+TEST(ProcessSlot, RepeatedQuickCrashesBackOff) {
+    FakeClock clock;
+    ProcessSlot slot;
+    std::vector<SupervisorDuration> delays;
+    for (int i = 0; i < 4; ++i) {
+        slot.started(100 + i, clock.now(), delays.empty() ? SupervisorDuration{} : delays.back());
+        if (!delays.empty()) {
+            clock.advance(delays.back());  // the process waits out its delay, then execs
+        }
+        clock.advance(std::chrono::milliseconds(300));
+        const auto d = slot.ended(clock.now(), kSegv, false);
+        ASSERT_TRUE(d.restart);
+        EXPECT_EQ(d.uptime, std::chrono::milliseconds(300));  // the delay is not uptime
+        delays.push_back(d.delay);
+    }
+    EXPECT_EQ(delays,
+              (std::vector<SupervisorDuration>{seconds(1), seconds(2), seconds(4), seconds(8)}));
+    EXPECT_FALSE(slot.due(clock.now()));
+    clock.advance(seconds(8));
+    EXPECT_TRUE(slot.due(clock.now()));
+}
+
+TEST(ProcessSlot, StartupFailureIsFlaggedAndBacksOff) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(7, clock.now(), {});
+    clock.advance(seconds(1));
+    const auto d = slot.ended(clock.now(), kStartupFailure, false);
+    EXPECT_TRUE(d.restart);
+    EXPECT_TRUE(d.startupFailure);
+    EXPECT_EQ(d.delay, kFirstStartupFailureBackoff);
+    EXPECT_EQ(d.failures, 1);
+}
+
+TEST(ProcessSlot, NeverRestartsWhileTheServerStops) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(7, clock.now(), {});
+    clock.advance(std::chrono::hours(1));
+    const auto d = slot.ended(clock.now(), kSegv, /*serverStopping=*/true);
+    EXPECT_FALSE(d.restart);
+    EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Stopping);
+    EXPECT_FALSE(slot.due(clock.now() + std::chrono::hours(1)));
+}
+
+TEST(ProcessSlot, StoppingSlotDoesNotRestart) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(7, clock.now(), {});
+    slot.stopping();
+    const auto d = slot.ended(clock.now(), kCleanExit, false);
+    EXPECT_FALSE(d.restart);
+    EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Stopping);
+}
+
+TEST(ProcessSlot, FailedForkIsRetriedAfterBackoff) {
+    FakeClock clock;
+    ProcessSlot slot;
+    const auto delay = slot.startFailed(clock.now());
+    EXPECT_EQ(delay, kFirstBackoff);
+    EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Down);
+    EXPECT_FALSE(slot.due(clock.now()));
+    clock.advance(delay);
+    EXPECT_TRUE(slot.due(clock.now()));
+}
+
+TEST(ProcessExit, DecodesRawWaitStatus) {
+    const auto killed = ProcessExit::fromWaitStatus(SIGKILL);  // WIFSIGNALED layout
+    EXPECT_EQ(killed.kind, ProcessExit::Kind::Signaled);
+    EXPECT_EQ(killed.value, SIGKILL);
+    EXPECT_FALSE(killed.coreDumped);
+    const auto dumped = ProcessExit::fromWaitStatus(SIGSEGV | 0x80);
+    EXPECT_TRUE(dumped.coreDumped);
+    EXPECT_TRUE(contains(dumped.describe(), "core dumped"));
+    const auto exited = ProcessExit::fromWaitStatus(3 << 8);
+    EXPECT_EQ(exited.kind, ProcessExit::Kind::Exited);
+    EXPECT_EQ(exited.value, 3);
+    EXPECT_EQ(exited.describe(), "exited with status 3");
+}
+
+TEST(ProcessExit, MpmStatusIsAmbiguousOnlyWhereItMustBe) {
+    EXPECT_EQ(ProcessExit::fromMpmStatus(0).kind, ProcessExit::Kind::Exited);
+    const auto startup = ProcessExit::fromMpmStatus(protocol::kExitStartupFailure);
+    EXPECT_TRUE(startup.isStartupFailure());
+    EXPECT_TRUE(contains(startup.describe(), "startup failure"));
+    const auto nine = ProcessExit::fromMpmStatus(9);
+    EXPECT_EQ(nine.kind, ProcessExit::Kind::Ambiguous);
+    EXPECT_FALSE(nine.isStartupFailure());
+    EXPECT_TRUE(contains(nine.describe(), "signal 9"));
+    EXPECT_TRUE(contains(nine.describe(), "Killed"));
+    EXPECT_EQ(ProcessExit::fromMpmStatus(100).kind, ProcessExit::Kind::Exited);
+    const auto term = ProcessExit::fromMpmStatus(15);  // exit(15) would have stopped httpd
+    EXPECT_EQ(term.kind, ProcessExit::Kind::Signaled);
+    EXPECT_EQ(term.value, SIGTERM);
+}
+
+}  // namespace
+}  // namespace wsgid::apache

@@ -1,0 +1,822 @@
+// SPDX-License-Identifier: Apache-2.0
+// Unit tests for the module side of the wire protocol (apache/daemon_client.h): connecting with
+// retry and Hello, the idle-connection pool, and the full-duplex relay against a scripted fake
+// daemon on the other end of a real socket.
+#include "apache/daemon_client.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/socket_io.h"
+#include "protocol/frame.h"
+
+namespace wsgid::apache {
+namespace {
+
+using common::Deadline;
+using common::ErrorCode;
+using common::Status;
+using common::UniqueFd;
+using protocol::Frame;
+using protocol::FrameType;
+using namespace std::chrono_literals;
+
+/// Generous bound for the fake daemon's waits: only reached when the code under test hangs.
+constexpr auto kTestDeadline = 10s;
+/// The relay's I/O timeout in tests that do not test timeouts.
+constexpr std::chrono::milliseconds kIo = 10s;
+
+std::pair<UniqueFd, UniqueFd> socketPair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+/// The daemon end of a connection: blocking frame reads and writes with a deadline.
+class FakeDaemon {
+public:
+    explicit FakeDaemon(UniqueFd fd) : fd_(std::move(fd)) {}
+
+    /// The next frame, or nullopt on EOF/error/timeout.
+    std::optional<Frame> readFrame() {
+        const Deadline deadline = Deadline::after(kTestDeadline);
+        for (;;) {
+            auto f = decoder_.next();
+            if (!f) {
+                return std::nullopt;
+            }
+            if (f.value()) {
+                return std::move(*f.value());
+            }
+            char buf[65536];
+            auto n = common::readSome(fd_.get(), buf, deadline);
+            if (!n) {
+                return std::nullopt;
+            }
+            decoder_.feed(std::string_view(buf, n.value()));
+        }
+    }
+
+    /// Reads RequestHead and body frames up to BodyEnd; returns the body and BodyEnd's flags.
+    struct Request {
+        protocol::RequestHead head;
+        std::string body;
+        std::uint16_t bodyEndFlags = 0xffff;
+        bool complete = false;
+    };
+    Request readRequest() {
+        Request req;
+        auto head = readFrame();
+        if (!head || head->type != FrameType::RequestHead) {
+            return req;
+        }
+        auto decoded = protocol::decodeRequestHead(head->payload);
+        if (!decoded) {
+            return req;
+        }
+        req.head = std::move(decoded.value());
+        readBody(req);
+        return req;
+    }
+    void readBody(Request& req) {
+        for (;;) {
+            auto f = readFrame();
+            if (!f) {
+                return;
+            }
+            if (f->type == FrameType::BodyChunk) {
+                req.body += f->payload;
+                continue;
+            }
+            if (f->type == FrameType::BodyEnd) {
+                req.bodyEndFlags = f->flags;
+                req.complete = true;
+            }
+            return;
+        }
+    }
+
+    bool send(FrameType type, std::string_view payload = {}, std::uint16_t flags = 0) {
+        std::string out;
+        protocol::appendFrame(out, type, flags, payload);
+        return sendRaw(out);
+    }
+    bool sendRaw(std::string_view bytes) {
+        return common::writeFully(fd_.get(), bytes, Deadline::after(kTestDeadline)).isOk();
+    }
+    bool sendStart(std::string status = "200 OK",
+                   std::vector<protocol::Header> headers = {{"Content-Type", "text/plain"}}) {
+        return send(FrameType::Start,
+                    protocol::encodeResponseStart(protocol::ResponseStart{
+                        .status = std::move(status), .headers = std::move(headers)}));
+    }
+    bool sendError(protocol::ResponseErrorCode code, std::string message) {
+        return send(FrameType::Error, protocol::encodeResponseError(protocol::ResponseError{
+                                          .code = code, .message = std::move(message)}));
+    }
+    void close() { fd_.reset(); }
+    [[nodiscard]] int fd() const { return fd_.get(); }
+
+private:
+    UniqueFd fd_;
+    protocol::FrameDecoder decoder_;
+};
+
+/// Serves a fixed body in reads of at most `step` bytes; optionally fails after `failAfter`.
+class StringSource final : public BodySource {
+public:
+    explicit StringSource(std::string body, std::size_t step = kBodyReadSize)
+        : body_(std::move(body)), step_(step) {}
+    common::Result<std::size_t> read(std::span<char> buf) override {
+        ++reads_;
+        if (failAfter_ && pos_ >= *failAfter_) {
+            return Status(ErrorCode::IoError, "client went away");
+        }
+        const std::size_t n = std::min({buf.size(), step_, body_.size() - pos_});
+        std::memcpy(buf.data(), body_.data() + pos_, n);
+        pos_ += n;
+        return n;
+    }
+    std::optional<std::size_t> failAfter_;
+    std::size_t pos_ = 0;
+    int reads_ = 0;
+
+private:
+    std::string body_;
+    std::size_t step_;
+};
+
+/// Records what the relay delivers; can be told to fail.
+class RecordingSink final : public ResponseSink {
+public:
+    Status start(protocol::ResponseStart&& s) override {
+        status_ = s.status;
+        headers_ = s.headers;
+        return failStart_ ? Status(ErrorCode::Closed, "client gone") : Status::ok();
+    }
+    Status body(std::string_view data) override {
+        held_ += data;
+        return Status::ok();
+    }
+    Status flush() override {
+        ++flushes_;
+        flushedChunks_.push_back(held_);
+        body_ += held_;
+        held_.clear();
+        return Status::ok();
+    }
+    Status end() override {
+        ended_ = true;
+        body_ += held_;
+        held_.clear();
+        return Status::ok();
+    }
+    bool failStart_ = false;
+    std::string status_;
+    std::vector<protocol::Header> headers_;
+    std::string body_;
+    std::string held_;
+    std::vector<std::string> flushedChunks_;
+    int flushes_ = 0;
+    bool ended_ = false;
+};
+
+protocol::RequestHead getHead() {
+    protocol::RequestHead head;
+    head.scriptFilename = "/srv/app.wsgi";
+    head.processGroup = "g";
+    head.contentLength = 0;
+    head.requestId = "r1";
+    head.environ = {{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/"}};
+    return head;
+}
+
+protocol::RequestHead postHead(std::size_t length) {
+    protocol::RequestHead head = getHead();
+    head.contentLength = static_cast<std::int64_t>(length);
+    head.environ[0].second = "POST";
+    return head;
+}
+
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) {
+        s[i] = static_cast<char>('a' + (i * 7 + i / 977) % 26);
+    }
+    return s;
+}
+
+struct RelayFixture {
+    RelayFixture() {
+        auto [a, b] = socketPair();
+        conn = std::make_unique<DaemonConnection>(std::move(a), "/test.sock", 4242);
+        daemon = std::make_unique<FakeDaemon>(std::move(b));
+    }
+    std::unique_ptr<DaemonConnection> conn;
+    std::unique_ptr<FakeDaemon> daemon;
+};
+
+TEST(Relay, SimpleGetCompletesAndIsReusable) {
+    RelayFixture fx;
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        seen = fx.daemon->readRequest();
+        fx.daemon->sendStart("200 OK", {{"Content-Type", "text/plain"}, {"X-A", "1"}});
+        fx.daemon->send(FrameType::Body, "hello");
+        fx.daemon->send(FrameType::End);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_TRUE(r.reusable);
+    EXPECT_TRUE(r.started);
+    EXPECT_EQ(sink.status_, "200 OK");
+    ASSERT_EQ(sink.headers_.size(), 2U);
+    EXPECT_EQ(sink.headers_[1].first, "X-A");
+    EXPECT_EQ(sink.body_, "hello");
+    EXPECT_TRUE(sink.ended_);
+    EXPECT_TRUE(seen.complete);
+    EXPECT_EQ(seen.bodyEndFlags, 0);
+    EXPECT_EQ(seen.head.scriptFilename, "/srv/app.wsgi");
+    EXPECT_EQ(seen.head.requestId, "r1");
+}
+
+TEST(Relay, StreamsRequestBodyAsChunks) {
+    RelayFixture fx;
+    const std::string body = pattern(300 * 1024 + 17);
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        seen = fx.daemon->readRequest();
+        fx.daemon->sendStart();
+        fx.daemon->send(FrameType::Body, std::to_string(seen.body.size()));
+        fx.daemon->send(FrameType::End);
+    });
+    StringSource source(body);
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, postHead(body.size()), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_TRUE(r.reusable);
+    EXPECT_EQ(seen.body, body);
+    EXPECT_EQ(seen.bodyEndFlags, 0);
+    EXPECT_EQ(sink.body_, std::to_string(body.size()));
+}
+
+// DESIGN.md pitfall 10: the app writes its whole (large) response before it reads any of its
+// (large) input. A relay that sent the whole body first would block forever on full buffers.
+TEST(Relay, NoDeadlockWhenAppAnswersBeforeReadingBody) {
+    RelayFixture fx;
+    const int small = 16 * 1024;
+    ASSERT_EQ(::setsockopt(fx.conn->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    ASSERT_EQ(::setsockopt(fx.daemon->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    const std::string body = pattern(4 * 1024 * 1024);
+    const std::string response = pattern(4 * 1024 * 1024 + 5);
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        auto head = fx.daemon->readFrame();
+        fx.daemon->sendStart();
+        for (std::size_t pos = 0; pos < response.size(); pos += protocol::kMaxDataChunk) {
+            if (!fx.daemon->send(FrameType::Body,
+                                 std::string_view(response).substr(pos, protocol::kMaxDataChunk))) {
+                return;
+            }
+        }
+        fx.daemon->readBody(seen);
+        fx.daemon->send(FrameType::End);
+    });
+    StringSource source(body);
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, postHead(body.size()), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed) << r.detail;
+    EXPECT_EQ(seen.body.size(), body.size());
+    EXPECT_TRUE(seen.body == body);
+    EXPECT_EQ(sink.body_.size(), response.size());
+    EXPECT_TRUE(sink.body_ == response);
+    EXPECT_TRUE(r.reusable);
+}
+
+TEST(Relay, ErrorBeforeStartIsReportedAndReusable) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendError(protocol::ResponseErrorCode::ScriptLoadFailed, "no such file");
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->code, protocol::ResponseErrorCode::ScriptLoadFailed);
+    EXPECT_EQ(r.error->message, "no such file");
+    EXPECT_FALSE(r.started);
+    EXPECT_TRUE(r.reusable);
+    EXPECT_FALSE(r.retryable);
+}
+
+TEST(Relay, ErrorAfterStartFailsAndIsNotReusable) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendStart();
+        fx.daemon->send(FrameType::Body, "partial");
+        fx.daemon->sendError(protocol::ResponseErrorCode::AppError, "boom");
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
+    EXPECT_TRUE(r.started);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_FALSE(sink.ended_);
+    EXPECT_NE(r.detail.find("boom"), std::string::npos);
+}
+
+TEST(Relay, EofBeforeStartIsBroken) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->close();
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Broken);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_FALSE(r.retryable);  // a fresh connection: the daemon really failed the request
+}
+
+TEST(Relay, DeadPooledConnectionIsRetryable) {
+    RelayFixture fx;
+    fx.conn->markReused();
+    fx.daemon->close();
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    EXPECT_EQ(r.outcome, RelayOutcome::Broken);
+    EXPECT_TRUE(r.retryable);
+}
+
+TEST(Relay, DeliveredRequestIsNotRetriedAfterEof) {
+    // The daemon took the request and then died: the app may have run, so no second run.
+    RelayFixture fx;
+    fx.conn->markReused();
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->close();
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Broken);
+    EXPECT_FALSE(r.retryable);
+}
+
+TEST(Relay, ConsumedBodyIsNotRetryable) {
+    RelayFixture fx;
+    fx.conn->markReused();
+    std::thread daemon([&] {
+        fx.daemon->readFrame();
+        fx.daemon->readFrame();
+        fx.daemon->close();
+    });
+    StringSource source(pattern(100), 10);
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, postHead(100), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Broken);
+    EXPECT_FALSE(r.retryable);
+}
+
+TEST(Relay, SilentDaemonTimesOutBeforeStart) {
+    RelayFixture fx;
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, 50ms);
+    EXPECT_EQ(r.outcome, RelayOutcome::Timeout);
+    EXPECT_FALSE(r.reusable);
+}
+
+TEST(Relay, TimeoutAfterStartFailsAfterStart) {
+    RelayFixture fx;
+    // Start is already waiting in the socket, so only the wait after it can time out.
+    ASSERT_TRUE(fx.daemon->sendStart());
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, 100ms);
+    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
+    EXPECT_TRUE(r.started);
+    EXPECT_FALSE(r.reusable);
+}
+
+TEST(Relay, GarbageIsMalformed) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendRaw("HTTP/1.1 200 OK\r\n\r\n");
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+    EXPECT_FALSE(r.reusable);
+}
+
+TEST(Relay, BodyBeforeStartIsMalformed) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->send(FrameType::Body, "x");
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+}
+
+TEST(Relay, InvalidStartIsMalformed) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendStart("200 OK", {{"X-Bad", "a\r\nInjected: 1"}});
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+    EXPECT_FALSE(r.started);
+}
+
+TEST(Relay, EarlyResponseAbandonsTheBody) {
+    RelayFixture fx;
+    const std::size_t total = 8 * 1024 * 1024;
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        fx.daemon->readFrame();  // RequestHead
+        fx.daemon->sendStart("413 Request Entity Too Large");
+        fx.daemon->send(FrameType::End);
+        fx.daemon->readBody(seen);  // discard up to BodyEnd, as the daemon does
+    });
+    StringSource source(pattern(total));
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, postHead(total), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_TRUE(sink.ended_);
+    EXPECT_TRUE(seen.complete);
+    EXPECT_EQ(seen.bodyEndFlags, protocol::kBodyAbandoned);
+    EXPECT_LT(source.pos_, total);
+    EXPECT_TRUE(r.reusable);
+}
+
+TEST(Relay, ClientBodyFailureAbandonsAndStops) {
+    RelayFixture fx;
+    FakeDaemon::Request seen;
+    std::thread daemon([&] { seen = fx.daemon->readRequest(); });
+    StringSource source(pattern(1000), 100);
+    source.failAfter_ = 300;
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, postHead(1000), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::ClientBodyFailed);
+    EXPECT_FALSE(r.clientStatus.isOk());
+    EXPECT_FALSE(r.reusable);
+    EXPECT_TRUE(seen.complete);
+    EXPECT_EQ(seen.bodyEndFlags, protocol::kBodyAbandoned);
+    EXPECT_EQ(seen.body.size(), 300U);
+}
+
+TEST(Relay, SinkFailureEndsTheRelay) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendStart();
+        fx.daemon->send(FrameType::Body, "x");
+        fx.daemon->send(FrameType::End);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    sink.failStart_ = true;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::ClientGone);
+    EXPECT_FALSE(r.reusable);
+}
+
+TEST(Relay, ShuttingDownBeforeStartIsRetryable) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendError(protocol::ResponseErrorCode::ShuttingDown, "draining");
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
+    EXPECT_TRUE(r.retryable);
+}
+
+TEST(Relay, BytesAfterEndMakeTheConnectionDoubtful) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        std::string out;
+        protocol::appendFrame(out, FrameType::Start, 0,
+                              protocol::encodeResponseStart({.status = "200 OK", .headers = {}}));
+        protocol::appendFrame(out, FrameType::End, 0, {});
+        protocol::appendFrame(out, FrameType::Body, 0, "stray");
+        fx.daemon->sendRaw(out);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_FALSE(r.reusable);
+}
+
+TEST(Relay, CoalescesWhatIsReadableIntoOneFlush) {
+    RelayFixture fx;
+    std::atomic<bool> release{false};
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        std::string out;
+        protocol::appendFrame(out, FrameType::Start, 0,
+                              protocol::encodeResponseStart({.status = "200 OK", .headers = {}}));
+        for (int i = 0; i < 100; ++i) {
+            protocol::appendFrame(out, FrameType::Body, 0, "0123456789abcdef");
+        }
+        fx.daemon->sendRaw(out);
+        // End only after the relay has flushed what it had.
+        const Deadline deadline = Deadline::after(kTestDeadline);
+        while (!release.load() && !deadline.expired()) {
+            std::this_thread::sleep_for(1ms);
+        }
+        fx.daemon->send(FrameType::End);
+    });
+    class ReleasingSink final : public ResponseSink {
+    public:
+        ReleasingSink(RecordingSink& inner, std::atomic<bool>& release)
+            : inner_(inner), release_(release) {}
+        Status start(protocol::ResponseStart&& s) override { return inner_.start(std::move(s)); }
+        Status body(std::string_view d) override { return inner_.body(d); }
+        Status flush() override {
+            release_.store(true);
+            return inner_.flush();
+        }
+        Status end() override { return inner_.end(); }
+
+    private:
+        RecordingSink& inner_;
+        std::atomic<bool>& release_;
+    };
+    StringSource source("");
+    RecordingSink sink;
+    ReleasingSink releasing(sink, release);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, releasing, kIo);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    ASSERT_EQ(sink.flushes_, 1);
+    EXPECT_EQ(sink.flushedChunks_[0].size(), 1600U);
+    EXPECT_TRUE(sink.ended_);
+}
+
+TEST(Relay, OversizedHeadIsRefusedBeforeSending) {
+    RelayFixture fx;
+    protocol::RequestHead head = getHead();
+    for (std::uint32_t i = 0; i <= protocol::kMaxEnvironEntries; ++i) {
+        head.environ.emplace_back("K" + std::to_string(i), "v");
+    }
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, head, source, sink, kIo);
+    EXPECT_EQ(r.outcome, RelayOutcome::HeadTooLarge);
+}
+
+/// A short socket directory under /tmp (Unix socket paths are capped at 108 bytes).
+class SocketDir {
+public:
+    SocketDir() {
+        char tmpl[] = "/tmp/wg-dc-XXXXXX";
+        const char* dir = ::mkdtemp(tmpl);
+        EXPECT_NE(dir, nullptr);
+        dir_ = dir != nullptr ? dir : "/tmp";
+    }
+    ~SocketDir() {
+        for (const auto& p : paths_) {
+            ::unlink(p.c_str());
+        }
+        ::rmdir(dir_.c_str());
+    }
+    SocketDir(const SocketDir&) = delete;
+    SocketDir& operator=(const SocketDir&) = delete;
+
+    std::string path(const std::string& name) {
+        paths_.push_back(dir_ + "/" + name);
+        return paths_.back();
+    }
+
+    /// A bound Unix socket; listening when `listen` is true.
+    static UniqueFd bound(const std::string& path, bool listen) {
+        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+        if (listen) {
+            EXPECT_EQ(::listen(fd.get(), 16), 0);
+        }
+        return fd;
+    }
+
+private:
+    std::string dir_;
+    std::vector<std::string> paths_;
+};
+
+/// Accepts one connection on `listener`, checks Hello and answers HelloAck{pid}.
+void serveHello(int listener, std::uint32_t pid, protocol::Hello* seen,
+                std::unique_ptr<FakeDaemon>* keep) {
+    UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) {
+        return;
+    }
+    auto daemon = std::make_unique<FakeDaemon>(std::move(conn));
+    auto hello = daemon->readFrame();
+    if (!hello || hello->type != FrameType::Hello) {
+        return;
+    }
+    if (auto h = protocol::decodeHello(hello->payload); h && seen != nullptr) {
+        *seen = h.value();
+    }
+    daemon->send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = pid}));
+    if (keep != nullptr) {
+        *keep = std::move(daemon);
+    }
+}
+
+TEST(ConnectToDaemon, MissingSocketFailsAtOnce) {
+    SocketDir dir;
+    const std::string path = dir.path("missing.sock");
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s};
+    auto before = common::Clock::now();
+    auto conn = connectToDaemon(params);
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::NotFound) << conn.status().message();
+    EXPECT_NE(conn.status().message().find("No such file"), std::string::npos);
+    // Not retried: far below the 10 s connect timeout (a loose bound, not a timing assertion).
+    EXPECT_LT(common::Clock::now() - before, 5s);
+}
+
+TEST(ConnectToDaemon, RefusedIsRetriedUntilTheTimeout) {
+    SocketDir dir;
+    const std::string path = dir.path("refused.sock");
+    UniqueFd notListening = SocketDir::bound(path, false);
+    const ConnectParams params{.socketPath = path, .connectTimeout = 100ms};
+    auto conn = connectToDaemon(params);
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::Timeout);
+    EXPECT_EQ(conn.status().message(), "Connection refused after 100ms");
+}
+
+TEST(ConnectToDaemon, SucceedsOnceTheDaemonListens) {
+    SocketDir dir;
+    const std::string path = dir.path("late.sock");
+    UniqueFd listener = SocketDir::bound(path, false);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] {
+        std::this_thread::sleep_for(30ms);
+        ::listen(listener.get(), 16);
+        serveHello(listener.get(), 77, nullptr, &keep);
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 77U);
+}
+
+TEST(ConnectToDaemon, SendsHelloAndReadsHelloAck) {
+    SocketDir dir;
+    const std::string path = dir.path("hello.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    protocol::Hello seen;
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] { serveHello(listener.get(), 1234, &seen, &keep); });
+    const ConnectParams params{.socketPath = path,
+                               .connectTimeout = 1s,
+                               .ioTimeout = kIo,
+                               .hello = {.managerPid = 99, .generation = 3}};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 1234U);
+    EXPECT_EQ(conn.value()->socketPath(), path);
+    EXPECT_FALSE(conn.value()->reused());
+    EXPECT_EQ(seen.managerPid, 99U);
+    EXPECT_EQ(seen.generation, 3U);
+}
+
+TEST(ConnectToDaemon, RejectedHelloFails) {
+    SocketDir dir;
+    const std::string path = dir.path("reject.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        d.readFrame();
+        d.sendError(protocol::ResponseErrorCode::BadRequest, "manager pid mismatch");
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
+    EXPECT_NE(conn.status().message().find("manager pid mismatch"), std::string::npos);
+}
+
+TEST(ConnectToDaemon, TooLongPathIsRejected) {
+    const std::string path = "/tmp/" + std::string(200, 'x');
+    auto conn = connectToDaemon({.socketPath = path});
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::InvalidArgument);
+}
+
+TEST(ConnectionPool, ReusesAGivenBackConnection) {
+    ConnectionPool pool;
+    auto [a, b] = socketPair();
+    const int fd = a.get();
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    EXPECT_EQ(pool.idleCount("/p.sock"), 1U);
+    auto conn = pool.takeIdle("/p.sock");
+    ASSERT_NE(conn, nullptr);
+    EXPECT_EQ(conn->fd(), fd);
+    EXPECT_TRUE(conn->reused());
+    EXPECT_EQ(pool.idleCount("/p.sock"), 0U);
+    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
+    EXPECT_EQ(pool.takeIdle("/other.sock"), nullptr);
+}
+
+TEST(ConnectionPool, DropsIdleConnectionsWhoseDaemonWentAway) {
+    ConnectionPool pool;
+    auto [a, b] = socketPair();
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    b.reset();
+    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
+    EXPECT_EQ(pool.idleCount("/p.sock"), 0U);
+}
+
+TEST(ConnectionPool, DropsIdleConnectionsWithUnexpectedData) {
+    ConnectionPool pool;
+    auto [a, b] = socketPair();
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    ASSERT_EQ(::write(b.get(), "x", 1), 1);
+    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
+}
+
+TEST(ConnectionPool, CapsIdleConnectionsPerPath) {
+    ConnectionPool pool;
+    std::vector<UniqueFd> peers;
+    for (std::size_t i = 0; i < kMaxIdlePerPath + 5; ++i) {
+        auto [a, b] = socketPair();
+        peers.push_back(std::move(b));
+        pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    }
+    EXPECT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
+}
+
+TEST(ConnectionPool, AcquireConnectsWhenNothingIsIdle) {
+    SocketDir dir;
+    const std::string path = dir.path("pool.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] { serveHello(listener.get(), 5, nullptr, &keep); });
+    ConnectionPool pool;
+    auto conn = pool.acquire({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_FALSE(conn.value()->reused());
+    EXPECT_EQ(conn.value()->daemonPid(), 5U);
+}
+
+}  // namespace
+}  // namespace wsgid::apache
