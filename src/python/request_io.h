@@ -38,9 +38,9 @@ public:
     virtual common::Result<std::size_t> readBody(std::string& out, std::size_t max) = 0;
 
     /// Sends the status line and headers (already validated). Called once, before writeBody.
-    virtual common::Status writeStart(std::string_view status,
-                                      const std::vector<std::pair<std::string, std::string>>&
-                                          headers) = 0;
+    virtual common::Status writeStart(
+        std::string_view status,
+        const std::vector<std::pair<std::string, std::string>>& headers) = 0;
 
     /// Sends body bytes (any size; the implementation splits into frames). A non-ok status
     /// means the client side is gone: the app sees OSError from write()/its iteration stops.
@@ -50,11 +50,11 @@ public:
 /// How a WSGI call ended; the daemon turns it into an End or Error frame.
 struct CallOutcome {
     enum class Kind {
-        Completed,        ///< start_response called, iterable exhausted, close() called
-        AppError,         ///< the app raised (before or after start) - traceback already logged
-        ScriptLoadFailed, ///< script missing, raised on import, or no such callable
-        InvalidResponse,  ///< bad status/headers/body type, or fewer bytes than Content-Length
-        ClientGone,       ///< RequestIo reported the connection broken; nothing more to send
+        Completed,         ///< start_response called, iterable exhausted, close() called
+        AppError,          ///< the app raised (before or after start) - traceback already logged
+        ScriptLoadFailed,  ///< script missing, raised on import, or no such callable
+        InvalidResponse,   ///< bad status/headers/body type, or fewer bytes than Content-Length
+        ClientGone,        ///< RequestIo reported the connection broken; nothing more to send
     };
     Kind kind = Kind::Completed;
     bool headersSent = false;  ///< whether writeStart succeeded (errors after it abort the client)

@@ -1,1 +1,371 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// Runtime and WorkerScope (see runtime.h): the registry of interpreters by application group,
+// the per-worker thread states, request dispatch and bounded finalization.
+// Thread/GIL rules: docs/architecture.md "GIL and thread model". In short: the registry mutex is
+// never taken with the GIL held; workers enter Python only through their own thread states.
+#include "python/python.h"
+
+#include "python/runtime.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <unistd.h>
+
+#include "python/gil.h"
+#include "python/interpreter.h"
+#include "python/py_ref.h"
+#include "python/script_loader.h"
+#include "python/wsgi_call.h"
+
+namespace wsgid::python {
+
+namespace {
+
+constexpr std::string_view kIdStartFailed = "WG0301";
+constexpr std::string_view kIdSubCreated = "WG0302";
+constexpr std::string_view kIdSubFailed = "WG0303";
+constexpr std::string_view kIdFinalizeTimeout = "WG0304";
+constexpr std::string_view kIdSubNotEnded = "WG0305";
+constexpr std::string_view kIdFinalizeError = "WG0306";
+constexpr std::string_view kIdInternal = "WG0335";
+constexpr std::string_view kIdMisuse = "WG0336";
+
+// Used when RuntimeConfig.log is null: one write() per line to stderr, which is the error log in
+// the daemon. Never destroyed (Python's sys.stdout may write to it until the process ends).
+class StderrLogSink final : public common::LogSink {
+public:
+    void log(common::LogLevel /*level*/, std::string_view id,
+             std::string_view message) noexcept override {
+        try {
+            std::string line;
+            line.reserve(id.size() + message.size() + 3);
+            line.append(id).append(": ").append(message).append("\n");
+            // A failed write to stderr has nowhere better to be reported.
+            (void)::write(2, line.data(), line.size());
+        } catch (...) {
+            // Out of memory while logging: drop the line.
+        }
+    }
+};
+
+common::LogSink& stderrSink() {
+    static auto* sink = new StderrLogSink;
+    return *sink;
+}
+
+// Calls _exit(0) unless disarmed within `timeout`: Py_FinalizeEx joins app threads and runs
+// atexit handlers, either of which can hang, and a daemon asked to stop must stop.
+class FinalizeWatchdog {
+public:
+    FinalizeWatchdog(std::chrono::milliseconds timeout, common::LogSink& log) noexcept {
+        try {
+            thread_ = std::thread([this, timeout, &log] {
+                std::unique_lock<std::mutex> lock(mutex_);
+                if (!wake_.wait_for(lock, timeout, [this] { return disarmed_; })) {
+                    log.log(common::LogLevel::Error, kIdFinalizeTimeout,
+                            "Python finalization did not finish within " +
+                                std::to_string(timeout.count()) + " ms; exiting without it");
+                    ::_exit(0);
+                }
+            });
+        } catch (...) {
+            log.log(common::LogLevel::Warning, kIdFinalizeTimeout,
+                    "could not start the finalization watchdog; finalizing unbounded");
+        }
+    }
+    ~FinalizeWatchdog() {
+        if (thread_.joinable()) {
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                disarmed_ = true;
+            }
+            wake_.notify_one();
+            thread_.join();
+        }
+    }
+    FinalizeWatchdog(const FinalizeWatchdog&) = delete;
+    FinalizeWatchdog& operator=(const FinalizeWatchdog&) = delete;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool disarmed_ = false;
+    std::thread thread_;
+};
+
+// What Py_FinalizeEx would do for apps in the main interpreter when we cannot finalize: join
+// its non-daemon threads, run its atexit handlers, flush its log streams.
+constexpr const char* kPartialFinalizeCode = R"PY(
+import sys
+if 'threading' in sys.modules:
+    sys.modules['threading']._shutdown()
+import atexit
+atexit._run_exitfuncs()
+sys.stdout.flush()
+sys.stderr.flush()
+)PY";
+
+CallOutcome failure(CallOutcome::Kind kind, std::string message) {
+    return {kind, false, std::move(message)};
+}
+
+}  // namespace
+
+/// The worker's thread state in one interpreter.
+struct EnteredInterpreter {
+    std::string group;
+    Interpreter* interpreter = nullptr;
+    PyThreadState* state = nullptr;
+    bool owned = true;  // false for the start thread's main thread state, which Runtime owns
+};
+
+struct Runtime::Impl {
+    RuntimeConfig config;
+    common::LogSink* log = nullptr;
+    EnvironSettings environ;
+    std::thread::id startThread;
+    PyThreadState* mainThreadState = nullptr;  // the start thread's, saved while it is idle
+    std::unique_ptr<Interpreter> main;
+    std::mutex registryMutex;                                  // never locked with the GIL held
+    std::map<std::string, std::unique_ptr<Interpreter>> subs;  // guarded by registryMutex
+    std::atomic<bool> finalized{false};
+
+    common::Result<EnteredInterpreter> enter(WorkerScope::Impl& worker, const std::string& group);
+};
+
+struct WorkerScope::Impl {
+    Runtime::Impl& runtime;
+    std::thread::id owner = std::this_thread::get_id();
+    std::vector<EnteredInterpreter> entered;  // [0] is always the main interpreter
+
+    explicit Impl(Runtime::Impl& r) : runtime(r) {}
+};
+
+// The worker's thread state for `group`, creating the sub-interpreter (first use in the
+// process) or the worker's thread state in it (first use on this worker). Called WITHOUT the GIL.
+common::Result<EnteredInterpreter> Runtime::Impl::enter(WorkerScope::Impl& worker,
+                                                        const std::string& group) {
+    for (const EnteredInterpreter& e : worker.entered) {
+        if (e.group == group) {
+            return e;
+        }
+    }
+    if (worker.entered.front().state == nullptr) {
+        return common::Status(common::ErrorCode::Internal,
+                              "this worker has no Python thread state");
+    }
+    Interpreter* interpreter = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(registryMutex);
+        auto it = subs.find(group);
+        if (it != subs.end()) {
+            interpreter = it->second.get();
+        } else {
+            // Safe to wait for the GIL while holding the mutex: no thread takes the mutex while
+            // it holds the GIL.
+            PyEval_RestoreThread(worker.entered.front().state);
+            common::Result<std::unique_ptr<Interpreter>> created =
+                Interpreter::createSub(group, config, *log);
+            PyEval_SaveThread();
+            if (!created.isOk()) {
+                log->log(common::LogLevel::Error, kIdSubFailed, created.status().message());
+                return created.status();
+            }
+            interpreter = created->get();
+            subs.emplace(group, std::move(created).value());
+            log->log(common::LogLevel::Info, kIdSubCreated,
+                     "created the sub-interpreter of application group '" + group + "'");
+        }
+    }
+    PyThreadState* state = PyThreadState_New(interpreter->state());
+    if (state == nullptr) {
+        return common::Status(
+            common::ErrorCode::Internal,
+            "could not create a thread state for application group '" + group + "'");
+    }
+    worker.entered.push_back({group, interpreter, state, true});
+    return worker.entered.back();
+}
+
+WorkerScope::WorkerScope(Runtime& runtime) : impl_(std::make_unique<Impl>(*runtime.impl_)) {
+    Runtime::Impl& r = *runtime.impl_;
+    if (r.main == nullptr || r.finalized.load()) {
+        // Python did not start or is gone: handle() and preload() will refuse this scope.
+        impl_->entered.push_back({std::string(), nullptr, nullptr, false});
+    } else if (impl_->owner == r.startThread) {
+        // The thread that started Python already has the main thread state; a second one for
+        // the main interpreter on the same thread would split its threading.local.
+        impl_->entered.push_back({std::string(), r.main.get(), r.mainThreadState, false});
+    } else {
+        // Main interpreter first, so CPython binds this thread's PyGILState_* to it (DESIGN.md
+        // pitfall 5). PyThreadState_New does not need the GIL.
+        impl_->entered.push_back(
+            {std::string(), r.main.get(), PyThreadState_New(r.main->state()), true});
+    }
+}
+
+WorkerScope::~WorkerScope() {
+    if (impl_->runtime.finalized.load()) {
+        return;  // Python is gone, and its thread states with it
+    }
+    // Sub-interpreter states first, the main interpreter's (bound to PyGILState) last.
+    for (auto it = impl_->entered.rbegin(); it != impl_->entered.rend(); ++it) {
+        if (it->owned && it->state != nullptr) {
+            PyEval_RestoreThread(it->state);
+            PyThreadState_Clear(it->state);
+            PyThreadState_DeleteCurrent();
+        }
+    }
+}
+
+Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
+
+Runtime::~Runtime() {
+    if (!impl_->finalized.load()) {
+        // No shutdown(): Python stays initialized until the process exits. Forget our
+        // references rather than touch Python without the GIL (Interpreter's destructor).
+        impl_->main.reset();
+        impl_->subs.clear();
+    }
+}
+
+common::Result<std::unique_ptr<Runtime>> Runtime::start(const RuntimeConfig& config) {
+    std::unique_ptr<Runtime> runtime(new Runtime());
+    Impl& r = *runtime->impl_;
+    r.config = config;
+    r.log = config.log != nullptr ? config.log : &stderrSink();
+    r.environ.multithread = config.threads > 1;
+    r.environ.multiprocess = config.multiprocess;
+    r.environ.defaultProcessGroup = r.config.processGroup;
+    r.startThread = std::this_thread::get_id();
+    common::Result<std::unique_ptr<Interpreter>> main =
+        Interpreter::initializeMain(r.config, *r.log);
+    if (!main.isOk()) {
+        r.log->log(common::LogLevel::Error, kIdStartFailed, main.status().message());
+        if (Py_IsInitialized() != 0 && thisThreadHoldsGil()) {
+            // Leave Python (half set up) without the GIL held, as on success.
+            r.mainThreadState = PyEval_SaveThread();
+        }
+        r.finalized = true;  // no WorkerScope or shutdown may touch this half-started Python
+        return main.status();
+    }
+    r.main = std::move(main).value();
+    // Workers will need the GIL: the main thread must not keep it (DESIGN.md pitfall 5).
+    r.mainThreadState = PyEval_SaveThread();
+    return runtime;
+}
+
+common::Status Runtime::preload(WorkerScope& worker, const std::string& scriptFilename,
+                                const std::string& applicationGroup) {
+    try {
+        WorkerScope::Impl& w = *worker.impl_;
+        if (impl_->finalized.load() || w.owner != std::this_thread::get_id()) {
+            return {common::ErrorCode::Internal,
+                    "preload called after shutdown or from a thread not owning the WorkerScope"};
+        }
+        const ScriptStamp stamp = statScript(scriptFilename);
+        common::Result<EnteredInterpreter> entered = impl_->enter(w, applicationGroup);
+        if (!entered.isOk()) {
+            return entered.status();
+        }
+        EnterThreadState python(entered->state);
+        common::Result<PyRef> module =
+            entered->interpreter->scripts().module(scriptFilename, stamp);
+        return module.isOk() ? common::Status::ok() : module.status();
+    } catch (const std::exception& e) {
+        return {common::ErrorCode::Internal, std::string("preload failed: ") + e.what()};
+    }
+}
+
+CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
+                            RequestIo& io) noexcept {
+    try {
+        Impl& r = *impl_;
+        WorkerScope::Impl& w = *worker.impl_;
+        if (r.finalized.load() || w.owner != std::this_thread::get_id() ||
+            w.entered.front().state == nullptr) {
+            r.log->log(common::LogLevel::Critical, kIdMisuse,
+                       "Runtime::handle called after shutdown, with a broken WorkerScope or from "
+                       "a thread not owning it");
+            return failure(CallOutcome::Kind::AppError, "internal error: Python is unavailable");
+        }
+        // File I/O before taking the GIL.
+        const ScriptStamp stamp = statScript(request.scriptFilename);
+        common::Result<EnteredInterpreter> entered = r.enter(w, request.applicationGroup);
+        if (!entered.isOk()) {
+            return failure(CallOutcome::Kind::ScriptLoadFailed, entered.status().message());
+        }
+        Interpreter& interpreter = *entered->interpreter;
+        EnterThreadState python(entered->state);
+        common::Result<PyRef> app =
+            interpreter.scripts().callable(request.scriptFilename, request.callableObject, stamp);
+        if (!app.isOk()) {
+            return failure(CallOutcome::Kind::ScriptLoadFailed, app.status().message());
+        }
+        const CallContext context{interpreter.types(), *r.log, r.environ, !interpreter.isMain()};
+        return runWsgiCall(app->get(), request, io, context);
+    } catch (const std::exception& e) {
+        impl_->log->log(common::LogLevel::Critical, kIdInternal,
+                        std::string("internal error while running a request: ") + e.what());
+    } catch (...) {
+        impl_->log->log(common::LogLevel::Critical, kIdInternal,
+                        "internal error while running a request: unknown exception");
+    }
+    return failure(CallOutcome::Kind::AppError, "internal error in the Python layer");
+}
+
+void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
+    Impl& r = *impl_;
+    if (r.finalized.exchange(true)) {
+        return;
+    }
+    FinalizeWatchdog watchdog(timeout, *r.log);
+    PyEval_RestoreThread(r.mainThreadState);
+    bool allEnded = true;
+    for (auto& [group, sub] : r.subs) {
+        PyThreadState* own = PyThreadState_New(sub->state());
+        if (own == nullptr) {
+            allEnded = false;
+            continue;
+        }
+        PyThreadState_Swap(own);
+        if (!sub->end(own)) {
+            allEnded = false;
+            r.log->log(common::LogLevel::Warning, kIdSubNotEnded,
+                       "the sub-interpreter of application group '" + group +
+                           "' still has threads running (daemon threads?); it is not destroyed");
+        }
+        PyThreadState_Swap(r.mainThreadState);
+    }
+    r.main->clearObjects();
+    if (allEnded) {
+        if (Py_FinalizeEx() != 0) {
+            r.log->log(common::LogLevel::Warning, kIdFinalizeError,
+                       "Python finalization reported an error (flushing sys.stdout or "
+                       "sys.stderr failed)");
+        }
+    } else {
+        // Py_FinalizeEx aborts the process ("remaining subinterpreters") while a
+        // sub-interpreter is alive, so do the part apps rely on and leave Python to _exit.
+        PyRef globals = PyRef::steal(PyDict_New());
+        if (globals &&
+            PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins()) == 0) {
+            PyRef done = PyRef::steal(
+                PyRun_String(kPartialFinalizeCode, Py_file_input, globals.get(), globals.get()));
+        }
+        PyErr_Clear();
+        globals.reset();
+        r.log->log(common::LogLevel::Warning, kIdSubNotEnded,
+                   "Python is not finalized because a sub-interpreter is still alive; the main "
+                   "interpreter's threads were joined and its atexit handlers ran");
+        PyEval_SaveThread();
+    }
+    r.mainThreadState = nullptr;
+}
+
+}  // namespace wsgid::python

@@ -23,8 +23,8 @@ struct RuntimeConfig {
     std::string processGroup;             ///< mod_wsgi.process_group
     int threads = 15;                     ///< wsgi.multithread = threads > 1
     int processes = 1;
-    bool multiprocess = false;            ///< wsgi.multiprocess
-    common::LogSink* log = nullptr;       ///< wsgi.errors, sys.stdout/stderr, our own lines
+    bool multiprocess = false;       ///< wsgi.multiprocess
+    common::LogSink* log = nullptr;  ///< wsgi.errors, sys.stdout/stderr, our own lines
 };
 
 class Runtime;

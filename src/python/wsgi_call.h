@@ -1,1 +1,53 @@
-// placeholder: being written
+// SPDX-License-Identifier: Apache-2.0
+// One WSGI request per PEP 3333: environ, start_response, write(), iterating the result,
+// close(), and the outcome the daemon turns into End or Error. Runs with the GIL held; every
+// RequestIo call happens with the GIL released.
+#pragma once
+
+#include "python/python.h"
+
+#include "common/log_sink.h"
+#include "python/environ.h"
+#include "python/py_ref.h"
+#include "python/request_io.h"
+
+namespace wsgid::python {
+
+/// The type objects a request needs, made once per interpreter (heap types are per
+/// interpreter). Holds references: clear() or abandon() them with the GIL of their interpreter.
+struct WsgiTypes {
+    PyRef inputStream;
+    PyRef errorStream;
+    PyRef fileWrapper;
+    PyRef startResponse;
+
+    /// Creates all types in the current interpreter; false with a Python exception on failure.
+    bool create();
+    /// Drops the references (GIL held, the owning interpreter current).
+    void clear() noexcept;
+    /// Forgets the references without touching Python (for a process that ends without
+    /// finalizing Python).
+    void abandon() noexcept;
+};
+
+/// Creates the start_response type in the current interpreter. Empty PyRef with a Python
+/// exception set on failure. GIL held.
+PyRef createStartResponseType();
+
+/// What a call needs besides the request: the current interpreter's types, the log and the
+/// per-process environ facts. Everything must outlive the call.
+struct CallContext {
+    const WsgiTypes& types;
+    common::LogSink& log;
+    EnvironSettings environ;
+    bool subInterpreter = false;  ///< add the %{GLOBAL} hint to ImportErrors
+};
+
+/// Runs `app(environ, start_response)` for `request` and relays the response to `io`.
+/// Precondition: the GIL is held with the app's interpreter current; returns with it held.
+/// Logs failures (with WG ids) and tracebacks; logs nothing on success. close() of the result is
+/// always called when the app returned one. Never throws except std::bad_alloc.
+CallOutcome runWsgiCall(PyObject* app, const WsgiRequest& request, RequestIo& io,
+                        const CallContext& context);
+
+}  // namespace wsgid::python
