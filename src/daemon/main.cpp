@@ -4,11 +4,14 @@
 // of the daemon that knows python::Runtime; it adapts it to daemon::Application.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -155,6 +158,15 @@ int run(int argc, char** argv) {
         return startupFailure(log, "WG0256",
                               "still running as root although uid " + std::to_string(*args.uid) +
                                   " was requested; refusing to run application code as root");
+    }
+    // The kernel clears the parent-death signal the manager set before exec when the uid
+    // changes; set it again so an httpd parent that dies without stopping us (SIGKILL, crash)
+    // does not leave orphaned daemons. If it is already gone, we were orphaned before this line.
+    (void)::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (args.managerPid != 0 && static_cast<std::uint32_t>(::getppid()) != args.managerPid) {
+        return startupFailure(
+            log, "WG0266",
+            "the httpd parent (pid " + std::to_string(args.managerPid) + ") is gone; not starting");
     }
     if (const common::Status s = applyProcessSettings(args, switched.value(), log); !s) {
         return startupFailure(log, "WG0257", "cannot set up the process: " + s.message());
