@@ -14,6 +14,8 @@
 
 #include <sys/stat.h>
 
+#include "common/ascii.h"
+
 namespace wsgid::apache {
 
 using common::ErrorCode;
@@ -28,13 +30,6 @@ Status invalid(std::string message) {
 
 std::string quoted(std::string_view s) {
     return "'" + std::string(s) + "'";
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-               return lower(x) == lower(y);
-           });
 }
 
 bool isBlank(char c) noexcept {
@@ -213,10 +208,10 @@ std::optional<OptionWord> splitOption(std::string_view word) {
 }
 
 Result<bool> parseOnOff(std::string_view what, std::string_view value) {
-    if (equalsIgnoreCase(value, "on")) {
+    if (common::equalsIgnoreCase(value, "on")) {
         return true;
     }
-    if (equalsIgnoreCase(value, "off")) {
+    if (common::equalsIgnoreCase(value, "off")) {
         return false;
     }
     return invalid(std::string(what) + " must be On or Off, got " + quoted(value));

@@ -5,26 +5,11 @@
 #include <cctype>
 #include <string>
 
+#include "common/ascii.h"
+
 namespace wsgid::apache {
 
 namespace {
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool isAsciiAlnum(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 constexpr std::string_view kEnvPrefix = "%{ENV:";
 
@@ -65,16 +50,17 @@ std::optional<std::string> environKeyForHeader(std::string_view name, bool passA
         return std::nullopt;
     }
     for (char c : name) {
-        if (!isAsciiAlnum(c) && c != '-') {
+        if (!common::isAsciiAlnum(c) && c != '-') {
             return std::nullopt;
         }
     }
-    if (equalsIgnoreCase(name, "Content-Type") || equalsIgnoreCase(name, "Content-Length") ||
-        equalsIgnoreCase(name, "Proxy")) {
+    if (common::equalsIgnoreCase(name, "Content-Type") ||
+        common::equalsIgnoreCase(name, "Content-Length") ||
+        common::equalsIgnoreCase(name, "Proxy")) {
         return std::nullopt;
     }
-    if (!passAuthorization && (equalsIgnoreCase(name, "Authorization") ||
-                               equalsIgnoreCase(name, "Proxy-Authorization"))) {
+    if (!passAuthorization && (common::equalsIgnoreCase(name, "Authorization") ||
+                               common::equalsIgnoreCase(name, "Proxy-Authorization"))) {
         return std::nullopt;
     }
     std::string key = "HTTP_";

@@ -25,6 +25,7 @@
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
 #include "apache/path_rules.h"
+#include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "common/status.h"
 #include "protocol/response.h"
@@ -75,10 +76,6 @@ struct RouteNote {
     const char* pathInfo;
 };
 static_assert(std::is_trivially_destructible_v<RouteNote>);
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string aprErrorText(apr_status_t rv) {
     char buf[256];
@@ -205,11 +202,11 @@ public:
                               std::string(name).c_str());
                 continue;
             }
-            if (equalsIgnoreCase(name, "Content-Type")) {
+            if (common::equalsIgnoreCase(name, "Content-Type")) {
                 ap_set_content_type(r_, v);
                 continue;
             }
-            if (equalsIgnoreCase(name, "Content-Length")) {
+            if (common::equalsIgnoreCase(name, "Content-Length")) {
                 apr_off_t len = 0;
                 if (ap_parse_strict_length(&len, v) == 0) {
                     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r_,

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/ascii.h"
+
 namespace wsgid::common {
 
 namespace {
@@ -16,19 +18,6 @@ bool isTokenChar(unsigned char c) noexcept {
     }
     constexpr std::string_view kSeparators = "()<>@,;:\\\"/[]?={}";
     return kSeparators.find(static_cast<char>(c)) == std::string_view::npos;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
 }
 
 }  // namespace

@@ -269,28 +269,25 @@ Connection::Event Connection::rejectRequest(ResponseErrorCode code,
 }
 
 bool Connection::sendControl(FrameType type, std::string_view payload) noexcept {
-    try {
-        std::string frame;
-        protocol::appendFrame(frame, type, 0, payload);
-        const Status s =
-            common::writeFully(fd_.get(), frame, Deadline::after(kControlWriteTimeout));
-        if (!s) {
-            log_.log(LogLevel::Info, "WG0220",
-                     "writing to a module connection failed: " + s.message());
-        }
-        return s.isOk();
-    } catch (...) {
-        return false;
-    }
+    return sendFrame(type, payload, Deadline::after(kControlWriteTimeout));
 }
 
 bool Connection::sendError(ResponseErrorCode code, std::string_view message,
                            Deadline deadline) noexcept {
     try {
+        return sendFrame(
+            FrameType::Error,
+            protocol::encodeResponseError({.code = code, .message = std::string(message)}),
+            deadline);
+    } catch (...) {
+        return false;
+    }
+}
+
+bool Connection::sendFrame(FrameType type, std::string_view payload, Deadline deadline) noexcept {
+    try {
         std::string frame;
-        protocol::appendFrame(
-            frame, FrameType::Error, 0,
-            protocol::encodeResponseError({.code = code, .message = std::string(message)}));
+        protocol::appendFrame(frame, type, 0, payload);
         const Status s = common::writeFully(fd_.get(), frame, deadline);
         if (!s) {
             log_.log(LogLevel::Info, "WG0220",

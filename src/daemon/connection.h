@@ -99,6 +99,9 @@ private:
     Event handleFrame(protocol::Frame& frame);
     Event handleHello(const protocol::Frame& frame);
     bool sendControl(protocol::FrameType type, std::string_view payload) noexcept;
+    /// Writes one frame; false (logged) when the peer is gone or the deadline passes.
+    bool sendFrame(protocol::FrameType type, std::string_view payload,
+                   common::Deadline deadline) noexcept;
     bool sendError(protocol::ResponseErrorCode code, std::string_view message,
                    common::Deadline deadline) noexcept;
 

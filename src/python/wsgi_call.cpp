@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "python/error_stream.h"
 #include "python/file_wrapper.h"
@@ -33,19 +34,6 @@ constexpr std::string_view kIdCloseFailed = "WG0334";
 constexpr std::string_view kIdSubInterpreterHint = "WG0307";
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 // Why a start_response argument was rejected: the exception type to raise and its message.
 struct Rejection {
@@ -479,7 +467,7 @@ bool WsgiCall::parseHeaders(PyObject* headers, Headers& out, std::optional<std::
                                                       "' is not allowed in a WSGI response "
                                                       "(PEP 3333)");
         }
-        if (equalsIgnoreCase(name, "Content-Length")) {
+        if (common::equalsIgnoreCase(name, "Content-Length")) {
             std::int64_t parsed = -1;
             const char* end = value.data() + value.size();
             const auto [ptr, ec] = std::from_chars(value.data(), end, parsed);
