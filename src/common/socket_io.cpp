@@ -39,12 +39,6 @@ Status waitFor(int fd, short events, Deadline deadline) noexcept {
     }
 }
 
-bool isSocket(int fd) noexcept {
-    int type = 0;
-    socklen_t len = sizeof(type);
-    return ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
-}
-
 }  // namespace
 
 int Deadline::pollTimeoutMs() const noexcept {
@@ -172,7 +166,9 @@ Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) no
         std::copy(buffers.begin(), buffers.end(), inlineVec);
     }
     std::size_t count = buffers.size();
-    const bool socket = isSocket(fd);
+    // Assume a socket (the hot path) and learn otherwise from ENOTSOCK, as readSome does: asking
+    // with getsockopt() first would cost a system call on every response frame.
+    bool socket = true;
     while (count > 0) {
         if (vec->iov_len == 0) {
             ++vec;
@@ -188,6 +184,10 @@ Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) no
             msg.msg_iovlen = batch;
             // MSG_DONTWAIT: the deadline holds even if the caller left the socket blocking.
             n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && errno == ENOTSOCK) {
+                socket = false;
+                continue;
+            }
         } else {
             n = ::writev(fd, vec, static_cast<int>(batch));
         }
