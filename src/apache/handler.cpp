@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "apache/httpd_includes.h"
@@ -184,6 +185,28 @@ private:
     apr_status_t lastError_ = APR_SUCCESS;
 };
 
+/// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
+/// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
+/// would send a FIN first, which ends a close-delimited body cleanly). An HTTP/2 stream has no
+/// socket of its own: mod_http2 resets just the stream on the error bucket, so it is left alone.
+void resetClientConnection(request_rec* r) noexcept {
+    conn_rec* c = r->connection;
+    c->keepalive = AP_CONN_CLOSE;
+    if (c->master != nullptr) {
+        return;
+    }
+    apr_socket_t* sock = ap_get_conn_socket(c);
+    apr_os_sock_t fd = -1;
+    if (sock != nullptr && apr_os_sock_get(&fd, sock) == APR_SUCCESS && fd >= 0) {
+        const linger hard{.l_onoff = 1, .l_linger = 0};
+        if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, errno, r,
+                          "WG0124: could not set SO_LINGER to reset the client connection");
+        }
+    }
+    c->aborted = 1;
+}
+
 /// The response through httpd's output filters: headers into r->headers_out, body bytes
 /// coalesced into one brigade per flush.
 class ApacheResponseSink final : public ResponseSink {
@@ -239,10 +262,13 @@ public:
         return pass();
     }
 
-    /// Ends a response that failed after Start so the client cannot take it for complete: what
-    /// is held goes out with a FLUSH first (so httpd cannot compute a Content-Length from a
-    /// partial body), then an error bucket, which makes the chunk filter omit the last-chunk
-    /// and the connection close (mod_proxy's convention), and the EOS.
+    /// Ends a response that failed after Start so the client cannot take it for complete. What
+    /// is held goes out first with a FLUSH, before anything touches keep-alive, so httpd frames
+    /// the body as it would have (chunked for an HTTP/1.1 keep-alive client) and cannot compute a
+    /// Content-Length from a partial body. Then an error bucket, which makes the chunk filter
+    /// omit the last-chunk (mod_proxy's convention), and the EOS. A close-delimited body (HTTP/1.0,
+    /// "Connection: close") cannot show truncation by framing at all, so the connection is then
+    /// reset rather than closed: the client sees ECONNRESET, never a clean end of body.
     void abort() {
         if (aborted_) {
             return;
@@ -252,7 +278,6 @@ public:
         if (r_->main != nullptr) {
             r_->main->no_cache = 1;
         }
-        r_->connection->keepalive = AP_CONN_CLOSE;
         if (!passedAny_) {
             (void)flush();
         }
@@ -261,6 +286,7 @@ public:
             bb_, ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r_->pool, bb_->bucket_alloc));
         APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
         (void)pass();
+        resetClientConnection(r_);
     }
 
     /// True once anything went to the output filters (the status line is then committed).
