@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The one command that runs every test, from a clean clone on a fresh Debian machine: installs
+# the packages (skipped when present), configures with warnings as errors, builds in the source
+# tree, checks formatting, runs the GoogleTest suites and the pytest integration suite against a
+# real apache2. Exits non-zero on any failure.
+#   scripts/test.sh                    everything
+#   PYTEST_ARGS="-k environ" scripts/test.sh   extra pytest arguments
+#   MPM=prefork scripts/test.sh        integration tests under one MPM only (default: event,
+#                                      then worker, then prefork)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+# Bound on one integration test (every wait inside is bounded already; this catches the rest).
+PYTEST_TEST_TIMEOUT=300
+
+install_packages "${WSGID_BUILD_PACKAGES[@]}" "${WSGID_TEST_PACKAGES[@]}"
+
+# Always configure here: a fresh clone has no configure script, and a stale Makefile from another
+# configuration must not decide what is tested.
+log "autoreconf -fi"
+autoreconf -fi
+log "./configure --enable-werror"
+./configure --enable-werror
+log "make -j2"
+make -j2
+
+status=0
+
+log "formatting (make format-check)"
+if ! make format-check; then
+    echo "FAILED: clang-format (run 'make format')" >&2
+    status=1
+fi
+
+log "unit tests (make check)"
+unit_status=0
+make -j2 check || unit_status=$?
+# The GoogleTest summaries, one per suite binary.
+passed=0
+failed=0
+for t in $(sed -n 's/^check_PROGRAMS += //p' Makefile.am); do
+    if [ -f "$t.log" ]; then
+        n=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?\..*/\1/p' "$t.log" | tail -n 1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) tests\?, listed below:.*/\1/p' "$t.log" | tail -n 1)
+        printf 'gtest %-14s %s\n' "$t:" "$(grep -E '^\[==========\] [0-9]+ tests? from .* ran' "$t.log" | tail -n 1)"
+        grep -E '^\[  (PASSED|FAILED)  \]' "$t.log" || true
+        passed=$((passed + ${n:-0}))
+        failed=$((failed + ${f:-0}))
+    else
+        echo "gtest $t: no log (did not build or run)"
+        failed=$((failed + 1))
+    fi
+done
+echo "GoogleTest: ${passed} passed, ${failed} failed"
+if [ "$unit_status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+    tail -n 200 test-suite.log 2>/dev/null || true
+    echo "FAILED: unit tests" >&2
+    status=1
+fi
+
+timeout_args=()
+if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
+    timeout_args=(--timeout="$PYTEST_TEST_TIMEOUT")  # the plugin loads by itself
+fi
+# The whole suite under each MPM (event first: Debian's default); MPM=name runs just that one.
+for mpm in ${MPM:-event worker prefork}; do
+    log "integration tests (pytest against apache2 with mpm_$mpm)"
+    pytest_status=0
+    # shellcheck disable=SC2086
+    MPM=$mpm /usr/bin/python3 -m pytest tests/integration -q -rfEs --maxfail=5 \
+        -p no:cacheprovider "${timeout_args[@]}" ${PYTEST_ARGS:-} || pytest_status=$?
+    if [ "$pytest_status" -eq 5 ]; then
+        echo "FAILED: pytest collected no tests (mpm_$mpm)" >&2
+        status=1
+    elif [ "$pytest_status" -ne 0 ]; then
+        echo "FAILED: integration tests under mpm_$mpm (pytest exit $pytest_status)" >&2
+        status=1
+    fi
+done
+
+if [ "$status" -eq 0 ]; then
+    log "all tests passed"
+fi
+exit "$status"

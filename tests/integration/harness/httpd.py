@@ -1,0 +1,398 @@
+# SPDX-License-Identifier: Apache-2.0
+"""One apache2 instance under test: a short temp ServerRoot (/tmp/wg-<pid>-N, Unix socket paths
+are capped at 108 bytes), a generated self-contained httpd.conf, start in the foreground under
+Popen, graceful restart (SIGUSR1), restart (SIGHUP), stop (SIGTERM, then SIGKILL after a
+deadline). Processes are signalled only by the pids this object learned, never by name."""
+
+import itertools
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+from . import procs
+from .errorlog import ErrorLog
+from .settings import INTEGRATION_DIR, Settings
+
+# Bounds for every wait. Generous for a loaded 2-core CI machine; none is a timing assertion.
+START_TIMEOUT = 30.0  # httpd up and listening
+DAEMONS_TIMEOUT = 30.0  # the expected daemon processes present (first start, respawn, restart)
+STOP_TIMEOUT = 20.0  # SIGTERM to exit; the daemons' default shutdown-timeout is 5 s
+KILL_TIMEOUT = 10.0  # after SIGKILL
+CONFIGTEST_TIMEOUT = 30.0
+
+APACHE_USER = "www-data"
+APACHE_GROUP = "www-data"
+SERVER_NAME = "127.0.0.1"
+
+_counter = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def sanitizer_runtime_libs(settings: Settings) -> List[str]:
+    """The sanitizer runtimes httpd must LD_PRELOAD to load an instrumented module."""
+    libs = []
+    names = {"address": "libasan.so", "undefined": "libubsan.so"}
+    for san in settings.sanitizers.split(","):
+        name = names.get(san.strip())
+        if not name:
+            continue
+        try:
+            path = subprocess.run(["g++", f"-print-file-name={name}"], capture_output=True,
+                                  text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if path and os.path.isabs(path) and os.path.exists(path):
+            libs.append(os.path.realpath(path))
+    return libs
+
+
+@dataclass
+class ServerConf:
+    """What a test class serves: config text appended to the generated base config, and how many
+    daemon processes it expects (None: the sum of processes= over the WSGIDaemonProcess lines).
+    The text can use ${APPS}, ${STATE}, ${WG_ROOT}, ${PORT} (httpd Define variables)."""
+
+    body: str
+    daemons: Optional[int] = None
+    mpm: Optional[str] = None  # None: the MPM env var, else "event"
+    load_module: bool = True  # False only for the harness's own checks with plain httpd
+
+    def expected_daemons(self) -> int:
+        if self.daemons is not None:
+            return self.daemons
+        return count_daemons(self.body)
+
+
+def count_daemons(body: str) -> int:
+    """Daemon processes a config starts: processes= (default 1) of each WSGIDaemonProcess, plus
+    the module's implicit default group (one process) that it creates when a WSGIScriptAlias has
+    no process-group= option or a process group is %{GLOBAL} (src/apache/config.cpp)."""
+    text = re.sub(r"\\\n", " ", body)
+    total = 0
+    default_group = False
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "WSGIDaemonProcess":
+            n = 1
+            for w in words[2:]:
+                if w.startswith("processes="):
+                    n = int(w.split("=", 1)[1])
+            total += n
+        elif words[0] == "WSGIScriptAlias":
+            if not any(w.startswith("process-group=") for w in words[3:]) or \
+                    "process-group=%{GLOBAL}" in words[3:]:
+                default_group = True
+        elif words[0] == "WSGIProcessGroup" and words[1:2] == ["%{GLOBAL}"]:
+            default_group = True
+    return total + (1 if default_group else 0)
+
+
+@dataclass
+class StopResult:
+    sigkilled: bool = False  # SIGTERM was not enough
+    leftovers: List[int] = field(default_factory=list)  # processes alive after httpd exited
+    sockets_left: List[str] = field(default_factory=list)
+
+
+class StartError(RuntimeError):
+    pass
+
+
+class HttpdServer:
+    """Not thread-safe: drive it from the test thread; requests may come from any thread."""
+
+    def __init__(self, settings: Settings, conf: ServerConf, debug: bool = False,
+                 name: str = "server"):
+        self.settings = settings
+        self.conf = conf
+        self.debug = debug
+        self.name = name
+        self.root = Path(f"/tmp/wg-{os.getpid()}-{next(_counter)}")
+        self.apps = self.root / "apps"
+        self.state = self.root / "state"
+        self.run_dir = self.root / "run"
+        self.conf_path = self.root / "httpd.conf"
+        self.log = ErrorLog(self.root / "error.log")
+        self.access_log = self.root / "access.log"
+        self.port = free_port()
+        self.proc: Optional[subprocess.Popen] = None
+        self.expected_daemons = conf.expected_daemons()
+        self.checked_offset = 0  # error log bytes already scanned by the after-test checks
+        self.mpm = conf.mpm or os.environ.get("MPM", "event")
+        if self.mpm not in ("event", "worker", "prefork"):
+            raise ValueError(f"MPM={self.mpm}: use event, worker or prefork")
+        self._sanitizer_libs = sanitizer_runtime_libs(settings) if settings.sanitized else []
+        self._prepare_dirs()
+        self.write_config()
+
+    # ---- layout and config ----------------------------------------------------------------
+
+    def _prepare_dirs(self) -> None:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(mode=0o755)
+        os.chmod(self.root, 0o755)
+        shutil.copytree(INTEGRATION_DIR / "apps", self.apps,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for dirpath, dirnames, filenames in os.walk(self.apps):
+            os.chmod(dirpath, 0o755)
+            for f in filenames:
+                os.chmod(os.path.join(dirpath, f), 0o644)
+        (self.root / "htdocs").mkdir(mode=0o755)
+        self.run_dir.mkdir(mode=0o755)
+        os.chmod(self.run_dir, 0o755)
+        # Markers written by apps running as the daemon user.
+        self.state.mkdir()
+        os.chmod(self.state, 0o1777)
+
+    def base_config(self) -> str:
+        s = self.settings
+        mods = s.modules_dir
+        lines = [
+            "# Generated by tests/integration/harness/httpd.py: self-contained, nothing from /etc.",
+            f'Define WG_ROOT "{self.root}"',
+            f'Define APPS "{self.apps}"',
+            f'Define STATE "{self.state}"',
+            f"Define PORT {self.port}",
+            f'Define MODULES "{mods}"',
+            'ServerRoot "${WG_ROOT}"',
+            f"ServerName {SERVER_NAME}",
+            "Listen 127.0.0.1:${PORT}",
+            'DefaultRuntimeDir "${WG_ROOT}/run"',
+            'DocumentRoot "${WG_ROOT}/htdocs"',
+            'PidFile "${WG_ROOT}/httpd.pid"',
+            'ErrorLog "${WG_ROOT}/error.log"',
+            "LogLevel info wsgid:debug" if self.debug and self.conf.load_module else
+            "LogLevel info",
+            'LogFormat "%h \\"%r\\" %>s %b %D %{pid}P" wgfmt',
+            'CustomLog "${WG_ROOT}/access.log" wgfmt',
+            # Bounds a stuck exchange well below the tests' own client timeouts.
+            "Timeout 20",
+            "KeepAlive On",
+            f'LoadModule mpm_{self.mpm}_module "{mods}/mod_mpm_{self.mpm}.so"',
+        ]
+        if self.mpm == "prefork":
+            lines += ["StartServers 3", "MinSpareServers 2", "MaxSpareServers 8",
+                      "MaxRequestWorkers 40"]
+        else:
+            lines += ["StartServers 2", "ThreadsPerChild 16", "MinSpareThreads 8",
+                      "MaxSpareThreads 48", "ServerLimit 8", "MaxRequestWorkers 64"]
+        lines += [
+            f'LoadModule authz_core_module "{mods}/mod_authz_core.so"',
+            f'LoadModule env_module "{mods}/mod_env.so"',
+            f'LoadModule headers_module "{mods}/mod_headers.so"',
+        ]
+        if self.conf.load_module:
+            lines += [f'LoadModule wsgid_module "{s.module}"', f'WSGIDaemonProgram "{s.daemon}"']
+        if is_root():
+            lines += [f"User {APACHE_USER}", f"Group {APACHE_GROUP}"]
+        lines += [
+            "<Directory />",
+            "    AllowOverride None",
+            "    Require all denied",
+            "</Directory>",
+            '<Directory "${APPS}">',
+            "    Require all granted",
+            "</Directory>",
+            '<Directory "${WG_ROOT}/htdocs">',
+            "    Require all granted",
+            "</Directory>",
+            "",
+            "# ---- the test's configuration ----",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def write_config(self, body: Optional[str] = None) -> None:
+        if body is not None:
+            self.conf.body = body
+            self.expected_daemons = self.conf.expected_daemons()
+        self.conf_path.write_text(self.base_config() + self.conf.body + "\n")
+
+    def env(self) -> Dict[str, str]:
+        env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C",
+        }
+        if self._sanitizer_libs:
+            env["LD_PRELOAD"] = " ".join(self._sanitizer_libs)
+            env["ASAN_OPTIONS"] = f"detect_leaks=0:log_path={self.root}/asan"
+            env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={self.root}/ubsan"
+            env["PYTHONMALLOC"] = "malloc"
+        return env
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "server not started"
+        return self.proc.pid
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def configtest(self) -> subprocess.CompletedProcess:
+        return subprocess.run([self.settings.httpd, "-t", "-f", str(self.conf_path)],
+                              env=self.env(), capture_output=True, text=True,
+                              timeout=CONFIGTEST_TIMEOUT)
+
+    def start(self, wait_daemons: bool = True) -> None:
+        assert not self.running, "already running"
+        stdout = open(self.root / "stdout.log", "ab")
+        try:
+            self.proc = subprocess.Popen(
+                [self.settings.httpd, "-D", "FOREGROUND", "-f", str(self.conf_path)],
+                env=self.env(), stdin=subprocess.DEVNULL, stdout=stdout,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        finally:
+            stdout.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                raise StartError(f"apache2 exited with {self.proc.returncode} at start\n"
+                                 + self.diagnostics())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() >= deadline:
+                raise StartError(f"apache2 not listening on {self.port} within "
+                                 f"{START_TIMEOUT}s\n" + self.diagnostics())
+            time.sleep(0.05)
+        if wait_daemons:
+            self.wait_daemons(self.expected_daemons)
+
+    def stop(self) -> StopResult:
+        result = StopResult()
+        if self.proc is None:
+            return result
+        if self.proc.poll() is None:
+            tracked = {p.pid for p in procs.children(self.pid)}
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                result.sigkilled = True
+                tracked |= {p.pid for p in procs.children(self.pid)}
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(KILL_TIMEOUT)
+            result.leftovers = procs.wait_gone(tracked, KILL_TIMEOUT)
+            for pid in result.leftovers:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            procs.wait_gone(result.leftovers, KILL_TIMEOUT)
+        result.sockets_left = self.socket_files()
+        return result
+
+    def signal_and_wait_generation(self, sig: int, timeout: float = DAEMONS_TIMEOUT) -> None:
+        """Sends SIGUSR1 or SIGHUP to the parent and waits until httpd says it resumed and a full
+        set of new daemons (none of the old pids) is up."""
+        offset = self.log.size()
+        old = {p.pid for p in self.daemons()}
+        os.kill(self.pid, sig)
+        # "<version> configured -- resuming normal operations" (notice): AH00489 from event,
+        # AH00292 from worker, AH00163 from prefork.
+        self.log.wait_for(r"AH00489|AH00292|AH00163", offset, timeout)
+        self.wait_daemons(self.expected_daemons, exclude=old, timeout=timeout)
+
+    def graceful(self) -> None:
+        self.signal_and_wait_generation(signal.SIGUSR1)
+
+    def restart(self) -> None:
+        self.signal_and_wait_generation(signal.SIGHUP)
+
+    # ---- observation -----------------------------------------------------------------------
+
+    def children(self) -> List[procs.Proc]:
+        return procs.children(self.pid) if self.running else []
+
+    def is_daemon(self, p: procs.Proc) -> bool:
+        return bool(p.exe) and p.exe != os.path.realpath(self.settings.httpd)
+
+    def daemons(self) -> List[procs.Proc]:
+        """Live (non-zombie) daemon processes among the parent's children."""
+        return [p for p in self.children() if not p.zombie and self.is_daemon(p)]
+
+    def workers(self) -> List[procs.Proc]:
+        return [p for p in self.children() if not p.zombie and not self.is_daemon(p)]
+
+    def wait_daemons(self, n: int, exclude: Iterable[int] = (),
+                     timeout: float = DAEMONS_TIMEOUT) -> List[procs.Proc]:
+        """Waits until exactly `n` live daemon children exist, none of them in `exclude`, and no
+        child is a zombie. Raises AssertionError with diagnostics at the deadline."""
+        exclude = set(exclude)
+        deadline = time.monotonic() + timeout
+        while True:
+            kids = self.children()
+            ds = [p for p in kids if not p.zombie and self.is_daemon(p)]
+            zombies = [p for p in kids if p.zombie]
+            if len(ds) == n and not zombies and not any(p.pid in exclude for p in ds):
+                return ds
+            if not self.running:
+                raise AssertionError("apache2 exited\n" + self.diagnostics())
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"expected {n} daemon processes (excluding {sorted(exclude)}) and no "
+                    f"zombies under httpd pid {self.pid} within {timeout}s; children now:\n"
+                    + "\n".join(f"  {p}" for p in kids) + "\n" + self.diagnostics())
+            time.sleep(0.05)
+
+    def daemon_ready(self, pid: int, timeout: float) -> bool:
+        """Waits until daemon `pid` has logged that it serves (WG0260, after Python and its
+        threads are up); False at the deadline."""
+        regex = re.compile(rf"\[pid {pid}:tid \d+\] WG0260:")
+        deadline = time.monotonic() + timeout
+        while True:
+            if regex.search(self.log.read_from(0)):
+                return True
+            if time.monotonic() >= deadline or not procs.alive(pid):
+                return False
+            time.sleep(0.05)
+
+    def socket_files(self) -> List[str]:
+        out = []
+        for dirpath, _, filenames in os.walk(self.run_dir):
+            for f in filenames:
+                path = os.path.join(dirpath, f)
+                if Path(path).is_socket():
+                    out.append(path)
+        return sorted(out)
+
+    def sanitizer_reports(self) -> List[str]:
+        return sorted(str(p) for p in self.root.glob("*san.*"))
+
+    def diagnostics(self, lines: int = 60) -> str:
+        out = ""
+        try:
+            text = (self.root / "stdout.log").read_text("utf-8", "replace").strip()
+            if text:
+                out += f"--- apache2 stdout/stderr ---\n{text[-4000:]}\n"
+        except FileNotFoundError:
+            pass
+        out += f"--- error log tail ({self.log.path}) ---\n{self.log.tail(lines)}\n"
+        return out
+
+    def cleanup(self) -> None:
+        if not os.environ.get("WSGID_KEEP_TMP"):
+            shutil.rmtree(self.root, ignore_errors=True)

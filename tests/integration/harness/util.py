@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Small helpers shared by the tests: deterministic data, bounded waits for files, running
+requests from several threads."""
+
+import concurrent.futures
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Callable, List, Sequence, TypeVar
+
+T = TypeVar("T")
+
+# Bound on waiting for a marker file an app writes (close() markers, arrivals).
+FILE_WAIT_TIMEOUT = 30.0
+
+
+def pattern(n: int) -> bytes:
+    """The same deterministic bytes as apps/big/app.wsgi makes."""
+    out = bytearray()
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"%d" % counter).digest()
+        counter += 1
+    return bytes(out[:n])
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def wait_for_file(path, timeout: float = FILE_WAIT_TIMEOUT) -> str:
+    """Waits until `path` exists; returns its text. AssertionError at the deadline."""
+    path = Path(path)
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{path} did not appear within {timeout}s")
+        time.sleep(0.02)
+    return path.read_text()
+
+
+def wait_for_files(paths: Sequence, timeout: float = FILE_WAIT_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = [str(p) for p in paths if not Path(p).exists()]
+        if not missing:
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"files did not appear within {timeout}s: {missing}")
+        time.sleep(0.02)
+
+
+def write_shared_file(path, data: bytes) -> Path:
+    """Writes a file daemons (running as another user) can read."""
+    path = Path(path)
+    path.write_bytes(data)
+    os.chmod(path, 0o644)
+    return path
+
+
+def parallel(fn: Callable[..., T], args: Sequence[tuple], workers: int) -> List[T]:
+    """Runs fn(*a) for each a on `workers` threads; results in order; re-raises the first error."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(fn, *a) for a in args]
+        return [f.result(timeout=120) for f in futures]
