@@ -262,6 +262,21 @@ WSGIScriptAlias /info ${APPS}/procinfo/app.wsgi process-group=sp
     assert [p for p in sockets.iterdir() if p.is_socket()] == []
 
 
+def test_400_24_build_tree_module_runs_the_daemon_built_beside_it(make_server, harness):
+    # Without WSGIDaemonProgram, a module loaded from <builddir>/.libs/ must run
+    # <builddir>/wsgid-daemon, not an installed (or absent) one.
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess bt threads=1
+WSGIScriptAlias /info ${APPS}/procinfo/app.wsgi process-group=bt
+""", daemon_program=False))
+    assert http.get(srv.port, "/info").status == 200
+    rec = srv.log.wait_for(r"WG0020: ", 0)
+    assert "(build tree)" in rec.text, rec.text
+    daemon = harness.settings.daemon
+    assert daemon in rec.text or str(Path(daemon).resolve()) in rec.text, rec.text
+    srv.stop()
+
+
 def test_400_23_startup_failure_is_logged_and_backed_off(make_server, allow_log):
     # A daemon that cannot start (its home= is closed to its user) exits with a startup failure;
     # the parent says why and retries later instead of in a tight loop.

@@ -72,6 +72,7 @@ class ServerConf:
     daemons: Optional[int] = None
     mpm: Optional[str] = None  # None: the MPM env var, else "event"
     load_module: bool = True  # False only for the harness's own checks with plain httpd
+    daemon_program: bool = True  # False: no WSGIDaemonProgram, the module finds its own daemon
 
     def expected_daemons(self) -> int:
         if self.daemons is not None:
@@ -201,7 +202,9 @@ class HttpdServer:
             f'LoadModule headers_module "{mods}/mod_headers.so"',
         ]
         if self.conf.load_module:
-            lines += [f'LoadModule wsgid_module "{s.module}"', f'WSGIDaemonProgram "{s.daemon}"']
+            lines.append(f'LoadModule wsgid_module "{s.module}"')
+            if self.conf.daemon_program:
+                lines.append(f'WSGIDaemonProgram "{s.daemon}"')
         if is_root():
             lines += [f"User {APACHE_USER}", f"Group {APACHE_GROUP}"]
         lines += [
