@@ -341,16 +341,40 @@ void logNoticesOnce(const GroupRegistry& registry, server_rec* s) {
 
 }  // namespace
 
+/// Whether a WSGIScriptAlias of any server may run in the default group: it has no
+/// process-group= and its server's merged WSGIProcessGroup is not a literal name. (A
+/// <Directory>-level %{GLOBAL} is caught by noteProcessGroup; a <Directory>-level literal group
+/// cannot be matched to an alias statically, so such aliases count as possibly default.)
+bool someAliasMayUseDefaultGroup(server_rec* main) noexcept {
+    for (server_rec* s = main; s != nullptr; s = s->next) {
+        const ServerConfig* c = getServerConfig(s);
+        if (c == nullptr || c->aliases == nullptr) {
+            continue;
+        }
+        // Only a literal name is sure to cover the alias: %{GLOBAL} is the default group, and an
+        // %{ENV:...} value is known only per request.
+        const bool serverHasGroup =
+            c->processGroup != nullptr && !std::string_view(c->processGroup).starts_with("%{");
+        const auto* aliases = reinterpret_cast<const ScriptAlias*>(c->aliases->elts);
+        for (int i = 0; i < c->aliases->nelts; ++i) {
+            if (aliases[i].processGroup == nullptr && !serverHasGroup) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexcept {
     try {
         auto& registry = GroupRegistry::get(pconf);
         ConfigErrors errors(s);
 
-        // The implicit default group (DESIGN: Python never runs inside httpd): created when some
-        // WSGIScriptAlias has no process-group= option or a directive names %{GLOBAL}, because
-        // such requests may have no WSGIProcessGroup. A config whose every alias names its group
-        // gets no idle default daemon.
-        if (registry.defaultGroupWanted &&
+        // The implicit default group (DESIGN: Python never runs inside httpd): created when a
+        // directive names %{GLOBAL}, or when some WSGIScriptAlias names no process group and its
+        // (merged) server has no WSGIProcessGroup either, because such requests may reach no
+        // other group. A config whose every alias is covered gets no idle default daemon.
+        if ((registry.defaultGroupWanted || someAliasMayUseDefaultGroup(s)) &&
             registry.find(GroupRegistry::kDefaultGroupName) == nullptr) {
             auto g = std::make_unique<DaemonGroup>();
             g->name = GroupRegistry::kDefaultGroupName;

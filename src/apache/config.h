@@ -148,8 +148,7 @@ public:
         std::string entry;  ///< "script|application-group"
     };
     std::vector<PendingPreload> pendingPreloads;
-    /// Some WSGIScriptAlias has no process-group= option (or a directive names %{GLOBAL}), so the
-    /// implicit default group is created by check_config.
+    /// A directive names %{GLOBAL}, so check_config creates the implicit default group.
     bool defaultGroupWanted = false;
     /// Accepted no-op directives ("file:line: WSGIRestrictEmbedded"), noted once at start.
     std::vector<std::string> ignoredDirectives;

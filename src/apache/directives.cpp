@@ -84,8 +84,7 @@ const char* setScriptAlias(cmd_parms* cmd, void* /*mconfig*/, const char* raw) n
 
         auto& registry = GroupRegistry::get(cmd->pool);
         if (!parsed->processGroup) {
-            registry.defaultGroupWanted = true;
-            return nullptr;
+            return nullptr;  // check_config decides whether it needs the default group
         }
         noteProcessGroup(cmd, *parsed->processGroup, "WSGIScriptAlias process-group=");
         // mod_wsgi preloads the script when both groups are literal (%{GLOBAL} counts as the

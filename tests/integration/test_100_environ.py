@@ -339,6 +339,20 @@ class TestDefaultGroup:
         assert (env["SCRIPT_NAME"], env["PATH_INFO"], env["QUERY_STRING"]) == ("/env", "/x", "y=1")
 
 
+def test_100_53_server_level_process_group_starts_no_default_daemon(make_server):
+    # Every alias is covered by the server-level WSGIProcessGroup, so the module must not start an
+    # idle default-group daemon: exactly the group's one process runs.
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess site threads=2 display-name=wsgid-site-only
+WSGIProcessGroup site
+WSGIScriptAlias /info ${APPS}/procinfo/app.wsgi
+""", daemons=1))
+    info = http.get(srv.port, "/info").json()
+    daemons = srv.daemons()
+    assert [p.pid for p in daemons] == [info["pid"]]
+    assert info["process_group"] == "site", info
+
+
 def test_100_60_https_url_scheme(make_server):
     srv = make_server(ServerConf(r"""
 LoadModule ssl_module "${MODULES}/mod_ssl.so"

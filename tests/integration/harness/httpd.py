@@ -82,26 +82,65 @@ class ServerConf:
 
 def count_daemons(body: str) -> int:
     """Daemon processes a config starts: processes= (default 1) of each WSGIDaemonProcess, plus
-    the module's implicit default group (one process) that it creates when a WSGIScriptAlias has
-    no process-group= option or a process group is %{GLOBAL} (src/apache/config.cpp)."""
+    the module's implicit default group (one process). The module creates that group when a
+    process group is %{GLOBAL}, or when a WSGIScriptAlias has no process-group= and its server
+    (the <VirtualHost>, else the main server) has no literal server-level WSGIProcessGroup
+    (src/apache/config.cpp, someAliasMayUseDefaultGroup)."""
     text = re.sub(r"\\\n", " ", body)
     total = 0
     default_group = False
+    main_group = None           # server-level WSGIProcessGroup of the main server
+    vhosts = []                 # [group, has_uncovered_alias] per <VirtualHost>
+    main_bare_alias = False     # a main-server alias without process-group=
+    in_vhost = False
+    depth = 0                   # nesting of <Directory>/<Location>/... inside the current server
     for line in text.splitlines():
         words = line.split()
         if not words:
             continue
-        if words[0] == "WSGIDaemonProcess":
+        head = words[0]
+        if head.lower().startswith("<virtualhost"):
+            in_vhost = True
+            vhosts.append([None, False])
+            continue
+        if head.lower() == "</virtualhost>":
+            in_vhost = False
+            continue
+        if head.startswith("</"):
+            depth = max(0, depth - 1)
+            continue
+        if head.startswith("<"):
+            depth += 1
+            continue
+        if head == "WSGIDaemonProcess":
             n = 1
             for w in words[2:]:
                 if w.startswith("processes="):
                     n = int(w.split("=", 1)[1])
             total += n
-        elif words[0] == "WSGIScriptAlias":
-            if not any(w.startswith("process-group=") for w in words[3:]) or \
-                    "process-group=%{GLOBAL}" in words[3:]:
+        elif head == "WSGIScriptAlias":
+            if "process-group=%{GLOBAL}" in words[3:]:
                 default_group = True
-        elif words[0] == "WSGIProcessGroup" and words[1:2] == ["%{GLOBAL}"]:
+            elif not any(w.startswith("process-group=") for w in words[3:]):
+                if in_vhost:
+                    vhosts[-1][1] = True
+                else:
+                    main_bare_alias = True
+        elif head == "WSGIProcessGroup":
+            value = words[1] if len(words) > 1 else ""
+            if value == "%{GLOBAL}":
+                default_group = True
+            elif depth == 0 and not value.startswith("%{"):
+                if in_vhost:
+                    vhosts[-1][0] = value
+                else:
+                    main_group = value
+    if main_bare_alias and main_group is None:
+        default_group = True
+    for group, bare in vhosts:
+        covering = group if group is not None else main_group
+        # Main-server aliases are merged into every vhost, so they need its coverage too.
+        if (bare or main_bare_alias) and covering is None:
             default_group = True
     return total + (1 if default_group else 0)
 
