@@ -78,11 +78,12 @@ int connectOnce(int fd, const sockaddr_un& addr, Deadline deadline) noexcept {
     return soError;
 }
 
-/// Sends Hello and waits for HelloAck; the daemon pid on success.
-Result<std::uint32_t> handshake(int fd, const ConnectParams& params) {
+/// Sends Hello and waits for HelloAck; the daemon pid on success. The deadline is the connect
+/// deadline: the parent's socket accepts connections even while no daemon runs (they wait in its
+/// backlog), so the HelloAck is the moment a daemon really took the connection.
+Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
     std::string out;
     protocol::appendFrame(out, FrameType::Hello, 0, protocol::encodeHello(params.hello));
-    const Deadline deadline = Deadline::after(params.ioTimeout);
     if (Status s = common::writeFully(fd, out, deadline); !s) {
         return Status(s.code(), "sending Hello: " + s.message());
     }
@@ -96,6 +97,12 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params) {
         if (!frame.value()) {
             auto n = common::readSome(fd, buf, deadline);
             if (!n) {
+                if (n.status().code() == ErrorCode::Timeout) {
+                    return Status(ErrorCode::Timeout,
+                                  "no daemon took the connection within " +
+                                      durationText(params.connectTimeout) +
+                                      " (connect-timeout); are the daemons failing to start?");
+                }
                 return Status(n.status().code(), "waiting for HelloAck: " + n.status().message());
             }
             decoder.feed(std::string_view(buf.data(), n.value()));
@@ -169,7 +176,7 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
         std::this_thread::sleep_for(std::clamp(left, std::chrono::milliseconds(0), pause));
         pause = std::min(pause * 2, kConnectRetryMax);
     }
-    auto pid = handshake(fd.get(), params);
+    auto pid = handshake(fd.get(), params, deadline);
     if (!pid) {
         return pid.status();
     }

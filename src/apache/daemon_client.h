@@ -76,9 +76,9 @@ private:
 struct ConnectParams {
     /// The group's socket (DaemonGroup::socketPath); must outlive the connect call.
     std::string_view socketPath{};
-    /// Total time to keep retrying ECONNREFUSED/EAGAIN.
+    /// Total time to keep retrying ECONNREFUSED/EAGAIN and to wait for the HelloAck.
     std::chrono::milliseconds connectTimeout = kDefaultConnectTimeout;
-    /// Deadline for the HelloAck (and every later read or write).
+    /// Deadline for every read or write after the handshake.
     std::chrono::milliseconds ioTimeout = kDefaultIoTimeout;
     /// Manager pid and generation the daemon checks.
     protocol::Hello hello{};
