@@ -3,14 +3,13 @@
 #include "daemon/connection.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <vector>
 
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/socket_io.h"
+#include "daemon/response_writer.h"
 #include "protocol/limits.h"
 
 namespace wsgid::daemon {
@@ -29,10 +28,6 @@ namespace {
 // Size of one read() from the socket. Large enough for a whole BodyChunk frame of
 // kMaxDataChunk in a few reads; lives on the stack of the I/O thread or worker.
 constexpr std::size_t kReadBufferSize = std::size_t{64} * 1024;
-
-// Body frames sent with one writev(): bounds the iovec array (IOV_MAX is 1024 on Linux, and
-// each frame takes two entries) while still moving 16 MiB per system call.
-constexpr std::size_t kFramesPerWrite = 64;
 
 std::string frameTypeName(FrameType type) {
     switch (type) {
@@ -78,6 +73,20 @@ ResponseErrorCode errorCodeFor(const python::CallOutcome& outcome) {
     return ResponseErrorCode::Internal;
 }
 
+// Releases the socket from the writer when serve() leaves, however it leaves.
+class WriterRelease {
+public:
+    explicit WriterRelease(ResponseWriter& writer) noexcept : writer_(writer) {}
+    WriterRelease(const WriterRelease&) = delete;
+    WriterRelease& operator=(const WriterRelease&) = delete;
+    WriterRelease(WriterRelease&&) = delete;
+    WriterRelease& operator=(WriterRelease&&) = delete;
+    ~WriterRelease() { writer_.abandon(); }
+
+private:
+    ResponseWriter& writer_;
+};
+
 python::WsgiRequest toWsgiRequest(protocol::RequestHead&& head) {
     python::WsgiRequest request;
     request.scriptFilename = std::move(head.scriptFilename);
@@ -105,6 +114,14 @@ public:
         return conn_.writeStart(status, headers);
     }
     Status writeBody(std::string_view data) override { return conn_.writeBody(data); }
+    std::optional<Status> tryWriteStart(
+        std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
+        bool more) override {
+        return conn_.tryWriteStart(status, headers, more);
+    }
+    std::optional<Status> tryWriteBody(std::string_view data, bool more) override {
+        return conn_.tryWriteBody(data, more);
+    }
 
 private:
     Connection& conn_;
@@ -301,7 +318,7 @@ bool Connection::sendFrame(FrameType type, std::string_view payload, Deadline de
 
 // ---- worker side ----------------------------------------------------------------------------
 
-bool Connection::serve(Application& app, Worker& worker) noexcept {
+bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer) noexcept {
     try {
         if (!pending_) {
             log_.log(LogLevel::Critical, "WG0221", "serve() without a decoded request");
@@ -316,9 +333,17 @@ bool Connection::serve(Application& app, Worker& worker) noexcept {
         startSent_ = false;
         broken_.reset();
 
-        BodyIo io(*this);
-        const python::CallOutcome outcome = app.handle(worker, request, io);
-        const bool keep = finishRequest(outcome) && drainBody();
+        writer.begin(fd_.get(), config_.socketTimeout);
+        writer_ = &writer;
+        bool finished = false;
+        {
+            const WriterRelease release(writer);
+            BodyIo io(*this);
+            const python::CallOutcome outcome = app.handle(worker, request, io);
+            finished = finishRequest(outcome);
+        }
+        writer_ = nullptr;
+        const bool keep = finished && drainBody();
         bodyChunk_.clear();
         bodyChunk_.shrink_to_fit();
         requestId_.clear();
@@ -327,6 +352,7 @@ bool Connection::serve(Application& app, Worker& worker) noexcept {
         }
         return keep;
     } catch (...) {
+        writer_ = nullptr;
         log_.log(LogLevel::Error, "WG0222", "out of memory serving request " + requestId_);
         return false;
     }
@@ -343,14 +369,15 @@ bool Connection::finishRequest(const python::CallOutcome& outcome) {
     Status sent;
     if (outcome.kind == python::CallOutcome::Kind::Completed) {
         if (startSent_) {
-            sent = writeFrame(FrameType::End, {});
+            sent = endResponse(FrameType::End, {});
         } else {
             log_.log(LogLevel::Error, "WG0223",
                      "request " + requestId_ + " completed without a response start");
-            sent = writeFrame(FrameType::Error,
-                              protocol::encodeResponseError(
-                                  {.code = ResponseErrorCode::InvalidResponse,
-                                   .message = "application returned without starting a response"}));
+            sent =
+                endResponse(FrameType::Error,
+                            protocol::encodeResponseError(
+                                {.code = ResponseErrorCode::InvalidResponse,
+                                 .message = "application returned without starting a response"}));
         }
     } else {
         std::string message = outcome.message;
@@ -358,9 +385,9 @@ bool Connection::finishRequest(const python::CallOutcome& outcome) {
             message =
                 "request failed (" + std::string(protocol::toString(errorCodeFor(outcome))) + ")";
         }
-        sent = writeFrame(FrameType::Error,
-                          protocol::encodeResponseError(
-                              {.code = errorCodeFor(outcome), .message = std::move(message)}));
+        sent = endResponse(FrameType::Error,
+                           protocol::encodeResponseError(
+                               {.code = errorCodeFor(outcome), .message = std::move(message)}));
     }
     return sent.isOk();
 }
@@ -497,13 +524,39 @@ Status Connection::writeStart(
                                                   std::to_string(protocol::kMaxResponseHeadBytes) +
                                                   " bytes"};
         }
-        Status s = writeFrame(FrameType::Start, payload);
-        if (s) {
-            startSent_ = true;
+        Status s = writer_->write(FrameType::Start, payload);
+        if (!s) {
+            return writeFailed(std::move(s));
         }
+        startSent_ = true;
         return s;
     } catch (...) {
         return fail(Status(ErrorCode::Internal, "out of memory writing the response start"));
+    }
+}
+
+std::optional<Status> Connection::tryWriteStart(
+    std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
+    bool more) noexcept {
+    try {
+        if (broken_ || startSent_) {
+            return std::nullopt;
+        }
+        protocol::ResponseStart start;
+        start.status.assign(status);
+        start.headers = headers;
+        const std::string payload = protocol::encodeResponseStart(start);
+        if (payload.size() > protocol::kMaxResponseHeadBytes) {
+            return std::nullopt;
+        }
+        std::optional<Status> s = writer_->tryQueue(FrameType::Start, payload, more);
+        if (!s || !s->isOk()) {
+            return std::nullopt;
+        }
+        startSent_ = true;
+        return s;
+    } catch (...) {
+        return std::nullopt;
     }
 }
 
@@ -512,47 +565,41 @@ Status Connection::writeBody(std::string_view data) noexcept {
         if (broken_) {
             return *broken_;
         }
-        while (!data.empty()) {
-            const std::size_t frames =
-                std::min(kFramesPerWrite,
-                         (data.size() + protocol::kMaxDataChunk - 1) / protocol::kMaxDataChunk);
-            std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
-            std::array<iovec, 2 * kFramesPerWrite> vec{};
-            for (std::size_t i = 0; i < frames; ++i) {
-                const std::size_t len = std::min<std::size_t>(data.size(), protocol::kMaxDataChunk);
-                protocol::encodeHeader(FrameType::Body, 0, static_cast<std::uint32_t>(len),
-                                       headers[i]);
-                vec[2 * i] = {.iov_base = headers[i].data(), .iov_len = headers[i].size()};
-                vec[2 * i + 1] = {.iov_base = const_cast<char*>(data.data()), .iov_len = len};
-                data.remove_prefix(len);
-            }
-            const Status s = common::writeFullyV(fd_.get(), std::span(vec.data(), 2 * frames),
-                                                 Deadline::after(config_.socketTimeout));
-            if (!s) {
-                log_.log(LogLevel::Info, "WG0227",
-                         "request " + requestId_ + ": writing the response failed: " + s.message());
-                return fail(s);
-            }
+        Status s = writer_->write(FrameType::Body, data);
+        if (!s) {
+            return writeFailed(std::move(s));
         }
-        return Status::ok();
+        return s;
     } catch (...) {
         return fail(Status(ErrorCode::Internal, "out of memory writing the response"));
     }
 }
 
-Status Connection::writeFrame(FrameType type, std::string_view payload) {
-    std::array<char, protocol::kFrameHeaderSize> header{};
-    protocol::encodeHeader(type, 0, static_cast<std::uint32_t>(payload.size()), header);
-    const std::array<iovec, 2> vec = {
-        iovec{.iov_base = header.data(), .iov_len = header.size()},
-        iovec{.iov_base = const_cast<char*>(payload.data()), .iov_len = payload.size()}};
-    Status s = common::writeFullyV(fd_.get(), vec, Deadline::after(config_.socketTimeout));
-    if (!s) {
-        log_.log(LogLevel::Info, "WG0227",
-                 "request " + requestId_ + ": writing the response failed: " + s.message());
-        return fail(std::move(s));
+std::optional<Status> Connection::tryWriteBody(std::string_view data, bool more) noexcept {
+    if (broken_) {
+        return std::nullopt;
+    }
+    std::optional<Status> s = writer_->tryQueue(FrameType::Body, data, more);
+    if (!s || !s->isOk()) {
+        return std::nullopt;
     }
     return s;
+}
+
+Status Connection::endResponse(FrameType type, std::string_view payload) {
+    Status s = writer_->finish(type, payload);
+    if (!s) {
+        return writeFailed(std::move(s));
+    }
+    return s;
+}
+
+Status Connection::writeFailed(Status status) {
+    if (!broken_) {
+        log_.log(LogLevel::Info, "WG0227",
+                 "request " + requestId_ + ": writing the response failed: " + status.message());
+    }
+    return fail(std::move(status));
 }
 
 }  // namespace wsgid::daemon

@@ -23,6 +23,8 @@
 
 namespace wsgid::daemon {
 
+class ResponseWriter;
+
 /// Per-operation timeout of a worker's socket I/O: waiting for the next BodyChunk, or for the
 /// module to take response bytes. 300 s is httpd's Timeout as Debian ships it (apache2.conf), which
 /// is also what mod_wsgi's socket-timeout defaults to; the module gives up on its side then too.
@@ -35,7 +37,7 @@ inline constexpr std::chrono::milliseconds kControlWriteTimeout = std::chrono::s
 
 /// Most bytes the I/O thread reads from one connection per readiness event, so one fast sender
 /// cannot starve the others; epoll reports the connection again if more is waiting.
-inline constexpr std::size_t kMaxReadPerWakeup = 256 * 1024;
+inline constexpr std::size_t kMaxReadPerWakeup = std::size_t{256} * 1024;
 
 /// Settings shared by every connection of a Server.
 struct ConnectionConfig {
@@ -61,6 +63,8 @@ public:
     Connection(common::UniqueFd fd, const ConnectionConfig& config, common::LogSink& log) noexcept;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
+    Connection(Connection&&) = delete;
+    Connection& operator=(Connection&&) = delete;
     ~Connection();
 
     /// The socket, owned by the connection (for epoll registration).
@@ -80,8 +84,10 @@ public:
 
     /// Worker thread: runs the decoded request through `app` with the worker's state, writes End
     /// or Error, and discards the rest of the request body. True when the connection may carry
-    /// another request (call processBuffered() next); false when it must be closed.
-    bool serve(Application& app, Worker& worker) noexcept;
+    /// another request (call processBuffered() next); false when it must be closed. The response
+    /// goes out through `writer`, the calling worker thread's own; when serve() returns, that
+    /// writer no longer uses the socket.
+    bool serve(Application& app, Worker& worker, ResponseWriter& writer) noexcept;
 
     /// The request id of the decoded request (for log lines), empty when there is none.
     [[nodiscard]] const std::string& requestId() const noexcept { return requestId_; }
@@ -114,7 +120,15 @@ private:
         std::string_view status,
         const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
     common::Status writeBody(std::string_view data) noexcept;
-    common::Status writeFrame(protocol::FrameType type, std::string_view payload);
+    // The same without blocking, with the GIL held: std::nullopt when the caller must use the
+    // blocking call (back-pressure, a large block, or a failure that call reports and logs).
+    // `more`: see python::RequestIo::tryWriteStart.
+    std::optional<common::Status> tryWriteStart(
+        std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
+        bool more) noexcept;
+    std::optional<common::Status> tryWriteBody(std::string_view data, bool more) noexcept;
+    common::Status endResponse(protocol::FrameType type, std::string_view payload);
+    common::Status writeFailed(common::Status status);
     common::Status fail(common::Status status);
     bool finishRequest(const python::CallOutcome& outcome);
     bool drainBody();
@@ -133,6 +147,7 @@ private:
     bool bodyEnded_ = false;      // BodyEnd seen
     bool bodyAbandoned_ = false;  // ... with the abandoned flag
     bool startSent_ = false;
+    ResponseWriter* writer_ = nullptr;      // the worker thread's writer while serve() runs
     std::optional<common::Status> broken_;  // first I/O or protocol failure during the request
 };
 

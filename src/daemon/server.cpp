@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/response_writer.h"
+
 namespace wsgid::daemon {
 
 using common::Deadline;
@@ -386,10 +388,17 @@ void Server::workerMain() noexcept {
                      "will exit");
             healthy_ = false;
         } else {
+            // This worker's response writer (and its thread) lives as long as the worker loop.
+            ResponseWriter writer;
+            if (!writer.usesThread()) {
+                log_.log(LogLevel::Warning, "WG0228",
+                         "could not start a response writer thread; this worker writes "
+                         "responses synchronously");
+            }
             // Deadline::never: close() on stop wakes every waiting worker.
             while (auto conn = queue_.pop(Deadline::never())) {
                 ++busyWorkers_;
-                const bool keep = (*conn)->serve(app_, *worker);
+                const bool keep = (*conn)->serve(app_, *worker, writer);
                 --busyWorkers_;
                 if (keep) {
                     const Connection::Event next = (*conn)->processBuffered();

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,8 +27,10 @@ struct WsgiRequest {
     std::vector<std::pair<std::string, std::string>> environ;
 };
 
-/// The request's connection. Called on the worker thread WITHOUT the GIL held: the Python layer
-/// releases the GIL around every call. Implementations bound every wait with a deadline.
+/// The request's connection, used from the worker thread. readBody, writeStart and writeBody are
+/// called WITHOUT the GIL held (the Python layer releases it around them) and may block, every
+/// wait bounded by a deadline. tryWriteStart and tryWriteBody are called WITH the GIL held and
+/// must never block; they let a small block skip the GIL release and re-acquire.
 class RequestIo {
 public:
     virtual ~RequestIo() = default;
@@ -45,6 +48,32 @@ public:
     /// Sends body bytes (any size; the implementation splits into frames). A non-ok status
     /// means the client side is gone: the app sees OSError from write()/its iteration stops.
     virtual common::Status writeBody(std::string_view data) = 0;
+
+    /// writeStart without blocking, GIL held: takes the start only if it can at once (queues it
+    /// for sending) and returns the result; std::nullopt when it did not take it, and the caller
+    /// then releases the GIL and calls writeStart. Errors may also return std::nullopt, for
+    /// writeStart to report. `more` promises that another RequestIo call, or the end of the
+    /// request, follows before any application code runs: the implementation may then send the
+    /// start together with what follows; without it, it goes out at once. Default: takes nothing.
+    virtual std::optional<common::Status> tryWriteStart(
+        std::string_view /*status*/,
+        const std::vector<std::pair<std::string, std::string>>& /*headers*/, bool /*more*/) {
+        return std::nullopt;
+    }
+
+    /// writeBody without blocking, GIL held, with the same contract as tryWriteStart (including
+    /// `more`): the data is taken in full or not at all. Default: takes nothing.
+    virtual std::optional<common::Status> tryWriteBody(std::string_view /*data*/, bool /*more*/) {
+        return std::nullopt;
+    }
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    RequestIo() = default;
+    RequestIo(const RequestIo&) = default;
+    RequestIo& operator=(const RequestIo&) = default;
+    RequestIo(RequestIo&&) = default;
+    RequestIo& operator=(RequestIo&&) = default;
 };
 
 /// How a WSGI call ended; the daemon turns it into an End or Error frame.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // One WSGI request (see wsgi_call.h): the start_response type, lazy headers, Content-Length
-// enforcement, body iteration and close(). The GIL is released only around RequestIo calls.
+// enforcement, body iteration and close(). The GIL is released only around the blocking RequestIo
+// calls; a block the connection can take at once goes through its non-blocking try* calls.
 #include "python/wsgi_call.h"
 
 #include <charconv>
@@ -36,8 +37,11 @@ constexpr std::string_view kIdSubInterpreterHint = "WG0307";
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Why a start_response argument was rejected: the exception type to raise and its message.
+// (cppcheck 2.10 misses reads through std::optional<Rejection>::operator->, hence the notes.)
 struct Rejection {
+    // cppcheck-suppress unusedStructMember
     PyObject* type;
+    // cppcheck-suppress unusedStructMember
     std::string message;
 };
 
@@ -85,7 +89,7 @@ public:
 private:
     CallOutcome respond(PyObject* app, PyObject* environ, PyObject* starter);
     CallOutcome iterate(PyObject* result);
-    Delivery deliver(const char* data, std::size_t size);
+    Delivery deliver(const char* data, std::size_t size, bool more);
     CallOutcome finish();
     void callClose(PyObject* result);
     CallOutcome appFailure(PyErrorInfo error);
@@ -93,7 +97,7 @@ private:
     CallOutcome clientGone();
     bool raiseInvalid(PyObject* type, const std::string& message);
     bool parseHeaders(PyObject* headers, Headers& out, std::optional<std::int64_t>& length);
-    bool lengthCheckApplies() const;
+    [[nodiscard]] bool lengthCheckApplies() const;
 
     const WsgiRequest& request_;
     RequestIo& io_;
@@ -229,6 +233,9 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
     if (!iterator) {
         return appFailure(fetchError());
     }
+    // Iterating an exact list or tuple runs no application code, and neither does the rest of
+    // the call (such results have no close()): their blocks may go out together with End.
+    const bool allAtOnce = PyList_CheckExact(result) || PyTuple_CheckExact(result);
     for (;;) {
         PyRef item = PyRef::steal(PyIter_Next(iterator.get()));
         if (!item) {
@@ -242,7 +249,8 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
                            Py_TYPE(item.get())->tp_name + "'");
         }
         switch (deliver(PyBytes_AS_STRING(item.get()),
-                        static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())))) {
+                        static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())),
+                        allAtOnce && PyBytes_CheckExact(item.get()))) {
             case Delivery::Sent:
                 break;
             case Delivery::NotStarted:
@@ -257,8 +265,9 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
 }
 
 // Sends one block: the headers first if they are still pending, at most what Content-Length
-// allows. An empty block sends nothing (headers stay lazy).
-Delivery WsgiCall::deliver(const char* data, std::size_t size) {
+// allows. An empty block sends nothing (headers stay lazy). `more`: no application code runs
+// before the next block or the end of the request (RequestIo::tryWriteBody).
+Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     if (!startCalled_) {
         return Delivery::NotStarted;
     }
@@ -277,22 +286,42 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size) {
     if (count == 0 && (size == 0 || headersSent_)) {
         return Delivery::Sent;
     }
-    const bool sendStart = !headersSent_;
+    const std::string_view block(data, count);
     common::Status status;
-    bool started = false;
-    writing_ = true;
-    {
-        GilRelease unlocked;
-        if (sendStart) {
-            status = io_.writeStart(status_, headers_);
-            started = status.isOk();
-        }
-        if (status.isOk() && count > 0) {
-            status = io_.writeBody(std::string_view(data, count));
+    // First without releasing the GIL: a small block is only queued for the connection's writer.
+    bool startPending = !headersSent_;
+    if (startPending) {
+        // The body block follows at once, if there is one.
+        if (std::optional<common::Status> quick =
+                io_.tryWriteStart(status_, headers_, more || count > 0)) {
+            status = std::move(*quick);
+            startPending = false;
+            headersSent_ = status.isOk();
         }
     }
-    writing_ = false;
-    headersSent_ = headersSent_ || started;
+    bool bodyPending = count > 0 && status.isOk();
+    if (bodyPending && !startPending) {
+        if (std::optional<common::Status> quick = io_.tryWriteBody(block, more)) {
+            status = std::move(*quick);
+            bodyPending = false;
+        }
+    }
+    if (status.isOk() && (startPending || bodyPending)) {
+        bool started = false;
+        writing_ = true;
+        {
+            GilRelease unlocked;
+            if (startPending) {
+                status = io_.writeStart(status_, headers_);
+                started = status.isOk();
+            }
+            if (status.isOk() && bodyPending) {
+                status = io_.writeBody(block);
+            }
+        }
+        writing_ = false;
+        headersSent_ = headersSent_ || started;
+    }
     if (!status.isOk()) {
         clientGone_ = true;
         clientGoneMessage_ = status.message();
@@ -313,12 +342,17 @@ CallOutcome WsgiCall::finish() {
             return invalid("the response body was written by two threads at once");
         }
         common::Status status;
-        writing_ = true;
-        {
-            GilRelease unlocked;
-            status = io_.writeStart(status_, headers_);
+        // close() (application code) may still run after this: the start goes out at once.
+        if (std::optional<common::Status> quick = io_.tryWriteStart(status_, headers_, false)) {
+            status = std::move(*quick);
+        } else {
+            writing_ = true;
+            {
+                GilRelease unlocked;
+                status = io_.writeStart(status_, headers_);
+            }
+            writing_ = false;
         }
-        writing_ = false;
         if (!status.isOk()) {
             clientGone_ = true;
             clientGoneMessage_ = status.message();
@@ -546,7 +580,8 @@ PyObject* WsgiCall::write(PyObject* data) {
                      Py_TYPE(data)->tp_name);
         return nullptr;
     }
-    switch (deliver(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)))) {
+    switch (
+        deliver(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)), false)) {
         case Delivery::Sent:
             Py_RETURN_NONE;
         case Delivery::NotStarted:

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: Apache-2.0
+// ResponseWriter: the queue of encoded response frames, the writer thread that drains it, and the
+// owner's synchronous writes of large blocks and of the final frame.
+#include "daemon/response_writer.h"
+
+#include <algorithm>
+#include <array>
+#include <span>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "common/socket_io.h"
+#include "protocol/limits.h"
+
+namespace wsgid::daemon {
+
+using common::Clock;
+using common::Deadline;
+using common::ErrorCode;
+using common::Status;
+using protocol::FrameType;
+
+namespace {
+
+// Body frames sent with one writev() by the owner: bounds the iovec array (IOV_MAX is 1024 on
+// Linux, and each frame takes two entries) while still moving 16 MiB per system call.
+constexpr std::size_t kFramesPerWrite = 64;
+
+// Buffer capacity kept between responses. Larger buffers (a burst of small blocks under
+// back-pressure) are released, so an idle worker holds no megabytes.
+constexpr std::size_t kRetainedBufferBytes = std::size_t{64} * 1024;
+
+void releaseIfLarge(std::string& buffer) {
+    buffer.clear();
+    if (buffer.capacity() > kRetainedBufferBytes) {
+        std::string().swap(buffer);
+    }
+}
+
+}  // namespace
+
+ResponseWriter::ResponseWriter() noexcept {
+    try {
+        thread_ = std::thread([this] { run(); });
+    } catch (...) {
+        // No thread: tryQueue() declines and write()/finish() write on the owner's thread.
+    }
+}
+
+ResponseWriter::~ResponseWriter() {
+    {
+        const std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    work_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
+    const std::lock_guard lock(mutex_);
+    fd_ = fd;
+    timeout_ = timeout;
+    error_.reset();
+    pending_.clear();
+    openBody_ = std::string::npos;
+}
+
+void ResponseWriter::run() noexcept {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        work_.wait(lock, [this] { return stopping_ || (!pending_.empty() && !busy_ && !error_); });
+        if (stopping_) {
+            return;
+        }
+        batch_.swap(pending_);
+        openBody_ = std::string::npos;
+        busy_ = true;
+        const int fd = fd_;
+        const Deadline deadline = Deadline::after(timeout_);
+        lock.unlock();
+        Status status = common::writeFully(fd, batch_, deadline);
+        releaseIfLarge(batch_);
+        lock.lock();
+        busy_ = false;
+        if (!status && !error_) {
+            error_ = std::move(status);
+        }
+        drained_.notify_all();
+    }
+}
+
+void ResponseWriter::queueLocked(FrameType type, std::string_view payload) {
+    if (type != FrameType::Body) {
+        protocol::appendFrame(pending_, type, 0, payload);
+        openBody_ = std::string::npos;
+        return;
+    }
+    while (!payload.empty()) {
+        if (openBody_ == std::string::npos) {
+            openBody_ = pending_.size();
+            pending_.append(protocol::kFrameHeaderSize, '\0');
+        }
+        const std::size_t length = pending_.size() - openBody_ - protocol::kFrameHeaderSize;
+        const std::size_t take =
+            std::min<std::size_t>(payload.size(), protocol::kMaxDataChunk - length);
+        pending_.append(payload.data(), take);
+        payload.remove_prefix(take);
+        protocol::encodeHeader(FrameType::Body, 0, static_cast<std::uint32_t>(length + take),
+                               std::span<char, protocol::kFrameHeaderSize>(
+                                   pending_.data() + openBody_, protocol::kFrameHeaderSize));
+        if (length + take == protocol::kMaxDataChunk) {
+            openBody_ = std::string::npos;
+        }
+    }
+}
+
+std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view payload,
+                                               bool more) noexcept {
+    if (!usesThread() || payload.size() >= kDirectWriteThreshold) {
+        return std::nullopt;
+    }
+    try {
+        std::unique_lock lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (pending_.size() + payload.size() > kMaxPendingResponseBytes) {
+            return std::nullopt;
+        }
+        queueLocked(type, payload);
+        const bool wake = !busy_ && !more;
+        lock.unlock();
+        if (wake) {
+            work_.notify_one();
+        }
+        return Status::ok();
+    } catch (...) {
+        // Out of memory: write() reports it without the GIL.
+        return std::nullopt;
+    }
+}
+
+Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept {
+    try {
+        std::unique_lock lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (!usesThread() || payload.size() >= kDirectWriteThreshold) {
+            if (Status idle = waitIdleLocked(lock); !idle) {
+                return failLocked(std::move(idle));
+            }
+            std::string queued;
+            queued.swap(pending_);
+            openBody_ = std::string::npos;
+            busy_ = true;
+            lock.unlock();
+            Status status = writeNow(queued, type, payload);
+            lock.lock();
+            busy_ = false;
+            releaseIfLarge(queued);
+            pending_.swap(queued);
+            if (!status) {
+                return failLocked(std::move(status));
+            }
+            return Status::ok();
+        }
+        // Body data may be split across waits; any other frame is queued whole.
+        const bool splittable = type == FrameType::Body;
+        while (!payload.empty() || !splittable) {
+            const std::size_t need = splittable ? 1 : payload.size();
+            const bool room = drained_.wait_until(
+                lock, Clock::now() + timeout_ + kWriterIdleMargin,
+                [&] { return error_ || pending_.size() + need <= kMaxPendingResponseBytes; });
+            if (error_) {
+                return *error_;
+            }
+            if (!room) {
+                return failLocked(Status(ErrorCode::Timeout, "timed out writing the response"));
+            }
+            const std::size_t take =
+                std::min(payload.size(), kMaxPendingResponseBytes - pending_.size());
+            queueLocked(type, payload.substr(0, take));
+            payload.remove_prefix(take);
+            if (!busy_) {
+                work_.notify_one();
+            }
+            if (!splittable) {
+                break;
+            }
+        }
+        return Status::ok();
+    } catch (...) {
+        const std::lock_guard lock(mutex_);
+        return failLocked(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
+Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept {
+    try {
+        std::unique_lock lock(mutex_);
+        if (Status idle = waitIdleLocked(lock); !idle) {
+            (void)failLocked(std::move(idle));
+        }
+        if (error_) {
+            releaseIfLarge(pending_);
+            openBody_ = std::string::npos;
+            fd_ = -1;
+            return *error_;
+        }
+        std::string queued;
+        queued.swap(pending_);
+        openBody_ = std::string::npos;
+        busy_ = true;
+        lock.unlock();
+        Status status = writeNow(queued, type, payload);
+        lock.lock();
+        busy_ = false;
+        releaseIfLarge(queued);
+        pending_.swap(queued);
+        fd_ = -1;
+        if (!status) {
+            return failLocked(std::move(status));
+        }
+        return Status::ok();
+    } catch (...) {
+        abandon();
+        return {ErrorCode::Internal, "out of memory ending the response"};
+    }
+}
+
+void ResponseWriter::abandon() noexcept {
+    std::unique_lock lock(mutex_);
+    (void)waitIdleLocked(lock);
+    releaseIfLarge(pending_);
+    openBody_ = std::string::npos;
+    fd_ = -1;
+}
+
+Status ResponseWriter::waitIdleLocked(std::unique_lock<std::mutex>& lock) noexcept {
+    const auto idle = [this] { return !busy_; };
+    if (drained_.wait_until(lock, Clock::now() + timeout_ + kWriterIdleMargin, idle)) {
+        return Status::ok();
+    }
+    // The write in flight outlived its own deadline: make it fail now, so the socket is free.
+    if (fd_ >= 0) {
+        (void)::shutdown(fd_, SHUT_RDWR);
+    }
+    if (drained_.wait_until(lock, Clock::now() + kWriterIdleMargin, idle)) {
+        return {ErrorCode::Timeout, "timed out writing the response"};
+    }
+    return {ErrorCode::Internal, "the response writer thread is stuck"};
+}
+
+Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
+                                std::string_view payload) noexcept {
+    std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
+    std::array<iovec, 2 * kFramesPerWrite + 1> vec{};
+    bool frameDone = false;
+    while (!frameDone || !queued.empty()) {
+        std::size_t count = 0;
+        if (!queued.empty()) {
+            vec[count++] = {.iov_base = const_cast<char*>(queued.data()), .iov_len = queued.size()};
+            queued = {};
+        }
+        if (type != FrameType::Body) {
+            protocol::encodeHeader(type, 0, static_cast<std::uint32_t>(payload.size()), headers[0]);
+            vec[count++] = {.iov_base = headers[0].data(), .iov_len = headers[0].size()};
+            if (!payload.empty()) {
+                vec[count++] = {.iov_base = const_cast<char*>(payload.data()),
+                                .iov_len = payload.size()};
+            }
+            frameDone = true;
+        } else {
+            for (std::size_t i = 0; i < kFramesPerWrite && !payload.empty(); ++i) {
+                const std::size_t len =
+                    std::min<std::size_t>(payload.size(), protocol::kMaxDataChunk);
+                protocol::encodeHeader(FrameType::Body, 0, static_cast<std::uint32_t>(len),
+                                       headers[i]);
+                vec[count++] = {.iov_base = headers[i].data(), .iov_len = headers[i].size()};
+                vec[count++] = {.iov_base = const_cast<char*>(payload.data()), .iov_len = len};
+                payload.remove_prefix(len);
+            }
+            frameDone = payload.empty();
+        }
+        if (count > 0) {
+            Status status = common::writeFullyV(fd_, std::span<const iovec>(vec.data(), count),
+                                                Deadline::after(timeout_));
+            if (!status) {
+                return status;
+            }
+        }
+    }
+    return Status::ok();
+}
+
+Status ResponseWriter::failLocked(Status status) {
+    if (!error_) {
+        error_ = std::move(status);
+    }
+    return *error_;
+}
+
+}  // namespace wsgid::daemon

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// ResponseWriter: a worker thread's companion thread that sends response frames while the app
+// produces the next ones, so blocks yielded during a write join the next write without any delay
+// (DESIGN.md "Data path", item 4). No httpd and no Python here.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/status.h"
+#include "protocol/frame.h"
+
+namespace wsgid::daemon {
+
+/// Most response bytes queued and not yet taken by a write. Past it, a block waits (without the
+/// GIL) until the writer takes the queue: a module that reads slowly then slows the app down
+/// instead of letting the daemon buffer an unbounded response. With the write in flight a worker
+/// holds at most twice this. 1 MiB is four full Body frames, enough to keep the socket busy while
+/// the app runs, and small next to a daemon's interpreter.
+inline constexpr std::size_t kMaxPendingResponseBytes = std::size_t{1024} * 1024;
+
+/// A block at least this large is written by the worker itself, straight from the app's buffer,
+/// after everything queued before it: it is a write of its own anyway, and copying it into the
+/// pending buffer would cost more than the system call it could share.
+inline constexpr std::size_t kDirectWriteThreshold = std::size_t{64} * 1024;
+
+/// How much longer than the socket timeout the worker waits for the writer thread to finish a
+/// write in flight. The write itself is bounded by the socket timeout; the margin only absorbs
+/// scheduling. Past it the worker shuts the socket down, which ends the write at once.
+inline constexpr std::chrono::milliseconds kWriterIdleMargin = std::chrono::seconds(1);
+
+/// Sends the response frames of one request at a time over a connection's socket.
+///
+/// Threads: one owner thread (a worker) calls every member; the writer thread it starts only
+/// writes to the socket and never runs Python. Frames reach the socket in the order they were
+/// given. A frame is handed to the writer thread as soon as it is queued (nothing waits for a
+/// timer or for more data; only tryQueue's `more` defers it to the caller's very next call);
+/// whatever is queued while a write is in flight goes out with the next
+/// write, adjacent Body data merged into one frame of up to protocol::kMaxDataChunk.
+///
+/// Lifetime: begin() binds a socket for one response; finish() or abandon() releases it, and
+/// after either returns the writer thread no longer touches the socket, so the owner may close it
+/// or hand it to another thread. The destructor stops and joins the thread (pending data is
+/// dropped). If the thread cannot be started every write happens synchronously on the owner.
+class ResponseWriter {
+public:
+    /// Starts the writer thread (see usesThread()).
+    ResponseWriter() noexcept;
+    ResponseWriter(const ResponseWriter&) = delete;
+    ResponseWriter& operator=(const ResponseWriter&) = delete;
+    ResponseWriter(ResponseWriter&&) = delete;
+    ResponseWriter& operator=(ResponseWriter&&) = delete;
+    /// Stops and joins the writer thread; call finish() or abandon() first.
+    ~ResponseWriter();
+
+    /// False when the writer thread could not be started; writes are then synchronous.
+    [[nodiscard]] bool usesThread() const noexcept { return thread_.joinable(); }
+
+    /// Binds the socket `fd` (non-blocking; it must stay open until finish()/abandon()) for one
+    /// response; each write (one batch, or one direct write of up to 64 frames) gives up when it
+    /// has not completed within `timeout`.
+    void begin(int fd, std::chrono::milliseconds timeout) noexcept;
+
+    /// Never blocks (safe with the GIL held): queues the frame and wakes the writer thread if it
+    /// sleeps. std::nullopt when that would need a wait or a large copy (back-pressure, a block of
+    /// kDirectWriteThreshold or more, no writer thread): the caller then calls write(). A non-ok
+    /// status is an earlier write's failure: the connection is broken. With `more` the writer is
+    /// not woken: the caller promises another call (which sends both) or finish() right away.
+    std::optional<common::Status> tryQueue(protocol::FrameType type, std::string_view payload,
+                                           bool more = false) noexcept;
+
+    /// May block up to the timeout (call without the GIL): like tryQueue, waiting for room while
+    /// more than kMaxPendingResponseBytes are pending, or writing a large block itself after
+    /// everything queued before it.
+    common::Status write(protocol::FrameType type, std::string_view payload) noexcept;
+
+    /// Ends the response: waits until the writer thread is idle, then writes what is still
+    /// pending and `type`/`payload` (End or Error) on the calling thread. Releases the socket.
+    common::Status finish(protocol::FrameType type, std::string_view payload) noexcept;
+
+    /// Ends the response without a final frame (the connection is broken or will be closed):
+    /// waits until the writer thread is idle and drops what is pending. Releases the socket.
+    void abandon() noexcept;
+
+private:
+    void run() noexcept;
+    void queueLocked(protocol::FrameType type, std::string_view payload);
+    /// Waits until the writer thread holds no batch; on the bound it shuts the socket down.
+    common::Status waitIdleLocked(std::unique_lock<std::mutex>& lock) noexcept;
+    common::Status writeNow(std::string_view queued, protocol::FrameType type,
+                            std::string_view payload) noexcept;
+    common::Status failLocked(common::Status status);
+
+    std::mutex mutex_;
+    std::condition_variable work_;     // the writer thread waits for pending data or stop
+    std::condition_variable drained_;  // the owner waits for room or for the writer to be idle
+    // Guarded by mutex_:
+    std::string pending_;                       // encoded frames not yet taken by a write
+    std::size_t openBody_ = std::string::npos;  // offset of a trailing Body frame that may grow
+    bool busy_ = false;  // a write of queued data is in flight (writer thread or owner)
+    bool stopping_ = false;
+    std::optional<common::Status> error_;  // the first write failure of this response
+    int fd_ = -1;
+    std::chrono::milliseconds timeout_{0};
+
+    std::string batch_;   // writer thread only: the data of the write in flight
+    std::thread thread_;  // last: started after every other member is ready
+};
+
+}  // namespace wsgid::daemon
