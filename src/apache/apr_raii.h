@@ -23,6 +23,8 @@ public:
     }
     ScopedPool(const ScopedPool&) = delete;
     ScopedPool& operator=(const ScopedPool&) = delete;
+    ScopedPool(ScopedPool&&) = delete;
+    ScopedPool& operator=(ScopedPool&&) = delete;
 
     [[nodiscard]] apr_pool_t* get() const noexcept { return pool_; }
 
@@ -58,6 +60,8 @@ public:
     ~PoolCleanup() { apr_pool_cleanup_kill(pool_, data_, fn_); }
     PoolCleanup(const PoolCleanup&) = delete;
     PoolCleanup& operator=(const PoolCleanup&) = delete;
+    PoolCleanup(PoolCleanup&&) = delete;
+    PoolCleanup& operator=(PoolCleanup&&) = delete;
 
 private:
     apr_pool_t* pool_;

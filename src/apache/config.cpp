@@ -65,12 +65,9 @@ DaemonGroup* GroupRegistry::add(std::unique_ptr<DaemonGroup> group) {
 }
 
 const DaemonGroup* GroupRegistry::find(std::string_view name) const noexcept {
-    for (const auto& g : groups_) {
-        if (g->name == name) {
-            return g.get();
-        }
-    }
-    return nullptr;
+    const auto it = std::find_if(groups_.begin(), groups_.end(),
+                                 [&](const auto& g) { return g->name == name; });
+    return it == groups_.end() ? nullptr : it->get();
 }
 
 DaemonGroup* GroupRegistry::find(std::string_view name) noexcept {

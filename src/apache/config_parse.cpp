@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "common/ascii.h"
+#include "common/socket_io.h"
 
 namespace wsgid::apache {
 
@@ -319,10 +320,11 @@ Status checkPythonHome(std::string_view what, const std::string& dir,
                        std::string_view pythonVersion) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) {
+        const int err = errno;
         return {ErrorCode::NotFound,
-                std::string(what) + " " + quoted(dir) + " does not exist (" + std::strerror(errno) +
-                    "): point it at a virtualenv made with python" + std::string(pythonVersion) +
-                    " -m venv, or remove it to use the system Python"};
+                std::string(what) + " " + quoted(dir) + " does not exist (" +
+                    common::errnoText(err) + "): point it at a virtualenv made with python" +
+                    std::string(pythonVersion) + " -m venv, or remove it to use the system Python"};
     }
     if (!S_ISDIR(st.st_mode)) {
         return {ErrorCode::InvalidArgument, std::string(what) + " " + quoted(dir) +
@@ -344,8 +346,9 @@ Status checkPythonHome(std::string_view what, const std::string& dir,
 Status checkDirectory(std::string_view what, const std::string& dir) {
     struct stat st {};
     if (::stat(dir.c_str(), &st) != 0) {
+        const int err = errno;
         return {ErrorCode::NotFound, std::string(what) + " " + quoted(dir) + " does not exist (" +
-                                         std::strerror(errno) + ")"};
+                                         common::errnoText(err) + ")"};
     }
     if (!S_ISDIR(st.st_mode)) {
         return {ErrorCode::InvalidArgument,
@@ -602,8 +605,9 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
                 g.socketTimeout = secs;  // 0 keeps mod_wsgi's meaning: the server's Timeout
             }
         } else {
-            const auto it = std::find_if(kAcceptedOptions.begin(), kAcceptedOptions.end(),
-                                         [&](const AcceptedOption& o) { return o.name == key; });
+            const auto* const it =
+                std::find_if(kAcceptedOptions.begin(), kAcceptedOptions.end(),
+                             [&](const AcceptedOption& o) { return o.name == key; });
             if (it == kAcceptedOptions.end()) {
                 return invalid(prefix + "unknown option " + quoted(key) +
                                " (see the WSGIDaemonProcess options in docs/configuration.md)");

@@ -96,8 +96,11 @@ class ConnectionPool {
 public:
     /// An empty pool; connections are added by giveBack().
     ConnectionPool() = default;
+    ~ConnectionPool() = default;
     ConnectionPool(const ConnectionPool&) = delete;
     ConnectionPool& operator=(const ConnectionPool&) = delete;
+    ConnectionPool(ConnectionPool&&) = delete;
+    ConnectionPool& operator=(ConnectionPool&&) = delete;
 
     /// A healthy idle connection to `socketPath` (marked reused), or nullptr. Unhealthy ones met
     /// on the way are closed.
@@ -126,6 +129,14 @@ public:
     /// Reads up to buf.size() bytes; 0 at the end of the body. May block (bounded by httpd's
     /// Timeout). An error means the body cannot be read (client gone, LimitRequestBody, ...).
     virtual common::Result<std::size_t> read(std::span<char> buf) = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    BodySource() = default;
+    BodySource(const BodySource&) = default;
+    BodySource& operator=(const BodySource&) = default;
+    BodySource(BodySource&&) = default;
+    BodySource& operator=(BodySource&&) = default;
 };
 
 /// The client's response, as the relay pushes it. Request thread only. Any error means the
@@ -142,6 +153,14 @@ public:
     virtual common::Status flush() = 0;
     /// The response is complete (End frame).
     virtual common::Status end() = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    ResponseSink() = default;
+    ResponseSink(const ResponseSink&) = default;
+    ResponseSink& operator=(const ResponseSink&) = default;
+    ResponseSink(ResponseSink&&) = default;
+    ResponseSink& operator=(ResponseSink&&) = default;
 };
 
 /// How a relay ended.

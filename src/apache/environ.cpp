@@ -2,7 +2,9 @@
 // request_rec → protocol::RequestHead (see environ.h). The seam where httpd strings become ours.
 #include "apache/environ.h"
 
+#include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <string_view>
 #include <unordered_set>
 
@@ -80,9 +82,7 @@ public:
                 extra.emplace_back(elts[i].key, elts[i].val);
             }
         }
-        for (auto& e : extra) {
-            env_.push_back(std::move(e));
-        }
+        std::move(extra.begin(), extra.end(), std::back_inserter(env_));
     }
 
 private:

@@ -2,7 +2,9 @@
 // Pure rules behind the request environ (see environ_rules.h). No ap_* calls, no syscalls.
 #include "apache/environ_rules.h"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <string>
 
 #include "common/ascii.h"
@@ -49,10 +51,9 @@ std::optional<std::string> environKeyForHeader(std::string_view name, bool passA
     if (name.empty()) {
         return std::nullopt;
     }
-    for (char c : name) {
-        if (!common::isAsciiAlnum(c) && c != '-') {
-            return std::nullopt;
-        }
+    if (!std::all_of(name.begin(), name.end(),
+                     [](char c) { return common::isAsciiAlnum(c) || c == '-'; })) {
+        return std::nullopt;
     }
     if (common::equalsIgnoreCase(name, "Content-Type") ||
         common::equalsIgnoreCase(name, "Content-Length") ||
@@ -65,10 +66,9 @@ std::optional<std::string> environKeyForHeader(std::string_view name, bool passA
     }
     std::string key = "HTTP_";
     key.reserve(key.size() + name.size());
-    for (char c : name) {
-        key.push_back(c == '-' ? '_'
-                               : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    }
+    std::transform(name.begin(), name.end(), std::back_inserter(key), [](char c) {
+        return c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    });
     return key;
 }
 

@@ -33,6 +33,14 @@ public:
     /// The value of `name`, or nullopt when it is not set. The view must stay valid for the
     /// duration of the expansion call.
     [[nodiscard]] virtual std::optional<std::string_view> find(std::string_view name) const = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    EnvLookup() = default;
+    EnvLookup(const EnvLookup&) = default;
+    EnvLookup& operator=(const EnvLookup&) = default;
+    EnvLookup(EnvLookup&&) = default;
+    EnvLookup& operator=(EnvLookup&&) = default;
 };
 
 /// What %{...} refers to for one request. Views must outlive the expandGroupSpec() call.

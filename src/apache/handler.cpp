@@ -385,7 +385,8 @@ std::chrono::milliseconds ioTimeoutFor(const DaemonGroup& group, const request_r
 
 /// Maps how a relay ended onto the handler's return value, logging once.
 int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
-                const RelayResult& result, ApacheBodySource& source, ApacheResponseSink& sink) {
+                const RelayResult& result, const ApacheBodySource& source,
+                ApacheResponseSink& sink) {
     const unsigned pid = conn != nullptr ? conn->daemonPid() : 0;
     switch (result.outcome) {
         case RelayOutcome::Completed:

@@ -32,8 +32,20 @@ SupervisorDuration exponential(std::chrono::seconds first, int failures) noexcep
 }
 
 std::string signalText(int sig) {
-    const char* name = ::strsignal(sig);
-    return "signal " + std::to_string(sig) + " (" + (name != nullptr ? name : "unknown") + ")";
+    // sigdescr_np is the thread-safe strsignal; it knows no real-time or invalid numbers, so
+    // those get the words strsignal would have used.
+    std::string name;
+    if (const char* descr = ::sigdescr_np(sig); descr != nullptr) {
+        name = descr;
+    } else if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
+        name = "Real-time signal " + std::to_string(sig - SIGRTMIN);
+    } else {
+        name = "Unknown signal " + std::to_string(sig);
+    }
+    std::string text = "signal " + std::to_string(sig) + " (";
+    text += name;
+    text += ')';
+    return text;
 }
 
 }  // namespace

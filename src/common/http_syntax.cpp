@@ -2,6 +2,7 @@
 // HTTP syntax checks. No httpd, APR or Python here.
 #include "common/http_syntax.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <string_view>
@@ -26,12 +27,8 @@ bool isHttpToken(std::string_view s) noexcept {
     if (s.empty()) {
         return false;
     }
-    for (const char c : s) {
-        if (!isTokenChar(static_cast<unsigned char>(c))) {
-            return false;
-        }
-    }
-    return true;
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return isTokenChar(static_cast<unsigned char>(c)); });
 }
 
 bool isSafeHeaderValue(std::string_view s) noexcept {
@@ -63,12 +60,8 @@ bool isHopByHopHeader(std::string_view name) noexcept {
     constexpr std::array<std::string_view, 8> kHopByHop = {
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
         "te",         "trailers",   "transfer-encoding",  "upgrade"};
-    for (const auto h : kHopByHop) {
-        if (equalsIgnoreCase(name, h)) {
-            return true;
-        }
-    }
-    return false;
+    return std::any_of(kHopByHop.begin(), kHopByHop.end(),
+                       [&](std::string_view h) { return equalsIgnoreCase(name, h); });
 }
 
 }  // namespace wsgid::common

@@ -16,6 +16,14 @@ class LogSink {
 public:
     virtual ~LogSink() = default;
     virtual void log(LogLevel level, std::string_view id, std::string_view message) noexcept = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    LogSink() = default;
+    LogSink(const LogSink&) = default;
+    LogSink& operator=(const LogSink&) = default;
+    LogSink(LogSink&&) = default;
+    LogSink& operator=(LogSink&&) = default;
 };
 
 }  // namespace wsgid::common

@@ -133,15 +133,20 @@ Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noe
 }
 
 Status readFully(int fd, std::span<char> buf, Deadline deadline) noexcept {
-    std::size_t done = 0;
-    while (done < buf.size()) {
-        auto n = readSome(fd, buf.subspan(done), deadline);
-        if (!n) {
-            return n.status();
+    // Copying the error Status allocates; an allocation failure must not escape the noexcept.
+    try {
+        std::size_t done = 0;
+        while (done < buf.size()) {
+            auto n = readSome(fd, buf.subspan(done), deadline);
+            if (!n) {
+                return n.status();
+            }
+            done += n.value();
         }
-        done += n.value();
+        return Status::ok();
+    } catch (...) {
+        return {ErrorCode::Internal, "out of memory"};
     }
-    return Status::ok();
 }
 
 Status writeFully(int fd, std::span<const char> data, Deadline deadline) noexcept {
@@ -177,7 +182,7 @@ Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) no
         }
         // The kernel takes at most IOV_MAX buffers per call (EMSGSIZE beyond); the rest follow.
         const std::size_t batch = std::min<std::size_t>(count, IOV_MAX);
-        ssize_t n;
+        ssize_t n = 0;
         if (socket) {
             msghdr msg{};
             msg.msg_iov = vec;

@@ -44,7 +44,10 @@ private:
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+    // Implicit on purpose: `return value;` and `return status;` build the Result.
+    // cppcheck-suppress noExplicitConstructor
+    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+    // cppcheck-suppress noExplicitConstructor
     Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
     Result(ErrorCode code, std::string message) : v_(Status(code, std::move(message))) {}
 
@@ -52,9 +55,9 @@ public:
     explicit operator bool() const noexcept { return isOk(); }
 
     /// The value; only valid when isOk().
-    T& value() & { return std::get<T>(v_); }
-    const T& value() const& { return std::get<T>(v_); }
-    T&& value() && { return std::get<T>(std::move(v_)); }
+    [[nodiscard]] T& value() & { return std::get<T>(v_); }
+    [[nodiscard]] const T& value() const& { return std::get<T>(v_); }
+    [[nodiscard]] T&& value() && { return std::get<T>(std::move(v_)); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }

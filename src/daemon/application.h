@@ -14,6 +14,14 @@ namespace wsgid::daemon {
 class Worker {
 public:
     virtual ~Worker() = default;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    Worker() = default;
+    Worker(const Worker&) = default;
+    Worker& operator=(const Worker&) = default;
+    Worker(Worker&&) = default;
+    Worker& operator=(Worker&&) = default;
 };
 
 /// Runs requests. makeWorker and handle are called concurrently from the Server's worker threads,
@@ -30,6 +38,14 @@ public:
     /// writes the response through `io`; every `io` call is bounded by a deadline.
     virtual python::CallOutcome handle(Worker& worker, const python::WsgiRequest& request,
                                        python::RequestIo& io) noexcept = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    Application() = default;
+    Application(const Application&) = default;
+    Application& operator=(const Application&) = default;
+    Application(Application&&) = default;
+    Application& operator=(Application&&) = default;
 };
 
 }  // namespace wsgid::daemon

@@ -24,7 +24,7 @@ std::string timestamp(std::chrono::system_clock::time_point when) {
     const auto sinceEpoch = when.time_since_epoch();
     const auto secs = std::chrono::floor<std::chrono::seconds>(sinceEpoch);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(sinceEpoch - secs);
-    const std::time_t t = static_cast<std::time_t>(secs.count());
+    const auto t = static_cast<std::time_t>(secs.count());
     std::tm tm{};
     ::localtime_r(&t, &tm);
     char head[32];

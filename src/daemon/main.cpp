@@ -99,12 +99,16 @@ void preloadScripts(python::Runtime& runtime, python::WorkerScope& scope,
         const std::string script = item.substr(0, bar);
         const std::string group = bar == std::string::npos ? std::string() : item.substr(bar + 1);
         if (const common::Status s = runtime.preload(scope, script, group); !s) {
-            log.log(LogLevel::Error, "WG0251",
-                    "preloading '" + script + "' into application group '" + group +
-                        "' failed: " + s.message());
+            std::string message = "preloading '" + script + "' into application group '";
+            message += group;
+            message += "' failed: ";
+            message += s.message();
+            log.log(LogLevel::Error, "WG0251", message);
         } else {
-            log.log(LogLevel::Info, "WG0252",
-                    "preloaded '" + script + "' into application group '" + group + "'");
+            std::string message = "preloaded '" + script + "' into application group '";
+            message += group;
+            message += '\'';
+            log.log(LogLevel::Info, "WG0252", message);
         }
     }
 }

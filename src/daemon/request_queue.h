@@ -30,8 +30,11 @@ class RequestQueue {
 public:
     /// `capacity` must be at least 1.
     explicit RequestQueue(std::size_t capacity) : capacity_(capacity < 1 ? 1 : capacity) {}
+    ~RequestQueue() = default;
     RequestQueue(const RequestQueue&) = delete;
     RequestQueue& operator=(const RequestQueue&) = delete;
+    RequestQueue(RequestQueue&&) = delete;
+    RequestQueue& operator=(RequestQueue&&) = delete;
 
     /// Moves `item` into the queue unless it is full or closed; on failure `item` is untouched.
     PushResult tryPush(T& item) {

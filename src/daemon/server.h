@@ -64,6 +64,8 @@ public:
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
+    Server(Server&&) = delete;
+    Server& operator=(Server&&) = delete;
 
     /// Creates the epoll set and starts the I/O thread and the workers.
     common::Status start() noexcept;

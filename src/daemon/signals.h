@@ -42,6 +42,8 @@ public:
     ~SignalWatcher();
     SignalWatcher(const SignalWatcher&) = delete;
     SignalWatcher& operator=(const SignalWatcher&) = delete;
+    SignalWatcher(SignalWatcher&&) = delete;
+    SignalWatcher& operator=(SignalWatcher&&) = delete;
 
     /// The next signal delivered since install(), or std::nullopt once `deadline` passes.
     std::optional<int> next(common::Deadline deadline) noexcept;

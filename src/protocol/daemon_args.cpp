@@ -2,7 +2,9 @@
 // DaemonArgs <-> argv. Pure: no syscalls, no httpd, no Python.
 #include "protocol/daemon_args.h"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <limits>
 
 namespace wsgid::protocol {
@@ -78,9 +80,8 @@ std::vector<std::string> toArgv(const DaemonArgs& a) {
     }
     if (!a.supplementaryGroups.empty()) {
         std::vector<std::string> ids;
-        for (const gid_t g : a.supplementaryGroups) {
-            ids.push_back(std::to_string(g));
-        }
+        std::transform(a.supplementaryGroups.begin(), a.supplementaryGroups.end(),
+                       std::back_inserter(ids), [](gid_t g) { return std::to_string(g); });
         opt("supplementary-groups", joinList(ids, ','));
     }
     if (!a.userName.empty()) {

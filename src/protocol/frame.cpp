@@ -67,7 +67,7 @@ void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::str
 
 void FrameDecoder::feed(std::string_view bytes) {
     // Compact before growing, so a long-lived connection's buffer does not creep.
-    if (pos_ > 0 && (pos_ == buf_.size() || pos_ > 64 * 1024)) {
+    if (pos_ > 0 && (pos_ == buf_.size() || pos_ > std::size_t{64} * 1024)) {
         buf_.erase(0, pos_);
         pos_ = 0;
     }

@@ -249,6 +249,8 @@ PyRef newErrorStream(PyObject* type, ErrorStreamTarget target) {
     if (!self) {
         return self;
     }
+    // False positive: cppcheck loses `state` through the nothrow new; it is stored below.
+    // cppcheck-suppress unreadVariable
     auto* state = new (std::nothrow) StreamState{std::move(target), {}};
     if (state == nullptr) {
         PyErr_NoMemory();

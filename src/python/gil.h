@@ -30,6 +30,8 @@ public:
     ~GilAcquire() { PyGILState_Release(state_); }
     GilAcquire(const GilAcquire&) = delete;
     GilAcquire& operator=(const GilAcquire&) = delete;
+    GilAcquire(GilAcquire&&) = delete;
+    GilAcquire& operator=(GilAcquire&&) = delete;
 
 private:
     PyGILState_STATE state_;
@@ -43,6 +45,8 @@ public:
     ~GilRelease() { PyEval_RestoreThread(saved_); }
     GilRelease(const GilRelease&) = delete;
     GilRelease& operator=(const GilRelease&) = delete;
+    GilRelease(GilRelease&&) = delete;
+    GilRelease& operator=(GilRelease&&) = delete;
 
 private:
     PyThreadState* saved_;
@@ -60,6 +64,8 @@ public:
     ~EnterThreadState() { PyEval_SaveThread(); }
     EnterThreadState(const EnterThreadState&) = delete;
     EnterThreadState& operator=(const EnterThreadState&) = delete;
+    EnterThreadState(EnterThreadState&&) = delete;
+    EnterThreadState& operator=(EnterThreadState&&) = delete;
 };
 
 }  // namespace wsgid::python

@@ -17,12 +17,12 @@ namespace {
 
 // Bytes asked of RequestIo per refill when the app wants less (readline, small reads): one
 // protocol body frame's worth, so small reads do not cost one round through the GIL each.
-constexpr std::size_t kRefillBytes = 64 * 1024;
+constexpr std::size_t kRefillBytes = std::size_t{64} * 1024;
 // Upper bound of one refill: read(huge) is served in pieces so one call to readBody never has
 // to produce an unbounded amount of data.
-constexpr std::size_t kMaxRefillBytes = 1024 * 1024;
+constexpr std::size_t kMaxRefillBytes = std::size_t{1024} * 1024;
 // Once this much consumed data sits at the buffer's front, it is dropped (amortised O(1)).
-constexpr std::size_t kCompactBytes = 256 * 1024;
+constexpr std::size_t kCompactBytes = std::size_t{256} * 1024;
 
 struct InputState {
     RequestIo* io = nullptr;      // nullptr once detached

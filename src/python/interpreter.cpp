@@ -169,7 +169,8 @@ PyStatus preInitialize() {
     PyPreConfig_InitIsolatedConfig(&pre);
     pre.configure_locale = 1;
     pre.utf8_mode = -1;
-    if (const char* allocator = std::getenv("PYTHONMALLOC")) {
+    // Runs before Python and before any thread of the daemon exists, so nothing can setenv.
+    if (const char* allocator = std::getenv("PYTHONMALLOC")) {  // NOLINT(concurrency-mt-unsafe)
         const std::string_view name = allocator;
         if (name == "malloc") {
             pre.allocator = PYMEM_ALLOCATOR_MALLOC;

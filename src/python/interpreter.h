@@ -50,6 +50,8 @@ public:
     ~Interpreter();
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
+    Interpreter(Interpreter&&) = delete;
+    Interpreter& operator=(Interpreter&&) = delete;
 
     /// The CPython interpreter; lives until shutdown. Any thread.
     [[nodiscard]] PyInterpreterState* state() const noexcept { return state_; }

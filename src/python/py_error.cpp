@@ -2,6 +2,9 @@
 // Fetching, describing and logging Python exceptions (see py_error.h).
 #include "python/py_error.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "python/gil.h"
 #include "python/log_text.h"
 
@@ -142,9 +145,8 @@ void logError(common::LogSink& log, std::string_view id, const std::string& head
               const PyErrorInfo& error) {
     std::vector<std::string> lines;
     lines.push_back(headline);
-    for (std::string& line : formatTraceback(error)) {
-        lines.push_back(std::move(line));
-    }
+    std::vector<std::string> traceback = formatTraceback(error);
+    std::move(traceback.begin(), traceback.end(), std::back_inserter(lines));
     logLinesWithoutGil(log, common::LogLevel::Error, id, lines);
 }
 

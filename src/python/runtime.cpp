@@ -7,6 +7,7 @@
 
 #include "python/runtime.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -90,6 +91,8 @@ public:
     }
     FinalizeWatchdog(const FinalizeWatchdog&) = delete;
     FinalizeWatchdog& operator=(const FinalizeWatchdog&) = delete;
+    FinalizeWatchdog(FinalizeWatchdog&&) = delete;
+    FinalizeWatchdog& operator=(FinalizeWatchdog&&) = delete;
 
 private:
     std::mutex mutex_;
@@ -150,10 +153,10 @@ struct WorkerScope::Impl {
 // process) or the worker's thread state in it (first use on this worker). Called WITHOUT the GIL.
 common::Result<EnteredInterpreter> Runtime::Impl::enter(WorkerScope::Impl& worker,
                                                         const std::string& group) {
-    for (const EnteredInterpreter& e : worker.entered) {
-        if (e.group == group) {
-            return e;
-        }
+    const auto known = std::find_if(worker.entered.begin(), worker.entered.end(),
+                                    [&](const EnteredInterpreter& e) { return e.group == group; });
+    if (known != worker.entered.end()) {
+        return *known;
     }
     if (worker.entered.front().state == nullptr) {
         return common::Status(common::ErrorCode::Internal,
@@ -214,13 +217,13 @@ WorkerScope::~WorkerScope() {
         return;  // Python is gone, and its thread states with it
     }
     // Sub-interpreter states first, the main interpreter's (bound to PyGILState) last.
-    for (auto it = impl_->entered.rbegin(); it != impl_->entered.rend(); ++it) {
-        if (it->owned && it->state != nullptr) {
-            PyEval_RestoreThread(it->state);
-            PyThreadState_Clear(it->state);
+    std::for_each(impl_->entered.rbegin(), impl_->entered.rend(), [](const EnteredInterpreter& e) {
+        if (e.owned && e.state != nullptr) {
+            PyEval_RestoreThread(e.state);
+            PyThreadState_Clear(e.state);
             PyThreadState_DeleteCurrent();
         }
-    }
+    });
 }
 
 Runtime::Runtime() : impl_(std::make_unique<Impl>()) {}
@@ -260,6 +263,8 @@ common::Result<std::unique_ptr<Runtime>> Runtime::start(const RuntimeConfig& con
     return runtime;
 }
 
+// The worker's per-thread state changes (through its Impl) when it first enters a group.
+// cppcheck-suppress constParameter
 common::Status Runtime::preload(WorkerScope& worker, const std::string& scriptFilename,
                                 const std::string& applicationGroup) {
     try {
@@ -282,6 +287,8 @@ common::Status Runtime::preload(WorkerScope& worker, const std::string& scriptFi
     }
 }
 
+// The worker's per-thread state changes (through its Impl) when it first enters a group.
+// cppcheck-suppress constParameter
 CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
                             RequestIo& io) noexcept {
     try {

@@ -38,6 +38,8 @@ public:
     ~WorkerScope();
     WorkerScope(const WorkerScope&) = delete;
     WorkerScope& operator=(const WorkerScope&) = delete;
+    WorkerScope(WorkerScope&&) = delete;
+    WorkerScope& operator=(WorkerScope&&) = delete;
 
 private:
     friend class Runtime;
@@ -55,6 +57,8 @@ public:
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
+    Runtime(Runtime&&) = delete;
+    Runtime& operator=(Runtime&&) = delete;
 
     /// Loads a script into an application group ahead of the first request (preload).
     common::Status preload(WorkerScope& worker, const std::string& scriptFilename,

@@ -34,7 +34,7 @@ constexpr std::string_view kIdSubInterpreterHint = "WG0307";
 constexpr auto kLoadWait = std::chrono::seconds(120);
 
 // Bytes read per read() call of a script file.
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 
 bool sameTime(const timespec& a, const timespec& b) {
     return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
@@ -208,8 +208,8 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path) {
         return PyRef::borrow(it->second.module.get());  // another thread loaded it meanwhile
     }
     const bool reload = it != cache_.end();
-    PyRef module = execModule(path, source, mtime);
-    if (!module) {
+    PyRef fresh = execModule(path, source, mtime);
+    if (!fresh) {
         PyErrorInfo error = fetchError();
         std::string message =
             "exception while loading WSGI script " + path + ": " + describeError(error);
@@ -225,13 +225,13 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path) {
     }
     // Look up again: the map may have changed while the script ran (other scripts loaded).
     Entry& entry = cache_[path];
-    entry.module = PyRef::borrow(module.get());
+    entry.module = PyRef::borrow(fresh.get());
     entry.mtime = mtime;
     if (reload) {
         logLinesWithoutGil(log_, common::LogLevel::Info, kIdReloaded,
                            {"reloaded WSGI script " + path + " (its mtime changed)"});
     }
-    return module;
+    return fresh;
 }
 
 common::Result<PyRef> ScriptLoader::callable(const std::string& path,

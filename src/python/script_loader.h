@@ -39,6 +39,8 @@ public:
     ~ScriptLoader();
     ScriptLoader(const ScriptLoader&) = delete;
     ScriptLoader& operator=(const ScriptLoader&) = delete;
+    ScriptLoader(ScriptLoader&&) = delete;
+    ScriptLoader& operator=(ScriptLoader&&) = delete;
 
     /// The module for `path`, loading it on first use and re-executing it as a fresh module when
     /// `stamp` shows a different mtime than the cached one. On failure (file missing, exception
