@@ -61,6 +61,17 @@ if [ "$unit_status" -ne 0 ] || [ "$failed" -ne 0 ]; then
     status=1
 fi
 
+# Lint over a compilation database (a bear rebuild, so every file is checked with its own flags).
+log "lint (make tidy, make cppcheck)"
+rm -f compile_commands.json
+if ! make compile_commands.json >/dev/null 2>&1; then
+    echo "FAILED: could not build the compilation database (bear -- make)" >&2
+    status=1
+else
+    make tidy || { echo "FAILED: clang-tidy" >&2; status=1; }
+    make cppcheck || { echo "FAILED: cppcheck" >&2; status=1; }
+fi
+
 timeout_args=()
 if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
     timeout_args=(--timeout="$PYTEST_TEST_TIMEOUT")  # the plugin loads by itself
