@@ -64,7 +64,7 @@ fi
 # Lint over a compilation database (a bear rebuild, so every file is checked with its own flags).
 log "lint (make tidy, make cppcheck)"
 rm -f compile_commands.json
-if ! make compile_commands.json >/dev/null 2>&1; then
+if ! make -j2 compile_commands.json >/dev/null 2>&1; then
     echo "FAILED: could not build the compilation database (bear -- make)" >&2
     status=1
 else
