@@ -103,7 +103,9 @@ if [ "${WSGID_SANITIZE:-1}" != 0 ]; then
     (
         cd "$san_dir"
         autoreconf -fi >/dev/null
-        ./configure --enable-werror --enable-sanitizers=address,undefined >/dev/null
+        # No -Werror here: the main build above enforces it, and GCC 12's -Wmaybe-uninitialized
+        # misfires inside <regex> when ASan instruments it.
+        ./configure --enable-sanitizers=address,undefined >/dev/null
         make -j2 >/dev/null
         make -j2 check || { tail -n 100 test-suite.log; exit 1; }
         # shellcheck disable=SC2086

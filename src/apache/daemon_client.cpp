@@ -113,6 +113,10 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
             auto err = protocol::decodeResponseError(f.payload);
             std::string why = err ? std::string(protocol::toString(err->code)) + ": " + err->message
                                   : std::string("malformed Error frame");
+            if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+                // A draining daemon took the connection from the backlog: try the next one.
+                return Status(ErrorCode::Closed, "daemon is stopping (" + why + ")");
+            }
             return Status(ErrorCode::ProtocolError, "daemon refused the connection (" + why + ")");
         }
         if (f.type != FrameType::HelloAck) {
@@ -158,30 +162,36 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
         if (!fd) {
             return Status(ErrorCode::IoError, "socket: " + common::errnoText(errno));
         }
-        const int err = connectOnce(fd.get(), addr, deadline);
-        if (err == 0) {
-            break;
-        }
-        const bool refusedForNow = err == ECONNREFUSED || err == EAGAIN || err == ETIMEDOUT;
-        if (!refusedForNow) {
-            return Status(err == ENOENT ? ErrorCode::NotFound : ErrorCode::IoError,
-                          common::errnoText(err));
+        Status failure;
+        if (const int err = connectOnce(fd.get(), addr, deadline); err != 0) {
+            const bool refusedForNow = err == ECONNREFUSED || err == EAGAIN || err == ETIMEDOUT;
+            if (!refusedForNow) {
+                return Status(err == ENOENT ? ErrorCode::NotFound : ErrorCode::IoError,
+                              common::errnoText(err));
+            }
+            failure = Status(ErrorCode::Timeout, common::errnoText(err) + " after " +
+                                                     durationText(params.connectTimeout));
+        } else {
+            auto pid = handshake(fd.get(), params, deadline);
+            if (pid) {
+                return std::make_unique<DaemonConnection>(
+                    std::move(fd), std::string(params.socketPath), pid.value());
+            }
+            // Closed: the daemon that accepted is stopping (graceful restart) or died; the
+            // listening socket outlives it, so another daemon will take the next attempt.
+            if (pid.status().code() != ErrorCode::Closed) {
+                return pid.status();
+            }
+            failure = pid.status();
         }
         if (deadline.expired()) {
-            return Status(ErrorCode::Timeout,
-                          common::errnoText(err) + " after " + durationText(params.connectTimeout));
+            return failure;
         }
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline.at() - common::Clock::now());
         std::this_thread::sleep_for(std::clamp(left, std::chrono::milliseconds(0), pause));
         pause = std::min(pause * 2, kConnectRetryMax);
     }
-    auto pid = handshake(fd.get(), params, deadline);
-    if (!pid) {
-        return pid.status();
-    }
-    return std::make_unique<DaemonConnection>(std::move(fd), std::string(params.socketPath),
-                                              pid.value());
 }
 
 std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(std::string_view socketPath) {

@@ -285,6 +285,11 @@ Connection::Event Connection::rejectRequest(ResponseErrorCode code,
     return processBuffered();
 }
 
+void Connection::sayShuttingDown() noexcept {
+    (void)sendError(ResponseErrorCode::ShuttingDown, "daemon is stopping",
+                    Deadline::after(kControlWriteTimeout));
+}
+
 bool Connection::sendControl(FrameType type, std::string_view payload) noexcept {
     return sendFrame(type, payload, Deadline::after(kControlWriteTimeout));
 }

@@ -82,6 +82,12 @@ public:
     /// discards that request's body frames as they arrive. Returns NeedMore or Close.
     Event rejectRequest(protocol::ResponseErrorCode code, std::string_view message) noexcept;
 
+    /// I/O thread, while the daemon stops: tells the module that this idle connection is going
+    /// away before it is closed (an unsolicited Error{ShuttingDown}). A module that wrote a
+    /// RequestHead meanwhile reads this as the answer and retries elsewhere: the request was
+    /// never started. Bounded by kControlWriteTimeout.
+    void sayShuttingDown() noexcept;
+
     /// Worker thread: runs the decoded request through `app` with the worker's state, writes End
     /// or Error, and discards the rest of the request body. True when the connection may carry
     /// another request (call processBuffered() next); false when it must be closed. The response

@@ -256,6 +256,7 @@ void Server::closeForStop() {
         idle.swap(idle_);
     }
     for (auto& entry : idle) {
+        entry.second->sayShuttingDown();
         retire(std::move(entry.second));
     }
 }
@@ -350,6 +351,7 @@ void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
                 Connection* raw = conn.get();
                 const std::lock_guard lock(idleMutex_);
                 if (stopping_) {
+                    conn->sayShuttingDown();
                     retire(std::move(conn));
                     return;
                 }

@@ -754,6 +754,29 @@ TEST(ConnectToDaemon, RejectedHelloFails) {
     EXPECT_NE(conn.status().message().find("manager pid mismatch"), std::string::npos);
 }
 
+TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
+    // Graceful restart: a draining daemon takes the connection from the backlog and answers the
+    // Hello with Error{ShuttingDown}; the client connects again and reaches a live daemon.
+    SocketDir dir;
+    const std::string path = dir.path("drain.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] {
+        {
+            UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            FakeDaemon stopping(std::move(conn));
+            stopping.readFrame();
+            stopping.sendError(protocol::ResponseErrorCode::ShuttingDown, "daemon is stopping");
+        }
+        serveHello(listener.get(), 4321, nullptr, &keep);
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 4321U);
+}
+
 TEST(ConnectToDaemon, TooLongPathIsRejected) {
     const std::string path = "/tmp/" + std::string(200, 'x');
     auto conn = connectToDaemon({.socketPath = path});

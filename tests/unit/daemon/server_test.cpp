@@ -643,7 +643,7 @@ TEST_F(ServerTest, GracefulStopFinishesTheRunningRequestAndStopsAccepting) {
         refused = !TestClient(dir_.socketPath()).ok();
     }
     ASSERT_TRUE(refused);
-    EXPECT_TRUE(idle->closedByPeer());
+    EXPECT_TRUE(idle->toldShuttingDownThenClosed());
 
     gate.open();
     auto response = busy->readResponse();
@@ -653,7 +653,7 @@ TEST_F(ServerTest, GracefulStopFinishesTheRunningRequestAndStopsAccepting) {
     const StopReport report = stopped.get();
     EXPECT_TRUE(report.clean);
     EXPECT_EQ(report.cutOff, 0U);
-    EXPECT_TRUE(busy->closedByPeer());
+    EXPECT_TRUE(busy->toldShuttingDownThenClosed());
 }
 
 TEST_F(ServerTest, StopDeadlineCutsOffAStuckRequest) {
@@ -691,7 +691,7 @@ TEST_F(ServerTest, DestructorStopsARunningServer) {
     startServer(echo);
     auto client = connect();
     server_.reset();
-    EXPECT_TRUE(client->closedByPeer());
+    EXPECT_TRUE(client->toldShuttingDownThenClosed());
 }
 
 }  // namespace

@@ -195,4 +195,13 @@ bool TestClient::closedByPeer() {
                       frame.status().message().find("reset") != std::string::npos);
 }
 
+bool TestClient::toldShuttingDownThenClosed() {
+    auto frame = readFrame();
+    if (!frame || frame.value().type != protocol::FrameType::Error) {
+        return false;
+    }
+    auto error = protocol::decodeResponseError(frame.value().payload);
+    return error && error->code == protocol::ResponseErrorCode::ShuttingDown && closedByPeer();
+}
+
 }  // namespace wsgid::daemon::testing

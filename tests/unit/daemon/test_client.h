@@ -84,6 +84,10 @@ public:
     /// True when the daemon closed the connection (EOF, or a reset) with no further frame.
     bool closedByPeer();
 
+    /// True when the server said goodbye to this idle connection: an Error{ShuttingDown} frame,
+    /// then the close (what a stopping daemon does, so a module retries elsewhere).
+    bool toldShuttingDownThenClosed();
+
 private:
     common::UniqueFd fd_;
     protocol::FrameDecoder decoder_;
