@@ -153,16 +153,7 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
             if (Status idle = waitIdleLocked(lock); !idle) {
                 return failLocked(std::move(idle));
             }
-            std::string queued;
-            queued.swap(pending_);
-            openBody_ = std::string::npos;
-            busy_ = true;
-            lock.unlock();
-            Status status = writeNow(queued, type, payload);
-            lock.lock();
-            busy_ = false;
-            releaseIfLarge(queued);
-            pending_.swap(queued);
+            Status status = writeQueuedThenLocked(lock, type, payload);
             if (!status) {
                 return failLocked(std::move(status));
             }
@@ -199,6 +190,21 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
+Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock, FrameType type,
+                                             std::string_view payload) {
+    std::string queued;
+    queued.swap(pending_);
+    openBody_ = std::string::npos;
+    busy_ = true;
+    lock.unlock();
+    Status status = writeNow(queued, type, payload);
+    lock.lock();
+    busy_ = false;
+    releaseIfLarge(queued);
+    pending_.swap(queued);  // keeps the buffer's capacity for the next response
+    return status;
+}
+
 Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept {
     try {
         std::unique_lock lock(mutex_);
@@ -211,16 +217,7 @@ Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept
             fd_ = -1;
             return *error_;
         }
-        std::string queued;
-        queued.swap(pending_);
-        openBody_ = std::string::npos;
-        busy_ = true;
-        lock.unlock();
-        Status status = writeNow(queued, type, payload);
-        lock.lock();
-        busy_ = false;
-        releaseIfLarge(queued);
-        pending_.swap(queued);
+        Status status = writeQueuedThenLocked(lock, type, payload);
         fd_ = -1;
         if (!status) {
             return failLocked(std::move(status));

@@ -96,6 +96,10 @@ private:
     common::Status writeNow(std::string_view queued, protocol::FrameType type,
                             std::string_view payload) noexcept;
     common::Status failLocked(common::Status status);
+    // With the lock held and the writer idle: writes everything pending, then the frame, on the
+    // calling thread (the lock is released around the write). May throw std::bad_alloc.
+    common::Status writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
+                                         protocol::FrameType type, std::string_view payload);
 
     std::mutex mutex_;
     std::condition_variable work_;     // the writer thread waits for pending data or stop
