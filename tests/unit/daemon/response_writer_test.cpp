@@ -112,13 +112,15 @@ common::Status put(ResponseWriter& writer, FrameType type, std::string_view data
 }
 
 // Queues blocks until the writer thread is stuck in a write that only the reader can finish:
-// once the module end is readable the writer has taken a batch of at least one 16 KiB block,
-// more than the small socket buffer holds. Returns the bytes queued.
+// 128 KiB in blocks small enough to be queued (below kDirectWriteThreshold) is far more than the
+// small socket buffer holds, so once the module end is readable the writer is mid-write.
+// Returns the bytes queued.
 std::string stallWriter(ResponseWriter& writer, const Pair& pair) {
+    constexpr std::size_t kBlock = kDirectWriteThreshold / 2;
     std::string queued = pattern(std::size_t{128} * 1024, 99);
-    for (std::size_t off = 0; off < queued.size(); off += 16 * 1024) {
+    for (std::size_t off = 0; off < queued.size(); off += kBlock) {
         EXPECT_TRUE(
-            put(writer, FrameType::Body, std::string_view(queued).substr(off, 16 * 1024)).isOk());
+            put(writer, FrameType::Body, std::string_view(queued).substr(off, kBlock)).isOk());
     }
     EXPECT_TRUE(common::waitReadable(pair.module.get(), Deadline::after(kGenerous)).isOk());
     return queued;
