@@ -3,7 +3,7 @@
 # and the in-tree build. Needs bash.
 
 # Everything the build, the unit tests and the integration tests need on a fresh Debian.
-WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev python3-dev pkg-config
+WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev python3-dev pkg-config
     autoconf automake libtool g++ make)
 WSGID_TEST_PACKAGES=(libgtest-dev clang-format clang-tidy cppcheck bear python3-pytest
     python3-pytest-timeout python3-requests python3-flask python3-django wrk curl openssl)

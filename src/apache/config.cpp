@@ -178,9 +178,10 @@ void resolveIdentity(DaemonGroup& g, ConfigErrors& errors) {
             }
             g.uid = pw->pw_uid;
         }
-        if (*g.uid == 0) {
+        if (*g.uid == 0 && !g.allowRoot) {
             errors.add(what + ": user '" + g.user +
-                       "' is root; daemons must run as an unprivileged user");
+                       "' is root; name an unprivileged user, or add allow-root=On if root is "
+                       "really meant");
             return;
         }
         g.userName = pw != nullptr ? pw->pw_name : "";

@@ -15,6 +15,8 @@
 
 #include <sys/types.h>
 
+#include "protocol/handshake.h"
+
 struct apr_array_header_t;
 struct apr_pool_t;
 struct ap_conf_vector_t;
@@ -94,7 +96,12 @@ struct DaemonGroup {
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
     std::chrono::seconds shutdownTimeout{5};            ///< mod_wsgi's default
 
+    bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
+
     std::string socketPath;  ///< set by post_config
+    /// This generation's secret, made by the process manager in post_config (before httpd forks
+    /// its children, which inherit it); the daemons get it and older ones through a pipe.
+    protocol::Secret secret{};
 
     /// Options mod_wsgi documents that mod_wsgid accepts but does not implement yet; a warning
     /// naming each is logged at start.

@@ -536,9 +536,6 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
             }
             g.threads = static_cast<int>(*n);
         } else if (key == "user") {
-            if (value == "root" || value == "#0") {
-                return invalid(what + ": daemons must not run as root; name an unprivileged user");
-            }
             if (Status st = checkIdentity(what, value); !st) {
                 return st;
             }
@@ -580,6 +577,12 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
             g.pythonPath = splitColonList(value);
         } else if (key == "display-name") {
             g.displayName = expandDisplayName(value, g.name);
+        } else if (key == "allow-root") {
+            auto on = parseOnOff(what, value);
+            if (!on) {
+                return on.status();
+            }
+            g.allowRoot = *on;
         } else if (key == "lang") {
             g.lang = value;
         } else if (key == "locale") {
@@ -617,6 +620,11 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
             }
             g.unimplementedOptions.push_back(key);
         }
+    }
+    if ((g.user == "root" || g.user == "#0") && !g.allowRoot) {
+        return invalid(prefix + "user=" + g.user +
+                       " would run Python as root; name an unprivileged user, or add "
+                       "allow-root=On if root is really meant");
     }
     return g;
 }

@@ -78,21 +78,18 @@ int connectOnce(int fd, const sockaddr_un& addr, Deadline deadline) noexcept {
     return soError;
 }
 
-/// Sends Hello and waits for HelloAck; the daemon pid on success. The deadline is the connect
-/// deadline: the parent's socket accepts connections even while no daemon runs (they wait in its
-/// backlog), so the HelloAck is the moment a daemon really took the connection.
-Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
-    std::string out;
-    protocol::appendFrame(out, FrameType::Hello, 0, protocol::encodeHello(params.hello));
-    if (Status s = common::writeFully(fd, out, deadline); !s) {
-        return Status(s.code(), "sending Hello: " + s.message());
-    }
-    protocol::FrameDecoder decoder;
+/// The next frame of the handshake, read within `deadline`. An Error frame becomes a failure:
+/// Closed for ShuttingDown (a draining daemon took the connection from the backlog: try the next
+/// one), ProtocolError for a refusal.
+Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decoder,
+                                           const ConnectParams& params, Deadline deadline,
+                                           const char* waitingFor) {
     std::array<char, kHelloReadSize> buf{};
     for (;;) {
         auto frame = decoder.next();
         if (!frame) {
-            return Status(ErrorCode::ProtocolError, "bad HelloAck: " + frame.status().message());
+            return Status(ErrorCode::ProtocolError,
+                          std::string("bad ") + waitingFor + ": " + frame.status().message());
         }
         if (!frame.value()) {
             auto n = common::readSome(fd, buf, deadline);
@@ -103,36 +100,72 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
                                       durationText(params.connectTimeout) +
                                       " (connect-timeout); are the daemons failing to start?");
                 }
-                return Status(n.status().code(), "waiting for HelloAck: " + n.status().message());
+                return Status(n.status().code(), std::string("waiting for ") + waitingFor + ": " +
+                                                     n.status().message());
             }
             decoder.feed(std::string_view(buf.data(), n.value()));
             continue;
         }
-        const protocol::Frame& f = *frame.value();
+        protocol::Frame& f = *frame.value();
         if (f.type == FrameType::Error) {
             auto err = protocol::decodeResponseError(f.payload);
             std::string why = err ? std::string(protocol::toString(err->code)) + ": " + err->message
                                   : std::string("malformed Error frame");
             if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
-                // A draining daemon took the connection from the backlog: try the next one.
                 return Status(ErrorCode::Closed, "daemon is stopping (" + why + ")");
             }
             return Status(ErrorCode::ProtocolError, "daemon refused the connection (" + why + ")");
         }
-        if (f.type != FrameType::HelloAck) {
-            return Status(ErrorCode::ProtocolError,
-                          "expected HelloAck, got frame type " +
-                              std::to_string(static_cast<unsigned>(f.type)));
-        }
-        auto ack = protocol::decodeHelloAck(f.payload);
-        if (!ack) {
-            return Status(ErrorCode::ProtocolError, "bad HelloAck: " + ack.status().message());
-        }
-        if (decoder.buffered() != 0) {
-            return Status(ErrorCode::ProtocolError, "unexpected bytes after HelloAck");
-        }
-        return ack->daemonPid;
+        return std::move(f);
     }
+}
+
+/// Answers the daemon's Challenge with a Hello that proves this child holds the group's secret,
+/// and waits for HelloAck; the daemon pid on success. The deadline is the connect deadline: the
+/// parent's socket accepts connections even while no daemon runs (they wait in its backlog), so
+/// the Challenge is the moment a daemon really took the connection.
+Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
+    protocol::FrameDecoder decoder;
+    auto first = readHandshakeFrame(fd, decoder, params, deadline, "Challenge");
+    if (!first) {
+        return first.status();
+    }
+    if (first->type != FrameType::Challenge) {
+        return Status(ErrorCode::ProtocolError,
+                      "expected Challenge, got frame type " +
+                          std::to_string(static_cast<unsigned>(first->type)));
+    }
+    auto challenge = protocol::decodeChallenge(first->payload);
+    if (!challenge) {
+        return Status(ErrorCode::ProtocolError, "bad Challenge: " + challenge.status().message());
+    }
+    const protocol::Hello hello{
+        .managerPid = params.managerPid,
+        .generation = params.generation,
+        .proof = protocol::helloProof(params.secret, params.group, challenge->nonce,
+                                      params.managerPid, params.generation)};
+    std::string out;
+    protocol::appendFrame(out, FrameType::Hello, 0, protocol::encodeHello(hello));
+    if (Status s = common::writeFully(fd, out, deadline); !s) {
+        return Status(s.code(), "sending Hello: " + s.message());
+    }
+    auto second = readHandshakeFrame(fd, decoder, params, deadline, "HelloAck");
+    if (!second) {
+        return second.status();
+    }
+    if (second->type != FrameType::HelloAck) {
+        return Status(ErrorCode::ProtocolError,
+                      "expected HelloAck, got frame type " +
+                          std::to_string(static_cast<unsigned>(second->type)));
+    }
+    auto ack = protocol::decodeHelloAck(second->payload);
+    if (!ack) {
+        return Status(ErrorCode::ProtocolError, "bad HelloAck: " + ack.status().message());
+    }
+    if (ack->daemonPid != challenge->daemonPid || decoder.buffered() != 0) {
+        return Status(ErrorCode::ProtocolError, "HelloAck does not match the Challenge");
+    }
+    return ack->daemonPid;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "protocol/handshake.h"
 #include "protocol/request_head.h"
 #include "protocol/response.h"
 
@@ -80,13 +81,18 @@ struct ConnectParams {
     std::chrono::milliseconds connectTimeout = kDefaultConnectTimeout;
     /// Deadline for every read or write after the handshake.
     std::chrono::milliseconds ioTimeout = kDefaultIoTimeout;
-    /// Manager pid and generation the daemon checks.
-    protocol::Hello hello{};
+    /// The daemon group's name, manager pid, generation and that generation's secret: what the
+    /// Hello's proof is made of (DaemonGroup and GroupRegistry hold them in httpd children).
+    std::string_view group{};
+    std::uint32_t managerPid = 0;
+    std::uint32_t generation = 0;
+    protocol::Secret secret{};
 };
 
 /// Opens a new connection: non-blocking connect with short sleeps while the daemon side refuses
-/// (up to connectTimeout), then Hello and HelloAck. ENOENT, EACCES and other errors fail at once.
-/// The message says what failed ("Connection refused after 15s"), without the path or group.
+/// (up to connectTimeout), then the handshake (Challenge, Hello with its proof, HelloAck). ENOENT,
+/// EACCES and other errors fail at once. The message says what failed ("Connection refused after
+/// 15s"), without the path or group.
 common::Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& params);
 
 /// Idle connections of one httpd child, per socket path. Thread-safe (event and worker MPMs run

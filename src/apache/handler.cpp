@@ -602,10 +602,10 @@ int handleRequestImpl(request_rec* r) {
         .connectTimeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(group->connectTimeout),
         .ioTimeout = ioTimeoutFor(*group, r),
-        .hello = protocol::Hello{.managerPid = registry.managerPid != 0
-                                                   ? registry.managerPid
-                                                   : static_cast<std::uint32_t>(::getppid()),
-                                 .generation = registry.generation}};
+        .group = group->name,
+        .managerPid = registry.managerPid,
+        .generation = registry.generation,
+        .secret = group->secret};
     ApacheBodySource source(r);
     ApacheResponseSink sink(r);
     for (int attempt = 1;; ++attempt) {

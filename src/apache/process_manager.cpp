@@ -29,9 +29,11 @@
 
 #include "apache/config.h"
 #include "apache/config_parse.h"
+#include "apache/daemon_environment.h"
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/restart_policy.h"
+#include "common/random.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "protocol/daemon_args.h"
@@ -47,7 +49,7 @@ namespace {
 /// Key of the retained state. The version is part of the key because a graceful restart may load
 /// a newer build of this module into a parent that still holds the old layout: bump it whenever
 /// RetainedState changes.
-constexpr const char* kRetainedKey = "mod_wsgid/process_manager/v1";
+constexpr const char* kRetainedKey = "mod_wsgid/process_manager/v2";
 /// pconf userdata key of the generation's Manager (the monitor hook finds it there).
 constexpr const char* kManagerKey = "wsgid::ProcessManager";
 
@@ -91,12 +93,20 @@ struct RetiredDaemon {
     bool killed = false;
 };
 
+/// A group's secrets of the latest generations, newest last (kRetainedSecretGenerations): new
+/// daemons accept children of earlier generations that are still finishing requests.
+struct RetainedSecrets {
+    std::string group;
+    std::vector<protocol::GroupSecret> history;
+};
+
 /// Lives in the httpd parent for its whole life (allocated once, reached through
 /// ap_retained_data). No virtual functions, nothing that points into this module's code: the
 /// module is unloaded and reloaded at every restart.
 struct RetainedState {
     std::vector<RetainedListener> listeners;
     std::vector<RetiredDaemon> retired;
+    std::vector<RetainedSecrets> secrets;
 };
 
 RetainedState* retainedState(bool create) {
@@ -298,13 +308,53 @@ void sleepFor(std::chrono::nanoseconds delay) {
 /// Everything the child needs, prepared before fork() so the child allocates nothing.
 struct ExecPlan {
     const char* binary = nullptr;
-    std::vector<std::string> args;
+    std::string title;  ///< argv[0], the only argument
     std::vector<char*> argv;
+    std::vector<std::string> env;  ///< the allow-listed environment (daemon_environment.h)
+    std::vector<char*> envp;
     int listenFd = -1;
-    int logFd = -1;  ///< the group's vhost error log, or -1 to keep stderr
+    int argsFd = -1;  ///< read end of the settings pipe, already filled and closed for writing
+    int logFd = -1;   ///< the group's vhost error log, or -1 to keep stderr
     pid_t parent = 0;
     std::chrono::nanoseconds delay{};
 };
+
+/// Whether this module was built with sanitizers (their runtimes' settings then reach daemons).
+#ifdef WSGID_SANITIZER_BUILD
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
+/// A pipe holding the encoded `args`, its write end already closed: the read end (to close).
+/// Written before fork(), so the record must fit the pipe's buffer (kMaxDaemonArgsBytes).
+common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
+    using common::ErrorCode;
+    std::string bytes = protocol::encodeDaemonArgs(args);
+    if (bytes.size() > protocol::kMaxDaemonArgsBytes) {
+        return {ErrorCode::LimitExceeded, "the group's settings take " +
+                                              std::to_string(bytes.size()) + " bytes, more than " +
+                                              std::to_string(protocol::kMaxDaemonArgsBytes)};
+    }
+    int fds[2] = {-1, -1};
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        return {ErrorCode::IoError, "pipe(): " + errnoText(errno)};
+    }
+    common::UniqueFd readEnd(fds[0]);
+    const common::UniqueFd writeEnd(fds[1]);
+    // Non-blocking: a pipe smaller than expected fails here instead of hanging the parent.
+    const common::Status written =
+        common::writeFully(writeEnd.get(), bytes, common::Deadline::after(std::chrono::seconds(0)));
+    std::fill(bytes.begin(), bytes.end(), '\0');
+    if (!written) {
+        return {ErrorCode::IoError, "writing the settings pipe: " + written.message()};
+    }
+    // The daemon reads with a blocking descriptor of its own.
+    if (const common::Status st = common::setNonBlocking(readEnd.get(), false); !st) {
+        return st;
+    }
+    return readEnd.release();
+}
 
 [[noreturn]] void execDaemon(const ExecPlan& plan) noexcept {
     // Signals: httpd blocks and ignores some; exec keeps both, and the daemon expects defaults.
@@ -333,17 +383,20 @@ struct ExecPlan {
         (void)::dup2(devNull, STDIN_FILENO);
     }
     (void)::dup2(STDERR_FILENO, STDOUT_FILENO);
-    if (plan.listenFd != protocol::kListenFd) {
-        (void)::dup2(plan.listenFd, protocol::kListenFd);  // dup2 clears FD_CLOEXEC on the copy
-    } else {
-        (void)::fcntl(protocol::kListenFd, F_SETFD, 0);
+    // Move both above their targets first, so neither dup2 below can close the other's source.
+    const int listenCopy = ::fcntl(plan.listenFd, F_DUPFD_CLOEXEC, protocol::kArgsFd + 1);
+    const int argsCopy = ::fcntl(plan.argsFd, F_DUPFD_CLOEXEC, protocol::kArgsFd + 1);
+    if (listenCopy < 0 || argsCopy < 0) {
+        ::_exit(protocol::kExitStartupFailure);
     }
-    closeFrom(protocol::kListenFd + 1);
+    (void)::dup2(listenCopy, protocol::kListenFd);  // dup2 clears FD_CLOEXEC on the copy
+    (void)::dup2(argsCopy, protocol::kArgsFd);
+    closeFrom(protocol::kArgsFd + 1);
     if (plan.delay.count() > 0) {
         (void)::prctl(PR_SET_NAME, kBackoffProcessName);
         sleepFor(plan.delay);
     }
-    ::execv(plan.binary, plan.argv.data());
+    ::execve(plan.binary, plan.argv.data(), plan.envp.data());
     const int err = errno;
     char errBuf[256];
     // GNU strerror_r: no allocation between fork and exit, and it may return a static string.
@@ -405,6 +458,7 @@ public:
 
 private:
     bool openListeners();
+    bool makeSecrets();
     void adoptRetired();
     void spawn(Slot& slot, SupervisorDuration delay);
     void onSlotEnded(Slot& slot, int reason, int status);
@@ -429,7 +483,7 @@ bool Manager::start() {
     if (apr_pool_create(&retiredPool_, pconf_) != APR_SUCCESS) {
         return false;
     }
-    if (!openListeners()) {
+    if (!openListeners() || !makeSecrets()) {
         return false;
     }
     adoptRetired();
@@ -524,6 +578,47 @@ bool Manager::openListeners() {
     return true;
 }
 
+bool Manager::makeSecrets() {
+    std::vector<RetainedSecrets> kept;
+    for (const auto& gp : registry_.groups()) {
+        DaemonGroup& g = *gp;
+        auto it = std::find_if(retained_.secrets.begin(), retained_.secrets.end(),
+                               [&](const RetainedSecrets& r) { return r.group == g.name; });
+        RetainedSecrets entry{.group = g.name, .history = {}};
+        if (it != retained_.secrets.end()) {
+            entry.history = std::move(it->history);
+        }
+        // Startup reads the configuration twice with one generation number: one secret for it.
+        if (entry.history.empty() || entry.history.back().generation != registry_.generation) {
+            protocol::GroupSecret fresh{.generation = registry_.generation, .secret = {}};
+            if (const common::Status st = common::fillRandom(fresh.secret); !st) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s_,
+                             "WG0028: cannot make the secret of daemon group %s: %s",
+                             g.name.c_str(), st.message().c_str());
+                return false;
+            }
+            entry.history.push_back(fresh);
+        }
+        if (entry.history.size() > protocol::kRetainedSecretGenerations) {
+            entry.history.erase(entry.history.begin(),
+                                entry.history.end() - static_cast<std::ptrdiff_t>(
+                                                          protocol::kRetainedSecretGenerations));
+        }
+        g.secret = entry.history.back().secret;
+        kept.push_back(std::move(entry));
+    }
+    // Groups no longer configured lose their secrets with their sockets.
+    retained_.secrets = std::move(kept);
+    return true;
+}
+
+const std::vector<protocol::GroupSecret>* secretsOf(const RetainedState& retained,
+                                                    const std::string& group) {
+    const auto it = std::find_if(retained.secrets.begin(), retained.secrets.end(),
+                                 [&](const RetainedSecrets& r) { return r.group == group; });
+    return it == retained.secrets.end() ? nullptr : &it->history;
+}
+
 void Manager::adoptRetired() {
     auto& retired = retained_.retired;
     for (auto it = retired.begin(); it != retired.end();) {
@@ -560,6 +655,12 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.threads = g.threads;
     a.managerPid = registry_.managerPid;
     a.generation = registry_.generation;
+    if (const auto* secrets = secretsOf(retained_, g.name)) {
+        a.secrets = *secrets;
+    }
+    // httpd children run as User when httpd starts as root, else as whoever started it.
+    a.peerUid = ::geteuid() == 0 ? ap_unixd_config.user_id : ::geteuid();
+    a.allowRoot = g.allowRoot;
     if (::geteuid() == 0) {
         a.uid = g.uid;
         a.gid = g.gid;
@@ -583,12 +684,27 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
 void Manager::spawn(Slot& slot, SupervisorDuration delay) {
     ExecPlan plan;
     plan.binary = registry_.daemonBinary.c_str();
-    plan.args = protocol::toArgv(argsFor(slot));
-    for (auto& arg : plan.args) {
-        plan.argv.push_back(arg.data());
+    const protocol::DaemonArgs args = argsFor(slot);
+    plan.title = protocol::processTitle(args);
+    plan.argv = {plan.title.data(), nullptr};
+    plan.env = daemonEnvironment(environ, kSanitizerBuild);
+    for (auto& entry : plan.env) {
+        plan.envp.push_back(entry.data());
     }
-    plan.argv.push_back(nullptr);
+    plan.envp.push_back(nullptr);
     plan.listenFd = slot.listenFd;
+    auto argsPipe = fillArgsPipe(args);
+    if (!argsPipe) {
+        const auto retry = slot.state.startFailed(SupervisorClock::now());
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
+                     "WG0037: cannot pass the settings to daemon process %d of group %s (%s); "
+                     "retrying in %s",
+                     slot.index, slot.group->name.c_str(), argsPipe.status().message().c_str(),
+                     formatSeconds(retry).c_str());
+        return;
+    }
+    const common::UniqueFd argsFd(argsPipe.value());
+    plan.argsFd = argsFd.get();
     const server_rec* logServer = slot.group->server != nullptr ? slot.group->server : s_;
     apr_os_file_t logFd = -1;
     if (logServer->error_log != nullptr &&

@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <vector>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/random.h"
 #include "common/socket_io.h"
 #include "daemon/response_writer.h"
 #include "protocol/limits.h"
@@ -49,6 +51,8 @@ std::string frameTypeName(FrameType type) {
             return "End";
         case FrameType::Error:
             return "Error";
+        case FrameType::Challenge:
+            return "Challenge";
     }
     return "type " + std::to_string(static_cast<int>(type));
 }
@@ -127,9 +131,9 @@ private:
     Connection& conn_;
 };
 
-Connection::Connection(common::UniqueFd fd, const ConnectionConfig& config,
-                       common::LogSink& log) noexcept
-    : fd_(std::move(fd)), config_(config), log_(log) {}
+Connection::Connection(common::UniqueFd fd, const ConnectionConfig& config, common::LogSink& log,
+                       std::uint64_t serial) noexcept
+    : fd_(std::move(fd)), config_(config), log_(log), serial_(serial) {}
 
 Connection::~Connection() = default;
 
@@ -240,31 +244,104 @@ Connection::Event Connection::handleFrame(Frame& frame) {
     return Event::RequestReady;
 }
 
+Connection::Event Connection::greet() noexcept {
+    try {
+        ucred cred{};
+        socklen_t len = sizeof(cred);
+        if (::getsockopt(fd_.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+            log_.log(
+                LogLevel::Info, "WG0211",
+                "cannot read the credentials of a new connection: " + common::errnoText(errno));
+            return Event::Close;
+        }
+        peerPid_ = cred.pid;
+        peerUid_ = cred.uid;
+        if (config_.peerUid && cred.uid != *config_.peerUid) {
+            return refuse(
+                "it does not run as httpd's User (uid " + std::to_string(*config_.peerUid) + ")",
+                {});
+        }
+        if (Status s = common::fillRandom(nonce_); !s) {
+            log_.log(LogLevel::Critical, "WG0273", "cannot make a nonce: " + s.message());
+            return Event::Close;
+        }
+        const std::string challenge = protocol::encodeChallenge(
+            {.daemonPid = static_cast<std::uint32_t>(::getpid()), .nonce = nonce_});
+        // 44 bytes into a socket nothing was written to yet: never waits on the peer.
+        return sendControl(FrameType::Challenge, challenge) ? Event::NeedMore : Event::Close;
+    } catch (...) {
+        return Event::Close;
+    }
+}
+
+void Connection::handshakeTimedOut() noexcept {
+    try {
+        if (config_.rejectedPeers == nullptr || config_.rejectedPeers->firstRejection(peerPid_)) {
+            log_.log(LogLevel::Warning, "WG0274",
+                     "dropped a connection from " + peerText() + ": no valid Hello within " +
+                         std::to_string(kHandshakeTimeout.count()) + " ms");
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch)
+        // The connection is dropped either way; only the log line is lost.
+    }
+}
+
+std::string Connection::peerText() const {
+    return "pid " + std::to_string(peerPid_) + " uid " + std::to_string(peerUid_);
+}
+
+Connection::Event Connection::refuse(std::string_view why, std::string_view answer) {
+    if (config_.rejectedPeers == nullptr || config_.rejectedPeers->firstRejection(peerPid_)) {
+        log_.log(LogLevel::Error, "WG0219",
+                 "refused a connection from " + peerText() + ": " + std::string(why) +
+                     "; not an httpd child of this server (further attempts by this process are "
+                     "not logged)");
+    }
+    if (!answer.empty()) {
+        // Says why to a module with a stale secret; tells an impostor nothing it did not know.
+        (void)sendError(ResponseErrorCode::BadRequest, answer,
+                        Deadline::after(kControlWriteTimeout));
+    }
+    return Event::Close;
+}
+
 Connection::Event Connection::handleHello(const Frame& frame) {
     if (frame.type != FrameType::Hello) {
-        log_.log(LogLevel::Error, "WG0217",
-                 "first frame on a connection was " + frameTypeName(frame.type) +
-                     ", not Hello; closing it");
-        (void)sendError(ResponseErrorCode::BadRequest, "expected Hello",
-                        Deadline::after(kControlWriteTimeout));
-        return Event::Close;
+        return refuse("its first frame was " + frameTypeName(frame.type) + ", not Hello",
+                      "expected Hello");
     }
     auto hello = protocol::decodeHello(frame.payload);
     if (!hello) {
-        log_.log(LogLevel::Error, "WG0218", "invalid Hello: " + hello.status().message());
-        (void)sendError(ResponseErrorCode::BadRequest, "invalid Hello",
-                        Deadline::after(kControlWriteTimeout));
-        return Event::Close;
+        return refuse("invalid Hello (" + hello.status().message() + ")", "invalid Hello");
     }
-    if (config_.managerPid != 0 && hello.value().managerPid != config_.managerPid) {
-        // Another httpd instance found our socket; never serve it.
-        log_.log(LogLevel::Error, "WG0219",
-                 "Hello from manager pid " + std::to_string(hello.value().managerPid) +
-                     ", expected " + std::to_string(config_.managerPid) +
-                     "; refusing the connection");
-        (void)sendError(ResponseErrorCode::BadRequest, "manager pid mismatch",
-                        Deadline::after(kControlWriteTimeout));
-        return Event::Close;
+    const protocol::Hello& h = hello.value();
+    if (h.managerPid != config_.managerPid) {
+        return refuse("its Hello names manager pid " + std::to_string(h.managerPid) +
+                          ", this server's is " + std::to_string(config_.managerPid),
+                      "authentication failed");
+    }
+    const auto key =
+        std::find_if(config_.secrets.begin(), config_.secrets.end(),
+                     [&](const protocol::GroupSecret& s) { return s.generation == h.generation; });
+    if (key == config_.secrets.end()) {
+        if (!config_.secrets.empty() && h.generation > config_.secrets.back().generation) {
+            // An httpd child of a newer generation met this daemon while it retires (it was
+            // accepted from the shared backlog just before the stop): the module retries.
+            log_.log(LogLevel::Info, "WG0271",
+                     "Hello for generation " + std::to_string(h.generation) +
+                         ", newer than this daemon's; it is retiring");
+            (void)sendError(ResponseErrorCode::ShuttingDown, "daemon is stopping",
+                            Deadline::after(kControlWriteTimeout));
+            return Event::Close;
+        }
+        return refuse("its Hello names generation " + std::to_string(h.generation) +
+                          ", which has no secret here",
+                      "authentication failed");
+    }
+    const protocol::Proof want =
+        protocol::helloProof(key->secret, config_.group, nonce_, h.managerPid, h.generation);
+    if (!protocol::proofsEqual(want, h.proof)) {
+        return refuse("its Hello carries a wrong proof", "authentication failed");
     }
     const std::string ack =
         protocol::encodeHelloAck({.daemonPid = static_cast<std::uint32_t>(::getpid())});

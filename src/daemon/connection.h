@@ -13,11 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "common/log_sink.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "daemon/application.h"
+#include "daemon/rejected_peers.h"
+#include "protocol/daemon_args.h"
 #include "protocol/frame.h"
+#include "protocol/handshake.h"
 #include "protocol/request_head.h"
 #include "protocol/response.h"
 
@@ -39,11 +44,26 @@ inline constexpr std::chrono::milliseconds kControlWriteTimeout = std::chrono::s
 /// cannot starve the others; epoll reports the connection again if more is waiting.
 inline constexpr std::size_t kMaxReadPerWakeup = std::size_t{256} * 1024;
 
+/// How long a new connection may take to answer the Challenge with a valid Hello. An httpd child
+/// answers within microseconds; the bound only decides how long a peer that connects and stays
+/// silent (or never reads) holds a descriptor of this daemon.
+inline constexpr std::chrono::milliseconds kHandshakeTimeout = std::chrono::seconds(2);
+
 /// Settings shared by every connection of a Server.
 struct ConnectionConfig {
-    /// Hello.managerPid must equal this (the httpd parent's pid); 0 accepts any pid, for a daemon
-    /// started by hand.
+    /// Hello.managerPid must equal this (the httpd parent's pid).
     std::uint32_t managerPid = 0;
+    /// The daemon group's name, part of every proof.
+    std::string group;
+    /// Keys of the accepted proofs by generation, newest last (protocol::DaemonArgs::secrets).
+    /// Empty: no Hello is ever accepted.
+    std::vector<protocol::GroupSecret> secrets;
+    /// Only peers running as this uid (httpd's User) are served; std::nullopt accepts any uid
+    /// (tests). Checked with SO_PEERCRED before the Challenge.
+    std::optional<uid_t> peerUid;
+    /// Where refused peers are remembered for log-once; owned by the Server (I/O thread only).
+    /// nullptr logs every refusal.
+    RejectedPeers* rejectedPeers = nullptr;
     /// See kSocketTimeout; tests shorten it.
     std::chrono::milliseconds socketTimeout = kSocketTimeout;
 };
@@ -59,8 +79,10 @@ public:
         Close,         ///< drop it (peer EOF, protocol error, I/O failure)
     };
 
-    /// `log` must outlive the connection.
-    Connection(common::UniqueFd fd, const ConnectionConfig& config, common::LogSink& log) noexcept;
+    /// `log` must outlive the connection. `serial` tells connections apart after one is freed
+    /// and another gets its address (the Server's handshake deadlines).
+    Connection(common::UniqueFd fd, const ConnectionConfig& config, common::LogSink& log,
+               std::uint64_t serial = 0) noexcept;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     Connection(Connection&&) = delete;
@@ -69,6 +91,16 @@ public:
 
     /// The socket, owned by the connection (for epoll registration).
     [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+
+    /// I/O thread, right after accept(): checks the peer's uid (SO_PEERCRED) and sends the
+    /// Challenge. NeedMore: wait for the Hello (within kHandshakeTimeout); Close: refused.
+    Event greet() noexcept;
+
+    /// True once the peer proved it is an httpd child of this server (its Hello held).
+    [[nodiscard]] bool authenticated() const noexcept { return state_ != State::AwaitHello; }
+
+    /// Drops a connection whose handshake did not finish in time; logs the peer.
+    void handshakeTimedOut() noexcept;
 
     /// I/O thread: reads what the socket has (at most kMaxReadPerWakeup) and processes the whole
     /// frames buffered so far (Hello, RequestHead, the body of a rejected request).
@@ -95,6 +127,8 @@ public:
     /// writer no longer uses the socket.
     bool serve(Application& app, Worker& worker, ResponseWriter& writer) noexcept;
 
+    [[nodiscard]] std::uint64_t serial() const noexcept { return serial_; }
+
     /// The request id of the decoded request (for log lines), empty when there is none.
     [[nodiscard]] const std::string& requestId() const noexcept { return requestId_; }
 
@@ -110,6 +144,9 @@ private:
 
     Event handleFrame(protocol::Frame& frame);
     Event handleHello(const protocol::Frame& frame);
+    /// Logs (once per peer pid) and answers a failed handshake; always Close.
+    Event refuse(std::string_view why, std::string_view answer);
+    [[nodiscard]] std::string peerText() const;
     bool sendControl(protocol::FrameType type, std::string_view payload) noexcept;
     /// Writes one frame; false (logged) when the peer is gone or the deadline passes.
     bool sendFrame(protocol::FrameType type, std::string_view payload,
@@ -142,8 +179,12 @@ private:
     common::UniqueFd fd_;
     const ConnectionConfig config_;
     common::LogSink& log_;
+    const std::uint64_t serial_;
     protocol::FrameDecoder decoder_;
     State state_ = State::AwaitHello;
+    protocol::Nonce nonce_{};  // what the peer's Hello must sign
+    pid_t peerPid_ = 0;        // SO_PEERCRED at accept, for log lines
+    uid_t peerUid_ = 0;
 
     // The request between decode and serve(); then its per-request state.
     std::optional<protocol::RequestHead> pending_;

@@ -19,6 +19,7 @@
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "daemon/application.h"
+#include "daemon/args_pipe.h"
 #include "daemon/log_sink_stderr.h"
 #include "daemon/privileges.h"
 #include "daemon/server.h"
@@ -82,6 +83,14 @@ int startupFailure(common::LogSink& log, std::string_view id, const std::string&
     return protocol::kExitStartupFailure;
 }
 
+/// True when any of the real, effective or saved uids is root (any one of them gets root back).
+bool runsAsRoot() noexcept {
+    uid_t r = 0;
+    uid_t e = 0;
+    uid_t saved = 0;
+    return ::getresuid(&r, &e, &saved) != 0 || r == 0 || e == 0 || saved == 0;
+}
+
 /// Whether fd 3 is what the parent promised: a listening socket.
 bool isListeningSocket(int fd) noexcept {
     int accepting = 0;
@@ -127,20 +136,25 @@ int run(int argc, char** argv) {
                               "cannot install signal handlers: " + watcher.status().message());
     }
 
-    std::vector<std::string_view> argViews;
-    for (int i = 1; i < argc; ++i) {
-        argViews.emplace_back(argv[i]);
+    // Everything comes through the settings pipe; the command line is only the process title
+    // (ps shows argv to every user).
+    if (argc > 1) {
+        return startupFailure(bootstrapLog, "WG0254",
+                              std::string("unexpected argument '") + argv[1] +
+                                  "': wsgid-daemon takes its settings from descriptor " +
+                                  std::to_string(protocol::kArgsFd) + ", written by mod_wsgid");
     }
-    auto parsed = protocol::parseArgv(argViews);
+    auto parsed = readDaemonArgs(protocol::kArgsFd);
     if (!parsed) {
         return startupFailure(bootstrapLog, "WG0254",
-                              "bad command line: " + parsed.status().message());
+                              "bad settings from mod_wsgid: " + parsed.status().message());
     }
     const protocol::DaemonArgs& args = parsed.value();
     const auto rank = parseHttpdLogLevel(args.logLevel);
     if (!rank) {
-        return startupFailure(bootstrapLog, "WG0254",
-                              "bad command line: unknown --log-level '" + args.logLevel + "'");
+        return startupFailure(
+            bootstrapLog, "WG0254",
+            "bad settings from mod_wsgid: unknown log level '" + args.logLevel + "'");
     }
     StderrLogSink log(*rank);
 
@@ -162,6 +176,13 @@ int run(int argc, char** argv) {
         return startupFailure(log, "WG0256",
                               "still running as root although uid " + std::to_string(*args.uid) +
                                   " was requested; refusing to run application code as root");
+    }
+    if (runsAsRoot() && !args.allowRoot) {
+        // However the daemon was started (httpd as root with user=root, by hand, a setuid
+        // copy): Python never runs with root's powers unless the operator said so.
+        return startupFailure(log, "WG0267",
+                              "refusing to run Python as root (uid 0); give the group a user= "
+                              "option, or allow-root=On if root is really meant");
     }
     // The kernel clears the parent-death signal the manager set before exec when the uid
     // changes; set it again so an httpd parent that dies without stopping us (SIGKILL, crash)
@@ -199,6 +220,9 @@ int run(int argc, char** argv) {
     ServerConfig serverConfig;
     serverConfig.threads = args.threads;
     serverConfig.connection.managerPid = args.managerPid;
+    serverConfig.connection.group = args.group;
+    serverConfig.connection.secrets = args.secrets;
+    serverConfig.connection.peerUid = args.peerUid;
     auto server =
         std::make_unique<Server>(common::UniqueFd(protocol::kListenFd), serverConfig, app, log);
     if (const common::Status s = server->start(); !s) {

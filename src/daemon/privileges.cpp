@@ -123,14 +123,15 @@ WorkingDirectory chooseWorkingDirectory(const std::string& homeOption, bool user
 Status applyProcessSettings(const protocol::DaemonArgs& args, bool userSwitched,
                             common::LogSink& log) {
     const std::optional<PasswdEntry> user = lookupUser(::getuid());
-    if (userSwitched) {
+    // The parent scrubs the environment (docs/security.md), so HOME/USER/LOGNAME are set here
+    // whether or not the uid changed: they must describe the user we run as.
+    {
         const std::string name =
             !args.userName.empty() ? args.userName : (user ? user->name : std::string());
         std::string home = user ? user->home : std::string();
         if (home.empty()) {
             home = args.home.empty() ? "/" : args.home;
         }
-        // The environment came from the root parent; it must describe the user we now are.
         // NOLINTBEGIN(concurrency-mt-unsafe): single-threaded start-up, see privileges.h
         if (::setenv("HOME", home.c_str(), 1) != 0 ||
             (!name.empty() && (::setenv("USER", name.c_str(), 1) != 0 ||

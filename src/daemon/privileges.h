@@ -43,9 +43,9 @@ struct WorkingDirectory {
 WorkingDirectory chooseWorkingDirectory(const std::string& homeOption, bool userSwitched,
                                         const std::optional<PasswdEntry>& user);
 
-/// After switchUser: HOME/USER/LOGNAME for the new user (only when it was switched, otherwise
-/// the inherited environment already describes us), chdir, umask, LANG/LC_ALL and setlocale.
-/// A --home that cannot be entered is an error; a missing passwd home is a warning.
+/// After switchUser: HOME/USER/LOGNAME for the user we run as (the parent passes none), chdir,
+/// umask, LANG/LC_ALL and setlocale. A --home that cannot be entered is an error; a missing passwd
+/// home is a warning.
 common::Status applyProcessSettings(const protocol::DaemonArgs& args, bool userSwitched,
                                     common::LogSink& log);
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <optional>
 #include <string>
 
 #include <sys/epoll.h>
@@ -46,7 +47,10 @@ Server::Server(common::UniqueFd listenFd, ServerConfig config, Application& app,
       config_(config),
       app_(app),
       log_(log),
-      queue_(config_.queueCapacity) {}
+      queue_(config_.queueCapacity),
+      connectionConfig_(config_.connection) {
+    connectionConfig_.rejectedPeers = &rejectedPeers_;
+}
 
 Server::~Server() {
     if (started_ && !stopped_) {
@@ -193,11 +197,8 @@ void Server::ioMain() noexcept {
     try {
         std::array<epoll_event, kMaxEventsPerWait> events{};
         for (;;) {
-            int timeoutMs = -1;  // woken by connections or by stop() through the eventfd
-            if (acceptPaused_) {
-                timeoutMs = Deadline(acceptResumeAt_).pollTimeoutMs();
-            }
-            const int n = ::epoll_wait(epollFd_.get(), events.data(), kMaxEventsPerWait, timeoutMs);
+            const int n =
+                ::epoll_wait(epollFd_.get(), events.data(), kMaxEventsPerWait, ioWaitTimeoutMs());
             if (n < 0) {
                 if (errno == EINTR) {
                     continue;
@@ -208,9 +209,11 @@ void Server::ioMain() noexcept {
                 closeForStop();
                 return;
             }
-            if (acceptPaused_ && common::Clock::now() >= acceptResumeAt_) {
+            const auto now = common::Clock::now();
+            if (acceptPaused_ && now >= acceptResumeAt_) {
                 resumeAccepting();
             }
+            expireHandshakes(now, kMaxPendingHandshakes);
             for (int i = 0; i < n; ++i) {
                 void* tag = events[static_cast<std::size_t>(i)].data.ptr;
                 if (tag == &wakeFd_) {
@@ -275,7 +278,14 @@ void Server::acceptConnections() {
             pauseAccepting(err);
             return;
         }
-        auto conn = std::make_unique<Connection>(common::UniqueFd(fd), config_.connection, log_);
+        auto conn = std::make_unique<Connection>(common::UniqueFd(fd), connectionConfig_, log_,
+                                                 nextSerial_++);
+        if (conn->greet() != Connection::Event::NeedMore) {
+            continue;  // refused (and logged) or gone; closing it is all that is left
+        }
+        // Room for this one: the oldest silent peers go first (kMaxPendingHandshakes).
+        expireHandshakes(common::Clock::now(), kMaxPendingHandshakes - 1);
+        trackHandshake(*conn);
         Connection* raw = conn.get();
         const std::lock_guard lock(idleMutex_);
         idle_.emplace(raw, std::move(conn));
@@ -306,6 +316,48 @@ void Server::resumeAccepting() {
         return;
     }
     acceptPaused_ = false;
+}
+
+int Server::ioWaitTimeoutMs() const {
+    // Woken by connections or by stop() through the eventfd; otherwise by the nearest deadline.
+    std::optional<common::Clock::time_point> next;
+    if (acceptPaused_) {
+        next = acceptResumeAt_;
+    }
+    if (!handshakes_.empty() && (!next || handshakes_.front().deadline < *next)) {
+        next = handshakes_.front().deadline;
+    }
+    return next ? Deadline(*next).pollTimeoutMs() : -1;
+}
+
+void Server::trackHandshake(Connection& conn) {
+    handshakes_.push_back({.deadline = common::Clock::now() + kHandshakeTimeout,
+                           .conn = &conn,
+                           .serial = conn.serial()});
+}
+
+void Server::expireHandshakes(common::Clock::time_point now, std::size_t keep) {
+    // Entries are in deadline order (one timeout for all). An entry whose connection finished
+    // its handshake, or is gone, is just forgotten; one still waiting past its deadline, or
+    // beyond `keep` waiting entries, is dropped.
+    while (!handshakes_.empty() &&
+           (handshakes_.front().deadline <= now || handshakes_.size() > keep)) {
+        const PendingHandshake entry = handshakes_.front();
+        handshakes_.pop_front();
+        ConnectionPtr owned;
+        {
+            const std::lock_guard lock(idleMutex_);
+            const auto it = idle_.find(entry.conn);
+            if (it == idle_.end() || it->second->serial() != entry.serial ||
+                it->second->authenticated()) {
+                continue;
+            }
+            owned = std::move(it->second);
+            idle_.erase(it);
+        }
+        owned->handshakeTimedOut();
+        retire(std::move(owned));
+    }
 }
 
 void Server::onConnectionEvent(Connection* conn) {

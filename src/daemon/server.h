@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -37,6 +38,11 @@ inline constexpr std::size_t kMaxQueuedRequests = 4096;
 /// long enough not to spin on a listening socket that stays readable, short enough that
 /// connections waiting in the backlog are picked up soon after fds free up.
 inline constexpr std::chrono::milliseconds kAcceptBackoff = std::chrono::milliseconds(100);
+
+/// Most connections waiting for their Hello at once. A real httpd child finishes the handshake
+/// within microseconds, so only peers that connect and stay silent pile up here; past the bound
+/// the oldest of them is dropped first, which bounds the descriptors an impostor can hold.
+inline constexpr std::size_t kMaxPendingHandshakes = 256;
 
 /// Server settings (from DaemonArgs in main.cpp; tests set them directly).
 struct ServerConfig {
@@ -96,6 +102,9 @@ private:
     void onConnectionEvent(Connection* conn);
     void dispatch(ConnectionPtr conn, Connection::Event event);
     void retire(ConnectionPtr conn) noexcept;
+    void trackHandshake(Connection& conn);
+    void expireHandshakes(common::Clock::time_point now, std::size_t keep);
+    [[nodiscard]] int ioWaitTimeoutMs() const;
     void wakeIoThread() noexcept;
 
     common::UniqueFd listenFd_;
@@ -115,6 +124,16 @@ private:
     // I/O thread only.
     bool acceptPaused_ = false;
     common::Clock::time_point acceptResumeAt_{};
+    /// A connection's deadline for its Hello, oldest first (kHandshakeTimeout from accept).
+    struct PendingHandshake {
+        common::Clock::time_point deadline;
+        Connection* conn = nullptr;
+        std::uint64_t serial = 0;
+    };
+    std::deque<PendingHandshake> handshakes_;
+    std::uint64_t nextSerial_ = 1;
+    RejectedPeers rejectedPeers_;
+    ConnectionConfig connectionConfig_;  // config_.connection with rejectedPeers_ wired in
 
     // Idle connections (armed in epoll, owned here) and the stop flag. Workers hand connections
     // back under this lock, and epoll_ctl on them happens under it too, so a descriptor is never

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// DaemonArgs <-> argv. Pure: no syscalls, no httpd, no Python.
+// DaemonArgs <-> the bytes of the kArgsFd pipe. Pure: no syscalls, no httpd, no Python.
+//
+// Layout (little-endian, codec.h strings): a u32 magic and a u8 format version, then the fields in
+// the order of encodeDaemonArgs(). Optional numbers are a u8 presence flag and the value. Module
+// and daemon are installed together, so the version only catches a stale daemon binary.
 #include "protocol/daemon_args.h"
 
-#include <algorithm>
-#include <charconv>
-#include <iterator>
-#include <limits>
+#include "protocol/codec.h"
 
 namespace wsgid::protocol {
 
@@ -15,201 +16,208 @@ using common::Status;
 
 namespace {
 
-std::string joinList(const std::vector<std::string>& items, char sep) {
-    std::string out;
-    for (const auto& s : items) {
-        if (!out.empty()) {
-            out.push_back(sep);
-        }
-        out += s;
-    }
-    return out;
+/// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
+constexpr std::uint32_t kArgsMagic = 0x41444757;
+constexpr std::uint8_t kArgsFormat = 1;
+/// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
+/// so a corrupt count cannot make the decoder allocate without bound.
+constexpr std::uint32_t kMaxListEntries = 4096;
+
+void optU32(ByteWriter& w, const std::optional<std::uint32_t>& v) {
+    w.u8(v ? 1 : 0);
+    w.u32(v.value_or(0));
 }
 
-std::vector<std::string> splitList(std::string_view s, char sep) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        const auto pos = s.find(sep);
-        const auto item = s.substr(0, pos);
-        if (!item.empty()) {
-            out.emplace_back(item);
-        }
-        if (pos == std::string_view::npos) {
-            break;
-        }
-        s.remove_prefix(pos + 1);
-    }
-    return out;
-}
-
-template <typename T>
-bool parseNumber(std::string_view s, T& out, int base = 10) {
-    if (s.empty()) {
+bool readOptU32(ByteReader& r, std::optional<std::uint32_t>& v) noexcept {
+    std::uint8_t present = 0;
+    std::uint32_t value = 0;
+    if (!r.u8(present) || !r.u32(value) || present > 1) {
         return false;
     }
-    const auto* end = s.data() + s.size();
-    auto [p, ec] = std::from_chars(s.data(), end, out, base);
-    return ec == std::errc() && p == end;
+    v.reset();
+    if (present == 1) {
+        v = value;
+    }
+    return true;
 }
 
-Status bad(std::string_view key, std::string_view value) {
-    return {ErrorCode::InvalidArgument,
-            "invalid value '" + std::string(value) + "' for --" + std::string(key)};
+void strList(ByteWriter& w, const std::vector<std::string>& items) {
+    w.u32(static_cast<std::uint32_t>(items.size()));
+    for (const auto& s : items) {
+        w.str(s);
+    }
+}
+
+bool readStrList(ByteReader& r, std::vector<std::string>& items) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n > kMaxListEntries) {
+        return false;
+    }
+    items.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        std::string_view s;
+        if (!r.str(s)) {
+            return false;
+        }
+        items.emplace_back(s);
+    }
+    return true;
+}
+
+bool readStr(ByteReader& r, std::string& out) {
+    std::string_view s;
+    if (!r.str(s)) {
+        return false;
+    }
+    out.assign(s);
+    return true;
+}
+
+bool readInt(ByteReader& r, int& out) noexcept {
+    std::uint32_t v = 0;
+    if (!r.u32(v) || v > 0x7fffffffU) {
+        return false;
+    }
+    out = static_cast<int>(v);
+    return true;
+}
+
+Status invalid(const char* what) {
+    return {ErrorCode::InvalidArgument, std::string("daemon arguments: ") + what};
 }
 
 }  // namespace
 
-std::vector<std::string> toArgv(const DaemonArgs& a) {
-    std::vector<std::string> v;
-    v.push_back(a.displayName.empty() ? "wsgid-daemon" : a.displayName);
-    auto opt = [&v](std::string_view key, const std::string& value) {
-        v.push_back("--" + std::string(key) + "=" + value);
-    };
-    opt("group", a.group);
-    opt("process-index", std::to_string(a.processIndex));
-    opt("processes", std::to_string(a.processes));
-    opt("multiprocess", a.multiprocess ? "1" : "0");
-    opt("threads", std::to_string(a.threads));
-    opt("manager-pid", std::to_string(a.managerPid));
-    opt("generation", std::to_string(a.generation));
-    if (a.uid) {
-        opt("uid", std::to_string(*a.uid));
-    }
-    if (a.gid) {
-        opt("gid", std::to_string(*a.gid));
-    }
-    if (!a.supplementaryGroups.empty()) {
-        std::vector<std::string> ids;
-        std::transform(a.supplementaryGroups.begin(), a.supplementaryGroups.end(),
-                       std::back_inserter(ids), [](gid_t g) { return std::to_string(g); });
-        opt("supplementary-groups", joinList(ids, ','));
-    }
-    if (!a.userName.empty()) {
-        opt("user-name", a.userName);
-    }
-    if (!a.home.empty()) {
-        opt("home", a.home);
-    }
-    if (a.umask) {
-        char buf[16];
-        auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), *a.umask, 8);
-        (void)ec;
-        opt("umask", std::string(buf, p));
-    }
-    if (!a.pythonHome.empty()) {
-        opt("python-home", a.pythonHome);
-    }
-    if (!a.pythonPath.empty()) {
-        opt("python-path", joinList(a.pythonPath, ':'));
-    }
-    if (!a.lang.empty()) {
-        opt("lang", a.lang);
-    }
-    if (!a.locale.empty()) {
-        opt("locale", a.locale);
-    }
-    opt("log-level", a.logLevel);
-    opt("shutdown-timeout", std::to_string(a.shutdownTimeoutSec));
-    for (const auto& p : a.preload) {
-        opt("preload", p);
-    }
-    return v;
+std::string processTitle(const DaemonArgs& args) {
+    return args.displayName.empty() ? "wsgid-daemon" : args.displayName;
 }
 
-Result<DaemonArgs> parseArgv(std::span<const std::string_view> args) {
-    DaemonArgs a;
-    bool haveGroup = false;
-    for (const std::string_view arg : args) {
-        if (arg.substr(0, 2) != "--" || arg.find('=') == std::string_view::npos) {
-            return Status(ErrorCode::InvalidArgument,
-                          "expected --key=value, got '" + std::string(arg) + "'");
-        }
-        const auto eq = arg.find('=');
-        const std::string_view key = arg.substr(2, eq - 2);
-        const std::string_view value = arg.substr(eq + 1);
-        if (key == "group") {
-            if (value.empty()) {
-                return bad(key, value);
-            }
-            a.group.assign(value);
-            haveGroup = true;
-        } else if (key == "process-index") {
-            if (!parseNumber(value, a.processIndex) || a.processIndex < 0) {
-                return bad(key, value);
-            }
-        } else if (key == "processes") {
-            if (!parseNumber(value, a.processes) || a.processes < 1) {
-                return bad(key, value);
-            }
-        } else if (key == "multiprocess") {
-            if (value != "0" && value != "1") {
-                return bad(key, value);
-            }
-            a.multiprocess = value == "1";
-        } else if (key == "threads") {
-            if (!parseNumber(value, a.threads) || a.threads < 1) {
-                return bad(key, value);
-            }
-        } else if (key == "manager-pid") {
-            if (!parseNumber(value, a.managerPid)) {
-                return bad(key, value);
-            }
-        } else if (key == "generation") {
-            if (!parseNumber(value, a.generation)) {
-                return bad(key, value);
-            }
-        } else if (key == "uid") {
-            uid_t u = 0;
-            if (!parseNumber(value, u)) {
-                return bad(key, value);
-            }
-            a.uid = u;
-        } else if (key == "gid") {
-            gid_t g = 0;
-            if (!parseNumber(value, g)) {
-                return bad(key, value);
-            }
-            a.gid = g;
-        } else if (key == "supplementary-groups") {
-            for (const auto& item : splitList(value, ',')) {
-                gid_t g = 0;
-                if (!parseNumber(std::string_view(item), g)) {
-                    return bad(key, value);
-                }
-                a.supplementaryGroups.push_back(g);
-            }
-        } else if (key == "user-name") {
-            a.userName.assign(value);
-        } else if (key == "home") {
-            a.home.assign(value);
-        } else if (key == "umask") {
-            mode_t m = 0;
-            if (!parseNumber(value, m, 8) || m > 0777) {
-                return bad(key, value);
-            }
-            a.umask = m;
-        } else if (key == "python-home") {
-            a.pythonHome.assign(value);
-        } else if (key == "python-path") {
-            a.pythonPath = splitList(value, ':');
-        } else if (key == "lang") {
-            a.lang.assign(value);
-        } else if (key == "locale") {
-            a.locale.assign(value);
-        } else if (key == "log-level") {
-            a.logLevel.assign(value);
-        } else if (key == "shutdown-timeout") {
-            if (!parseNumber(value, a.shutdownTimeoutSec) || a.shutdownTimeoutSec < 0) {
-                return bad(key, value);
-            }
-        } else if (key == "preload") {
-            a.preload.emplace_back(value);
-        } else {
-            return Status(ErrorCode::InvalidArgument, "unknown option --" + std::string(key));
-        }
+std::string encodeDaemonArgs(const DaemonArgs& a) {
+    std::string out;
+    ByteWriter w(out);
+    w.u32(kArgsMagic);
+    w.u8(kArgsFormat);
+    w.str(a.group);
+    w.u32(static_cast<std::uint32_t>(a.processIndex));
+    w.u32(static_cast<std::uint32_t>(a.processes));
+    w.u8(a.multiprocess ? 1 : 0);
+    w.u32(static_cast<std::uint32_t>(a.threads));
+    w.u32(a.managerPid);
+    w.u32(a.generation);
+    w.u32(static_cast<std::uint32_t>(a.secrets.size()));
+    for (const GroupSecret& s : a.secrets) {
+        w.u32(s.generation);
+        w.str(std::string_view(reinterpret_cast<const char*>(s.secret.data()), s.secret.size()));
     }
-    if (!haveGroup) {
-        return Status(ErrorCode::InvalidArgument, "missing --group");
+    optU32(w, a.peerUid);
+    w.u8(a.allowRoot ? 1 : 0);
+    optU32(w, a.uid);
+    optU32(w, a.gid);
+    w.u32(static_cast<std::uint32_t>(a.supplementaryGroups.size()));
+    for (const gid_t g : a.supplementaryGroups) {
+        w.u32(g);
+    }
+    w.str(a.userName);
+    w.str(a.home);
+    optU32(w, a.umask ? std::optional<std::uint32_t>(*a.umask) : std::nullopt);
+    w.str(a.pythonHome);
+    strList(w, a.pythonPath);
+    w.str(a.lang);
+    w.str(a.locale);
+    w.str(a.displayName);
+    w.str(a.logLevel);
+    w.u32(static_cast<std::uint32_t>(a.shutdownTimeoutSec));
+    strList(w, a.preload);
+    return out;
+}
+
+Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
+    if (bytes.size() > kMaxDaemonArgsBytes) {
+        return invalid("larger than kMaxDaemonArgsBytes");
+    }
+    ByteReader r(bytes);
+    std::uint32_t magic = 0;
+    std::uint8_t format = 0;
+    if (!r.u32(magic) || magic != kArgsMagic) {
+        return invalid("not written by mod_wsgid (bad magic)");
+    }
+    if (!r.u8(format) || format != kArgsFormat) {
+        return invalid("format version differs from this wsgid-daemon's (stale binary?)");
+    }
+    DaemonArgs a;
+    std::uint8_t flag = 0;
+    std::uint32_t count = 0;
+    if (!readStr(r, a.group) || a.group.empty()) {
+        return invalid("missing group name");
+    }
+    if (!readInt(r, a.processIndex) || !readInt(r, a.processes) || a.processes < 1 ||
+        a.processIndex >= a.processes) {
+        return invalid("bad process index or count");
+    }
+    if (!r.u8(flag) || flag > 1) {
+        return invalid("bad multiprocess flag");
+    }
+    a.multiprocess = flag == 1;
+    if (!readInt(r, a.threads) || a.threads < 1) {
+        return invalid("bad thread count");
+    }
+    if (!r.u32(a.managerPid) || !r.u32(a.generation)) {
+        return invalid("truncated");
+    }
+    if (!r.u32(count) || count > kRetainedSecretGenerations) {
+        return invalid("bad secret count");
+    }
+    for (std::uint32_t i = 0; i < count; ++i) {
+        GroupSecret s;
+        std::string_view key;
+        if (!r.u32(s.generation) || !r.str(key) || key.size() != s.secret.size()) {
+            return invalid("bad secret");
+        }
+        for (std::size_t b = 0; b < key.size(); ++b) {
+            s.secret[b] = static_cast<std::uint8_t>(key[b]);
+        }
+        a.secrets.push_back(s);
+    }
+    std::optional<std::uint32_t> peerUid;
+    std::optional<std::uint32_t> uid;
+    std::optional<std::uint32_t> gid;
+    if (!readOptU32(r, peerUid) || !r.u8(flag) || flag > 1 || !readOptU32(r, uid) ||
+        !readOptU32(r, gid)) {
+        return invalid("bad user settings");
+    }
+    a.allowRoot = flag == 1;
+    if (peerUid) {
+        a.peerUid = static_cast<uid_t>(*peerUid);
+    }
+    if (uid) {
+        a.uid = static_cast<uid_t>(*uid);
+    }
+    if (gid) {
+        a.gid = static_cast<gid_t>(*gid);
+    }
+    if (!r.u32(count) || count > kMaxListEntries) {
+        return invalid("bad supplementary group count");
+    }
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint32_t g = 0;
+        if (!r.u32(g)) {
+            return invalid("truncated supplementary groups");
+        }
+        a.supplementaryGroups.push_back(static_cast<gid_t>(g));
+    }
+    std::optional<std::uint32_t> umask;
+    if (!readStr(r, a.userName) || !readStr(r, a.home) || !readOptU32(r, umask) ||
+        (umask && *umask > 0777) || !readStr(r, a.pythonHome) || !readStrList(r, a.pythonPath) ||
+        !readStr(r, a.lang) || !readStr(r, a.locale) || !readStr(r, a.displayName) ||
+        !readStr(r, a.logLevel) || !readInt(r, a.shutdownTimeoutSec) ||
+        !readStrList(r, a.preload)) {
+        return invalid("bad process settings");
+    }
+    if (umask) {
+        a.umask = static_cast<mode_t>(*umask);
+    }
+    if (!r.done()) {
+        return invalid("trailing bytes");
     }
     return a;
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // DaemonArgs: the contract between the httpd parent that fork+execs wsgid-daemon and the daemon.
-// Both sides use this one encoder/parser, so they cannot drift. Pure: no syscalls, no httpd.
+// The parent writes them, with the group's secrets, into a pipe the daemon inherits as kArgsFd
+// and reads once at start: never argv (ps shows it to every user), the environment or a file.
+// Both sides use this one encoder/decoder, so they cannot drift. Pure: no syscalls, no httpd.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,11 +15,31 @@
 #include <sys/types.h>
 
 #include "common/status.h"
+#include "protocol/handshake.h"
 
 namespace wsgid::protocol {
 
 /// The daemon's listening socket is always inherited on this descriptor.
 inline constexpr int kListenFd = 3;
+
+/// The read end of the pipe that carries the encoded DaemonArgs (read to EOF, then closed).
+inline constexpr int kArgsFd = 4;
+
+/// Largest encoded DaemonArgs. The parent writes them into the pipe before it forks, so they must
+/// fit the pipe's buffer without a reader: Linux gives a pipe 64 KiB (16 pages) by default, and
+/// real settings (paths, a few python-path entries, secrets) take well under 4 KiB.
+inline constexpr std::size_t kMaxDaemonArgsBytes = std::size_t{64} * 1024;
+
+/// Generations whose secrets a daemon accepts: its own and the ones before it, so httpd children
+/// of earlier generations that still run requests after graceful restarts can open new
+/// connections. A child more than this many restarts old gets 503 for a new connection.
+inline constexpr std::size_t kRetainedSecretGenerations = 8;
+
+/// One generation's secret of a group.
+struct GroupSecret {
+    std::uint32_t generation = 0;
+    Secret secret{};
+};
 
 /// Exit status of a daemon that cannot start (bad python-home, unknown user, unloadable Python).
 /// The parent backs off hard instead of respawning in a tight loop (mod_cgid's startup error).
@@ -27,15 +49,18 @@ inline constexpr int kExitStartupFailure = 78;
 /// Everything a daemon process needs to know. Ids are numeric: names are resolved at
 /// configtest time in the parent, so a typo fails there, not in a respawn loop.
 struct DaemonArgs {
-    std::string group;             ///< WSGIDaemonProcess name
-    int processIndex = 0;          ///< 0..processes-1 within the group
-    int processes = 1;             ///< processes in the group
-    bool multiprocess = false;     ///< wsgi.multiprocess (true if processes= was given at all)
-    int threads = 15;              ///< worker threads
-    std::uint32_t managerPid = 0;  ///< httpd parent pid (checked against Hello)
-    std::uint32_t generation = 0;  ///< httpd generation (checked against Hello)
-    std::optional<uid_t> uid;      ///< switch to this user (only when started as root)
-    std::optional<gid_t> gid;      ///< and this primary group
+    std::string group;                 ///< WSGIDaemonProcess name
+    int processIndex = 0;              ///< 0..processes-1 within the group
+    int processes = 1;                 ///< processes in the group
+    bool multiprocess = false;         ///< wsgi.multiprocess (true if processes= was given at all)
+    int threads = 15;                  ///< worker threads
+    std::uint32_t managerPid = 0;      ///< httpd parent pid (checked against Hello)
+    std::uint32_t generation = 0;      ///< httpd generation that started this daemon
+    std::vector<GroupSecret> secrets;  ///< accepted proofs' keys, newest last (kRetained...)
+    std::optional<uid_t> peerUid;      ///< the uid httpd children run as (SO_PEERCRED check)
+    bool allowRoot = false;            ///< allow-root=On: Python may run as uid 0
+    std::optional<uid_t> uid;          ///< switch to this user (only when started as root)
+    std::optional<gid_t> gid;          ///< and this primary group
     std::vector<gid_t> supplementaryGroups;  ///< empty: initgroups() of the user
     std::string userName;                    ///< for initgroups() and USER/HOME in os.environ
     std::string home;                        ///< chdir here; also sys.path[0]
@@ -50,10 +75,13 @@ struct DaemonArgs {
     std::vector<std::string> preload;        ///< "script|application-group" pairs to load at start
 };
 
-/// argv for execv(): argv[0] is displayName (or "wsgid-daemon"), then --key=value options.
-std::vector<std::string> toArgv(const DaemonArgs& args);
+/// argv[0] for execv(), the only argument: what ps shows (display-name=, or "wsgid-daemon").
+std::string processTitle(const DaemonArgs& args);
 
-/// Parses argv[1..]; InvalidArgument naming the bad option.
-common::Result<DaemonArgs> parseArgv(std::span<const std::string_view> args);
+/// The bytes written to the kArgsFd pipe. A versioned binary record (see daemon_args.cpp).
+std::string encodeDaemonArgs(const DaemonArgs& args);
+
+/// Decodes encodeDaemonArgs() output; InvalidArgument naming what is wrong.
+common::Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes);
 
 }  // namespace wsgid::protocol

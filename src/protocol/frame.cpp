@@ -21,6 +21,7 @@ bool isKnownFrameType(std::uint8_t t) noexcept {
         case FrameType::Body:
         case FrameType::End:
         case FrameType::Error:
+        case FrameType::Challenge:
             return true;
     }
     return false;
@@ -30,6 +31,7 @@ std::uint32_t maxPayloadFor(FrameType t) noexcept {
     switch (t) {
         case FrameType::Hello:
         case FrameType::HelloAck:
+        case FrameType::Challenge:
             return 64;  // a few integers; room for later fields
         case FrameType::RequestHead:
             return kMaxRequestHeadBytes;

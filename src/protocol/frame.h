@@ -17,16 +17,17 @@ namespace wsgid::protocol {
 /// What a frame carries. Values are part of the wire format (docs/protocol.md).
 enum class FrameType : std::uint8_t {
     // module -> daemon
-    Hello = 1,        ///< first frame on a connection: manager pid and generation
+    Hello = 1,        ///< answer to Challenge: manager pid, generation and proof
     RequestHead = 2,  ///< one request: environ, script, groups
     BodyChunk = 3,    ///< request body bytes
     BodyEnd = 4,      ///< end of request body; flag kBodyAbandoned if the module stops early
     // daemon -> module
-    HelloAck = 16,  ///< reply to Hello: the daemon's pid
-    Start = 17,     ///< status line and headers
-    Body = 18,      ///< response body bytes
-    End = 19,       ///< the response is complete; the connection may carry another request
-    Error = 20,     ///< the request failed; see ResponseError
+    HelloAck = 16,   ///< reply to a Hello whose proof holds: the daemon's pid
+    Start = 17,      ///< status line and headers
+    Body = 18,       ///< response body bytes
+    End = 19,        ///< the response is complete; the connection may carry another request
+    Error = 20,      ///< the request failed; see ResponseError
+    Challenge = 21,  ///< first frame on a connection: the daemon's pid and nonce
 };
 
 /// BodyEnd flag: the module stopped sending before the whole body was read (the response had

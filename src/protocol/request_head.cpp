@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// RequestHead and Hello encoding. Pure: no syscalls, no httpd, no Python.
+// RequestHead encoding. Pure: no syscalls, no httpd, no Python.
 #include "protocol/request_head.h"
 
 #include "protocol/codec.h"
@@ -105,39 +105,6 @@ Result<RequestHead> decodeRequestHead(std::string_view payload) {
         return malformed("RequestHead");
     }
     return head;
-}
-
-std::string encodeHello(const Hello& hello) {
-    std::string out;
-    ByteWriter w(out);
-    w.u32(hello.managerPid);
-    w.u32(hello.generation);
-    return out;
-}
-
-Result<Hello> decodeHello(std::string_view payload) {
-    ByteReader r(payload);
-    Hello h;
-    if (!r.u32(h.managerPid) || !r.u32(h.generation) || !r.done()) {
-        return malformed("Hello");
-    }
-    return h;
-}
-
-std::string encodeHelloAck(const HelloAck& ack) {
-    std::string out;
-    ByteWriter w(out);
-    w.u32(ack.daemonPid);
-    return out;
-}
-
-Result<HelloAck> decodeHelloAck(std::string_view payload) {
-    ByteReader r(payload);
-    HelloAck a;
-    if (!r.u32(a.daemonPid) || !r.done()) {
-        return malformed("HelloAck");
-    }
-    return a;
 }
 
 }  // namespace wsgid::protocol

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// RequestHead: what the module tells the daemon about one request, and the connection Hello.
+// RequestHead: what the module tells the daemon about one request.
 // Pure: no syscalls, no httpd, no Python.
 #pragma once
 
@@ -41,22 +41,5 @@ std::string encodeRequestHead(const RequestHead& head);
 
 /// Decodes a RequestHead payload; ProtocolError or LimitExceeded when malformed.
 common::Result<RequestHead> decodeRequestHead(std::string_view payload);
-
-/// First frame on every connection: proves which httpd generation the module belongs to.
-struct Hello {
-    std::uint32_t managerPid = 0;  ///< pid of the httpd parent that started the daemons
-    std::uint32_t generation = 0;  ///< httpd's restart generation
-};
-
-std::string encodeHello(const Hello& hello);
-common::Result<Hello> decodeHello(std::string_view payload);
-
-/// Reply to Hello.
-struct HelloAck {
-    std::uint32_t daemonPid = 0;
-};
-
-std::string encodeHelloAck(const HelloAck& ack);
-common::Result<HelloAck> decodeHelloAck(std::string_view payload);
 
 }  // namespace wsgid::protocol

@@ -250,9 +250,14 @@ TEST(ParseDaemonProcess, ThreadsZeroExplainsServiceScriptMode) {
     EXPECT_TRUE(contains(msg, "service-script"));
 }
 
-TEST(ParseDaemonProcess, RejectsRootUser) {
-    EXPECT_TRUE(contains(errorOf("site user=root"), "root"));
-    EXPECT_TRUE(contains(errorOf("site user=#0"), "option 'user'"));
+TEST(ParseDaemonProcess, RejectsRootUserUnlessAllowRoot) {
+    EXPECT_TRUE(contains(errorOf("site user=root"), "would run Python as root"));
+    EXPECT_TRUE(contains(errorOf("site user=#0"), "allow-root=On"));
+    EXPECT_TRUE(contains(errorOf("site user=root allow-root=Off"), "user=root"));
+    auto g = parseDaemonProcess("site user=root allow-root=On");
+    ASSERT_TRUE(g.isOk()) << g.status().message();
+    EXPECT_TRUE(g.value().allowRoot);
+    EXPECT_EQ(g.value().user, "root");
 }
 
 TEST(ParseDaemonProcess, UnknownAndMalformedOptions) {

@@ -18,6 +18,7 @@
 
 #include "common/socket_io.h"
 #include "protocol/frame.h"
+#include "protocol/handshake.h"
 
 namespace wsgid::apache {
 namespace {
@@ -653,7 +654,21 @@ private:
     std::vector<std::string> paths_;
 };
 
-/// Accepts one connection on `listener`, checks Hello and answers HelloAck{pid}.
+/// The nonce the fake daemons send in their Challenge.
+protocol::Nonce testNonce() {
+    protocol::Nonce n{};
+    n.fill(0x11);
+    return n;
+}
+
+/// Sends a Challenge{pid, testNonce()} as a daemon does right after accept().
+void sendChallenge(FakeDaemon& daemon, std::uint32_t pid) {
+    daemon.send(FrameType::Challenge,
+                protocol::encodeChallenge({.daemonPid = pid, .nonce = testNonce()}));
+}
+
+/// Accepts one connection on `listener`, sends the Challenge, reads the Hello and answers
+/// HelloAck{pid}.
 void serveHello(int listener, std::uint32_t pid, protocol::Hello* seen,
                 std::unique_ptr<FakeDaemon>* keep) {
     UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
@@ -661,6 +676,7 @@ void serveHello(int listener, std::uint32_t pid, protocol::Hello* seen,
         return;
     }
     auto daemon = std::make_unique<FakeDaemon>(std::move(conn));
+    sendChallenge(*daemon, pid);
     auto hello = daemon->readFrame();
     if (!hello || hello->type != FrameType::Hello) {
         return;
@@ -715,17 +731,22 @@ TEST(ConnectToDaemon, SucceedsOnceTheDaemonListens) {
     EXPECT_EQ(conn.value()->daemonPid(), 77U);
 }
 
-TEST(ConnectToDaemon, SendsHelloAndReadsHelloAck) {
+TEST(ConnectToDaemon, AnswersTheChallengeWithAProofAndReadsHelloAck) {
     SocketDir dir;
     const std::string path = dir.path("hello.sock");
     UniqueFd listener = SocketDir::bound(path, true);
     protocol::Hello seen;
     std::unique_ptr<FakeDaemon> keep;
     std::thread daemon([&] { serveHello(listener.get(), 1234, &seen, &keep); });
+    protocol::Secret secret{};
+    secret.fill(0x77);
     const ConnectParams params{.socketPath = path,
                                .connectTimeout = 1s,
                                .ioTimeout = kIo,
-                               .hello = {.managerPid = 99, .generation = 3}};
+                               .group = "site-a",
+                               .managerPid = 99,
+                               .generation = 3,
+                               .secret = secret};
     auto conn = connectToDaemon(params);
     daemon.join();
     ASSERT_TRUE(conn) << conn.status().message();
@@ -734,6 +755,41 @@ TEST(ConnectToDaemon, SendsHelloAndReadsHelloAck) {
     EXPECT_FALSE(conn.value()->reused());
     EXPECT_EQ(seen.managerPid, 99U);
     EXPECT_EQ(seen.generation, 3U);
+    EXPECT_TRUE(protocol::proofsEqual(seen.proof,
+                                      protocol::helloProof(secret, "site-a", testNonce(), 99, 3)));
+}
+
+TEST(ConnectToDaemon, PeerThatSkipsTheChallengeIsRefused) {
+    SocketDir dir;
+    const std::string path = dir.path("nochal.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        d.send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 1}));
+    });
+    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
+    EXPECT_NE(conn.status().message().find("expected Challenge"), std::string::npos);
+}
+
+TEST(ConnectToDaemon, HelloAckFromAnotherPidThanTheChallengeIsRefused) {
+    SocketDir dir;
+    const std::string path = dir.path("pid.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        sendChallenge(d, 10);
+        d.readFrame();
+        d.send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 11}));
+    });
+    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
 }
 
 TEST(ConnectToDaemon, RejectedHelloFails) {
@@ -743,6 +799,7 @@ TEST(ConnectToDaemon, RejectedHelloFails) {
     std::thread daemon([&] {
         UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         FakeDaemon d(std::move(conn));
+        sendChallenge(d, 3);
         d.readFrame();
         d.sendError(protocol::ResponseErrorCode::BadRequest, "manager pid mismatch");
     });
@@ -765,6 +822,7 @@ TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
         {
             UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
             FakeDaemon stopping(std::move(conn));
+            sendChallenge(stopping, 1);
             stopping.readFrame();
             stopping.sendError(protocol::ResponseErrorCode::ShuttingDown, "daemon is stopping");
         }

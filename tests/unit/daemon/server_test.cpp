@@ -44,9 +44,10 @@ public:
         const std::lock_guard lock(mutex_);
         ids_.emplace(id);
     }
-    bool saw(std::string_view id) {
+    bool saw(std::string_view id) { return count(id) > 0; }
+    std::size_t count(std::string_view id) {
         const std::lock_guard lock(mutex_);
-        return ids_.count(std::string(id)) > 0;
+        return ids_.count(std::string(id));
     }
 
 private:
@@ -170,6 +171,10 @@ protected:
         ServerConfig config;
         config.threads = threads;
         config.connection.managerPid = kManagerPid;
+        config.connection.group = std::string(testing::kTestGroup);
+        config.connection.secrets = {{.generation = 1, .secret = testing::testSecret(1)},
+                                     {.generation = 2, .secret = testing::testSecret(2)}};
+        config.connection.peerUid = peerUid_;
         config.connection.socketTimeout = socketTimeout;
         config.queueCapacity = queueCapacity;
         common::UniqueFd listenFd = dir_.listen();
@@ -194,6 +199,7 @@ protected:
     }
 
     SocketDir dir_;
+    std::optional<uid_t> peerUid_ = ::getuid();
     RecordingLog log_;
     Gate gate_;  // outlives the server, whose workers may still be leaving it
     std::unique_ptr<FakeApplication> app_;
@@ -202,7 +208,7 @@ protected:
 
 // ---- session -------------------------------------------------------------------------------
 
-TEST_F(ServerTest, HelloIsAnsweredWithTheDaemonPid) {
+TEST_F(ServerTest, HelloWithAValidProofIsAnsweredWithTheDaemonPid) {
     startServer(echo);
     TestClient client(dir_.socketPath());
     ASSERT_TRUE(client.ok());
@@ -211,38 +217,179 @@ TEST_F(ServerTest, HelloIsAnsweredWithTheDaemonPid) {
     EXPECT_EQ(ack.value().daemonPid, static_cast<std::uint32_t>(::getpid()));
 }
 
-TEST_F(ServerTest, HelloFromAnotherGenerationIsAccepted) {
+TEST_F(ServerTest, HelloSignedWithAnEarlierRetainedGenerationIsAccepted) {
+    // An httpd child of the previous generation, still running after a graceful restart.
     startServer(echo);
     TestClient client(dir_.socketPath());
     ASSERT_TRUE(client.ok());
-    EXPECT_TRUE(client.hello(kManagerPid, 99).isOk());
+    EXPECT_TRUE(client.hello(kManagerPid, 1).isOk());
+    TestClient newer(dir_.socketPath());
+    EXPECT_TRUE(newer.hello(kManagerPid, 2).isOk());
 }
 
-TEST_F(ServerTest, HelloWithWrongManagerPidIsRejectedAndClosed) {
+TEST_F(ServerTest, EveryConnectionGetsItsOwnNonce) {
     startServer(echo);
-    TestClient client(dir_.socketPath());
-    ASSERT_TRUE(client.ok());
-    ASSERT_TRUE(client.sendFrame(FrameType::Hello, protocol::encodeHello({kManagerPid + 1, 1})));
-    auto frame = client.readFrame();
-    ASSERT_TRUE(frame.isOk()) << frame.status().message();
-    ASSERT_EQ(frame.value().type, FrameType::Error);
-    auto err = protocol::decodeResponseError(frame.value().payload);
-    ASSERT_TRUE(err.isOk());
-    EXPECT_EQ(err.value().code, ResponseErrorCode::BadRequest);
+    TestClient a(dir_.socketPath());
+    TestClient b(dir_.socketPath());
+    auto ca = a.challenge();
+    auto cb = b.challenge();
+    ASSERT_TRUE(ca.isOk() && cb.isOk());
+    EXPECT_NE(ca.value().nonce, cb.value().nonce);
+    EXPECT_EQ(ca.value().daemonPid, static_cast<std::uint32_t>(::getpid()));
+}
+
+/// Expects the daemon to answer with Error{BadRequest}, close, and log WG0219.
+void expectRefused(TestClient& client, const common::Result<protocol::HelloAck>& answer,
+                   RecordingLog& log) {
+    ASSERT_FALSE(answer.isOk());
+    EXPECT_NE(answer.status().message().find("authentication failed"), std::string::npos)
+        << answer.status().message();
     EXPECT_TRUE(client.closedByPeer());
-    EXPECT_TRUE(log_.saw("WG0219"));
+    EXPECT_TRUE(log.saw("WG0219"));
 }
 
-TEST_F(ServerTest, FirstFrameOtherThanHelloIsRejectedAndClosed) {
+TEST_F(ServerTest, HelloWithWrongManagerPidIsRefusedAndClosed) {
     startServer(echo);
     TestClient client(dir_.socketPath());
     ASSERT_TRUE(client.ok());
+    expectRefused(client, client.hello(kManagerPid + 1, 1), log_);
+}
+
+TEST_F(ServerTest, ProofWithAnotherGroupsSecretIsRefused) {
+    // A tenant knows its own group's secret; it must be useless against this group.
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    auto c = client.challenge();
+    ASSERT_TRUE(c.isOk());
+    protocol::Secret other = testing::testSecret(1);
+    other[0] ^= 1;
+    expectRefused(
+        client,
+        client.sendHello({.managerPid = kManagerPid,
+                          .generation = 1,
+                          .proof = protocol::helloProof(other, testing::kTestGroup, c.value().nonce,
+                                                        kManagerPid, 1)}),
+        log_);
+}
+
+TEST_F(ServerTest, ProofForAnotherGroupNameIsRefused) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    auto c = client.challenge();
+    ASSERT_TRUE(c.isOk());
+    expectRefused(
+        client,
+        client.sendHello({.managerPid = kManagerPid,
+                          .generation = 1,
+                          .proof = protocol::helloProof(testing::testSecret(1), "h",
+                                                        c.value().nonce, kManagerPid, 1)}),
+        log_);
+}
+
+TEST_F(ServerTest, ReplayedHelloIsRefused) {
+    // A Hello that was valid on one connection (seen, say, by a process that could read it)
+    // does not open another: the nonce differs.
+    startServer(echo);
+    TestClient first(dir_.socketPath());
+    auto c = first.challenge();
+    ASSERT_TRUE(c.isOk());
+    const protocol::Hello valid{
+        .managerPid = kManagerPid,
+        .generation = 1,
+        .proof = protocol::helloProof(testing::testSecret(1), testing::kTestGroup, c.value().nonce,
+                                      kManagerPid, 1)};
+    ASSERT_TRUE(first.sendHello(valid).isOk());
+    TestClient replay(dir_.socketPath());
+    ASSERT_TRUE(replay.challenge().isOk());
+    expectRefused(replay, replay.sendHello(valid), log_);
+}
+
+TEST_F(ServerTest, HelloForAGenerationWithoutSecretIsRefused) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    expectRefused(client, client.hello(kManagerPid, 0), log_);
+}
+
+TEST_F(ServerTest, HelloForANewerGenerationGetsShuttingDown) {
+    // This daemon is of an older generation than the child: it is retiring, the module retries.
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    auto answer = client.hello(kManagerPid, 3);
+    ASSERT_FALSE(answer.isOk());
+    EXPECT_NE(answer.status().message().find("stopping"), std::string::npos);
+    EXPECT_TRUE(client.closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0271"));
+    EXPECT_FALSE(log_.saw("WG0219"));
+}
+
+TEST_F(ServerTest, FirstFrameOtherThanHelloIsRefusedAndClosed) {
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.ok());
+    ASSERT_TRUE(client.challenge().isOk());
     ASSERT_TRUE(client.sendRequest(makeHead("r1"), {}));
     auto frame = client.readFrame();
     ASSERT_TRUE(frame.isOk()) << frame.status().message();
     EXPECT_EQ(frame.value().type, FrameType::Error);
     EXPECT_TRUE(client.closedByPeer());
-    EXPECT_TRUE(log_.saw("WG0217"));
+    EXPECT_TRUE(log_.saw("WG0219"));
+}
+
+TEST_F(ServerTest, VersionOneHelloIsRefused) {
+    // What a client of the old, unauthenticated protocol sends: a version-1 frame header.
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.challenge().isOk());
+    ASSERT_TRUE(
+        client.sendRaw(std::string("\x01\x01\x00\x00\x08\x00\x00\x00", 8) + std::string(8, '\0')));
+    EXPECT_TRUE(client.closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0213"));
+}
+
+TEST_F(ServerTest, RefusalsOfOneProcessAreLoggedOnce) {
+    startServer(echo);
+    for (int i = 0; i < 3; ++i) {
+        TestClient client(dir_.socketPath());
+        ASSERT_FALSE(client.hello(kManagerPid + 1, 1).isOk());
+        EXPECT_TRUE(client.closedByPeer());
+    }
+    EXPECT_EQ(log_.count("WG0219"), 1U);
+}
+
+TEST_F(ServerTest, PeerOfAnotherUidGetsNoChallenge) {
+    peerUid_ = ::getuid() + 1;
+    startServer(echo);
+    TestClient client(dir_.socketPath());
+    ASSERT_TRUE(client.ok());
+    EXPECT_TRUE(client.closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0219"));
+}
+
+TEST_F(ServerTest, SilentPeerIsDroppedAfterTheHandshakeTimeout) {
+    startServer(echo);
+    TestClient silent(dir_.socketPath());
+    ASSERT_TRUE(silent.challenge().isOk());
+    // closedByPeer() waits up to kTestTimeout, well past kHandshakeTimeout.
+    EXPECT_TRUE(silent.closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0274"));
+    // The server still serves others.
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("after"), {}));
+    EXPECT_TRUE(client->readResponse().isOk());
+}
+
+TEST_F(ServerTest, TooManySilentPeersDropTheOldestFirst) {
+    startServer(echo);
+    std::vector<std::unique_ptr<TestClient>> silent;
+    for (std::size_t i = 0; i < kMaxPendingHandshakes; ++i) {
+        silent.push_back(std::make_unique<TestClient>(dir_.socketPath()));
+        ASSERT_TRUE(silent.back()->challenge().isOk()) << i;
+    }
+    // One more: the oldest waiting peer makes room, and a real child still gets in.
+    auto client = connect();
+    EXPECT_TRUE(silent.front()->closedByPeer());
+    ASSERT_TRUE(client->sendRequest(makeHead("busy"), {}));
+    EXPECT_TRUE(client->readResponse().isOk());
 }
 
 // ---- requests ------------------------------------------------------------------------------
@@ -533,7 +680,7 @@ TEST_F(ServerTest, RequestFrameInsideABodyClosesTheConnection) {
     std::string bytes;
     protocol::appendFrame(bytes, FrameType::RequestHead, 0,
                           protocol::encodeRequestHead(makeHead("r")));
-    protocol::appendFrame(bytes, FrameType::Hello, 0, protocol::encodeHello({kManagerPid, 1}));
+    protocol::appendFrame(bytes, FrameType::Hello, 0, protocol::encodeHello({kManagerPid, 1, {}}));
     ASSERT_TRUE(client->sendRaw(bytes));
     EXPECT_TRUE(client->closedByPeer());
     EXPECT_TRUE(log_.saw("WG0216"));

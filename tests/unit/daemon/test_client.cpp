@@ -102,9 +102,38 @@ Status TestClient::sendRaw(std::string_view bytes) {
     return common::writeFully(fd_.get(), bytes, Deadline::after(kTestTimeout));
 }
 
+protocol::Secret testSecret(std::uint32_t generation) {
+    protocol::Secret s{};
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        s[i] = static_cast<std::uint8_t>(generation * 31 + i);
+    }
+    return s;
+}
+
+Result<protocol::Challenge> TestClient::challenge() {
+    auto frame = readFrame();
+    if (!frame) {
+        return frame.status();
+    }
+    if (frame.value().type != FrameType::Challenge) {
+        return Status(ErrorCode::ProtocolError, "expected Challenge");
+    }
+    return protocol::decodeChallenge(frame.value().payload);
+}
+
 Result<protocol::HelloAck> TestClient::hello(std::uint32_t managerPid, std::uint32_t generation) {
-    if (Status s = sendFrame(FrameType::Hello, protocol::encodeHello({managerPid, generation}));
-        !s) {
+    auto c = challenge();
+    if (!c) {
+        return c.status();
+    }
+    return sendHello({.managerPid = managerPid,
+                      .generation = generation,
+                      .proof = protocol::helloProof(testSecret(generation), kTestGroup,
+                                                    c.value().nonce, managerPid, generation)});
+}
+
+Result<protocol::HelloAck> TestClient::sendHello(const protocol::Hello& hello) {
+    if (Status s = sendFrame(FrameType::Hello, protocol::encodeHello(hello)); !s) {
         return s;
     }
     auto frame = readFrame();

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "protocol/frame.h"
+#include "protocol/handshake.h"
 #include "protocol/request_head.h"
 #include "protocol/response.h"
 
@@ -51,6 +52,12 @@ struct Response {
     [[nodiscard]] std::string body() const;
 };
 
+/// The daemon group name the test servers are configured with.
+inline constexpr std::string_view kTestGroup = "g";
+
+/// A distinct secret per generation (tests configure servers with these).
+protocol::Secret testSecret(std::uint32_t generation);
+
 /// A RequestHead with the fields tests care about filled in.
 protocol::RequestHead makeHead(std::string requestId, std::int64_t contentLength = -1);
 
@@ -67,9 +74,16 @@ public:
                              std::uint16_t flags = 0);
     common::Status sendRaw(std::string_view bytes);
 
-    /// Sends Hello and returns the HelloAck (or the error: an Error frame, EOF, ...).
+    /// Reads the daemon's Challenge (the first frame on every connection).
+    common::Result<protocol::Challenge> challenge();
+
+    /// Reads the Challenge, answers with a Hello signed by testSecret(generation) for kTestGroup
+    /// and returns the HelloAck (or the error: an Error frame, EOF, ...).
     common::Result<protocol::HelloAck> hello(std::uint32_t managerPid,
                                              std::uint32_t generation = 1);
+
+    /// After challenge(): sends `hello` as it is and returns the answer as hello() does.
+    common::Result<protocol::HelloAck> sendHello(const protocol::Hello& hello);
 
     /// Sends RequestHead, the body in `chunks`, and BodyEnd (with the abandoned flag if asked).
     common::Status sendRequest(const protocol::RequestHead& head,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for RequestHead, Hello and HelloAck payloads: round trips and every malformed shape.
+// Tests for RequestHead payloads: round trips and every malformed shape.
 #include "protocol/request_head.h"
 
 #include <cstdint>
@@ -209,41 +209,6 @@ TEST(RequestHead, EmptyPayloadIsMalformed) {
     auto r = decodeRequestHead("");
     ASSERT_FALSE(r.isOk());
     EXPECT_EQ(r.status().code(), ErrorCode::ProtocolError);
-}
-
-TEST(Hello, RoundTrips) {
-    const Hello h{.managerPid = 4242, .generation = 0xffffffffU};
-    auto r = decodeHello(encodeHello(h));
-    ASSERT_TRUE(r.isOk());
-    EXPECT_EQ(r.value().managerPid, 4242U);
-    EXPECT_EQ(r.value().generation, 0xffffffffU);
-}
-
-TEST(Hello, EncodingFitsFrameLimit) {
-    EXPECT_LE(encodeHello(Hello{}).size(), maxPayloadFor(FrameType::Hello));
-    EXPECT_LE(encodeHelloAck(HelloAck{}).size(), maxPayloadFor(FrameType::HelloAck));
-}
-
-TEST(Hello, RejectsWrongSize) {
-    const std::string good = encodeHello(Hello{.managerPid = 1, .generation = 2});
-    EXPECT_FALSE(decodeHello("").isOk());
-    EXPECT_FALSE(decodeHello(good.substr(0, 7)).isOk());
-    EXPECT_FALSE(decodeHello(good + std::string(1, '\0')).isOk());
-    EXPECT_EQ(decodeHello(good.substr(0, 4)).status().code(), ErrorCode::ProtocolError);
-}
-
-TEST(HelloAck, RoundTrips) {
-    auto r = decodeHelloAck(encodeHelloAck(HelloAck{.daemonPid = 31337}));
-    ASSERT_TRUE(r.isOk());
-    EXPECT_EQ(r.value().daemonPid, 31337U);
-}
-
-TEST(HelloAck, RejectsWrongSize) {
-    const std::string good = encodeHelloAck(HelloAck{.daemonPid = 7});
-    EXPECT_FALSE(decodeHelloAck("").isOk());
-    EXPECT_FALSE(decodeHelloAck(good.substr(0, 3)).isOk());
-    EXPECT_FALSE(decodeHelloAck(good + "x").isOk());
-    EXPECT_EQ(decodeHelloAck(good + "x").status().code(), ErrorCode::ProtocolError);
 }
 
 }  // namespace
