@@ -471,6 +471,17 @@ bool Manager::openListeners() {
     std::vector<RetainedListener> old = std::move(retained_.listeners);
     retained_.listeners.clear();
     const long pid = static_cast<long>(::getpid());
+    for (const auto& stale : removeStaleSockets(registry_.socketPrefix, pid)) {
+        if (stale.error == 0) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
+                         "WG0026: removed the socket %s of httpd pid %ld, which is gone",
+                         stale.path.c_str(), stale.pid);
+        } else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, stale.error, s_,
+                         "WG0027: cannot remove the stale socket %s of httpd pid %ld",
+                         stale.path.c_str(), stale.pid);
+        }
+    }
     for (const auto& gp : registry_.groups()) {
         DaemonGroup& g = *gp;
         const std::string path = socketPathFor(registry_.socketPrefix, pid, g.name);
