@@ -175,7 +175,8 @@ namespace {
 common::Result<PathInfo> lstatInfo(const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
-        return {ErrorCode::IoError, "lstat " + path + ": " + common::errnoText(errno)};
+        const int err = errno;
+        return {ErrorCode::IoError, "lstat " + path + ": " + common::errnoText(err)};
     }
     PathInfo info{path, st.st_uid, st.st_mode, {}};
     // The httpd parent is single-threaded while it checks its configuration.
@@ -282,13 +283,15 @@ Status checkSocketDirectory(std::string_view what, const std::string& dir,
 Status chownSocket(const std::string& path, uid_t uid, gid_t gid) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
-        return {ErrorCode::IoError, "lstat: " + common::errnoText(errno)};
+        const int err = errno;
+        return {ErrorCode::IoError, "lstat: " + common::errnoText(err)};
     }
     if (!S_ISSOCK(st.st_mode)) {
         return {ErrorCode::InvalidArgument, "it is not a socket"};
     }
     if (::fchownat(AT_FDCWD, path.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-        return {ErrorCode::IoError, "fchownat: " + common::errnoText(errno)};
+        const int err = errno;
+        return {ErrorCode::IoError, "fchownat: " + common::errnoText(err)};
     }
     return {};
 }
