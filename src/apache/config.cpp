@@ -16,6 +16,7 @@
 
 #include "apache/config_parse.h"
 #include "apache/httpd_includes.h"
+#include "apache/socket_directory.h"
 // httpd_includes.h first: apr_raii.h needs the APR pool API.
 #include "apache/apr_raii.h"
 
@@ -272,20 +273,40 @@ void chooseDaemonBinary(GroupRegistry& registry, ConfigErrors& errors) {
     }
 }
 
+/// Who may own the socket directory: root, and the user of a httpd not started as root.
+TrustedOwners trustedSocketOwners() {
+    TrustedOwners trusted;
+    if (const uid_t self = ::geteuid(); self != 0) {
+        trusted.extraUid = self;
+        const struct passwd* pw = ::getpwuid(self);  // NOLINT(concurrency-mt-unsafe): parent
+        trusted.extraName = pw != nullptr ? pw->pw_name : "";
+    }
+    return trusted;
+}
+
 void resolveSocketPrefix(apr_pool_t* pconf, server_rec* s, GroupRegistry& registry,
                          ConfigErrors& errors, bool logNotices) {
-    if (registry.socketPrefix.empty()) {
+    const bool configured = !registry.socketPrefix.empty();
+    if (!configured) {
         registry.socketPrefix = ap_runtime_dir_relative(pconf, "wsgid");
     }
-    const auto slash = registry.socketPrefix.rfind('/');
-    const std::string dir = slash == 0 ? "/" : registry.socketPrefix.substr(0, slash);
-    struct stat st {};
-    if (logNotices && (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
-        // Not an error: Debian's apache2ctl creates the runtime directory just before start.
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
-                     "WG0011: the directory of the daemon sockets, %s, does not exist yet; "
-                     "create it or change WSGISocketPrefix / DefaultRuntimeDir",
-                     dir.c_str());
+    const std::string dir = socketDirectoryOf(registry.socketPrefix);
+    const std::string what = configured ? "WSGISocketPrefix " + registry.socketPrefix
+                                        : "DefaultRuntimeDir " + dir + " (the daemon sockets)";
+    const TrustedOwners trusted = trustedSocketOwners();
+    const auto verdict =
+        checkSocketDirectory(what, dir, trusted, socketDirectoryAdvice(configured, trusted));
+    if (verdict.code() == common::ErrorCode::NotFound) {
+        // Not an error: Debian's apache2ctl creates the runtime directory just before start,
+        // and the check runs again then.
+        if (logNotices) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                         "WG0011: the directory of the daemon sockets, %s, does not exist yet; "
+                         "create it or change WSGISocketPrefix / DefaultRuntimeDir",
+                         dir.c_str());
+        }
+    } else if (!verdict) {
+        errors.add(verdict.message());
     }
     for (const auto& g : registry.groups()) {
         const std::size_t len = worstCaseSocketPathLength(registry.socketPrefix, g->name);

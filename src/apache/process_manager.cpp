@@ -33,6 +33,7 @@
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/restart_policy.h"
+#include "apache/socket_directory.h"
 #include "common/random.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
@@ -67,10 +68,6 @@ constexpr std::chrono::seconds kKillReapWait{2};
 /// Poll interval of the bounded waits at stop: short enough to exit promptly once the daemons are
 /// gone, long enough to cost nothing.
 constexpr std::chrono::milliseconds kReapPollInterval{50};
-/// Mode of a daemon socket: only its owner (Apache's User) may connect.
-constexpr mode_t kSocketMode = 0600;
-/// umask while binding, so the socket never exists with wider permissions.
-constexpr mode_t kBindUmask = 077;
 /// Process name (comm) of a forked daemon while it waits out its restart backoff before exec.
 constexpr const char* kBackoffProcessName = "wsgid-backoff";
 
@@ -197,21 +194,20 @@ void unlinkSocket(const std::string& path) {
     }
 }
 
-/// Socket owned by Apache's User (children connect as that user), mode 0600.
+/// Socket owned by Apache's User (children connect as that user); its mode 0600 comes from
+/// kBindUmask. Neither step follows a symlink (socket_directory.h).
 void setSocketOwnership(server_rec* s, const std::string& path) {
-    if (::geteuid() == 0 &&
-        ::chown(path.c_str(), ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
-                     "WG0024: cannot give the daemon socket %s to User %s", path.c_str(),
-                     ap_unixd_config.user_name);
+    if (::geteuid() != 0) {
+        return;
     }
-    if (::chmod(path.c_str(), kSocketMode) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s,
-                     "WG0024: cannot set mode 0600 on the daemon socket %s", path.c_str());
+    if (auto st = chownSocket(path, ap_unixd_config.user_id, ap_unixd_config.group_id); !st) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "WG0024: cannot give the daemon socket %s to User %s: %s", path.c_str(),
+                     ap_unixd_config.user_name, st.message().c_str());
     }
 }
 
-/// socket + bind (under umask 077) + listen. A stale socket file at the path is replaced.
+/// socket + bind (under kBindUmask) + listen. A stale socket file at the path is replaced.
 common::Result<int> createListener(server_rec* s, const std::string& path, int backlog) {
     using common::ErrorCode;
     sockaddr_un addr{};
@@ -529,6 +525,17 @@ bool Manager::openListeners() {
     std::vector<RetainedListener> old = std::move(retained_.listeners);
     retained_.listeners.clear();
     const long pid = static_cast<long>(::getpid());
+    for (const auto& stale : removeStaleSockets(registry_.socketPrefix, pid)) {
+        if (stale.error == 0) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
+                         "WG0026: removed the socket %s of httpd pid %ld, which is gone",
+                         stale.path.c_str(), stale.pid);
+        } else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, stale.error, s_,
+                         "WG0027: cannot remove the stale socket %s of httpd pid %ld",
+                         stale.path.c_str(), stale.pid);
+        }
+    }
     for (const auto& gp : registry_.groups()) {
         DaemonGroup& g = *gp;
         const std::string path = socketPathFor(registry_.socketPrefix, pid, g.name);

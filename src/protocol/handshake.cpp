@@ -3,11 +3,11 @@
 // Debian apache2 already loads for mod_ssl. Pure: no syscalls, no httpd, no Python.
 #include "protocol/handshake.h"
 
+#include <stdexcept>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-
-#include <stdexcept>
 
 #include "protocol/codec.h"
 
@@ -100,10 +100,9 @@ std::array<std::uint8_t, 32> hmacSha256(std::string_view key, std::string_view m
     std::array<std::uint8_t, 32> out{};
     unsigned int len = 0;
     // One-shot HMAC(): not deprecated in OpenSSL 3, no context to manage.
-    const unsigned char* ok =
-        HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
-             &len);
+    const unsigned char* ok = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                                   reinterpret_cast<const unsigned char*>(message.data()),
+                                   message.size(), out.data(), &len);
     if (ok == nullptr || len != out.size()) {
         // Only an OpenSSL without SHA-256 (or out of memory) gets here; never return a
         // predictable proof.
@@ -121,8 +120,8 @@ Proof helloProof(const Secret& secret, std::string_view group, const Nonce& nonc
     putBytes(w, nonce);
     w.u32(managerPid);
     w.u32(generation);
-    return hmacSha256(
-        std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()), message);
+    return hmacSha256(std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()),
+                      message);
 }
 
 bool proofsEqual(const Proof& a, const Proof& b) noexcept {

@@ -2,13 +2,16 @@
 """4xx: daemon processes: how many, whose children, respawn after SIGKILL with the reason logged,
 graceful restart (drain, no failed request under load), full restart, stop, user=/group=,
 display-name, home/python-path/python-home/lang/locale, socket permissions, unreachable daemons,
-configuration errors caught by configtest."""
+configuration errors caught by configtest, socket directory hygiene (who may write it, stale
+sockets of dead instances)."""
 
 import os
 import pwd
 import re
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import threading
 import time
@@ -208,8 +211,8 @@ class TestLifecycle:
         assert len(socks) >= 2, socks  # one per group
         for path in socks:
             st = os.stat(path)
-            # Only the Apache user may connect.
-            assert st.st_mode & 0o077 == 0, (path, oct(st.st_mode))
+            # Only the Apache user may connect: the bind umask gives exactly 0600.
+            assert stat.S_IMODE(st.st_mode) == 0o600, (path, oct(st.st_mode))
             if is_root():
                 assert st.st_uid == pwd.getpwnam(APACHE_USER).pw_uid, path
 
@@ -510,3 +513,128 @@ def test_400_56_unknown_user_fails_configtest(make_server):
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
     assert "no-such-user-wsgid" in out, out
+
+
+# ---- socket directory hygiene ---------------------------------------------------------------------
+
+PREFIX_CONF = r"""
+WSGISocketPrefix ${WG_ROOT}/sockets/wg
+WSGIDaemonProcess sd threads=1
+WSGIScriptAlias /info ${APPS}/procinfo/app.wsgi process-group=sd
+"""
+
+
+def prefix_server(make_server, mode=0o755, daemons=0):
+    srv = make_server(ServerConf(PREFIX_CONF, daemons=daemons), start=False)
+    sockets = srv.root / "sockets"
+    sockets.mkdir()
+    os.chmod(sockets, mode)
+    return srv, sockets
+
+
+@pytest.mark.parametrize("where", ["prefix", "runtime-dir"])
+def test_400_60_world_writable_socket_dir_fails_configtest(make_server, where):
+    if where == "prefix":
+        srv, sockets = prefix_server(make_server, 0o1777)
+        directive = f"WSGISocketPrefix {sockets}/wg"
+    else:
+        srv = make_server(ServerConf(LIFECYCLE_CONF.body, daemons=0), start=False)
+        sockets = srv.run_dir
+        os.chmod(sockets, 0o1777)
+        directive = f"DefaultRuntimeDir {sockets}"
+    res = srv.configtest()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert f"{directive}" in out, out
+    assert f"directory {sockets} is writable by others (mode 1777" in out, out
+    assert "WSGISocketPrefix at" in out and "only root can write" in out, out
+    os.chmod(sockets, 0o755)  # the harness's stop and clean-up need nothing else
+
+
+def test_400_61_socket_dir_owned_by_another_user_fails_configtest(make_server):
+    if not is_root():
+        pytest.skip("needs root to give the directory to another user")
+    srv, sockets = prefix_server(make_server, 0o755)
+    www = pwd.getpwnam(APACHE_USER)
+    os.chown(sockets, www.pw_uid, www.pw_gid)
+    res = srv.configtest()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert f"directory {sockets} is owned by {APACHE_USER} (uid {www.pw_uid}) (mode 0755)" \
+        in out, out
+    assert "not by root" in out, out
+
+
+def test_400_62_writable_parent_of_socket_dir_fails_configtest(make_server):
+    srv = make_server(ServerConf(PREFIX_CONF.replace("/sockets/wg", "/open/sockets/wg"),
+                                 daemons=0), start=False)
+    open_dir = srv.root / "open"
+    (open_dir / "sockets").mkdir(parents=True)
+    os.chmod(open_dir / "sockets", 0o755)
+    os.chmod(open_dir, 0o777)  # not sticky: anyone may rename sockets/ away
+    res = srv.configtest()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert f"directory {open_dir}, which holds {open_dir}/sockets, is writable by others" in out, \
+        out
+    # The harness's own layout (/tmp/wg-<pid>-<n>/..., /tmp sticky) passes.
+    os.chmod(open_dir, 0o755)
+    res = srv.configtest()
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def unused_pid() -> int:
+    """A pid no process has now (only socket names carry it; nothing is signalled)."""
+    for pid in range(3999999, 3000000, -7):
+        if not os.path.exists(f"/proc/{pid}"):
+            return pid
+    raise AssertionError("no unused pid found")
+
+
+def bound_socket(path: Path, listen: bool) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    if listen:
+        s.listen(4)
+    else:
+        s.close()  # the file stays; nobody listens on it
+    return s
+
+
+def test_400_63_stale_sockets_of_dead_instances_are_removed_at_start(make_server):
+    srv, sockets = prefix_server(make_server, 0o755, daemons=None)
+    pid = unused_pid()
+    dead = sockets / f"wg.{pid}.sd.sock"
+    dead_other_group = sockets / f"wg.{pid}.gone.group.sock"
+    live = sockets / f"wg.{pid}.live.sock"
+    not_ours = [sockets / f"other.{pid}.sd.sock", sockets / "wg.notapid.sd.sock",
+                sockets / f"wg.{pid}.sd.sock.old"]
+    plain_file = sockets / f"wg.{pid}.file.sock"
+    link = sockets / f"wg.{pid}.link.sock"
+    bound_socket(dead, listen=False)
+    bound_socket(dead_other_group, listen=False)
+    listener = bound_socket(live, listen=True)
+    try:
+        for p in not_ours:
+            bound_socket(p, listen=False)
+        plain_file.write_text("")
+        link.symlink_to(not_ours[0])
+        srv.start()
+        assert http.get(srv.port, "/info").status == 200
+        for p in (dead, dead_other_group):
+            assert not os.path.lexists(p), p
+            rec = srv.log.wait_for(rf"WG0026: .*{re.escape(str(p))}", 0)
+            assert rec.level == "info", rec.text
+        for p in [live, plain_file, link] + not_ours:
+            assert os.path.lexists(p), p
+        removals = re.findall(r"WG0026: removed the socket (\S+) ", srv.log.read_from(0))
+        assert sorted(removals) == sorted([str(dead), str(dead_other_group)]), removals
+        # The new socket of this instance sits beside the kept ones, mode 0600.
+        (own,) = [p for p in sockets.iterdir() if p.name.startswith(f"wg.{srv.pid}.")]
+        st = os.lstat(own)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        if is_root():
+            assert st.st_uid == pwd.getpwnam(APACHE_USER).pw_uid
+        srv.stop()
+    finally:
+        listener.close()

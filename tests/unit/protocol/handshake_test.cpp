@@ -117,7 +117,8 @@ TEST(HelloProof, GroupNameIsLengthPrefixed) {
     // "ab" + nonce vs "a" + "b..." must not collide: the name carries its length.
     const Secret key = secretOf(1);
     Nonce n1 = nonceOf(0x62);
-    EXPECT_FALSE(proofsEqual(helloProof(key, "ab", nonceOf(0), 1, 1), helloProof(key, "a", n1, 1, 1)));
+    EXPECT_FALSE(
+        proofsEqual(helloProof(key, "ab", nonceOf(0), 1, 1), helloProof(key, "a", n1, 1, 1)));
 }
 
 TEST(ProofsEqual, ComparesEveryByte) {
