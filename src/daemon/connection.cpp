@@ -179,6 +179,13 @@ Connection::Event Connection::processBuffered() noexcept {
                 return Event::RequestReady;
             }
             auto next = decoder_.next();
+            if (!next && state_ == State::AwaitHello) {
+                // Not even a frame of this protocol version (an old client, a probe): an
+                // unauthenticated peer, refused like a bad Hello.
+                return refuse("its first bytes are not a valid frame (" +
+                                  next.status().message() + ")",
+                              {});
+            }
             if (!next) {
                 log_.log(LogLevel::Error, "WG0213",
                          "malformed frame from the module, closing the connection: " +

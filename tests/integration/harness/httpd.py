@@ -73,6 +73,7 @@ class ServerConf:
     mpm: Optional[str] = None  # None: the MPM env var, else "event"
     load_module: bool = True  # False only for the harness's own checks with plain httpd
     daemon_program: bool = True  # False: no WSGIDaemonProgram, the module finds its own daemon
+    env: Dict[str, str] = field(default_factory=dict)  # more environment for apache2 itself
 
     def expected_daemons(self) -> int:
         if self.daemons is not None:
@@ -278,6 +279,7 @@ class HttpdServer:
             env["ASAN_OPTIONS"] = f"detect_leaks=0:log_path={self.root}/asan"
             env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={self.root}/ubsan"
             env["PYTHONMALLOC"] = "malloc"
+        env.update(self.conf.env)
         return env
 
     # ---- lifecycle -------------------------------------------------------------------------

@@ -28,3 +28,7 @@ DAEMON_LOST_IDS = (_MODULE_DAEMON_BROKE,)
 DAEMON_DIED_IDS = ("WG0033", "WG0036")
 # A daemon that could not start: its own reason (crit) and the parent's backoff record.
 STARTUP_FAILED_IDS = ("WG0257", "WG0035")
+# A daemon refused a connection that did not prove it comes from an httpd child of this server.
+REFUSED_PEER_IDS = ("WG0219",)
+# A daemon dropped a connection that sent no valid Hello in time.
+HANDSHAKE_TIMEOUT_IDS = ("WG0274",)

@@ -343,7 +343,8 @@ TEST_F(ServerTest, VersionOneHelloIsRefused) {
     ASSERT_TRUE(
         client.sendRaw(std::string("\x01\x01\x00\x00\x08\x00\x00\x00", 8) + std::string(8, '\0')));
     EXPECT_TRUE(client.closedByPeer());
-    EXPECT_TRUE(log_.saw("WG0213"));
+    EXPECT_TRUE(log_.saw("WG0219"));
+    EXPECT_FALSE(log_.saw("WG0213"));
 }
 
 TEST_F(ServerTest, RefusalsOfOneProcessAreLoggedOnce) {
