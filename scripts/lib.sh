@@ -5,8 +5,10 @@
 # Everything the build, the unit tests and the integration tests need on a fresh Debian.
 WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev python3-dev pkg-config
     autoconf automake libtool g++ make)
-WSGID_TEST_PACKAGES=(libgtest-dev clang-format clang-tidy cppcheck bear python3-pytest
-    python3-pytest-timeout python3-requests python3-flask python3-django wrk curl openssl)
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build the fuzz targets.
+WSGID_TEST_PACKAGES=(libgtest-dev clang-format clang-tidy cppcheck bear clang libclang-rt-14-dev
+    python3-pytest python3-pytest-timeout python3-requests python3-flask python3-django wrk curl
+    openssl)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -2,16 +2,21 @@
 # SPDX-License-Identifier: Apache-2.0
 # The one command that runs every test, from a clean clone on a fresh Debian machine: installs
 # the packages (skipped when present), configures with warnings as errors, builds in the source
-# tree, checks formatting, runs the GoogleTest suites and the pytest integration suite against a
-# real apache2. Exits non-zero on any failure.
+# tree, checks formatting, runs the GoogleTest suites, the libFuzzer targets for a bounded time
+# and the pytest integration suite against a real apache2. Exits non-zero on any failure.
 #   scripts/test.sh                    everything
 #   PYTEST_ARGS="-k environ" scripts/test.sh   extra pytest arguments
 #   MPM=prefork scripts/test.sh        integration tests under one MPM only (default: event,
 #                                      then worker, then prefork)
 #   WSGID_SANITIZE=0 scripts/test.sh   skip the final ASan/UBSan pass
+#   WSGID_FUZZ_SECONDS=120 scripts/test.sh   fuzz each target longer (default 25 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+
+# Seconds each libFuzzer target runs: enough to replay the seeds and the learned corpus and to
+# find shallow bugs; three targets plus their build stay around two minutes of the CI budget.
+FUZZ_SECONDS=${WSGID_FUZZ_SECONDS:-25}
 
 # Bound on one integration test (every wait inside is bounded already; this catches the rest).
 PYTEST_TEST_TIMEOUT=300
@@ -58,6 +63,17 @@ echo "GoogleTest: ${passed} passed, ${failed} failed"
 if [ "$unit_status" -ne 0 ] || [ "$failed" -ne 0 ]; then
     tail -n 200 test-suite.log 2>/dev/null || true
     echo "FAILED: unit tests" >&2
+    status=1
+fi
+
+# Fuzzing (clang++ libFuzzer with ASan and UBSan): a target that cannot be built fails CI, and so
+# does any crash, leak, timeout or sanitizer report (fuzz-run.sh prints the reproducer path).
+log "fuzz (make fuzz-run, ${FUZZ_SECONDS}s per target)"
+if ! make fuzz; then
+    echo "FAILED: could not build the fuzz targets (make fuzz)" >&2
+    status=1
+elif ! make fuzz-run FUZZ_SECONDS="$FUZZ_SECONDS"; then
+    echo "FAILED: fuzzing found a problem (reproducers listed above; see docs/development.md)" >&2
     status=1
 fi
 

@@ -1,37 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target: arbitrary bytes, cut into arbitrary splits, through FrameDecoder and every
-// payload decoder. Built only by the optional `make fuzz` target (clang++ -fsanitize=fuzzer).
-#include <algorithm>
+// libFuzzer target: arbitrary bytes, cut into arbitrary splits, through FrameDecoder. Checks the
+// frame layer only; payloads have their own targets (request_head_fuzz, response_fuzz).
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "common/http_syntax.h"
+#include "common/status.h"
+#include "fuzz_support.h"
 #include "protocol/frame.h"
-#include "protocol/request_head.h"
-#include "protocol/response.h"
+#include "protocol/limits.h"
 
 namespace {
 
+using wsgid::common::ErrorCode;
+using wsgid::fuzz::check;
 using wsgid::protocol::Frame;
 using wsgid::protocol::FrameDecoder;
-using wsgid::protocol::FrameType;
-
-// Most bytes fed to the decoder in one piece: keeps splits varied without one input
-// degenerating into tens of thousands of one-byte feeds (slow, and no new coverage).
-constexpr std::size_t kMaxSplit = 4096;
-
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "invariant violated: %s\n", what);
-        std::abort();
-    }
-}
+using wsgid::protocol::kFrameHeaderSize;
+using wsgid::protocol::kMaxFramePayload;
 
 // What a decoder produced for a whole stream: the frames, then either an error or a partial tail.
 struct Outcome {
@@ -40,8 +29,8 @@ struct Outcome {
     std::size_t buffered = 0;
 };
 
-// Pulls every available frame; records a (sticky) error.
-void drain(FrameDecoder& d, Outcome& out) {
+// Pulls every available frame; records a (sticky) error. True when an error appeared now.
+bool drain(FrameDecoder& d, Outcome& out) {
     while (!out.error) {
         auto r = d.next();
         if (!r.isOk()) {
@@ -50,47 +39,22 @@ void drain(FrameDecoder& d, Outcome& out) {
             check(!again.isOk() && again.status().code() == r.status().code() &&
                       again.status().message() == r.status().message(),
                   "decoder errors are sticky");
-            return;
+            return true;
         }
         if (!r.value().has_value()) {
-            return;
+            return false;
         }
         out.frames.push_back(std::move(*r.value()));
     }
+    return false;
 }
 
-// Runs every payload decoder on `payload`: none may crash, and whatever one accepts must
-// re-encode to the same bytes (the wire format has exactly one spelling of each value).
-void decodeEverything(std::string_view payload) {
-    namespace p = wsgid::protocol;
-    if (auto h = p::decodeHello(payload); h.isOk()) {
-        check(p::encodeHello(h.value()) == payload, "Hello re-encodes identically");
+std::size_t consumedBy(const std::vector<Frame>& frames) {
+    std::size_t n = 0;
+    for (const auto& f : frames) {
+        n += kFrameHeaderSize + f.payload.size();
     }
-    if (auto a = p::decodeHelloAck(payload); a.isOk()) {
-        check(p::encodeHelloAck(a.value()) == payload, "HelloAck re-encodes identically");
-    }
-    if (auto r = p::decodeRequestHead(payload); r.isOk()) {
-        check(r.value().contentLength >= -1, "content length is -1 or more");
-        for (const auto& [key, value] : r.value().environ) {
-            check(!key.empty(), "environ keys are non-empty");
-        }
-        check(p::encodeRequestHead(r.value()) == payload, "RequestHead re-encodes identically");
-    }
-    if (auto s = p::decodeResponseStart(payload); s.isOk()) {
-        check(wsgid::common::isValidStatusLine(s.value().status), "status line is valid");
-        const int code = s.value().statusCode();
-        check(code >= 100 && code <= 599, "status code in range");
-        for (const auto& [name, value] : s.value().headers) {
-            check(wsgid::common::isHttpToken(name), "header names are tokens");
-            check(wsgid::common::isSafeHeaderValue(value), "header values are safe");
-        }
-        check(p::encodeResponseStart(s.value()) == payload, "Start re-encodes identically");
-    }
-    if (auto e = p::decodeResponseError(payload); e.isOk()) {
-        check(e.value().message.size() <= p::kMaxErrorMessage, "error message within limit");
-        check(p::httpStatusFor(e.value().code) >= 400, "error maps to an HTTP error");
-        check(p::encodeResponseError(e.value()) == payload, "Error re-encodes identically");
-    }
+    return n;
 }
 
 }  // namespace
@@ -101,9 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // The first four bytes seed the split sizes; the rest is the byte stream, kept contiguous so
     // the fuzzer's mutations of frame structure stay meaningful.
-    std::uint32_t seed =
-        static_cast<std::uint32_t>(data[0]) | (static_cast<std::uint32_t>(data[1]) << 8) |
-        (static_cast<std::uint32_t>(data[2]) << 16) | (static_cast<std::uint32_t>(data[3]) << 24);
+    wsgid::fuzz::Splitter splitter(wsgid::fuzz::seedFrom(data));
     const std::string_view stream(reinterpret_cast<const char*>(data) + 4, size - 4);
 
     Outcome whole;
@@ -117,14 +79,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Outcome split;
     {
         FrameDecoder d;
-        const std::size_t maxPiece = 1 + (seed & 0xff) % kMaxSplit;
         std::size_t pos = 0;
         while (pos < stream.size()) {
-            seed = seed * 1103515245U + 12345U;  // any cheap generator will do
-            const std::size_t n = std::min(1 + (seed >> 8) % maxPiece, stream.size() - pos);
+            const std::size_t n = splitter.next(stream.size() - pos);
+            const std::size_t before = pos;
             d.feed(stream.substr(pos, n));
             pos += n;
-            drain(d, split);
+            if (drain(d, split)) {
+                // A header is judged as soon as it is complete, before its payload is buffered:
+                // had the bad header been complete before this piece, the error would have come
+                // out of the previous drain.
+                check(before < consumedBy(split.frames) + kFrameHeaderSize,
+                      "a bad header is rejected as soon as its 8 bytes are in");
+            }
         }
         drain(d, split);
         split.buffered = d.buffered();
@@ -138,26 +105,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(whole.frames[i].payload == split.frames[i].payload, "same payloads for any split");
     }
     check(whole.error.has_value() == split.error.has_value(), "same error for any split");
-    if (whole.error) {
-        check(whole.error->code() == split.error->code(), "same error code for any split");
-    } else {
-        check(whole.buffered == split.buffered, "same partial tail for any split");
-        check(
-            whole.buffered < wsgid::protocol::kFrameHeaderSize + wsgid::protocol::kMaxFramePayload,
-            "a partial tail is shorter than the largest frame");
-    }
 
-    std::size_t consumed = 0;
+    // Frames are exactly the fed bytes, in order: re-encoding them gives back the stream prefix.
+    std::string reencoded;
     for (const auto& f : whole.frames) {
         check(wsgid::protocol::isKnownFrameType(static_cast<std::uint8_t>(f.type)),
               "only known frame types come out");
         check(f.payload.size() <= wsgid::protocol::maxPayloadFor(f.type),
               "payloads are within their type's limit");
-        consumed += wsgid::protocol::kFrameHeaderSize + f.payload.size();
-        decodeEverything(f.payload);
+        check(f.payload.size() <= kMaxFramePayload, "payloads are within the protocol limit");
+        wsgid::protocol::appendFrame(reencoded, f.type, f.flags, f.payload);
     }
-    check(consumed <= stream.size(), "frames come only from fed bytes");
-    // Also treat the raw stream as a payload, so decoders see inputs no frame header limits.
-    decodeEverything(stream);
+    check(reencoded.size() <= stream.size() && stream.substr(0, reencoded.size()) == reencoded,
+          "frames re-encode to the bytes they were cut from");
+
+    if (whole.error) {
+        check(whole.error->code() == split.error->code(), "same error code for any split");
+        check(whole.error->code() == ErrorCode::ProtocolError ||
+                  whole.error->code() == ErrorCode::LimitExceeded,
+              "decoder errors are ProtocolError or LimitExceeded");
+        check(stream.size() - reencoded.size() >= kFrameHeaderSize,
+              "an error needs a whole header");
+    } else {
+        check(whole.buffered == split.buffered, "same partial tail for any split");
+        check(whole.buffered == stream.size() - reencoded.size(),
+              "every byte is either in a frame or buffered");
+        check(whole.buffered < kFrameHeaderSize + kMaxFramePayload,
+              "a partial tail is shorter than the largest frame");
+    }
     return 0;
 }
