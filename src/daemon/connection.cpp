@@ -182,9 +182,8 @@ Connection::Event Connection::processBuffered() noexcept {
             if (!next && state_ == State::AwaitHello) {
                 // Not even a frame of this protocol version (an old client, a probe): an
                 // unauthenticated peer, refused like a bad Hello.
-                return refuse("its first bytes are not a valid frame (" +
-                                  next.status().message() + ")",
-                              {});
+                return refuse(
+                    "its first bytes are not a valid frame (" + next.status().message() + ")", {});
             }
             if (!next) {
                 log_.log(LogLevel::Error, "WG0213",

@@ -79,8 +79,9 @@ public:
         Close,         ///< drop it (peer EOF, protocol error, I/O failure)
     };
 
-    /// `log` must outlive the connection. `serial` tells connections apart after one is freed
-    /// and another gets its address (the Server's handshake deadlines).
+    /// `config` and `log` must outlive the connection (the Server owns both). `serial` tells
+    /// connections apart after one is freed and another gets its address (the Server's handshake
+    /// deadlines).
     Connection(common::UniqueFd fd, const ConnectionConfig& config, common::LogSink& log,
                std::uint64_t serial = 0) noexcept;
     Connection(const Connection&) = delete;
@@ -177,7 +178,7 @@ private:
     bool drainBody();
 
     common::UniqueFd fd_;
-    const ConnectionConfig config_;
+    const ConnectionConfig& config_;
     common::LogSink& log_;
     const std::uint64_t serial_;
     protocol::FrameDecoder decoder_;

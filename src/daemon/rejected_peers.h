@@ -3,7 +3,7 @@
 // the error log with one line, not one per attempt. No httpd headers here.
 #pragma once
 
-#include <algorithm>
+#include <algorithm>  // std::min
 #include <array>
 #include <cstddef>
 
@@ -20,9 +20,10 @@ class RejectedPeers {
 public:
     /// True the first time `pid` is seen (log it), false while it is remembered.
     bool firstRejection(pid_t pid) noexcept {
-        const auto end = pids_.begin() + static_cast<std::ptrdiff_t>(size_);
-        if (std::find(pids_.begin(), end, pid) != end) {
-            return false;
+        for (std::size_t i = 0; i < size_; ++i) {
+            if (pids_[i] == pid) {
+                return false;
+            }
         }
         pids_[next_] = pid;
         next_ = (next_ + 1) % pids_.size();

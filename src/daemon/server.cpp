@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -44,7 +45,7 @@ Status sysError(const char* what, int err) {
 Server::Server(common::UniqueFd listenFd, ServerConfig config, Application& app,
                common::LogSink& log)
     : listenFd_(std::move(listenFd)),
-      config_(config),
+      config_(std::move(config)),
       app_(app),
       log_(log),
       queue_(config_.queueCapacity),
