@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <vector>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/socket_io.h"
@@ -122,6 +123,7 @@ public:
     std::optional<Status> tryWriteBody(std::string_view data, bool more) override {
         return conn_.tryWriteBody(data, more);
     }
+    void interrupt() noexcept override { conn_.interrupt(); }
 
 private:
     Connection& conn_;
@@ -337,6 +339,7 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
         bodyAbandoned_ = false;
         startSent_ = false;
         broken_.reset();
+        interrupted_.store(false);
 
         writer.begin(fd_.get(), config_.socketTimeout);
         writer_ = &writer;
@@ -363,7 +366,18 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
     }
 }
 
+void Connection::interrupt() noexcept {
+    // shutdown(), not close(): the fd stays ours (no reuse by another open), while a poll() or
+    // read()/write() blocked on it in another thread returns at once with EOF or EPIPE.
+    interrupted_.store(true);
+    (void)::shutdown(fd_.get(), SHUT_RDWR);
+}
+
 bool Connection::finishRequest(const python::CallOutcome& outcome) {
+    if (interrupted_.load()) {
+        // Shut down under an application thread (the Python layer logged WG0337).
+        return false;
+    }
     if (broken_) {
         // The connection failed under the app; what failed was logged where it happened.
         return false;

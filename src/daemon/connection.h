@@ -4,6 +4,7 @@
 // Application and writes the response frames (docs/protocol.md "Sessions"). No httpd headers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -133,6 +134,8 @@ private:
         std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
         bool more) noexcept;
     std::optional<common::Status> tryWriteBody(std::string_view data, bool more) noexcept;
+    // RequestIo::interrupt, from the worker while an app thread may be blocked on the socket.
+    void interrupt() noexcept;
     common::Status endResponse(protocol::FrameType type, std::string_view payload);
     common::Status writeFailed(common::Status status);
     common::Status fail(common::Status status);
@@ -155,6 +158,7 @@ private:
     bool startSent_ = false;
     ResponseWriter* writer_ = nullptr;      // the worker thread's writer while serve() runs
     std::optional<common::Status> broken_;  // first I/O or protocol failure during the request
+    std::atomic<bool> interrupted_{false};  // the socket was shut down under the request
 };
 
 }  // namespace wsgid::daemon
