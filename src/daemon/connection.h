@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -138,6 +139,9 @@ private:
     void interrupt() noexcept;
     common::Status endResponse(protocol::FrameType type, std::string_view payload);
     common::Status writeFailed(common::Status status);
+    // broken_ under its mutex: the body is read and the response written by different threads.
+    [[nodiscard]] bool isBroken() const noexcept;
+    [[nodiscard]] std::optional<common::Status> brokenStatus() const;
     common::Status fail(common::Status status);
     bool finishRequest(const python::CallOutcome& outcome);
     bool drainBody();
@@ -156,8 +160,11 @@ private:
     bool bodyEnded_ = false;      // BodyEnd seen
     bool bodyAbandoned_ = false;  // ... with the abandoned flag
     bool startSent_ = false;
-    ResponseWriter* writer_ = nullptr;      // the worker thread's writer while serve() runs
-    std::optional<common::Status> broken_;  // first I/O or protocol failure during the request
+    ResponseWriter* writer_ = nullptr;  // the worker thread's writer while serve() runs
+    // First I/O or protocol failure during the request; guarded by brokenMutex_ (a reading and a
+    // writing thread may both fail at once).
+    mutable std::mutex brokenMutex_;
+    std::optional<common::Status> broken_;
     std::atomic<bool> interrupted_{false};  // the socket was shut down under the request
 };
 
