@@ -48,7 +48,8 @@ void RequestGate::leave() noexcept {
 }
 
 RequestGate::Closed RequestGate::close(std::chrono::milliseconds grace, common::LogSink& log,
-                                       const std::string& what) noexcept {
+                                       std::string_view script,
+                                       std::string_view requestId) noexcept {
     {
         const std::lock_guard lock(mutex_);
         open_ = false;
@@ -65,6 +66,9 @@ RequestGate::Closed RequestGate::close(std::chrono::milliseconds grace, common::
     }
     interrupted_ = true;
     lock.unlock();
+    // Built only here: the common path allocates nothing. (A failed allocation ends in terminate,
+    // which is what the abort below does anyway.)
+    const std::string what = std::string(script) + " (request " + std::string(requestId) + ")";
     log.log(common::LogLevel::Warning, kIdInterrupted,
             what + ": an application thread was still using the request's connection " +
                 std::to_string(grace.count()) +

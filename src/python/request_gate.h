@@ -9,7 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/log_sink.h"
@@ -89,10 +89,11 @@ public:
 
     /// Ends the request's use of the RequestIo: later enter() calls fail, then waits (GIL
     /// released) for the passes still held, `grace` at most before it interrupts the RequestIo
-    /// (WG0337, naming `what`), then kInterruptWait for the calls to return (past it WG0338 and
-    /// abort). Request's own thread, GIL held; returns with it held and no pass left. Call once.
-    Closed close(std::chrono::milliseconds grace, common::LogSink& log,
-                 const std::string& what) noexcept;
+    /// (WG0337, naming `script` and `requestId`), then kInterruptWait for the calls to return (past
+    /// it WG0338 and abort). Request's own thread, GIL held; returns with it held and no pass left.
+    /// Call once.
+    Closed close(std::chrono::milliseconds grace, common::LogSink& log, std::string_view script,
+                 std::string_view requestId) noexcept;
 
 private:
     // Marks a thread inside a RequestIo call (GIL released) for the scope.

@@ -210,9 +210,8 @@ CallOutcome WsgiCall::run(PyObject* app) {
     if (input) {
         detachInputStream(input.get());
     }
-    if (gate_.close(context_.inFlightGrace, context_.log,
-                    request_.scriptFilename + " (request " + request_.requestId + ")") ==
-        RequestGate::Closed::Interrupted) {
+    if (gate_.close(context_.inFlightGrace, context_.log, request_.scriptFilename,
+                    request_.requestId) == RequestGate::Closed::Interrupted) {
         // The connection was closed under a thread (WG0337): nothing more can be sent on it.
         outcome = {CallOutcome::Kind::ClientGone, headersSent_,
                    "the connection was closed under an application thread still using it after "
