@@ -94,7 +94,6 @@ protected:
         return io.sent();
     }
 
-private:
     common::UniqueFd readEnd_;
     common::UniqueFd writeEnd_;
     std::string script_;
@@ -172,6 +171,43 @@ TEST_F(Fence, StuckReadIsInterruptedAfterTheGraceAndFails) {
               "the request ended while wsgi.input was being read; its connection was closed | "
               "wsgi.input used after its request ended");
     EXPECT_TRUE(testLog().contains("WG0337", "req-fence"));
+}
+
+TEST_F(Fence, BlockYieldedWhileAThreadWritesIsRejectedAndTheWriteIsWaitedFor) {
+    // The main app thread yields while another thread's write() is in flight: the block is
+    // refused (one writer at a time), and the end of the call still waits for that write.
+    HoldingRequestIo io;
+    io.holdWriteFrom = 1;
+    io.notifyFd = writeEnd_.get();
+    std::thread releaser([&] {
+        if (io.waitHeld(1)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            io.release();
+        }
+    });
+    script_ = writeScript(R"PY(
+import os, select, threading
+def application(environ, start_response):
+    write = start_response('200 OK', [])
+    write(b'first')
+    threading.Thread(target=write, args=(b'late',)).start()
+    fd = int(environ['FENCE_NOTIFY_FD'])
+    if select.select([fd], [], [], 10)[0]:
+        os.read(fd, 1)
+    yield b'main'
+)PY");
+    python::WsgiRequest request;
+    request.scriptFilename = script_;
+    request.environ = basicEnviron();
+    request.environ.emplace_back("FENCE_NOTIFY_FD", std::to_string(readEnd_.get()));
+    request.requestId = "req-two-writers";
+    const auto outcome = runtime().handle(mainWorker(), request, io);
+    const int insideAtReturn = io.inside();
+    releaser.join();
+    EXPECT_EQ(insideAtReturn, 0);
+    EXPECT_EQ(outcome.kind, Kind::InvalidResponse) << outcome.message;
+    EXPECT_EQ(outcome.message, "the response body was written by two threads at once");
+    EXPECT_EQ(io.sent(), "firstlate");
 }
 
 }  // namespace
