@@ -4,6 +4,8 @@
 // every later use fails with OSError.
 #include "python/python.h"
 
+#include "python/request_gate.h"
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -55,6 +57,22 @@ def application(environ, start_response):
         os.read(fd, 1)
     return []
 )PY";
+}
+
+TEST(RequestGate, PassesEndAndEnterAfterCloseIsRefused) {
+    // No pass is held at close(), so it neither waits nor needs the GIL.
+    FakeRequestIo io;
+    python::RequestGate gate(io);
+    {
+        const python::RequestGate::Pass first = gate.enter();
+        const python::RequestGate::Pass second = gate.enter();
+        EXPECT_TRUE(first);
+        EXPECT_TRUE(second);
+        EXPECT_EQ(&first.io(), &io);
+    }
+    EXPECT_EQ(gate.close(std::chrono::milliseconds(0), testLog(), "script", "req"),
+              python::RequestGate::Closed::Idle);
+    EXPECT_FALSE(gate.enter());
 }
 
 constexpr const char* kWriteLate = "                value = write(b'late')\n";
