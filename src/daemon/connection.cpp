@@ -126,6 +126,7 @@ public:
     std::optional<Status> tryWriteBody(std::string_view data, bool more) override {
         return conn_.tryWriteBody(data, more);
     }
+    void interrupt() noexcept override { conn_.interrupt(); }
 
 private:
     Connection& conn_;
@@ -419,7 +420,11 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
         bodyEnded_ = false;
         bodyAbandoned_ = false;
         startSent_ = false;
-        broken_.reset();
+        {
+            const std::lock_guard lock(brokenMutex_);
+            broken_.reset();
+        }
+        interrupted_.store(false);
 
         writer.begin(fd_.get(), config_.socketTimeout);
         writer_ = &writer;
@@ -446,8 +451,19 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
     }
 }
 
+void Connection::interrupt() noexcept {
+    // shutdown(), not close(): the fd stays ours (no reuse by another open), while a poll() or
+    // read()/write() blocked on it in another thread returns at once with EOF or EPIPE.
+    interrupted_.store(true);
+    (void)::shutdown(fd_.get(), SHUT_RDWR);
+}
+
 bool Connection::finishRequest(const python::CallOutcome& outcome) {
-    if (broken_) {
+    if (interrupted_.load()) {
+        // Shut down under an application thread (the Python layer logged WG0337).
+        return false;
+    }
+    if (isBroken()) {
         // The connection failed under the app; what failed was logged where it happened.
         return false;
     }
@@ -529,7 +545,18 @@ Result<Frame> Connection::readFrame(Deadline deadline) noexcept {
     }
 }
 
+bool Connection::isBroken() const noexcept {
+    const std::lock_guard lock(brokenMutex_);
+    return broken_.has_value();
+}
+
+std::optional<Status> Connection::brokenStatus() const {
+    const std::lock_guard lock(brokenMutex_);
+    return broken_;
+}
+
 Status Connection::fail(Status status) {
+    const std::lock_guard lock(brokenMutex_);
     if (!broken_) {
         broken_ = status;
     }
@@ -538,8 +565,8 @@ Status Connection::fail(Status status) {
 
 Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noexcept {
     try {
-        if (broken_) {
-            return *broken_;
+        if (std::optional<Status> broken = brokenStatus()) {
+            return *broken;
         }
         while (bodyOffset_ >= bodyChunk_.size()) {
             if (bodyEnded_) {
@@ -596,8 +623,8 @@ Status Connection::writeStart(
     std::string_view status,
     const std::vector<std::pair<std::string, std::string>>& headers) noexcept {
     try {
-        if (broken_) {
-            return *broken_;
+        if (std::optional<Status> broken = brokenStatus()) {
+            return *broken;
         }
         if (startSent_) {
             return {ErrorCode::Internal, "response start sent twice"};
@@ -627,7 +654,7 @@ std::optional<Status> Connection::tryWriteStart(
     std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
     bool more) noexcept {
     try {
-        if (broken_ || startSent_) {
+        if (startSent_ || isBroken()) {
             return std::nullopt;
         }
         protocol::ResponseStart start;
@@ -650,8 +677,8 @@ std::optional<Status> Connection::tryWriteStart(
 
 Status Connection::writeBody(std::string_view data) noexcept {
     try {
-        if (broken_) {
-            return *broken_;
+        if (std::optional<Status> broken = brokenStatus()) {
+            return *broken;
         }
         Status s = writer_->write(FrameType::Body, data);
         if (!s) {
@@ -664,7 +691,7 @@ Status Connection::writeBody(std::string_view data) noexcept {
 }
 
 std::optional<Status> Connection::tryWriteBody(std::string_view data, bool more) noexcept {
-    if (broken_) {
+    if (isBroken()) {
         return std::nullopt;
     }
     std::optional<Status> s = writer_->tryQueue(FrameType::Body, data, more);
@@ -683,7 +710,7 @@ Status Connection::endResponse(FrameType type, std::string_view payload) {
 }
 
 Status Connection::writeFailed(Status status) {
-    if (!broken_) {
+    if (!isBroken()) {
         log_.log(LogLevel::Info, "WG0227",
                  "request " + requestId_ + ": writing the response failed: " + status.message());
     }

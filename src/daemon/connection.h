@@ -4,9 +4,11 @@
 // Application and writes the response frames (docs/protocol.md "Sessions"). No httpd headers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -171,8 +173,13 @@ private:
         std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
         bool more) noexcept;
     std::optional<common::Status> tryWriteBody(std::string_view data, bool more) noexcept;
+    // RequestIo::interrupt, from the worker while an app thread may be blocked on the socket.
+    void interrupt() noexcept;
     common::Status endResponse(protocol::FrameType type, std::string_view payload);
     common::Status writeFailed(common::Status status);
+    // broken_ under its mutex: the body is read and the response written by different threads.
+    [[nodiscard]] bool isBroken() const noexcept;
+    [[nodiscard]] std::optional<common::Status> brokenStatus() const;
     common::Status fail(common::Status status);
     bool finishRequest(const python::CallOutcome& outcome);
     bool drainBody();
@@ -195,8 +202,12 @@ private:
     bool bodyEnded_ = false;      // BodyEnd seen
     bool bodyAbandoned_ = false;  // ... with the abandoned flag
     bool startSent_ = false;
-    ResponseWriter* writer_ = nullptr;      // the worker thread's writer while serve() runs
-    std::optional<common::Status> broken_;  // first I/O or protocol failure during the request
+    ResponseWriter* writer_ = nullptr;  // the worker thread's writer while serve() runs
+    // First I/O or protocol failure during the request; guarded by brokenMutex_ (a reading and a
+    // writing thread may both fail at once).
+    mutable std::mutex brokenMutex_;
+    std::optional<common::Status> broken_;
+    std::atomic<bool> interrupted_{false};  // the socket was shut down under the request
 };
 
 }  // namespace wsgid::daemon

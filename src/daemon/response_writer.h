@@ -39,12 +39,13 @@ inline constexpr std::chrono::milliseconds kWriterIdleMargin = std::chrono::seco
 
 /// Sends the response frames of one request at a time over a connection's socket.
 ///
-/// Threads: one owner thread (a worker) calls every member; the writer thread it starts only
-/// writes to the socket and never runs Python. Frames reach the socket in the order they were
-/// given. A frame is handed to the writer thread as soon as it is queued (nothing waits for a
-/// timer or for more data; only tryQueue's `more` defers it to the caller's very next call);
-/// whatever is queued while a write is in flight goes out with the next
-/// write, adjacent Body data merged into one frame of up to protocol::kMaxDataChunk.
+/// Threads: the owner (a worker, or an application thread inside write(), one at a time: the
+/// Python layer never lets two write at once and ends every use before finish()) calls every
+/// member; the writer thread it starts only writes to the socket and never runs Python. Frames
+/// reach the socket in the order they were given. A frame is handed to the writer thread as soon as
+/// it is queued (nothing waits for a timer or for more data; only tryQueue's `more` defers it to
+/// the caller's very next call); whatever is queued while a write is in flight goes out with the
+/// next write, adjacent Body data merged into one frame of up to protocol::kMaxDataChunk.
 ///
 /// Lifetime: begin() binds a socket for one response; finish() or abandon() releases it, and
 /// after either returns the writer thread no longer touches the socket, so the owner may close it

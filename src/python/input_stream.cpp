@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // wsgi.input (see input_stream.h): read/readline/readlines/iteration with an internal buffer,
-// the GIL released around every RequestIo::readBody.
+// the GIL released around every RequestIo::readBody, each made with a pass of the request's gate.
 #include "python/input_stream.h"
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <limits>
 #include <string>
 
-#include "python/gil.h"
+#include "python/request_gate.h"
 #include "python/slot_guard.h"
 
 namespace wsgid::python {
@@ -25,7 +25,7 @@ constexpr std::size_t kMaxRefillBytes = std::size_t{1024} * 1024;
 constexpr std::size_t kCompactBytes = std::size_t{256} * 1024;
 
 struct InputState {
-    RequestIo* io = nullptr;      // nullptr once detached
+    RequestGate* gate = nullptr;  // nullptr once detached
     std::int64_t remaining = -1;  // body bytes not yet asked of io; -1 = unknown
     std::string buffer;           // buffer[pos..] is unread data
     std::size_t pos = 0;
@@ -51,7 +51,9 @@ bool refill(InputState& s, std::size_t want) {
     if (s.eof) {
         return true;
     }
-    if (s.io == nullptr) {
+    // The pass keeps the request (and its RequestIo) alive until this read has returned.
+    const RequestGate::Pass pass = s.gate != nullptr ? s.gate->enter() : RequestGate::Pass();
+    if (!pass) {
         PyErr_SetString(PyExc_OSError, "wsgi.input used after its request ended");
         return false;
     }
@@ -68,12 +70,15 @@ bool refill(InputState& s, std::size_t want) {
         ask = std::min<std::size_t>(ask, static_cast<std::size_t>(s.remaining));
     }
     s.busy = true;
-    common::Result<std::size_t> got = std::size_t{0};
-    {
-        GilRelease unlocked;
-        got = s.io->readBody(s.buffer, ask);
-    }
+    common::Result<std::size_t> got =
+        pass.withoutGil([&](RequestIo& io) { return io.readBody(s.buffer, ask); });
     s.busy = false;
+    if (!got.isOk() && pass.interrupted()) {
+        PyErr_SetString(PyExc_OSError,
+                        "the request ended while wsgi.input was being read; its connection was "
+                        "closed");
+        return false;
+    }
     if (!got.isOk()) {
         PyErr_Format(PyExc_OSError, "failed to read the request body: %s",
                      got.status().message().c_str());
@@ -290,7 +295,7 @@ PyRef createInputStreamType() {
     return PyRef::steal(PyType_FromSpec(&kSpec));
 }
 
-PyRef newInputStream(PyObject* type, RequestIo& io, std::int64_t contentLength) {
+PyRef newInputStream(PyObject* type, RequestGate& gate, std::int64_t contentLength) {
     auto* typeObject = reinterpret_cast<PyTypeObject*>(type);
     PyRef self = PyRef::steal(typeObject->tp_alloc(typeObject, 0));
     if (!self) {
@@ -301,7 +306,7 @@ PyRef newInputStream(PyObject* type, RequestIo& io, std::int64_t contentLength) 
         PyErr_NoMemory();
         return {};
     }
-    state->io = &io;
+    state->gate = &gate;
     state->remaining = contentLength < 0 ? -1 : contentLength;
     reinterpret_cast<InputObject*>(self.get())->state = state;
     return self;
@@ -310,7 +315,7 @@ PyRef newInputStream(PyObject* type, RequestIo& io, std::int64_t contentLength) 
 void detachInputStream(PyObject* stream) noexcept {
     InputState* state = reinterpret_cast<InputObject*>(stream)->state;
     if (state != nullptr) {
-        state->io = nullptr;
+        state->gate = nullptr;
     }
 }
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "python/py_ref.h"
-#include "python/request_io.h"
+#include "python/request_gate.h"
 
 namespace wsgid::python {
 
@@ -16,13 +16,14 @@ namespace wsgid::python {
 /// with a Python exception set on failure. GIL held.
 PyRef createInputStreamType();
 
-/// A new wsgi.input reading from `io`, at most `contentLength` bytes (-1 = until readBody says
-/// the body ended). `io` must stay valid until detachInputStream(). Empty PyRef with a Python
+/// A new wsgi.input reading through `gate`'s RequestIo, at most `contentLength` bytes (-1 = until
+/// readBody says the body ended). `gate` must stay valid until detachInputStream(); a read in
+/// flight then holds a pass, which the gate's close() waits for. Empty PyRef with a Python
 /// exception set on failure. GIL held.
-PyRef newInputStream(PyObject* type, RequestIo& io, std::int64_t contentLength);
+PyRef newInputStream(PyObject* type, RequestGate& gate, std::int64_t contentLength);
 
-/// Ends the stream's use of its RequestIo (the request is over; the app may keep the object):
-/// later reads raise OSError. Call on the request's thread with the GIL held.
+/// Ends the stream's use of its gate (the request is over; the app may keep the object): later
+/// reads raise OSError. Call on the request's thread with the GIL held, before closing the gate.
 void detachInputStream(PyObject* stream) noexcept;
 
 }  // namespace wsgid::python

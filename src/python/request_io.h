@@ -4,6 +4,7 @@
 // No httpd and no protocol types here: python depends on common only.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -16,6 +17,12 @@
 
 namespace wsgid::python {
 
+/// How long the end of a request waits for threads still inside a RequestIo call before it
+/// interrupts them (RequestIo::interrupt: the daemon shuts the connection down). A block in flight
+/// to a module that is reading needs milliseconds (1 MiB of pending response at loopback speed);
+/// 2 s frees a worker held by a stray thread quickly and does not cut off an honest last write.
+inline constexpr std::chrono::milliseconds kInFlightGrace = std::chrono::seconds(2);
+
 /// One request as the WSGI layer needs it. Strings are raw bytes (latin-1 for Python).
 struct WsgiRequest {
     std::string scriptFilename;
@@ -27,10 +34,12 @@ struct WsgiRequest {
     std::vector<std::pair<std::string, std::string>> environ;
 };
 
-/// The request's connection, used from the worker thread. readBody, writeStart and writeBody are
-/// called WITHOUT the GIL held (the Python layer releases it around them) and may block, every
-/// wait bounded by a deadline. tryWriteStart and tryWriteBody are called WITH the GIL held and
-/// must never block; they let a small block skip the GIL release and re-acquire.
+/// The request's connection, used by the worker thread and by application threads that call
+/// write() or wsgi.input, one call of each direction at a time; the Python layer makes no call
+/// once the request ended (python/request_gate.h). readBody, writeStart and writeBody are called
+/// WITHOUT the GIL held (the Python layer releases it around them) and may block, every wait
+/// bounded by a deadline. tryWriteStart and tryWriteBody are called WITH the GIL held and must
+/// never block; they let a small block skip the GIL release and re-acquire.
 class RequestIo {
 public:
     virtual ~RequestIo() = default;
@@ -66,6 +75,12 @@ public:
     virtual std::optional<common::Status> tryWriteBody(std::string_view /*data*/, bool /*more*/) {
         return std::nullopt;
     }
+
+    /// The request ended while a thread is still inside a call (past kInFlightGrace): make that
+    /// call, and any later one, fail at once; the connection must then not carry another
+    /// request. Called on the request's own thread, without the GIL, concurrently with the
+    /// blocked call; must not block. Default: nothing (for implementations that never block).
+    virtual void interrupt() noexcept {}
 
 protected:
     /// Interface: made and copied only as part of an implementation (no slicing through it).

@@ -314,7 +314,8 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         if (!app.isOk()) {
             return failure(CallOutcome::Kind::ScriptLoadFailed, app.status().message());
         }
-        const CallContext context{interpreter.types(), *r.log, r.environ, !interpreter.isMain()};
+        const CallContext context{interpreter.types(), *r.log, r.environ, !interpreter.isMain(),
+                                  r.config.inFlightGrace};
         return runWsgiCall(app->get(), request, io, context);
     } catch (const std::exception& e) {
         impl_->log->log(common::LogLevel::Critical, kIdInternal,

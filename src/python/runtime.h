@@ -25,6 +25,8 @@ struct RuntimeConfig {
     int processes = 1;
     bool multiprocess = false;       ///< wsgi.multiprocess
     common::LogSink* log = nullptr;  ///< wsgi.errors, sys.stdout/stderr, our own lines
+    /// See CallContext::inFlightGrace.
+    std::chrono::milliseconds inFlightGrace = kInFlightGrace;
 };
 
 class Runtime;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // One WSGI request (see wsgi_call.h): the start_response type, lazy headers, Content-Length
 // enforcement, body iteration and close(). The GIL is released only around the blocking RequestIo
-// calls; a block the connection can take at once goes through its non-blocking try* calls.
+// calls; a block the connection can take at once goes through its non-blocking try* calls. Every
+// RequestIo call, from any thread, goes through the call's RequestGate.
 #include "python/wsgi_call.h"
 
 #include <charconv>
@@ -71,13 +72,14 @@ struct StarterObject {
     PyObject_HEAD WsgiCall* call;  // nullptr once the request ended
 };
 
-// How a body block fared.
-enum class Delivery { Sent, NotStarted, ClientGone, Busy };
+// How a body block fared. Ended: the request ended before the block got in; Interrupted: it
+// ended while the block was being written, and the connection was closed under it.
+enum class Delivery { Sent, NotStarted, ClientGone, Busy, Ended, Interrupted };
 
 class WsgiCall {
 public:
     WsgiCall(const WsgiRequest& request, RequestIo& io, const CallContext& context)
-        : request_(request), io_(io), context_(context) {}
+        : request_(request), gate_(io), context_(context) {}
 
     CallOutcome run(PyObject* app);
 
@@ -100,7 +102,7 @@ private:
     [[nodiscard]] bool lengthCheckApplies() const;
 
     const WsgiRequest& request_;
-    RequestIo& io_;
+    RequestGate gate_;  // the only way to the request's RequestIo
     const CallContext& context_;
 
     bool startCalled_ = false;
@@ -176,7 +178,7 @@ PyType_Spec kStarterSpec = {
 };
 
 CallOutcome WsgiCall::run(PyObject* app) {
-    PyRef input = newInputStream(context_.types.inputStream.get(), io_, request_.contentLength);
+    PyRef input = newInputStream(context_.types.inputStream.get(), gate_, request_.contentLength);
     PyRef errors;
     PyRef environ;
     PyRef starter;
@@ -196,7 +198,8 @@ CallOutcome WsgiCall::run(PyObject* app) {
     if (starter) {
         reinterpret_cast<StarterObject*>(starter.get())->call = this;
         outcome = respond(app, environ.get(), starter.get());
-        // The app may keep these objects; they must not reach this call or io_ any more.
+        // The app may keep these objects; they must not reach this call or the RequestIo any
+        // more. Threads already inside them hold passes, which close() waits for.
         reinterpret_cast<StarterObject*>(starter.get())->call = nullptr;
     } else {
         PyErrorInfo error = fetchError();
@@ -206,6 +209,13 @@ CallOutcome WsgiCall::run(PyObject* app) {
     }
     if (input) {
         detachInputStream(input.get());
+    }
+    if (gate_.close(context_.inFlightGrace, context_.log, request_.scriptFilename,
+                    request_.requestId) == RequestGate::Closed::Interrupted) {
+        // The connection was closed under a thread (WG0337): nothing more can be sent on it.
+        outcome = {CallOutcome::Kind::ClientGone, headersSent_,
+                   "the connection was closed under an application thread still using it after "
+                   "the request ended"};
     }
     if (errors) {
         drainErrorStream(errors.get());
@@ -259,6 +269,10 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
                 return clientGone();
             case Delivery::Busy:
                 return invalid("the response body was written by two threads at once");
+            case Delivery::Ended:
+            case Delivery::Interrupted:
+                // Only write() from another thread can outlive the call; iteration cannot.
+                return clientGone();
         }
     }
     return finish();
@@ -286,6 +300,10 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     if (count == 0 && (size == 0 || headersSent_)) {
         return Delivery::Sent;
     }
+    const RequestGate::Pass pass = gate_.enter();
+    if (!pass) {
+        return Delivery::Ended;
+    }
     const std::string_view block(data, count);
     common::Status status;
     // First without releasing the GIL: a small block is only queued for the connection's writer.
@@ -293,7 +311,7 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     if (startPending) {
         // The body block follows at once, if there is one.
         if (std::optional<common::Status> quick =
-                io_.tryWriteStart(status_, headers_, more || count > 0)) {
+                pass.io().tryWriteStart(status_, headers_, more || count > 0)) {
             status = std::move(*quick);
             startPending = false;
             headersSent_ = status.isOk();
@@ -301,7 +319,7 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     }
     bool bodyPending = count > 0 && status.isOk();
     if (bodyPending && !startPending) {
-        if (std::optional<common::Status> quick = io_.tryWriteBody(block, more)) {
+        if (std::optional<common::Status> quick = pass.io().tryWriteBody(block, more)) {
             status = std::move(*quick);
             bodyPending = false;
         }
@@ -309,18 +327,24 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     if (status.isOk() && (startPending || bodyPending)) {
         bool started = false;
         writing_ = true;
-        {
-            GilRelease unlocked;
+        status = pass.withoutGil([&](RequestIo& io) {
+            common::Status written;
             if (startPending) {
-                status = io_.writeStart(status_, headers_);
-                started = status.isOk();
+                written = io.writeStart(status_, headers_);
+                started = written.isOk();
             }
-            if (status.isOk() && bodyPending) {
-                status = io_.writeBody(block);
+            if (written.isOk() && bodyPending) {
+                written = io.writeBody(block);
             }
-        }
+            return written;
+        });
         writing_ = false;
         headersSent_ = headersSent_ || started;
+    }
+    if (!status.isOk() && pass.interrupted()) {
+        clientGone_ = true;
+        clientGoneMessage_ = "the request ended while write() was sending";
+        return Delivery::Interrupted;
     }
     if (!status.isOk()) {
         clientGone_ = true;
@@ -341,16 +365,16 @@ CallOutcome WsgiCall::finish() {
         if (writing_) {
             return invalid("the response body was written by two threads at once");
         }
+        const RequestGate::Pass pass = gate_.enter();  // open: the call has not ended
         common::Status status;
         // close() (application code) may still run after this: the start goes out at once.
-        if (std::optional<common::Status> quick = io_.tryWriteStart(status_, headers_, false)) {
+        if (std::optional<common::Status> quick =
+                pass.io().tryWriteStart(status_, headers_, false)) {
             status = std::move(*quick);
         } else {
             writing_ = true;
-            {
-                GilRelease unlocked;
-                status = io_.writeStart(status_, headers_);
-            }
+            status =
+                pass.withoutGil([&](RequestIo& io) { return io.writeStart(status_, headers_); });
             writing_ = false;
         }
         if (!status.isOk()) {
@@ -575,6 +599,12 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
 }
 
 PyObject* WsgiCall::write(PyObject* data) {
+    // Held to the end: the messages below read this call's state, which close() waits for.
+    const RequestGate::Pass pass = gate_.enter();
+    if (!pass) {
+        PyErr_SetString(PyExc_OSError, "write() called after its request ended");
+        return nullptr;
+    }
     if (!PyBytes_Check(data)) {
         PyErr_Format(PyExc_TypeError, "write() argument must be bytes, not %.100s",
                      Py_TYPE(data)->tp_name);
@@ -593,6 +623,14 @@ PyObject* WsgiCall::write(PyObject* data) {
         case Delivery::Busy:
             PyErr_SetString(PyExc_RuntimeError,
                             "write() called while another thread writes the response");
+            return nullptr;
+        case Delivery::Ended:
+            PyErr_SetString(PyExc_OSError, "write() called after its request ended");
+            return nullptr;
+        case Delivery::Interrupted:
+            PyErr_SetString(PyExc_OSError,
+                            "the request ended while write() was sending; its connection was "
+                            "closed");
             return nullptr;
     }
     Py_RETURN_NONE;

@@ -6,9 +6,12 @@
 
 #include "python/python.h"
 
+#include <chrono>
+
 #include "common/log_sink.h"
 #include "python/environ.h"
 #include "python/py_ref.h"
+#include "python/request_gate.h"
 #include "python/request_io.h"
 
 namespace wsgid::python {
@@ -41,12 +44,17 @@ struct CallContext {
     common::LogSink& log;
     EnvironSettings environ;
     bool subInterpreter = false;  ///< add the %{GLOBAL} hint to ImportErrors
+    /// How long the end of the call waits for application threads still inside `io` (see
+    /// RequestGate::close); tests shorten it.
+    std::chrono::milliseconds inFlightGrace = kInFlightGrace;
 };
 
 /// Runs `app(environ, start_response)` for `request` and relays the response to `io`.
 /// Precondition: the GIL is held with the app's interpreter current; returns with it held.
 /// Logs failures (with WG ids) and tracebacks; logs nothing on success. close() of the result is
-/// always called when the app returned one. Never throws except std::bad_alloc.
+/// always called when the app returned one. Returns only when no thread uses `io` any more:
+/// write() and wsgi.input fail with OSError from then on (docs/architecture.md "GIL and thread
+/// model"). Never throws except std::bad_alloc.
 CallOutcome runWsgiCall(PyObject* app, const WsgiRequest& request, RequestIo& io,
                         const CallContext& context);
 

@@ -18,6 +18,9 @@ INVALID_RESPONSE_IDS = ("WG0331", _MODULE_FAILED_BEFORE_START)
 SHORT_RESPONSE_IDS = ("WG0332", _MODULE_FAILED_AFTER_START)
 # The client went away mid-response (logged at info; listed for clarity).
 CLIENT_GONE_IDS = ("WG0119", "WG0333")
+# An app thread still used its ended request's connection past the grace time: the daemon shut
+# the connection down under it (warning), and the module aborted the client connection.
+FENCE_INTERRUPT_IDS = ("WG0337", _MODULE_FAILED_AFTER_START)
 # wsgi.errors, sys.stdout and sys.stderr of the app.
 APP_LOG_IDS = ("WG0310", "WG0311", "WG0312")
 # The daemon group's socket cannot be reached (-> 503).

@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 // FakeRequestIo: an in-memory RequestIo for the python unit tests. Serves a configured body
 // (optionally in small pieces, optionally failing), records the start and the body blocks, and
-// can be told to fail writes as a vanished client would.
+// can be told to fail writes as a vanished client would. HoldingRequestIo also holds chosen calls
+// until released or interrupted, to replay the end-of-request races deterministically.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include "common/status.h"
 #include "python/request_io.h"
@@ -96,6 +102,88 @@ public:
 private:
     std::size_t readPos_ = 0;
     int bodyCalls_ = 0;
+};
+
+/// A FakeRequestIo that holds the writeBody calls from number `holdWriteFrom` (0-based) on, and
+/// the readBody calls when `holdReads` is set: a held call writes one byte to `notifyFd` (so an
+/// app can wait until another thread is inside it) and blocks until release() (then it goes on
+/// as FakeRequestIo's) or interrupt() (then it fails as a shut-down socket would). Configure
+/// before the request; calls may come from any thread, one per direction at a time.
+class HoldingRequestIo : public FakeRequestIo {
+public:
+    /// Bound of one hold, so a broken test fails instead of hanging.
+    static constexpr std::chrono::seconds kMaxHold{10};
+
+    int holdWriteFrom = -1;
+    bool holdReads = false;
+    int notifyFd = -1;
+
+    common::Result<std::size_t> readBody(std::string& out, std::size_t max) override {
+        if (holdReads && !hold()) {
+            return common::Status(common::ErrorCode::Closed, "connection shut down");
+        }
+        return FakeRequestIo::readBody(out, max);
+    }
+
+    common::Status writeBody(std::string_view data) override {
+        if (holdWriteFrom >= 0 && writeCalls_++ >= holdWriteFrom && !hold()) {
+            return {common::ErrorCode::Closed, "connection shut down"};
+        }
+        return FakeRequestIo::writeBody(data);
+    }
+
+    void interrupt() noexcept override {
+        const std::lock_guard lock(mutex_);
+        interrupted_ = true;
+        changed_.notify_all();
+    }
+
+    /// Lets held calls (and later ones) go on.
+    void release() {
+        const std::lock_guard lock(mutex_);
+        released_ = true;
+        changed_.notify_all();
+    }
+
+    /// Waits up to kMaxHold until `count` calls were held; false on the bound.
+    bool waitHeld(int count) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, kMaxHold, [&] { return held_ >= count; });
+    }
+
+    [[nodiscard]] bool wasInterrupted() const {
+        const std::lock_guard lock(mutex_);
+        return interrupted_;
+    }
+
+    /// How many held calls are blocked right now.
+    [[nodiscard]] int inside() const {
+        const std::lock_guard lock(mutex_);
+        return inside_;
+    }
+
+private:
+    // True when released, false when interrupted (or on the bound).
+    bool hold() {
+        std::unique_lock lock(mutex_);
+        ++held_;
+        ++inside_;
+        changed_.notify_all();
+        if (notifyFd >= 0) {
+            (void)::write(notifyFd, "h", 1);
+        }
+        changed_.wait_for(lock, kMaxHold, [&] { return released_ || interrupted_; });
+        --inside_;
+        return released_ && !interrupted_;
+    }
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    int writeCalls_ = 0;  // only the one writing thread at a time touches it
+    int held_ = 0;
+    int inside_ = 0;
+    bool released_ = false;
+    bool interrupted_ = false;
 };
 
 }  // namespace wsgid::testing

@@ -56,6 +56,8 @@ public:
         config.threads = 4;
         config.multiprocess = true;
         config.log = &g.log;
+        // Short, so the tests of an app thread stuck past the end of its request stay quick.
+        config.inFlightGrace = std::chrono::milliseconds(300);
         auto started = python::Runtime::start(config);
         ASSERT_TRUE(started.isOk()) << started.status().message();
         g.runtime = std::move(started).value();
