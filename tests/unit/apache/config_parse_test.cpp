@@ -9,16 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "support/contains.h"
+
 namespace wsgid::apache {
 namespace {
 
-::testing::AssertionResult contains(std::string_view text, std::string_view part) {
-    if (text.find(part) != std::string_view::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure()
-           << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using test::contains;
 
 std::vector<std::string> words(std::string_view raw) {
     auto r = splitWords(raw);

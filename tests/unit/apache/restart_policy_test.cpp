@@ -9,18 +9,13 @@
 #include <sys/wait.h>
 
 #include "protocol/daemon_args.h"
+#include "support/contains.h"
 
 namespace wsgid::apache {
 namespace {
 
 using std::chrono::seconds;
-::testing::AssertionResult contains(std::string_view text, std::string_view part) {
-    if (text.find(part) != std::string_view::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure()
-           << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using test::contains;
 
 /// A fake clock: starts at an arbitrary epoch and only moves when told to.
 class FakeClock {

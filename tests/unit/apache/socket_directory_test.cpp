@@ -15,17 +15,12 @@
 #include <unistd.h>
 
 #include "common/unique_fd.h"
+#include "support/contains.h"
 
 namespace wsgid::apache {
 namespace {
 
-::testing::AssertionResult contains(std::string_view text, std::string_view part) {
-    if (text.find(part) != std::string_view::npos) {
-        return ::testing::AssertionSuccess();
-    }
-    return ::testing::AssertionFailure()
-           << "\"" << text << "\" does not contain \"" << part << "\"";
-}
+using test::contains;
 
 constexpr uid_t kAlice = 1001;
 constexpr std::string_view kAdvice = "ADVICE";
