@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The request side inside httpd children: WSGIScriptAlias mapping (translate_name), the content
 // handler that relays a request to its daemon group, and the per-child connection pool.
-// Pure rules are in path_rules/environ_rules; the wire protocol session in daemon_client.
+// Pure rules are in path_rules/environ_rules; the wire protocol session in daemon_connection,
+// connection_pool and relay.
 #include "apache/handler.h"
 
 #include <atomic>
@@ -22,10 +23,12 @@
 // httpd_includes.h first: apr_raii.h needs the APR pool API.
 #include "apache/apr_raii.h"
 #include "apache/config.h"
-#include "apache/daemon_client.h"
+#include "apache/connection_pool.h"
+#include "apache/daemon_connection.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
 #include "apache/path_rules.h"
+#include "apache/relay.h"
 #include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "common/status.h"

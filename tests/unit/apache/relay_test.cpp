@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Unit tests for the module side of the wire protocol (apache/daemon_client.h): connecting with
-// retry and Hello, the idle-connection pool, and the full-duplex relay against a scripted fake
-// daemon on the other end of a real socket.
-#include "apache/daemon_client.h"
+// Unit tests for the full-duplex request relay (apache/relay.h) against a scripted fake daemon on
+// the other end of a real socket.
+#include "apache/relay.h"
 
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -13,10 +10,9 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include "common/socket_io.h"
+#include "fake_daemon.h"
 #include "protocol/frame.h"
 
 namespace wsgid::apache {
@@ -26,110 +22,12 @@ using common::Deadline;
 using common::ErrorCode;
 using common::Status;
 using common::UniqueFd;
-using protocol::Frame;
 using protocol::FrameType;
+using test::FakeDaemon;
+using test::kIo;
+using test::kTestDeadline;
+using test::socketPair;
 using namespace std::chrono_literals;
-
-/// Generous bound for the fake daemon's waits: only reached when the code under test hangs.
-constexpr auto kTestDeadline = 10s;
-/// The relay's I/O timeout in tests that do not test timeouts.
-constexpr std::chrono::milliseconds kIo = 10s;
-
-std::pair<UniqueFd, UniqueFd> socketPair() {
-    int fds[2];
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-/// The daemon end of a connection: blocking frame reads and writes with a deadline.
-class FakeDaemon {
-public:
-    explicit FakeDaemon(UniqueFd fd) : fd_(std::move(fd)) {}
-
-    /// The next frame, or nullopt on EOF/error/timeout.
-    std::optional<Frame> readFrame() {
-        const Deadline deadline = Deadline::after(kTestDeadline);
-        for (;;) {
-            auto f = decoder_.next();
-            if (!f) {
-                return std::nullopt;
-            }
-            if (f.value()) {
-                return std::move(*f.value());
-            }
-            char buf[65536];
-            auto n = common::readSome(fd_.get(), buf, deadline);
-            if (!n) {
-                return std::nullopt;
-            }
-            decoder_.feed(std::string_view(buf, n.value()));
-        }
-    }
-
-    /// Reads RequestHead and body frames up to BodyEnd; returns the body and BodyEnd's flags.
-    struct Request {
-        protocol::RequestHead head;
-        std::string body;
-        std::uint16_t bodyEndFlags = 0xffff;
-        bool complete = false;
-    };
-    Request readRequest() {
-        Request req;
-        auto head = readFrame();
-        if (!head || head->type != FrameType::RequestHead) {
-            return req;
-        }
-        auto decoded = protocol::decodeRequestHead(head->payload);
-        if (!decoded) {
-            return req;
-        }
-        req.head = std::move(decoded.value());
-        readBody(req);
-        return req;
-    }
-    void readBody(Request& req) {
-        for (;;) {
-            auto f = readFrame();
-            if (!f) {
-                return;
-            }
-            if (f->type == FrameType::BodyChunk) {
-                req.body += f->payload;
-                continue;
-            }
-            if (f->type == FrameType::BodyEnd) {
-                req.bodyEndFlags = f->flags;
-                req.complete = true;
-            }
-            return;
-        }
-    }
-
-    bool send(FrameType type, std::string_view payload = {}, std::uint16_t flags = 0) {
-        std::string out;
-        protocol::appendFrame(out, type, flags, payload);
-        return sendRaw(out);
-    }
-    bool sendRaw(std::string_view bytes) {
-        return common::writeFully(fd_.get(), bytes, Deadline::after(kTestDeadline)).isOk();
-    }
-    bool sendStart(std::string status = "200 OK",
-                   std::vector<protocol::Header> headers = {{"Content-Type", "text/plain"}}) {
-        return send(FrameType::Start,
-                    protocol::encodeResponseStart(protocol::ResponseStart{
-                        .status = std::move(status), .headers = std::move(headers)}));
-    }
-    bool sendError(protocol::ResponseErrorCode code, std::string message) {
-        return send(FrameType::Error, protocol::encodeResponseError(protocol::ResponseError{
-                                          .code = code, .message = std::move(message)}));
-    }
-    void close() { fd_.reset(); }
-    [[nodiscard]] int fd() const { return fd_.get(); }
-
-private:
-    UniqueFd fd_;
-    protocol::FrameDecoder decoder_;
-};
 
 /// Serves a fixed body in reads of at most `step` bytes; optionally fails after `failAfter`.
 class StringSource final : public BodySource {
@@ -610,235 +508,6 @@ TEST(Relay, OversizedHeadIsRefusedBeforeSending) {
     RecordingSink sink;
     RelayResult r = relayRequest(*fx.conn, head, source, sink, kIo);
     EXPECT_EQ(r.outcome, RelayOutcome::HeadTooLarge);
-}
-
-/// A short socket directory under /tmp (Unix socket paths are capped at 108 bytes).
-class SocketDir {
-public:
-    SocketDir() {
-        char tmpl[] = "/tmp/wg-dc-XXXXXX";
-        const char* dir = ::mkdtemp(tmpl);
-        EXPECT_NE(dir, nullptr);
-        dir_ = dir != nullptr ? dir : "/tmp";
-    }
-    ~SocketDir() {
-        for (const auto& p : paths_) {
-            ::unlink(p.c_str());
-        }
-        ::rmdir(dir_.c_str());
-    }
-    SocketDir(const SocketDir&) = delete;
-    SocketDir& operator=(const SocketDir&) = delete;
-
-    std::string path(const std::string& name) {
-        paths_.push_back(dir_ + "/" + name);
-        return paths_.back();
-    }
-
-    /// A bound Unix socket; listening when `listen` is true.
-    static UniqueFd bound(const std::string& path, bool listen) {
-        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-        EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-        if (listen) {
-            EXPECT_EQ(::listen(fd.get(), 16), 0);
-        }
-        return fd;
-    }
-
-private:
-    std::string dir_;
-    std::vector<std::string> paths_;
-};
-
-/// Accepts one connection on `listener`, checks Hello and answers HelloAck{pid}.
-void serveHello(int listener, std::uint32_t pid, protocol::Hello* seen,
-                std::unique_ptr<FakeDaemon>* keep) {
-    UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-    if (!conn) {
-        return;
-    }
-    auto daemon = std::make_unique<FakeDaemon>(std::move(conn));
-    auto hello = daemon->readFrame();
-    if (!hello || hello->type != FrameType::Hello) {
-        return;
-    }
-    if (auto h = protocol::decodeHello(hello->payload); h && seen != nullptr) {
-        *seen = h.value();
-    }
-    daemon->send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = pid}));
-    if (keep != nullptr) {
-        *keep = std::move(daemon);
-    }
-}
-
-TEST(ConnectToDaemon, MissingSocketFailsAtOnce) {
-    SocketDir dir;
-    const std::string path = dir.path("missing.sock");
-    const ConnectParams params{.socketPath = path, .connectTimeout = 10s};
-    auto before = common::Clock::now();
-    auto conn = connectToDaemon(params);
-    ASSERT_FALSE(conn);
-    EXPECT_EQ(conn.status().code(), ErrorCode::NotFound) << conn.status().message();
-    EXPECT_NE(conn.status().message().find("No such file"), std::string::npos);
-    // Not retried: far below the 10 s connect timeout (a loose bound, not a timing assertion).
-    EXPECT_LT(common::Clock::now() - before, 5s);
-}
-
-TEST(ConnectToDaemon, RefusedIsRetriedUntilTheTimeout) {
-    SocketDir dir;
-    const std::string path = dir.path("refused.sock");
-    UniqueFd notListening = SocketDir::bound(path, false);
-    const ConnectParams params{.socketPath = path, .connectTimeout = 100ms};
-    auto conn = connectToDaemon(params);
-    ASSERT_FALSE(conn);
-    EXPECT_EQ(conn.status().code(), ErrorCode::Timeout);
-    EXPECT_EQ(conn.status().message(), "Connection refused after 100ms");
-}
-
-TEST(ConnectToDaemon, SucceedsOnceTheDaemonListens) {
-    SocketDir dir;
-    const std::string path = dir.path("late.sock");
-    UniqueFd listener = SocketDir::bound(path, false);
-    std::unique_ptr<FakeDaemon> keep;
-    std::thread daemon([&] {
-        std::this_thread::sleep_for(30ms);
-        ::listen(listener.get(), 16);
-        serveHello(listener.get(), 77, nullptr, &keep);
-    });
-    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
-    auto conn = connectToDaemon(params);
-    daemon.join();
-    ASSERT_TRUE(conn) << conn.status().message();
-    EXPECT_EQ(conn.value()->daemonPid(), 77U);
-}
-
-TEST(ConnectToDaemon, SendsHelloAndReadsHelloAck) {
-    SocketDir dir;
-    const std::string path = dir.path("hello.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    protocol::Hello seen;
-    std::unique_ptr<FakeDaemon> keep;
-    std::thread daemon([&] { serveHello(listener.get(), 1234, &seen, &keep); });
-    const ConnectParams params{.socketPath = path,
-                               .connectTimeout = 1s,
-                               .ioTimeout = kIo,
-                               .hello = {.managerPid = 99, .generation = 3}};
-    auto conn = connectToDaemon(params);
-    daemon.join();
-    ASSERT_TRUE(conn) << conn.status().message();
-    EXPECT_EQ(conn.value()->daemonPid(), 1234U);
-    EXPECT_EQ(conn.value()->socketPath(), path);
-    EXPECT_FALSE(conn.value()->reused());
-    EXPECT_EQ(seen.managerPid, 99U);
-    EXPECT_EQ(seen.generation, 3U);
-}
-
-TEST(ConnectToDaemon, RejectedHelloFails) {
-    SocketDir dir;
-    const std::string path = dir.path("reject.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::thread daemon([&] {
-        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        FakeDaemon d(std::move(conn));
-        d.readFrame();
-        d.sendError(protocol::ResponseErrorCode::BadRequest, "manager pid mismatch");
-    });
-    const ConnectParams params{.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo};
-    auto conn = connectToDaemon(params);
-    daemon.join();
-    ASSERT_FALSE(conn);
-    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
-    EXPECT_NE(conn.status().message().find("manager pid mismatch"), std::string::npos);
-}
-
-TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
-    // Graceful restart: a draining daemon takes the connection from the backlog and answers the
-    // Hello with Error{ShuttingDown}; the client connects again and reaches a live daemon.
-    SocketDir dir;
-    const std::string path = dir.path("drain.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::unique_ptr<FakeDaemon> keep;
-    std::thread daemon([&] {
-        {
-            UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            FakeDaemon stopping(std::move(conn));
-            stopping.readFrame();
-            stopping.sendError(protocol::ResponseErrorCode::ShuttingDown, "daemon is stopping");
-        }
-        serveHello(listener.get(), 4321, nullptr, &keep);
-    });
-    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
-    auto conn = connectToDaemon(params);
-    daemon.join();
-    ASSERT_TRUE(conn) << conn.status().message();
-    EXPECT_EQ(conn.value()->daemonPid(), 4321U);
-}
-
-TEST(ConnectToDaemon, TooLongPathIsRejected) {
-    const std::string path = "/tmp/" + std::string(200, 'x');
-    auto conn = connectToDaemon({.socketPath = path});
-    ASSERT_FALSE(conn);
-    EXPECT_EQ(conn.status().code(), ErrorCode::InvalidArgument);
-}
-
-TEST(ConnectionPool, ReusesAGivenBackConnection) {
-    ConnectionPool pool;
-    auto [a, b] = socketPair();
-    const int fd = a.get();
-    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
-    EXPECT_EQ(pool.idleCount("/p.sock"), 1U);
-    auto conn = pool.takeIdle("/p.sock");
-    ASSERT_NE(conn, nullptr);
-    EXPECT_EQ(conn->fd(), fd);
-    EXPECT_TRUE(conn->reused());
-    EXPECT_EQ(pool.idleCount("/p.sock"), 0U);
-    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
-    EXPECT_EQ(pool.takeIdle("/other.sock"), nullptr);
-}
-
-TEST(ConnectionPool, DropsIdleConnectionsWhoseDaemonWentAway) {
-    ConnectionPool pool;
-    auto [a, b] = socketPair();
-    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
-    b.reset();
-    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
-    EXPECT_EQ(pool.idleCount("/p.sock"), 0U);
-}
-
-TEST(ConnectionPool, DropsIdleConnectionsWithUnexpectedData) {
-    ConnectionPool pool;
-    auto [a, b] = socketPair();
-    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
-    ASSERT_EQ(::write(b.get(), "x", 1), 1);
-    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
-}
-
-TEST(ConnectionPool, CapsIdleConnectionsPerPath) {
-    ConnectionPool pool;
-    std::vector<UniqueFd> peers;
-    for (std::size_t i = 0; i < kMaxIdlePerPath + 5; ++i) {
-        auto [a, b] = socketPair();
-        peers.push_back(std::move(b));
-        pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
-    }
-    EXPECT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
-}
-
-TEST(ConnectionPool, AcquireConnectsWhenNothingIsIdle) {
-    SocketDir dir;
-    const std::string path = dir.path("pool.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::unique_ptr<FakeDaemon> keep;
-    std::thread daemon([&] { serveHello(listener.get(), 5, nullptr, &keep); });
-    ConnectionPool pool;
-    auto conn = pool.acquire({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
-    daemon.join();
-    ASSERT_TRUE(conn) << conn.status().message();
-    EXPECT_FALSE(conn.value()->reused());
-    EXPECT_EQ(conn.value()->daemonPid(), 5U);
 }
 
 }  // namespace
