@@ -29,6 +29,7 @@
 #include "apache/environ_rules.h"
 #include "apache/path_rules.h"
 #include "apache/relay.h"
+#include "apache/request_attempts.h"
 #include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "common/status.h"
@@ -52,11 +53,6 @@ constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
 /// Bound on consecutive client body reads that return no data and no end (only metadata
 /// buckets): a conforming input filter chain never needs more than a couple.
 constexpr int kMaxEmptyBodyReads = 64;
-
-/// Attempts per request: the first on a pooled connection, one more on a fresh connection when
-/// the pooled one turned out to be dead (or its daemon was shutting down) before anything of the
-/// request was consumed.
-constexpr int kMaxAttempts = 2;
 
 /// Per-child state: the connection pool and the registry of this configuration generation.
 struct ChildState {
@@ -611,31 +607,24 @@ int handleRequestImpl(request_rec* r) {
                                  .generation = registry.generation}};
     ApacheBodySource source(r);
     ApacheResponseSink sink(r);
-    for (int attempt = 1;; ++attempt) {
-        auto conn = attempt == 1 ? child->pool.acquire(params) : connectToDaemon(params);
-        if (!conn) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0112: daemon group '%s' not reachable at %s: %s", group->name.c_str(),
-                          group->socketPath.c_str(), conn.status().message().c_str());
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-        std::unique_ptr<DaemonConnection> connection = std::move(conn.value());
-        const RelayResult result = relayRequest(*connection, head, source, sink, params.ioTimeout);
-        if (result.retryable && attempt < kMaxAttempts) {
+    auto attempt = runRequestAttempts(
+        child->pool, params, head, source, sink, [r, group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",
-                          group->name.c_str(), result.detail.c_str());
-            if (result.reusable) {
-                child->pool.giveBack(std::move(connection));
-            }
-            continue;
-        }
-        const int status = finishRelay(r, *group, connection.get(), result, source, sink);
-        if (result.reusable) {
-            child->pool.giveBack(std::move(connection));
-        }
-        return status;
+                          group->name.c_str(), retried.detail.c_str());
+        });
+    if (!attempt) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0112: daemon group '%s' not reachable at %s: %s", group->name.c_str(),
+                      group->socketPath.c_str(), attempt.status().message().c_str());
+        return HTTP_SERVICE_UNAVAILABLE;
     }
+    const RelayResult& result = attempt->result;
+    const int status = finishRelay(r, *group, attempt->connection.get(), result, source, sink);
+    if (result.reusable) {
+        child->pool.giveBack(std::move(attempt->connection));
+    }
+    return status;
 }
 
 }  // namespace

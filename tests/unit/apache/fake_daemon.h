@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test helpers for the module side of the wire protocol: a scripted fake daemon on the other end
-// of a real socket, socket pairs, a short socket directory, and a HelloAck server.
+// of a real socket, socket pairs, a short socket directory, a HelloAck server, and the client
+// side of a relay (a body source and a recording response sink).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -18,7 +20,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "apache/relay.h"
 #include "common/socket_io.h"
+#include "common/status.h"
 #include "common/unique_fd.h"
 #include "protocol/frame.h"
 #include "protocol/request_head.h"
@@ -193,6 +197,76 @@ inline void serveHello(int listener, std::uint32_t pid, protocol::Hello* seen,
     if (keep != nullptr) {
         *keep = std::move(daemon);
     }
+}
+
+/// Serves a fixed body in reads of at most `step` bytes; optionally fails after `failAfter`.
+class StringSource final : public BodySource {
+public:
+    explicit StringSource(std::string body, std::size_t step = kBodyReadSize)
+        : body_(std::move(body)), step_(step) {}
+    common::Result<std::size_t> read(std::span<char> buf) override {
+        ++reads_;
+        if (failAfter_ && pos_ >= *failAfter_) {
+            return common::Status(common::ErrorCode::IoError, "client went away");
+        }
+        const std::size_t n = std::min({buf.size(), step_, body_.size() - pos_});
+        std::memcpy(buf.data(), body_.data() + pos_, n);
+        pos_ += n;
+        return n;
+    }
+    std::optional<std::size_t> failAfter_;
+    std::size_t pos_ = 0;
+    int reads_ = 0;
+
+private:
+    std::string body_;
+    std::size_t step_;
+};
+
+/// Records what the relay delivers; can be told to fail.
+class RecordingSink final : public ResponseSink {
+public:
+    common::Status start(protocol::ResponseStart&& s) override {
+        status_ = s.status;
+        headers_ = s.headers;
+        return failStart_ ? common::Status(common::ErrorCode::Closed, "client gone")
+                          : common::Status::ok();
+    }
+    common::Status body(std::string_view data) override {
+        held_ += data;
+        return common::Status::ok();
+    }
+    common::Status flush() override {
+        ++flushes_;
+        flushedChunks_.push_back(held_);
+        body_ += held_;
+        held_.clear();
+        return common::Status::ok();
+    }
+    common::Status end() override {
+        ended_ = true;
+        body_ += held_;
+        held_.clear();
+        return common::Status::ok();
+    }
+    bool failStart_ = false;
+    std::string status_;
+    std::vector<protocol::Header> headers_;
+    std::string body_;
+    std::string held_;
+    std::vector<std::string> flushedChunks_;
+    int flushes_ = 0;
+    bool ended_ = false;
+};
+
+inline protocol::RequestHead getHead() {
+    protocol::RequestHead head;
+    head.scriptFilename = "/srv/app.wsgi";
+    head.processGroup = "g";
+    head.contentLength = 0;
+    head.requestId = "r1";
+    head.environ = {{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/"}};
+    return head;
 }
 
 }  // namespace wsgid::apache::test

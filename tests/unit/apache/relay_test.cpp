@@ -24,79 +24,13 @@ using common::Status;
 using common::UniqueFd;
 using protocol::FrameType;
 using test::FakeDaemon;
+using test::getHead;
 using test::kIo;
 using test::kTestDeadline;
+using test::RecordingSink;
 using test::socketPair;
+using test::StringSource;
 using namespace std::chrono_literals;
-
-/// Serves a fixed body in reads of at most `step` bytes; optionally fails after `failAfter`.
-class StringSource final : public BodySource {
-public:
-    explicit StringSource(std::string body, std::size_t step = kBodyReadSize)
-        : body_(std::move(body)), step_(step) {}
-    common::Result<std::size_t> read(std::span<char> buf) override {
-        ++reads_;
-        if (failAfter_ && pos_ >= *failAfter_) {
-            return Status(ErrorCode::IoError, "client went away");
-        }
-        const std::size_t n = std::min({buf.size(), step_, body_.size() - pos_});
-        std::memcpy(buf.data(), body_.data() + pos_, n);
-        pos_ += n;
-        return n;
-    }
-    std::optional<std::size_t> failAfter_;
-    std::size_t pos_ = 0;
-    int reads_ = 0;
-
-private:
-    std::string body_;
-    std::size_t step_;
-};
-
-/// Records what the relay delivers; can be told to fail.
-class RecordingSink final : public ResponseSink {
-public:
-    Status start(protocol::ResponseStart&& s) override {
-        status_ = s.status;
-        headers_ = s.headers;
-        return failStart_ ? Status(ErrorCode::Closed, "client gone") : Status::ok();
-    }
-    Status body(std::string_view data) override {
-        held_ += data;
-        return Status::ok();
-    }
-    Status flush() override {
-        ++flushes_;
-        flushedChunks_.push_back(held_);
-        body_ += held_;
-        held_.clear();
-        return Status::ok();
-    }
-    Status end() override {
-        ended_ = true;
-        body_ += held_;
-        held_.clear();
-        return Status::ok();
-    }
-    bool failStart_ = false;
-    std::string status_;
-    std::vector<protocol::Header> headers_;
-    std::string body_;
-    std::string held_;
-    std::vector<std::string> flushedChunks_;
-    int flushes_ = 0;
-    bool ended_ = false;
-};
-
-protocol::RequestHead getHead() {
-    protocol::RequestHead head;
-    head.scriptFilename = "/srv/app.wsgi";
-    head.processGroup = "g";
-    head.contentLength = 0;
-    head.requestId = "r1";
-    head.environ = {{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/"}};
-    return head;
-}
 
 protocol::RequestHead postHead(std::size_t length) {
     protocol::RequestHead head = getHead();
