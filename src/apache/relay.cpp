@@ -38,7 +38,25 @@ constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
 /// holding an httpd worker.
 constexpr std::chrono::milliseconds kFinishWriteTimeout{1000};
 
-/// The state machine of one request on one connection (see relayRequest in the header).
+/// The request side of a relay: what the module still has to send.
+enum class RequestState {
+    SendingHead,  ///< the RequestHead is queued; no body byte has been read yet
+    SendingBody,  ///< at least one body byte was read from the client; BodyEnd not queued
+    BodyEnded,    ///< BodyEnd queued after the whole body
+    Abandoned,    ///< BodyEnd{abandoned} queued: the response ended first or the client failed
+    WriteFailed,  ///< writing to the daemon failed; nothing more can be sent, its answer is read
+};
+
+/// The response side of a relay: what the daemon has sent so far.
+enum class ResponseState {
+    AwaitingStart,  ///< nothing decoded yet
+    Streaming,      ///< Start relayed to the sink; Body frames follow
+    Ended,          ///< End relayed to the sink
+    Refused,        ///< an Error frame came before Start
+};
+
+/// The state machine of one request on one connection (see relayRequest in the header). Frames
+/// that break the relay stop it through fail()/clientFailed(), which set result_.
 class Relay {
 public:
     Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
@@ -50,6 +68,22 @@ public:
 private:
     [[nodiscard]] bool outDrained() const noexcept { return outPos_ == out_.size(); }
     [[nodiscard]] bool stopped() const noexcept { return result_.has_value(); }
+    /// The sink got start(): the status can no longer change.
+    [[nodiscard]] bool started() const noexcept {
+        return response_ == ResponseState::Streaming || response_ == ResponseState::Ended;
+    }
+    /// End, or an Error before Start: the daemon has nothing more to say about this request.
+    [[nodiscard]] bool responseDone() const noexcept {
+        return response_ == ResponseState::Ended || response_ == ResponseState::Refused;
+    }
+    [[nodiscard]] bool writeFailed() const noexcept {
+        return request_ == RequestState::WriteFailed;
+    }
+    /// Nothing more will be queued for the daemon (BodyEnd queued, or writing failed).
+    [[nodiscard]] bool requestFinished() const noexcept {
+        return request_ == RequestState::BodyEnded || request_ == RequestState::Abandoned ||
+               request_ == RequestState::WriteFailed;
+    }
 
     void queueFrame(FrameType type, std::uint16_t flags, std::string_view payload);
     void queueBodyEnd(bool abandoned);
@@ -59,7 +93,7 @@ private:
     void writeSome();
     /// Reads and handles what the daemon has sent, without blocking.
     void pumpResponse();
-    /// Handles the decoded frames; false once the relay must stop reading.
+    /// Handles the decoded frames until the response is done or the relay stops.
     void processFrames();
     void handleFrame(protocol::Frame& frame);
     void waitAndTransfer();
@@ -81,16 +115,13 @@ private:
     std::size_t outPos_ = 0;  ///< how much of out_ is written
     std::vector<char> buf_;   ///< body and response read buffer
 
-    bool bodyEndQueued_ = false;
-    bool bodyConsumed_ = false;  ///< at least one client body byte was read
-    bool responseDone_ = false;  ///< End received (or Error before Start)
-    bool started_ = false;
-    bool receivedAny_ = false;
-    std::size_t headFrameSize_ = 0;  ///< bytes of the RequestHead frame (first in the stream)
-    std::size_t sentBytes_ = 0;      ///< request bytes the socket accepted so far
-    bool writeBroken_ = false;       ///< writing to the daemon failed; still read its answer
-    bool doubtful_ = false;          ///< bytes arrived after the response ended
-    bool pendingFlush_ = false;      ///< body bytes handed to the sink since its last flush
+    RequestState request_ = RequestState::SendingHead;
+    ResponseState response_ = ResponseState::AwaitingStart;
+    std::size_t headFrameSize_ = 0;    ///< bytes of the RequestHead frame (first in the stream)
+    std::size_t sentBytes_ = 0;        ///< request bytes the socket accepted so far
+    std::size_t receivedBytes_ = 0;    ///< bytes read from the daemon so far
+    std::size_t unflushedFrames_ = 0;  ///< Body frames handed to the sink since its last flush
+    std::size_t bodyBytesRead_ = 0;    ///< client body bytes read so far
     std::optional<protocol::ResponseError> error_;
     std::string writeError_;
     std::optional<RelayResult> result_;  ///< set when the relay stops early
@@ -106,11 +137,11 @@ void Relay::queueFrame(FrameType type, std::uint16_t flags, std::string_view pay
 
 void Relay::queueBodyEnd(bool abandoned) {
     queueFrame(FrameType::BodyEnd, abandoned ? protocol::kBodyAbandoned : 0, {});
-    bodyEndQueued_ = true;
+    request_ = abandoned ? RequestState::Abandoned : RequestState::BodyEnded;
 }
 
 void Relay::refill() {
-    if (responseDone_ || writeBroken_) {
+    if (responseDone()) {
         queueBodyEnd(true);
         return;
     }
@@ -127,12 +158,13 @@ void Relay::refill() {
         queueBodyEnd(false);
         return;
     }
-    bodyConsumed_ = true;
+    request_ = RequestState::SendingBody;
+    bodyBytesRead_ += n.value();
     queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.data(), n.value()));
 }
 
 void Relay::writeSome() {
-    while (!outDrained() && !writeBroken_) {
+    while (!outDrained() && !writeFailed()) {
         const ssize_t n = ::send(conn_.fd(), out_.data() + outPos_, out_.size() - outPos_,
                                  MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) {
@@ -148,7 +180,7 @@ void Relay::writeSome() {
         }
         // The daemon closed or reset the connection; whatever it sent before (perhaps an Error
         // frame that explains why) is still readable, so keep reading until EOF.
-        writeBroken_ = true;
+        request_ = RequestState::WriteFailed;
         writeError_ = common::errnoText(errno);
     }
 }
@@ -158,14 +190,14 @@ void Relay::fail(RelayOutcome outcome, std::string detail) {
         return;
     }
     RelayResult r;
-    r.outcome = started_ ? RelayOutcome::FailedAfterStart : outcome;
+    r.outcome = started() ? RelayOutcome::FailedAfterStart : outcome;
     r.detail = std::move(detail);
     r.error = error_;
-    r.started = started_;
+    r.started = started();
     // Only a request the daemon cannot have started may run again: the pooled connection
     // broke before it took the whole RequestHead (the daemon had closed it while idle). Once the
     // head is delivered, a broken connection may mean the app ran (or crashed), so no retry.
-    r.retryable = !started_ && !receivedAny_ && !bodyConsumed_ && conn_.reused() &&
+    r.retryable = !started() && receivedBytes_ == 0 && bodyBytesRead_ == 0 && conn_.reused() &&
                   outcome == RelayOutcome::Broken && sentBytes_ < headFrameSize_;
     result_ = std::move(r);
 }
@@ -178,18 +210,14 @@ void Relay::clientFailed(RelayOutcome outcome, Status status) {
     r.outcome = outcome;
     r.clientStatus = std::move(status);
     r.detail = r.clientStatus.message();
-    r.started = started_;
+    r.started = started();
     result_ = std::move(r);
 }
 
 void Relay::handleFrame(protocol::Frame& frame) {
-    if (responseDone_) {
-        doubtful_ = true;
-        return;
-    }
     switch (frame.type) {
         case FrameType::Start: {
-            if (started_) {
+            if (started()) {
                 fail(RelayOutcome::Malformed, "a second Start frame");
                 return;
             }
@@ -198,24 +226,24 @@ void Relay::handleFrame(protocol::Frame& frame) {
                 fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
                 return;
             }
-            started_ = true;
+            response_ = ResponseState::Streaming;
             if (Status s = sink_.start(std::move(start.value())); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
             }
             return;
         }
         case FrameType::Body:
-            if (!started_) {
+            if (!started()) {
                 fail(RelayOutcome::Malformed, "a Body frame before Start");
                 return;
             }
-            pendingFlush_ = true;
+            ++unflushedFrames_;
             if (Status s = sink_.body(frame.payload); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
             }
             return;
         case FrameType::End:
-            if (!started_) {
+            if (!started()) {
                 fail(RelayOutcome::Malformed, "an End frame before Start");
                 return;
             }
@@ -223,8 +251,8 @@ void Relay::handleFrame(protocol::Frame& frame) {
                 fail(RelayOutcome::Malformed, "an End frame with a payload");
                 return;
             }
-            responseDone_ = true;
-            pendingFlush_ = false;
+            response_ = ResponseState::Ended;
+            unflushedFrames_ = 0;
             if (Status s = sink_.end(); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
             }
@@ -236,12 +264,12 @@ void Relay::handleFrame(protocol::Frame& frame) {
                 return;
             }
             error_ = std::move(err.value());
-            if (started_) {
+            if (started()) {
                 fail(RelayOutcome::FailedAfterStart,
                      std::string(protocol::toString(error_->code)) + ": " + error_->message);
                 return;
             }
-            responseDone_ = true;
+            response_ = ResponseState::Refused;
             return;
         }
         default:
@@ -252,7 +280,9 @@ void Relay::handleFrame(protocol::Frame& frame) {
 }
 
 void Relay::processFrames() {
-    while (!stopped()) {
+    // Nothing after End (or an Error before Start) is decoded: it stays in the decoder, and a
+    // connection with bytes left there is never reused.
+    while (!stopped() && !responseDone()) {
         auto next = decoder_.next();
         if (!next) {
             fail(RelayOutcome::Malformed, next.status().message());
@@ -267,10 +297,10 @@ void Relay::processFrames() {
 
 void Relay::pumpResponse() {
     std::size_t coalesced = 0;
-    while (!stopped() && !responseDone_) {
+    while (!stopped() && !responseDone()) {
         const ssize_t n = ::recv(conn_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT);
         if (n > 0) {
-            receivedAny_ = true;
+            receivedBytes_ += static_cast<std::size_t>(n);
             decoder_.feed(std::string_view(buf_.data(), static_cast<std::size_t>(n)));
             processFrames();
             coalesced += static_cast<std::size_t>(n);
@@ -280,7 +310,7 @@ void Relay::pumpResponse() {
             continue;
         }
         if (n == 0) {
-            fail(RelayOutcome::Broken, writeBroken_
+            fail(RelayOutcome::Broken, writeFailed()
                                            ? "connection closed by the daemon (" + writeError_ + ")"
                                            : std::string("connection closed by the daemon"));
             return;
@@ -294,11 +324,8 @@ void Relay::pumpResponse() {
         }
         break;
     }
-    if (responseDone_ && decoder_.buffered() != 0) {
-        doubtful_ = true;
-    }
-    if (!stopped() && !responseDone_ && pendingFlush_) {
-        pendingFlush_ = false;
+    if (!stopped() && !responseDone() && unflushedFrames_ != 0) {
+        unflushedFrames_ = 0;
         if (Status s = sink_.flush(); !s) {
             clientFailed(RelayOutcome::ClientGone, std::move(s));
         }
@@ -307,10 +334,10 @@ void Relay::pumpResponse() {
 
 void Relay::waitAndTransfer() {
     short events = 0;
-    if (!responseDone_) {
+    if (!responseDone()) {
         events |= POLLIN;
     }
-    if (!outDrained() && !writeBroken_) {
+    if (!outDrained() && !writeFailed()) {
         events |= POLLOUT;
     }
     pollfd p{.fd = conn_.fd(), .events = events, .revents = 0};
@@ -326,13 +353,13 @@ void Relay::waitAndTransfer() {
     if (rc == 0) {
         fail(RelayOutcome::Timeout, "no progress on the daemon connection for " +
                                         durationText(ioTimeout_) +
-                                        (started_ ? "" : " before the response started"));
+                                        (started() ? "" : " before the response started"));
         return;
     }
     if ((p.revents & POLLOUT) != 0 || ((p.revents & (POLLERR | POLLHUP)) != 0 && !outDrained())) {
         writeSome();
     }
-    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !responseDone_) {
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !responseDone()) {
         pumpResponse();
     }
 }
@@ -340,33 +367,33 @@ void Relay::waitAndTransfer() {
 bool Relay::finishWrite() {
     const Deadline deadline = Deadline::after(kFinishWriteTimeout);
     writeSome();
-    while (!outDrained() && !writeBroken_) {
+    while (!outDrained() && !writeFailed()) {
         if (!common::waitWritable(conn_.fd(), deadline)) {
             return false;
         }
         writeSome();
     }
-    return outDrained() && !writeBroken_;
+    return outDrained() && !writeFailed();
 }
 
 RelayResult Relay::complete() {
     RelayResult r;
-    r.started = started_;
+    r.started = started();
     r.error = error_;
-    if (started_) {
+    if (started()) {
         r.outcome = RelayOutcome::Completed;
     } else {
         r.outcome = RelayOutcome::ErrorBeforeStart;
         r.detail = error_ ? std::string(protocol::toString(error_->code)) + ": " + error_->message
                           : std::string();
-        r.retryable =
-            error_ && error_->code == protocol::ResponseErrorCode::ShuttingDown && !bodyConsumed_;
+        r.retryable = error_ && error_->code == protocol::ResponseErrorCode::ShuttingDown &&
+                      bodyBytesRead_ == 0;
     }
-    if (!bodyEndQueued_ && !writeBroken_) {
+    if (!requestFinished()) {
         queueBodyEnd(true);
     }
     const bool tailSent = finishWrite();
-    r.reusable = tailSent && !doubtful_ && decoder_.buffered() == 0;
+    r.reusable = tailSent && decoder_.buffered() == 0;
     return r;
 }
 
@@ -391,24 +418,24 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     writeSome();
     while (!stopped()) {
-        if (responseDone_ && (outDrained() || writeBroken_)) {
+        if (responseDone() && (outDrained() || writeFailed())) {
             break;
         }
-        if (outDrained() && !bodyEndQueued_) {
+        if (outDrained() && !requestFinished()) {
             // Relay what the daemon has already answered before blocking on the client again.
-            if (bodyConsumed_) {
+            if (bodyBytesRead_ != 0) {
                 pumpResponse();
                 if (stopped()) {
                     break;
                 }
             }
-            if (!responseDone_) {
+            if (!responseDone()) {
                 refill();
                 writeSome();
                 continue;
             }
         }
-        if (responseDone_) {
+        if (responseDone()) {
             break;
         }
         waitAndTransfer();
