@@ -4,7 +4,6 @@
 // calls; a block the connection can take at once goes through its non-blocking try* calls.
 #include "python/wsgi_call.h"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -502,11 +501,9 @@ bool WsgiCall::parseHeaders(PyObject* headers, Headers& out, std::optional<std::
                                                       "(PEP 3333)");
         }
         if (common::equalsIgnoreCase(name, "Content-Length")) {
-            std::int64_t parsed = -1;
-            const char* end = value.data() + value.size();
-            const auto [ptr, ec] = std::from_chars(value.data(), end, parsed);
-            if (value.empty() || ec != std::errc() || ptr != end || parsed < 0 ||
-                (length && *length != parsed)) {
+            // The rule the module applies to the Start frame again (decodeResponseStart).
+            const std::optional<std::int64_t> parsed = common::parseContentLength(value);
+            if (!parsed || (length && *length != *parsed)) {
                 return raiseInvalid(PyExc_ValueError,
                                     "invalid Content-Length '" + escapeControl(value) + "'");
             }
