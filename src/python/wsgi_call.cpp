@@ -264,8 +264,8 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
 }
 
 // Sends one block: the headers first if they are still pending, at most what Content-Length
-// allows. An empty block sends nothing (headers stay lazy). `more`: no application code runs
-// before the next block or the end of the request (RequestIo::tryWriteBody).
+// allows (nothing for 204 and 304). An empty block sends nothing (headers stay lazy). `more`: no
+// application code runs before the next block or the end of the request (RequestIo::tryWriteBody).
 Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     if (!startCalled_) {
         return Delivery::NotStarted;
@@ -277,7 +277,11 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
         return Delivery::ClientGone;
     }
     std::size_t count = size;
-    if (contentLength_) {
+    if (status_.starts_with("204") || status_.starts_with("304")) {
+        // No body, ever (RFC 9110 §15.3.5, §15.4.5): httpd would strip it, and the module takes
+        // body bytes on these for a daemon breaking its framing.
+        count = 0;
+    } else if (contentLength_) {
         // Bytes beyond the app's own Content-Length are dropped, as mod_wsgi does.
         const std::int64_t room = *contentLength_ - sent_;
         count = room <= 0 ? 0 : std::min<std::size_t>(size, static_cast<std::size_t>(room));
