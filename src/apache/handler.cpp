@@ -216,6 +216,9 @@ public:
     Status start(protocol::ResponseStart&& start) override {
         r_->status = start.statusCode();
         r_->status_line = apr_pstrmemdup(r_->pool, start.status.data(), start.status.size());
+        if (const auto length = start.contentLength()) {
+            ap_set_content_length(r_, static_cast<apr_off_t>(*length));
+        }
         for (const auto& [name, value] : start.headers) {
             const char* v = apr_pstrmemdup(r_->pool, value.data(), value.size());
             if (common::isHopByHopHeader(name)) {
@@ -229,13 +232,7 @@ public:
                 continue;
             }
             if (common::equalsIgnoreCase(name, "Content-Length")) {
-                apr_off_t len = 0;
-                if (ap_parse_strict_length(&len, v) == 0) {
-                    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r_,
-                                  "WG0122: dropped invalid Content-Length '%s' from the app", v);
-                    continue;
-                }
-                ap_set_content_length(r_, len);
+                // Validated by decodeResponseStart; the relay counts the body against it.
                 continue;
             }
             apr_table_addn(r_->headers_out, apr_pstrmemdup(r_->pool, name.data(), name.size()), v);
@@ -437,6 +434,17 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
                           "WG0119: client went away while the response was sent: %s",
                           result.detail.c_str());
             r->connection->keepalive = AP_CONN_CLOSE;
+            return OK;
+        case RelayOutcome::BodyLengthMismatch:
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                "WG0125: daemon group '%s' (pid %u) sent %" APR_INT64_T_FMT
+                " response body bytes for %s where the response announced %" APR_INT64_T_FMT
+                " (%s); aborting the client connection and closing the daemon connection",
+                group.name.c_str(), pid, static_cast<apr_int64_t>(result.daemonBodyBytes),
+                orEmpty(r->filename), static_cast<apr_int64_t>(result.announcedBodyBytes),
+                result.detail.c_str());
+            sink.abort();
             return OK;
         case RelayOutcome::HeadTooLarge:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0120: %s", result.detail.c_str());

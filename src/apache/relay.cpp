@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -37,6 +39,34 @@ constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
 /// as fast as it reads them; if it does not, the connection is simply not reused rather than
 /// holding an httpd worker.
 constexpr std::chrono::milliseconds kFinishWriteTimeout{1000};
+
+/// How many response body bytes a response may carry, as the client was told.
+struct BodyAllowance {
+    std::optional<std::int64_t> limit;  ///< most bytes; nullopt: any number (no Content-Length)
+    bool exact = false;                 ///< an End with fewer than `limit` bytes is wrong too
+};
+
+/// The body a daemon may send after `start`. 204 and 304 never have one (RFC 9110 §15.3.5,
+/// §15.4.5), whatever their Content-Length says (a 304 carries the representation's). For HEAD
+/// the Content-Length is that of the GET body, which the app may or may not send (httpd strips
+/// it): more is still wrong, less is not.
+BodyAllowance bodyAllowanceFor(const protocol::ResponseStart& start, bool headRequest) {
+    const int code = start.statusCode();
+    if (code == 204 || code == 304) {
+        return {.limit = 0, .exact = true};
+    }
+    const std::optional<std::int64_t> length = start.contentLength();
+    return {.limit = length, .exact = length.has_value() && !headRequest};
+}
+
+bool isHeadRequest(const protocol::RequestHead& head) noexcept {
+    for (const auto& [key, value] : head.environ) {
+        if (key == "REQUEST_METHOD") {
+            return value == "HEAD";
+        }
+    }
+    return false;
+}
 
 /// The request side of a relay: what the module still has to send.
 enum class RequestState {
@@ -115,6 +145,9 @@ private:
     std::size_t outPos_ = 0;  ///< how much of out_ is written
     std::vector<char> buf_;   ///< body and response read buffer
 
+    bool headRequest_ = false;    ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
+    BodyAllowance allowance_;     ///< set from the Start frame
+    std::int64_t bodyBytes_ = 0;  ///< response body bytes the daemon sent
     RequestState request_ = RequestState::SendingHead;
     ResponseState response_ = ResponseState::AwaitingStart;
     std::size_t headFrameSize_ = 0;    ///< bytes of the RequestHead frame (first in the stream)
@@ -190,10 +223,14 @@ void Relay::fail(RelayOutcome outcome, std::string detail) {
         return;
     }
     RelayResult r;
-    r.outcome = started() ? RelayOutcome::FailedAfterStart : outcome;
+    r.outcome = started() && outcome != RelayOutcome::BodyLengthMismatch
+                    ? RelayOutcome::FailedAfterStart
+                    : outcome;
     r.detail = std::move(detail);
     r.error = error_;
     r.started = started();
+    r.announcedBodyBytes = allowance_.limit.value_or(-1);
+    r.daemonBodyBytes = bodyBytes_;
     // Only a request the daemon cannot have started may run again: the pooled connection
     // broke before it took the whole RequestHead (the daemon had closed it while idle). Once the
     // head is delivered, a broken connection may mean the app ran (or crashed), so no retry.
@@ -226,6 +263,13 @@ void Relay::handleFrame(protocol::Frame& frame) {
                 fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
                 return;
             }
+            if (start->statusCode() < 200) {
+                // An interim response is no final answer: the client would wait for another.
+                fail(RelayOutcome::Malformed,
+                     "an interim status '" + start->status + "' as the final response");
+                return;
+            }
+            allowance_ = bodyAllowanceFor(start.value(), headRequest_);
             response_ = ResponseState::Streaming;
             if (Status s = sink_.start(std::move(start.value())); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
@@ -235,6 +279,13 @@ void Relay::handleFrame(protocol::Frame& frame) {
         case FrameType::Body:
             if (!started()) {
                 fail(RelayOutcome::Malformed, "a Body frame before Start");
+                return;
+            }
+            bodyBytes_ += static_cast<std::int64_t>(frame.payload.size());
+            if (allowance_.limit && bodyBytes_ > *allowance_.limit) {
+                // Nothing of this frame reaches the sink: the client was told a length.
+                fail(RelayOutcome::BodyLengthMismatch,
+                     "more response body bytes than the response announced");
                 return;
             }
             ++unflushedFrames_;
@@ -249,6 +300,11 @@ void Relay::handleFrame(protocol::Frame& frame) {
             }
             if (!frame.payload.empty()) {
                 fail(RelayOutcome::Malformed, "an End frame with a payload");
+                return;
+            }
+            if (allowance_.exact && bodyBytes_ < *allowance_.limit) {
+                fail(RelayOutcome::BodyLengthMismatch,
+                     "an End frame before the response body the response announced");
                 return;
             }
             response_ = ResponseState::Ended;
@@ -408,6 +464,7 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
         r.reusable = true;
         return r;
     }
+    headRequest_ = isHeadRequest(head);
     buf_.resize(std::max(kDaemonReadSize, kBodyReadSize));
     queueFrame(FrameType::RequestHead, 0, encoded);
     headFrameSize_ = out_.size();

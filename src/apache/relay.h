@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -74,6 +75,10 @@ enum class RelayOutcome {
     ClientBodyFailed,  ///< BodySource failed (the daemon got BodyEnd{abandoned})
     ClientGone,        ///< ResponseSink failed
     HeadTooLarge,      ///< the RequestHead exceeds the protocol limits; nothing was sent
+    /// After Start: the daemon sent more body bytes than the response announced (its
+    /// Content-Length; none for 204/304), or an End before all of them (except for HEAD). The
+    /// excess never reached the sink; RelayResult has both counts.
+    BodyLengthMismatch,
 };
 
 /// The result of relayRequest().
@@ -87,6 +92,10 @@ struct RelayResult {
     common::Status clientStatus;
     /// The sink got start() (so the status can no longer change).
     bool started = false;
+    /// The body length the client was told (Content-Length, 0 for 204/304), -1 when none.
+    std::int64_t announcedBodyBytes = -1;
+    /// Response body bytes the daemon sent, counting a frame that overran the announced length.
+    std::int64_t daemonBodyBytes = 0;
     /// The connection ended in a clean state (End or an Error before Start, BodyEnd sent,
     /// nothing unexpected read) and may go back to the pool.
     bool reusable = false;
@@ -97,10 +106,15 @@ struct RelayResult {
 };
 
 /// Runs one request over `conn`: sends `head`, streams the body from `source` as BodyChunk frames
-/// and relays response frames to `sink` at the same time, polling the daemon socket for both
-/// directions so that an app answering before reading its input cannot deadlock (DESIGN.md
-/// pitfall 10). Sends exactly one BodyEnd (abandoned when the response ended first or the client
-/// body failed). Every wait on the daemon socket is bounded by `ioTimeout`. Request thread only.
+/// and relays response frames to `sink` at the same time. Trusts none of the daemon's framing
+/// (tenant code can write to its own connection): every frame is checked against the frame
+/// limits and the order Start, Body*, End (or an Error); the Start again with
+/// decodeResponseStart (and an interim 1xx status is refused); body bytes are counted against the
+/// announced length; anything after End leaves the connection unreusable. It polls the daemon
+/// socket for both directions so that an app answering before reading its input cannot deadlock
+/// (DESIGN.md pitfall 10). Sends exactly one BodyEnd (abandoned when the response ended first or
+/// the client body failed). Every wait on the daemon socket is bounded by `ioTimeout`. Request
+/// thread only.
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
                          BodySource& source, ResponseSink& sink,
                          std::chrono::milliseconds ioTimeout);

@@ -3,6 +3,7 @@
 // the other end of a real socket.
 #include "apache/relay.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -442,6 +443,272 @@ TEST(Relay, OversizedHeadIsRefusedBeforeSending) {
     RecordingSink sink;
     RelayResult r = relayRequest(*fx.conn, head, source, sink, kIo);
     EXPECT_EQ(r.outcome, RelayOutcome::HeadTooLarge);
+}
+
+// ---- the module does not trust the daemon's framing ----------------------------------------
+// Tenant code can write raw frames to its own connection, so each case below is what a hostile
+// app could forge. None may reach the client as a complete response or leave the connection
+// reusable.
+
+std::string frame(FrameType type, std::string_view payload = {}) {
+    std::string out;
+    protocol::appendFrame(out, type, 0, payload);
+    return out;
+}
+
+std::string startFrame(std::string status, std::vector<protocol::Header> headers = {}) {
+    return frame(FrameType::Start,
+                 protocol::encodeResponseStart(protocol::ResponseStart{
+                     .status = std::move(status), .headers = std::move(headers)}));
+}
+
+/// Only a frame header, announcing `length` payload bytes that never follow.
+std::string headerOnly(FrameType type, std::uint32_t length) {
+    std::array<char, protocol::kFrameHeaderSize> h{};
+    protocol::encodeHeader(type, 0, length, h);
+    return std::string(h.data(), h.size());
+}
+
+protocol::RequestHead headHead() {
+    protocol::RequestHead head = getHead();
+    head.environ[0].second = "HEAD";
+    return head;
+}
+
+/// Runs `head` against a daemon that reads the request and answers with `raw`, keeping its end
+/// open (so only the frames, never an EOF, can end the relay). A short I/O timeout: a relay
+/// that waits for bytes it should have refused shows up as Timeout.
+RelayResult relayForged(const protocol::RequestHead& head, const std::string& raw,
+                        RecordingSink& sink) {
+    RelayFixture fx;
+    std::thread daemon([&] {
+        fx.daemon->readRequest();
+        fx.daemon->sendRaw(raw);
+    });
+    StringSource source("");
+    RelayResult r = relayRequest(*fx.conn, head, source, sink, 2s);
+    daemon.join();
+    return r;
+}
+
+TEST(RelayFraming, MoreBodyThanContentLengthStopsBeforeTheExcess) {
+    RecordingSink sink;
+    RelayResult r = relayForged(getHead(),
+                                startFrame("200 OK", {{"Content-Length", "5"}}) +
+                                    frame(FrameType::Body, "hello") +
+                                    frame(FrameType::Body, "EXTRA") + frame(FrameType::End),
+                                sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::BodyLengthMismatch);
+    EXPECT_TRUE(r.started);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_EQ(r.announcedBodyBytes, 5);
+    EXPECT_EQ(r.daemonBodyBytes, 10);
+    EXPECT_EQ(sink.body_ + sink.held_, "hello");
+    EXPECT_FALSE(sink.ended_);
+}
+
+TEST(RelayFraming, AFrameOverrunningContentLengthPassesNothingOfIt) {
+    RecordingSink sink;
+    RelayResult r = relayForged(getHead(),
+                                startFrame("200 OK", {{"Content-Length", "5"}}) +
+                                    frame(FrameType::Body, "hello world") + frame(FrameType::End),
+                                sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::BodyLengthMismatch);
+    EXPECT_EQ(r.daemonBodyBytes, 11);
+    EXPECT_EQ(sink.body_ + sink.held_, "");
+}
+
+TEST(RelayFraming, EndBeforeContentLengthIsAMismatch) {
+    RecordingSink sink;
+    RelayResult r = relayForged(getHead(),
+                                startFrame("200 OK", {{"Content-Length", "5"}}) +
+                                    frame(FrameType::Body, "hel") + frame(FrameType::End),
+                                sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::BodyLengthMismatch);
+    EXPECT_EQ(r.announcedBodyBytes, 5);
+    EXPECT_EQ(r.daemonBodyBytes, 3);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_FALSE(sink.ended_);
+}
+
+TEST(RelayFraming, ExactContentLengthCompletes) {
+    RecordingSink sink;
+    RelayResult r =
+        relayForged(getHead(),
+                    startFrame("200 OK", {{"Content-Length", "5"}}) + frame(FrameType::Body, "he") +
+                        frame(FrameType::Body, "llo") + frame(FrameType::End),
+                    sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_TRUE(r.reusable);
+    EXPECT_EQ(sink.body_, "hello");
+}
+
+TEST(RelayFraming, HeadMayOmitTheBodyButNotExceedIt) {
+    RecordingSink noBody;
+    RelayResult r = relayForged(
+        headHead(), startFrame("200 OK", {{"Content-Length", "5"}}) + frame(FrameType::End),
+        noBody);
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_TRUE(r.reusable);
+
+    RecordingSink overrun;
+    r = relayForged(headHead(),
+                    startFrame("200 OK", {{"Content-Length", "5"}}) +
+                        frame(FrameType::Body, "hello!") + frame(FrameType::End),
+                    overrun);
+    EXPECT_EQ(r.outcome, RelayOutcome::BodyLengthMismatch);
+    EXPECT_EQ(overrun.body_ + overrun.held_, "");
+}
+
+TEST(RelayFraming, NoBodyOn204Or304WhateverTheirContentLength) {
+    for (const char* status : {"204 No Content", "304 Not Modified"}) {
+        RecordingSink sink;
+        RelayResult r = relayForged(getHead(),
+                                    startFrame(status, {{"Content-Length", "3"}}) +
+                                        frame(FrameType::Body, "abc") + frame(FrameType::End),
+                                    sink);
+        EXPECT_EQ(r.outcome, RelayOutcome::BodyLengthMismatch) << status;
+        EXPECT_EQ(r.announcedBodyBytes, 0) << status;
+        EXPECT_EQ(sink.body_ + sink.held_, "") << status;
+
+        // Without body bytes the Content-Length (that of the representation) is fine.
+        RecordingSink clean;
+        r = relayForged(getHead(),
+                        startFrame(status, {{"Content-Length", "3"}}) + frame(FrameType::End),
+                        clean);
+        EXPECT_EQ(r.outcome, RelayOutcome::Completed) << status;
+        EXPECT_TRUE(r.reusable) << status;
+    }
+}
+
+TEST(RelayFraming, InterimStatusIsMalformed) {
+    RecordingSink sink;
+    RelayResult r = relayForged(
+        getHead(), startFrame("100 Continue") + startFrame("200 OK") + frame(FrameType::End), sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+    EXPECT_FALSE(r.started);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_EQ(sink.status_, "");
+}
+
+TEST(RelayFraming, ConflictingContentLengthsAreMalformed) {
+    RecordingSink sink;
+    RelayResult r =
+        relayForged(getHead(),
+                    startFrame("200 OK", {{"Content-Length", "5"}, {"Content-Length", "50"}}) +
+                        frame(FrameType::Body, "hello") + frame(FrameType::End),
+                    sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+    EXPECT_FALSE(r.started);
+}
+
+TEST(RelayFraming, TooManyHeadersAreMalformed) {
+    std::vector<protocol::Header> headers;
+    for (std::uint32_t i = 0; i <= protocol::kMaxResponseHeaders; ++i) {
+        headers.emplace_back("X-" + std::to_string(i), "v");
+    }
+    RecordingSink sink;
+    RelayResult r = relayForged(
+        getHead(), startFrame("200 OK", std::move(headers)) + frame(FrameType::End), sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+    EXPECT_FALSE(r.started);
+}
+
+TEST(RelayFraming, OversizedFramesAreRefusedFromTheirHeader) {
+    // The payload never follows: the relay must refuse from the length alone, not wait for it.
+    RecordingSink beforeStart;
+    RelayResult r = relayForged(
+        getHead(), headerOnly(FrameType::Start, protocol::kMaxResponseHeadBytes + 1), beforeStart);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed) << r.detail;
+    EXPECT_FALSE(r.reusable);
+
+    RecordingSink afterStart;
+    r = relayForged(getHead(),
+                    startFrame("200 OK") + headerOnly(FrameType::Body, protocol::kMaxDataChunk + 1),
+                    afterStart);
+    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart) << r.detail;
+    EXPECT_FALSE(r.reusable);
+
+    RecordingSink error;
+    r = relayForged(getHead(), headerOnly(FrameType::Error, protocol::kMaxErrorMessage + 17),
+                    error);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed) << r.detail;
+}
+
+TEST(RelayFraming, SecondStartFailsAfterStart) {
+    RecordingSink sink;
+    RelayResult r =
+        relayForged(getHead(),
+                    startFrame("200 OK") + frame(FrameType::Body, "a") +
+                        startFrame("302 Found", {{"Location", "/x"}}) + frame(FrameType::End),
+                    sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_EQ(sink.status_, "200 OK");
+    EXPECT_FALSE(sink.ended_);
+}
+
+TEST(RelayFraming, HelloAckMidRequestIsRefused) {
+    const std::string ack = frame(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 1}));
+    RecordingSink before;
+    RelayResult r =
+        relayForged(getHead(), ack + startFrame("200 OK") + frame(FrameType::End), before);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
+    EXPECT_FALSE(r.reusable);
+
+    RecordingSink after;
+    r = relayForged(getHead(), startFrame("200 OK") + ack + frame(FrameType::End), after);
+    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_FALSE(after.ended_);
+}
+
+TEST(RelayFraming, ModuleSideFrameTypesFromTheDaemonAreRefused) {
+    for (const FrameType type :
+         {FrameType::Hello, FrameType::RequestHead, FrameType::BodyChunk, FrameType::BodyEnd}) {
+        RecordingSink sink;
+        RelayResult r = relayForged(getHead(), startFrame("200 OK") + frame(type), sink);
+        EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart)
+            << static_cast<int>(type) << ": " << r.detail;
+        EXPECT_FALSE(r.reusable);
+    }
+}
+
+TEST(RelayFraming, AnythingAfterEndLeavesTheConnectionUnreusable) {
+    const std::string complete = startFrame("200 OK", {{"Content-Length", "2"}}) +
+                                 frame(FrameType::Body, "ok") + frame(FrameType::End);
+    const std::vector<std::string> strays = {
+        frame(FrameType::Body, "smuggled"),
+        startFrame("200 OK"),
+        frame(FrameType::End),
+        frame(FrameType::Error,
+              protocol::encodeResponseError(
+                  {.code = protocol::ResponseErrorCode::AppError, .message = "late"})),
+        frame(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 1})),
+        std::string("\x01", 1),
+    };
+    for (const std::string& stray : strays) {
+        RecordingSink sink;
+        RelayResult r = relayForged(getHead(), complete + stray, sink);
+        EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+        EXPECT_FALSE(r.reusable);
+        EXPECT_EQ(sink.body_, "ok");
+        EXPECT_EQ(sink.status_, "200 OK");
+    }
+}
+
+TEST(RelayFraming, AnErrorBeforeStartFollowedByMoreIsNotReusable) {
+    RecordingSink sink;
+    RelayResult r =
+        relayForged(getHead(),
+                    frame(FrameType::Error,
+                          protocol::encodeResponseError(
+                              {.code = protocol::ResponseErrorCode::AppError, .message = "boom"})) +
+                        startFrame("200 OK") + frame(FrameType::End),
+                    sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_EQ(sink.status_, "");
 }
 
 }  // namespace
