@@ -285,6 +285,9 @@ public:
         resetClientConnection(r_);
     }
 
+    /// Drops what is held, before anything went out (the handler then answers an error).
+    void discard() noexcept { apr_brigade_cleanup(bb_); }
+
     /// True once anything went to the output filters (the status line is then committed).
     [[nodiscard]] bool passedAny() const noexcept { return passedAny_; }
 
@@ -435,17 +438,25 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
                           result.detail.c_str());
             r->connection->keepalive = AP_CONN_CLOSE;
             return OK;
-        case RelayOutcome::BodyLengthMismatch:
-            ap_log_rerror(
-                APLOG_MARK, APLOG_ERR, 0, r,
-                "WG0125: daemon group '%s' (pid %u) sent %" APR_INT64_T_FMT
-                " response body bytes for %s where the response announced %" APR_INT64_T_FMT
-                " (%s); aborting the client connection and closing the daemon connection",
-                group.name.c_str(), pid, static_cast<apr_int64_t>(result.daemonBodyBytes),
-                orEmpty(r->filename), static_cast<apr_int64_t>(result.announcedBodyBytes),
-                result.detail.c_str());
+        case RelayOutcome::BodyLengthMismatch: {
+            // Nothing of a response whose framing the daemon broke may look complete: when
+            // nothing went out yet the client gets a 502 instead, else the connection is reset.
+            const bool sent = sink.passedAny();
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0125: daemon group '%s' (pid %u) sent %" APR_INT64_T_FMT
+                          " response body bytes for %s where the response announced "
+                          "%" APR_INT64_T_FMT " (%s); closing the daemon connection and %s",
+                          group.name.c_str(), pid, static_cast<apr_int64_t>(result.daemonBodyBytes),
+                          orEmpty(r->filename), static_cast<apr_int64_t>(result.announcedBodyBytes),
+                          result.detail.c_str(),
+                          sent ? "aborting the client connection" : "answering 502");
+            if (!sent) {
+                sink.discard();
+                return HTTP_BAD_GATEWAY;
+            }
             sink.abort();
             return OK;
+        }
         case RelayOutcome::HeadTooLarge:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0120: %s", result.detail.c_str());
             return HTTP_INTERNAL_SERVER_ERROR;
