@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+"""3xx: the module does not trust a daemon's framing. Tenant app code can write raw frames to
+its own daemon connection; whatever it forges (more body bytes than its Content-Length, fewer,
+Body before Start, a response smuggled after End), the client sees a 502 or an aborted
+connection, never the smuggled bytes or a desynchronised keep-alive connection, and the next
+request works."""
+
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import http
+from harness.log_ids import CLIENT_GONE_IDS, FORGED_FRAMING_IDS
+from harness.httpd import ServerConf
+
+CASES = ("overrun", "overrun-late", "short", "body-first", "after-end")
+
+
+def protocol_version() -> int:
+    """kProtocolVersion from src/protocol/limits.h: the byte the forged frame headers carry."""
+    limits = Path(__file__).resolve().parents[2] / "src" / "protocol" / "limits.h"
+    m = re.search(r"kProtocolVersion\s*=\s*(\d+)\s*;", limits.read_text())
+    assert m, f"no kProtocolVersion in {limits}"
+    return int(m.group(1))
+
+
+def group(case: str) -> str:
+    return "forge_" + case.replace("-", "_")
+
+
+# One group per case, each of one single-threaded process that serves the forged request as its
+# very first: the app then finds exactly one connection socket of its own.
+FRAMING_CONF = ServerConf("\n".join(
+    f"WSGIDaemonProcess {group(c)} processes=1 threads=1\n"
+    f"WSGIScriptAlias /{group(c)} ${{APPS}}/forgeframes/app.wsgi process-group={group(c)}"
+    for c in CASES) + "\n")
+
+
+def read_one_response(sock: socket.socket, timeout: float = 10.0) -> http.RawResponse:
+    """Reads one response off a keep-alive connection: until its framing says it is complete,
+    or the server closed or reset the connection."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        res = http.parse_response(data, closed=False)
+        if res.complete:
+            return res
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return res
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return res
+        except ConnectionResetError:
+            return http.parse_response(data, closed=True, reset=True)
+        if not chunk:
+            return http.parse_response(data, closed=True)
+        data += chunk
+
+
+def keepalive_get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode("latin-1")
+
+
+class TestDaemonFraming:
+    server_conf = FRAMING_CONF
+
+    @pytest.mark.parametrize("case", CASES)
+    def test_310_01_forged_frames_never_reach_the_client(self, server, case, allow_log):
+        allow_log(*FORGED_FRAMING_IDS, *CLIENT_GONE_IDS)
+        path = f"/{group(case)}"
+        with http.raw_connect(server.port) as sock:
+            sock.sendall(keepalive_get(f"{path}?case={case}&v={protocol_version()}"))
+            first = read_one_response(sock)
+            assert b"SMUGGLED" not in first.raw, first
+            if case in ("overrun", "body-first"):
+                # Nothing had reached the client yet: a clean 502 instead of the forgery.
+                assert first.status == 502 and first.complete, first
+            elif case in ("overrun-late", "short"):
+                # Headers and "hel" were out: the only honest end is an aborted connection.
+                assert first.status == 200 and first.content_length == 5, first
+                assert first.aborted and first.body == b"hel", first
+            else:  # after-end: the response before End is whole; the rest is never read
+                assert (first.status, first.body) == (200, b"hello") and first.complete, first
+            if not first.closed:
+                # The keep-alive connection is still in step: the next answer is the real one.
+                sock.sendall(keepalive_get(f"{path}?case=none"))
+                second = read_one_response(sock)
+                assert (second.status, second.body) == (200, b"fine"), second
+                assert b"SMUGGLED" not in second.raw, second
+        # A fresh connection (and a fresh daemon connection) works.
+        r = http.get(server.port, f"{path}?case=none")
+        assert (r.status, r.body) == (200, b"fine"), r
+        if case in ("overrun", "overrun-late", "short"):
+            server.log.wait_for(r"WG0125: daemon group '%s' \(pid \d+\) sent \d+ response body "
+                                r"bytes" % group(case), server.checked_offset)
+        elif case == "body-first":
+            server.log.wait_for(r"WG0117: malformed response from daemon group '%s'" % group(case),
+                                server.checked_offset)
