@@ -389,6 +389,13 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
     const unsigned pid = conn != nullptr ? conn->daemonPid() : 0;
     switch (result.outcome) {
         case RelayOutcome::Completed:
+            if (result.trailingBytes != 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                              "WG0126: daemon group '%s' (pid %u) sent %" APR_SIZE_T_FMT
+                              " bytes after the end "
+                              "of the response for %s; closing the daemon connection",
+                              group.name.c_str(), pid, result.trailingBytes, orEmpty(r->filename));
+            }
             return OK;
         case RelayOutcome::ErrorBeforeStart: {
             const auto code =
@@ -419,10 +426,19 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
                           group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str());
             return HTTP_GATEWAY_TIME_OUT;
         case RelayOutcome::Malformed:
+            // Nothing of a response whose framing the daemon broke may look complete: when
+            // nothing went out yet the client gets a 502 instead, else the connection is reset.
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0117: malformed response from daemon group '%s' (pid %u): %s",
-                          group.name.c_str(), pid, result.detail.c_str());
-            return HTTP_BAD_GATEWAY;
+                          "WG0117: malformed response from daemon group '%s' (pid %u): %s; "
+                          "closing the daemon connection and %s",
+                          group.name.c_str(), pid, result.detail.c_str(),
+                          sink.passedAny() ? "aborting the client connection" : "answering 502");
+            if (!sink.passedAny()) {
+                sink.discard();
+                return HTTP_BAD_GATEWAY;
+            }
+            sink.abort();
+            return OK;
         case RelayOutcome::ClientBodyFailed:
             ap_log_rerror(APLOG_MARK, APLOG_INFO, source.lastError(), r,
                           "WG0118: could not read the request body from the client: %s",

@@ -131,6 +131,10 @@ private:
     /// kFinishWriteTimeout; true when all of it went out.
     bool finishWrite();
 
+    /// What arrived after the response, unless it is the daemon's goodbye (docs/protocol.md:
+    /// a draining daemon writes Error{ShuttingDown} on a connection as soon as it is idle) or an
+    /// incomplete frame (which may be the start of one). Decoded only to tell, never relayed.
+    std::size_t unexpectedTrailingBytes();
     void fail(RelayOutcome outcome, std::string detail);
     void clientFailed(RelayOutcome outcome, Status status);
     RelayResult complete();
@@ -223,9 +227,11 @@ void Relay::fail(RelayOutcome outcome, std::string detail) {
         return;
     }
     RelayResult r;
-    r.outcome = started() && outcome != RelayOutcome::BodyLengthMismatch
-                    ? RelayOutcome::FailedAfterStart
-                    : outcome;
+    // A daemon that broke the framing is named as such even after Start: the handler answers
+    // 502 if nothing reached the client yet.
+    const bool brokeFraming =
+        outcome == RelayOutcome::Malformed || outcome == RelayOutcome::BodyLengthMismatch;
+    r.outcome = started() && !brokeFraming ? RelayOutcome::FailedAfterStart : outcome;
     r.detail = std::move(detail);
     r.error = error_;
     r.started = started();
@@ -432,6 +438,28 @@ bool Relay::finishWrite() {
     return outDrained() && !writeFailed();
 }
 
+std::size_t Relay::unexpectedTrailingBytes() {
+    const std::size_t left = decoder_.buffered();
+    if (left == 0) {
+        return 0;
+    }
+    auto next = decoder_.next();
+    if (!next) {
+        return left;
+    }
+    if (!next.value()) {
+        return 0;
+    }
+    const protocol::Frame& f = *next.value();
+    if (f.type == FrameType::Error && decoder_.buffered() == 0) {
+        auto err = protocol::decodeResponseError(f.payload);
+        if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+            return 0;
+        }
+    }
+    return left;
+}
+
 RelayResult Relay::complete() {
     RelayResult r;
     r.started = started();
@@ -450,6 +478,7 @@ RelayResult Relay::complete() {
     }
     const bool tailSent = finishWrite();
     r.reusable = tailSent && decoder_.buffered() == 0;
+    r.trailingBytes = unexpectedTrailingBytes();
     return r;
 }
 

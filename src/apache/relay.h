@@ -68,10 +68,12 @@ protected:
 enum class RelayOutcome {
     Completed,         ///< Start, Body*, End: the sink got end()
     ErrorBeforeStart,  ///< an Error frame before Start: RelayResult::error says why
-    FailedAfterStart,  ///< Error frame, broken connection, timeout or bad frame after Start
+    FailedAfterStart,  ///< Error frame, broken connection or timeout after Start
     Broken,            ///< the connection closed or failed before Start
     Timeout,           ///< the daemon did not answer within the I/O timeout before Start
-    Malformed,         ///< a frame from the daemon violated the protocol before Start
+    /// A frame from the daemon violated the protocol: bad, oversized or out of order, before
+    /// or after Start (RelayResult::started says which).
+    Malformed,
     ClientBodyFailed,  ///< BodySource failed (the daemon got BodyEnd{abandoned})
     ClientGone,        ///< ResponseSink failed
     HeadTooLarge,      ///< the RequestHead exceeds the protocol limits; nothing was sent
@@ -96,6 +98,10 @@ struct RelayResult {
     std::int64_t announcedBodyBytes = -1;
     /// Response body bytes the daemon sent, counting a frame that overran the announced length.
     std::int64_t daemonBodyBytes = 0;
+    /// Bytes the daemon sent after End (or after an Error before Start) that arrived with the
+    /// response, other than its ShuttingDown goodbye. A connection with any bytes after the
+    /// response (goodbye or not) is never reusable.
+    std::size_t trailingBytes = 0;
     /// The connection ended in a clean state (End or an Error before Start, BodyEnd sent,
     /// nothing unexpected read) and may go back to the pool.
     bool reusable = false;

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """3xx: the module does not trust a daemon's framing. Tenant app code can write raw frames to
 its own daemon connection; whatever it forges (more body bytes than its Content-Length, fewer,
-Body before Start, a response smuggled after End), the client sees a 502 or an aborted
+Body before Start, a second Start, a response smuggled after End), the client sees a 502 or an aborted
 connection, never the smuggled bytes or a desynchronised keep-alive connection, and the next
 request works."""
 
@@ -16,7 +16,8 @@ from harness import http
 from harness.log_ids import CLIENT_GONE_IDS, FORGED_FRAMING_IDS
 from harness.httpd import ServerConf
 
-CASES = ("overrun", "overrun-late", "short", "body-first", "after-end")
+CASES = ("overrun", "overrun-late", "short", "body-first", "second-start", "second-start-late",
+         "after-end")
 
 
 def protocol_version() -> int:
@@ -78,10 +79,10 @@ class TestDaemonFraming:
             sock.sendall(keepalive_get(f"{path}?case={case}&v={protocol_version()}"))
             first = read_one_response(sock)
             assert b"SMUGGLED" not in first.raw, first
-            if case in ("overrun", "body-first"):
+            if case in ("overrun", "body-first", "second-start"):
                 # Nothing had reached the client yet: a clean 502 instead of the forgery.
                 assert first.status == 502 and first.complete, first
-            elif case in ("overrun-late", "short"):
+            elif case in ("overrun-late", "short", "second-start-late"):
                 # Headers and "hel" were out: the only honest end is an aborted connection.
                 assert first.status == 200 and first.content_length == 5, first
                 assert first.aborted and first.body == b"hel", first
@@ -99,6 +100,6 @@ class TestDaemonFraming:
         if case in ("overrun", "overrun-late", "short"):
             server.log.wait_for(r"WG0125: daemon group '%s' \(pid \d+\) sent \d+ response body "
                                 r"bytes" % group(case), server.checked_offset)
-        elif case == "body-first":
+        elif case in ("body-first", "second-start", "second-start-late"):
             server.log.wait_for(r"WG0117: malformed response from daemon group '%s'" % group(case),
                                 server.checked_offset)

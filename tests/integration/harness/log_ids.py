@@ -30,5 +30,6 @@ DAEMON_DIED_IDS = ("WG0033", "WG0036")
 STARTUP_FAILED_IDS = ("WG0257", "WG0035")
 # A daemon broke the response framing: more (or fewer) body bytes than the response announced
 # (-> 502, or the client connection aborted), a malformed or out-of-order frame before the
-# response started (-> 502) or after it (-> aborted).
-FORGED_FRAMING_IDS = ("WG0125", "WG0117", _MODULE_FAILED_AFTER_START)
+# response reached the client (-> 502) or after (-> aborted), bytes after the end of a response
+# (the daemon connection is closed).
+FORGED_FRAMING_IDS = ("WG0125", "WG0117", "WG0126")

@@ -626,7 +626,7 @@ TEST(RelayFraming, OversizedFramesAreRefusedFromTheirHeader) {
     r = relayForged(getHead(),
                     startFrame("200 OK") + headerOnly(FrameType::Body, protocol::kMaxDataChunk + 1),
                     afterStart);
-    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart) << r.detail;
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed) << r.detail;
     EXPECT_FALSE(r.reusable);
 
     RecordingSink error;
@@ -635,15 +635,16 @@ TEST(RelayFraming, OversizedFramesAreRefusedFromTheirHeader) {
     EXPECT_EQ(r.outcome, RelayOutcome::Malformed) << r.detail;
 }
 
-TEST(RelayFraming, SecondStartFailsAfterStart) {
+TEST(RelayFraming, SecondStartIsMalformedAfterStart) {
     RecordingSink sink;
     RelayResult r =
         relayForged(getHead(),
                     startFrame("200 OK") + frame(FrameType::Body, "a") +
                         startFrame("302 Found", {{"Location", "/x"}}) + frame(FrameType::End),
                     sink);
-    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
     EXPECT_FALSE(r.reusable);
+    EXPECT_TRUE(r.started);
     EXPECT_EQ(sink.status_, "200 OK");
     EXPECT_FALSE(sink.ended_);
 }
@@ -658,7 +659,7 @@ TEST(RelayFraming, HelloAckMidRequestIsRefused) {
 
     RecordingSink after;
     r = relayForged(getHead(), startFrame("200 OK") + ack + frame(FrameType::End), after);
-    EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
+    EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
     EXPECT_FALSE(r.reusable);
     EXPECT_FALSE(after.ended_);
 }
@@ -668,8 +669,7 @@ TEST(RelayFraming, ModuleSideFrameTypesFromTheDaemonAreRefused) {
          {FrameType::Hello, FrameType::RequestHead, FrameType::BodyChunk, FrameType::BodyEnd}) {
         RecordingSink sink;
         RelayResult r = relayForged(getHead(), startFrame("200 OK") + frame(type), sink);
-        EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart)
-            << static_cast<int>(type) << ": " << r.detail;
+        EXPECT_EQ(r.outcome, RelayOutcome::Malformed) << static_cast<int>(type) << ": " << r.detail;
         EXPECT_FALSE(r.reusable);
     }
 }
@@ -685,16 +685,35 @@ TEST(RelayFraming, AnythingAfterEndLeavesTheConnectionUnreusable) {
               protocol::encodeResponseError(
                   {.code = protocol::ResponseErrorCode::AppError, .message = "late"})),
         frame(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 1})),
-        std::string("\x01", 1),
+        std::string("\x09\x11\0\0\0\0\0\0", 8),  // a frame header of another version
     };
     for (const std::string& stray : strays) {
         RecordingSink sink;
         RelayResult r = relayForged(getHead(), complete + stray, sink);
         EXPECT_EQ(r.outcome, RelayOutcome::Completed);
         EXPECT_FALSE(r.reusable);
+        EXPECT_EQ(r.trailingBytes, stray.size());
         EXPECT_EQ(sink.body_, "ok");
         EXPECT_EQ(sink.status_, "200 OK");
     }
+}
+
+TEST(RelayFraming, TheShuttingDownGoodbyeAfterEndIsExpected) {
+    // A draining daemon writes Error{ShuttingDown} as soon as the connection is idle, so it may
+    // arrive with the End: the connection is not reused, but nothing unexpected was sent.
+    RecordingSink sink;
+    RelayResult r = relayForged(
+        getHead(),
+        startFrame("200 OK", {{"Content-Length", "2"}}) + frame(FrameType::Body, "ok") +
+            frame(FrameType::End) +
+            frame(FrameType::Error,
+                  protocol::encodeResponseError({.code = protocol::ResponseErrorCode::ShuttingDown,
+                                                 .message = "daemon is stopping"})),
+        sink);
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_FALSE(r.reusable);
+    EXPECT_EQ(r.trailingBytes, 0U);
+    EXPECT_EQ(sink.body_, "ok");
 }
 
 TEST(RelayFraming, AnErrorBeforeStartFollowedByMoreIsNotReusable) {

@@ -87,6 +87,13 @@ def forge(case, v, fd):
     elif case == "body-first":
         write_all(fd, frame(v, BODY, b"SMUGGLED") + cl5 + frame(v, BODY, b"hello") +
                   frame(v, END))
+    elif case == "second-start":
+        write_all(fd, cl5 + frame(v, BODY, b"hello") +
+                  start(v, b"302 Found", [(b"Location", b"/SMUGGLED")]) + frame(v, END))
+    elif case == "second-start-late":
+        write_all(fd, cl5 + frame(v, BODY, b"hel"))
+        time.sleep(PAUSE)
+        write_all(fd, start(v, b"302 Found", [(b"Location", b"/SMUGGLED")]) + frame(v, END))
     elif case == "after-end":
         write_all(fd, cl5 + frame(v, BODY, b"hello") + frame(v, END) +
                   start(v, b"200 OK", [(b"Content-Length", b"8")]) +
