@@ -37,7 +37,10 @@ def group(case: str) -> str:
 FRAMING_CONF = ServerConf("\n".join(
     f"WSGIDaemonProcess {group(c)} processes=1 threads=1\n"
     f"WSGIScriptAlias /{group(c)} ${{APPS}}/forgeframes/app.wsgi process-group={group(c)}"
-    for c in CASES) + "\n")
+    for c in CASES) + """
+WSGIDaemonProcess forge_honest processes=1 threads=2
+WSGIScriptAlias /forge_honest ${APPS}/forgeframes/app.wsgi process-group=forge_honest
+""")
 
 
 def read_one_response(sock: socket.socket, timeout: float = 10.0) -> http.RawResponse:
@@ -103,3 +106,22 @@ class TestDaemonFraming:
         elif case in ("body-first", "second-start", "second-start-late"):
             server.log.wait_for(r"WG0117: malformed response from daemon group '%s'" % group(case),
                                 server.checked_offset)
+
+    @pytest.mark.parametrize("method,status", [("HEAD", "200 OK"), ("GET", "204 No Content"),
+                                               ("GET", "304 Not Modified"),
+                                               ("HEAD", "204 No Content")])
+    def test_310_02_honest_responses_without_a_body_are_not_forgeries(self, server, method,
+                                                                      status):
+        # The app yields a body where none may follow; the daemon drops it (204/304) or httpd
+        # strips it (HEAD), and the module's length check does not mistake either for a forgery
+        # (the after-test check fails on any WG0125).
+        path = "/forge_honest?case=none&status=" + status.replace(" ", "%20")
+        with http.raw_connect(server.port) as sock:
+            for _ in range(2):  # twice on one connection: still in step
+                sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+                data, deadline = b"", time.monotonic() + 10
+                while b"\r\n\r\n" not in data and time.monotonic() < deadline:
+                    data += sock.recv(65536)
+                r = http.parse_response(data, closed=False, head_request=(method == "HEAD"))
+                assert r.status == int(status[:3]) and r.complete, r
+                assert data.endswith(b"\r\n\r\n"), f"a body came with {method} {status}: {r!r}"

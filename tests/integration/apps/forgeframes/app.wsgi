@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Models hostile tenant code: finds its own daemon connection socket and writes forged response
 # frames to it (docs/protocol.md), bypassing start_response. ?case= picks the forgery, ?v= is the
-# protocol version byte; ?case=none answers normally. Run it in a group of processes=1 threads=1
+# protocol version byte; ?case=none answers normally (with ?status=). Run it in a group of processes=1 threads=1
 # that has served no other request, so that exactly one connection exists.
 import os
 import socket
@@ -109,6 +109,9 @@ def application(environ, start_response):
         forge(case, int(q["v"][0]), own_connection())
         # Give the module time to act on the forgery before the daemon's own frames follow.
         time.sleep(PAUSE)
+    # ?status= for the honest answer: the app yields its body even where none may follow (204,
+    # 304, HEAD), as sloppy apps do; the daemon must not forward it.
+    status = q.get("status", ["200 OK"])[0]
     body = b"fine"
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
