@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The request side inside httpd children: WSGIScriptAlias mapping (translate_name), the content
 // handler that relays a request to its daemon group, and the per-child connection pool.
-// Pure rules are in path_rules/environ_rules; the wire protocol session in daemon_client.
+// Pure rules are in path_rules/environ_rules; the wire protocol session in daemon_connection,
+// connection_pool and relay.
 #include "apache/handler.h"
 
 #include <atomic>
@@ -22,10 +23,13 @@
 // httpd_includes.h first: apr_raii.h needs the APR pool API.
 #include "apache/apr_raii.h"
 #include "apache/config.h"
-#include "apache/daemon_client.h"
+#include "apache/connection_pool.h"
+#include "apache/daemon_connection.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
 #include "apache/path_rules.h"
+#include "apache/relay.h"
+#include "apache/request_attempts.h"
 #include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "common/status.h"
@@ -49,11 +53,6 @@ constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
 /// Bound on consecutive client body reads that return no data and no end (only metadata
 /// buckets): a conforming input filter chain never needs more than a couple.
 constexpr int kMaxEmptyBodyReads = 64;
-
-/// Attempts per request: the first on a pooled connection, one more on a fresh connection when
-/// the pooled one turned out to be dead (or its daemon was shutting down) before anything of the
-/// request was consumed.
-constexpr int kMaxAttempts = 2;
 
 /// Per-child state: the connection pool and the registry of this configuration generation.
 struct ChildState {
@@ -217,6 +216,9 @@ public:
     Status start(protocol::ResponseStart&& start) override {
         r_->status = start.statusCode();
         r_->status_line = apr_pstrmemdup(r_->pool, start.status.data(), start.status.size());
+        if (const auto length = start.contentLength()) {
+            ap_set_content_length(r_, static_cast<apr_off_t>(*length));
+        }
         for (const auto& [name, value] : start.headers) {
             const char* v = apr_pstrmemdup(r_->pool, value.data(), value.size());
             if (common::isHopByHopHeader(name)) {
@@ -230,13 +232,7 @@ public:
                 continue;
             }
             if (common::equalsIgnoreCase(name, "Content-Length")) {
-                apr_off_t len = 0;
-                if (ap_parse_strict_length(&len, v) == 0) {
-                    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r_,
-                                  "WG0122: dropped invalid Content-Length '%s' from the app", v);
-                    continue;
-                }
-                ap_set_content_length(r_, len);
+                // Validated by decodeResponseStart; the relay counts the body against it.
                 continue;
             }
             apr_table_addn(r_->headers_out, apr_pstrmemdup(r_->pool, name.data(), name.size()), v);
@@ -288,6 +284,9 @@ public:
         (void)pass();
         resetClientConnection(r_);
     }
+
+    /// Drops what is held, before anything went out (the handler then answers an error).
+    void discard() noexcept { apr_brigade_cleanup(bb_); }
 
     /// True once anything went to the output filters (the status line is then committed).
     [[nodiscard]] bool passedAny() const noexcept { return passedAny_; }
@@ -390,6 +389,13 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
     const unsigned pid = conn != nullptr ? conn->daemonPid() : 0;
     switch (result.outcome) {
         case RelayOutcome::Completed:
+            if (result.trailingBytes != 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                              "WG0126: daemon group '%s' (pid %u) sent %" APR_SIZE_T_FMT
+                              " bytes after the end "
+                              "of the response for %s; closing the daemon connection",
+                              group.name.c_str(), pid, result.trailingBytes, orEmpty(r->filename));
+            }
             return OK;
         case RelayOutcome::ErrorBeforeStart: {
             const auto code =
@@ -420,10 +426,19 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
                           group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str());
             return HTTP_GATEWAY_TIME_OUT;
         case RelayOutcome::Malformed:
+            // Nothing of a response whose framing the daemon broke may look complete: when
+            // nothing went out yet the client gets a 502 instead, else the connection is reset.
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0117: malformed response from daemon group '%s' (pid %u): %s",
-                          group.name.c_str(), pid, result.detail.c_str());
-            return HTTP_BAD_GATEWAY;
+                          "WG0117: malformed response from daemon group '%s' (pid %u): %s; "
+                          "closing the daemon connection and %s",
+                          group.name.c_str(), pid, result.detail.c_str(),
+                          sink.passedAny() ? "aborting the client connection" : "answering 502");
+            if (!sink.passedAny()) {
+                sink.discard();
+                return HTTP_BAD_GATEWAY;
+            }
+            sink.abort();
+            return OK;
         case RelayOutcome::ClientBodyFailed:
             ap_log_rerror(APLOG_MARK, APLOG_INFO, source.lastError(), r,
                           "WG0118: could not read the request body from the client: %s",
@@ -439,6 +454,25 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
                           result.detail.c_str());
             r->connection->keepalive = AP_CONN_CLOSE;
             return OK;
+        case RelayOutcome::BodyLengthMismatch: {
+            // Nothing of a response whose framing the daemon broke may look complete: when
+            // nothing went out yet the client gets a 502 instead, else the connection is reset.
+            const bool sent = sink.passedAny();
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0125: daemon group '%s' (pid %u) sent %" APR_INT64_T_FMT
+                          " response body bytes for %s where the response announced "
+                          "%" APR_INT64_T_FMT " (%s); closing the daemon connection and %s",
+                          group.name.c_str(), pid, static_cast<apr_int64_t>(result.daemonBodyBytes),
+                          orEmpty(r->filename), static_cast<apr_int64_t>(result.announcedBodyBytes),
+                          result.detail.c_str(),
+                          sent ? "aborting the client connection" : "answering 502");
+            if (!sent) {
+                sink.discard();
+                return HTTP_BAD_GATEWAY;
+            }
+            sink.abort();
+            return OK;
+        }
         case RelayOutcome::HeadTooLarge:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0120: %s", result.detail.c_str());
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -608,31 +642,24 @@ int handleRequestImpl(request_rec* r) {
         .secret = group->secret};
     ApacheBodySource source(r);
     ApacheResponseSink sink(r);
-    for (int attempt = 1;; ++attempt) {
-        auto conn = attempt == 1 ? child->pool.acquire(params) : connectToDaemon(params);
-        if (!conn) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0112: daemon group '%s' not reachable at %s: %s", group->name.c_str(),
-                          group->socketPath.c_str(), conn.status().message().c_str());
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-        std::unique_ptr<DaemonConnection> connection = std::move(conn.value());
-        const RelayResult result = relayRequest(*connection, head, source, sink, params.ioTimeout);
-        if (result.retryable && attempt < kMaxAttempts) {
+    auto attempt = runRequestAttempts(
+        child->pool, params, head, source, sink, [r, group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",
-                          group->name.c_str(), result.detail.c_str());
-            if (result.reusable) {
-                child->pool.giveBack(std::move(connection));
-            }
-            continue;
-        }
-        const int status = finishRelay(r, *group, connection.get(), result, source, sink);
-        if (result.reusable) {
-            child->pool.giveBack(std::move(connection));
-        }
-        return status;
+                          group->name.c_str(), retried.detail.c_str());
+        });
+    if (!attempt) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0112: daemon group '%s' not reachable at %s: %s", group->name.c_str(),
+                      group->socketPath.c_str(), attempt.status().message().c_str());
+        return HTTP_SERVICE_UNAVAILABLE;
     }
+    const RelayResult& result = attempt->result;
+    const int status = finishRelay(r, *group, attempt->connection.get(), result, source, sink);
+    if (result.reusable) {
+        child->pool.giveBack(std::move(attempt->connection));
+    }
+    return status;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <charconv>
 #include <string_view>
 
 #include "common/ascii.h"
@@ -54,6 +55,19 @@ bool isValidStatusLine(std::string_view s) noexcept {
         return false;
     }
     return isSafeHeaderValue(s.substr(4));
+}
+
+std::optional<std::int64_t> parseContentLength(std::string_view s) noexcept {
+    if (s.empty() ||
+        !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return std::nullopt;
+    }
+    std::int64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc() || ptr != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return value;
 }
 
 bool isHopByHopHeader(std::string_view name) noexcept {

@@ -3,6 +3,8 @@
 // the module validates what arrives in a Start frame). No httpd, APR or Python here.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace wsgid::common {
@@ -17,6 +19,10 @@ bool isSafeHeaderValue(std::string_view s) noexcept;
 /// A PEP 3333 status line: three digits, a space, and a reason phrase that is a safe header
 /// value (which may be empty). "200 OK" is valid; "200", "20 OK" and "200 OK\r\n" are not.
 bool isValidStatusLine(std::string_view s) noexcept;
+
+/// A Content-Length value (RFC 9110 §8.6: 1*DIGIT) that fits an int64; nullopt otherwise (empty,
+/// a sign, spaces, anything but digits, overflow).
+std::optional<std::int64_t> parseContentLength(std::string_view s) noexcept;
 
 /// Header names the module owns: the app may not set hop-by-hop headers (PEP 3333 §"Other HTTP
 /// Features"). Case-insensitive.

@@ -2,6 +2,7 @@
 // Start and Error frame payloads. Pure: no syscalls, no httpd, no Python.
 #include "protocol/response.h"
 
+#include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "protocol/codec.h"
 #include "protocol/limits.h"
@@ -17,6 +18,15 @@ int ResponseStart::statusCode() const noexcept {
         return 0;
     }
     return (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+}
+
+std::optional<std::int64_t> ResponseStart::contentLength() const noexcept {
+    for (const auto& [name, value] : headers) {
+        if (common::equalsIgnoreCase(name, "Content-Length")) {
+            return common::parseContentLength(value);
+        }
+    }
+    return std::nullopt;
 }
 
 std::string encodeResponseStart(const ResponseStart& start) {
@@ -58,6 +68,7 @@ Result<ResponseStart> decodeResponseStart(std::string_view payload) {
         return Status(ErrorCode::ProtocolError, "malformed Start frame");
     }
     start.headers.reserve(count);
+    std::optional<std::int64_t> length;
     for (std::uint32_t i = 0; i < count; ++i) {
         std::string_view k;
         std::string_view v;
@@ -66,6 +77,13 @@ Result<ResponseStart> decodeResponseStart(std::string_view payload) {
         }
         if (!common::isHttpToken(k) || !common::isSafeHeaderValue(v)) {
             return Status(ErrorCode::ProtocolError, "invalid header in Start frame");
+        }
+        if (common::equalsIgnoreCase(k, "Content-Length")) {
+            const auto parsed = common::parseContentLength(v);
+            if (!parsed || (length && *length != *parsed)) {
+                return Status(ErrorCode::ProtocolError, "invalid Content-Length in Start frame");
+            }
+            length = parsed;
         }
         start.headers.emplace_back(std::string(k), std::string(v));
     }

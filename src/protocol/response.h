@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,13 +24,19 @@ struct ResponseStart {
 
     /// The numeric status (first three digits). Only meaningful on a validated status.
     [[nodiscard]] int statusCode() const noexcept;
+    /// The Content-Length header's value, when there is one. Only meaningful on a validated
+    /// Start (where every Content-Length header is valid and they all agree).
+    [[nodiscard]] std::optional<std::int64_t> contentLength() const noexcept;
 };
 
 std::string encodeResponseStart(const ResponseStart& start);
 
-/// Decodes and validates: the status line must be valid (common::isValidStatusLine), header names
-/// tokens, values free of CR/LF/NUL. Anything else is a ProtocolError, so nothing an app
-/// smuggles past the daemon reaches the client.
+/// Decodes and validates: the status line must be valid (common::isValidStatusLine: 100-599 and
+/// a safe reason phrase), header names tokens, values free of CR/LF/NUL
+/// (common::isSafeHeaderValue), every Content-Length a valid number (common::parseContentLength)
+/// and all of them equal, at most kMaxResponseHeaders headers in at most kMaxResponseHeadBytes.
+/// Anything else is a ProtocolError or LimitExceeded, so nothing an app or a forged frame
+/// smuggles past the daemon reaches the client. The module runs this on every Start it relays.
 common::Result<ResponseStart> decodeResponseStart(std::string_view payload);
 
 /// Why a request failed, carried in an Error frame. Values are part of the wire format.

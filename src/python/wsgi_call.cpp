@@ -5,7 +5,6 @@
 // RequestIo call, from any thread, goes through the call's RequestGate.
 #include "python/wsgi_call.h"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -279,8 +278,8 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
 }
 
 // Sends one block: the headers first if they are still pending, at most what Content-Length
-// allows. An empty block sends nothing (headers stay lazy). `more`: no application code runs
-// before the next block or the end of the request (RequestIo::tryWriteBody).
+// allows (nothing for 204 and 304). An empty block sends nothing (headers stay lazy). `more`: no
+// application code runs before the next block or the end of the request (RequestIo::tryWriteBody).
 Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
     if (!startCalled_) {
         return Delivery::NotStarted;
@@ -292,7 +291,11 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
         return Delivery::ClientGone;
     }
     std::size_t count = size;
-    if (contentLength_) {
+    if (status_.starts_with("204") || status_.starts_with("304")) {
+        // No body, ever (RFC 9110 §15.3.5, §15.4.5): httpd would strip it, and the module takes
+        // body bytes on these for a daemon breaking its framing.
+        count = 0;
+    } else if (contentLength_) {
         // Bytes beyond the app's own Content-Length are dropped, as mod_wsgi does.
         const std::int64_t room = *contentLength_ - sent_;
         count = room <= 0 ? 0 : std::min<std::size_t>(size, static_cast<std::size_t>(room));
@@ -526,11 +529,9 @@ bool WsgiCall::parseHeaders(PyObject* headers, Headers& out, std::optional<std::
                                                       "(PEP 3333)");
         }
         if (common::equalsIgnoreCase(name, "Content-Length")) {
-            std::int64_t parsed = -1;
-            const char* end = value.data() + value.size();
-            const auto [ptr, ec] = std::from_chars(value.data(), end, parsed);
-            if (value.empty() || ec != std::errc() || ptr != end || parsed < 0 ||
-                (length && *length != parsed)) {
+            // The rule the module applies to the Start frame again (decodeResponseStart).
+            const std::optional<std::int64_t> parsed = common::parseContentLength(value);
+            if (!parsed || (length && *length != *parsed)) {
                 return raiseInvalid(PyExc_ValueError,
                                     "invalid Content-Length '" + escapeControl(value) + "'");
             }

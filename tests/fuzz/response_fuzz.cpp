@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: what the module does with the bytes a daemon sends. A model of the Challenge
 // and HelloAck checks of handshake() and of Relay::processFrames/handleFrame in
-// src/apache/daemon_client.cpp (keep it in step with them) feeds a FrameDecoder and applies
-// decodeChallenge, decodeHelloAck, decodeResponseStart and decodeResponseError; a model of
-// ApacheResponseSink::start applies the http_syntax rules to what would reach the client.
-// Pure protocol/common code; no httpd headers.
+// src/apache/daemon_connection.cpp and relay.cpp (keep it in step with them) feeds a FrameDecoder
+// and applies decodeChallenge, decodeHelloAck, decodeResponseStart and decodeResponseError; a model
+// of ApacheResponseSink::start applies the http_syntax rules to what would reach the client. Pure
+// protocol/common code; no httpd headers.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

@@ -35,3 +35,8 @@ STARTUP_FAILED_IDS = ("WG0257", "WG0035")
 REFUSED_PEER_IDS = ("WG0219",)
 # A daemon dropped a connection that sent no valid Hello in time.
 HANDSHAKE_TIMEOUT_IDS = ("WG0274",)
+# A daemon broke the response framing: more (or fewer) body bytes than the response announced
+# (-> 502, or the client connection aborted), a malformed or out-of-order frame before the
+# response reached the client (-> 502) or after (-> aborted), bytes after the end of a response
+# (the daemon connection is closed).
+FORGED_FRAMING_IDS = ("WG0125", "WG0117", "WG0126")

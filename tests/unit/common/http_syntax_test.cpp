@@ -77,6 +77,17 @@ TEST(StatusLine, RejectsMalformedStatusLines) {
     EXPECT_FALSE(isValidStatusLine(std::string_view("200 O\0K", 7)));
 }
 
+TEST(ContentLength, ParsesDigitsOnly) {
+    EXPECT_EQ(parseContentLength("0"), 0);
+    EXPECT_EQ(parseContentLength("5"), 5);
+    EXPECT_EQ(parseContentLength("007"), 7);
+    EXPECT_EQ(parseContentLength("9223372036854775807"), INT64_MAX);
+    for (const std::string_view bad :
+         {"", "-1", "+1", " 5", "5 ", "5,5", "0x10", "1e3", "9223372036854775808", "abc"}) {
+        EXPECT_EQ(parseContentLength(bad), std::nullopt) << "'" << bad << "'";
+    }
+}
+
 TEST(HopByHop, RecognisesEveryHopByHopHeaderCaseInsensitively) {
     for (const std::string_view name :
          {"Connection", "keep-alive", "Proxy-Authenticate", "PROXY-AUTHORIZATION", "TE", "Trailers",

@@ -97,6 +97,29 @@ TEST(ResponseStart, RejectsInvalidStatusLines) {
     }
 }
 
+TEST(ResponseStart, ReadsContentLength) {
+    auto s = decodeHeader("content-length", "5");
+    ASSERT_TRUE(s) << s.status().message();
+    EXPECT_EQ(s->contentLength(), 5);
+    auto none = decodeHeader("X-Length", "5");
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->contentLength(), std::nullopt);
+}
+
+TEST(ResponseStart, RejectsInvalidOrConflictingContentLength) {
+    for (const std::string_view bad : {"", "-1", "5 ", "abc", "99999999999999999999"}) {
+        auto s = decodeHeader("Content-Length", bad);
+        ASSERT_FALSE(s) << "'" << bad << "'";
+        EXPECT_EQ(s.status().code(), ErrorCode::ProtocolError);
+    }
+    const ResponseStart twice{"200 OK", {{"Content-Length", "5"}, {"content-length", "6"}}};
+    EXPECT_FALSE(decodeResponseStart(encodeResponseStart(twice)));
+    const ResponseStart same{"200 OK", {{"Content-Length", "5"}, {"Content-Length", "5"}}};
+    auto s = decodeResponseStart(encodeResponseStart(same));
+    ASSERT_TRUE(s) << s.status().message();
+    EXPECT_EQ(s->contentLength(), 5);
+}
+
 TEST(ResponseStart, AcceptsEmptyReasonPhrase) {
     EXPECT_TRUE(decodeResponseStart(encodeResponseStart(ResponseStart{"200 ", {}})).isOk());
 }

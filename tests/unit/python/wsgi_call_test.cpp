@@ -629,6 +629,28 @@ def application(environ, start_response):
     EXPECT_EQ(notModified.status, "304 Not Modified");
 }
 
+TEST(ContentLength, NoContentAndNotModifiedSendNoBody) {
+    // The module refuses body bytes on 204/304, so an app that yields some anyway must not
+    // have them forwarded.
+    const char* app = R"PY(
+def application(environ, start_response):
+    status = '304 Not Modified' if environ['PATH_INFO'] == '/304' else '204 No Content'
+    start_response(status, [('Content-Length', '4')])
+    return [b'body', b'more']
+)PY";
+    FakeRequestIo noContent;
+    EXPECT_EQ(runApp(app, noContent).kind, Kind::Completed);
+    EXPECT_EQ(noContent.status, "204 No Content");
+    EXPECT_EQ(noContent.startCalls, 1);
+    EXPECT_EQ(noContent.sent(), "");
+    FakeRequestIo notModified;
+    python::WsgiRequest request304 = requestWith({});
+    request304.environ[2] = {"PATH_INFO", "/304"};
+    EXPECT_EQ(runApp(app, notModified, request304).kind, Kind::Completed);
+    EXPECT_EQ(notModified.status, "304 Not Modified");
+    EXPECT_EQ(notModified.sent(), "");
+}
+
 TEST(AppError, ExceptionBeforeStartResponse) {
     FakeRequestIo io;
     testLog().clear();

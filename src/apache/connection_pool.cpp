@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-child pool of idle daemon connections (see connection_pool.h). No httpd calls.
+#include "apache/connection_pool.h"
+
+namespace wsgid::apache {
+
+using common::Result;
+
+std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(std::string_view socketPath) {
+    for (;;) {
+        std::unique_ptr<DaemonConnection> conn;
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            auto it = idle_.find(std::string(socketPath));
+            if (it == idle_.end() || it->second.empty()) {
+                return nullptr;
+            }
+            conn = std::move(it->second.back());
+            it->second.pop_back();
+        }
+        // Checked outside the lock: a poll() per candidate, and a dead one is simply dropped.
+        if (conn->idleHealthy()) {
+            conn->markReused();
+            return conn;
+        }
+    }
+}
+
+void ConnectionPool::giveBack(std::unique_ptr<DaemonConnection> conn) {
+    if (!conn) {
+        return;
+    }
+    std::unique_ptr<DaemonConnection> surplus;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = idle_[conn->socketPath()];
+    if (list.size() >= kMaxIdlePerPath) {
+        // Only its destructor matters: declared before the lock, it closes after the unlock.
+        // cppcheck-suppress unreadVariable
+        surplus = std::move(conn);
+        return;
+    }
+    list.push_back(std::move(conn));
+}
+
+Result<std::unique_ptr<DaemonConnection>> ConnectionPool::acquire(const ConnectParams& params) {
+    if (auto conn = takeIdle(params.socketPath)) {
+        return conn;
+    }
+    return connectToDaemon(params);
+}
+
+std::size_t ConnectionPool::idleCount(std::string_view socketPath) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = idle_.find(std::string(socketPath));
+    return it == idle_.end() ? 0 : it->second.size();
+}
+
+}  // namespace wsgid::apache

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-child pool of idle daemon connections, keyed by socket path. No httpd calls.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "apache/daemon_connection.h"
+#include "common/status.h"
+
+namespace wsgid::apache {
+
+/// Idle connections kept per socket path in one httpd child. A child never needs more idle
+/// connections than requests it runs at once; 64 is httpd's default ThreadLimit, so the cap only
+/// bites on unusual configurations and bounds the fds a child holds per daemon group.
+inline constexpr std::size_t kMaxIdlePerPath = 64;
+
+/// Idle connections of one httpd child, per socket path. Thread-safe (event and worker MPMs run
+/// handlers concurrently). Owned by pchild; connections still in use when it dies are closed by
+/// their request.
+class ConnectionPool {
+public:
+    /// An empty pool; connections are added by giveBack().
+    ConnectionPool() = default;
+    ~ConnectionPool() = default;
+    ConnectionPool(const ConnectionPool&) = delete;
+    ConnectionPool& operator=(const ConnectionPool&) = delete;
+    ConnectionPool(ConnectionPool&&) = delete;
+    ConnectionPool& operator=(ConnectionPool&&) = delete;
+
+    /// A healthy idle connection to `socketPath` (marked reused), or nullptr. Unhealthy ones met
+    /// on the way are closed.
+    std::unique_ptr<DaemonConnection> takeIdle(std::string_view socketPath);
+
+    /// Keeps `conn` for a later request (closing it when kMaxIdlePerPath are already kept). Only
+    /// for connections whose last request ended cleanly (RelayResult::reusable).
+    void giveBack(std::unique_ptr<DaemonConnection> conn);
+
+    /// takeIdle(), else connectToDaemon().
+    common::Result<std::unique_ptr<DaemonConnection>> acquire(const ConnectParams& params);
+
+    /// Idle connections kept for `socketPath` (for tests and the status page).
+    [[nodiscard]] std::size_t idleCount(std::string_view socketPath) const;
+
+private:
+    mutable std::mutex mu_;
+    /// Idle connections per socket path, most recently used last. Guarded by mu_.
+    std::unordered_map<std::string, std::vector<std::unique_ptr<DaemonConnection>>> idle_;
+};
+
+}  // namespace wsgid::apache

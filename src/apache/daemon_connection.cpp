@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+// Connecting to a daemon group and the Hello/HelloAck handshake (see daemon_connection.h).
+// No httpd calls; every wait is bounded.
+#include "apache/daemon_connection.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "common/duration_text.h"
+#include "common/socket_io.h"
+#include "protocol/frame.h"
+#include "protocol/response.h"
+
+namespace wsgid::apache {
+
+namespace {
+
+using common::Deadline;
+using common::durationText;
+using common::ErrorCode;
+using common::Result;
+using common::Status;
+using protocol::FrameType;
+
+/// First pause between connect attempts the daemon side refused: a daemon that is being
+/// respawned usually accepts again within milliseconds.
+constexpr std::chrono::milliseconds kConnectRetryFirst{5};
+/// Longest pause between connect attempts (doubling from kConnectRetryFirst): a few wake-ups a
+/// second are cheap, and a freed backlog slot is found quickly.
+constexpr std::chrono::milliseconds kConnectRetryMax{250};
+
+/// Read buffer for the handshake (a Challenge is 44 bytes, a HelloAck 12; an Error frame at most ~4
+/// KiB).
+constexpr std::size_t kHelloReadSize = 4096 + protocol::kFrameHeaderSize;
+
+/// Connects `fd` to `addr`; 0 or an errno value. Waits for a pending connect up to `deadline`.
+int connectOnce(int fd, const sockaddr_un& addr, Deadline deadline) noexcept {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0) {
+        return 0;
+    }
+    const int err = errno;
+    if (err != EINPROGRESS && err != EINTR) {
+        return err;
+    }
+    if (Status s = common::waitWritable(fd, deadline); !s) {
+        return s.code() == ErrorCode::Timeout ? ETIMEDOUT : EIO;
+    }
+    int soError = 0;
+    socklen_t len = sizeof(soError);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len) != 0) {
+        return errno;
+    }
+    return soError;
+}
+
+/// The next handshake frame, of type `want`, read within `deadline`. An Error frame becomes a
+/// failure: Closed for ShuttingDown (a draining daemon took the connection from the backlog: try
+/// the next one), ProtocolError for a refusal; so does a frame of any other type.
+Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decoder,
+                                           const ConnectParams& params, Deadline deadline,
+                                           FrameType want, const char* wantName) {
+    std::array<char, kHelloReadSize> buf{};
+    for (;;) {
+        auto frame = decoder.next();
+        if (!frame) {
+            return Status(ErrorCode::ProtocolError,
+                          std::string("bad ") + wantName + ": " + frame.status().message());
+        }
+        if (!frame.value()) {
+            auto n = common::readSome(fd, buf, deadline);
+            if (!n) {
+                if (n.status().code() == ErrorCode::Timeout) {
+                    return Status(ErrorCode::Timeout,
+                                  "no daemon took the connection within " +
+                                      common::durationText(params.connectTimeout) +
+                                      " (connect-timeout); are the daemons failing to start?");
+                }
+                return Status(n.status().code(),
+                              std::string("waiting for ") + wantName + ": " + n.status().message());
+            }
+            decoder.feed(std::string_view(buf.data(), n.value()));
+            continue;
+        }
+        protocol::Frame& f = *frame.value();
+        if (f.type == FrameType::Error) {
+            auto err = protocol::decodeResponseError(f.payload);
+            std::string why = err ? std::string(protocol::toString(err->code)) + ": " + err->message
+                                  : std::string("malformed Error frame");
+            if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+                return Status(ErrorCode::Closed, "daemon is stopping (" + why + ")");
+            }
+            return Status(ErrorCode::ProtocolError, "daemon refused the connection (" + why + ")");
+        }
+        if (f.type != want) {
+            return Status(ErrorCode::ProtocolError,
+                          std::string("expected ") + wantName + ", got frame type " +
+                              std::to_string(static_cast<unsigned>(f.type)));
+        }
+        return std::move(f);
+    }
+}
+
+/// Answers the daemon's Challenge with a Hello that proves this child holds the group's secret,
+/// and waits for HelloAck; the daemon pid on success. The deadline is the connect deadline: the
+/// parent's socket accepts connections even while no daemon runs (they wait in its backlog), so
+/// the Challenge is the moment a daemon really took the connection.
+Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
+    protocol::FrameDecoder decoder;
+    auto first =
+        readHandshakeFrame(fd, decoder, params, deadline, FrameType::Challenge, "Challenge");
+    if (!first) {
+        return first.status();
+    }
+    auto challenge = protocol::decodeChallenge(first->payload);
+    if (!challenge) {
+        return Status(ErrorCode::ProtocolError, "bad Challenge: " + challenge.status().message());
+    }
+    const protocol::Hello hello{
+        .managerPid = params.managerPid,
+        .generation = params.generation,
+        .proof = protocol::helloProof(params.secret, params.group, challenge->nonce,
+                                      params.managerPid, params.generation)};
+    std::string out;
+    protocol::appendFrame(out, FrameType::Hello, 0, protocol::encodeHello(hello));
+    if (Status s = common::writeFully(fd, out, deadline); !s) {
+        return Status(s.code(), "sending Hello: " + s.message());
+    }
+    auto second =
+        readHandshakeFrame(fd, decoder, params, deadline, FrameType::HelloAck, "HelloAck");
+    if (!second) {
+        return second.status();
+    }
+    auto ack = protocol::decodeHelloAck(second->payload);
+    if (!ack) {
+        return Status(ErrorCode::ProtocolError, "bad HelloAck: " + ack.status().message());
+    }
+    if (ack->daemonPid != challenge->daemonPid || decoder.buffered() != 0) {
+        return Status(ErrorCode::ProtocolError, "HelloAck does not match the Challenge");
+    }
+    return ack->daemonPid;
+}
+
+}  // namespace
+
+bool DaemonConnection::idleHealthy() const noexcept {
+    pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
+    int rc = 0;
+    do {
+        rc = ::poll(&p, 1, 0);
+    } while (rc < 0 && errno == EINTR);
+    return rc == 0;
+}
+
+Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& params) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (params.socketPath.empty() || params.socketPath.size() >= sizeof(addr.sun_path)) {
+        return Status(ErrorCode::InvalidArgument, "socket path is empty or too long");
+    }
+    std::memcpy(addr.sun_path, params.socketPath.data(), params.socketPath.size());
+
+    const Deadline deadline = Deadline::after(params.connectTimeout);
+    auto pause = kConnectRetryFirst;
+    common::UniqueFd fd;
+    for (;;) {
+        fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!fd) {
+            return Status(ErrorCode::IoError, "socket: " + common::errnoText(errno));
+        }
+        Status failure;
+        if (const int err = connectOnce(fd.get(), addr, deadline); err != 0) {
+            const bool refusedForNow = err == ECONNREFUSED || err == EAGAIN || err == ETIMEDOUT;
+            if (!refusedForNow) {
+                return Status(err == ENOENT ? ErrorCode::NotFound : ErrorCode::IoError,
+                              common::errnoText(err));
+            }
+            failure = Status(ErrorCode::Timeout, common::errnoText(err) + " after " +
+                                                     durationText(params.connectTimeout));
+        } else {
+            auto pid = handshake(fd.get(), params, deadline);
+            if (pid) {
+                return std::make_unique<DaemonConnection>(
+                    std::move(fd), std::string(params.socketPath), pid.value());
+            }
+            // Closed: the daemon that accepted is stopping (graceful restart) or died; the
+            // listening socket outlives it, so another daemon will take the next attempt.
+            if (pid.status().code() != ErrorCode::Closed) {
+                return pid.status();
+            }
+            failure = pid.status();
+        }
+        if (deadline.expired()) {
+            return failure;
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline.at() - common::Clock::now());
+        std::this_thread::sleep_for(std::clamp(left, std::chrono::milliseconds(0), pause));
+        pause = std::min(pause * 2, kConnectRetryMax);
+    }
+}
+
+}  // namespace wsgid::apache

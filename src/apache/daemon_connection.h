@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: Apache-2.0
+// One connection from an httpd child to a daemon group: connecting (retry while the daemon side
+// refuses for now) and the handshake (docs/protocol.md). No httpd calls, so this is unit-tested
+// over sockets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "common/unique_fd.h"
+#include "protocol/handshake.h"
+
+namespace wsgid::apache {
+
+/// How long to keep retrying a connect that the daemon side refuses for now (ECONNREFUSED:
+/// daemons restarting; EAGAIN: listen backlog full) when the group sets no connect-timeout.
+/// mod_wsgi's default connect-timeout.
+inline constexpr std::chrono::seconds kDefaultConnectTimeout{15};
+
+/// Deadline for each wait on a daemon connection when the caller gives none: httpd's default
+/// Timeout (the handler passes socket-timeout= or the server's Timeout).
+inline constexpr std::chrono::seconds kDefaultIoTimeout{60};
+
+/// One connection to a daemon group, past Hello/HelloAck. Owned by one request at a time, or by
+/// the pool while idle. Not thread-safe.
+class DaemonConnection {
+public:
+    /// Takes a connected socket that has completed Hello/HelloAck with daemon `daemonPid`.
+    DaemonConnection(common::UniqueFd fd, std::string socketPath, std::uint32_t daemonPid)
+        : fd_(std::move(fd)), socketPath_(std::move(socketPath)), daemonPid_(daemonPid) {}
+
+    /// The socket, still owned by this object (closed with it).
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    /// The daemon group socket it was opened to: the pool key.
+    [[nodiscard]] const std::string& socketPath() const noexcept { return socketPath_; }
+    /// The daemon process at the other end (from HelloAck), for log lines.
+    [[nodiscard]] std::uint32_t daemonPid() const noexcept { return daemonPid_; }
+    /// True once the connection has carried a request (it came from the pool).
+    [[nodiscard]] bool reused() const noexcept { return reused_; }
+    /// Called by the pool when it hands the connection out again.
+    void markReused() noexcept { reused_ = true; }
+
+    /// An idle connection is healthy when nothing is readable: the daemon never speaks first, so
+    /// readable means EOF (daemon gone or closed it) or garbage. Never blocks.
+    [[nodiscard]] bool idleHealthy() const noexcept;
+
+private:
+    common::UniqueFd fd_;
+    std::string socketPath_;
+    std::uint32_t daemonPid_ = 0;
+    bool reused_ = false;
+};
+
+/// Where and how to connect: one daemon group as seen by one request.
+struct ConnectParams {
+    /// The group's socket (DaemonGroup::socketPath); must outlive the connect call.
+    std::string_view socketPath{};
+    /// Total time to keep retrying ECONNREFUSED/EAGAIN and to finish the handshake.
+    std::chrono::milliseconds connectTimeout = kDefaultConnectTimeout;
+    /// Deadline for every read or write after the handshake.
+    std::chrono::milliseconds ioTimeout = kDefaultIoTimeout;
+    /// The daemon group's name, manager pid, generation and that generation's secret: what the
+    /// Hello's proof is made of (DaemonGroup and GroupRegistry hold them in httpd children).
+    std::string_view group{};
+    std::uint32_t managerPid = 0;
+    std::uint32_t generation = 0;
+    protocol::Secret secret{};
+};
+
+/// Opens a new connection: non-blocking connect with short sleeps while the daemon side refuses
+/// (up to connectTimeout), then the handshake (Challenge, Hello with its proof, HelloAck). ENOENT,
+/// EACCES and other errors fail at once. The message says what failed ("Connection refused after
+/// 15s"), without the path or group.
+common::Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& params);
+
+}  // namespace wsgid::apache

@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: Apache-2.0
+// The full-duplex request relay (see relay.h). No httpd calls; every wait is bounded.
+#include "apache/relay.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "common/duration_text.h"
+#include "common/socket_io.h"
+#include "protocol/frame.h"
+
+namespace wsgid::apache {
+
+namespace {
+
+using common::Deadline;
+using common::durationText;
+using common::Status;
+using protocol::FrameType;
+
+/// Bytes read from the daemon per recv(): a full Body frame of kMaxDataChunk needs a few reads,
+/// a hello-world response one.
+constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
+
+/// Response bytes coalesced into one client write when the daemon keeps the socket readable:
+/// beyond this the relay passes what it has, so memory per request stays bounded and client
+/// back-pressure reaches the daemon.
+constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
+
+/// After the response is complete, how long to wait for the socket to take the rest of the
+/// request stream (the tail of a BodyChunk and the BodyEnd). The daemon discards those frames
+/// as fast as it reads them; if it does not, the connection is simply not reused rather than
+/// holding an httpd worker.
+constexpr std::chrono::milliseconds kFinishWriteTimeout{1000};
+
+/// How many response body bytes a response may carry, as the client was told.
+struct BodyAllowance {
+    std::optional<std::int64_t> limit;  ///< most bytes; nullopt: any number (no Content-Length)
+    bool exact = false;                 ///< an End with fewer than `limit` bytes is wrong too
+};
+
+/// The body a daemon may send after `start`. 204 and 304 never have one (RFC 9110 §15.3.5,
+/// §15.4.5), whatever their Content-Length says (a 304 carries the representation's). For HEAD
+/// the Content-Length is that of the GET body, which the app may or may not send (httpd strips
+/// it): more is still wrong, less is not.
+BodyAllowance bodyAllowanceFor(const protocol::ResponseStart& start, bool headRequest) {
+    const int code = start.statusCode();
+    if (code == 204 || code == 304) {
+        return {.limit = 0, .exact = true};
+    }
+    const std::optional<std::int64_t> length = start.contentLength();
+    return {.limit = length, .exact = length.has_value() && !headRequest};
+}
+
+bool isHeadRequest(const protocol::RequestHead& head) noexcept {
+    for (const auto& [key, value] : head.environ) {
+        if (key == "REQUEST_METHOD") {
+            return value == "HEAD";
+        }
+    }
+    return false;
+}
+
+/// The request side of a relay: what the module still has to send.
+enum class RequestState {
+    SendingHead,  ///< the RequestHead is queued; no body byte has been read yet
+    SendingBody,  ///< at least one body byte was read from the client; BodyEnd not queued
+    BodyEnded,    ///< BodyEnd queued after the whole body
+    Abandoned,    ///< BodyEnd{abandoned} queued: the response ended first or the client failed
+    WriteFailed,  ///< writing to the daemon failed; nothing more can be sent, its answer is read
+};
+
+/// The response side of a relay: what the daemon has sent so far.
+enum class ResponseState {
+    AwaitingStart,  ///< nothing decoded yet
+    Streaming,      ///< Start relayed to the sink; Body frames follow
+    Ended,          ///< End relayed to the sink
+    Refused,        ///< an Error frame came before Start
+};
+
+/// The state machine of one request on one connection (see relayRequest in the header). Frames
+/// that break the relay stop it through fail()/clientFailed(), which set result_.
+class Relay {
+public:
+    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
+          std::chrono::milliseconds ioTimeout)
+        : conn_(conn), source_(source), sink_(sink), ioTimeout_(ioTimeout) {}
+
+    RelayResult run(const protocol::RequestHead& head);
+
+private:
+    [[nodiscard]] bool outDrained() const noexcept { return outPos_ == out_.size(); }
+    [[nodiscard]] bool stopped() const noexcept { return result_.has_value(); }
+    /// The sink got start(): the status can no longer change.
+    [[nodiscard]] bool started() const noexcept {
+        return response_ == ResponseState::Streaming || response_ == ResponseState::Ended;
+    }
+    /// End, or an Error before Start: the daemon has nothing more to say about this request.
+    [[nodiscard]] bool responseDone() const noexcept {
+        return response_ == ResponseState::Ended || response_ == ResponseState::Refused;
+    }
+    [[nodiscard]] bool writeFailed() const noexcept {
+        return request_ == RequestState::WriteFailed;
+    }
+    /// Nothing more will be queued for the daemon (BodyEnd queued, or writing failed).
+    [[nodiscard]] bool requestFinished() const noexcept {
+        return request_ == RequestState::BodyEnded || request_ == RequestState::Abandoned ||
+               request_ == RequestState::WriteFailed;
+    }
+
+    void queueFrame(FrameType type, std::uint16_t flags, std::string_view payload);
+    void queueBodyEnd(bool abandoned);
+    /// Pulls the next piece of the client body (or queues BodyEnd).
+    void refill();
+    /// Writes queued bytes without blocking.
+    void writeSome();
+    /// Reads and handles what the daemon has sent, without blocking.
+    void pumpResponse();
+    /// Handles the decoded frames until the response is done or the relay stops.
+    void processFrames();
+    void handleFrame(protocol::Frame& frame);
+    void waitAndTransfer();
+    /// Writes the tail of the request stream after the response ended, bounded by
+    /// kFinishWriteTimeout; true when all of it went out.
+    bool finishWrite();
+
+    /// What arrived after the response, unless it is the daemon's goodbye (docs/protocol.md:
+    /// a draining daemon writes Error{ShuttingDown} on a connection as soon as it is idle) or an
+    /// incomplete frame (which may be the start of one). Decoded only to tell, never relayed.
+    std::size_t unexpectedTrailingBytes();
+    void fail(RelayOutcome outcome, std::string detail);
+    void clientFailed(RelayOutcome outcome, Status status);
+    RelayResult complete();
+
+    DaemonConnection& conn_;
+    BodySource& source_;
+    ResponseSink& sink_;
+    std::chrono::milliseconds ioTimeout_;
+
+    protocol::FrameDecoder decoder_;
+    std::string out_;         ///< request bytes not yet written
+    std::size_t outPos_ = 0;  ///< how much of out_ is written
+    std::vector<char> buf_;   ///< body and response read buffer
+
+    bool headRequest_ = false;    ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
+    BodyAllowance allowance_;     ///< set from the Start frame
+    std::int64_t bodyBytes_ = 0;  ///< response body bytes the daemon sent
+    RequestState request_ = RequestState::SendingHead;
+    ResponseState response_ = ResponseState::AwaitingStart;
+    std::size_t headFrameSize_ = 0;    ///< bytes of the RequestHead frame (first in the stream)
+    std::size_t sentBytes_ = 0;        ///< request bytes the socket accepted so far
+    std::size_t receivedBytes_ = 0;    ///< bytes read from the daemon so far
+    std::size_t unflushedFrames_ = 0;  ///< Body frames handed to the sink since its last flush
+    std::size_t bodyBytesRead_ = 0;    ///< client body bytes read so far
+    std::optional<protocol::ResponseError> error_;
+    std::string writeError_;
+    std::optional<RelayResult> result_;  ///< set when the relay stops early
+};
+
+void Relay::queueFrame(FrameType type, std::uint16_t flags, std::string_view payload) {
+    if (outPos_ == out_.size()) {
+        out_.clear();
+        outPos_ = 0;
+    }
+    protocol::appendFrame(out_, type, flags, payload);
+}
+
+void Relay::queueBodyEnd(bool abandoned) {
+    queueFrame(FrameType::BodyEnd, abandoned ? protocol::kBodyAbandoned : 0, {});
+    request_ = abandoned ? RequestState::Abandoned : RequestState::BodyEnded;
+}
+
+void Relay::refill() {
+    if (responseDone()) {
+        queueBodyEnd(true);
+        return;
+    }
+    auto n = source_.read(std::span<char>(buf_.data(), kBodyReadSize));
+    if (!n) {
+        // Tell the daemon (best effort, without waiting) and stop: the client is gone or
+        // httpd already answered it (e.g. 413), so the response has nowhere to go.
+        queueBodyEnd(true);
+        writeSome();
+        clientFailed(RelayOutcome::ClientBodyFailed, n.status());
+        return;
+    }
+    if (n.value() == 0) {
+        queueBodyEnd(false);
+        return;
+    }
+    request_ = RequestState::SendingBody;
+    bodyBytesRead_ += n.value();
+    queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.data(), n.value()));
+}
+
+void Relay::writeSome() {
+    while (!outDrained() && !writeFailed()) {
+        const ssize_t n = ::send(conn_.fd(), out_.data() + outPos_, out_.size() - outPos_,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            outPos_ += static_cast<std::size_t>(n);
+            sentBytes_ += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        }
+        // The daemon closed or reset the connection; whatever it sent before (perhaps an Error
+        // frame that explains why) is still readable, so keep reading until EOF.
+        request_ = RequestState::WriteFailed;
+        writeError_ = common::errnoText(errno);
+    }
+}
+
+void Relay::fail(RelayOutcome outcome, std::string detail) {
+    if (stopped()) {
+        return;
+    }
+    RelayResult r;
+    // A daemon that broke the framing is named as such even after Start: the handler answers
+    // 502 if nothing reached the client yet.
+    const bool brokeFraming =
+        outcome == RelayOutcome::Malformed || outcome == RelayOutcome::BodyLengthMismatch;
+    r.outcome = started() && !brokeFraming ? RelayOutcome::FailedAfterStart : outcome;
+    r.detail = std::move(detail);
+    r.error = error_;
+    r.started = started();
+    r.announcedBodyBytes = allowance_.limit.value_or(-1);
+    r.daemonBodyBytes = bodyBytes_;
+    // Only a request the daemon cannot have started may run again: the pooled connection
+    // broke before it took the whole RequestHead (the daemon had closed it while idle). Once the
+    // head is delivered, a broken connection may mean the app ran (or crashed), so no retry.
+    r.retryable = !started() && receivedBytes_ == 0 && bodyBytesRead_ == 0 && conn_.reused() &&
+                  outcome == RelayOutcome::Broken && sentBytes_ < headFrameSize_;
+    result_ = std::move(r);
+}
+
+void Relay::clientFailed(RelayOutcome outcome, Status status) {
+    if (stopped()) {
+        return;
+    }
+    RelayResult r;
+    r.outcome = outcome;
+    r.clientStatus = std::move(status);
+    r.detail = r.clientStatus.message();
+    r.started = started();
+    result_ = std::move(r);
+}
+
+void Relay::handleFrame(protocol::Frame& frame) {
+    switch (frame.type) {
+        case FrameType::Start: {
+            if (started()) {
+                fail(RelayOutcome::Malformed, "a second Start frame");
+                return;
+            }
+            auto start = protocol::decodeResponseStart(frame.payload);
+            if (!start) {
+                fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
+                return;
+            }
+            if (start->statusCode() < 200) {
+                // An interim response is no final answer: the client would wait for another.
+                fail(RelayOutcome::Malformed,
+                     "an interim status '" + start->status + "' as the final response");
+                return;
+            }
+            allowance_ = bodyAllowanceFor(start.value(), headRequest_);
+            response_ = ResponseState::Streaming;
+            if (Status s = sink_.start(std::move(start.value())); !s) {
+                clientFailed(RelayOutcome::ClientGone, std::move(s));
+            }
+            return;
+        }
+        case FrameType::Body:
+            if (!started()) {
+                fail(RelayOutcome::Malformed, "a Body frame before Start");
+                return;
+            }
+            bodyBytes_ += static_cast<std::int64_t>(frame.payload.size());
+            if (allowance_.limit && bodyBytes_ > *allowance_.limit) {
+                // Nothing of this frame reaches the sink: the client was told a length.
+                fail(RelayOutcome::BodyLengthMismatch,
+                     "more response body bytes than the response announced");
+                return;
+            }
+            ++unflushedFrames_;
+            if (Status s = sink_.body(frame.payload); !s) {
+                clientFailed(RelayOutcome::ClientGone, std::move(s));
+            }
+            return;
+        case FrameType::End:
+            if (!started()) {
+                fail(RelayOutcome::Malformed, "an End frame before Start");
+                return;
+            }
+            if (!frame.payload.empty()) {
+                fail(RelayOutcome::Malformed, "an End frame with a payload");
+                return;
+            }
+            if (allowance_.exact && bodyBytes_ < *allowance_.limit) {
+                fail(RelayOutcome::BodyLengthMismatch,
+                     "an End frame before the response body the response announced");
+                return;
+            }
+            response_ = ResponseState::Ended;
+            unflushedFrames_ = 0;
+            if (Status s = sink_.end(); !s) {
+                clientFailed(RelayOutcome::ClientGone, std::move(s));
+            }
+            return;
+        case FrameType::Error: {
+            auto err = protocol::decodeResponseError(frame.payload);
+            if (!err) {
+                fail(RelayOutcome::Malformed, "bad Error frame: " + err.status().message());
+                return;
+            }
+            error_ = std::move(err.value());
+            if (started()) {
+                fail(RelayOutcome::FailedAfterStart,
+                     std::string(protocol::toString(error_->code)) + ": " + error_->message);
+                return;
+            }
+            response_ = ResponseState::Refused;
+            return;
+        }
+        default:
+            fail(RelayOutcome::Malformed,
+                 "unexpected frame type " + std::to_string(static_cast<unsigned>(frame.type)));
+            return;
+    }
+}
+
+void Relay::processFrames() {
+    // Nothing after End (or an Error before Start) is decoded: it stays in the decoder, and a
+    // connection with bytes left there is never reused.
+    while (!stopped() && !responseDone()) {
+        auto next = decoder_.next();
+        if (!next) {
+            fail(RelayOutcome::Malformed, next.status().message());
+            return;
+        }
+        if (!next.value()) {
+            return;
+        }
+        handleFrame(*next.value());
+    }
+}
+
+void Relay::pumpResponse() {
+    std::size_t coalesced = 0;
+    while (!stopped() && !responseDone()) {
+        const ssize_t n = ::recv(conn_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            receivedBytes_ += static_cast<std::size_t>(n);
+            decoder_.feed(std::string_view(buf_.data(), static_cast<std::size_t>(n)));
+            processFrames();
+            coalesced += static_cast<std::size_t>(n);
+            if (coalesced >= kMaxCoalesceBytes) {
+                break;
+            }
+            continue;
+        }
+        if (n == 0) {
+            fail(RelayOutcome::Broken, writeFailed()
+                                           ? "connection closed by the daemon (" + writeError_ + ")"
+                                           : std::string("connection closed by the daemon"));
+            return;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            fail(RelayOutcome::Broken, "reading from the daemon: " + common::errnoText(errno));
+            return;
+        }
+        break;
+    }
+    if (!stopped() && !responseDone() && unflushedFrames_ != 0) {
+        unflushedFrames_ = 0;
+        if (Status s = sink_.flush(); !s) {
+            clientFailed(RelayOutcome::ClientGone, std::move(s));
+        }
+    }
+}
+
+void Relay::waitAndTransfer() {
+    short events = 0;
+    if (!responseDone()) {
+        events |= POLLIN;
+    }
+    if (!outDrained() && !writeFailed()) {
+        events |= POLLOUT;
+    }
+    pollfd p{.fd = conn_.fd(), .events = events, .revents = 0};
+    const Deadline deadline = Deadline::after(ioTimeout_);
+    int rc = 0;
+    do {
+        rc = ::poll(&p, 1, deadline.pollTimeoutMs());
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        fail(RelayOutcome::Broken, "poll: " + common::errnoText(errno));
+        return;
+    }
+    if (rc == 0) {
+        fail(RelayOutcome::Timeout, "no progress on the daemon connection for " +
+                                        durationText(ioTimeout_) +
+                                        (started() ? "" : " before the response started"));
+        return;
+    }
+    if ((p.revents & POLLOUT) != 0 || ((p.revents & (POLLERR | POLLHUP)) != 0 && !outDrained())) {
+        writeSome();
+    }
+    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !responseDone()) {
+        pumpResponse();
+    }
+}
+
+bool Relay::finishWrite() {
+    const Deadline deadline = Deadline::after(kFinishWriteTimeout);
+    writeSome();
+    while (!outDrained() && !writeFailed()) {
+        if (!common::waitWritable(conn_.fd(), deadline)) {
+            return false;
+        }
+        writeSome();
+    }
+    return outDrained() && !writeFailed();
+}
+
+std::size_t Relay::unexpectedTrailingBytes() {
+    const std::size_t left = decoder_.buffered();
+    if (left == 0) {
+        return 0;
+    }
+    auto next = decoder_.next();
+    if (!next) {
+        return left;
+    }
+    if (!next.value()) {
+        return 0;
+    }
+    const protocol::Frame& f = *next.value();
+    if (f.type == FrameType::Error && decoder_.buffered() == 0) {
+        auto err = protocol::decodeResponseError(f.payload);
+        if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+            return 0;
+        }
+    }
+    return left;
+}
+
+RelayResult Relay::complete() {
+    RelayResult r;
+    r.started = started();
+    r.error = error_;
+    if (started()) {
+        r.outcome = RelayOutcome::Completed;
+    } else {
+        r.outcome = RelayOutcome::ErrorBeforeStart;
+        r.detail = error_ ? std::string(protocol::toString(error_->code)) + ": " + error_->message
+                          : std::string();
+        r.retryable = error_ && error_->code == protocol::ResponseErrorCode::ShuttingDown &&
+                      bodyBytesRead_ == 0;
+    }
+    if (!requestFinished()) {
+        queueBodyEnd(true);
+    }
+    const bool tailSent = finishWrite();
+    r.reusable = tailSent && decoder_.buffered() == 0;
+    r.trailingBytes = unexpectedTrailingBytes();
+    return r;
+}
+
+RelayResult Relay::run(const protocol::RequestHead& head) {
+    const std::string encoded = protocol::encodeRequestHead(head);
+    if (encoded.size() > protocol::kMaxRequestHeadBytes ||
+        head.environ.size() > protocol::kMaxEnvironEntries) {
+        RelayResult r;
+        r.outcome = RelayOutcome::HeadTooLarge;
+        r.detail = "request head of " + std::to_string(encoded.size()) + " bytes and " +
+                   std::to_string(head.environ.size()) + " environ entries exceeds the limits";
+        r.reusable = true;
+        return r;
+    }
+    headRequest_ = isHeadRequest(head);
+    buf_.resize(std::max(kDaemonReadSize, kBodyReadSize));
+    queueFrame(FrameType::RequestHead, 0, encoded);
+    headFrameSize_ = out_.size();
+    // A request without a body (most GETs): the first read returns 0 at once, so the head and
+    // the BodyEnd leave in one write.
+    if (head.contentLength == 0) {
+        refill();
+    }
+    writeSome();
+    while (!stopped()) {
+        if (responseDone() && (outDrained() || writeFailed())) {
+            break;
+        }
+        if (outDrained() && !requestFinished()) {
+            // Relay what the daemon has already answered before blocking on the client again.
+            if (bodyBytesRead_ != 0) {
+                pumpResponse();
+                if (stopped()) {
+                    break;
+                }
+            }
+            if (!responseDone()) {
+                refill();
+                writeSome();
+                continue;
+            }
+        }
+        if (responseDone()) {
+            break;
+        }
+        waitAndTransfer();
+    }
+    if (stopped()) {
+        return std::move(*result_);
+    }
+    return complete();
+}
+
+}  // namespace
+
+RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
+                         BodySource& source, ResponseSink& sink,
+                         std::chrono::milliseconds ioTimeout) {
+    Relay relay(conn, source, sink, ioTimeout);
+    return relay.run(head);
+}
+
+}  // namespace wsgid::apache

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// The full-duplex relay of one request over one daemon connection. No httpd calls: the client
+// side is reached through BodySource/ResponseSink, so this is unit-tested over sockets.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "apache/daemon_connection.h"
+#include "common/status.h"
+#include "protocol/request_head.h"
+#include "protocol/response.h"
+
+namespace wsgid::apache {
+
+/// Largest request-body read from the client per BodyChunk frame: big enough to amortise frame
+/// and syscall costs on uploads, small enough to bound memory per request (well under the
+/// protocol's kMaxDataChunk).
+inline constexpr std::size_t kBodyReadSize = std::size_t{64} * 1024;
+
+/// The client's request body, as the relay pulls it. Request thread only.
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    /// Reads up to buf.size() bytes; 0 at the end of the body. May block (bounded by httpd's
+    /// Timeout). An error means the body cannot be read (client gone, LimitRequestBody, ...).
+    virtual common::Result<std::size_t> read(std::span<char> buf) = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    BodySource() = default;
+    BodySource(const BodySource&) = default;
+    BodySource& operator=(const BodySource&) = default;
+    BodySource(BodySource&&) = default;
+    BodySource& operator=(BodySource&&) = default;
+};
+
+/// The client's response, as the relay pushes it. Request thread only. Any error means the
+/// client cannot be written to any more (it went away) and ends the relay.
+class ResponseSink {
+public:
+    virtual ~ResponseSink() = default;
+    /// The Start frame, already validated by decodeResponseStart.
+    virtual common::Status start(protocol::ResponseStart&& start) = 0;
+    /// Response bytes; may be held back until flush() or end().
+    virtual common::Status body(std::string_view data) = 0;
+    /// The daemon has nothing more for now: send what is held (coalescing everything that was
+    /// readable at once into one write).
+    virtual common::Status flush() = 0;
+    /// The response is complete (End frame).
+    virtual common::Status end() = 0;
+
+protected:
+    /// Interface: made and copied only as part of an implementation (no slicing through it).
+    ResponseSink() = default;
+    ResponseSink(const ResponseSink&) = default;
+    ResponseSink& operator=(const ResponseSink&) = default;
+    ResponseSink(ResponseSink&&) = default;
+    ResponseSink& operator=(ResponseSink&&) = default;
+};
+
+/// How a relay ended.
+enum class RelayOutcome {
+    Completed,         ///< Start, Body*, End: the sink got end()
+    ErrorBeforeStart,  ///< an Error frame before Start: RelayResult::error says why
+    FailedAfterStart,  ///< Error frame, broken connection or timeout after Start
+    Broken,            ///< the connection closed or failed before Start
+    Timeout,           ///< the daemon did not answer within the I/O timeout before Start
+    /// A frame from the daemon violated the protocol: bad, oversized or out of order, before
+    /// or after Start (RelayResult::started says which).
+    Malformed,
+    ClientBodyFailed,  ///< BodySource failed (the daemon got BodyEnd{abandoned})
+    ClientGone,        ///< ResponseSink failed
+    HeadTooLarge,      ///< the RequestHead exceeds the protocol limits; nothing was sent
+    /// After Start: the daemon sent more body bytes than the response announced (its
+    /// Content-Length; none for 204/304), or an End before all of them (except for HEAD). The
+    /// excess never reached the sink; RelayResult has both counts.
+    BodyLengthMismatch,
+};
+
+/// The result of relayRequest().
+struct RelayResult {
+    RelayOutcome outcome = RelayOutcome::Broken;
+    /// The Error frame, when the daemon sent one.
+    std::optional<protocol::ResponseError> error;
+    /// What went wrong, for the log (errno text, decoder message, ...).
+    std::string detail;
+    /// The BodySource or ResponseSink status for ClientBodyFailed/ClientGone.
+    common::Status clientStatus;
+    /// The sink got start() (so the status can no longer change).
+    bool started = false;
+    /// The body length the client was told (Content-Length, 0 for 204/304), -1 when none.
+    std::int64_t announcedBodyBytes = -1;
+    /// Response body bytes the daemon sent, counting a frame that overran the announced length.
+    std::int64_t daemonBodyBytes = 0;
+    /// Bytes the daemon sent after End (or after an Error before Start) that arrived with the
+    /// response, other than its ShuttingDown goodbye. A connection with any bytes after the
+    /// response (goodbye or not) is never reusable.
+    std::size_t trailingBytes = 0;
+    /// The connection ended in a clean state (End or an Error before Start, BodyEnd sent,
+    /// nothing unexpected read) and may go back to the pool.
+    bool reusable = false;
+    /// The daemon cannot have started the request: a pooled connection that broke before it
+    /// took the whole RequestHead, or Error{ShuttingDown} before any body byte was read. The
+    /// caller may run the request again on a fresh connection.
+    bool retryable = false;
+};
+
+/// Runs one request over `conn`: sends `head`, streams the body from `source` as BodyChunk frames
+/// and relays response frames to `sink` at the same time. Trusts none of the daemon's framing
+/// (tenant code can write to its own connection): every frame is checked against the frame
+/// limits and the order Start, Body*, End (or an Error); the Start again with
+/// decodeResponseStart (and an interim 1xx status is refused); body bytes are counted against the
+/// announced length; anything after End leaves the connection unreusable. It polls the daemon
+/// socket for both directions so that an app answering before reading its input cannot deadlock
+/// (DESIGN.md pitfall 10). Sends exactly one BodyEnd (abandoned when the response ended first or
+/// the client body failed). Every wait on the daemon socket is bounded by `ioTimeout`. Request
+/// thread only.
+RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
+                         BodySource& source, ResponseSink& sink,
+                         std::chrono::milliseconds ioTimeout);
+
+}  // namespace wsgid::apache

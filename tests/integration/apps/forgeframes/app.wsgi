@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+# Models hostile tenant code: finds its own daemon connection socket and writes forged response
+# frames to it (docs/protocol.md), bypassing start_response. ?case= picks the forgery, ?v= is the
+# protocol version byte; ?case=none answers normally (with ?status=). Run it in a group of processes=1 threads=1
+# that has served no other request, so that exactly one connection exists.
+import os
+import socket
+import stat
+import struct
+import time
+from urllib.parse import parse_qs
+
+START, BODY, END, ERROR, HELLO_ACK = 17, 18, 19, 20, 16
+LISTENER_FD = 3
+# Long enough for the module to read, relay and flush what came before (one poll round).
+PAUSE = 0.3
+
+
+def peer_socket_name(fd):
+    """(family, type, getsockname()) of socket `fd`, through a duplicate so that closing the
+    Python object leaves the daemon's descriptor alone."""
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        return sock.family, sock.type, sock.getsockname()
+    finally:
+        sock.close()
+
+
+def own_connection():
+    listening = peer_socket_name(LISTENER_FD)[2]
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == LISTENER_FD:
+            continue
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+            family, kind, sockname = peer_socket_name(fd)
+        except OSError:
+            continue  # the listdir descriptor itself, or one closed meanwhile
+        if family == socket.AF_UNIX and kind == socket.SOCK_STREAM and sockname == listening:
+            found.append(fd)
+    assert len(found) == 1, f"expected exactly one connection to {listening!r}, found {found}"
+    return found[0]
+
+
+def frame(version, ftype, payload=b""):
+    return struct.pack("<BBHI", version, ftype, 0, len(payload)) + payload
+
+
+def string(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def start(version, status, headers):
+    payload = string(status) + struct.pack("<I", len(headers))
+    for k, v in headers:
+        payload += string(k) + string(v)
+    return frame(version, START, payload)
+
+
+def write_all(fd, data):
+    while data:
+        try:
+            n = os.write(fd, data)
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        data = data[n:]
+
+
+def forge(case, v, fd):
+    cl5 = start(v, b"200 OK", [(b"Content-Type", b"text/plain"), (b"Content-Length", b"5")])
+    if case == "overrun":
+        # Everything at once: the module reads it in one go, before anything reached the client.
+        write_all(fd, cl5 + frame(v, BODY, b"hello") + frame(v, BODY, b"SMUGGLED") +
+                  frame(v, END))
+    elif case == "overrun-late":
+        write_all(fd, cl5 + frame(v, BODY, b"hel"))
+        time.sleep(PAUSE)
+        write_all(fd, frame(v, BODY, b"loSMUGGLED") + frame(v, END))
+    elif case == "short":
+        write_all(fd, cl5 + frame(v, BODY, b"hel"))
+        time.sleep(PAUSE)
+        write_all(fd, frame(v, END))
+    elif case == "body-first":
+        write_all(fd, frame(v, BODY, b"SMUGGLED") + cl5 + frame(v, BODY, b"hello") +
+                  frame(v, END))
+    elif case == "second-start":
+        write_all(fd, cl5 + frame(v, BODY, b"hello") +
+                  start(v, b"302 Found", [(b"Location", b"/SMUGGLED")]) + frame(v, END))
+    elif case == "second-start-late":
+        write_all(fd, cl5 + frame(v, BODY, b"hel"))
+        time.sleep(PAUSE)
+        write_all(fd, start(v, b"302 Found", [(b"Location", b"/SMUGGLED")]) + frame(v, END))
+    elif case == "after-end":
+        write_all(fd, cl5 + frame(v, BODY, b"hello") + frame(v, END) +
+                  start(v, b"200 OK", [(b"Content-Length", b"8")]) +
+                  frame(v, BODY, b"SMUGGLED") + frame(v, END))
+    else:
+        raise ValueError(f"unknown case {case!r}")
+
+
+def application(environ, start_response):
+    q = parse_qs(environ.get("QUERY_STRING", ""))
+    case = q.get("case", ["none"])[0]
+    if case != "none":
+        forge(case, int(q["v"][0]), own_connection())
+        # Give the module time to act on the forgery before the daemon's own frames follow.
+        time.sleep(PAUSE)
+    # ?status= for the honest answer: the app yields its body even where none may follow (204,
+    # 304, HEAD), as sloppy apps do; the daemon must not forward it.
+    status = q.get("status", ["200 OK"])[0]
+    body = b"fine"
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]

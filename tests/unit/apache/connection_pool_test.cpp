@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// Unit tests for the per-child pool of idle daemon connections (apache/connection_pool.h).
+#include "apache/connection_pool.h"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "fake_daemon.h"
+
+namespace wsgid::apache {
+namespace {
+
+using common::ErrorCode;
+using common::Status;
+using common::UniqueFd;
+using protocol::FrameType;
+using test::FakeDaemon;
+using test::kIo;
+using test::socketPair;
+using namespace std::chrono_literals;
+using test::serveHello;
+using test::SocketDir;
+
+TEST(ConnectionPool, ReusesAGivenBackConnection) {
+    ConnectionPool pool;
+    auto [a, b] = socketPair();
+    const int fd = a.get();
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    EXPECT_EQ(pool.idleCount("/p.sock"), 1U);
+    auto conn = pool.takeIdle("/p.sock");
+    ASSERT_NE(conn, nullptr);
+    EXPECT_EQ(conn->fd(), fd);
+    EXPECT_TRUE(conn->reused());
+    EXPECT_EQ(pool.idleCount("/p.sock"), 0U);
+    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
+    EXPECT_EQ(pool.takeIdle("/other.sock"), nullptr);
+}
+
+TEST(ConnectionPool, DropsIdleConnectionsWhoseDaemonWentAway) {
+    ConnectionPool pool;
+    auto [a, b] = socketPair();
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    b.reset();
+    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
+    EXPECT_EQ(pool.idleCount("/p.sock"), 0U);
+}
+
+TEST(ConnectionPool, DropsIdleConnectionsWithUnexpectedData) {
+    ConnectionPool pool;
+    auto [a, b] = socketPair();
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    ASSERT_EQ(::write(b.get(), "x", 1), 1);
+    EXPECT_EQ(pool.takeIdle("/p.sock"), nullptr);
+}
+
+TEST(ConnectionPool, CapsIdleConnectionsPerPath) {
+    ConnectionPool pool;
+    std::vector<UniqueFd> peers;
+    for (std::size_t i = 0; i < kMaxIdlePerPath + 5; ++i) {
+        auto [a, b] = socketPair();
+        peers.push_back(std::move(b));
+        pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
+    }
+    EXPECT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
+}
+
+TEST(ConnectionPool, AcquireConnectsWhenNothingIsIdle) {
+    SocketDir dir;
+    const std::string path = dir.path("pool.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] { serveHello(listener.get(), 5, nullptr, &keep); });
+    ConnectionPool pool;
+    auto conn = pool.acquire({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_FALSE(conn.value()->reused());
+    EXPECT_EQ(conn.value()->daemonPid(), 5U);
+}
+
+}  // namespace
+}  // namespace wsgid::apache

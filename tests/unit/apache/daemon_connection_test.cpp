@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+// Unit tests for connecting to a daemon group (apache/daemon_connection.h): retry while refused,
+// the handshake (Challenge, Hello with its proof, HelloAck), and moving on from a daemon that is
+// stopping.
+#include "apache/daemon_connection.h"
+
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "fake_daemon.h"
+#include "protocol/frame.h"
+#include "protocol/handshake.h"
+
+namespace wsgid::apache {
+namespace {
+
+using common::ErrorCode;
+using common::Status;
+using common::UniqueFd;
+using protocol::FrameType;
+using test::FakeDaemon;
+using test::kIo;
+using test::socketPair;
+using namespace std::chrono_literals;
+using test::serveHello;
+using test::SocketDir;
+
+TEST(ConnectToDaemon, MissingSocketFailsAtOnce) {
+    SocketDir dir;
+    const std::string path = dir.path("missing.sock");
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s};
+    auto before = common::Clock::now();
+    auto conn = connectToDaemon(params);
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::NotFound) << conn.status().message();
+    EXPECT_NE(conn.status().message().find("No such file"), std::string::npos);
+    // Not retried: far below the 10 s connect timeout (a loose bound, not a timing assertion).
+    EXPECT_LT(common::Clock::now() - before, 5s);
+}
+
+TEST(ConnectToDaemon, RefusedIsRetriedUntilTheTimeout) {
+    SocketDir dir;
+    const std::string path = dir.path("refused.sock");
+    UniqueFd notListening = SocketDir::bound(path, false);
+    const ConnectParams params{.socketPath = path, .connectTimeout = 100ms};
+    auto conn = connectToDaemon(params);
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::Timeout);
+    EXPECT_EQ(conn.status().message(), "Connection refused after 100ms");
+}
+
+TEST(ConnectToDaemon, SucceedsOnceTheDaemonListens) {
+    SocketDir dir;
+    const std::string path = dir.path("late.sock");
+    UniqueFd listener = SocketDir::bound(path, false);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] {
+        std::this_thread::sleep_for(30ms);
+        ::listen(listener.get(), 16);
+        serveHello(listener.get(), 77, nullptr, &keep);
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 77U);
+}
+
+TEST(ConnectToDaemon, AnswersTheChallengeWithAProofAndReadsHelloAck) {
+    SocketDir dir;
+    const std::string path = dir.path("hello.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    protocol::Hello seen;
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] { serveHello(listener.get(), 1234, &seen, &keep); });
+    protocol::Secret secret{};
+    secret.fill(0x77);
+    const ConnectParams params{.socketPath = path,
+                               .connectTimeout = 1s,
+                               .ioTimeout = kIo,
+                               .group = "site-a",
+                               .managerPid = 99,
+                               .generation = 3,
+                               .secret = secret};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 1234U);
+    EXPECT_EQ(conn.value()->socketPath(), path);
+    EXPECT_FALSE(conn.value()->reused());
+    EXPECT_EQ(seen.managerPid, 99U);
+    EXPECT_EQ(seen.generation, 3U);
+    EXPECT_TRUE(protocol::proofsEqual(
+        seen.proof, protocol::helloProof(secret, "site-a", test::testNonce(), 99, 3)));
+}
+
+TEST(ConnectToDaemon, PeerThatSkipsTheChallengeIsRefused) {
+    SocketDir dir;
+    const std::string path = dir.path("nochal.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        d.send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 1}));
+    });
+    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
+    EXPECT_NE(conn.status().message().find("expected Challenge"), std::string::npos);
+}
+
+TEST(ConnectToDaemon, HelloAckFromAnotherPidThanTheChallengeIsRefused) {
+    SocketDir dir;
+    const std::string path = dir.path("pid.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        test::sendChallenge(d, 10);
+        d.readFrame();
+        d.send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 11}));
+    });
+    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
+}
+
+TEST(ConnectToDaemon, RejectedHelloFails) {
+    SocketDir dir;
+    const std::string path = dir.path("reject.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        test::sendChallenge(d, 3);
+        d.readFrame();
+        d.sendError(protocol::ResponseErrorCode::BadRequest, "manager pid mismatch");
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
+    EXPECT_NE(conn.status().message().find("manager pid mismatch"), std::string::npos);
+}
+
+TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
+    // Graceful restart: a draining daemon takes the connection from the backlog and answers the
+    // Hello with Error{ShuttingDown}; the client connects again and reaches a live daemon.
+    SocketDir dir;
+    const std::string path = dir.path("drain.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] {
+        {
+            UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            FakeDaemon stopping(std::move(conn));
+            test::sendChallenge(stopping, 1);
+            stopping.readFrame();
+            stopping.sendError(protocol::ResponseErrorCode::ShuttingDown, "daemon is stopping");
+        }
+        serveHello(listener.get(), 4321, nullptr, &keep);
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 4321U);
+}
+
+TEST(ConnectToDaemon, TooLongPathIsRejected) {
+    const std::string path = "/tmp/" + std::string(200, 'x');
+    auto conn = connectToDaemon({.socketPath = path});
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::InvalidArgument);
+}
+
+}  // namespace
+}  // namespace wsgid::apache
