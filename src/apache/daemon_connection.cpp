@@ -103,7 +103,8 @@ Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decod
                           std::string("expected ") + wantName + ", got frame type " +
                               std::to_string(static_cast<unsigned>(f.type)));
         }
-        return std::move(f);
+        protocol::Frame out = std::move(f);  // out of the decoder's optional
+        return out;
     }
 }
 
