@@ -51,10 +51,13 @@ def run_attacker(server, mode, group):
             os.setuid(pw.pw_uid)
 
     script = str(server.apps / "security" / "app.wsgi")
+    # The source goes in on stdin: the Apache user may not be able to read this tree (the
+    # sanitizer pass runs it from a private temp dir).
     proc = subprocess.run(
-        [sys.executable, str(ATTACKER), mode, group_socket(server, group), str(server.pid), group,
-         script, str(server.state)],
-        preexec_fn=preexec, capture_output=True, text=True, timeout=ATTACKER_TIMEOUT)
+        [sys.executable, "-", mode, group_socket(server, group), str(server.pid), group, script,
+         str(server.state)],
+        input=ATTACKER.read_text(), preexec_fn=preexec, capture_output=True, text=True,
+        timeout=ATTACKER_TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
