@@ -81,7 +81,8 @@ bool writeLine(const Input& in, const std::string& line) {
 void relayLines(Input& in, std::vector<std::string>& lines) {
     const auto now = RelayClock::now();
     for (const auto& line : lines) {
-        if (!in.bucket.take(line.size(), now) || !writeLine(in, line)) {
+        const bool allowed = in.route->rateBytes == 0 || in.bucket.take(line.size(), now);
+        if (!allowed || !writeLine(in, line)) {
             in.droppedBytes += line.size();
             ++in.droppedLines;
         }
@@ -105,8 +106,8 @@ void summarise(Input& in, RelayClock::time_point now, bool force) {
                  "WG0052: daemon group %s wrote more than its error-log limit (%" APR_UINT64_T_FMT
                  " bytes/s, burst %" APR_UINT64_T_FMT "): dropped %" APR_UINT64_T_FMT
                  " bytes in %" APR_UINT64_T_FMT " line(s) over the last %" APR_INT64_T_FMT "s",
-                 in.route->group.c_str(), static_cast<apr_uint64_t>(kLogRateBytesPerSecond),
-                 static_cast<apr_uint64_t>(kLogBurstBytes),
+                 in.route->group.c_str(), static_cast<apr_uint64_t>(in.route->rateBytes),
+                 static_cast<apr_uint64_t>(in.route->burstBytes),
                  static_cast<apr_uint64_t>(in.droppedBytes),
                  static_cast<apr_uint64_t>(in.droppedLines),
                  static_cast<apr_int64_t>(std::max<std::int64_t>(secs.count(), 1)));
@@ -224,7 +225,7 @@ bool dropPrivileges() {
                       .readFd = readFds[i],
                       .logIsFile = isFile,
                       .lines = LineAssembler(),
-                      .bucket = TokenBucket(kLogRateBytesPerSecond, kLogBurstBytes, now),
+                      .bucket = TokenBucket(routes[i].rateBytes, routes[i].burstBytes, now),
                       .windowStart = now});
         }
         std::vector<char> buf(kReadChunkBytes);

@@ -6,6 +6,7 @@
 // other-child supervision. docs/architecture.md ("The log relay") tells the long story.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,8 @@ struct RelayRoute {
     std::string group;
     server_rec* server = nullptr;  ///< the group's vhost (or the main server); names the log
     int logFd = -1;                ///< its error log, borrowed from httpd; -1: use ap_log_error
+    std::uint64_t rateBytes = 0;   ///< sustained bytes/s (log-rate=); 0: no limit
+    std::uint64_t burstBytes = 0;  ///< burst (log-burst=), at least one line of kMaxRelayLineBytes
 };
 
 /// The relay of one configuration generation, owned by its Manager. Parent only (single thread).

@@ -646,7 +646,12 @@ bool Manager::startLogRelay() {
             apr_os_file_get(&logFd, logServer->error_log) != APR_SUCCESS) {
             logFd = -1;
         }
-        routes.push_back({.group = g->name, .server = logServer, .logFd = logFd});
+        routes.push_back(
+            {.group = g->name,
+             .server = logServer,
+             .logFd = logFd,
+             .rateBytes = g->logRateBytes,
+             .burstBytes = std::max<std::uint64_t>(g->logBurstBytes, kMaxRelayLineBytes)});
     }
     // A relay that died took the read ends along: daemons that still write to its pipes get
     // EPIPE, so they are restarted (gracefully, like a recycle) to pick up the new pipes.

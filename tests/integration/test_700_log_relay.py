@@ -39,6 +39,8 @@ WSGIScriptAlias /flood ${APPS}/logflood/app.wsgi process-group=tenant
 WSGIScriptAlias /errors ${APPS}/errors/app.wsgi process-group=tenant
 WSGIScriptAlias /info ${APPS}/procinfo/app.wsgi process-group=tenant
 WSGIScriptAlias /other ${APPS}/errors/app.wsgi process-group=other
+WSGIDaemonProcess unlimited threads=2 log-rate=0
+WSGIScriptAlias /unlimited ${APPS}/logflood/app.wsgi process-group=unlimited
 """)
 
 
@@ -151,6 +153,15 @@ class TestLogRelay:
         lines = [ln for ln in text.splitlines() if "WG0312" in ln and ("yyyy" in ln or m in ln)]
         assert sum(ln.count("y") for ln in lines) >= 20000
         assert all(len(ln.encode()) < 4096 for ln in lines), max(len(ln) for ln in lines)
+
+    def test_700_08_log_rate_zero_means_no_limit(self, server):
+        offset = server.log.size()
+        m = marker()
+        r = http.get(server.port, f"/unlimited?mb=4&marker={m}", timeout=FLOOD_TIMEOUT)
+        assert r.status == 200, r
+        server.log.wait_for(m, offset)
+        assert server.log.size() - offset >= 4 * 1024 * 1024
+        assert "WG0052: daemon group unlimited" not in server.log.read_from(offset)
 
     def test_700_07_relay_respawns_and_daemons_log_again(self, server, allow_log):
         allow_log(*RELAY_DIED_IDS, *DAEMON_DIED_IDS)
