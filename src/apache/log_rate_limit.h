@@ -19,10 +19,10 @@ using RelayClock = std::chrono::steady_clock;
 /// Sustained error-log bytes per second a daemon group may write. 64 KiB/s is some 250 lines of
 /// 250 bytes every second, far beyond what a healthy application logs, yet one tenant flooding
 /// its stderr can no longer fill the shared disk at the speed of a pipe (hundreds of MB/s).
-inline constexpr std::uint64_t kLogRateBytesPerSecond = 64 * 1024;
+inline constexpr std::uint64_t kLogRateBytesPerSecond = std::uint64_t{64} * 1024;
 /// Bytes a group may write at once above the sustained rate: 1 MiB lets a burst of tracebacks
 /// (a few hundred of them after a database outage) through in full.
-inline constexpr std::uint64_t kLogBurstBytes = 1024 * 1024;
+inline constexpr std::uint64_t kLogBurstBytes = std::uint64_t{1024} * 1024;
 /// How often dropped output is summarised, in one line per group: often enough to tell an
 /// operator soon, rarely enough that the summaries themselves cannot flood the log.
 inline constexpr std::chrono::seconds kLogDropSummaryInterval{5};

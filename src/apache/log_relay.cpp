@@ -34,7 +34,7 @@ namespace {
 
 /// Bytes read from one pipe per poll round: large enough that a flood costs few syscalls, small
 /// enough that one busy group cannot starve the others (each ready pipe gets one read a round).
-constexpr std::size_t kReadChunkBytes = 64 * 1024;
+constexpr std::size_t kReadChunkBytes = std::size_t{64} * 1024;
 /// Process name (comm) of the relay, for ps; the harness and the manager know it by pid.
 constexpr const char* kRelayProcessName = "wsgid-logrelay";
 /// Exit status of a relay that could not set itself up (drop privileges, allocate).
@@ -365,10 +365,9 @@ bool LogRelay::start(apr_pool_t* pool) {
 }
 
 void LogRelay::forkRelay(SupervisorTime now) {
-    std::vector<int> readFds;
-    for (const auto& p : pipes_) {
-        readFds.push_back(p.readFd);
-    }
+    std::vector<int> readFds(pipes_.size());
+    std::transform(pipes_.begin(), pipes_.end(), readFds.begin(),
+                   [](const Pipe& p) { return p.readFd; });
     const auto delay = std::chrono::duration_cast<std::chrono::nanoseconds>(nextDelay_);
     const pid_t pid = ::fork();
     if (pid == 0) {

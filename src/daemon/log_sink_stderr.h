@@ -4,12 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <climits>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <limits.h>
 #include <sys/types.h>
 
 #include "common/log_sink.h"
