@@ -177,11 +177,26 @@ class TestLogRelay:
         log_line(server, "/other")
 
 
-def test_700_20_graceful_restart_hands_over_and_old_relay_exits(make_server):
+def test_700_20_graceful_restart_hands_over_and_old_relay_exits(make_server, allow_log):
+    allow_log(*APP_LOG_IDS)
     server = make_server(RELAY_CONF)
     old = server.relay()
     assert old is not None
+    # A request in flight across the restart: its daemon drains and logs through the old relay.
+    m = marker()
+    result = {}
+
+    def slow():
+        result["r"] = http.get(server.port, f"/flood?mb=0&sleep=2&marker={m}",
+                               timeout=FLOOD_TIMEOUT)
+
+    t = threading.Thread(target=slow, daemon=True)
+    t.start()
+    time.sleep(0.5)
     server.graceful()
+    t.join(FLOOD_TIMEOUT)
+    assert not t.is_alive() and result["r"].status == 200, result
+    server.log.wait_for(m)
     new = server.relay()
     assert new is not None and new.pid != old.pid
     assert procs.wait_gone([old.pid], 30.0) == [], "the old relay outlived its daemons"

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Floods stderr: ?mb= MiB (default 16) of lines of ?line= bytes (default 1024), written straight
-# to fd 2 with os.write, then ?marker= through print() (followed by ?long= bytes of "y" on the
-# same line). Answers bytes written and seconds taken.
+# to fd 2 with os.write, then, after ?sleep= seconds, ?marker= through print() (followed by ?long=
+# bytes of "y" on the same line). Answers bytes written and seconds taken.
 import json
 import os
 import sys
@@ -21,6 +21,7 @@ def application(environ, start_response):
     written = 0
     while written < total:
         written += os.write(2, line)
+    time.sleep(float(q.get("sleep", ["0"])[0]))
     if "marker" in q:
         print(q["marker"][0] + "y" * int(q.get("long", ["0"])[0]), file=sys.stderr)
     out = {"written": written, "seconds": time.monotonic() - began}
