@@ -377,7 +377,7 @@ void LogRelay::forkRelay(SupervisorTime now) {
         const int err = errno;
         (void)state_.startFailed(now);
         ap_log_error(APLOG_MARK, APLOG_ERR, err, s_,
-                     "WG0051: cannot fork the log relay; daemon output waits in its pipes");
+                     "WG0055: cannot fork the log relay; daemon output waits in its pipes");
         return;
     }
     state_.started(pid, now, delay);
