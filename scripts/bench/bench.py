@@ -71,6 +71,8 @@ SCENARIOS = [
     Scenario("yields", "yields.wsgi", "1000 yields of 16 bytes", 5.0),
     Scenario("flask", "flask_view.wsgi", "Flask view (JSON)", 1.5),
     Scenario("django", "django_view.wsgi", "Django view (JSON)", 1.5),
+    # No design target: it measures the output path (print() to the error log), hello's target.
+    Scenario("logline", "logline.wsgi", "hello world + one print() line per request", 2.0),
 ]
 SCENARIO_BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -82,7 +84,7 @@ def postBody(size):
 
 def expectedBody(scenario, appsDir):
     """What a correct server answers for `scenario`, or None when only JSON equality is checked."""
-    if scenario.name == "hello":
+    if scenario.name in ("hello", "logline"):
         return b"Hello world!"
     if scenario.name == "file":
         with open(os.path.join(appsDir, "data.bin"), "rb") as f:
@@ -271,6 +273,8 @@ class Server:
                 f"LoadModule wsgid_module {a.wsgid_module}",
                 f"WSGIDaemonProgram {a.wsgid_daemon}",
             ]
+            if a.wsgid_daemon_options:
+                group += " " + a.wsgid_daemon_options
         lines += [
             f"WSGIDaemonProcess bench {group}",
             "WSGIProcessGroup bench",
@@ -284,8 +288,10 @@ class Server:
         os.chmod(self.dir, 0o755)
         os.chmod(os.path.join(self.dir, "run"), 0o755)
         user = runUser()
-        if user:
-            # Both modules put their sockets under run/; let the children's user reach them.
+        if user and self.kind == "mod_wsgi":
+            # mod_wsgi puts its sockets under run/; let the children's user reach them.
+            # mod_wsgid refuses a socket directory that anyone but root can write (WG0010) and
+            # gives each socket to User itself.
             pw = pwd.getpwnam(user)
             os.chown(os.path.join(self.dir, "run"), pw.pw_uid, pw.pw_gid)
         self.confPath = os.path.join(self.dir, "httpd.conf")
@@ -764,6 +770,8 @@ def parseArgs(argv):
                    help="runs per server and scenario (medians are reported)")
     p.add_argument("--processes", type=int, default=1, help="daemon processes per group")
     p.add_argument("--daemon-threads", type=int, default=15, help="threads per daemon process")
+    p.add_argument("--wsgid-daemon-options", default="",
+                   help="extra WSGIDaemonProcess options for mod_wsgid only (e.g. log-rate=0)")
     p.add_argument("--server-cpus", default="", help="taskset CPU list for apache2 (default none)")
     p.add_argument("--client-cpus", default="", help="taskset CPU list for wrk (default none)")
     p.add_argument("--out", default="/tmp", help="directory for the JSON results file")

@@ -21,7 +21,7 @@ freshly started server, and prints requests/s, p50/p99 latency, server CPU per r
 ratio mod_wsgid / mod_wsgi. Expects \`make\` to have been run in the build tree.
 
 options (all passed to bench.py):
-  --scenarios LIST      hello,file,post,yields,flask,django (default: all)
+  --scenarios LIST      hello,file,post,yields,flask,django,logline (default: all)
   --servers LIST        mod_wsgi,mod_wsgid (default: both)
   --duration SECONDS    measured seconds per run (default 10)
   --warmup SECONDS      unmeasured warm-up per run (default 2)
@@ -30,6 +30,7 @@ options (all passed to bench.py):
   --repeat N            runs per server and scenario; medians reported (default 1)
   --processes N         daemon processes (default 1)
   --daemon-threads N    threads per daemon process (default 15)
+  --wsgid-daemon-options STR  extra WSGIDaemonProcess options, mod_wsgid only (e.g. log-rate=0)
   --server-cpus LIST    pin apache2 and its daemons with taskset (default: no pinning)
   --client-cpus LIST    pin wrk with taskset (default: no pinning)
   --out DIR             where the JSON results file goes (default /tmp)

@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include "apache/log_rate_limit.h"
 #include "protocol/handshake.h"
 
 struct apr_array_header_t;
@@ -95,6 +96,10 @@ struct DaemonGroup {
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
     std::chrono::seconds shutdownTimeout{5};            ///< mod_wsgi's default
+    /// log-rate= and log-burst=: the group's error-log rate limit in the log relay (bytes/s and
+    /// bytes; 0 = no limit). Defaults in log_rate_limit.h.
+    std::uint64_t logRateBytes = kLogRateBytesPerSecond;
+    std::uint64_t logBurstBytes = kLogBurstBytes;
 
     bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
 

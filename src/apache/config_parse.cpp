@@ -593,6 +593,12 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
                 return n.status();
             }
             g.listenBacklog = static_cast<int>(*n);
+        } else if (key == "log-rate" || key == "log-burst") {
+            auto n = parseInteger(what, value, 0, kMaxLogLimitBytes);
+            if (!n) {
+                return n.status();
+            }
+            (key == "log-rate" ? g.logRateBytes : g.logBurstBytes) = static_cast<std::uint64_t>(*n);
         } else if (key == "connect-timeout" || key == "socket-timeout" ||
                    key == "shutdown-timeout") {
             auto n = parseInteger(what, value, 0, kMaxTimeoutSeconds);

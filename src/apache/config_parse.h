@@ -32,6 +32,8 @@ inline constexpr std::size_t kMaxPidDigits = 7;
 inline constexpr long long kMaxTimeoutSeconds = 86400;
 /// Upper bound of listen-backlog; the kernel clamps to net.core.somaxconn anyway.
 inline constexpr long long kMaxListenBacklog = 65535;
+/// Upper bound of log-rate= and log-burst=: 1 GiB. Anything larger is no limit at all; say 0.
+inline constexpr long long kMaxLogLimitBytes = 1LL << 30;
 
 /// Splits a directive's raw argument string into words at blanks. A double or single quote starts
 /// a quoted run that may contain blanks and may sit inside a word (`display-name="my app"` is one

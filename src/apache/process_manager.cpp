@@ -32,6 +32,7 @@
 #include "apache/daemon_environment.h"
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
+#include "apache/log_relay.h"
 #include "apache/restart_policy.h"
 #include "apache/socket_directory.h"
 #include "common/random.h"
@@ -70,6 +71,8 @@ constexpr std::chrono::seconds kKillReapWait{2};
 constexpr std::chrono::milliseconds kReapPollInterval{50};
 /// Process name (comm) of a forked daemon while it waits out its restart backoff before exec.
 constexpr const char* kBackoffProcessName = "wsgid-backoff";
+/// What the retired list calls a log relay in place of a group name.
+constexpr const char* kLogRelayLabel = "(log relay)";
 
 // ---- state retained across configuration generations ----------------------------------------
 
@@ -310,7 +313,7 @@ struct ExecPlan {
     std::vector<char*> envp;
     int listenFd = -1;
     int argsFd = -1;  ///< read end of the settings pipe, already filled and closed for writing
-    int logFd = -1;   ///< the group's vhost error log, or -1 to keep stderr
+    int logFd = -1;   ///< write end of the group's log pipe, or -1 for /dev/null
     pid_t parent = 0;
     std::chrono::nanoseconds delay{};
 };
@@ -370,9 +373,12 @@ common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
     if (::getppid() != plan.parent) {
         ::_exit(protocol::kExitStartupFailure);
     }
-    // Descriptors: 0 = /dev/null, 1 and 2 = the error log, 3 = the listening socket, no others.
+    // Descriptors: 0 = /dev/null, 1 and 2 = the group's log pipe (never an error-log descriptor,
+    // which tenant code could truncate: log_relay.h), 3 = the listening socket, no others.
     if (plan.logFd > STDERR_FILENO) {
         (void)::dup2(plan.logFd, STDERR_FILENO);
+    } else if (const int sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC); sink >= 0) {
+        (void)::dup2(sink, STDERR_FILENO);  // no relay: lose the output, never inherit httpd's
     }
     const int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devNull >= 0) {
@@ -445,6 +451,12 @@ public:
     bool start();
     void tick();
     void onConfigPoolCleanup();
+    /// child_init: closes the log pipes an httpd child inherited.
+    void closeInheritedRelayEnds() noexcept {
+        if (relay_) {
+            relay_->closeInheritedEnds();
+        }
+    }
 
     static void slotCallback(int reason, void* data, int status) noexcept;
     static void retiredCallback(int reason, void* data, int status) noexcept;
@@ -455,11 +467,13 @@ public:
 private:
     bool openListeners();
     bool makeSecrets();
+    bool startLogRelay();
     void adoptRetired();
     void spawn(Slot& slot, SupervisorDuration delay);
     void onSlotEnded(Slot& slot, int reason, int status);
     void onRetiredEnded(RetiredWatch& watch, int reason, int status);
     void unregisterWatch(pid_t pid);
+    void retireLogRelay(SupervisorTime now);
     [[nodiscard]] protocol::DaemonArgs argsFor(const Slot& slot) const;
     [[nodiscard]] bool stopping() const { return stopping_ || mpmStopping(); }
 
@@ -470,6 +484,7 @@ private:
     apr_pool_t* retiredPool_ = nullptr;
     std::vector<std::unique_ptr<Slot>> slots_;
     std::vector<std::unique_ptr<RetiredWatch>> watches_;
+    std::unique_ptr<LogRelay> relay_;  ///< this generation's; its old relay drains on its own
     bool stopping_ = false;
 };
 
@@ -483,6 +498,9 @@ bool Manager::start() {
         return false;
     }
     adoptRetired();
+    if (!startLogRelay()) {
+        return false;
+    }
 
     int processes = 0;
     for (const auto& g : registry_.groups()) {
@@ -619,6 +637,47 @@ bool Manager::makeSecrets() {
     return true;
 }
 
+bool Manager::startLogRelay() {
+    std::vector<RelayRoute> routes;
+    for (const auto& g : registry_.groups()) {
+        server_rec* logServer = g->server != nullptr ? g->server : s_;
+        apr_os_file_t logFd = -1;
+        if (logServer->error_log == nullptr ||
+            apr_os_file_get(&logFd, logServer->error_log) != APR_SUCCESS) {
+            logFd = -1;
+        }
+        routes.push_back(
+            {.group = g->name,
+             .server = logServer,
+             .logFd = logFd,
+             .rateBytes = g->logRateBytes,
+             .burstBytes = std::max<std::uint64_t>(g->logBurstBytes, kMaxRelayLineBytes)});
+    }
+    // A relay that died took the read ends along: daemons that still write to its pipes get
+    // EPIPE, so they are restarted (gracefully, like a recycle) to pick up the new pipes.
+    relay_ = std::make_unique<LogRelay>(
+        s_, std::move(routes),
+        [this] {
+            for (const auto& slot : slots_) {
+                if (slot->state.pid() > 0 && !slot->termSent) {
+                    (void)::kill(slot->state.pid(), SIGTERM);
+                    slot->termSent = true;
+                }
+            }
+        },
+        [this] {
+            for (const auto& g : registry_.groups()) {
+                g->secret.fill(0);
+            }
+            for (auto& entry : retained_.secrets) {
+                for (auto& gs : entry.history) {
+                    gs.secret.fill(0);
+                }
+            }
+        });
+    return relay_->start(pconf_);
+}
+
 const std::vector<protocol::GroupSecret>* secretsOf(const RetainedState& retained,
                                                     const std::string& group) {
     const auto it = std::find_if(retained.secrets.begin(), retained.secrets.end(),
@@ -712,12 +771,7 @@ void Manager::spawn(Slot& slot, SupervisorDuration delay) {
     }
     const common::UniqueFd argsFd(argsPipe.value());
     plan.argsFd = argsFd.get();
-    const server_rec* logServer = slot.group->server != nullptr ? slot.group->server : s_;
-    apr_os_file_t logFd = -1;
-    if (logServer->error_log != nullptr &&
-        apr_os_file_get(&logFd, logServer->error_log) == APR_SUCCESS) {
-        plan.logFd = logFd;
-    }
+    plan.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
     plan.parent = ::getpid();
     plan.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
 
@@ -881,6 +935,9 @@ void Manager::unregisterWatch(pid_t pid) {
 void Manager::tick() {
     const auto now = SupervisorClock::now();
     if (!stopping()) {
+        if (relay_) {
+            relay_->tick(now);
+        }
         for (const auto& slot : slots_) {
             if (slot->state.due(now)) {
                 spawn(*slot, SupervisorDuration::zero());
@@ -935,12 +992,31 @@ void Manager::onConfigPoolCleanup() {
         retained_.retired.push_back({pid, registry_.generation, slot->group->name,
                                      now + slot->group->shutdownTimeout + kKillMargin, false});
     }
+    retireLogRelay(now);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
                  "WG0042: httpd %s: sent SIGTERM to %d daemon process(es) of generation %u",
                  exiting ? "stops" : "restarts", signalled, registry_.generation);
     if (exiting) {
         finalShutdown(retained_, s_);
     }
+}
+
+void Manager::retireLogRelay(SupervisorTime now) {
+    if (!relay_) {
+        return;
+    }
+    // The relay exits at EOF once this generation's daemons are gone; it is reaped (and, past
+    // the last daemon's deadline, killed) like a retired daemon.
+    const pid_t pid = relay_->retire();
+    if (pid <= 0) {
+        return;
+    }
+    SupervisorTime killAt = now;
+    for (const auto& slot : slots_) {
+        killAt = std::max(killAt, now + slot->group->shutdownTimeout + kKillMargin);
+    }
+    retained_.retired.push_back(
+        {pid, registry_.generation, kLogRelayLabel, killAt + kKillMargin, false});
 }
 
 void Manager::finalShutdown(RetainedState& retained, server_rec* s) {
@@ -1044,6 +1120,13 @@ void ProcessManager::closeInheritedListeners() noexcept {
             for (const auto& l : retained->listeners) {
                 (void)::close(l.fd);
             }
+        }
+        void* data = nullptr;
+        if (ap_server_conf != nullptr && ap_server_conf->process != nullptr) {
+            apr_pool_userdata_get(&data, kManagerKey, ap_server_conf->process->pconf);
+        }
+        if (data != nullptr) {
+            static_cast<Manager*>(data)->closeInheritedRelayEnds();
         }
     });
 }

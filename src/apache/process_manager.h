@@ -37,7 +37,7 @@ public:
     static void tick(apr_pool_t* pconf) noexcept;
 
     /// child_init: closes the listening sockets every child inherits from the parent (children
-    /// connect, they never accept).
+    /// connect, they never accept) and its copies of the log pipes (log_relay.h).
     static void closeInheritedListeners() noexcept;
 };
 

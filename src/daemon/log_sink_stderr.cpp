@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include "common/utf8_cut.h"
+
 namespace wsgid::daemon {
 
 namespace {
@@ -85,6 +87,9 @@ std::string formatLogLines(std::chrono::system_clock::time_point when, pid_t pid
     if (!message.empty() && message.back() == '\n') {
         message.remove_suffix(1);
     }
+    // Room for the text of one line; a prefix too long to leave any still gets one byte a line.
+    const std::size_t room =
+        prefix.size() + 1 < kMaxLogLineBytes ? kMaxLogLineBytes - prefix.size() - 1 : 1;
     std::string out;
     out.reserve(prefix.size() + message.size() + 1);
     for (;;) {
@@ -93,9 +98,14 @@ std::string formatLogLines(std::chrono::system_clock::time_point when, pid_t pid
         if (!line.empty() && line.back() == '\r') {
             line.remove_suffix(1);
         }
-        out += prefix;
-        out += line;
-        out += '\n';
+        // Each piece of an over-long line is a line of its own, with the prefix and id.
+        do {
+            const std::size_t cut = common::utf8CutPoint(line, room);
+            out += prefix;
+            out += line.substr(0, cut);
+            out += '\n';
+            line.remove_prefix(cut);
+        } while (!line.empty());
         if (nl == std::string_view::npos) {
             break;
         }
@@ -115,7 +125,13 @@ void StderrLogSink::log(common::LogLevel level, std::string_view id,
         const std::lock_guard lock(writeMutex_);
         std::string_view left = text;
         while (!left.empty()) {
-            const ssize_t n = ::write(fd_, left.data(), left.size());
+            // Whole lines, at most PIPE_BUF bytes a write: atomic on the group's log pipe, which
+            // the group's other processes write too (docs/architecture.md, the log relay).
+            std::string_view chunk = left.substr(0, kMaxLogLineBytes);
+            if (chunk.size() < left.size()) {
+                chunk = chunk.substr(0, chunk.rfind('\n') + 1);  // every line fits (formatLogLines)
+            }
+            const ssize_t n = ::write(fd_, chunk.data(), chunk.size());
             if (n > 0) {
                 left.remove_prefix(static_cast<std::size_t>(n));
             } else if (n < 0 && errno == EINTR) {

@@ -25,6 +25,9 @@ from harness.httpd import HttpdServer, ServerConf  # noqa: E402
 # How long a descriptor count may take to come back after a test (a response is fully read by
 # the client before the daemon has necessarily closed what it used for it).
 FD_SETTLE_TIMEOUT = 5.0
+# Bound on an earlier generation's log relay exiting after its daemons: their drain
+# (shutdown-timeout, 5 s by default) plus the reaping around it.
+RELAY_SETTLE_TIMEOUT = 15.0
 # How long a new daemon may take to say it serves (Python start-up on a loaded CI machine).
 DAEMON_READY_TIMEOUT = 15.0
 TEST_USER = "wsgidtest"
@@ -169,6 +172,17 @@ class Harness:
             lines.append(f"pid {pid} ({what}): {before} -> {after} open files; now: {targets}")
         return ["descriptor leak (open files) in httpd children or daemons:\n" + "\n".join(lines)]
 
+    def check_old_relays(self, srv: HttpdServer) -> List[str]:
+        """Log relays of earlier generations exit once their daemons are gone (EOF): none may
+        be left behind, by pid (a relay is a fork of httpd, so never by name)."""
+        old = srv.relay_pids()[:-1]
+        mine = [pid for pid in old if (p := procs.info(pid)) is not None and p.ppid == srv.pid]
+        left = procs.wait_gone(mine, RELAY_SETTLE_TIMEOUT)
+        if not left:
+            return []
+        return [f"log relay(s) of earlier generations still running: {left}\n"
+                + srv.diagnostics()]
+
     def end_test(self) -> List[str]:
         problems: List[str] = []
         for srv in list(self.servers):
@@ -184,6 +198,7 @@ class Harness:
                     srv.wait_daemons(srv.expected_daemons)
                 except AssertionError as e:
                     problems.append(str(e))
+                problems += self.check_old_relays(srv)
                 problems += self.check_fds(srv)
         return problems
 

@@ -157,6 +157,10 @@ class StartError(RuntimeError):
     pass
 
 
+# The module's record of a log relay it forked (src/apache/log_relay.cpp).
+_RELAY_STARTED = re.compile(r"WG0050: log relay .* started as pid (\d+)")
+
+
 class HttpdServer:
     """Not thread-safe: drive it from the test thread; requests may come from any thread."""
 
@@ -353,7 +357,7 @@ class HttpdServer:
         """Sends SIGUSR1 or SIGHUP to the parent and waits until httpd says it resumed and a full
         set of new daemons (none of the old pids) is up."""
         offset = self.log.size()
-        old = {p.pid for p in self.daemons()}
+        old = {p.pid for p in self.daemons()} | set(self.relay_pids())
         os.kill(self.pid, sig)
         # "<version> configured -- resuming normal operations" (notice): AH00489 from event,
         # AH00292 from worker, AH00163 from prefork.
@@ -378,8 +382,23 @@ class HttpdServer:
         """Live (non-zombie) daemon processes among the parent's children."""
         return [p for p in self.children() if not p.zombie and self.is_daemon(p)]
 
+    def relay_pids(self) -> List[int]:
+        """Pids of every log relay this server started, oldest first, as the module logged
+        them (WG0050). A relay is a fork of httpd: known by pid, never by name."""
+        return [int(m) for m in _RELAY_STARTED.findall(self.log.read_from(0))]
+
+    def relay(self) -> Optional[procs.Proc]:
+        """The newest log relay, if it is a live child of the parent."""
+        pids = self.relay_pids()
+        if not pids or not self.running:
+            return None
+        p = procs.info(pids[-1])
+        return p if p is not None and not p.zombie and p.ppid == self.pid else None
+
     def workers(self) -> List[procs.Proc]:
-        return [p for p in self.children() if not p.zombie and not self.is_daemon(p)]
+        relays = set(self.relay_pids())
+        return [p for p in self.children()
+                if not p.zombie and not self.is_daemon(p) and p.pid not in relays]
 
     def wait_daemons(self, n: int, exclude: Iterable[int] = (),
                      timeout: float = DAEMONS_TIMEOUT) -> List[procs.Proc]:
@@ -391,13 +410,17 @@ class HttpdServer:
             kids = self.children()
             ds = [p for p in kids if not p.zombie and self.is_daemon(p)]
             zombies = [p for p in kids if p.zombie]
-            if len(ds) == n and not zombies and not any(p.pid in exclude for p in ds):
+            # Daemons write through the generation's log relay: it must be up with them.
+            relay_ok = n == 0 or (self.relay() is not None and self.relay().pid not in exclude)
+            if (len(ds) == n and not zombies and not any(p.pid in exclude for p in ds)
+                    and relay_ok):
                 return ds
             if not self.running:
                 raise AssertionError("apache2 exited\n" + self.diagnostics())
             if time.monotonic() >= deadline:
                 raise AssertionError(
-                    f"expected {n} daemon processes (excluding {sorted(exclude)}) and no "
+                    f"expected {n} daemon processes (excluding {sorted(exclude)}), a live log "
+                    f"relay (started: {self.relay_pids()}) and no "
                     f"zombies under httpd pid {self.pid} within {timeout}s; children now:\n"
                     + "\n".join(f"  {p}" for p in kids) + "\n" + self.diagnostics())
             time.sleep(0.05)

@@ -221,6 +221,20 @@ TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
     EXPECT_TRUE(r->unimplementedOptions.empty());
 }
 
+TEST(ParseDaemonProcess, LogRateLimitOptions) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->logRateBytes, kLogRateBytesPerSecond);
+    EXPECT_EQ(d->logBurstBytes, kLogBurstBytes);
+    auto r = parseDaemonProcess("site log-rate=1048576 log-burst=0");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->logRateBytes, 1048576U);
+    EXPECT_EQ(r->logBurstBytes, 0U);
+    EXPECT_TRUE(contains(errorOf("site log-rate=-1"), "option 'log-rate'"));
+    EXPECT_TRUE(contains(errorOf("site log-burst=2147483648"), "option 'log-burst'"));
+    EXPECT_TRUE(contains(errorOf("site log-rate=1k"), "option 'log-rate'"));
+}
+
 TEST(ParseDaemonProcess, QuotedValues) {
     auto r = parseDaemonProcess(R"(site display-name="wsgi %{GROUP} app" python-path='/a b:/c')");
     ASSERT_TRUE(r.isOk()) << r.status().message();

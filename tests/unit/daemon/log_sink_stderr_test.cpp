@@ -102,6 +102,29 @@ TEST(StderrLogSink, FiltersByLevelAndWritesWholeLines) {
     EXPECT_EQ(text.find("dropped"), std::string::npos);
 }
 
+TEST(StderrLogSink, SplitsLinesLongerThanPipeBufIntoWholeLines) {
+    // 3000 two-byte characters: 6000 bytes, more than PIPE_BUF with the prefix.
+    std::string text;
+    for (int i = 0; i < 3000; ++i) {
+        text += "\xc3\xa9";
+    }
+    const std::string out =
+        formatLogLines(fixedTime(), 12, 34, LogLevel::Error, "WG0207", text + "\nshort");
+    const auto got = lines(out);
+    ASSERT_EQ(got.size(), 3U) << out;
+    std::string joined;
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_LE(got[i].size() + 1, kMaxLogLineBytes);
+        const auto at = got[i].find("WG0207: ");
+        ASSERT_NE(at, std::string::npos);
+        const std::string piece = got[i].substr(at + 8);
+        EXPECT_EQ(piece.size() % 2, 0U) << "cut inside a UTF-8 sequence";
+        joined += piece;
+    }
+    EXPECT_EQ(joined, text);
+    EXPECT_NE(got[2].find("WG0207: short"), std::string::npos);
+}
+
 TEST(StderrLogSink, ConcurrentMessagesNeverInterleave) {
     int fds[2];
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
@@ -109,8 +132,8 @@ TEST(StderrLogSink, ConcurrentMessagesNeverInterleave) {
     std::thread reader([&] { text = readAll(fds[0]); });
     {
         StderrLogSink sink(*parseHttpdLogLevel("debug"), fds[1]);
-        // Longer than PIPE_BUF, so only the sink's own serialisation keeps sets whole.
-        const std::string big(8000, 'x');
+        // Longer than PIPE_BUF: two lines and several writes, kept together by the sink's lock.
+        const std::string big(6000, 'x');
         std::vector<std::thread> writers;
         for (int t = 0; t < 4; ++t) {
             writers.emplace_back([&sink, &big, t] {
@@ -128,10 +151,14 @@ TEST(StderrLogSink, ConcurrentMessagesNeverInterleave) {
     reader.join();
     ::close(fds[0]);
     const auto got = lines(text);
-    ASSERT_EQ(got.size(), 400U);
-    for (std::size_t i = 0; i < got.size(); i += 2) {
-        EXPECT_NE(got[i].find(std::string(8000, 'x')), std::string::npos);
-        EXPECT_NE(got[i + 1].find("WG0206: second line"), std::string::npos);
+    ASSERT_EQ(got.size(), 600U);
+    for (std::size_t i = 0; i < got.size(); i += 3) {
+        EXPECT_NE(got[i].find("WG0206: t"), std::string::npos);
+        EXPECT_NE(got[i + 1].find("WG0206: xxxx"), std::string::npos);
+        EXPECT_NE(got[i + 2].find("WG0206: second line"), std::string::npos);
+        for (std::size_t k = i; k < i + 3; ++k) {
+            EXPECT_LE(got[k].size() + 1, kMaxLogLineBytes);
+        }
     }
 }
 

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: Apache-2.0
+// The log relay (see log_relay.h): the parent side (pipes, fork, supervision) and the relay
+// process itself, which runs in a forked copy of the httpd parent and never returns to httpd.
+#include "apache/log_relay.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+#include <utility>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apache/hooks.h"
+#include "apache/httpd_includes.h"
+#include "apache/log_rate_limit.h"
+#include "common/socket_io.h"
+
+APLOG_USE_MODULE(wsgid);
+
+namespace wsgid::apache {
+
+namespace {
+
+/// Bytes read from one pipe per poll round: large enough that a flood costs few syscalls, small
+/// enough that one busy group cannot starve the others (each ready pipe gets one read a round).
+constexpr std::size_t kReadChunkBytes = std::size_t{64} * 1024;
+/// Process name (comm) of the relay, for ps; the harness and the manager know it by pid.
+constexpr const char* kRelayProcessName = "wsgid-logrelay";
+/// Exit status of a relay that could not set itself up (drop privileges, allocate).
+constexpr int kRelayExitSetupFailure = 70;
+
+// ---- the relay process -------------------------------------------------------------------------
+
+struct Input {
+    const RelayRoute* route = nullptr;
+    int readFd = -1;
+    bool logIsFile = true;  ///< a regular file never makes write() wait; a pipe (piped logger) may
+    LineAssembler lines;
+    TokenBucket bucket;
+    std::uint64_t droppedBytes = 0;
+    std::uint64_t droppedLines = 0;
+    RelayClock::time_point windowStart;
+};
+
+/// Writes one line with one write(). False if the log cannot take it now (a full piped logger):
+/// the relay never waits on one group's log.
+bool writeLine(const Input& in, const std::string& line) {
+    if (in.route->logFd < 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, in.route->server, "%.*s",
+                     static_cast<int>(line.size() > 0 ? line.size() - 1 : 0), line.data());
+        return true;
+    }
+    if (!in.logIsFile) {
+        pollfd p{in.route->logFd, POLLOUT, 0};
+        if (::poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) {
+            return false;
+        }
+    }
+    while (true) {
+        const ssize_t n = ::write(in.route->logFd, line.data(), line.size());
+        if (n >= 0) {
+            return true;  // a short write to a full disk: nothing better to do with the rest
+        }
+        if (errno != EINTR) {
+            return false;
+        }
+    }
+}
+
+void relayLines(Input& in, std::vector<std::string>& lines) {
+    const auto now = RelayClock::now();
+    for (const auto& line : lines) {
+        const bool allowed = in.route->rateBytes == 0 || in.bucket.take(line.size(), now);
+        if (!allowed || !writeLine(in, line)) {
+            in.droppedBytes += line.size();
+            ++in.droppedLines;
+        }
+    }
+    lines.clear();
+}
+
+/// The once-per-interval summary of what a group lost (WG0052). Not rate limited: one line per
+/// kLogDropSummaryInterval per group.
+void summarise(Input& in, RelayClock::time_point now, bool force) {
+    if (in.droppedBytes == 0) {
+        in.windowStart = now;
+        return;
+    }
+    if (!force && now - in.windowStart < kLogDropSummaryInterval) {
+        return;
+    }
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - in.windowStart);
+    // APR's formatter knows no %llu: its own 64-bit formats.
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, in.route->server,
+                 "WG0052: daemon group %s wrote more than its error-log limit (%" APR_UINT64_T_FMT
+                 " bytes/s, burst %" APR_UINT64_T_FMT "): dropped %" APR_UINT64_T_FMT
+                 " bytes in %" APR_UINT64_T_FMT " line(s) over the last %" APR_INT64_T_FMT "s",
+                 in.route->group.c_str(), static_cast<apr_uint64_t>(in.route->rateBytes),
+                 static_cast<apr_uint64_t>(in.route->burstBytes),
+                 static_cast<apr_uint64_t>(in.droppedBytes),
+                 static_cast<apr_uint64_t>(in.droppedLines),
+                 static_cast<apr_int64_t>(std::max<std::int64_t>(secs.count(), 1)));
+    in.droppedBytes = 0;
+    in.droppedLines = 0;
+    in.windowStart = now;
+}
+
+/// Default dispositions and an empty mask (httpd's handlers must not run here), but a graceful
+/// or hard restart signal sent to the whole process group must not kill the relay.
+void resetSignals() {
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction act {};
+    ::sigemptyset(&act.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) {
+            continue;
+        }
+        const bool ignore = sig == SIGHUP || sig == SIGUSR1 || sig == SIGWINCH || sig == SIGPIPE;
+        act.sa_handler = ignore ? SIG_IGN : SIG_DFL;
+        (void)::sigaction(sig, &act, nullptr);  // fails harmlessly for libc-reserved signals
+    }
+}
+
+/// Closes every descriptor but `keep`; 0-2 become /dev/null unless kept.
+void closeAllBut(const std::set<int>& keep) {
+    std::vector<int> open;
+    if (DIR* d = ::opendir("/proc/self/fd"); d != nullptr) {
+        const int self = ::dirfd(d);
+        // readdir is only unsafe on a stream shared between threads; `d` is private here.
+        while (const dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe)
+            const int fd = std::atoi(e->d_name);
+            if (e->d_name[0] != '.' && fd != self) {
+                open.push_back(fd);
+            }
+        }
+        ::closedir(d);
+    } else {
+        const long max = ::sysconf(_SC_OPEN_MAX);
+        for (long fd = 0; fd < (max > 0 ? max : 1024); ++fd) {
+            open.push_back(static_cast<int>(fd));
+        }
+    }
+    for (const int fd : open) {
+        if (fd > STDERR_FILENO && keep.count(fd) == 0) {
+            (void)::close(fd);
+        }
+    }
+    const int devNull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (keep.count(fd) == 0 && devNull >= 0) {
+            (void)::dup2(devNull, fd);
+        }
+    }
+    if (devNull > STDERR_FILENO) {
+        (void)::close(devNull);
+    }
+}
+
+/// The relay needs nothing of root: its descriptors are open. As User it is one more process of
+/// the Apache user, no better placed to harm anyone than an httpd child (docs/architecture.md).
+bool dropPrivileges() {
+    if (::geteuid() != 0) {
+        return true;
+    }
+    if (::setgroups(0, nullptr) != 0 || ::setgid(ap_unixd_config.group_id) != 0 ||
+        ::setuid(ap_unixd_config.user_id) != 0) {
+        return false;
+    }
+    (void)::prctl(PR_SET_DUMPABLE, 0);
+    return ::setuid(0) != 0;  // must fail now
+}
+
+[[noreturn]] void runRelay(server_rec* s, const std::vector<RelayRoute>& routes,
+                           const std::vector<int>& readFds, std::chrono::nanoseconds delay) {
+    int status = 0;
+    try {
+        resetSignals();
+        (void)::prctl(PR_SET_NAME, kRelayProcessName);
+        std::set<int> keep(readFds.begin(), readFds.end());
+        for (const auto& r : routes) {
+            if (r.logFd >= 0) {
+                keep.insert(r.logFd);
+            }
+        }
+        apr_os_file_t mainLog = -1;
+        if (s->error_log != nullptr && apr_os_file_get(&mainLog, s->error_log) == APR_SUCCESS) {
+            keep.insert(mainLog);  // where ap_log_error writes the relay's own lines
+        }
+        closeAllBut(keep);
+        if (!dropPrivileges()) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
+                         "WG0054: the log relay cannot drop its privileges to User %s",
+                         ap_unixd_config.user_name);
+            ::_exit(kRelayExitSetupFailure);
+        }
+        if (delay.count() > 0) {
+            // Restart backoff: the pipes buffer what the daemons write meanwhile.
+            timespec ts{static_cast<time_t>(delay.count() / 1'000'000'000),
+                        static_cast<long>(delay.count() % 1'000'000'000)};
+            while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+            }
+        }
+        const auto now = RelayClock::now();
+        std::vector<Input> inputs;
+        inputs.reserve(routes.size());
+        for (std::size_t i = 0; i < routes.size(); ++i) {
+            struct stat st {};
+            const bool isFile =
+                routes[i].logFd < 0 || (::fstat(routes[i].logFd, &st) == 0 && S_ISREG(st.st_mode));
+            inputs.push_back(
+                Input{.route = &routes[i],
+                      .readFd = readFds[i],
+                      .logIsFile = isFile,
+                      .lines = LineAssembler(),
+                      .bucket = TokenBucket(routes[i].rateBytes, routes[i].burstBytes, now),
+                      .windowStart = now});
+        }
+        std::vector<char> buf(kReadChunkBytes);
+        std::vector<std::string> lines;
+        std::vector<pollfd> pfds;
+        std::vector<Input*> polled;
+        while (true) {
+            pfds.clear();
+            polled.clear();
+            for (auto& in : inputs) {
+                if (in.readFd >= 0) {
+                    pfds.push_back({in.readFd, POLLIN, 0});
+                    polled.push_back(&in);
+                }
+            }
+            if (pfds.empty()) {
+                break;  // EOF on every pipe: this generation's daemons are gone
+            }
+            // Wakes at least once per summary interval, so drops are reported while idle too.
+            const int timeoutMs = static_cast<int>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(kLogDropSummaryInterval)
+                    .count());
+            const int ready = ::poll(pfds.data(), pfds.size(), timeoutMs);
+            if (ready < 0 && errno != EINTR) {
+                status = 1;
+                break;
+            }
+            for (std::size_t i = 0; ready > 0 && i < pfds.size(); ++i) {
+                if (pfds[i].revents == 0) {
+                    continue;
+                }
+                Input& in = *polled[i];
+                const ssize_t n = ::read(in.readFd, buf.data(), buf.size());
+                if (n > 0) {
+                    in.lines.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), lines);
+                } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                    in.lines.finish(lines);
+                    (void)::close(in.readFd);
+                    in.readFd = -1;
+                }
+                relayLines(in, lines);
+            }
+            const auto t = RelayClock::now();
+            for (auto& in : inputs) {
+                summarise(in, t, false);
+            }
+        }
+        const auto end = RelayClock::now();
+        for (auto& in : inputs) {
+            summarise(in, end, true);
+        }
+    } catch (...) {
+        status = kRelayExitSetupFailure;
+    }
+    ::_exit(status);
+}
+
+}  // namespace
+
+// ---- the parent side ----------------------------------------------------------------------------
+
+/// The other-child registration; apr_proc_t must stay put while registered.
+struct LogRelay::Registration {
+    LogRelay* relay = nullptr;
+    apr_proc_t proc{};
+    bool registered = false;
+};
+
+LogRelay::LogRelay(server_rec* s, std::vector<RelayRoute> routes, PipesReplaced onReplaced,
+                   ForgetSecrets forgetSecrets)
+    : s_(s),
+      routes_(std::move(routes)),
+      onReplaced_(std::move(onReplaced)),
+      forgetSecrets_(std::move(forgetSecrets)),
+      reg_(std::make_unique<Registration>()) {
+    reg_->relay = this;
+}
+
+LogRelay::~LogRelay() {
+    if (reg_->registered) {
+        reg_->registered = false;
+        apr_proc_other_child_unregister(reg_.get());
+    }
+    closeReadEnds();
+    closeWriteEnds();
+}
+
+bool LogRelay::openPipes() {
+    closeReadEnds();
+    closeWriteEnds();
+    pipes_.assign(routes_.size(), Pipe{});
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+        std::array<int, 2> fds{-1, -1};
+        if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, errno, s_,
+                         "WG0053: cannot make the log pipe of daemon group %s",
+                         routes_[i].group.c_str());
+            return false;
+        }
+        pipes_[i] = Pipe{fds[0], fds[1]};
+        // Only the relay reads, and it must never wait on one pipe.
+        if (const common::Status st = common::setNonBlocking(fds[0], true); !st) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s_,
+                         "WG0053: cannot make the log pipe of daemon group %s: %s",
+                         routes_[i].group.c_str(), st.message().c_str());
+            return false;
+        }
+    }
+    return true;
+}
+
+void LogRelay::closeReadEnds() {
+    for (auto& p : pipes_) {
+        if (p.readFd >= 0) {
+            (void)::close(p.readFd);
+            p.readFd = -1;
+        }
+    }
+}
+
+void LogRelay::closeWriteEnds() {
+    for (auto& p : pipes_) {
+        if (p.writeFd >= 0) {
+            (void)::close(p.writeFd);
+            p.writeFd = -1;
+        }
+    }
+}
+
+bool LogRelay::start(apr_pool_t* pool) {
+    if (routes_.empty()) {
+        return true;
+    }
+    if (apr_pool_create(&pool_, pool) != APR_SUCCESS || !openPipes()) {
+        return false;
+    }
+    forkRelay(SupervisorClock::now());
+    return true;
+}
+
+void LogRelay::forkRelay(SupervisorTime now) {
+    std::vector<int> readFds(pipes_.size());
+    std::transform(pipes_.begin(), pipes_.end(), readFds.begin(),
+                   [](const Pipe& p) { return p.readFd; });
+    const auto delay = std::chrono::duration_cast<std::chrono::nanoseconds>(nextDelay_);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        // A copy of the parent's memory running as User: it reads what tenants write, so it
+        // keeps no secret a tenant could use against another group (docs/security.md).
+        if (forgetSecrets_) {
+            forgetSecrets_();
+        }
+        runRelay(s_, routes_, readFds, delay);
+    }
+    if (pid < 0) {
+        const int err = errno;
+        (void)state_.startFailed(now);
+        ap_log_error(APLOG_MARK, APLOG_ERR, err, s_,
+                     "WG0055: cannot fork the log relay; daemon output waits in its pipes");
+        return;
+    }
+    state_.started(pid, now, delay);
+    closeReadEnds();  // the relay's now: a dead relay must mean EPIPE, not a full pipe
+    reg_->proc = apr_proc_t{};
+    reg_->proc.pid = pid;
+    apr_pool_clear(pool_);
+    apr_proc_other_child_register(&reg_->proc, &LogRelay::callback, reg_.get(), nullptr, pool_);
+    reg_->registered = true;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
+                 "WG0050: log relay of %d daemon group(s) started as pid %ld",
+                 static_cast<int>(routes_.size()), static_cast<long>(pid));
+}
+
+void LogRelay::tick(SupervisorTime now) {
+    if (!retired_ && !routes_.empty() && state_.due(now)) {
+        nextDelay_ = SupervisorDuration::zero();
+        forkRelay(now);
+    }
+}
+
+int LogRelay::writeFd(std::string_view group) const {
+    for (std::size_t i = 0; i < routes_.size() && i < pipes_.size(); ++i) {
+        if (routes_[i].group == group) {
+            return pipes_[i].writeFd;
+        }
+    }
+    return -1;
+}
+
+void LogRelay::closeInheritedEnds() noexcept {
+    // In an httpd child: plain close(); the registration belongs to the parent.
+    for (auto& p : pipes_) {
+        for (int* fd : {&p.readFd, &p.writeFd}) {
+            if (*fd >= 0) {
+                (void)::close(*fd);
+                *fd = -1;
+            }
+        }
+    }
+}
+
+pid_t LogRelay::retire() {
+    retired_ = true;
+    state_.stopping();
+    if (reg_->registered) {
+        reg_->registered = false;
+        apr_proc_other_child_unregister(reg_.get());
+    }
+    closeReadEnds();
+    closeWriteEnds();
+    return state_.pid();
+}
+
+void LogRelay::onDeath(int reason, int status) {
+    const pid_t pid = state_.pid();
+    const ProcessExit exit = reason == APR_OC_REASON_LOST
+                                 ? ProcessExit{ProcessExit::Kind::Exited, 0}
+                                 : ProcessExit::fromMpmStatus(status);
+    int stopping = AP_MPMQ_STOPPING;
+    const bool serverStopping =
+        retired_ ||
+        (ap_mpm_query(AP_MPMQ_MPM_STATE, &stopping) == APR_SUCCESS && stopping == AP_MPMQ_STOPPING);
+    const auto d = state_.ended(SupervisorClock::now(), exit, serverStopping);
+    if (!d.restart) {
+        return;
+    }
+    ap_log_error(
+        APLOG_MARK, APLOG_ERR, 0, s_,
+        "WG0051: the log relay (pid %ld) %s; starting a new one%s%s and restarting the "
+        "daemons so they write to it",
+        static_cast<long>(pid), exit.describe().c_str(), d.delay.count() > 0 ? " after " : "",
+        d.delay.count() > 0
+            ? (std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d.delay).count()) +
+               "s")
+                  .c_str()
+            : "");
+    // The dead relay took the read ends: the old pipes are useless, daemons get EPIPE on them.
+    if (!openPipes()) {
+        return;
+    }
+    nextDelay_ = d.delay;
+    forkRelay(SupervisorClock::now());
+    if (onReplaced_) {
+        onReplaced_();
+    }
+}
+
+void LogRelay::callback(int reason, void* data, int status) noexcept {
+    guardedVoid("log relay supervision", [&] {
+        auto& reg = *static_cast<Registration*>(data);
+        switch (reason) {
+            case APR_OC_REASON_DEATH:
+            case APR_OC_REASON_LOST:
+                if (reg.registered) {
+                    reg.registered = false;
+                    apr_proc_other_child_unregister(&reg);
+                }
+                reg.relay->onDeath(reason, status);
+                break;
+            case APR_OC_REASON_UNREGISTER:
+                reg.registered = false;
+                break;
+            default:
+                // RESTART and RUNNING: the relay exits by itself at EOF, after the daemons.
+                break;
+        }
+    });
+}
+
+}  // namespace wsgid::apache
