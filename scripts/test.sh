@@ -99,6 +99,17 @@ timeout_args=()
 if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
     timeout_args=(--timeout="$PYTEST_TEST_TIMEOUT")  # the plugin loads by itself
 fi
+
+# The benchmark driver (scripts/bench): its report code, options and configs, and two runs of a
+# second against a real apache2 (mod_wsgid and Apache alone). About 10 s; no timed assertions.
+log "benchmark driver (pytest tests/bench)"
+bench_status=0
+/usr/bin/python3 -m pytest tests/bench -q -rfEs -p no:cacheprovider "${timeout_args[@]}" ||
+    bench_status=$?
+if [ "$bench_status" -ne 0 ]; then
+    echo "FAILED: benchmark driver tests (pytest exit $bench_status)" >&2
+    status=1
+fi
 # The whole suite under each MPM (event first: Debian's default); MPM=name runs just that one.
 for mpm in ${MPM:-event worker prefork}; do
     log "integration tests (pytest against apache2 with mpm_$mpm)"

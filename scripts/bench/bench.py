@@ -217,6 +217,7 @@ def benchmark(args, info, workDir):
         "goals": report.goals(entries),
         "failures": bench.failures,
         "skipped": bench.skipped,
+        "leftovers": bench.leftovers,
     }
     text = report.markdown(doc)
     print()

@@ -135,7 +135,8 @@ def evaluateGoal(goal, mine, other):
 
 
 def goals(entries, target="mod_wsgid"):
-    """Every goal at every shape and concurrency where both sides were measured."""
+    """Every goal at every shape and concurrency where both sides were measured (met is None
+    when either failed)."""
     index = {(e["scenario"], e["shape"], e["concurrency"], e["target"]): e for e in entries}
     shapes = list(dict.fromkeys(e["shape"] for e in entries))
     combos = sorted({(e["shape"], e["concurrency"]) for e in entries},
@@ -145,8 +146,8 @@ def goals(entries, target="mod_wsgid"):
         for shape, conc in combos:
             mine = index.get((g.scenario, shape, conc, target))
             other = index.get((g.scenario, shape, conc, g.other))
-            if mine is None and other is None:
-                continue
+            if mine is None or other is None:
+                continue  # not both measured: nothing to say
             value, met = evaluateGoal(g, mine, other)
             out.append({"goal": g.text, "scenario": g.scenario, "shape": shape,
                         "concurrency": conc, "against": g.other, "value": value, "met": met})

@@ -124,6 +124,7 @@ class Benchmark:
         self.cells = {}
         self.failures = []
         self.skipped = []
+        self.leftovers = []  # processes that had to be killed: a clean stop leaves none
         self.index = 0
 
     def fail(self, inst, problem, conc=None):
@@ -136,6 +137,12 @@ class Benchmark:
         for line in logs[-15:]:
             print(f"    {line}", file=sys.stderr)
         sys.stderr.flush()
+
+    def stop(self, inst):
+        inst.stop()
+        for note in inst.notes:
+            self.leftovers.append(f"{inst.target.name} {inst.scenario.name}: {note}")
+            print(f"  note: {inst.target.name} {inst.scenario.name}: {note}", file=sys.stderr)
 
     def startAll(self, scenario, shape):
         """Instances of every selected target that runs `scenario`, started and checked; the
@@ -159,7 +166,7 @@ class Benchmark:
                 for conc in self.args.concurrencyList:
                     self.cells[(scenario.name, shape.name, conc, target.name)] = [
                         {"failure": f"did not start: {problem}"}]
-                inst.stop()
+                self.stop(inst)
                 continue
             live.append(inst)
         return live
@@ -193,10 +200,7 @@ class Benchmark:
                                 broken.add(inst.target.name)
         finally:
             for inst in live:
-                inst.stop()
-                for note in inst.notes:
-                    print(f"  note: {inst.target.name} {scenario.name}: {note}",
-                          file=sys.stderr)
+                self.stop(inst)
 
     def run(self):
         """The whole plan. Returns True when it ran to the end, False when interrupted."""
