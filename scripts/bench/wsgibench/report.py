@@ -240,8 +240,9 @@ def markdown(doc):
             "Absolute figures (medians), and in parentheses the ratio to "
             f"{base} at the same shape and concurrency. req/s: higher is better; latency, "
             "server CPU per request and memory: lower is better. RSS: every process of the "
-            "target (httpd parent and children, daemons, uWSGI or gunicorn) after the run; "
-            "app: the processes that run Python apart from httpd."]
+            "target (httpd parent and children, daemons, uWSGI or gunicorn) after the run, and "
+            "PSS, which counts shared pages once; app: the processes that run Python apart "
+            "from httpd."]
     for shape in s["shapes"]:
         for sc in scenarios:
             rows = [e for e in entries if e["scenario"] == sc and e["shape"] == shape]
@@ -249,13 +250,13 @@ def markdown(doc):
                 continue
             out += ["", f"### {titles.get(sc, sc)}, {shapeTitle(shape)}", ""]
             out.append("| target | c | req/s | p50 ms | p99 ms | server CPU ms/req | RSS MiB "
-                       "| app RSS MiB | other% |")
-            out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                       "| PSS MiB | app RSS MiB | other% |")
+            out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
             for e in rows:
                 if e["status"] != "ok":
                     why = " ".join(e.get("failure", "").split())[:120]
                     out.append(f"| {e['target']} | {e['concurrency']} | FAILED: {why} "
-                               "| | | | | | |")
+                               "| | | | | | | |")
                     continue
                 r = e.get("ratios") or {}
 
@@ -267,6 +268,7 @@ def markdown(doc):
                 out.append(f"| {e['target']} | {e['concurrency']} | {both('rps', '.0f')} "
                            f"| {both('p50_ms', '.2f')} | {both('p99_ms', '.2f')} "
                            f"| {both('cpu_ms_per_req', '.3f')} | {both('rss_mib', '.1f')} "
+                           f"| {fmt(e.get('pss_mib'), '.1f')} "
                            f"| {fmt(e.get('rss_app_mib'), '.1f')} "
                            f"| {fmt(e.get('other_pct'), '.0f')} |")
 
