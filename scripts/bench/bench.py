@@ -190,7 +190,8 @@ def settingsOf(args):
         "server_cpus": args.server_cpus,
         "client_cpus": args.client_cpus,
         "wsgid_daemon_options": args.wsgid_daemon_options,
-        "mpm": "event (StartServers 2, ThreadsPerChild 25, MaxRequestWorkers 150)",
+        "mpm": f"event (StartServers 2, ThreadsPerChild "
+               f"{targets.threadsPerChild(args.concurrencyList)})",
     }
 
 

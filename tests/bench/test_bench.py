@@ -209,6 +209,7 @@ def test_bad_options_are_refused(argv):
 
 def instance(targetName, scenarioName, tmp_path, shape="2x16"):
     args = SimpleNamespace(wsgidModule="/b/.libs/mod_wsgid.so", wsgidDaemon="/b/wsgid-daemon",
+                           concurrencyList=[1, 16, 64],
                            wsgid_daemon_options="", server_cpus="1", buildDir="/b")
     return targets.Instance(targets.BY_NAME[targetName], scenarios.BY_NAME[scenarioName],
                             targets.Shape(shape), args, str(tmp_path), 1)
@@ -219,6 +220,9 @@ def test_mod_wsgi_and_mod_wsgid_never_share_an_httpd(name, tmp_path):
     conf = instance(name, "post", tmp_path).httpdConfig()
     assert not ("wsgi_module" in conf and "wsgid_module" in conf)
     assert "LoadModule mpm_event_module" in conf
+    # A worker per connection of the largest concurrency: the MPM never sheds keep-alive
+    # connections, which wrk would count as errors of the target.
+    assert "ThreadsPerChild 64" in conf
 
 
 def test_every_daemon_gets_the_same_shape(tmp_path):
