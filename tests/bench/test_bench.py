@@ -145,6 +145,9 @@ def test_markdown_report_has_ratios_failures_and_skips():
     assert "- **uwsgi** (hello, 2x16): uwsgi exited" in text
     assert "- apache, flask: no equivalent" in text
     assert "hello world: req/s >= 1.15x mod_wsgi embedded" not in text  # embedded not measured
+    assert "Interrupted" not in text
+    doc["interrupted"] = True
+    assert "**Interrupted: these results are partial.**" in report.markdown(doc)
 
 
 def sample(t, requests, rss):
@@ -171,6 +174,21 @@ def test_soak_summary_reports_growth_overall_and_in_the_second_half():
                                "growth_kib": 1024}]
     assert s["appeared"] == [3] and s["vanished"] == [2]
     assert report.summarizeSoak([]) is None
+
+
+def test_soak_report_shows_growth_and_failures():
+    samples = [sample(10, 100, {1: 1024}), sample(20, 1000, {1: 3072})]
+    doc = {"machine": {"date": "2026-01-01"},
+           "settings": {"scenario": "hello", "shape": "2x16", "concurrency": 16,
+                        "requests": 1000, "interval": 10, "max_minutes": 180},
+           "targets": [{"target": "mod_wsgid", "failed_requests": 0, "failure": None,
+                        "summary": report.summarizeSoak(samples)},
+                       {"target": "uwsgi", "failed_requests": 0, "failure": "did not start",
+                        "summary": None}]}
+    text = report.markdownSoak(doc)
+    assert "| mod_wsgid | 1000 | 0 | 1.0 | 3.0 | 3.0 | 3.0 | +2.0 | +0.0 | 0 |" in text
+    assert "| mod_wsgid | 1 | app | x | 1024 | 3072 | +2048 |" in text
+    assert "- **uwsgi**: did not start" in text
 
 
 # ---- options and configs -----------------------------------------------------------------------

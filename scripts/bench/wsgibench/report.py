@@ -185,6 +185,8 @@ def markdown(doc):
     targets = s["targets"]
     m = doc.get("machine", {})
     out = [f"# mod_wsgid benchmark, {m.get('date', '?')}", ""]
+    if doc.get("interrupted"):
+        out += ["**Interrupted: these results are partial.**", ""]
     out.append(f"Machine: {m.get('cpus', '?')} CPUs ({m.get('cpu', '?')}), {m.get('os', '?')}, "
                f"kernel {m.get('kernel', '?')}; server CPUs `{s.get('server_cpus') or 'any'}`, "
                f"wrk CPUs `{s.get('client_cpus') or 'any'}`.")
@@ -337,13 +339,16 @@ def summarizeSoak(samples):
 def markdownSoak(doc):
     """The soak report: per target, requests, failures and memory growth."""
     s = doc["settings"]
-    out = [f"# mod_wsgid soak, {doc.get('machine', {}).get('date', '?')}", "",
-           f"Scenario {s['scenario']}, {shapeTitle(s['shape'])}, {s['concurrency']} connections, "
-           f"wrk slices of {s['interval']} s until {s['requests']} requests per target (at most "
-           f"{s['max_minutes']} min); RSS of every process sampled after each slice.", "",
-           "| target | requests | failed | RSS after warm-up MiB | at half | at end | max "
-           "| growth | growth in 2nd half | processes replaced |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = [f"# mod_wsgid soak, {doc.get('machine', {}).get('date', '?')}", ""]
+    if doc.get("interrupted"):
+        out += ["**Interrupted: these results are partial.**", ""]
+    out += [
+        f"Scenario {s['scenario']}, {shapeTitle(s['shape'])}, {s['concurrency']} connections, "
+        f"wrk slices of {s['interval']} s until {s['requests']} requests per target (at most "
+        f"{s['max_minutes']} min); RSS of every process sampled after each slice.", "",
+        "| target | requests | failed | RSS after warm-up MiB | at half | at end | max "
+        "| growth | growth in 2nd half | processes replaced |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for t in doc["targets"]:
         sm = t.get("summary")
         if not sm:
