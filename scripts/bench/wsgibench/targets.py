@@ -107,12 +107,20 @@ class Target:
 
     name = ""
     title = ""
-    packages = ()
+    # (file, Debian package that installs it) for each file the target cannot run without.
+    requires = ()
     # Whether the daemon shape changes anything: embedded mode and static Apache ignore it.
     shaped = True
 
+    @property
+    def packages(self):
+        return tuple(dict.fromkeys(pkg for _, pkg in self.requires))
+
     def missing(self, args):
         """None when the target can run here, else what is missing."""
+        for path, pkg in self.requires:
+            if not os.path.exists(path):
+                return f"{path} is missing (apt-get install {pkg})"
         return None
 
     def unsupported(self, scenario):
@@ -157,12 +165,7 @@ class ModWsgid(Target):
 class ModWsgiDaemon(Target):
     name = "mod_wsgi-daemon"
     title = "mod_wsgi 4.9 daemon mode"
-    packages = ("libapache2-mod-wsgi-py3",)
-
-    def missing(self, args):
-        if not os.path.exists(MOD_WSGI_SO):
-            return f"{MOD_WSGI_SO} is missing (apt-get install libapache2-mod-wsgi-py3)"
-        return None
+    requires = ((MOD_WSGI_SO, "libapache2-mod-wsgi-py3"),)
 
     def httpdLines(self, inst):
         return [
@@ -195,13 +198,7 @@ class ModWsgiEmbedded(ModWsgiDaemon):
 class Uwsgi(Target):
     name = "uwsgi"
     title = "uWSGI 2.0 behind mod_proxy_uwsgi"
-    packages = ("uwsgi", "uwsgi-plugin-python3")
-
-    def missing(self, args):
-        for path, pkg in ((UWSGI, "uwsgi"), (UWSGI_PYTHON_PLUGIN, "uwsgi-plugin-python3")):
-            if not os.path.exists(path):
-                return f"{path} is missing (apt-get install {pkg})"
-        return None
+    requires = ((UWSGI, "uwsgi"), (UWSGI_PYTHON_PLUGIN, "uwsgi-plugin-python3"))
 
     def httpdLines(self, inst):
         return [
@@ -231,12 +228,7 @@ class Uwsgi(Target):
 class Gunicorn(Target):
     name = "gunicorn"
     title = "gunicorn 20 (gthread) behind mod_proxy_http"
-    packages = ("gunicorn",)
-
-    def missing(self, args):
-        if not os.path.exists(GUNICORN):
-            return f"{GUNICORN} is missing (apt-get install gunicorn)"
-        return None
+    requires = ((GUNICORN, "gunicorn"),)
 
     def httpdLines(self, inst):
         return [
