@@ -207,6 +207,9 @@ def benchmark(args, info, workDir):
              "concurrency": args.concurrencyList,
              "targets": [t.name for t in args.targetList]}
     entries = report.buildResults(bench.cells, order, args.base)
+    for e in entries:
+        # Embedded mode and Apache alone run the same config in every shape's group.
+        e["shape_applies"] = targets.BY_NAME[e["target"]].shaped
     doc = {
         "kind": "mod_wsgid benchmark",
         "machine": info,

@@ -201,8 +201,8 @@ def markdown(doc):
 
     out.append(f"## Requests/s as a ratio to {base} (same run)")
     out.append("")
-    out.append("FAILED: a request failed or the target did not start (see Failures); "
-               "-: not measured.")
+    out.append("A cell says FAILED when a request failed or the target did not start (see "
+               "Failures), - when it was not measured.")
     for shape in s["shapes"]:
         for conc in s["concurrency"]:
             out += ["", f"### {shapeTitle(shape)}, {conc} connection{'s' if conc > 1 else ''}", ""]
