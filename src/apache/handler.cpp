@@ -7,20 +7,20 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
-#include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "apache/httpd_includes.h"
-// httpd_includes.h first: apr_raii.h needs the APR pool API.
+// httpd_includes.h first: these headers need the APR API.
+#include "apache/apache_body_source.h"
+#include "apache/apache_response_sink.h"
 #include "apache/apr_raii.h"
 #include "apache/config.h"
 #include "apache/connection_pool.h"
@@ -30,9 +30,6 @@
 #include "apache/path_rules.h"
 #include "apache/relay.h"
 #include "apache/request_attempts.h"
-#include "common/ascii.h"
-#include "common/http_syntax.h"
-#include "common/status.h"
 #include "protocol/response.h"
 
 APLOG_USE_MODULE(wsgid);
@@ -41,18 +38,10 @@ namespace wsgid::apache {
 
 namespace {
 
-using common::ErrorCode;
-using common::Result;
-using common::Status;
-
 constexpr const char* kWsgiScriptHandler = "wsgi-script";
 constexpr const char* kWsgiMimeHandler = "application/x-httpd-wsgi";
 constexpr std::string_view kDefaultCallable = "application";
 constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
-
-/// Bound on consecutive client body reads that return no data and no end (only metadata
-/// buckets): a conforming input filter chain never needs more than a couple.
-constexpr int kMaxEmptyBodyReads = 64;
 
 /// Per-child state: the connection pool and the registry of this configuration generation.
 struct ChildState {
@@ -76,11 +65,6 @@ struct RouteNote {
     const char* pathInfo;
 };
 static_assert(std::is_trivially_destructible_v<RouteNote>);
-
-std::string aprErrorText(apr_status_t rv) {
-    char buf[256];
-    return apr_strerror(rv, buf, sizeof(buf));
-}
 
 const char* orEmpty(const char* s) noexcept {
     return s != nullptr ? s : "";
@@ -110,204 +94,6 @@ public:
 
 private:
     const request_rec* r_;
-};
-
-/// The client's request body through httpd's input filters (HTTP_IN enforces Content-Length,
-/// chunked decoding and LimitRequestBody).
-class ApacheBodySource final : public BodySource {
-public:
-    explicit ApacheBodySource(request_rec* r)
-        : r_(r), bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
-
-    Result<std::size_t> read(std::span<char> buf) override {
-        if (eos_) {
-            return std::size_t{0};
-        }
-        std::size_t got = 0;
-        for (int emptyReads = 0;;) {
-            while (!APR_BRIGADE_EMPTY(bb_) && got < buf.size()) {
-                apr_bucket* b = APR_BRIGADE_FIRST(bb_);
-                if (APR_BUCKET_IS_EOS(b)) {
-                    eos_ = true;
-                    apr_brigade_cleanup(bb_);
-                    return got;
-                }
-                if (AP_BUCKET_IS_ERROR(b)) {
-                    return fail(AP_FILTER_ERROR);
-                }
-                if (APR_BUCKET_IS_METADATA(b)) {
-                    apr_bucket_delete(b);
-                    continue;
-                }
-                const char* data = nullptr;
-                apr_size_t len = 0;
-                if (apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-                    rv != APR_SUCCESS) {
-                    return fail(rv);
-                }
-                const std::size_t take = std::min<std::size_t>(len, buf.size() - got);
-                if (take < len) {
-                    apr_bucket_split(b, take);
-                }
-                std::memcpy(buf.data() + got, data, take);
-                got += take;
-                apr_bucket_delete(b);
-            }
-            if (got > 0) {
-                return got;
-            }
-            if (++emptyReads > kMaxEmptyBodyReads) {
-                return fail(APR_EGENERAL);
-            }
-            const apr_status_t rv =
-                ap_get_brigade(r_->input_filters, bb_, AP_MODE_READBYTES, APR_BLOCK_READ,
-                               static_cast<apr_off_t>(buf.size()));
-            if (rv != APR_SUCCESS) {
-                return fail(rv);
-            }
-        }
-    }
-
-    /// The APR status of the failed read (for ap_map_http_request_error).
-    [[nodiscard]] apr_status_t lastError() const noexcept { return lastError_; }
-
-private:
-    Status fail(apr_status_t rv) {
-        lastError_ = rv;
-        apr_brigade_cleanup(bb_);
-        return {ErrorCode::IoError, "reading the request body: " + aprErrorText(rv)};
-    }
-
-    request_rec* r_;
-    apr_bucket_brigade* bb_;
-    bool eos_ = false;
-    apr_status_t lastError_ = APR_SUCCESS;
-};
-
-/// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
-/// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
-/// would send a FIN first, which ends a close-delimited body cleanly). An HTTP/2 stream has no
-/// socket of its own: mod_http2 resets just the stream on the error bucket, so it is left alone.
-void resetClientConnection(request_rec* r) noexcept {
-    conn_rec* c = r->connection;
-    c->keepalive = AP_CONN_CLOSE;
-    if (c->master != nullptr) {
-        return;
-    }
-    apr_socket_t* sock = ap_get_conn_socket(c);
-    apr_os_sock_t fd = -1;
-    if (sock != nullptr && apr_os_sock_get(&fd, sock) == APR_SUCCESS && fd >= 0) {
-        const linger hard{.l_onoff = 1, .l_linger = 0};
-        if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)) != 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, errno, r,
-                          "WG0124: could not set SO_LINGER to reset the client connection");
-        }
-    }
-    c->aborted = 1;
-}
-
-/// The response through httpd's output filters: headers into r->headers_out, body bytes
-/// coalesced into one brigade per flush.
-class ApacheResponseSink final : public ResponseSink {
-public:
-    explicit ApacheResponseSink(request_rec* r)
-        : r_(r), bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
-
-    Status start(protocol::ResponseStart&& start) override {
-        r_->status = start.statusCode();
-        r_->status_line = apr_pstrmemdup(r_->pool, start.status.data(), start.status.size());
-        if (const auto length = start.contentLength()) {
-            ap_set_content_length(r_, static_cast<apr_off_t>(*length));
-        }
-        for (const auto& [name, value] : start.headers) {
-            const char* v = apr_pstrmemdup(r_->pool, value.data(), value.size());
-            if (common::isHopByHopHeader(name)) {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r_,
-                              "WG0122: dropped hop-by-hop response header '%s' from the app",
-                              std::string(name).c_str());
-                continue;
-            }
-            if (common::equalsIgnoreCase(name, "Content-Type")) {
-                ap_set_content_type(r_, v);
-                continue;
-            }
-            if (common::equalsIgnoreCase(name, "Content-Length")) {
-                // Validated by decodeResponseStart; the relay counts the body against it.
-                continue;
-            }
-            apr_table_addn(r_->headers_out, apr_pstrmemdup(r_->pool, name.data(), name.size()), v);
-        }
-        return Status::ok();
-    }
-
-    Status body(std::string_view data) override {
-        if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
-            rv != APR_SUCCESS) {
-            return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
-        }
-        return Status::ok();
-    }
-
-    Status flush() override {
-        APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_flush_create(bb_->bucket_alloc));
-        return pass();
-    }
-
-    Status end() override {
-        APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
-        return pass();
-    }
-
-    /// Ends a response that failed after Start so the client cannot take it for complete. What
-    /// is held goes out first with a FLUSH, before anything touches keep-alive, so httpd frames
-    /// the body as it would have (chunked for an HTTP/1.1 keep-alive client) and cannot compute a
-    /// Content-Length from a partial body. Then an error bucket, which makes the chunk filter
-    /// omit the last-chunk (mod_proxy's convention), and the EOS. A close-delimited body (HTTP/1.0,
-    /// "Connection: close") cannot show truncation by framing at all, so the connection is then
-    /// reset rather than closed: the client sees ECONNRESET, never a clean end of body.
-    void abort() {
-        if (aborted_) {
-            return;
-        }
-        aborted_ = true;
-        r_->no_cache = 1;
-        if (r_->main != nullptr) {
-            r_->main->no_cache = 1;
-        }
-        if (!passedAny_) {
-            (void)flush();
-        }
-        apr_brigade_cleanup(bb_);
-        APR_BRIGADE_INSERT_TAIL(
-            bb_, ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r_->pool, bb_->bucket_alloc));
-        APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
-        (void)pass();
-        resetClientConnection(r_);
-    }
-
-    /// Drops what is held, before anything went out (the handler then answers an error).
-    void discard() noexcept { apr_brigade_cleanup(bb_); }
-
-    /// True once anything went to the output filters (the status line is then committed).
-    [[nodiscard]] bool passedAny() const noexcept { return passedAny_; }
-
-private:
-    Status pass() {
-        passedAny_ = true;
-        const apr_status_t rv = ap_pass_brigade(r_->output_filters, bb_);
-        apr_brigade_cleanup(bb_);
-        if (rv != APR_SUCCESS || r_->connection->aborted != 0) {
-            return {ErrorCode::Closed, rv != APR_SUCCESS
-                                           ? "writing to the client: " + aprErrorText(rv)
-                                           : std::string("client connection aborted")};
-        }
-        return Status::ok();
-    }
-
-    request_rec* r_;
-    apr_bucket_brigade* bb_;
-    bool passedAny_ = false;
-    bool aborted_ = false;
 };
 
 template <typename Fn>
@@ -480,53 +266,25 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
-int handleRequestImpl(request_rec* r) {
-    if (r->handler == nullptr || (std::strcmp(r->handler, kWsgiScriptHandler) != 0 &&
-                                  std::strcmp(r->handler, kWsgiMimeHandler) != 0)) {
-        return DECLINED;
-    }
-    ChildState* child = gChildState.load();
-    if (child == nullptr || child->registry == nullptr) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0102: mod_wsgid was not initialised in this httpd child");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    const ServerConfig* sconf = getServerConfig(r->server);
-    const DirConfig* dconf = getDirConfig(r->per_dir_config);
-    const auto* note =
-        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+/// What a step of the handler decided: a value to go on with, or the status (an HTTP status or
+/// DECLINED) the handler returns at once.
+template <typename T>
+struct Step {
+    std::optional<T> value;
+    int status = OK;
 
-    const ScriptAlias* alias = note != nullptr ? note->alias : nullptr;
-    ScriptPath path;
-    if (note != nullptr) {
-        path.scriptName = note->scriptName;
-        path.pathInfo = note->pathInfo;
-    } else {
-        // SetHandler/AddHandler wsgi-script: like CGI, only where ExecCGI is allowed.
-        if ((ap_allow_options(r) & OPT_EXECCGI) == 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0105: Options ExecCGI is off in this directory: %s",
-                          orEmpty(r->filename));
-            return HTTP_FORBIDDEN;
-        }
-        path = splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
-    }
-    // For an alias, httpd's directory walk moves whatever part of the target does not exist
-    // into r->path_info: then the script is missing.
-    const bool aliasTargetMissing =
-        note != nullptr && r->path_info != nullptr && *r->path_info != '\0';
-    if (r->filename == nullptr || r->finfo.filetype == APR_NOFILE || aliasTargetMissing) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "WG0103: target WSGI script not found or unable to stat: %s%s",
-                      orEmpty(r->filename), aliasTargetMissing ? r->path_info : "");
-        return HTTP_NOT_FOUND;
-    }
-    if (r->finfo.filetype != APR_REG) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0104: target WSGI script is not a regular file: %s", r->filename);
-        return HTTP_FORBIDDEN;
-    }
+    static Step stop(int status) { return Step{.value = std::nullopt, .status = status}; }
+};
 
+/// The module's configuration that applies to one request: the alias that mapped it (or none),
+/// the directory record and the server record, with empty records standing in for missing ones.
+struct RequestConfig {
+    const ScriptAlias& alias;
+    const DirConfig& dir;
+    const ServerConfig& server;
+};
+
+RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note) noexcept {
     static constexpr DirConfig kNoDir{.processGroup = nullptr,
                                       .applicationGroup = nullptr,
                                       .callableObject = nullptr,
@@ -543,28 +301,73 @@ int handleRequestImpl(request_rec* r) {
                                           .applicationGroup = nullptr,
                                           .callableObject = nullptr,
                                           .passAuthorization = Flag::Unset};
-    const DirConfig& dir = dconf != nullptr ? *dconf : kNoDir;
-    const ServerConfig& srv = sconf != nullptr ? *sconf : kNoServer;
-    const ScriptAlias& al = alias != nullptr ? *alias : kNoAlias;
+    const DirConfig* dconf = getDirConfig(r->per_dir_config);
+    const ServerConfig* sconf = getServerConfig(r->server);
+    return {.alias = note != nullptr && note->alias != nullptr ? *note->alias : kNoAlias,
+            .dir = dconf != nullptr ? *dconf : kNoDir,
+            .server = sconf != nullptr ? *sconf : kNoServer};
+}
 
-    // 1. The daemon group.
-    const RequestEnvLookup envLookup(r);
-    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
-                               .requestHost = orEmpty(r->hostname),
-                               .port = ap_get_server_port(r),
-                               .scriptName = path.scriptName,
-                               .env = &envLookup};
-    const char* groupSpec = pick(al.processGroup, dir.processGroup, srv.processGroup);
+/// The script file of the request and its SCRIPT_NAME/PATH_INFO: from the alias translateName
+/// matched, or (SetHandler/AddHandler wsgi-script) from httpd's own mapping, where ExecCGI must be
+/// allowed. 404 when the script does not exist, 403 when it is no regular file.
+Step<ScriptPath> resolveScript(request_rec* r, const RouteNote* note) {
+    ScriptPath path;
+    if (note != nullptr) {
+        path.scriptName = note->scriptName;
+        path.pathInfo = note->pathInfo;
+    } else {
+        // SetHandler/AddHandler wsgi-script: like CGI, only where ExecCGI is allowed.
+        if ((ap_allow_options(r) & OPT_EXECCGI) == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0105: Options ExecCGI is off in this directory: %s",
+                          orEmpty(r->filename));
+            return Step<ScriptPath>::stop(HTTP_FORBIDDEN);
+        }
+        path = splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
+    }
+    // For an alias, httpd's directory walk moves whatever part of the target does not exist
+    // into r->path_info: then the script is missing.
+    const bool aliasTargetMissing =
+        note != nullptr && r->path_info != nullptr && *r->path_info != '\0';
+    if (r->filename == nullptr || r->finfo.filetype == APR_NOFILE || aliasTargetMissing) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "WG0103: target WSGI script not found or unable to stat: %s%s",
+                      orEmpty(r->filename), aliasTargetMissing ? r->path_info : "");
+        return Step<ScriptPath>::stop(HTTP_NOT_FOUND);
+    }
+    if (r->finfo.filetype != APR_REG) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0104: target WSGI script is not a regular file: %s", r->filename);
+        return Step<ScriptPath>::stop(HTTP_FORBIDDEN);
+    }
+    return {.value = std::move(path)};
+}
+
+/// Where a request runs and what it calls: the daemon group, and the routing of its RequestHead
+/// (SCRIPT_NAME/PATH_INFO, interpreter, callable; contentLength is filled in later).
+struct Route {
+    const DaemonGroup* group = nullptr;
+    RequestRouting routing;
+};
+
+/// The daemon group of the request: the alias option, then WSGIProcessGroup of the directory, then
+/// of the server, else the default group; %{...} expanded. 500 when no such group exists or it
+/// belongs to another virtual host, 503 when it has no socket.
+Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& registry,
+                                      const RequestConfig& conf, const ExpansionContext& ctx) {
+    const char* groupSpec =
+        pick(conf.alias.processGroup, conf.dir.processGroup, conf.server.processGroup);
     std::string groupName = groupSpec != nullptr ? expandGroupSpec(groupSpec, ctx) : std::string();
     if (groupName.empty()) {
         groupName = GroupRegistry::kDefaultGroupName;
     }
-    const DaemonGroup* group = child->registry->find(groupName);
+    const DaemonGroup* group = registry.find(groupName);
     if (group == nullptr) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0106: no WSGI daemon process group '%s' is configured (from '%s') for %s",
                       groupName.c_str(), groupSpec != nullptr ? groupSpec : "", r->filename);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
     }
     if (!group->serverName.empty() && group->serverName != orEmpty(r->server->server_hostname)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -572,96 +375,154 @@ int handleRequestImpl(request_rec* r) {
                       "used by server '%s'",
                       group->name.c_str(), group->serverName.c_str(),
                       orEmpty(r->server->server_hostname));
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
     }
     if (group->socketPath.empty()) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0108: daemon process group '%s' has no socket (not started)",
                       group->name.c_str());
-        return HTTP_SERVICE_UNAVAILABLE;
+        return Step<const DaemonGroup*>::stop(HTTP_SERVICE_UNAVAILABLE);
     }
+    return {.value = group};
+}
 
-    // 2. Interpreter and callable.
-    const char* appSpec = pick(al.applicationGroup, dir.applicationGroup, srv.applicationGroup);
-    std::string applicationGroup =
-        expandGroupSpec(appSpec != nullptr ? appSpec : kDefaultApplicationGroup, ctx);
-    const char* callableSpec = pick(al.callableObject, dir.callableObject, nullptr);
-    std::string callable =
-        expandGroupSpec(callableSpec != nullptr ? callableSpec : kDefaultCallable, ctx);
+/// The route of the request (see Route), each setting taken from the alias option, then the
+/// directory, then the server.
+Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
+                         ScriptPath&& path) {
+    const RequestEnvLookup envLookup(r);
+    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
+                               .requestHost = orEmpty(r->hostname),
+                               .port = ap_get_server_port(r),
+                               .scriptName = path.scriptName,
+                               .env = &envLookup};
+    const Step<const DaemonGroup*> group = resolveGroup(r, registry, conf, ctx);
+    if (!group.value) {
+        return Step<Route>::stop(group.status);
+    }
+    const char* appSpec =
+        pick(conf.alias.applicationGroup, conf.dir.applicationGroup, conf.server.applicationGroup);
+    const char* callableSpec = pick(conf.alias.callableObject, conf.dir.callableObject, nullptr);
     const auto* core =
         static_cast<const core_dir_config*>(ap_get_core_module_config(r->per_dir_config));
-    const bool passAuthorization =
-        flagValue(pickFlag(al.passAuthorization, dir.passAuthorization, srv.passAuthorization),
+    Route route{.group = *group.value, .routing = {}};
+    route.routing.applicationGroup =
+        expandGroupSpec(appSpec != nullptr ? appSpec : kDefaultApplicationGroup, ctx);
+    route.routing.callableObject =
+        expandGroupSpec(callableSpec != nullptr ? callableSpec : kDefaultCallable, ctx);
+    route.routing.processGroup = route.group->name;
+    route.routing.passAuthorization =
+        flagValue(pickFlag(conf.alias.passAuthorization, conf.dir.passAuthorization,
+                           conf.server.passAuthorization),
                   false) ||
         (core != nullptr && core->cgi_pass_auth == AP_CGI_PASS_AUTH_ON);
+    // Last: ctx views path.scriptName.
+    route.routing.scriptName = std::move(path.scriptName);
+    route.routing.pathInfo = std::move(path.pathInfo);
+    return {.value = std::move(route)};
+}
 
-    // 3. The request body.
-    std::int64_t contentLength = 0;
+/// How the request body is framed: its Content-Length, -1 when chunked (WSGIChunkedRequest On),
+/// 0 when there is none. 501 for another transfer coding, 411 for chunked while
+/// WSGIChunkedRequest is Off, 400 for an invalid Content-Length.
+Step<std::int64_t> bodyLength(request_rec* r, const RequestConfig& conf) {
     if (const char* te = apr_table_get(r->headers_in, "Transfer-Encoding")) {
         if (ap_is_chunked(r->pool, te) == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "WG0110: unsupported request Transfer-Encoding '%s'", te);
-            return HTTP_NOT_IMPLEMENTED;
+            return Step<std::int64_t>::stop(HTTP_NOT_IMPLEMENTED);
         }
-        if (!flagValue(pickFlag(dir.chunkedRequest, srv.chunkedRequest, Flag::Unset), false)) {
+        if (!flagValue(pickFlag(conf.dir.chunkedRequest, conf.server.chunkedRequest, Flag::Unset),
+                       false)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "WG0109: chunked request body refused (WSGIChunkedRequest Off) for %s",
                           r->filename);
-            return HTTP_LENGTH_REQUIRED;
+            return Step<std::int64_t>::stop(HTTP_LENGTH_REQUIRED);
         }
-        contentLength = -1;
-    } else if (const char* cl = apr_table_get(r->headers_in, "Content-Length")) {
+        return {.value = -1};
+    }
+    if (const char* cl = apr_table_get(r->headers_in, "Content-Length")) {
         apr_off_t len = 0;
         if (ap_parse_strict_length(&len, cl) == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "WG0111: invalid Content-Length '%s'", cl);
-            return HTTP_BAD_REQUEST;
+            return Step<std::int64_t>::stop(HTTP_BAD_REQUEST);
         }
-        contentLength = len;
+        return {.value = len};
     }
+    return {.value = 0};
+}
 
-    // 4. The request head.
-    const protocol::RequestHead head =
-        buildRequestHead(r, RequestRouting{.scriptName = std::move(path.scriptName),
-                                           .pathInfo = std::move(path.pathInfo),
-                                           .callableObject = std::move(callable),
-                                           .applicationGroup = std::move(applicationGroup),
-                                           .processGroup = group->name,
-                                           .passAuthorization = passAuthorization,
-                                           .contentLength = contentLength});
-
-    // 5 and 6. Connect and relay.
-    const GroupRegistry& registry = *child->registry;
+/// Runs the request on the group's daemons (a pooled connection, and one retry on a fresh one
+/// when the daemon cannot have started it) and relays the response; returns the handler's status.
+int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
+                  const protocol::RequestHead& head) {
+    const GroupRegistry& registry = *child.registry;
     const ConnectParams params{
-        .socketPath = group->socketPath,
+        .socketPath = group.socketPath,
         .connectTimeout =
-            std::chrono::duration_cast<std::chrono::milliseconds>(group->connectTimeout),
-        .ioTimeout = ioTimeoutFor(*group, r),
-        .group = group->name,
+            std::chrono::duration_cast<std::chrono::milliseconds>(group.connectTimeout),
+        .ioTimeout = ioTimeoutFor(group, r),
+        .group = group.name,
         .managerPid = registry.managerPid,
         .generation = registry.generation,
-        .secret = group->secret};
+        .secret = group.secret};
     ApacheBodySource source(r);
     ApacheResponseSink sink(r);
     auto attempt = runRequestAttempts(
-        child->pool, params, head, source, sink, [r, group](const RelayResult& retried) {
+        child.pool, params, head, source, sink, [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",
-                          group->name.c_str(), retried.detail.c_str());
+                          group.name.c_str(), retried.detail.c_str());
         });
     if (!attempt) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0112: daemon group '%s' not reachable at %s: %s", group->name.c_str(),
-                      group->socketPath.c_str(), attempt.status().message().c_str());
+                      "WG0112: daemon group '%s' not reachable at %s: %s", group.name.c_str(),
+                      group.socketPath.c_str(), attempt.status().message().c_str());
         return HTTP_SERVICE_UNAVAILABLE;
     }
     const RelayResult& result = attempt->result;
-    const int status = finishRelay(r, *group, attempt->connection.get(), result, source, sink);
+    const int status = finishRelay(r, group, attempt->connection.get(), result, source, sink);
     if (result.reusable) {
-        child->pool.giveBack(std::move(attempt->connection));
+        child.pool.giveBack(std::move(attempt->connection));
     }
     return status;
 }
 
+bool isWsgiHandler(const request_rec* r) noexcept {
+    return r->handler != nullptr && (std::strcmp(r->handler, kWsgiScriptHandler) == 0 ||
+                                     std::strcmp(r->handler, kWsgiMimeHandler) == 0);
+}
+
+int handleRequestImpl(request_rec* r) {
+    if (!isWsgiHandler(r)) {
+        return DECLINED;
+    }
+    ChildState* child = gChildState.load();
+    if (child == nullptr || child->registry == nullptr) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0102: mod_wsgid was not initialised in this httpd child");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const auto* note =
+        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    Step<ScriptPath> path = resolveScript(r, note);
+    if (!path.value) {
+        return path.status;
+    }
+    const RequestConfig conf = requestConfigOf(r, note);
+    Step<Route> route = resolveRoute(r, *child->registry, conf, std::move(*path.value));
+    if (!route.value) {
+        return route.status;
+    }
+    const Step<std::int64_t> length = bodyLength(r, conf);
+    if (!length.value) {
+        return length.status;
+    }
+    route.value->routing.contentLength = *length.value;
+    const DaemonGroup& group = *route.value->group;
+    const protocol::RequestHead head = buildRequestHead(r, std::move(route.value->routing));
+    return relayToDaemon(r, *child, group, head);
+}
 }  // namespace
 
 int translateName(request_rec* r) noexcept {

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+// ApacheBodySource: the client's request body read through httpd's input filters, as the relay
+// pulls it (BodySource). Include after httpd_includes.h (this header needs the APR types).
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "apache/relay.h"
+#include "common/status.h"
+
+namespace wsgid::apache {
+
+/// The client's request body through httpd's input filters (HTTP_IN enforces Content-Length,
+/// chunked decoding and LimitRequestBody). Its
+/// brigade lives in r->pool: valid while the request lives. Request thread only.
+class ApacheBodySource final : public BodySource {
+public:
+    explicit ApacheBodySource(request_rec* r);
+
+    common::Result<std::size_t> read(std::span<char> buf) override;
+
+    /// The APR status of the failed read (for ap_map_http_request_error).
+    [[nodiscard]] apr_status_t lastError() const noexcept { return lastError_; }
+
+private:
+    common::Status fail(apr_status_t rv);
+
+    request_rec* r_;
+    apr_bucket_brigade* bb_;
+    bool eos_ = false;
+    apr_status_t lastError_ = APR_SUCCESS;
+};
+
+}  // namespace wsgid::apache
