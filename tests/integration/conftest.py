@@ -18,7 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import procs, settings as settings_mod  # noqa: E402
+from harness import procs, settings as settings_mod, tls  # noqa: E402
+from harness.client import PROTOCOLS, Client  # noqa: E402
 from harness.errorlog import parse  # noqa: E402
 from harness.httpd import HttpdServer, ServerConf  # noqa: E402
 
@@ -28,6 +29,11 @@ FD_SETTLE_TIMEOUT = 5.0
 # Bound on an earlier generation's log relay exiting after its daemons: their drain
 # (shutdown-timeout, 5 s by default) plus the reaping around it.
 RELAY_SETTLE_TIMEOUT = 15.0
+# A test that expects errors (it allowlisted ids) ends only once its server's error log has been
+# still for LOG_QUIET: a daemon's lines reach the log through the log relay, after the response
+# that reported the error, and must be checked against this test's allowlist, not the next one's.
+LOG_QUIET = 0.2
+LOG_QUIET_TIMEOUT = 3.0
 # How long a new daemon may take to say it serves (Python start-up on a loaded CI machine).
 DAEMON_READY_TIMEOUT = 15.0
 TEST_USER = "wsgidtest"
@@ -186,6 +192,8 @@ class Harness:
     def end_test(self) -> List[str]:
         problems: List[str] = []
         for srv in list(self.servers):
+            if self.allowed:
+                srv.log.wait_quiet(LOG_QUIET, LOG_QUIET_TIMEOUT)
             problems += self.check_log(srv)
             reports = [r for r in srv.sanitizer_reports() if r not in self.reported]
             self.reported.update(reports)
@@ -219,6 +227,7 @@ def harness(request):
         h.retire(srv)
     for srv in h.created:
         srv.cleanup()
+    tls.cleanup()
 
 
 @pytest.fixture(scope="class")
@@ -233,6 +242,19 @@ def server(request, harness):
     problems = harness.retire(srv)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(params=PROTOCOLS)
+def client(request, server):
+    """The class's server over HTTP/1.1, h2c and h2 (TLS) in turn: a test that takes `client`
+    runs once per protocol. HTTP/2 is skipped under mpm_prefork (mod_http2 does not run there);
+    h2 needs the class's ServerConf(tls=True)."""
+    proto = request.param
+    if proto != "h1" and not server.http2:
+        pytest.skip(f"{proto}: mod_http2 does not run under mpm_{server.mpm}")
+    if proto == "h2" and server.tls_port is None:
+        raise pytest.UsageError(f"{request.cls} uses `client` but its ServerConf has no tls=True")
+    return Client(server, proto)
 
 
 @pytest.fixture
