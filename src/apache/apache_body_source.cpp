@@ -2,6 +2,7 @@
 // The request body through httpd's input filters (see apache_body_source.h).
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "apache/httpd_includes.h"
 // httpd_includes.h first: these headers need the APR types.
@@ -15,6 +16,10 @@ namespace {
 /// Bound on consecutive client body reads that return no data and no end (only metadata
 /// buckets): a conforming input filter chain never needs more than a couple.
 constexpr int kMaxEmptyBodyReads = 64;
+
+/// Bytes asked of the input filters per read when the rest of a body is dropped: the body is
+/// not copied anywhere, so larger reads only mean fewer filter calls.
+constexpr apr_off_t kDiscardReadSize = apr_off_t{64} * 1024;
 
 }  // namespace
 
@@ -67,6 +72,43 @@ common::Result<std::size_t> ApacheBodySource::read(std::span<char> buf) {
             return fail(rv);
         }
     }
+}
+
+common::Status ApacheBodySource::discardRest(std::size_t maxBytes) {
+    std::size_t dropped = 0;
+    for (int emptyReads = 0; !eos_;) {
+        bool data = false;
+        for (apr_bucket* b = APR_BRIGADE_FIRST(bb_); b != APR_BRIGADE_SENTINEL(bb_);
+             b = APR_BUCKET_NEXT(b)) {
+            if (APR_BUCKET_IS_EOS(b)) {
+                eos_ = true;
+            } else if (AP_BUCKET_IS_ERROR(b)) {
+                return fail(AP_FILTER_ERROR);
+            } else if (!APR_BUCKET_IS_METADATA(b)) {
+                data = true;
+                // Data buckets from the input filters have known lengths.
+                dropped += b->length;
+            }
+        }
+        apr_brigade_cleanup(bb_);
+        if (eos_) {
+            break;
+        }
+        if (dropped > maxBytes) {
+            return {common::ErrorCode::LimitExceeded,
+                    "more than " + std::to_string(maxBytes) + " bytes left unread"};
+        }
+        emptyReads = data ? 0 : emptyReads + 1;
+        if (emptyReads > kMaxEmptyBodyReads) {
+            return fail(APR_EGENERAL);
+        }
+        const apr_status_t rv = ap_get_brigade(r_->input_filters, bb_, AP_MODE_READBYTES,
+                                               APR_BLOCK_READ, kDiscardReadSize);
+        if (rv != APR_SUCCESS) {
+            return fail(rv);
+        }
+    }
+    return common::Status::ok();
 }
 
 common::Status ApacheBodySource::fail(apr_status_t rv) {

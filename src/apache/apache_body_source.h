@@ -23,6 +23,13 @@ public:
     /// The APR status of the failed read (for ap_map_http_request_error).
     [[nodiscard]] apr_status_t lastError() const noexcept { return lastError_; }
 
+    /// True once the whole body was read (or there was none).
+    [[nodiscard]] bool atEnd() const noexcept { return eos_; }
+
+    /// Reads what is left of the body and drops it, until its end, an error, or more than
+    /// `maxBytes` (LimitExceeded). Each read is bounded by httpd's Timeout.
+    common::Status discardRest(std::size_t maxBytes);
+
 private:
     common::Status fail(apr_status_t rv);
 

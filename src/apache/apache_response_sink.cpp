@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The response through httpd's output filters (see apache_response_sink.h).
 #include <cerrno>
+#include <cstddef>
 #include <string>
 
 #include <sys/socket.h>
@@ -20,6 +21,12 @@ namespace {
 
 using common::ErrorCode;
 using common::Status;
+
+/// Most request-body bytes end() reads and drops so that an HTTP/2 stream ends without a reset:
+/// far above the forms and small uploads an app answers without reading, small enough that an
+/// httpd worker never spends long on a body nobody wants (beyond it the stream is reset, which
+/// RFC 9113 allows).
+constexpr std::size_t kMaxUnreadBodyDrain = std::size_t{16} * 1024 * 1024;
 
 /// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
 /// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
@@ -45,8 +52,10 @@ void resetClientConnection(request_rec* r) noexcept {
 
 }  // namespace
 
-ApacheResponseSink::ApacheResponseSink(request_rec* r)
-    : r_(r), bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
+ApacheResponseSink::ApacheResponseSink(request_rec* r, ApacheBodySource& requestBody)
+    : r_(r),
+      requestBody_(requestBody),
+      bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
 
 Status ApacheResponseSink::start(protocol::ResponseStart&& start) {
     r_->status = start.statusCode();
@@ -88,7 +97,23 @@ Status ApacheResponseSink::flush() {
     return pass();
 }
 
+bool ApacheResponseSink::mustFinishRequestBody() const noexcept {
+    // c->master is set on the secondary connection of an HTTP/2 stream (mod_http2).
+    return r_->connection->master != nullptr && !passedAny_ && !requestBody_.atEnd() &&
+           r_->expecting_100 == 0 && ap_status_drops_connection(r_->status) == 0 &&
+           r_->connection->aborted == 0;
+}
+
 Status ApacheResponseSink::end() {
+    if (mustFinishRequestBody()) {
+        if (Status s = requestBody_.discardRest(kMaxUnreadBodyDrain); !s) {
+            // The stream is reset after the response instead, as without this step.
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, requestBody_.lastError(), r_,
+                          "WG0127: could not read the rest of the request body before ending "
+                          "the HTTP/2 response: %s",
+                          s.message().c_str());
+        }
+    }
     APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
     return pass();
 }

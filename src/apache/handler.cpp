@@ -467,7 +467,7 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
         .generation = registry.generation,
         .secret = group.secret};
     ApacheBodySource source(r);
-    ApacheResponseSink sink(r);
+    ApacheResponseSink sink(r, source);
     auto attempt = runRequestAttempts(
         child.pool, params, head, source, sink, [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
