@@ -150,6 +150,17 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
 
 }  // namespace
 
+Result<std::unique_ptr<DaemonConnection>> openSession(common::UniqueFd fd,
+                                                      const ConnectParams& params,
+                                                      Deadline deadline) {
+    auto pid = handshake(fd.get(), params, deadline);
+    if (!pid) {
+        return pid.status();
+    }
+    return std::make_unique<DaemonConnection>(std::move(fd), std::string(params.socketPath),
+                                              pid.value());
+}
+
 bool DaemonConnection::idleHealthy() const noexcept {
     pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
     int rc = 0;
@@ -185,17 +196,16 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
             failure = Status(ErrorCode::Timeout, common::errnoText(err) + " after " +
                                                      durationText(params.connectTimeout));
         } else {
-            auto pid = handshake(fd.get(), params, deadline);
-            if (pid) {
-                return std::make_unique<DaemonConnection>(
-                    std::move(fd), std::string(params.socketPath), pid.value());
+            auto conn = openSession(std::move(fd), params, deadline);
+            if (conn) {
+                return conn;
             }
             // Closed: the daemon that accepted is stopping (graceful restart) or died; the
             // listening socket outlives it, so another daemon will take the next attempt.
-            if (pid.status().code() != ErrorCode::Closed) {
-                return pid.status();
+            if (conn.status().code() != ErrorCode::Closed) {
+                return conn.status();
             }
-            failure = pid.status();
+            failure = conn.status();
         }
         if (deadline.expired()) {
             return failure;

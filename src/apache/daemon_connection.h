@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/socket_io.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "protocol/handshake.h"
@@ -76,5 +77,13 @@ struct ConnectParams {
 /// EACCES and other errors fail at once. The message says what failed ("Connection refused after
 /// 15s"), without the path or group.
 common::Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& params);
+
+/// The handshake on a connected socket `fd` (what connectToDaemon does once connect() succeeded;
+/// the fuzz target drives it over a socketpair): waits for the Challenge until `deadline`,
+/// answers with the Hello, checks the HelloAck. Closed when the daemon that took the connection is
+/// stopping (connect again), ProtocolError when it refused or broke the handshake.
+common::Result<std::unique_ptr<DaemonConnection>> openSession(common::UniqueFd fd,
+                                                              const ConnectParams& params,
+                                                              common::Deadline deadline);
 
 }  // namespace wsgid::apache

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "common/duration_text.h"
+#include "common/http_syntax.h"
 #include "common/socket_io.h"
 #include "protocol/frame.h"
 
@@ -269,7 +270,7 @@ void Relay::handleFrame(protocol::Frame& frame) {
                 fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
                 return;
             }
-            if (start->statusCode() < 200) {
+            if (!common::isFinalStatusLine(start->status)) {
                 // An interim response is no final answer: the client would wait for another.
                 fail(RelayOutcome::Malformed,
                      "an interim status '" + start->status + "' as the final response");

@@ -79,6 +79,7 @@ def seed(split):
 
 HANDSHAKE = 0x80000000  # response_fuzz: the stream starts with Challenge and HelloAck
 EAGER = 0x40000000  # response_fuzz: the daemon sends on after HelloAck without waiting
+HEAD_REQUEST = 0x20000000  # response_fuzz: the request is a HEAD
 
 CORPORA = {
     "frame_decoder_fuzz": {
@@ -99,17 +100,16 @@ CORPORA = {
     "response_fuzz": {
         "handshake_response.bin": seed(HANDSHAKE | 5) + CHALLENGE_1234 + G_HELLO_ACK
         + frame(START, G_START) + G_BODY + G_END,
-        # Split schedules chosen so a read ends right after the HelloAck (402: accepted) or runs
-        # past it into the Start (300: dropped, bytes buffered after the HelloAck).
+        # A daemon that sends on without waiting for the RequestHead: the module's handshake
+        # reads find bytes after the HelloAck and drop the connection.
         "handshake_eager.bin": seed(HANDSHAKE | EAGER | 402) + CHALLENGE_1234 + G_HELLO_ACK
-        + frame(START, G_START) + G_END,
-        "handshake_overread.bin": seed(HANDSHAKE | EAGER | 300) + CHALLENGE_1234 + G_HELLO_ACK
         + frame(START, G_START) + G_END,
         "handshake_pid_mismatch.bin": seed(HANDSHAKE | 1) + G_CHALLENGE + G_HELLO_ACK,
         "handshake_refused.bin": seed(HANDSHAKE) + G_CHALLENGE + frame(ERROR, ERROR_AUTH),
         "handshake_stopping.bin": seed(HANDSHAKE | 12) + frame(ERROR, ERROR_SHUTTING_DOWN),
         "pooled_response.bin": seed(16) + frame(START, START_MANY) + G_BODY + G_BODY + G_END,
         "no_content.bin": seed(2) + frame(START, START_NO_REASON) + G_END,
+        "head_request.bin": seed(HEAD_REQUEST | 3) + frame(START, G_START) + G_END,
         "error_before_start.bin": seed(0) + frame(ERROR, G_ERROR),
         "error_after_start.bin": seed(9) + frame(START, G_START) + G_BODY + frame(ERROR, ERROR_APP),
     },

@@ -217,7 +217,8 @@ class TestResponse:
     # ---- invalid responses -------------------------------------------------------------------
 
     @pytest.mark.parametrize("case", [
-        "status-crlf", "status-lf", "status-bytes", "status-not-a-code", "value-crlf", "value-lf",
+        "status-crlf", "status-lf", "status-bytes", "status-not-a-code", "status-interim",
+        "value-crlf", "value-lf",
         "value-cr", "value-nul", "name-crlf", "name-colon", "name-space", "name-empty",
         "value-int", "name-bytes", "value-bytes", "value-non-latin1", "headers-not-list",
         "header-not-tuple",
