@@ -134,19 +134,6 @@ class ErrorLog:
                 )
             time.sleep(0.05)
 
-    def wait_quiet(self, quiet: float, timeout: float) -> None:
-        """Waits until the log has not grown for `quiet` seconds, or `timeout` passed (a log
-        that keeps growing is left to the caller's checks)."""
-        deadline = time.monotonic() + timeout
-        size, since = self.size(), time.monotonic()
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            now = self.size()
-            if now != size:
-                size, since = now, time.monotonic()
-            elif time.monotonic() - since >= quiet:
-                return
-
     def tail(self, lines: int = 60) -> str:
         try:
             text = self.path.read_text("utf-8", "replace")
