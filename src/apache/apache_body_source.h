@@ -11,6 +11,13 @@
 
 namespace wsgid::apache {
 
+/// Most request-body bytes the handler reads and drops so that the client's request ends in step
+/// with the response (an HTTP/2 stream without a reset, a kept-alive connection after an internal
+/// redirect): far above the forms and small uploads an app answers without reading, small enough
+/// that an httpd worker never spends long on a body nobody wants (beyond it the stream is reset,
+/// which RFC 9113 allows, or the connection closed).
+inline constexpr std::size_t kMaxUnreadBodyDrain = std::size_t{16} * 1024 * 1024;
+
 /// The client's request body through httpd's input filters (HTTP_IN enforces Content-Length,
 /// chunked decoding and LimitRequestBody). Its
 /// brigade lives in r->pool: valid while the request lives. Request thread only.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The response through httpd's output filters (see apache_response_sink.h).
 #include <cerrno>
-#include <cstddef>
+#include <optional>
 #include <string>
 
 #include <sys/socket.h>
@@ -21,12 +21,6 @@ namespace {
 
 using common::ErrorCode;
 using common::Status;
-
-/// Most request-body bytes end() reads and drops so that an HTTP/2 stream ends without a reset:
-/// far above the forms and small uploads an app answers without reading, small enough that an
-/// httpd worker never spends long on a body nobody wants (beyond it the stream is reset, which
-/// RFC 9113 allows).
-constexpr std::size_t kMaxUnreadBodyDrain = std::size_t{16} * 1024 * 1024;
 
 /// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
 /// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
@@ -52,12 +46,29 @@ void resetClientConnection(request_rec* r) noexcept {
 
 }  // namespace
 
-ApacheResponseSink::ApacheResponseSink(request_rec* r, ApacheBodySource& requestBody)
+ApacheResponseSink::ApacheResponseSink(request_rec* r, ApacheBodySource& requestBody,
+                                       bool errorOverride)
     : r_(r),
       requestBody_(requestBody),
-      bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
+      bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)),
+      errorOverride_(errorOverride) {}
 
 Status ApacheResponseSink::start(protocol::ResponseStart&& start) {
+    appStatus_ = start.statusCode();
+    std::optional<std::string_view> location;
+    for (const auto& [name, value] : start.headers) {
+        if (common::equalsIgnoreCase(name, "Location")) {
+            location = value;
+            break;
+        }
+    }
+    disposition_ = responseDisposition(appStatus_, location, errorOverride_);
+    if (disposition_ == ResponseDisposition::InternalRedirect) {
+        redirectLocation_ = apr_pstrmemdup(r_->pool, location->data(), location->size());
+    }
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();  // the handler answers instead; nothing of this response is kept
+    }
     r_->status = start.statusCode();
     r_->status_line = apr_pstrmemdup(r_->pool, start.status.data(), start.status.size());
     if (const auto length = start.contentLength()) {
@@ -85,6 +96,9 @@ Status ApacheResponseSink::start(protocol::ResponseStart&& start) {
 }
 
 Status ApacheResponseSink::body(std::string_view data) {
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();
+    }
     if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
         rv != APR_SUCCESS) {
         return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
@@ -93,6 +107,9 @@ Status ApacheResponseSink::body(std::string_view data) {
 }
 
 Status ApacheResponseSink::flush() {
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();
+    }
     APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_flush_create(bb_->bucket_alloc));
     return pass();
 }
@@ -105,11 +122,14 @@ bool ApacheResponseSink::mustFinishRequestBody() const noexcept {
 }
 
 Status ApacheResponseSink::end() {
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();  // the handler answers once the relay is done
+    }
     if (mustFinishRequestBody()) {
         if (Status s = requestBody_.discardRest(kMaxUnreadBodyDrain); !s) {
             // The stream is reset after the response instead, as without this step.
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, requestBody_.lastError(), r_,
-                          "WG0127: could not read the rest of the request body before ending "
+                          "WG0150: could not read the rest of the request body before ending "
                           "the HTTP/2 response: %s",
                           s.message().c_str());
         }

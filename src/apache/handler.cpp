@@ -5,6 +5,7 @@
 // connection_pool and relay.
 #include "apache/handler.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +31,8 @@
 #include "apache/path_rules.h"
 #include "apache/relay.h"
 #include "apache/request_attempts.h"
+#include "apache/routing_rules.h"
+#include "common/ascii.h"
 #include "protocol/response.h"
 
 APLOG_USE_MODULE(wsgid);
@@ -42,6 +45,8 @@ constexpr const char* kWsgiScriptHandler = "wsgi-script";
 constexpr const char* kWsgiMimeHandler = "application/x-httpd-wsgi";
 constexpr std::string_view kDefaultCallable = "application";
 constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
+/// The callable mod_wsgi calls in a WSGIHandlerScript.
+constexpr const char* kHandlerScriptCallable = "handle_request";
 
 /// Per-child state: the connection pool and the registry of this configuration generation.
 struct ChildState {
@@ -58,9 +63,19 @@ apr_status_t clearChildState(void* /*unused*/) noexcept {
     return APR_SUCCESS;
 }
 
+/// Group options of a route taken literally: a WSGIScriptAliasMatch option with $N, whose value
+/// comes from the URL, is never expanded as %{...} (a client must not pick %{GLOBAL} or read an
+/// environment variable by crafting a URL).
+enum LiteralOption : unsigned char {
+    kLiteralProcessGroup = 1U << 0U,
+    kLiteralApplicationGroup = 1U << 1U,
+    kLiteralCallable = 1U << 2U,
+};
+
 /// What translateName decided, kept in r->request_config. Pool memory, trivially destructible.
 struct RouteNote {
-    const ScriptAlias* alias;
+    ScriptAlias route;      ///< the alias, $N substituted for WSGIScriptAliasMatch
+    unsigned char literal;  ///< LiteralOption bits
     const char* scriptName;
     const char* pathInfo;
 };
@@ -127,16 +142,48 @@ int translateNameImpl(request_rec* r) {
         reinterpret_cast<const ScriptAlias*>(sconf->aliases->elts),
         static_cast<std::size_t>(sconf->aliases->nelts));
     const std::string_view uri = r->uri;
-    const auto match = findAlias(aliases, uri);
+    const RegexMatcher matcher = [r](const ScriptAlias& alias,
+                                     std::string_view /*uri*/) -> std::optional<RegexMatch> {
+        std::array<ap_regmatch_t, AP_MAX_REG_MATCH> m{};
+        if (ap_regexec(static_cast<const ap_regex_t*>(alias.regex), r->uri, m.size(), m.data(),
+                       0) != 0) {
+            return std::nullopt;
+        }
+        RegexMatch out;
+        out.captures.reserve(m.size());
+        for (const ap_regmatch_t& g : m) {
+            if (g.rm_so < 0 || g.rm_eo < g.rm_so) {
+                out.captures.emplace_back(std::nullopt);
+            } else {
+                out.captures.emplace_back(std::pair{static_cast<std::size_t>(g.rm_so),
+                                                    static_cast<std::size_t>(g.rm_eo)});
+            }
+        }
+        return out;
+    };
+    const auto match = findAlias(aliases, uri, matcher);
     if (!match) {
         return DECLINED;
     }
     const ScriptAlias& alias = aliases[match->index];
-    const ScriptTarget target = resolveTarget(orEmpty(alias.target), uri, match->matchedLength);
-    const ScriptPath path = splitAtMount(uri, target.matchedLength);
-
     auto* note = static_cast<RouteNote*>(apr_pcalloc(r->pool, sizeof(RouteNote)));
-    note->alias = &alias;
+    note->route = alias;
+    std::string targetPath = orEmpty(alias.target);
+    if (alias.regex != nullptr) {
+        targetPath = substituteCaptures(targetPath, uri, match->captures);
+        auto substitute = [&](const char*& option, unsigned char bit) {
+            if (option != nullptr && hasCaptureReference(option)) {
+                const std::string v = substituteCaptures(option, uri, match->captures);
+                option = apr_pstrmemdup(r->pool, v.data(), v.size());
+                note->literal |= bit;
+            }
+        };
+        substitute(note->route.processGroup, kLiteralProcessGroup);
+        substitute(note->route.applicationGroup, kLiteralApplicationGroup);
+        substitute(note->route.callableObject, kLiteralCallable);
+    }
+    const ScriptTarget target = resolveTarget(targetPath, uri, match->matchedLength);
+    const ScriptPath path = splitAtMount(uri, target.matchedLength);
     note->scriptName = apr_pstrmemdup(r->pool, path.scriptName.data(), path.scriptName.size());
     note->pathInfo = apr_pstrmemdup(r->pool, path.pathInfo.data(), path.pathInfo.size());
     ap_set_module_config(r->request_config, &wsgid_module, note);
@@ -194,6 +241,14 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
             return protocol::httpStatusFor(code);
         }
         case RelayOutcome::FailedAfterStart:
+            if (!sink.passedAny() && sink.disposition() != ResponseDisposition::Pass) {
+                // Nothing of it was to reach the client (a redirect or an overridden error).
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                              "WG0155: response from daemon group '%s' (pid %u) failed after its "
+                              "headers, before it was replaced; answering 502: %s",
+                              group.name.c_str(), pid, result.detail.c_str());
+                return HTTP_BAD_GATEWAY;
+            }
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0114: response from daemon group '%s' (pid %u) failed after its "
                           "headers; aborting the client connection: %s",
@@ -276,55 +331,105 @@ struct Step {
     static Step stop(int status) { return Step{.value = std::nullopt, .status = status}; }
 };
 
-/// The module's configuration that applies to one request: the alias that mapped it (or none),
-/// the directory record and the server record, with empty records standing in for missing ones.
+/// The module's configuration that applies to one request: its route (the alias that mapped it,
+/// a WSGIHandlerScript, or none), the directory record and the server record, with empty records
+/// standing in for missing ones.
 struct RequestConfig {
-    const ScriptAlias& alias;
+    ScriptAlias route;
+    unsigned char literal = 0;  ///< LiteralOption bits of route's options
+    const HandlerScript* handlerScript = nullptr;
     const DirConfig& dir;
     const ServerConfig& server;
 };
 
-RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note) noexcept {
+/// The WSGIHandlerScript that r->handler names in this request's scope, if any.
+const HandlerScript* findHandlerScript(const request_rec* r) noexcept {
+    const DirConfig* dconf = getDirConfig(r->per_dir_config);
+    if (r->handler == nullptr || dconf == nullptr || dconf->handlerScripts == nullptr) {
+        return nullptr;
+    }
+    const auto* scripts = reinterpret_cast<const HandlerScript*>(dconf->handlerScripts->elts);
+    for (int i = 0; i < dconf->handlerScripts->nelts; ++i) {
+        // SetHandler and AddHandler lower-case the handler names they set.
+        if (scripts[i].name != nullptr && common::equalsIgnoreCase(scripts[i].name, r->handler)) {
+            return &scripts[i];
+        }
+    }
+    return nullptr;
+}
+
+RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note,
+                              const HandlerScript* handlerScript) noexcept {
     static constexpr DirConfig kNoDir{.processGroup = nullptr,
                                       .applicationGroup = nullptr,
                                       .callableObject = nullptr,
                                       .passAuthorization = Flag::Unset,
-                                      .chunkedRequest = Flag::Unset};
+                                      .chunkedRequest = Flag::Unset,
+                                      .handlerScripts = nullptr,
+                                      .restrictProcess = nullptr,
+                                      .scriptReloading = Flag::Unset,
+                                      .mapHeadToGet = HeadMapping::Unset,
+                                      .errorOverride = Flag::Unset,
+                                      .enableSendfile = Flag::Unset,
+                                      .ignoreActivity = Flag::Unset};
     static constexpr ServerConfig kNoServer{.aliases = nullptr,
                                             .processGroup = nullptr,
                                             .applicationGroup = nullptr,
                                             .passAuthorization = Flag::Unset,
                                             .chunkedRequest = Flag::Unset};
-    static constexpr ScriptAlias kNoAlias{.urlPath = nullptr,
+    static constexpr ScriptAlias kNoRoute{.urlPath = nullptr,
                                           .target = nullptr,
                                           .processGroup = nullptr,
                                           .applicationGroup = nullptr,
                                           .callableObject = nullptr,
-                                          .passAuthorization = Flag::Unset};
+                                          .passAuthorization = Flag::Unset,
+                                          .regex = nullptr};
     const DirConfig* dconf = getDirConfig(r->per_dir_config);
     const ServerConfig* sconf = getServerConfig(r->server);
-    return {.alias = note != nullptr && note->alias != nullptr ? *note->alias : kNoAlias,
-            .dir = dconf != nullptr ? *dconf : kNoDir,
-            .server = sconf != nullptr ? *sconf : kNoServer};
+    RequestConfig conf{.route = note != nullptr ? note->route : kNoRoute,
+                       .literal = note != nullptr ? note->literal : static_cast<unsigned char>(0),
+                       .handlerScript = handlerScript,
+                       .dir = dconf != nullptr ? *dconf : kNoDir,
+                       .server = sconf != nullptr ? *sconf : kNoServer};
+    if (handlerScript != nullptr) {
+        // mod_wsgi's fixed entry point of handler scripts; WSGICallableObject does not apply.
+        conf.route.processGroup = handlerScript->processGroup;
+        conf.route.applicationGroup = handlerScript->applicationGroup;
+        conf.route.callableObject = kHandlerScriptCallable;
+        conf.route.passAuthorization = handlerScript->passAuthorization;
+    }
+    return conf;
 }
 
 /// The script file of the request and its SCRIPT_NAME/PATH_INFO: from the alias translateName
 /// matched, or (SetHandler/AddHandler wsgi-script) from httpd's own mapping, where ExecCGI must be
-/// allowed. 404 when the script does not exist, 403 when it is no regular file.
-Step<ScriptPath> resolveScript(request_rec* r, const RouteNote* note) {
+/// allowed. 404 when the script does not exist, 403 when it is no regular file. A
+/// WSGIHandlerScript request needs neither (the handler script serves whatever was asked for).
+/// 404 for path info under AcceptPathInfo Off, as mod_wsgi.
+Step<ScriptPath> resolveScript(request_rec* r, const RouteNote* note, bool handlerScript) {
     ScriptPath path;
     if (note != nullptr) {
         path.scriptName = note->scriptName;
         path.pathInfo = note->pathInfo;
     } else {
         // SetHandler/AddHandler wsgi-script: like CGI, only where ExecCGI is allowed.
-        if ((ap_allow_options(r) & OPT_EXECCGI) == 0) {
+        if (!handlerScript && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0105: Options ExecCGI is off in this directory: %s",
                           orEmpty(r->filename));
             return Step<ScriptPath>::stop(HTTP_FORBIDDEN);
         }
+        if (r->used_path_info == AP_REQ_REJECT_PATH_INFO && r->path_info != nullptr &&
+            *r->path_info != '\0') {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "WG0152: AcceptPathInfo Off refuses the path info '%s' of %s",
+                          r->path_info, orEmpty(r->filename));
+            return Step<ScriptPath>::stop(HTTP_NOT_FOUND);
+        }
         path = splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
+        if (handlerScript) {
+            return {.value = std::move(path)};
+        }
     }
     // For an alias, httpd's directory walk moves whatever part of the target does not exist
     // into r->path_info: then the script is missing.
@@ -345,20 +450,44 @@ Step<ScriptPath> resolveScript(request_rec* r, const RouteNote* note) {
 }
 
 /// Where a request runs and what it calls: the daemon group, and the routing of its RequestHead
-/// (SCRIPT_NAME/PATH_INFO, interpreter, callable; contentLength is filled in later).
+/// (SCRIPT_NAME/PATH_INFO, interpreter, callable, settings; contentLength is filled in later).
 struct Route {
     const DaemonGroup* group = nullptr;
     RequestRouting routing;
 };
 
-/// The daemon group of the request: the alias option, then WSGIProcessGroup of the directory, then
-/// of the server, else the default group; %{...} expanded. 500 when no such group exists or it
-/// belongs to another virtual host, 503 when it has no socket.
+/// A group option: expanded as %{...}, unless its value came from the URL (LiteralOption).
+std::string expandOption(const char* spec, bool literal, const ExpansionContext& ctx) {
+    return literal ? std::string(spec) : expandGroupSpec(spec, ctx);
+}
+
+/// The daemon group of the request: the route's option, then WSGIProcessGroup of the directory,
+/// then of the server, else the default group; %{...} expanded. 500 when no such group exists,
+/// it belongs to another virtual host, or WSGIRestrictProcess does not list it; 503 when it has
+/// no socket.
 Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& registry,
                                       const RequestConfig& conf, const ExpansionContext& ctx) {
     const char* groupSpec =
-        pick(conf.alias.processGroup, conf.dir.processGroup, conf.server.processGroup);
-    std::string groupName = groupSpec != nullptr ? expandGroupSpec(groupSpec, ctx) : std::string();
+        pick(conf.route.processGroup, conf.dir.processGroup, conf.server.processGroup);
+    std::string groupName = groupSpec != nullptr
+                                ? expandOption(groupSpec,
+                                               groupSpec == conf.route.processGroup &&
+                                                   (conf.literal & kLiteralProcessGroup) != 0,
+                                               ctx)
+                                : std::string();
+    if (const apr_array_header_t* allowed = conf.dir.restrictProcess; allowed != nullptr) {
+        const std::span<const char* const> names(
+            reinterpret_cast<const char* const*>(allowed->elts),
+            static_cast<std::size_t>(allowed->nelts));
+        if (!processGroupAllowed(names, groupName)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0151: daemon process group '%s' (from '%s') is not one "
+                          "WSGIRestrictProcess allows for %s",
+                          groupName.empty() ? "%{GLOBAL}" : groupName.c_str(),
+                          groupSpec != nullptr ? groupSpec : "", orEmpty(r->filename));
+            return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
+        }
+    }
     if (groupName.empty()) {
         groupName = GroupRegistry::kDefaultGroupName;
     }
@@ -366,7 +495,8 @@ Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& regis
     if (group == nullptr) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0106: no WSGI daemon process group '%s' is configured (from '%s') for %s",
-                      groupName.c_str(), groupSpec != nullptr ? groupSpec : "", r->filename);
+                      groupName.c_str(), groupSpec != nullptr ? groupSpec : "",
+                      orEmpty(r->filename));
         return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
     }
     if (!group->serverName.empty() && group->serverName != orEmpty(r->server->server_hostname)) {
@@ -386,7 +516,14 @@ Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& regis
     return {.value = group};
 }
 
-/// The route of the request (see Route), each setting taken from the alias option, then the
+/// Whether an output filter before httpd's protocol filters (DEFLATE and the like) works on this
+/// request's body, for WSGIMapHEADToGET Auto.
+bool hasContentFilter(const request_rec* r) noexcept {
+    return r->output_filters != nullptr && r->output_filters->frec != nullptr &&
+           r->output_filters->frec->ftype < AP_FTYPE_PROTOCOL;
+}
+
+/// The route of the request (see Route), each setting taken from the route's option, then the
 /// directory, then the server.
 Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
                          ScriptPath&& path) {
@@ -401,24 +538,42 @@ Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const Re
         return Step<Route>::stop(group.status);
     }
     const char* appSpec =
-        pick(conf.alias.applicationGroup, conf.dir.applicationGroup, conf.server.applicationGroup);
-    const char* callableSpec = pick(conf.alias.callableObject, conf.dir.callableObject, nullptr);
+        pick(conf.route.applicationGroup, conf.dir.applicationGroup, conf.server.applicationGroup);
+    const char* callableSpec = pick(conf.route.callableObject, conf.dir.callableObject, nullptr);
     const auto* core =
         static_cast<const core_dir_config*>(ap_get_core_module_config(r->per_dir_config));
     Route route{.group = *group.value, .routing = {}};
-    route.routing.applicationGroup =
-        expandGroupSpec(appSpec != nullptr ? appSpec : kDefaultApplicationGroup, ctx);
-    route.routing.callableObject =
-        expandGroupSpec(callableSpec != nullptr ? callableSpec : kDefaultCallable, ctx);
-    route.routing.processGroup = route.group->name;
-    route.routing.passAuthorization =
-        flagValue(pickFlag(conf.alias.passAuthorization, conf.dir.passAuthorization,
+    RequestRouting& routing = route.routing;
+    routing.applicationGroup =
+        appSpec != nullptr ? expandOption(appSpec,
+                                          appSpec == conf.route.applicationGroup &&
+                                              (conf.literal & kLiteralApplicationGroup) != 0,
+                                          ctx)
+                           : expandGroupSpec(kDefaultApplicationGroup, ctx);
+    routing.callableObject = callableSpec != nullptr
+                                 ? expandOption(callableSpec,
+                                                callableSpec == conf.route.callableObject &&
+                                                    (conf.literal & kLiteralCallable) != 0,
+                                                ctx)
+                                 : std::string(kDefaultCallable);
+    routing.processGroup = route.group->name;
+    routing.passAuthorization =
+        flagValue(pickFlag(conf.route.passAuthorization, conf.dir.passAuthorization,
                            conf.server.passAuthorization),
                   false) ||
         (core != nullptr && core->cgi_pass_auth == AP_CGI_PASS_AUTH_ON);
+    if (conf.handlerScript != nullptr) {
+        routing.handlerScript = conf.handlerScript->script;
+    }
+    if (headShownAsGet(conf.dir.mapHeadToGet, r->header_only != 0, hasContentFilter(r))) {
+        routing.requestMethod = "GET";
+    }
+    routing.scriptReloading = flagValue(conf.dir.scriptReloading, true);
+    routing.enableSendfile = flagValue(conf.dir.enableSendfile, false);
+    routing.ignoreActivity = flagValue(conf.dir.ignoreActivity, false);
     // Last: ctx views path.scriptName.
-    route.routing.scriptName = std::move(path.scriptName);
-    route.routing.pathInfo = std::move(path.pathInfo);
+    routing.scriptName = std::move(path.scriptName);
+    routing.pathInfo = std::move(path.pathInfo);
     return {.value = std::move(route)};
 }
 
@@ -436,7 +591,7 @@ Step<std::int64_t> bodyLength(request_rec* r, const RequestConfig& conf) {
                        false)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "WG0109: chunked request body refused (WSGIChunkedRequest Off) for %s",
-                          r->filename);
+                          orEmpty(r->filename));
             return Step<std::int64_t>::stop(HTTP_LENGTH_REQUIRED);
         }
         return {.value = -1};
@@ -452,10 +607,28 @@ Step<std::int64_t> bodyLength(request_rec* r, const RequestConfig& conf) {
     return {.value = 0};
 }
 
+/// Serves `location` instead of the app's 200 response (mod_cgi's local redirect): as a GET
+/// without a body, after the rest of the request body was read, so a kept-alive connection stays
+/// in step (the connection is closed when it cannot be).
+int internalRedirect(request_rec* r, ApacheBodySource& source, const char* location) {
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "WG0153: internal redirect of %s to %s (200 with a local Location)",
+                  orEmpty(r->uri), location);
+    if (!source.atEnd() && !source.discardRest(kMaxUnreadBodyDrain)) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    r->method = "GET";
+    r->method_number = M_GET;
+    apr_table_unset(r->headers_in, "Content-Length");
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+    ap_internal_redirect_handler(location, r);
+    return OK;
+}
+
 /// Runs the request on the group's daemons (a pooled connection, and one retry on a fresh one
 /// when the daemon cannot have started it) and relays the response; returns the handler's status.
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
-                  const protocol::RequestHead& head) {
+                  const protocol::RequestHead& head, const RequestConfig& conf) {
     const GroupRegistry& registry = *child.registry;
     const ConnectParams params{
         .socketPath = group.socketPath,
@@ -467,7 +640,7 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
         .generation = registry.generation,
         .secret = group.secret};
     ApacheBodySource source(r);
-    ApacheResponseSink sink(r, source);
+    ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
     auto attempt = runRequestAttempts(
         child.pool, params, head, source, sink, [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -485,6 +658,22 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     if (result.reusable) {
         child.pool.giveBack(std::move(attempt->connection));
     }
+    if (status != OK || result.outcome != RelayOutcome::Completed) {
+        return status;
+    }
+    // Only now: the redirected request may need a daemon connection of its own.
+    switch (sink.disposition()) {
+        case ResponseDisposition::InternalRedirect:
+            return internalRedirect(r, source, sink.redirectLocation());
+        case ResponseDisposition::ErrorOverride:
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "WG0154: the app's %d response for %s is replaced by httpd's "
+                          "(WSGIErrorOverride On)",
+                          sink.appStatus(), orEmpty(r->uri));
+            return sink.appStatus();
+        case ResponseDisposition::Pass:
+            break;
+    }
     return status;
 }
 
@@ -494,8 +683,12 @@ bool isWsgiHandler(const request_rec* r) noexcept {
 }
 
 int handleRequestImpl(request_rec* r) {
+    const HandlerScript* handlerScript = nullptr;
     if (!isWsgiHandler(r)) {
-        return DECLINED;
+        handlerScript = findHandlerScript(r);
+        if (handlerScript == nullptr) {
+            return DECLINED;
+        }
     }
     ChildState* child = gChildState.load();
     if (child == nullptr || child->registry == nullptr) {
@@ -504,12 +697,14 @@ int handleRequestImpl(request_rec* r) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     const auto* note =
-        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
-    Step<ScriptPath> path = resolveScript(r, note);
+        handlerScript != nullptr
+            ? nullptr
+            : static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    Step<ScriptPath> path = resolveScript(r, note, handlerScript != nullptr);
     if (!path.value) {
         return path.status;
     }
-    const RequestConfig conf = requestConfigOf(r, note);
+    const RequestConfig conf = requestConfigOf(r, note, handlerScript);
     Step<Route> route = resolveRoute(r, *child->registry, conf, std::move(*path.value));
     if (!route.value) {
         return route.status;
@@ -521,8 +716,9 @@ int handleRequestImpl(request_rec* r) {
     route.value->routing.contentLength = *length.value;
     const DaemonGroup& group = *route.value->group;
     const protocol::RequestHead head = buildRequestHead(r, std::move(route.value->routing));
-    return relayToDaemon(r, *child, group, head);
+    return relayToDaemon(r, *child, group, head, conf);
 }
+
 }  // namespace
 
 int translateName(request_rec* r) noexcept {
