@@ -111,6 +111,9 @@ void* mergeDirConfig(apr_pool_t* p, void* baseV, void* addV) noexcept {
     c->errorOverride = mergeFlag(base->errorOverride, add->errorOverride);
     c->enableSendfile = mergeFlag(base->enableSendfile, add->enableSendfile);
     c->ignoreActivity = mergeFlag(base->ignoreActivity, add->ignoreActivity);
+    c->trustedProxyHeaders =
+        add->trustedProxyHeaders != nullptr ? add->trustedProxyHeaders : base->trustedProxyHeaders;
+    c->trustedProxies = add->trustedProxies != nullptr ? add->trustedProxies : base->trustedProxies;
     return c;
 }
 

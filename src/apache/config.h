@@ -95,6 +95,11 @@ struct DirConfig {
     Flag errorOverride;        ///< WSGIErrorOverride (default Off)
     Flag enableSendfile;       ///< WSGIEnableSendfile (default Off)
     Flag ignoreActivity;       ///< WSGIIgnoreActivity (default Off)
+    /// WSGITrustedProxyHeaders: environ keys (const char*, "HTTP_X_FORWARDED_FOR"); nullptr:
+    /// inherit (none).
+    apr_array_header_t* trustedProxyHeaders;
+    /// WSGITrustedProxies: IpNetwork entries; nullptr: inherit (none: every peer is trusted).
+    apr_array_header_t* trustedProxies;
 };
 static_assert(std::is_trivially_destructible_v<DirConfig>);
 

@@ -10,6 +10,7 @@
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/path_rules.h"
+#include "apache/proxy_headers.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -209,6 +210,52 @@ const char* addRestrictProcess(cmd_parms* cmd, void* mconfig, const char* value)
         }
         *static_cast<const char**>(apr_array_push(dir->restrictProcess)) =
             name == "%{GLOBAL}" ? "" : apr_pstrdup(cmd->pool, value);
+        return nullptr;
+    });
+}
+
+/// WSGITrustedProxyHeaders: header names, kept as environ keys; repeated directives add up.
+const char* setTrustedProxyHeaders(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("WSGITrustedProxyHeaders", kInternalError, [&]() -> const char* {
+        auto words = splitWords(raw);
+        if (!words || words->empty()) {
+            return "WSGITrustedProxyHeaders needs header names, e.g. X-Forwarded-For "
+                   "X-Forwarded-Proto";
+        }
+        auto* dir = static_cast<DirConfig*>(mconfig);
+        if (dir->trustedProxyHeaders == nullptr) {
+            dir->trustedProxyHeaders = apr_array_make(cmd->pool, 4, sizeof(const char*));
+        }
+        for (const std::string& word : *words) {
+            auto key = trustedHeaderKey(word);
+            if (!key) {
+                return poolError(cmd, key.status().message());
+            }
+            *static_cast<const char**>(apr_array_push(dir->trustedProxyHeaders)) =
+                poolString(cmd, *key);
+        }
+        return nullptr;
+    });
+}
+
+/// WSGITrustedProxies: addresses and networks; repeated directives add up.
+const char* setTrustedProxies(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("WSGITrustedProxies", kInternalError, [&]() -> const char* {
+        auto words = splitWords(raw);
+        if (!words || words->empty()) {
+            return "WSGITrustedProxies needs addresses or networks, e.g. 127.0.0.1 10.0.0.0/8";
+        }
+        auto* dir = static_cast<DirConfig*>(mconfig);
+        if (dir->trustedProxies == nullptr) {
+            dir->trustedProxies = apr_array_make(cmd->pool, 4, sizeof(IpNetwork));
+        }
+        for (const std::string& word : *words) {
+            auto net = parseIpNetwork(word);
+            if (!net) {
+                return poolError(cmd, "WSGITrustedProxies: " + net.status().message());
+            }
+            *static_cast<IpNetwork*>(apr_array_push(dir->trustedProxies)) = net.value();
+        }
         return nullptr;
     });
 }
@@ -484,6 +531,11 @@ const command_rec kDirectives[] = {
     AP_INIT_FLAG("WSGIIgnoreActivity", asCmd(setDirFlag),
                  const_cast<void*>(static_cast<const void*>(&kIgnoreActivityField)), OR_FILEINFO,
                  "On: requests here do not count as activity for inactivity-timeout="),
+    AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders", asCmd(setTrustedProxyHeaders), nullptr, OR_FILEINFO,
+                     "proxy headers (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, "
+                     "Forwarded, ...) that rewrite the environ when the peer is trusted"),
+    AP_INIT_RAW_ARGS("WSGITrustedProxies", asCmd(setTrustedProxies), nullptr, OR_FILEINFO,
+                     "addresses or networks of the proxies whose headers are trusted"),
     AP_INIT_RAW_ARGS(
         "WSGIDispatchScript", asCmd(refuseUnsupported),
         const_cast<char*>("a dispatch script would run Python inside httpd; choose the group with "

@@ -170,6 +170,9 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
         env.add("REQUEST_METHOD", std::string_view(routing.requestMethod));
     }
     env.add("REQUEST_URI", r->unparsed_uri);
+    // mod_wsgi.script_name/path_info keep the values before any proxy header rewrote them.
+    env.add("mod_wsgi.script_name", std::string_view(routing.scriptName));
+    env.add("mod_wsgi.path_info", std::string_view(routing.pathInfo));
     env.add("SCRIPT_NAME", std::move(routing.scriptName));
     env.add("PATH_INFO", std::move(routing.pathInfo));
     env.add("QUERY_STRING", r->args != nullptr ? r->args : "");
@@ -206,6 +209,7 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
         }
     }
     env.addMissing(r->subprocess_env);
+    applyProxyHeaders(head.environ, routing.proxyTrust);
     return head;
 }
 

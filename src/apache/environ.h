@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "apache/proxy_headers.h"
 #include "protocol/request_head.h"
 
 struct request_rec;
@@ -30,11 +31,14 @@ struct RequestRouting {
     bool scriptReloading = true;  ///< WSGIScriptReloading
     bool enableSendfile = false;  ///< WSGIEnableSendfile
     bool ignoreActivity = false;  ///< WSGIIgnoreActivity
+    /// WSGITrustedProxyHeaders / WSGITrustedProxies (views into the request's config records).
+    ProxyTrust proxyTrust;
 };
 
 /// Builds the RequestHead of `r`: the CGI variables, the mod_wsgi.* settings of the request
-/// (protocol/request_flags.h), every passable request header as HTTP_*, then the
-/// r->subprocess_env entries (SetEnv, mod_ssl, mod_rewrite E=) whose keys are not taken yet. The
+/// (protocol/request_flags.h) and mod_wsgi.script_name/path_info, every passable request header
+/// as HTTP_*, then the r->subprocess_env entries (SetEnv, mod_ssl, mod_rewrite E=) whose keys are
+/// not taken yet; last, the trusted proxy headers rewrite it (proxy_headers.h). The
 /// result owns all its strings (nothing points into r->pool). Request thread only.
 protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing);
 

@@ -371,7 +371,9 @@ RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note,
                                       .mapHeadToGet = HeadMapping::Unset,
                                       .errorOverride = Flag::Unset,
                                       .enableSendfile = Flag::Unset,
-                                      .ignoreActivity = Flag::Unset};
+                                      .ignoreActivity = Flag::Unset,
+                                      .trustedProxyHeaders = nullptr,
+                                      .trustedProxies = nullptr};
     static constexpr ServerConfig kNoServer{.aliases = nullptr,
                                             .processGroup = nullptr,
                                             .applicationGroup = nullptr,
@@ -571,6 +573,15 @@ Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const Re
     routing.scriptReloading = flagValue(conf.dir.scriptReloading, true);
     routing.enableSendfile = flagValue(conf.dir.enableSendfile, false);
     routing.ignoreActivity = flagValue(conf.dir.ignoreActivity, false);
+    if (const apr_array_header_t* h = conf.dir.trustedProxyHeaders; h != nullptr) {
+        routing.proxyTrust.headers = std::span<const char* const>(
+            reinterpret_cast<const char* const*>(h->elts), static_cast<std::size_t>(h->nelts));
+    }
+    if (const apr_array_header_t* p = conf.dir.trustedProxies; p != nullptr) {
+        routing.proxyTrust.proxies = std::span<const IpNetwork>(
+            reinterpret_cast<const IpNetwork*>(p->elts), static_cast<std::size_t>(p->nelts));
+        routing.proxyTrust.proxiesListed = true;
+    }
     // Last: ctx views path.scriptName.
     routing.scriptName = std::move(path.scriptName);
     routing.pathInfo = std::move(path.pathInfo);

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from harness import http
-from harness.httpd import ServerConf
+from harness.httpd import ServerConf, assert_configtest_fails
 from harness.util import write_script
 
 ROUTING_CONF = ServerConf(tls=True, body=r"""
@@ -305,9 +305,4 @@ SetEnv mod_wsgi.script_reloading 0
      ["WSGIHandlerScript", "callable-object"]),
 ])
 def test_110_90_routing_errors_fail_configtest(make_server, body, words):
-    srv = make_server(ServerConf(body, daemons=0), start=False)
-    res = srv.configtest()
-    out = res.stdout + res.stderr
-    assert res.returncode != 0, out
-    for word in words:
-        assert word in out, out
+    assert_configtest_fails(make_server, body, words)

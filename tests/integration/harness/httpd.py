@@ -491,3 +491,15 @@ class HttpdServer:
     def cleanup(self) -> None:
         if not os.environ.get("WSGID_KEEP_TMP"):
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def assert_configtest_fails(make_server, body: str, words: Iterable[str]) -> str:
+    """Runs `apachectl configtest` on a server made from `body` (with the `make_server` fixture)
+    and asserts that it fails saying each of `words`; returns its output."""
+    srv = make_server(ServerConf(body, daemons=0), start=False)
+    res = srv.configtest()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    for word in words:
+        assert word in out, out
+    return out
