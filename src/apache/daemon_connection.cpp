@@ -180,9 +180,8 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
 
     const Deadline deadline = Deadline::after(params.connectTimeout);
     auto pause = kConnectRetryFirst;
-    common::UniqueFd fd;
     for (;;) {
-        fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd) {
             return Status(ErrorCode::IoError, "socket: " + common::errnoText(errno));
         }
