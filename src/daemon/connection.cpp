@@ -14,6 +14,7 @@
 #include "common/socket_io.h"
 #include "daemon/response_writer.h"
 #include "protocol/limits.h"
+#include "protocol/request_flags.h"
 
 namespace wsgid::daemon {
 
@@ -102,6 +103,7 @@ python::WsgiRequest toWsgiRequest(protocol::RequestHead&& head) {
     request.processGroup = std::move(head.processGroup);
     request.requestId = std::move(head.requestId);
     request.contentLength = head.contentLength;
+    request.scriptReloading = protocol::scriptReloading(head);
     request.environ = std::move(head.environ);
     return request;
 }

@@ -19,7 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import procs, settings as settings_mod  # noqa: E402
+from harness import procs, settings as settings_mod, tls  # noqa: E402
+from harness.client import PROTOCOLS, Client  # noqa: E402
 from harness.errorlog import parse  # noqa: E402
 from harness.httpd import HttpdServer, ServerConf  # noqa: E402
 
@@ -232,6 +233,7 @@ def harness(request):
         h.retire(srv)
     for srv in h.created:
         srv.cleanup()
+    tls.cleanup()
 
 
 @pytest.fixture(scope="class")
@@ -246,6 +248,19 @@ def server(request, harness):
     problems = harness.retire(srv)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(params=PROTOCOLS)
+def client(request, server):
+    """The class's server over HTTP/1.1, h2c and h2 (TLS) in turn: a test that takes `client`
+    runs once per protocol. HTTP/2 is skipped under mpm_prefork (mod_http2 does not run there);
+    h2 needs the class's ServerConf(tls=True)."""
+    proto = request.param
+    if proto != "h1" and not server.http2:
+        pytest.skip(f"{proto}: mod_http2 does not run under mpm_{server.mpm}")
+    if proto == "h2" and server.tls_port is None:
+        raise pytest.UsageError(f"{request.cls} uses `client` but its ServerConf has no tls=True")
+    return Client(server, proto)
 
 
 @pytest.fixture

@@ -61,6 +61,17 @@ def write_shared_file(path, data: bytes) -> Path:
     return path
 
 
+def write_script(path, text: str) -> Path:
+    """Writes a WSGI script (and its directory) that daemons, running as another user, can read;
+    for tests that rewrite a script while the server runs."""
+    path = Path(path)
+    path.parent.mkdir(exist_ok=True)
+    os.chmod(path.parent, 0o755)
+    path.write_text(text)
+    os.chmod(path, 0o644)
+    return path
+
+
 def parallel(fn: Callable[..., T], args: Sequence[tuple], workers: int) -> List[T]:
     """Runs fn(*a) for each a on `workers` threads; results in order; re-raises the first error."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:

@@ -169,6 +169,61 @@ TEST(ParseScriptAlias, ErrorsNameTheProblem) {
     EXPECT_TRUE(contains(noValue.status().message(), "process-group"));
 }
 
+TEST(ParseScriptAliasMatch, KeepsTheExpressionAsWritten) {
+    auto r =
+        parseScriptAlias("^/sites/([^/]+)/ /srv/$1/app.wsgi process-group=$1", AliasKind::Match);
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->urlPath, "^/sites/([^/]+)/");
+    EXPECT_EQ(r->target, "/srv/$1/app.wsgi");
+    EXPECT_EQ(r->processGroup, "$1");
+    auto unanchored = parseScriptAlias("(.*)\\.py$ /srv/$1.wsgi", AliasKind::Match);
+    ASSERT_TRUE(unanchored.isOk()) << unanchored.status().message();
+    EXPECT_EQ(unanchored->urlPath, "(.*)\\.py$");
+}
+
+TEST(ParseScriptAliasMatch, ErrorsNameTheDirective) {
+    auto one = parseScriptAlias("^/x", AliasKind::Match);
+    ASSERT_FALSE(one.isOk());
+    EXPECT_TRUE(contains(one.status().message(), "WSGIScriptAliasMatch"));
+    auto unknown = parseScriptAlias("^/x /srv/a.wsgi bogus=1", AliasKind::Match);
+    ASSERT_FALSE(unknown.isOk());
+    EXPECT_TRUE(contains(unknown.status().message(), "WSGIScriptAliasMatch: unknown option"));
+}
+
+TEST(ParseHandlerScript, NameScriptAndOptions) {
+    auto r = parseHandlerScript(
+        "my-handler /srv/handler.wsgi process-group=site application-group=%{GLOBAL} "
+        "pass-authorization=Off");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->name, "my-handler");
+    EXPECT_EQ(r->script, "/srv/handler.wsgi");
+    EXPECT_EQ(r->processGroup, "site");
+    EXPECT_EQ(r->applicationGroup, "%{GLOBAL}");
+    EXPECT_EQ(r->passAuthorization, false);
+}
+
+TEST(ParseHandlerScript, RefusesWhatModWsgiRefuses) {
+    auto callable = parseHandlerScript("h /srv/h.wsgi callable-object=x");
+    ASSERT_FALSE(callable.isOk());
+    EXPECT_TRUE(contains(callable.status().message(), "'callable-object'"));
+    EXPECT_FALSE(parseHandlerScript("h").isOk());
+    auto option = parseHandlerScript("process-group=x /srv/h.wsgi");
+    ASSERT_FALSE(option.isOk());
+    EXPECT_TRUE(contains(option.status().message(), "handler name"));
+    auto twice = parseHandlerScript("h /srv/h.wsgi process-group=a process-group=b");
+    ASSERT_FALSE(twice.isOk());
+    EXPECT_TRUE(contains(twice.status().message(), "twice"));
+}
+
+TEST(ParseHeadMapping, OnOffAutoInAnyCase) {
+    EXPECT_EQ(parseHeadMapping("On").value(), HeadMapping::On);
+    EXPECT_EQ(parseHeadMapping("off").value(), HeadMapping::Off);
+    EXPECT_EQ(parseHeadMapping("AUTO").value(), HeadMapping::Auto);
+    auto bad = parseHeadMapping("sometimes");
+    ASSERT_FALSE(bad.isOk());
+    EXPECT_TRUE(contains(bad.status().message(), "On, Off or Auto"));
+}
+
 TEST(ParseImportScript, RequiresBothGroups) {
     auto ok = parseImportScript("/srv/app.wsgi process-group=site application-group=%{GLOBAL}");
     ASSERT_TRUE(ok.isOk()) << ok.status().message();
