@@ -20,6 +20,7 @@
 
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
+#include "protocol/daemon_status.h"
 
 namespace wsgid::apache {
 
@@ -72,8 +73,9 @@ struct ExecPlan {
     std::vector<std::string> env;  ///< the allow-listed environment (daemon_environment.h)
     std::vector<char*> envp;
     int listenFd = -1;
-    int argsFd = -1;  ///< read end of the settings pipe, already filled and closed for writing
-    int logFd = -1;   ///< write end of the group's log pipe, or -1 for /dev/null
+    int argsFd = -1;    ///< read end of the settings pipe, already filled and closed for writing
+    int logFd = -1;     ///< write end of the group's log pipe, or -1 for /dev/null
+    int statusFd = -1;  ///< write end of the daemon's status pipe, or -1 for none
     pid_t parent = 0;
     std::chrono::nanoseconds delay{};
 };
@@ -127,7 +129,8 @@ common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
         ::_exit(protocol::kExitStartupFailure);
     }
     // Descriptors: 0 = /dev/null, 1 and 2 = the group's log pipe (never an error-log descriptor,
-    // which tenant code could truncate: log_relay.h), 3 = the listening socket, no others.
+    // which tenant code could truncate: log_relay.h), 3 = the listening socket, 4 = the settings
+    // pipe, 5 = the status pipe, no others.
     if (plan.logFd > STDERR_FILENO) {
         (void)::dup2(plan.logFd, STDERR_FILENO);
     } else if (const int sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC); sink >= 0) {
@@ -138,15 +141,23 @@ common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
         (void)::dup2(devNull, STDIN_FILENO);
     }
     (void)::dup2(STDERR_FILENO, STDOUT_FILENO);
-    // Move both above their targets first, so neither dup2 below can close the other's source.
-    const int listenCopy = ::fcntl(plan.listenFd, F_DUPFD_CLOEXEC, protocol::kArgsFd + 1);
-    const int argsCopy = ::fcntl(plan.argsFd, F_DUPFD_CLOEXEC, protocol::kArgsFd + 1);
-    if (listenCopy < 0 || argsCopy < 0) {
+    // Move all above their targets first, so no dup2 below can close another's source.
+    constexpr int kAbove = protocol::kStatusFd + 1;
+    const int listenCopy = ::fcntl(plan.listenFd, F_DUPFD_CLOEXEC, kAbove);
+    const int argsCopy = ::fcntl(plan.argsFd, F_DUPFD_CLOEXEC, kAbove);
+    const int statusCopy =
+        plan.statusFd >= 0 ? ::fcntl(plan.statusFd, F_DUPFD_CLOEXEC, kAbove) : -1;
+    if (listenCopy < 0 || argsCopy < 0 || (plan.statusFd >= 0 && statusCopy < 0)) {
         ::_exit(protocol::kExitStartupFailure);
     }
     (void)::dup2(listenCopy, protocol::kListenFd);  // dup2 clears FD_CLOEXEC on the copy
     (void)::dup2(argsCopy, protocol::kArgsFd);
-    closeFrom(protocol::kArgsFd + 1);
+    if (statusCopy >= 0) {
+        (void)::dup2(statusCopy, protocol::kStatusFd);
+        closeFrom(kAbove);
+    } else {
+        closeFrom(protocol::kStatusFd);
+    }
     if (plan.delay.count() > 0) {
         (void)::prctl(PR_SET_NAME, kBackoffProcessName);
         sleepFor(plan.delay);
@@ -192,6 +203,7 @@ SpawnResult startDaemon(const DaemonSpawn& spawn) {
     const common::UniqueFd argsFd(argsPipe.value());
     plan.argsFd = argsFd.get();
     plan.logFd = spawn.logFd;
+    plan.statusFd = spawn.statusFd;
     plan.parent = ::getpid();
     plan.delay = spawn.delay;
 

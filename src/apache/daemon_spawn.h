@@ -27,6 +27,7 @@ struct DaemonSpawn {
     std::vector<std::string> env;      ///< the whole environment, "NAME=value" each
     int listenFd = -1;                 ///< becomes descriptor kListenFd
     int logFd = -1;                    ///< stdout and stderr; -1: /dev/null
+    int statusFd = -1;                 ///< becomes protocol::kStatusFd; -1: none
     std::chrono::nanoseconds delay{};  ///< the child sleeps this long before exec (backoff)
 };
 
@@ -50,10 +51,11 @@ struct SpawnResult {
 };
 
 /// Forks and (in the child) execs `spawn.binary` with argv = {processTitle(args)}, descriptors
-/// 0 = /dev/null, 1 and 2 = logFd, kListenFd = listenFd, kArgsFd = the settings pipe and no
-/// others, default signal dispositions and an empty mask, and the parent-death signal SIGTERM.
-/// A child that cannot exec writes WG0032 to its stderr and exits with kExitStartupFailure.
-/// Call from a single-threaded process (the httpd parent): the child allocates nothing.
+/// 0 = /dev/null, 1 and 2 = logFd, kListenFd = listenFd, kArgsFd = the settings pipe,
+/// kStatusFd = statusFd (when given) and no others, default signal dispositions and an empty mask,
+/// and the parent-death signal SIGTERM. A child that cannot exec writes WG0032 to its stderr and
+/// exits with kExitStartupFailure. Call from a single-threaded process (the httpd parent): the
+/// child allocates nothing.
 SpawnResult startDaemon(const DaemonSpawn& spawn);
 
 }  // namespace wsgid::apache

@@ -147,6 +147,16 @@ TEST_F(DaemonSpawnTest, ChildGetsExactlyTheDocumentedDescriptors) {
     EXPECT_TRUE(contains(out, "same-out-err=True\n"));
 }
 
+TEST_F(DaemonSpawnTest, StatusPipeBecomesDescriptorFive) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    const common::UniqueFd statusRead(fds[0]);
+    common::UniqueFd statusWrite(fds[1]);
+    spawn.statusFd = statusWrite.get();
+    const std::string out = runToEnd();
+    EXPECT_TRUE(contains(out, "fds=0:chr,1:fifo,2:fifo,3:sock,4:fifo,5:fifo\n"));
+}
+
 TEST_F(DaemonSpawnTest, SettingsPipeCarriesTheEncodedRecord) {
     const std::string out = runToEnd();
     const std::size_t expected = protocol::encodeDaemonArgs(spawn.args).size();
