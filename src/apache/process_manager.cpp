@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -15,24 +16,30 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "apache/config.h"
 #include "apache/config_parse.h"
+#include "apache/daemon_death.h"
 #include "apache/daemon_environment.h"
 #include "apache/daemon_sockets.h"
 #include "apache/daemon_spawn.h"
+#include "apache/death_records.h"
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/log_relay.h"
+#include "apache/process_state.h"
 #include "apache/restart_policy.h"
 #include "apache/retained_state.h"
 #include "apache/retired_daemons.h"
 #include "apache/server_log_sink.h"
 #include "apache/socket_directory.h"
+#include "apache/status_channel.h"
 #include "common/random.h"
 #include "protocol/daemon_args.h"
+#include "protocol/daemon_status.h"
 // httpd_includes.h first: apr_raii.h needs the APR pool API.
 #include "apache/apr_raii.h"
 
@@ -44,6 +51,10 @@ namespace {
 
 /// pconf userdata key of the generation's Manager (the monitor hook finds it there).
 constexpr const char* kManagerKey = "wsgid::ProcessManager";
+
+/// In an httpd child: the shared table of daemon deaths (set in child_init; a raw atomic pointer,
+/// trivially destructible, read by request threads).
+std::atomic<const DeathRecords*> gDeathRecords{nullptr};
 
 /// Grace after a daemon's shutdown-timeout before SIGKILL. The daemon bounds its own drain and
 /// Python finalization by shutdown-timeout; this covers the exit itself around that bound.
@@ -123,6 +134,9 @@ public:
         apr_pool_t* pool = nullptr;  ///< holds the registration; cleared at each restart
         bool registered = false;
         bool termSent = false;  ///< SIGTERM already sent to the current process
+        StatusChannel channel;  ///< the current process's status pipe
+        /// The current process was seen stopped (SIGSTOP, a debugger) and that was logged.
+        bool seenStopped = false;
     };
 
     /// A daemon of an earlier generation, registered so its death is reaped and logged here.
@@ -143,10 +157,13 @@ public:
     bool start();
     void tick();
     void onConfigPoolCleanup();
-    /// child_init: closes the log pipes an httpd child inherited.
-    void closeInheritedRelayEnds() noexcept {
+    /// child_init: closes the log pipes and status pipes an httpd child inherited.
+    void closeInheritedPipes() noexcept {
         if (relay_) {
             relay_->closeInheritedEnds();
+        }
+        for (const auto& slot : slots_) {
+            slot->channel.close();
         }
     }
 
@@ -163,6 +180,8 @@ private:
     void adoptRetired();
     void spawn(Slot& slot, SupervisorDuration delay);
     void onSlotEnded(Slot& slot, int reason, int status);
+    void pumpStatus(Slot& slot);
+    void watchStopped(Slot& slot);
     void onRetiredEnded(RetiredWatch& watch, int reason, int status);
     void unregisterWatch(pid_t pid);
     void retireLogRelay(SupervisorTime now);
@@ -188,6 +207,15 @@ bool Manager::start() {
     }
     if (!openListeners() || !makeSecrets()) {
         return false;
+    }
+    if (retained_.deaths == nullptr) {
+        // Before the MPM forks its first child, so every child inherits the mapping.
+        retained_.deaths = DeathRecords::mapShared();
+        if (retained_.deaths == nullptr) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s_,
+                         "WG0066: cannot map the shared table of daemon deaths; a request whose "
+                         "daemon dies gets 502 without the cause");
+        }
     }
     adoptRetired();
     if (!startLogRelay()) {
@@ -412,6 +440,18 @@ void Manager::spawn(Slot& slot, SupervisorDuration delay) {
     spawn.listenFd = slot.listenFd;
     spawn.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
     spawn.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
+    // The status pipe: the daemon writes (ready, recycle, last words), the parent reads without
+    // blocking. Without one the daemon still runs, only its reports are lost.
+    int statusFds[2] = {-1, -1};
+    if (::pipe2(statusFds, O_CLOEXEC) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s_,
+                     "WG0064: cannot make the status pipe of daemon process %d of group %s; it "
+                     "runs without one",
+                     slot.index, slot.group->name.c_str());
+    }
+    common::UniqueFd statusRead(statusFds[0]);
+    const common::UniqueFd statusWrite(statusFds[1]);
+    spawn.statusFd = statusWrite.get();
     const SpawnResult started = startDaemon(spawn);
     const auto now = SupervisorClock::now();
     if (started.failure) {
@@ -432,6 +472,8 @@ void Manager::spawn(Slot& slot, SupervisorDuration delay) {
     const pid_t pid = started.pid;
     slot.state.started(pid, now, delay);
     slot.termSent = false;
+    slot.seenStopped = false;
+    slot.channel = StatusChannel(std::move(statusRead));
     slot.proc = apr_proc_t{};
     slot.proc.pid = pid;
     apr_pool_clear(slot.pool);  // the previous registration is gone (unregistered on death)
@@ -448,17 +490,26 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
     const auto now = SupervisorClock::now();
     const pid_t pid = slot.state.pid();
     const bool serverStopping = stopping();
+    // Its last words are in the pipe (written before it died): read them all.
+    for (int i = 0; i < 4 && slot.channel.open(); ++i) {
+        pumpStatus(slot);
+    }
+    slot.channel.close();
     // In the MPM's main loop the status is an exit code or signal number; while it stops,
     // apr_proc_other_child_refresh_all passes the raw wait status instead.
-    const ProcessExit exit = reason == APR_OC_REASON_LOST
-                                 ? ProcessExit{ProcessExit::Kind::Exited, 0}
-                             : serverStopping ? ProcessExit::fromWaitStatus(status)
-                                              : ProcessExit::fromMpmStatus(status);
-    const std::string how = reason == APR_OC_REASON_LOST ? std::string(
-                                                               "was lost (no longer a child "
-                                                               "of httpd)")
-                                                         : exit.describe();
-    const auto d = slot.state.ended(now, exit, serverStopping);
+    DaemonDeath death;
+    if (reason != APR_OC_REASON_LOST) {
+        const ProcessExit exit = serverStopping ? ProcessExit::fromWaitStatus(status)
+                                                : ProcessExit::fromMpmStatus(status);
+        death = DaemonDeath::conclude(exit, slot.channel.lastWords(), false);
+    }
+    if (retained_.deaths != nullptr && pid > 0) {
+        retained_.deaths->publish(pid, DeathClock::now(), death);
+    }
+    const std::string how = death.describe();
+    const bool wasReady = slot.channel.ready();
+    const auto d = slot.state.ended(
+        now, {.startupFailure = death.startupFailure(), .wasReady = wasReady}, serverStopping);
     const char* name = slot.group->name.c_str();
     if (!d.restart) {
         ap_log_error(
@@ -473,8 +524,9 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
                      "attempt in %s (%d failure(s) in a row)",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
                      formatSeconds(d.delay).c_str(), d.failures);
-    } else if (d.delay == SupervisorDuration::zero()) {
-        const bool clean = exit.kind == ProcessExit::Kind::Exited && exit.value == 0;
+    } else if (d.wasReady) {
+        const bool clean =
+            death.planned() || (death.cause == DaemonDeath::Cause::Exited && death.value == 0);
         ap_log_error(APLOG_MARK, clean ? APLOG_NOTICE : APLOG_ERR, 0, s_,
                      "WG0033: daemon process %d of group %s (pid %ld) %s after running %s; "
                      "restarting it now",
@@ -482,12 +534,45 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
                      formatSeconds(d.uptime).c_str());
     } else {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
-                     "WG0036: daemon process %d of group %s (pid %ld) %s after running only "
-                     "%s; restarting it in %s (%d quick death(s) in a row)",
+                     "WG0036: daemon process %d of group %s (pid %ld) %s before it was ready "
+                     "(after %s); restarting it in %s (%d failed start(s) in a row)",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
                      formatSeconds(d.uptime).c_str(), formatSeconds(d.delay).c_str(), d.failures);
     }
     spawn(slot, d.delay);
+}
+
+void Manager::pumpStatus(Slot& slot) {
+    if (!slot.channel.pump() || slot.channel.broken().empty()) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_,
+                 "WG0065: daemon process %d of group %s (pid %ld) wrote %s to its status pipe; "
+                 "the pipe is ignored from now on (application code writing to descriptor %d?)",
+                 slot.index, slot.group->name.c_str(), static_cast<long>(slot.state.pid()),
+                 slot.channel.broken().c_str(), protocol::kStatusFd);
+}
+
+void Manager::watchStopped(Slot& slot) {
+    const pid_t pid = slot.state.pid();
+    if (pid <= 0 || !slot.channel.ready()) {
+        return;
+    }
+    const RunState state = processRunState(pid);
+    const bool stopped = state == RunState::Stopped || state == RunState::Traced;
+    if (stopped && !slot.seenStopped) {
+        ap_log_error(
+            APLOG_MARK, APLOG_WARNING, 0, s_,
+            "WG0062: daemon process %d of group %s (pid %ld) is %s; requests sent to "
+            "it wait until it continues (SIGCONT), or get 504 after socket-timeout",
+            slot.index, slot.group->name.c_str(), static_cast<long>(pid),
+            state == RunState::Traced ? "stopped by a debugger" : "stopped (SIGSTOP or SIGTSTP)");
+    } else if (!stopped && slot.seenStopped && state != RunState::Gone) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s_,
+                     "WG0063: daemon process %d of group %s (pid %ld) runs again", slot.index,
+                     slot.group->name.c_str(), static_cast<long>(pid));
+    }
+    slot.seenStopped = stopped;
 }
 
 void Manager::slotCallback(int reason, void* data, int status) noexcept {
@@ -577,6 +662,8 @@ void Manager::tick() {
             relay_->tick(now);
         }
         for (const auto& slot : slots_) {
+            pumpStatus(*slot);
+            watchStopped(*slot);
             if (slot->state.due(now)) {
                 spawn(*slot, SupervisorDuration::zero());
             }
@@ -723,15 +810,34 @@ void ProcessManager::closeInheritedListeners() noexcept {
     guardedVoid("child_init (process manager)", [] {
         if (const RetainedState* retained = RetainedState::get(false); retained != nullptr) {
             retained->sockets.closeCopies();
+            if (retained->deaths != nullptr) {
+                retained->deaths->protectReadOnly();  // only the parent writes it
+                gDeathRecords.store(retained->deaths);
+            }
         }
         void* data = nullptr;
         if (ap_server_conf != nullptr && ap_server_conf->process != nullptr) {
             apr_pool_userdata_get(&data, kManagerKey, ap_server_conf->process->pconf);
         }
         if (data != nullptr) {
-            static_cast<Manager*>(data)->closeInheritedRelayEnds();
+            static_cast<Manager*>(data)->closeInheritedPipes();
         }
     });
+}
+
+std::optional<std::string> ProcessManager::daemonDeathCause(
+    pid_t pid, DeathClock::time_point notBefore, std::chrono::milliseconds wait) noexcept {
+    try {
+        const DeathRecords* table = gDeathRecords.load();
+        if (table == nullptr || pid <= 0) {
+            return std::nullopt;
+        }
+        if (auto death = waitForDeath(*table, pid, notBefore, wait)) {
+            return death->describe();
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the 502 says less
+    }
+    return std::nullopt;
 }
 
 }  // namespace wsgid::apache

@@ -12,7 +12,7 @@ namespace {
 /// Key of the retained state. The version is part of the key because a graceful restart may load
 /// a newer build of this module into a parent that still holds the old layout: bump it whenever
 /// RetainedState (or a type it holds) changes.
-constexpr const char* kRetainedKey = "mod_wsgid/process_manager/v3";
+constexpr const char* kRetainedKey = "mod_wsgid/process_manager/v4";
 
 }  // namespace
 
@@ -37,6 +37,9 @@ RetainedState* RetainedState::get(bool create) {
 void RetainedState::drop() {
     if (void* block = ap_retained_data_get(kRetainedKey); block != nullptr) {
         auto** state = static_cast<RetainedState**>(block);
+        if (*state != nullptr) {
+            DeathRecords::unmap((*state)->deaths);
+        }
         delete *state;
         *state = nullptr;
     }

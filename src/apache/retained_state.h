@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // RetainedState: what the process manager keeps in the httpd parent across configuration
 // generations (ap_retained_data): the groups' listening sockets, the retired processes still
-// draining, and each group's recent secrets. Parent only (single thread); httpd glue.
+// draining, each group's recent secrets, and the shared table of recent daemon deaths. Parent only
+// (single thread); httpd glue.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "apache/daemon_sockets.h"
+#include "apache/death_records.h"
 #include "apache/retired_daemons.h"
 #include "protocol/daemon_args.h"
 
@@ -27,6 +29,9 @@ struct RetainedState {
     DaemonSockets sockets;
     RetiredDaemons retired;
     std::vector<RetainedSecrets> secrets;
+    /// Recent daemon deaths, in memory shared with every httpd child (mapped once, before the
+    /// first child is forked); nullptr if it could not be mapped.
+    DeathRecords* deaths = nullptr;
 
     /// The state of this httpd parent, created on first use when `create`; else nullptr if
     /// there is none.
