@@ -136,9 +136,10 @@ struct ImportScriptArgs {
 common::Result<ImportScriptArgs> parseImportScript(std::string_view raw);
 
 /// Parses `WSGIDaemonProcess NAME option=value...` into a group (not yet registered; user names
-/// are not resolved and paths are not checked here). Options mod_wsgi documents but mod_wsgid does
-/// not implement yet are validated by type and listed in DaemonGroup::unimplementedOptions.
-/// Errors name the group and the option.
+/// are not resolved and paths are not checked here). Options come from one table in
+/// config_parse.cpp (kDaemonOptions: name, kind, bounds and the DaemonGroup member each sets);
+/// options mod_wsgi documents that mod_wsgid does not implement yet are validated by type and
+/// listed in DaemonGroup::unimplementedOptions. Errors name the group and the option.
 common::Result<DaemonGroup> parseDaemonProcess(std::string_view raw);
 
 }  // namespace wsgid::apache

@@ -266,6 +266,10 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
     pyConfig.install_signal_handlers = 0;
     pyConfig.site_import = 1;
     pyConfig.parse_argv = 0;
+    // A crash (SIGSEGV in a C extension, say) writes the Python stack of every thread to
+    // stderr, the error log, before the process dies; faulthandler then hands the signal on to
+    // the handler that was there before (the daemon's status report).
+    pyConfig.faulthandler = 1;
     PyStatus status =
         PyConfig_SetBytesString(&pyConfig, &pyConfig.program_name, home->programName.c_str());
     if (!PyStatus_Exception(status) && !home->home.empty()) {

@@ -301,6 +301,12 @@ TEST(ParseDaemonProcess, LogRateLimitOptions) {
     EXPECT_TRUE(contains(errorOf("site log-rate=1k"), "option 'log-rate'"));
 }
 
+TEST(ParseDaemonProcess, SocketTimeoutZeroMeansTheServersTimeout) {
+    auto r = parseDaemonProcess("site socket-timeout=0");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_FALSE(r->socketTimeout.has_value());
+}
+
 TEST(ParseDaemonProcess, QuotedValues) {
     auto r = parseDaemonProcess(R"(site display-name="wsgi %{GROUP} app" python-path='/a b:/c')");
     ASSERT_TRUE(r.isOk()) << r.status().message();
