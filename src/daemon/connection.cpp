@@ -57,6 +57,8 @@ std::string frameTypeName(FrameType type) {
             return "Challenge";
         case FrameType::SendBody:
             return "SendBody";
+        case FrameType::File:
+            return "File";
     }
     return "type " + std::to_string(static_cast<int>(type));
 }
