@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The response through httpd's output filters (see apache_response_sink.h).
 #include <cerrno>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@
 // httpd_includes.h first: these headers need the APR types.
 #include "apache/apache_response_sink.h"
 #include "apache/apr_error_text.h"
+#include "apache/apr_raii.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -102,6 +104,32 @@ Status ApacheResponseSink::body(std::string_view data) {
     if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
         rv != APR_SUCCESS) {
         return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
+    }
+    return Status::ok();
+}
+
+Status ApacheResponseSink::file(common::UniqueFd fd, const protocol::ResponseFile& range) {
+    if (disposition_ != ResponseDisposition::Pass || range.length == 0) {
+        return Status::ok();  // `fd` is closed here
+    }
+    apr_os_file_t raw = fd.get();
+    apr_file_t* file = nullptr;
+    // Only requests with WSGIEnableSendfile On get files: the bucket may use sendfile.
+    if (apr_status_t rv =
+            apr_os_file_put(&file, &raw, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, r_->pool);
+        rv != APR_SUCCESS) {
+        return {ErrorCode::Internal, "wrapping a passed descriptor: " + aprErrorText(rv)};
+    }
+    // apr_os_file_put registers no cleanup: the pool's owner of the descriptor is this one. The
+    // EOR bucket ends r->pool only after everything before it went out (for HTTP/2 too: the
+    // beam keeps a stream's EOR until the stream is done).
+    attachToPool(r_->pool, std::make_unique<common::UniqueFd>(std::move(fd)));
+    apr_bucket* const before = APR_BRIGADE_LAST(bb_);
+    apr_brigade_insert_file(bb_, file, static_cast<apr_off_t>(range.offset),
+                            static_cast<apr_off_t>(range.length), r_->pool);
+    for (apr_bucket* b = APR_BUCKET_NEXT(before); b != APR_BRIGADE_SENTINEL(bb_);
+         b = APR_BUCKET_NEXT(b)) {
+        apr_bucket_file_enable_mmap(b, 0);
     }
     return Status::ok();
 }
