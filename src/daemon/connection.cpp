@@ -106,6 +106,7 @@ python::WsgiRequest toWsgiRequest(protocol::RequestHead&& head) {
     request.requestId = std::move(head.requestId);
     request.contentLength = head.contentLength;
     request.scriptReloading = protocol::scriptReloading(head);
+    request.passFiles = protocol::passesFiles(head);
     request.environ = std::move(head.environ);
     return request;
 }
@@ -125,6 +126,10 @@ public:
         return conn_.writeStart(status, headers);
     }
     Status writeBody(std::string_view data) override { return conn_.writeBody(data); }
+    [[nodiscard]] bool canPassFiles() const noexcept override { return true; }
+    Status writeFile(int fd, std::uint64_t offset, std::uint64_t length) override {
+        return conn_.writeFile(fd, offset, length);
+    }
     std::optional<Status> tryWriteStart(
         std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
         bool more) override {
@@ -705,6 +710,23 @@ Status Connection::writeBody(std::string_view data) noexcept {
             return *broken;
         }
         Status s = writer_->write(FrameType::Body, data);
+        if (!s) {
+            return writeFailed(std::move(s));
+        }
+        return s;
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
+Status Connection::writeFile(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
+    try {
+        if (std::optional<Status> broken = brokenStatus()) {
+            return *broken;
+        }
+        const std::string payload =
+            protocol::encodeResponseFile({.offset = offset, .length = length});
+        Status s = writer_->writeWithDescriptor(FrameType::File, payload, fd);
         if (!s) {
             return writeFailed(std::move(s));
         }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "common/descriptor_passing.h"
 #include "common/socket_io.h"
 #include "protocol/limits.h"
 
@@ -190,6 +191,27 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
+Status ResponseWriter::writeWithDescriptor(FrameType type, std::string_view payload,
+                                           int descriptor) noexcept {
+    try {
+        std::unique_lock lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (Status idle = waitIdleLocked(lock); !idle) {
+            return failLocked(std::move(idle));
+        }
+        Status status = writeQueuedThenLocked(lock, type, payload, descriptor);
+        if (!status) {
+            return failLocked(std::move(status));
+        }
+        return Status::ok();
+    } catch (...) {
+        const std::lock_guard lock(mutex_);
+        return failLocked(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
 Status ResponseWriter::control(FrameType type) noexcept {
     try {
         std::unique_lock lock(mutex_);
@@ -220,13 +242,13 @@ Status ResponseWriter::control(FrameType type) noexcept {
 }
 
 Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock, FrameType type,
-                                             std::string_view payload) {
+                                             std::string_view payload, int descriptor) {
     std::string queued;
     queued.swap(pending_);
     openBody_ = std::string::npos;
     busy_ = true;
     lock.unlock();
-    Status status = writeNow(queued, type, payload);
+    Status status = writeNow(queued, type, payload, descriptor);
     lock.lock();
     busy_ = false;
     if (pending_.empty()) {
@@ -285,8 +307,28 @@ Status ResponseWriter::waitIdleLocked(std::unique_lock<std::mutex>& lock) noexce
     return {ErrorCode::Internal, "the response writer thread is stuck"};
 }
 
-Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
-                                std::string_view payload) noexcept {
+Status ResponseWriter::writeNow(std::string_view queued, FrameType type, std::string_view payload,
+                                int descriptor) noexcept {
+    if (descriptor >= 0) {
+        // The queued frames go first, without the descriptor: it must come with the first byte
+        // of its own frame.
+        if (!queued.empty()) {
+            if (Status s = common::writeFully(fd_, queued, Deadline::after(timeout_)); !s) {
+                return s;
+            }
+        }
+        std::array<char, protocol::kFrameHeaderSize + protocol::kFilePayloadBytes> frame{};
+        if (payload.size() > protocol::kFilePayloadBytes) {
+            return {ErrorCode::Internal, "a descriptor frame's payload is too large"};
+        }
+        protocol::encodeHeader(
+            type, 0, static_cast<std::uint32_t>(payload.size()),
+            std::span<char, protocol::kFrameHeaderSize>(frame.data(), protocol::kFrameHeaderSize));
+        std::copy(payload.begin(), payload.end(), frame.begin() + protocol::kFrameHeaderSize);
+        return common::sendWithDescriptor(
+            fd_, std::string_view(frame.data(), protocol::kFrameHeaderSize + payload.size()),
+            descriptor, Deadline::after(timeout_));
+    }
     std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
     std::array<iovec, 2 * kFramesPerWrite + 1> vec{};
     bool frameDone = false;

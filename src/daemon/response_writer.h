@@ -83,6 +83,14 @@ public:
     /// everything queued before it.
     common::Status write(protocol::FrameType type, std::string_view payload) noexcept;
 
+    /// Blocks up to the timeout (call without the GIL): after everything queued, writes the frame
+    /// `type`/`payload` with `descriptor` attached to its first byte, in a sendmsg() of its own, so
+    /// the module receives the descriptor with the read that has the frame's first byte
+    /// (docs/protocol.md "File frames"). When this returns ok the kernel holds its own reference
+    /// to the open file: the caller may close `descriptor`.
+    common::Status writeWithDescriptor(protocol::FrameType type, std::string_view payload,
+                                       int descriptor) noexcept;
+
     /// Any thread, also while the owner writes (an app thread reading wsgi.input while the worker
     /// streams the response): queues a frame without payload (SendBody) after what is queued and
     /// wakes the writer thread; without a writer thread, writes it once no other write is in
@@ -103,13 +111,16 @@ private:
     void queueLocked(protocol::FrameType type, std::string_view payload);
     /// Waits until the writer thread holds no batch; on the bound it shuts the socket down.
     common::Status waitIdleLocked(std::unique_lock<std::mutex>& lock) noexcept;
+    /// Writes `queued`, then the frame (with `descriptor` attached unless it is -1).
     common::Status writeNow(std::string_view queued, protocol::FrameType type,
-                            std::string_view payload) noexcept;
+                            std::string_view payload, int descriptor) noexcept;
     common::Status failLocked(common::Status status);
-    // With the lock held and the writer idle: writes everything pending, then the frame, on the
-    // calling thread (the lock is released around the write). May throw std::bad_alloc.
+    // With the lock held and the writer idle: writes everything pending, then the frame (with
+    // `descriptor` unless -1), on the calling thread (the lock is released around the write).
+    // May throw std::bad_alloc.
     common::Status writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
-                                         protocol::FrameType type, std::string_view payload);
+                                         protocol::FrameType type, std::string_view payload,
+                                         int descriptor = -1);
 
     std::mutex mutex_;
     std::condition_variable work_;     // the writer thread waits for pending data or stop
