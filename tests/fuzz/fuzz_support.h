@@ -11,8 +11,6 @@
 #include <cstdlib>
 #include <string_view>
 
-#include <dirent.h>
-
 namespace wsgid::fuzz {
 
 /// Aborts (a libFuzzer crash, with the input saved) when an invariant does not hold.
@@ -147,22 +145,6 @@ private:
     std::uint32_t seed_;
     std::size_t maxPiece_;
 };
-
-/// How many descriptors this process has open now (for "nothing leaked" checks).
-inline int openDescriptorCount() {
-    int count = 0;
-    DIR* dir = ::opendir("/proc/self/fd");
-    if (dir == nullptr) {
-        return -1;
-    }
-    while (const dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] != '.') {
-            ++count;
-        }
-    }
-    ::closedir(dir);
-    return count - 1;  // opendir's own
-}
 
 /// The first four bytes of an input as a little-endian seed.
 inline std::uint32_t seedFrom(const std::uint8_t* data) noexcept {

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../unit/support/fd_tools.h"
 #include "apache/daemon_connection.h"
 #include "apache/relay.h"
 #include "common/descriptor_passing.h"
@@ -404,22 +405,7 @@ void sendAttached(int fd, std::string_view bytes, Attachment& a) {
     for (const UniqueFd& f : a.fds) {
         raw.push_back(f.get());
     }
-    std::vector<char> control(CMSG_SPACE(sizeof(int) * raw.size()));
-    iovec vec{.iov_base = const_cast<char*>(bytes.data()), .iov_len = bytes.size()};
-    msghdr msg{};
-    msg.msg_iov = &vec;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * raw.size());
-    std::memcpy(CMSG_DATA(c), raw.data(), sizeof(int) * raw.size());
-    ssize_t n = -1;
-    do {
-        n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    const ssize_t n = wsgid::testing::sendDescriptors(fd, bytes, raw);
     a.fds.clear();
     if (n > 0) {
         writeAll(fd, bytes.substr(static_cast<std::size_t>(n)));
@@ -590,11 +576,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     checkPayloads(stream);
 
     const std::string_view body = (seed & kSeedWithBody) != 0 ? kFuzzBody : std::string_view();
-    const int descriptorsBefore = wsgid::fuzz::openDescriptorCount();
+    const int descriptorsBefore = wsgid::testing::openDescriptorCount();
     {
         auto whole = sessionFor(stream, seed);
         if (!whole) {
-            check(wsgid::fuzz::openDescriptorCount() == descriptorsBefore,
+            check(wsgid::testing::openDescriptorCount() == descriptorsBefore,
                   "a refused handshake leaves no descriptor open");
             return 0;
         }
@@ -617,7 +603,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             check(all.result.outcome == split.result.outcome, "the same outcome for any split");
         }
     }
-    check(wsgid::fuzz::openDescriptorCount() == descriptorsBefore,
+    check(wsgid::testing::openDescriptorCount() == descriptorsBefore,
           "no descriptor is left open, whatever the daemon sent");
     return 0;
 }

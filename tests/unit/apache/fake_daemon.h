@@ -29,6 +29,7 @@
 #include "protocol/handshake.h"
 #include "protocol/request_head.h"
 #include "protocol/response.h"
+#include "support/fd_tools.h"
 
 namespace wsgid::apache::test {
 
@@ -290,18 +291,7 @@ public:
     /// Reads the range into the body (as httpd would send it) and closes the descriptor.
     common::Status file(UniqueFd fd, const protocol::ResponseFile& range) override {
         ++files_;
-        std::string bytes(range.length, '\0');
-        std::size_t done = 0;
-        while (done < bytes.size()) {
-            const ssize_t n = ::pread(fd.get(), bytes.data() + done, bytes.size() - done,
-                                      static_cast<off_t>(range.offset + done));
-            if (n <= 0) {
-                break;
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        bytes.resize(done);
-        held_ += bytes;
+        held_ += testing::readRange(fd.get(), range.offset, range.length);
         return failFile_ ? common::Status(common::ErrorCode::Closed, "client gone")
                          : common::Status::ok();
     }

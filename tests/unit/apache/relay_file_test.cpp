@@ -237,20 +237,8 @@ TEST(RelayFile, MoreThanOneDescriptorIsMalformed) {
     refused([&](FakeDaemon& d) {
         d.sendStart("200 OK", length(10));
         std::string f = fileFrame(0, 10);
-        int pair[2] = {file.get(), file.get()};
-        std::array<char, CMSG_SPACE(sizeof(pair))> control{};
-        iovec vec{.iov_base = f.data(), .iov_len = f.size()};
-        msghdr msg{};
-        msg.msg_iov = &vec;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.data();
-        msg.msg_controllen = control.size();
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(pair));
-        std::memcpy(CMSG_DATA(c), pair, sizeof(pair));
-        ::sendmsg(d.fd(), &msg, MSG_NOSIGNAL);
+        const std::array<int, 2> two = {file.get(), file.get()};
+        testing::sendDescriptors(d.fd(), f, two);
         d.send(FrameType::End);
     });
     // A second File frame with a descriptor of its own.

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -41,21 +42,8 @@ Pair makePair() {
 
 // Sends `bytes` with `count` copies of `fd` in one SCM_RIGHTS message (what a hostile peer may).
 void sendMany(int sock, std::string_view bytes, int fd, int count) {
-    std::array<char, CMSG_SPACE(sizeof(int) * 8)> control{};
-    iovec vec{.iov_base = const_cast<char*>(bytes.data()), .iov_len = bytes.size()};
-    msghdr msg{};
-    msg.msg_iov = &vec;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * count);
-    for (int i = 0; i < count; ++i) {
-        std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
-    }
-    ASSERT_EQ(::sendmsg(sock, &msg, MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+    const std::vector<int> fds(static_cast<std::size_t>(count), fd);
+    ASSERT_EQ(testing::sendDescriptors(sock, bytes, fds), static_cast<ssize_t>(bytes.size()));
 }
 
 TEST(DescriptorPassing, TheDescriptorArrivesWithItsBytesAndIsCloseOnExec) {

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// Test helpers for descriptor passing: regular files in memory (memfd), reading a range back,
-// counting this process's open descriptors (to prove none leaked). No httpd, APR or Python.
+// Test helpers for descriptor passing: regular files in memory (memfd), and the gtest-free tools
+// of fd_tools.h. No httpd, APR or Python.
 #pragma once
 
 #include <cerrno>
-#include <cstdint>
-#include <string>
 #include <string_view>
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/unique_fd.h"
+#include "support/fd_tools.h"
 
 namespace wsgid::testing {
 
@@ -31,38 +29,6 @@ inline common::UniqueFd memFile(std::string_view content) {
         left.remove_prefix(static_cast<std::size_t>(n));
     }
     return fd;
-}
-
-/// `length` bytes of `fd` from `offset` (pread: the file position is left alone).
-inline std::string readRange(int fd, std::uint64_t offset, std::uint64_t length) {
-    std::string out(length, '\0');
-    std::size_t done = 0;
-    while (done < length) {
-        const ssize_t n =
-            ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
-        if (n <= 0) {
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    out.resize(done);
-    return out;
-}
-
-/// How many descriptors this process has open now.
-inline int openDescriptorCount() {
-    int count = 0;
-    DIR* dir = ::opendir("/proc/self/fd");
-    if (dir == nullptr) {
-        return -1;
-    }
-    while (const dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] != '.') {
-            ++count;
-        }
-    }
-    ::closedir(dir);
-    return count - 1;  // opendir's own
 }
 
 }  // namespace wsgid::testing

@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "python/request_io.h"
+#include "support/fd_tools.h"
 
 namespace wsgid::testing {
 
@@ -101,18 +102,7 @@ public:
         fileLength = length;
         fileAccessMode = ::fcntl(fd, F_GETFL) & O_ACCMODE;
         fileCloseOnExec = (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
-        std::string bytes(length, '\0');
-        std::size_t done = 0;
-        while (done < length) {
-            const ssize_t n =
-                ::pread(fd, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
-            if (n <= 0) {
-                break;
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        bytes.resize(done);
-        blocks.push_back(std::move(bytes));
+        blocks.push_back(readRange(fd, offset, length));
         return common::Status::ok();
     }
 
