@@ -127,8 +127,8 @@ public:
     }
     Status writeBody(std::string_view data) override { return conn_.writeBody(data); }
     [[nodiscard]] bool canPassFiles() const noexcept override { return true; }
-    Status writeFile(int fd, std::uint64_t offset, std::uint64_t length) override {
-        return conn_.writeFile(fd, offset, length);
+    Status writeFile(common::UniqueFd fd, std::uint64_t offset, std::uint64_t length) override {
+        return conn_.writeFile(std::move(fd), offset, length);
     }
     std::optional<Status> tryWriteStart(
         std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
@@ -719,14 +719,16 @@ Status Connection::writeBody(std::string_view data) noexcept {
     }
 }
 
-Status Connection::writeFile(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
+Status Connection::writeFile(common::UniqueFd fd, std::uint64_t offset,
+                             std::uint64_t length) noexcept {
     try {
         if (std::optional<Status> broken = brokenStatus()) {
             return *broken;
         }
         const std::string payload =
             protocol::encodeResponseFile({.offset = offset, .length = length});
-        Status s = writer_->writeWithDescriptor(FrameType::File, payload, fd);
+        // Goes out with End (or Error), in one write: see ResponseWriter::holdWithDescriptor.
+        Status s = writer_->holdWithDescriptor(FrameType::File, payload, std::move(fd));
         if (!s) {
             return writeFailed(std::move(s));
         }

@@ -67,6 +67,8 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     error_.reset();
     pending_.clear();
     openBody_ = std::string::npos;
+    held_.clear();
+    heldDescriptor_.reset();
 }
 
 void ResponseWriter::run() noexcept {
@@ -191,20 +193,19 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
-Status ResponseWriter::writeWithDescriptor(FrameType type, std::string_view payload,
-                                           int descriptor) noexcept {
+Status ResponseWriter::holdWithDescriptor(FrameType type, std::string_view payload,
+                                          common::UniqueFd descriptor) noexcept {
     try {
-        std::unique_lock lock(mutex_);
+        const std::lock_guard lock(mutex_);
         if (error_) {
             return *error_;
         }
-        if (Status idle = waitIdleLocked(lock); !idle) {
-            return failLocked(std::move(idle));
+        if (heldDescriptor_ || !descriptor) {
+            return failLocked(Status(ErrorCode::Internal, "a second descriptor in one response"));
         }
-        Status status = writeQueuedThenLocked(lock, type, payload, descriptor);
-        if (!status) {
-            return failLocked(std::move(status));
-        }
+        held_.clear();
+        protocol::appendFrame(held_, type, 0, payload);
+        heldDescriptor_ = std::move(descriptor);
         return Status::ok();
     } catch (...) {
         const std::lock_guard lock(mutex_);
@@ -242,13 +243,32 @@ Status ResponseWriter::control(FrameType type) noexcept {
 }
 
 Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock, FrameType type,
-                                             std::string_view payload, int descriptor) {
+                                             std::string_view payload) {
     std::string queued;
     queued.swap(pending_);
     openBody_ = std::string::npos;
     busy_ = true;
+    // A held frame goes out with this one, in a write of its own that carries its descriptor.
+    std::string held;
+    held.swap(held_);
+    common::UniqueFd descriptor = std::move(heldDescriptor_);
+    if (descriptor) {
+        protocol::appendFrame(held, type, 0, payload);
+    }
     lock.unlock();
-    Status status = writeNow(queued, type, payload, descriptor);
+    Status status = Status::ok();
+    if (descriptor) {
+        if (!queued.empty()) {
+            status = common::writeFully(fd_, queued, Deadline::after(timeout_));
+        }
+        if (status) {
+            status =
+                common::sendWithDescriptor(fd_, held, descriptor.get(), Deadline::after(timeout_));
+        }
+        descriptor.reset();  // the kernel holds the file for the module now
+    } else {
+        status = writeNow(queued, type, payload);
+    }
     lock.lock();
     busy_ = false;
     if (pending_.empty()) {
@@ -269,6 +289,8 @@ Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept
         if (error_) {
             releaseIfLarge(pending_);
             openBody_ = std::string::npos;
+            held_.clear();
+            heldDescriptor_.reset();
             fd_ = -1;
             return *error_;
         }
@@ -289,6 +311,8 @@ void ResponseWriter::abandon() noexcept {
     (void)waitIdleLocked(lock);
     releaseIfLarge(pending_);
     openBody_ = std::string::npos;
+    held_.clear();
+    heldDescriptor_.reset();
     fd_ = -1;
 }
 
@@ -307,28 +331,8 @@ Status ResponseWriter::waitIdleLocked(std::unique_lock<std::mutex>& lock) noexce
     return {ErrorCode::Internal, "the response writer thread is stuck"};
 }
 
-Status ResponseWriter::writeNow(std::string_view queued, FrameType type, std::string_view payload,
-                                int descriptor) noexcept {
-    if (descriptor >= 0) {
-        // The queued frames go first, without the descriptor: it must come with the first byte
-        // of its own frame.
-        if (!queued.empty()) {
-            if (Status s = common::writeFully(fd_, queued, Deadline::after(timeout_)); !s) {
-                return s;
-            }
-        }
-        std::array<char, protocol::kFrameHeaderSize + protocol::kFilePayloadBytes> frame{};
-        if (payload.size() > protocol::kFilePayloadBytes) {
-            return {ErrorCode::Internal, "a descriptor frame's payload is too large"};
-        }
-        protocol::encodeHeader(
-            type, 0, static_cast<std::uint32_t>(payload.size()),
-            std::span<char, protocol::kFrameHeaderSize>(frame.data(), protocol::kFrameHeaderSize));
-        std::copy(payload.begin(), payload.end(), frame.begin() + protocol::kFrameHeaderSize);
-        return common::sendWithDescriptor(
-            fd_, std::string_view(frame.data(), protocol::kFrameHeaderSize + payload.size()),
-            descriptor, Deadline::after(timeout_));
-    }
+Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
+                                std::string_view payload) noexcept {
     std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
     std::array<iovec, 2 * kFramesPerWrite + 1> vec{};
     bool frameDone = false;

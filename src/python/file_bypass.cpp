@@ -60,18 +60,14 @@ bool flushed(PyObject* filelike) {
     return true;
 }
 
-/// A new read-only open of the file behind `fd` (the /proc magic link reaches the same inode,
-/// even a deleted one), checked to be that same regular file. O_NONBLOCK keeps the open from
-/// waiting should `fd` have been swapped for a FIFO meanwhile; regular files ignore it.
-common::UniqueFd reopen(int fd, const struct stat& st) {
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
-    common::UniqueFd own(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    struct stat again {};
-    if (!own || ::fstat(own.get(), &again) != 0 || !S_ISREG(again.st_mode) ||
-        again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+/// A descriptor of our own for the open file behind `fd` (close-on-exec), when it can be read
+/// as httpd will: not write-only, not O_PATH, not O_DIRECT (whose reads need aligned buffers).
+common::UniqueFd ownDescriptor(int fd) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || (flags & O_ACCMODE) == O_WRONLY || (flags & (O_PATH | O_DIRECT)) != 0) {
         return {};
     }
-    return own;
+    return common::UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
 }
 
 }  // namespace
@@ -111,7 +107,7 @@ std::optional<PassableFile> findPassableFile(PyObject* result, PyObject* wrapper
         }
         length = *room;
     }
-    common::UniqueFd own = reopen(descriptor, st);
+    common::UniqueFd own = ownDescriptor(descriptor);
     if (!own) {
         return std::nullopt;
     }

@@ -15,9 +15,10 @@ namespace wsgid::python {
 
 /// A file a response may pass: a descriptor of its own and the range of the file to send.
 struct PassableFile {
-    /// A new open of the same file (read-only, close-on-exec), so that httpd reading it moves
-    /// no position the application's file object shares, and no other thread of the app can
-    /// close it under the send.
+    /// A duplicate of the file object's descriptor (close-on-exec): no other thread of the app
+    /// can close it under the send. It shares the open file, and httpd's reads (TLS, HTTP/2)
+    /// move its position; the app's file object is closed by then (the response's close()), and
+    /// one that is used on was never safe to share with the response's iteration either.
     common::UniqueFd fd;
     std::uint64_t offset = 0;  ///< the file object's tell()
     std::uint64_t length = 0;  ///< to the end of the file, or what Content-Length leaves
@@ -29,9 +30,10 @@ struct PassableFile {
 /// descriptor is not a regular file (a pipe, a socket, a device) or is on a FUSE file system
 /// (which the module refuses), nothing is left to send, the file has less than `room` (the
 /// bytes the response's Content-Length still allows; iterating then reports the short body), or
-/// the file cannot be opened again. Otherwise the file from tell() to its end, at most `room`
-/// bytes. Calls the filelike's flush() (bytes written through it must be in the file), fileno()
-/// and tell(): application code. GIL held.
+/// no descriptor can be had. Otherwise the file from tell() to its end, at most `room`
+/// bytes. Not when the descriptor is write-only, O_PATH or O_DIRECT. Calls the filelike's
+/// flush() (bytes written through it must be in the file), fileno() and tell(): application
+/// code. GIL held.
 std::optional<PassableFile> findPassableFile(PyObject* result, PyObject* wrapperType,
                                              std::optional<std::uint64_t> room);
 

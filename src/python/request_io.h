@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace wsgid::python {
 
@@ -68,11 +69,13 @@ public:
     [[nodiscard]] virtual bool canPassFiles() const noexcept { return false; }
 
     /// The next `length` response body bytes are those of the open regular file `fd` from
-    /// `offset`: sent by passing the descriptor, not its bytes. Called without the GIL, after
-    /// writeStart, at most once per request and never followed by writeBody. `fd` stays the
-    /// caller's, who may close it once this returns. A non-ok status means the connection failed,
-    /// as for writeBody. Default: an Internal error (only called when canPassFiles()).
-    virtual common::Status writeFile(int /*fd*/, std::uint64_t /*offset*/,
+    /// `offset`: sent by passing the descriptor, not its bytes. The implementation owns `fd` from
+    /// now on (it closes it once sent, or when the request ends). Called after writeStart, at
+    /// most once per request and never followed by writeBody; the file may go out only with the
+    /// end of the response. Never blocks (called without the GIL all the same). A non-ok status
+    /// means the connection failed, as for writeBody. Default: an Internal error (only called
+    /// when canPassFiles()).
+    virtual common::Status writeFile(common::UniqueFd /*fd*/, std::uint64_t /*offset*/,
                                      std::uint64_t /*length*/) {
         return {common::ErrorCode::Internal, "this connection cannot pass files"};
     }

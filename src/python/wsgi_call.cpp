@@ -261,11 +261,22 @@ std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
     if (!file) {
         return std::nullopt;
     }
-    const bool startPending = !headersSent_;
+    bool startPending = !headersSent_;
     if (startPending && !contentLength_) {
         // As mod_wsgi does: the length is known, so the client need not get a chunked body.
         headers_.emplace_back("Content-Length", std::to_string(file->length));
         contentLength_ = static_cast<std::int64_t>(file->length);
+    }
+    if (startPending) {
+        // Queued without waking the connection's writer thread: the File frame's write takes it
+        // along at once, so the response costs no hand-off between threads (no application code
+        // runs in between, as `more` requires).
+        if (std::optional<common::Status> quick =
+                pass.io().tryWriteStart(status_, headers_, /*more=*/true);
+            quick && quick->isOk()) {
+            startPending = false;
+            headersSent_ = true;
+        }
     }
     bool started = false;
     writing_ = true;
@@ -276,7 +287,7 @@ std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
             started = written.isOk();
         }
         if (written.isOk()) {
-            written = io.writeFile(file->fd.get(), file->offset, file->length);
+            written = io.writeFile(std::move(file->fd), file->offset, file->length);
         }
         return written;
     });

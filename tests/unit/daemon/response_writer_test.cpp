@@ -423,22 +423,23 @@ Received receiveAll(int fd) {
 
 }  // namespace files
 
-TEST(ResponseWriter, AFileFrameCarriesItsDescriptorAfterEverythingQueued) {
+TEST(ResponseWriter, AHeldFileFrameGoesOutWithTheFinalFrameAndItsDescriptor) {
     Pair pair;
     EXPECT_TRUE(common::setNonBlocking(pair.module.get(), true).isOk());
     ResponseWriter writer;
     writer.begin(pair.daemon.get(), kGenerous);
     files::Received got;
     std::thread reader([&] { got = files::receiveAll(pair.module.get()); });
-    common::UniqueFd file = testing::memFile("the file's bytes");
     const std::string queued = pattern(100000, 3);  // more than the socket buffer holds
     ASSERT_TRUE(put(writer, FrameType::Start, "start").isOk());
     for (std::size_t off = 0; off < queued.size(); off += 1000) {
         ASSERT_TRUE(put(writer, FrameType::Body, queued.substr(off, 1000)).isOk());
     }
     const std::string payload = protocol::encodeResponseFile({.offset = 4, .length = 4});
-    ASSERT_TRUE(writer.writeWithDescriptor(FrameType::File, payload, file.get()).isOk());
-    file.reset();  // the kernel holds the file for the receiver
+    ASSERT_TRUE(
+        writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("the file's bytes"))
+            .isOk());
+    ASSERT_TRUE(writer.control(FrameType::SendBody).isOk());  // may still be queued
     ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
     ::shutdown(pair.daemon.get(), SHUT_WR);
     reader.join();
@@ -447,6 +448,7 @@ TEST(ResponseWriter, AFileFrameCarriesItsDescriptorAfterEverythingQueued) {
     decoder.feed(got.bytes);
     std::string body;
     std::size_t fileAt = std::string::npos;
+    std::size_t endAt = std::string::npos;
     std::vector<FrameType> order;
     for (;;) {
         const std::size_t at = got.bytes.size() - decoder.buffered();
@@ -464,26 +466,42 @@ TEST(ResponseWriter, AFileFrameCarriesItsDescriptorAfterEverythingQueued) {
         } else if (type == FrameType::File) {
             fileAt = at;
             EXPECT_EQ(next.value()->payload, payload);
+        } else if (type == FrameType::End) {
+            endAt = at;
         }
     }
-    EXPECT_EQ((std::vector{FrameType::Start, FrameType::Body, FrameType::File, FrameType::End}),
+    EXPECT_EQ((std::vector{FrameType::Start, FrameType::Body, FrameType::SendBody, FrameType::File,
+                           FrameType::End}),
               order);
     EXPECT_EQ(body, queued);
     ASSERT_EQ(got.descriptors, 1);
+    // The descriptor came with the read that has the File frame's first byte, and the End with it.
     EXPECT_LE(got.from, fileAt);
     EXPECT_LT(fileAt, got.to);
+    EXPECT_LT(endAt, got.to);
     EXPECT_EQ(testing::readRange(got.fd.get(), 4, 4), "file");
 }
 
-TEST(ResponseWriter, AFileFrameToAClosedPeerFails) {
-    Pair pair;
-    ResponseWriter writer;
-    writer.begin(pair.daemon.get(), kGenerous);
-    pair.module.reset();
-    common::UniqueFd file = testing::memFile("x");
-    const std::string payload = protocol::encodeResponseFile({.offset = 0, .length = 1});
-    EXPECT_FALSE(writer.writeWithDescriptor(FrameType::File, payload, file.get()).isOk());
-    EXPECT_FALSE(writer.finish(FrameType::End, {}).isOk());
+TEST(ResponseWriter, AHeldDescriptorIsClosedWhenTheResponseFailsOrIsAbandoned) {
+    const int before = testing::openDescriptorCount();
+    {
+        Pair pair;
+        ResponseWriter writer;
+        writer.begin(pair.daemon.get(), kGenerous);
+        pair.module.reset();
+        const std::string payload = protocol::encodeResponseFile({.offset = 0, .length = 1});
+        ASSERT_TRUE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("x")).isOk());
+        EXPECT_FALSE(writer.finish(FrameType::End, {}).isOk());
+        writer.begin(pair.daemon.get(), kGenerous);
+        ASSERT_TRUE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("x")).isOk());
+        EXPECT_FALSE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("y")).isOk());
+        writer.abandon();
+        EXPECT_EQ(testing::openDescriptorCount(), before + 1);  // the pair's daemon end
+    }
+    EXPECT_EQ(testing::openDescriptorCount(), before);
 }
 
 }  // namespace

@@ -124,9 +124,9 @@ TEST(FileBypass, WriteThenAFileSendsTheRestOfTheContentLength) {
     EXPECT_EQ(fc.io.sent(), "abc" + kContent.substr(0, 10));
 }
 
-TEST(FileBypass, ThePassedDescriptorIsAReadOnlyOpenOfItsOwn) {
-    // Opened read-write by the app: httpd gets a read-only descriptor, close-on-exec, and the
-    // app's file position does not move.
+TEST(FileBypass, ThePassedDescriptorIsADuplicateOfItsOwn) {
+    // Close-on-exec, and the app's file position does not move (the module never reads through
+    // the file position: sendfile and the fake take the range).
     FileCase fc;
     const auto outcome = fc.run(
         "import os\n"
@@ -144,10 +144,19 @@ TEST(FileBypass, ThePassedDescriptorIsAReadOnlyOpenOfItsOwn) {
         "    start_response('200 OK', [])\n"
         "    return environ['wsgi.file_wrapper'](Checked(environ['WG_FILE']))\n");
     EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
-    EXPECT_EQ(fc.io.fileAccessMode, O_RDONLY);
+    EXPECT_EQ(fc.io.fileAccessMode, O_RDWR);
     EXPECT_TRUE(fc.io.fileCloseOnExec);
     EXPECT_EQ(fc.io.sent(), kContent.substr(3));
     EXPECT_FALSE(testLog().contains("WG0334", "close()"));
+}
+
+TEST(FileBypass, AWriteOnlyDescriptorIsNotPassed) {
+    // httpd could not read it: left to the iteration, whose read() fails as the app's own.
+    FileCase fc;
+    const auto outcome =
+        fc.run(wrapperApp("    f = io.FileIO(os.open(path, os.O_WRONLY), 'wb')\n"));
+    EXPECT_EQ(outcome.kind, Kind::AppError) << outcome.message;
+    EXPECT_EQ(fc.io.fileCalls, 0);
 }
 
 TEST(FileBypass, ADeletedFileIsStillPassed) {

@@ -90,7 +90,9 @@ public:
 
     [[nodiscard]] bool canPassFiles() const noexcept override { return passFiles; }
 
-    common::Status writeFile(int fd, std::uint64_t offset, std::uint64_t length) override {
+    common::Status writeFile(common::UniqueFd file, std::uint64_t offset,
+                             std::uint64_t length) override {
+        const int fd = file.get();
         ++fileCalls;
         if (startCalls == 0) {
             bodyBeforeStart = true;
