@@ -28,8 +28,7 @@ InFlightTable* InFlightTable::create(void* memory, std::size_t rows, std::size_t
 
 InFlightTable* InFlightTable::mapShared(std::size_t rows, std::size_t groups) noexcept {
     const std::size_t bytes = bytesFor(rows, groups);
-    void* block =
-        ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* block = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (block == MAP_FAILED) {
         return nullptr;
     }
