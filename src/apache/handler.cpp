@@ -28,6 +28,7 @@
 #include "apache/daemon_connection.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
+#include "apache/in_flight_limit.h"
 #include "apache/path_rules.h"
 #include "apache/process_manager.h"
 #include "apache/process_state.h"
@@ -50,10 +51,13 @@ constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
 /// The callable mod_wsgi calls in a WSGIHandlerScript.
 constexpr const char* kHandlerScriptCallable = "handle_request";
 
-/// Per-child state: the connection pool and the registry of this configuration generation.
+/// Per-child state: the connection pool, the registry of this configuration generation, and the
+/// child's row of the shared request counters (max-in-flight=).
 struct ChildState {
+    ChildState(const GroupRegistry& r, server_rec* s) : registry(&r), inFlight(r, s) {}
     ConnectionPool pool;
     const GroupRegistry* registry = nullptr;
+    ChildInFlight inFlight;
 };
 
 /// Set in childInit, cleared by pchild's cleanup. A raw atomic pointer (trivially destructible,
@@ -804,6 +808,11 @@ int handleRequestImpl(request_rec* r) {
     }
     route.value->routing.contentLength = *length.value;
     const DaemonGroup& group = *route.value->group;
+    // Counted for as long as the request runs (docs/architecture.md "Fair share").
+    const InFlightTicket ticket = child->inFlight.enter(r, group);
+    if (!ticket.admitted()) {
+        return groupBusy(r);
+    }
     const protocol::RequestHead head = buildRequestHead(r, std::move(route.value->routing));
     return relayToDaemon(r, *child, group, head, conf);
 }
@@ -820,8 +829,7 @@ int handleRequest(request_rec* r) noexcept {
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {
     try {
-        auto state = std::make_unique<ChildState>();
-        state->registry = &GroupRegistry::get(s->process->pconf);
+        auto state = std::make_unique<ChildState>(GroupRegistry::get(s->process->pconf), s);
         ChildState* raw = attachToPool(pchild, std::move(state));
         // Registered after attachToPool, so (cleanups run in reverse order) the pointer is
         // cleared before the state is deleted.

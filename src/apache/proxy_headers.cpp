@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <system_error>
 
@@ -67,12 +68,9 @@ constexpr std::array kRules = {
 constexpr std::size_t kKinds = 7;
 
 const HeaderRule* ruleFor(std::string_view key) noexcept {
-    for (const HeaderRule& r : kRules) {
-        if (r.key == key) {
-            return &r;
-        }
-    }
-    return nullptr;
+    const auto* it = std::find_if(kRules.begin(), kRules.end(),
+                                  [key](const HeaderRule& r) { return r.key == key; });
+    return it == kRules.end() ? nullptr : it;
 }
 
 // ---- environ entries --------------------------------------------------------------------------
@@ -120,7 +118,7 @@ std::optional<Address> parseAddress(std::string_view text) {
     if (::inet_pton(AF_INET6, buf, a.bytes.data()) == 1) {
         a.v6 = true;
         // An IPv4-mapped address (::ffff:a.b.c.d) is that IPv4 address.
-        static constexpr std::array<unsigned char, 12> kMapped = {0, 0, 0, 0, 0, 0,
+        static constexpr std::array<unsigned char, 12> kMapped = {0, 0, 0, 0, 0,    0,
                                                                   0, 0, 0, 0, 0xff, 0xff};
         if (std::equal(kMapped.begin(), kMapped.end(), a.bytes.begin())) {
             std::memmove(a.bytes.data(), a.bytes.data() + 12, 4);
@@ -298,25 +296,28 @@ bool applyRule(std::vector<EnvEntry>& env, const HeaderRule& rule, const std::st
             envSet(env, "SCRIPT_NAME", value);
             return true;
         case Apply::SchemeName:
-            if (common::equalsIgnoreCase(value, "https") || common::equalsIgnoreCase(value, "http")) {
+            if (common::equalsIgnoreCase(value, "https") ||
+                common::equalsIgnoreCase(value, "http")) {
                 setScheme(env, common::equalsIgnoreCase(value, "https"));
                 return true;
             }
             return false;
-        case Apply::SchemeFlag:
-            for (const std::string_view on : {"on", "true", "1"}) {
-                if (common::equalsIgnoreCase(value, on)) {
-                    setScheme(env, true);
-                    return true;
-                }
+        case Apply::SchemeFlag: {
+            const auto is = [&value](std::initializer_list<std::string_view> words) {
+                return std::any_of(words.begin(), words.end(), [&value](std::string_view w) {
+                    return common::equalsIgnoreCase(value, w);
+                });
+            };
+            if (is({"on", "true", "1"})) {
+                setScheme(env, true);
+                return true;
             }
-            for (const std::string_view off : {"off", "false", "0"}) {
-                if (common::equalsIgnoreCase(value, off)) {
-                    setScheme(env, false);
-                    return true;
-                }
+            if (is({"off", "false", "0"})) {
+                setScheme(env, false);
+                return true;
             }
             return false;
+        }
         case Apply::Forwarded: {
             const std::vector<ForwardedElement> elements = parseForwarded(value);
             if (elements.empty()) {
@@ -387,7 +388,8 @@ bool networkContains(const IpNetwork& net, std::string_view ip) noexcept {
     }
     int bits = net.prefix;
     for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
-        const unsigned mask = bits >= 8 ? 0xffU : (0xffU << static_cast<unsigned>(8 - bits)) & 0xffU;
+        const unsigned mask =
+            bits >= 8 ? 0xffU : (0xffU << static_cast<unsigned>(8 - bits)) & 0xffU;
         if ((a->bytes[i] & mask) != (net.bytes[i] & mask)) {
             return false;
         }
