@@ -19,11 +19,13 @@ from harness.httpd import ServerConf
 CASES = ("overrun", "overrun-late", "short", "body-first", "second-start", "second-start-late",
          "after-end")
 # Forged File frames and descriptors (docs/protocol.md "File frames"): a FIFO, a socket, a
-# device, a range beyond the file, more than Content-Length, a File frame without a descriptor,
-# a descriptor with a Body frame, two descriptors at once, a File frame where WSGIEnableSendfile
-# is Off. Each is a 502 with nothing of the forgery, and no descriptor stays open in httpd.
-FILE_CASES = ("file-fifo", "file-socket", "file-device", "file-huge", "file-beyond-cl",
-              "file-no-fd", "file-with-body", "file-two-fds", "file-sendfile-off")
+# device, a directory, a write-only descriptor, a range past the end of the file, a huge range,
+# more than Content-Length, a File frame without a descriptor, a descriptor with a Body frame,
+# two descriptors at once, a File frame where WSGIEnableSendfile is Off. Each is a 502 with
+# nothing of the forgery, and no descriptor stays open in httpd.
+FILE_CASES = ("file-fifo", "file-socket", "file-device", "file-directory", "file-write-only",
+              "file-past-end", "file-huge", "file-beyond-cl", "file-no-fd", "file-with-body",
+              "file-two-fds", "file-sendfile-off")
 
 
 def protocol_version() -> int:

@@ -192,6 +192,10 @@ class TestFileWrapper:
             got, complete = self._truncate_h2(client, query, path, marker)
         assert not complete, "a truncated file must not look like a complete response"
         assert HEAD_START <= got < HUGE, got
+        # And the log says why, once httpd is done with the file.
+        client.server.log.wait_for(r"WG0140: the file passed by the daemon for /sendfile shrank "
+                                   r"to 0 bytes while httpd sent bytes 0-%d" % (HUGE - 1),
+                                   client.server.checked_offset)
 
     def _truncate_h1(self, server, query, path, marker):
         with http.raw_connect(server.port, timeout=READ_TIMEOUT) as sock:

@@ -117,6 +117,23 @@ def forge_file(case, v, fd):
     elif case == "file-device":
         with open("/dev/zero", "rb") as zero:
             send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [zero.fileno()])
+    elif case == "file-directory":
+        d = os.open(tempfile.gettempdir(), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [d])
+        finally:
+            os.close(d)
+    elif case == "file-write-only":
+        f = smuggled_file()
+        w = os.open(f"/proc/self/fd/{f.fileno()}", os.O_WRONLY)
+        try:
+            send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [w])
+        finally:
+            os.close(w)
+    elif case == "file-past-end":
+        # Within Content-Length, but offset + length is past the 16 bytes the file holds.
+        f = smuggled_file()
+        send_with_fds(fd, cl10 + file_frame(v, 10, 10) + frame(v, END), [f.fileno()])
     elif case == "file-huge":
         f = smuggled_file()
         unannounced = start(v, b"200 OK", [(b"Content-Type", b"text/plain")])
