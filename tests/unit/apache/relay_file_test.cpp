@@ -93,14 +93,21 @@ std::vector<protocol::Header> length(std::size_t n) {
     return {{"Content-Length", std::to_string(n)}};
 }
 
+/// The daemon's whole answer: Start, a File frame with `descriptor` attached, End.
+auto startFileEnd(int descriptor, std::uint64_t offset, std::uint64_t length,
+                  std::vector<protocol::Header> headers = {{"Content-Type", "text/plain"}},
+                  std::string status = "200 OK") {
+    return [=](FakeDaemon& d) {
+        d.sendStart(status, headers);
+        d.sendFile(descriptor, offset, length);
+        d.send(FrameType::End);
+    };
+}
+
 TEST(RelayFile, AFileFrameWithItsDescriptorReachesTheSink) {
     UniqueFd file = memFile(kData);
     FileRelay fx;
-    RelayResult r = fx.run([&](FakeDaemon& d) {
-        d.sendStart("200 OK", length(10));
-        d.sendFile(file.get(), 5, 10);
-        d.send(FrameType::End);
-    });
+    RelayResult r = fx.run(startFileEnd(file.get(), 5, 10, length(10)));
     EXPECT_EQ(r.outcome, RelayOutcome::Completed) << r.detail;
     EXPECT_TRUE(r.reusable);
     EXPECT_EQ(fx.sink.files_, 1);
@@ -138,11 +145,7 @@ TEST(RelayFile, BodyBytesThenAFileCountTogetherAgainstContentLength) {
 TEST(RelayFile, AFileWithoutContentLengthIsAccepted) {
     UniqueFd file = memFile(kData);
     FileRelay fx;
-    RelayResult r = fx.run([&](FakeDaemon& d) {
-        d.sendStart();
-        d.sendFile(file.get(), 0, kData.size());
-        d.send(FrameType::End);
-    });
+    RelayResult r = fx.run(startFileEnd(file.get(), 0, kData.size()));
     EXPECT_EQ(r.outcome, RelayOutcome::Completed) << r.detail;
     EXPECT_EQ(fx.sink.body_, kData);
 }
@@ -166,13 +169,8 @@ TEST(RelayFile, RefusedWhenTheRequestDoesNotPassFiles) {
     UniqueFd file = memFile(kData);
     protocol::RequestHead head = getHead();
     head.environ.emplace_back("mod_wsgi.enable_sendfile", "0");
-    RelayResult r = refused(
-        [&](FakeDaemon& d) {
-            d.sendStart("200 OK", length(10));
-            d.sendFile(file.get(), 0, 10);
-            d.send(FrameType::End);
-        },
-        RelayOutcome::Malformed, head);
+    RelayResult r =
+        refused(startFileEnd(file.get(), 0, 10, length(10)), RelayOutcome::Malformed, head);
     EXPECT_NE(r.detail.find("WSGIEnableSendfile Off"), std::string::npos) << r.detail;
 }
 
@@ -286,57 +284,33 @@ TEST(RelayFile, DescriptorsOfAnythingButARegularFileAreRefused) {
 
 TEST(RelayFile, ARangeBeyondTheFileIsRefused) {
     UniqueFd file = memFile(kData);
-    RelayResult r = refused([&](FakeDaemon& d) {
-        d.sendStart();  // no Content-Length: only the file's size bounds the range
-        d.sendFile(file.get(), 0, protocol::kMaxFileRangeEnd);
-        d.send(FrameType::End);
-    });
+    // No Content-Length: only the file's size bounds the range.
+    RelayResult r = refused(startFileEnd(file.get(), 0, protocol::kMaxFileRangeEnd));
     EXPECT_NE(r.detail.find("shorter than the range"), std::string::npos) << r.detail;
-    refused([&](FakeDaemon& d) {
-        d.sendStart();
-        d.sendFile(file.get(), 30, 7);
-        d.send(FrameType::End);
-    });
+    refused(startFileEnd(file.get(), 30, 7));
 }
 
 TEST(RelayFile, AnOutOfRangeFramePayloadIsMalformed) {
     UniqueFd file = memFile(kData);
-    refused([&](FakeDaemon& d) {
-        d.sendStart();
-        d.sendFile(file.get(), protocol::kMaxFileRangeEnd, 1);  // offset + length overflows off_t
-        d.send(FrameType::End);
-    });
+    // offset + length overflows off_t
+    refused(startFileEnd(file.get(), protocol::kMaxFileRangeEnd, 1));
 }
 
 TEST(RelayFile, FileBytesAreCountedAgainstTheAnnouncedLength) {
     UniqueFd file = memFile(kData);
-    RelayResult more = refused(
-        [&](FakeDaemon& d) {
-            d.sendStart("200 OK", length(9));
-            d.sendFile(file.get(), 0, 10);
-            d.send(FrameType::End);
-        },
-        RelayOutcome::BodyLengthMismatch);
+    RelayResult more =
+        refused(startFileEnd(file.get(), 0, 10, length(9)), RelayOutcome::BodyLengthMismatch);
     EXPECT_EQ(more.announcedBodyBytes, 9);
     EXPECT_EQ(more.daemonBodyBytes, 10);
     // Fewer than announced: the file reached the sink, the End is refused.
     FileRelay fewer;
-    RelayResult r = fewer.run([&](FakeDaemon& d) {
-        d.sendStart("200 OK", length(11));
-        d.sendFile(file.get(), 0, 10);
-        d.send(FrameType::End);
-    });
+    RelayResult r = fewer.run(startFileEnd(file.get(), 0, 10, length(11)));
     EXPECT_EQ(r.outcome, RelayOutcome::BodyLengthMismatch) << r.detail;
     EXPECT_EQ(fewer.leaked, 0);
     // 204 and 304 carry no body at all.
     for (const char* status : {"204 No Content", "304 Not Modified"}) {
-        refused(
-            [&](FakeDaemon& d) {
-                d.sendStart(status, length(10));
-                d.sendFile(file.get(), 0, 10);
-                d.send(FrameType::End);
-            },
-            RelayOutcome::BodyLengthMismatch);
+        refused(startFileEnd(file.get(), 0, 10, length(10), status),
+                RelayOutcome::BodyLengthMismatch);
     }
 }
 
@@ -358,11 +332,7 @@ TEST(RelayFile, AFailingSinkStillOwnsAndClosesTheDescriptor) {
     UniqueFd file = memFile(kData);
     FileRelay fx;
     fx.sink.failFile_ = true;
-    RelayResult r = fx.run([&](FakeDaemon& d) {
-        d.sendStart("200 OK", length(10));
-        d.sendFile(file.get(), 0, 10);
-        d.send(FrameType::End);
-    });
+    RelayResult r = fx.run(startFileEnd(file.get(), 0, 10, length(10)));
     EXPECT_EQ(r.outcome, RelayOutcome::ClientGone) << r.detail;
     EXPECT_EQ(fx.leaked, 0);
 }
