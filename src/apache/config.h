@@ -96,6 +96,21 @@ struct DaemonGroup {
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
     std::chrono::seconds shutdownTimeout{5};            ///< mod_wsgi's default
+
+    // Recycling (docs/operations.md, "Recycling"): 0 turns each off. A recycled process is
+    // replaced by a new one that is ready before the old one stops taking requests.
+    std::uint64_t maximumRequests = 0;          ///< maximum-requests=: requests per process
+    std::chrono::seconds restartInterval{0};    ///< restart-interval=: age of a process
+    std::chrono::seconds inactivityTimeout{0};  ///< inactivity-timeout=: idle time
+    std::uint64_t maximumMemoryBytes = 0;       ///< maximum-memory=: resident set size
+    std::chrono::seconds cpuTimeLimit{0};       ///< cpu-time-limit=: CPU seconds (RLIMIT_CPU)
+    std::uint64_t memoryLimitBytes = 0;         ///< memory-limit=: RLIMIT_DATA (allocations fail)
+    std::uint64_t virtualMemoryLimitBytes = 0;  ///< virtual-memory-limit=: RLIMIT_AS
+    /// graceful-timeout=: how long a recycled process may take to finish what it has after it
+    /// stopped accepting (mod_wsgi's default).
+    std::chrono::seconds gracefulTimeout{15};
+    /// eviction-timeout=: the same for a process evicted with SIGUSR1; 0: graceful-timeout.
+    std::chrono::seconds evictionTimeout{0};
     /// log-rate= and log-burst=: the group's error-log rate limit in the log relay (bytes/s and
     /// bytes; 0 = no limit). Defaults in log_rate_limit.h.
     std::uint64_t logRateBytes = kLogRateBytesPerSecond;

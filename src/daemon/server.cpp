@@ -3,6 +3,7 @@
 // Thread model: docs/architecture.md "GIL and thread model". No httpd headers here.
 #include "daemon/server.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <optional>
@@ -252,7 +253,6 @@ void Server::closeForStop() {
         (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, listenFd_.get(), nullptr);
         listenFd_.reset();
     }
-    queue_.close();
     std::unordered_map<Connection*, ConnectionPtr> idle;
     {
         const std::lock_guard lock(idleMutex_);
@@ -260,9 +260,20 @@ void Server::closeForStop() {
         idle.swap(idle_);
     }
     for (auto& entry : idle) {
-        entry.second->sayShuttingDown();
-        retire(std::move(entry.second));
+        ConnectionPtr conn = std::move(entry.second);
+        // A request that already reached an idle connection is served, not refused: the module
+        // may have sent its body too, which it cannot send again elsewhere. Only a connection
+        // with nothing pending gets the goodbye (docs/operations.md, "Recycling").
+        if (conn->authenticated() &&
+            common::waitReadable(conn->fd(), Deadline::after(std::chrono::milliseconds(0))) &&
+            conn->onReadable() == Connection::Event::RequestReady &&
+            queue_.tryPush(conn) == PushResult::Pushed) {
+            continue;
+        }
+        conn->sayShuttingDown();
+        retire(std::move(conn));
     }
+    queue_.close();
 }
 
 void Server::acceptConnections() {
@@ -434,6 +445,19 @@ void Server::retire(ConnectionPtr conn) noexcept {
 
 // ---- workers ------------------------------------------------------------------------------
 
+void Server::noteActivity() noexcept {
+    lastActivity_.store(common::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+ServerActivity Server::activity() const {
+    ServerActivity a;
+    a.requestsDone = requestsDone_.load(std::memory_order_relaxed);
+    a.inFlight = static_cast<std::size_t>(std::max(busyWorkers_.load(), 0)) + queue_.size();
+    a.lastActivity = common::Clock::time_point(
+        common::Clock::duration(lastActivity_.load(std::memory_order_relaxed)));
+    return a;
+}
+
 void Server::workerMain() noexcept {
     try {
         std::unique_ptr<Worker> worker = app_.makeWorker();
@@ -453,7 +477,10 @@ void Server::workerMain() noexcept {
             // Deadline::never: close() on stop wakes every waiting worker.
             while (auto conn = queue_.pop(Deadline::never())) {
                 ++busyWorkers_;
+                noteActivity();
                 const bool keep = (*conn)->serve(app_, *worker, writer);
+                ++requestsDone_;
+                noteActivity();
                 --busyWorkers_;
                 if (keep) {
                     const Connection::Event next = (*conn)->processBuffered();

@@ -25,6 +25,7 @@
 #include "daemon/application.h"
 #include "daemon/connection.h"
 #include "daemon/request_queue.h"
+#include "daemon/server_activity.h"
 
 namespace wsgid::daemon {
 
@@ -90,11 +91,16 @@ public:
     /// Requests waiting for a worker (a snapshot).
     [[nodiscard]] std::size_t queuedRequests() const { return queue_.size(); }
 
+    /// Requests served so far, in flight now, and when one last started or finished (a
+    /// snapshot; any thread).
+    [[nodiscard]] ServerActivity activity() const;
+
 private:
     using ConnectionPtr = std::unique_ptr<Connection>;
 
     void ioMain() noexcept;
     void workerMain() noexcept;
+    void noteActivity() noexcept;
     void acceptConnections();
     void pauseAccepting(int err);
     void resumeAccepting();
@@ -120,6 +126,8 @@ private:
     bool stopped_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<int> busyWorkers_{0};
+    std::atomic<std::uint64_t> requestsDone_{0};
+    std::atomic<common::Clock::rep> lastActivity_{0};  ///< Clock ticks since its epoch
 
     // I/O thread only.
     bool acceptPaused_ = false;
