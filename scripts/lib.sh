@@ -6,6 +6,8 @@
 WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev python3-dev pkg-config
     autoconf automake libtool g++ make)
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build the fuzz targets.
+# curl (built with nghttp2) is the integration tests' HTTP/2 client; openssl makes their TLS
+# certificate; mod_http2 and mod_ssl come with apache2.
 WSGID_TEST_PACKAGES=(libgtest-dev clang-format clang-tidy cppcheck bear clang libclang-rt-14-dev
     python3-pytest python3-pytest-timeout python3-requests python3-flask python3-django wrk curl
     openssl)

@@ -79,6 +79,11 @@ void* createDirConfig(apr_pool_t* p, char* /*dir*/) noexcept {
     auto* c = pcallocRecord<DirConfig>(p);
     c->passAuthorization = Flag::Unset;
     c->chunkedRequest = Flag::Unset;
+    c->scriptReloading = Flag::Unset;
+    c->mapHeadToGet = HeadMapping::Unset;
+    c->errorOverride = Flag::Unset;
+    c->enableSendfile = Flag::Unset;
+    c->ignoreActivity = Flag::Unset;
     return c;
 }
 
@@ -91,6 +96,24 @@ void* mergeDirConfig(apr_pool_t* p, void* baseV, void* addV) noexcept {
     c->callableObject = mergeString(base->callableObject, add->callableObject);
     c->passAuthorization = mergeFlag(base->passAuthorization, add->passAuthorization);
     c->chunkedRequest = mergeFlag(base->chunkedRequest, add->chunkedRequest);
+    // The inner scope's handler scripts are found first.
+    if (add->handlerScripts == nullptr || base->handlerScripts == nullptr) {
+        c->handlerScripts =
+            add->handlerScripts != nullptr ? add->handlerScripts : base->handlerScripts;
+    } else {
+        c->handlerScripts = apr_array_append(p, add->handlerScripts, base->handlerScripts);
+    }
+    c->restrictProcess =
+        add->restrictProcess != nullptr ? add->restrictProcess : base->restrictProcess;
+    c->scriptReloading = mergeFlag(base->scriptReloading, add->scriptReloading);
+    c->mapHeadToGet =
+        add->mapHeadToGet != HeadMapping::Unset ? add->mapHeadToGet : base->mapHeadToGet;
+    c->errorOverride = mergeFlag(base->errorOverride, add->errorOverride);
+    c->enableSendfile = mergeFlag(base->enableSendfile, add->enableSendfile);
+    c->ignoreActivity = mergeFlag(base->ignoreActivity, add->ignoreActivity);
+    c->trustedProxyHeaders =
+        add->trustedProxyHeaders != nullptr ? add->trustedProxyHeaders : base->trustedProxyHeaders;
+    c->trustedProxies = add->trustedProxies != nullptr ? add->trustedProxies : base->trustedProxies;
     return c;
 }
 
@@ -364,16 +387,24 @@ void logNoticesOnce(const GroupRegistry& registry, server_rec* s) {
 /// process-group= and its server's merged WSGIProcessGroup is not a literal name. (A
 /// <Directory>-level %{GLOBAL} is caught by noteProcessGroup; a <Directory>-level literal group
 /// cannot be matched to an alias statically, so such aliases count as possibly default.)
-bool someAliasMayUseDefaultGroup(server_rec* main) noexcept {
+bool someAliasMayUseDefaultGroup(server_rec* main,
+                                 const std::vector<server_rec*>& handlerScriptServers) noexcept {
     for (server_rec* s = main; s != nullptr; s = s->next) {
         const ServerConfig* c = getServerConfig(s);
-        if (c == nullptr || c->aliases == nullptr) {
+        if (c == nullptr) {
             continue;
         }
         // Only a literal name is sure to cover the alias: %{GLOBAL} is the default group, and an
         // %{ENV:...} value is known only per request.
         const bool serverHasGroup =
             c->processGroup != nullptr && !std::string_view(c->processGroup).starts_with("%{");
+        if (!serverHasGroup && std::find(handlerScriptServers.begin(), handlerScriptServers.end(),
+                                         s) != handlerScriptServers.end()) {
+            return true;
+        }
+        if (c->aliases == nullptr) {
+            continue;
+        }
         const auto* aliases = reinterpret_cast<const ScriptAlias*>(c->aliases->elts);
         for (int i = 0; i < c->aliases->nelts; ++i) {
             if (aliases[i].processGroup == nullptr && !serverHasGroup) {
@@ -393,7 +424,8 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
         // directive names %{GLOBAL}, or when some WSGIScriptAlias names no process group and its
         // (merged) server has no WSGIProcessGroup either, because such requests may reach no
         // other group. A config whose every alias is covered gets no idle default daemon.
-        if ((registry.defaultGroupWanted || someAliasMayUseDefaultGroup(s)) &&
+        if ((registry.defaultGroupWanted ||
+             someAliasMayUseDefaultGroup(s, registry.handlerScriptServers)) &&
             registry.find(GroupRegistry::kDefaultGroupName) == nullptr) {
             auto g = std::make_unique<DaemonGroup>();
             g->name = GroupRegistry::kDefaultGroupName;

@@ -34,16 +34,36 @@ constexpr bool flagValue(Flag f, bool dflt) noexcept {
     return f == Flag::Unset ? dflt : f == Flag::On;
 }
 
-/// One WSGIScriptAlias. Strings live in pconf. Order in the array is configuration order.
+/// WSGIMapHEADToGET: whether a HEAD request reaches the app as GET (Auto: only when an output
+/// filter that works on the content, such as DEFLATE, would see the body).
+enum class HeadMapping : signed char { Unset = -1, Off = 0, On = 1, Auto = 2 };
+
+/// One WSGIScriptAlias or WSGIScriptAliasMatch. Strings live in pconf. Order in the array is
+/// configuration order.
 struct ScriptAlias {
-    const char* urlPath;           ///< mount point, without trailing slash ("" for "/")
-    const char* target;            ///< script file (absolute)
+    const char* urlPath;           ///< mount point, without trailing slash ("" for "/"); the
+                                   ///< regular expression for WSGIScriptAliasMatch
+    const char* target;            ///< script file or directory (absolute; may hold $N)
     const char* processGroup;      ///< process-group= option, or nullptr
     const char* applicationGroup;  ///< application-group= option, or nullptr
     const char* callableObject;    ///< callable-object= option, or nullptr
     Flag passAuthorization;        ///< pass-authorization= option
+    /// WSGIScriptAliasMatch: urlPath compiled (an ap_regex_t owned by pconf); nullptr for a
+    /// WSGIScriptAlias. $N in target and the group options are substituted per request.
+    const void* regex;
 };
 static_assert(std::is_trivially_destructible_v<ScriptAlias>);
+
+/// One WSGIHandlerScript: requests whose handler (SetHandler/AddHandler) is `name` run the
+/// script's handle_request callable. Strings live in the config pool.
+struct HandlerScript {
+    const char* name;              ///< the handler name
+    const char* script;            ///< script file (absolute)
+    const char* processGroup;      ///< process-group= option, or nullptr
+    const char* applicationGroup;  ///< application-group= option, or nullptr
+    Flag passAuthorization;        ///< pass-authorization= option
+};
+static_assert(std::is_trivially_destructible_v<HandlerScript>);
 
 /// Per-server (main server and each <VirtualHost>) record. Allocated in pconf.
 struct ServerConfig {
@@ -55,13 +75,31 @@ struct ServerConfig {
 };
 static_assert(std::is_trivially_destructible_v<ServerConfig>);
 
-/// Per-directory (<Directory>, <Location>, <Files>) record. Allocated in the config pool.
+/// Per-directory (<Directory>, <Location>, <Files>) record. Allocated in the config pool. A
+/// server's own record (outside any section) is merged into every request of that server, so
+/// settings without a server-record twin live here only.
 struct DirConfig {
     const char* processGroup;      ///< WSGIProcessGroup, or nullptr (inherit)
     const char* applicationGroup;  ///< WSGIApplicationGroup, or nullptr (inherit)
     const char* callableObject;    ///< WSGICallableObject, or nullptr (inherit)
     Flag passAuthorization;        ///< WSGIPassAuthorization
     Flag chunkedRequest;           ///< WSGIChunkedRequest
+    /// WSGIHandlerScript entries (HandlerScript), this scope's before the enclosing ones';
+    /// nullptr when none.
+    apr_array_header_t* handlerScripts;
+    /// WSGIRestrictProcess: the process groups requests here may use (const char*, "" for
+    /// %{GLOBAL}); nullptr when unrestricted (inherit).
+    apr_array_header_t* restrictProcess;
+    Flag scriptReloading;      ///< WSGIScriptReloading (default On)
+    HeadMapping mapHeadToGet;  ///< WSGIMapHEADToGET (default Auto)
+    Flag errorOverride;        ///< WSGIErrorOverride (default Off)
+    Flag enableSendfile;       ///< WSGIEnableSendfile (default Off)
+    Flag ignoreActivity;       ///< WSGIIgnoreActivity (default Off)
+    /// WSGITrustedProxyHeaders: environ keys (const char*, "HTTP_X_FORWARDED_FOR"); nullptr:
+    /// inherit (none).
+    apr_array_header_t* trustedProxyHeaders;
+    /// WSGITrustedProxies: IpNetwork entries; nullptr: inherit (none: every peer is trusted).
+    apr_array_header_t* trustedProxies;
 };
 static_assert(std::is_trivially_destructible_v<DirConfig>);
 
@@ -95,7 +133,12 @@ struct DaemonGroup {
     int listenBacklog = 100;                            ///< mod_wsgi's default
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
-    std::chrono::seconds shutdownTimeout{5};            ///< mod_wsgi's default
+    /// queue-timeout=: how long a request may wait for a worker, from when httpd received it,
+    /// before it gets 503 and is never run; 0 = until socket-timeout. mod_wsgi's default is 0;
+    /// ours is mod_wsgi-express's 45 s, so a saturated group answers instead of holding httpd
+    /// workers for the whole socket-timeout (300 s on Debian).
+    std::chrono::seconds queueTimeout{45};
+    std::chrono::seconds shutdownTimeout{5};  ///< mod_wsgi's default
 
     // Recycling (docs/operations.md, "Recycling"): 0 turns each off. A recycled process is
     // replaced by a new one that is ready before the old one stops taking requests.
@@ -177,6 +220,9 @@ public:
     std::vector<PendingPreload> pendingPreloads;
     /// A directive names %{GLOBAL}, so check_config creates the implicit default group.
     bool defaultGroupWanted = false;
+    /// Servers with a WSGIHandlerScript without process-group=: like such an alias, they need
+    /// the default group unless the server has a literal WSGIProcessGroup.
+    std::vector<server_rec*> handlerScriptServers;
     /// Accepted no-op directives ("file:line: WSGIRestrictEmbedded"), noted once at start.
     std::vector<std::string> ignoredDirectives;
     /// The wsgid-daemon binary chosen by check_config (WSGIDaemonProgram, build tree, installed).

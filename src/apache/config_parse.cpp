@@ -180,7 +180,7 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"graceful-timeout", OptionKind::Seconds, &DaemonGroup::gracefulTimeout},
     DaemonOption{"eviction-timeout", OptionKind::Seconds, &DaemonGroup::evictionTimeout},
     DaemonOption{"restart-interval", OptionKind::Seconds, &DaemonGroup::restartInterval},
-    DaemonOption{"queue-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"queue-timeout", OptionKind::Seconds, &DaemonGroup::queueTimeout},
     DaemonOption{"response-socket-timeout", OptionKind::Seconds, {}},
     DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
@@ -550,8 +550,75 @@ Status checkDirectory(std::string_view what, const std::string& dir) {
     return Status::ok();
 }
 
-Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw) {
-    static constexpr std::string_view kDirective = "WSGIScriptAlias";
+namespace {
+
+/// Applies one option word of WSGIScriptAlias(Match) or WSGIHandlerScript to `a` (a
+/// ScriptAliasArgs or HandlerScriptArgs); callable-object= only where `Args` has it.
+template <typename Args>
+Status applyRouteOption(std::string_view directive, const OptionWord& opt, Args& a) {
+    constexpr bool kHasCallable = std::is_same_v<Args, ScriptAliasArgs>;
+    const std::string what = std::string(directive) + " option '" + opt.key + "'";
+    auto set = [&](std::optional<std::string>& field) -> Status {
+        if (field) {
+            return invalid(what + " is given twice");
+        }
+        if (opt.value.empty()) {
+            return invalid(what + " needs a value");
+        }
+        field = opt.value;
+        return Status::ok();
+    };
+    if (opt.key == "process-group") {
+        return set(a.processGroup);
+    }
+    if (opt.key == "application-group") {
+        return set(a.applicationGroup);
+    }
+    if constexpr (kHasCallable) {
+        if (opt.key == "callable-object") {
+            return set(a.callableObject);
+        }
+    }
+    if (opt.key == "pass-authorization") {
+        if (a.passAuthorization) {
+            return invalid(what + " is given twice");
+        }
+        auto b = parseOnOff(what, opt.value);
+        if (!b) {
+            return b.status();
+        }
+        a.passAuthorization = *b;
+        return Status::ok();
+    }
+    return invalid(std::string(directive) + ": unknown option " + quoted(opt.key) +
+                   (kHasCallable ? " (known: process-group, application-group, callable-object, "
+                                   "pass-authorization)"
+                                 : " (known: process-group, application-group, "
+                                   "pass-authorization)"));
+}
+
+/// Applies the option words from `first` on (see applyRouteOption).
+template <typename Args>
+Status applyRouteOptions(std::string_view directive, const std::vector<std::string>& words,
+                         std::size_t first, Args& a) {
+    for (std::size_t i = first; i < words.size(); ++i) {
+        const auto opt = splitOption(words[i]);
+        if (!opt) {
+            return invalid(std::string(directive) + ": expected option=value, got " +
+                           quoted(words[i]));
+        }
+        if (Status st = applyRouteOption(directive, *opt, a); !st) {
+            return st;
+        }
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
+Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw, AliasKind kind) {
+    const bool match = kind == AliasKind::Match;
+    const std::string_view kDirective = match ? "WSGIScriptAliasMatch" : "WSGIScriptAlias";
     auto words = splitWords(raw);
     if (!words) {
         return Status(ErrorCode::InvalidArgument,
@@ -559,65 +626,73 @@ Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw) {
     }
     if (words->size() < 2) {
         return invalid(std::string(kDirective) +
-                       " needs a URL-path and a file-path: WSGIScriptAlias /app /path/app.wsgi");
+                       (match ? " needs a regular expression and a file-path: "
+                                "WSGIScriptAliasMatch ^/([^/]+) /srv/sites/$1/app.wsgi"
+                              : " needs a URL-path and a file-path: WSGIScriptAlias /app "
+                                "/path/app.wsgi"));
     }
     ScriptAliasArgs a;
     std::string_view url = (*words)[0];
-    if (url.empty() || url.front() != '/') {
-        return invalid(std::string(kDirective) + ": URL-path " + quoted(url) +
-                       " must start with '/'");
-    }
-    while (!url.empty() && url.back() == '/') {
-        url.remove_suffix(1);
+    if (match) {
+        if (url.empty()) {
+            return invalid(std::string(kDirective) + ": the regular expression is empty");
+        }
+    } else {
+        if (url.empty() || url.front() != '/') {
+            return invalid(std::string(kDirective) + ": URL-path " + quoted(url) +
+                           " must start with '/'");
+        }
+        while (!url.empty() && url.back() == '/') {
+            url.remove_suffix(1);
+        }
     }
     a.urlPath.assign(url);
     a.target = (*words)[1];
     if (a.target.empty()) {
         return invalid(std::string(kDirective) + ": the file-path is empty");
     }
-    for (std::size_t i = 2; i < words->size(); ++i) {
-        const auto opt = splitOption((*words)[i]);
-        if (!opt) {
-            return invalid(std::string(kDirective) + ": expected option=value, got " +
-                           quoted((*words)[i]));
-        }
-        const std::string what = std::string(kDirective) + " option '" + opt->key + "'";
-        auto set = [&](std::optional<std::string>& field) -> Status {
-            if (field) {
-                return invalid(what + " is given twice");
-            }
-            if (opt->value.empty()) {
-                return invalid(what + " needs a value");
-            }
-            field = opt->value;
-            return Status::ok();
-        };
-        Status st;
-        if (opt->key == "process-group") {
-            st = set(a.processGroup);
-        } else if (opt->key == "application-group") {
-            st = set(a.applicationGroup);
-        } else if (opt->key == "callable-object") {
-            st = set(a.callableObject);
-        } else if (opt->key == "pass-authorization") {
-            if (a.passAuthorization) {
-                return invalid(what + " is given twice");
-            }
-            auto b = parseOnOff(what, opt->value);
-            if (!b) {
-                return b.status();
-            }
-            a.passAuthorization = *b;
-        } else {
-            return invalid(std::string(kDirective) + ": unknown option " + quoted(opt->key) +
-                           " (known: process-group, application-group, callable-object, " +
-                           "pass-authorization)");
-        }
-        if (!st) {
-            return st;
-        }
+    if (Status st = applyRouteOptions(kDirective, *words, 2, a); !st) {
+        return st;
     }
     return a;
+}
+
+Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw) {
+    static constexpr std::string_view kDirective = "WSGIHandlerScript";
+    auto words = splitWords(raw);
+    if (!words) {
+        return Status(ErrorCode::InvalidArgument,
+                      std::string(kDirective) + ": " + words.status().message());
+    }
+    if (words->size() < 2 || (*words)[0].empty() || (*words)[1].empty()) {
+        return invalid(std::string(kDirective) +
+                       " needs a handler name and a file-path: WSGIHandlerScript my-handler "
+                       "/srv/handler.wsgi, then SetHandler my-handler");
+    }
+    HandlerScriptArgs a;
+    a.name = (*words)[0];
+    a.script = (*words)[1];
+    if (a.name.find('=') != std::string::npos) {
+        return invalid(std::string(kDirective) + ": the first argument must be the handler " +
+                       "name, got " + quoted(a.name));
+    }
+    if (Status st = applyRouteOptions(kDirective, *words, 2, a); !st) {
+        return st;
+    }
+    return a;
+}
+
+Result<HeadMapping> parseHeadMapping(std::string_view value) {
+    if (common::equalsIgnoreCase(value, "On")) {
+        return HeadMapping::On;
+    }
+    if (common::equalsIgnoreCase(value, "Off")) {
+        return HeadMapping::Off;
+    }
+    if (common::equalsIgnoreCase(value, "Auto")) {
+        return HeadMapping::Auto;
+    }
+    return invalid("WSGIMapHEADToGET must be On, Off or Auto, got " + quoted(value));
 }
 
 Result<ImportScriptArgs> parseImportScript(std::string_view raw) {

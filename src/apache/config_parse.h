@@ -100,8 +100,30 @@ struct ScriptAliasArgs {
     std::optional<bool> passAuthorization;
 };
 
-/// Parses WSGIScriptAlias arguments; errors name the unknown or bad option.
-common::Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw);
+/// Which alias directive: WSGIScriptAlias (a URL-path prefix) or WSGIScriptAliasMatch (a regular
+/// expression, kept as written; $N in the file-path and options refer to its groups).
+enum class AliasKind { Prefix, Match };
+
+/// Parses WSGIScriptAlias or WSGIScriptAliasMatch arguments; errors name the unknown or bad
+/// option.
+common::Result<ScriptAliasArgs> parseScriptAlias(std::string_view raw,
+                                                 AliasKind kind = AliasKind::Prefix);
+
+/// Arguments of `WSGIHandlerScript name file-path [options]`.
+struct HandlerScriptArgs {
+    std::string name;    ///< the handler name (SetHandler/AddHandler)
+    std::string script;  ///< as written; relative paths are resolved against ServerRoot later
+    std::optional<std::string> processGroup;
+    std::optional<std::string> applicationGroup;
+    std::optional<bool> passAuthorization;
+};
+
+/// Parses WSGIHandlerScript arguments (options: process-group, application-group,
+/// pass-authorization, as mod_wsgi).
+common::Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw);
+
+/// WSGIMapHEADToGET's value: On, Off or Auto (any case).
+common::Result<HeadMapping> parseHeadMapping(std::string_view value);
 
 /// Arguments of `WSGIImportScript file-path process-group=G application-group=A`.
 struct ImportScriptArgs {

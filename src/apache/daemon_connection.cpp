@@ -78,9 +78,10 @@ Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decod
             if (!n) {
                 if (n.status().code() == ErrorCode::Timeout) {
                     return Status(ErrorCode::Timeout,
-                                  "no daemon took the connection within " +
-                                      common::durationText(params.connectTimeout) +
-                                      " (connect-timeout); are the daemons failing to start?");
+                                  "no daemon process took the connection within " +
+                                      common::durationText(params.acceptTimeout) + " (" +
+                                      std::string(params.acceptTimeoutName) +
+                                      "): all of them busy, or failing to start");
                 }
                 return Status(n.status().code(),
                               std::string("waiting for ") + wantName + ": " + n.status().message());
@@ -109,9 +110,9 @@ Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decod
 }
 
 /// Answers the daemon's Challenge with a Hello that proves this child holds the group's secret,
-/// and waits for HelloAck; the daemon pid on success. The deadline is the connect deadline: the
-/// parent's socket accepts connections even while no daemon runs (they wait in its backlog), so
-/// the Challenge is the moment a daemon really took the connection.
+/// and waits for HelloAck; the daemon pid on success. The parent's socket accepts connections
+/// even while no daemon can take them (they wait in its backlog), so the Challenge is the moment
+/// a daemon process really took the connection: `deadline` bounds that wait.
 Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
     protocol::FrameDecoder decoder;
     auto first =
@@ -142,13 +143,38 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
     if (!ack) {
         return Status(ErrorCode::ProtocolError, "bad HelloAck: " + ack.status().message());
     }
-    if (ack->daemonPid != challenge->daemonPid || decoder.buffered() != 0) {
+    if (ack->daemonPid != challenge->daemonPid) {
         return Status(ErrorCode::ProtocolError, "HelloAck does not match the Challenge");
+    }
+    if (decoder.buffered() != 0) {
+        // A daemon that began to drain while it answered the Hello says goodbye right after
+        // its HelloAck (it recycles or httpd restarts): like a goodbye instead of the Challenge,
+        // the next connection goes to another process.
+        auto next = decoder.next();
+        if (next && next.value() && next.value()->type == FrameType::Error &&
+            decoder.buffered() == 0) {
+            auto err = protocol::decodeResponseError(next.value()->payload);
+            if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+                return Status(ErrorCode::Closed, "daemon is stopping (goodbye after HelloAck)");
+            }
+        }
+        return Status(ErrorCode::ProtocolError, "bytes after the HelloAck");
     }
     return ack->daemonPid;
 }
 
 }  // namespace
+
+Result<std::unique_ptr<DaemonConnection>> openSession(common::UniqueFd fd,
+                                                      const ConnectParams& params,
+                                                      Deadline deadline) {
+    auto pid = handshake(fd.get(), params, deadline);
+    if (!pid) {
+        return pid.status();
+    }
+    return std::make_unique<DaemonConnection>(std::move(fd), std::string(params.socketPath),
+                                              pid.value());
+}
 
 bool DaemonConnection::idleHealthy() const noexcept {
     pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
@@ -169,9 +195,8 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
 
     const Deadline deadline = Deadline::after(params.connectTimeout);
     auto pause = kConnectRetryFirst;
-    common::UniqueFd fd;
     for (;;) {
-        fd.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd) {
             return Status(ErrorCode::IoError, "socket: " + common::errnoText(errno));
         }
@@ -185,17 +210,16 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
             failure = Status(ErrorCode::Timeout, common::errnoText(err) + " after " +
                                                      durationText(params.connectTimeout));
         } else {
-            auto pid = handshake(fd.get(), params, deadline);
-            if (pid) {
-                return std::make_unique<DaemonConnection>(
-                    std::move(fd), std::string(params.socketPath), pid.value());
+            auto conn = openSession(std::move(fd), params, Deadline::after(params.acceptTimeout));
+            if (conn) {
+                return conn;
             }
             // Closed: the daemon that accepted is stopping (graceful restart) or died; the
             // listening socket outlives it, so another daemon will take the next attempt.
-            if (pid.status().code() != ErrorCode::Closed) {
-                return pid.status();
+            if (conn.status().code() != ErrorCode::Closed) {
+                return conn.status();
             }
-            failure = pid.status();
+            failure = conn.status();
         }
         if (deadline.expired()) {
             return failure;

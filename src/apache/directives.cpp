@@ -9,6 +9,8 @@
 #include "apache/config_parse.h"
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
+#include "apache/path_rules.h"
+#include "apache/proxy_headers.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -59,45 +61,231 @@ void noteProcessGroup(cmd_parms* cmd, const std::string& value, const char* dire
     }
 }
 
+/// The highest $N of an alias's file-path and group options, and what names it, for the check
+/// against the expression's group count.
+struct CaptureUse {
+    int highest = -1;
+    std::string where;
+};
+
+CaptureUse captureUse(const ScriptAliasArgs& a) {
+    CaptureUse use;
+    auto consider = [&use](const std::string& value, const char* what) {
+        const int n = highestCaptureReference(value);
+        if (n > use.highest) {
+            use = {n, what};
+        }
+    };
+    consider(a.target, "the file-path");
+    for (const auto& [opt, what] : {std::pair{&a.processGroup, "process-group="},
+                                    std::pair{&a.applicationGroup, "application-group="},
+                                    std::pair{&a.callableObject, "callable-object="}}) {
+        if (*opt) {
+            consider(**opt, what);
+        }
+    }
+    return use;
+}
+
+/// WSGIScriptAlias and WSGIScriptAliasMatch (cmd->info non-null).
+const char* addScriptAlias(cmd_parms* cmd, const char* raw) {
+    const bool match = cmd->info != nullptr;
+    const char* directive = match ? "WSGIScriptAliasMatch" : "WSGIScriptAlias";
+    auto parsed = parseScriptAlias(raw, match ? AliasKind::Match : AliasKind::Prefix);
+    if (!parsed) {
+        return poolError(cmd, parsed.status().message());
+    }
+    const char* target = serverRootRelative(cmd, parsed->target);
+    if (target == nullptr) {
+        return poolError(cmd,
+                         std::string(directive) + ": invalid file-path '" + parsed->target + "'");
+    }
+    const ap_regex_t* regex = nullptr;
+    if (match) {
+        regex = ap_pregcomp(cmd->pool, parsed->urlPath.c_str(), AP_REG_EXTENDED);
+        if (regex == nullptr) {
+            return poolError(cmd, std::string(directive) + ": the regular expression '" +
+                                      parsed->urlPath +
+                                      "' does not compile; write it as for AliasMatch, e.g. "
+                                      "^/sites/([^/]+)");
+        }
+        const CaptureUse use = captureUse(parsed.value());
+        if (use.highest > static_cast<int>(regex->re_nsub)) {
+            return poolError(cmd, std::string(directive) + ": " + use.where + " uses $" +
+                                      std::to_string(use.highest) + " but '" + parsed->urlPath +
+                                      "' has " + std::to_string(regex->re_nsub) +
+                                      " group(s); add a (...) group or fix the number");
+        }
+    }
+    auto* alias = static_cast<ScriptAlias*>(apr_array_push(serverConfigOf(cmd)->aliases));
+    alias->urlPath = poolString(cmd, parsed->urlPath);
+    alias->target = target;
+    alias->processGroup = parsed->processGroup ? poolString(cmd, *parsed->processGroup) : nullptr;
+    alias->applicationGroup =
+        parsed->applicationGroup ? poolString(cmd, *parsed->applicationGroup) : nullptr;
+    alias->callableObject =
+        parsed->callableObject ? poolString(cmd, *parsed->callableObject) : nullptr;
+    alias->passAuthorization = !parsed->passAuthorization   ? Flag::Unset
+                               : *parsed->passAuthorization ? Flag::On
+                                                            : Flag::Off;
+    alias->regex = regex;
+
+    auto& registry = GroupRegistry::get(cmd->pool);
+    if (!parsed->processGroup) {
+        return nullptr;  // check_config decides whether it needs the default group
+    }
+    // A group named by $N is known per request only (WSGIRestrictProcess can bound it).
+    const bool dynamic =
+        match && (hasCaptureReference(*parsed->processGroup) ||
+                  (parsed->applicationGroup && hasCaptureReference(*parsed->applicationGroup)) ||
+                  hasCaptureReference(parsed->target));
+    if (!(match && hasCaptureReference(*parsed->processGroup))) {
+        noteProcessGroup(
+            cmd, *parsed->processGroup,
+            match ? "WSGIScriptAliasMatch process-group=" : "WSGIScriptAlias process-group=");
+    }
+    // mod_wsgi preloads the script when both groups are literal (%{GLOBAL} counts as the
+    // literal main interpreter for application-group=) and nothing depends on the URL.
+    if (parsed->applicationGroup && isLiteralName(*parsed->processGroup) && !dynamic) {
+        const std::string& app = *parsed->applicationGroup;
+        if (app == "%{GLOBAL}" || isLiteralName(app)) {
+            registry.pendingPreloads.push_back(
+                {*parsed->processGroup,
+                 std::string(target) + "|" + (app == "%{GLOBAL}" ? "" : app)});
+        }
+    }
+    return nullptr;
+}
+
 const char* setScriptAlias(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
-    return guarded("WSGIScriptAlias", kInternalError, [&]() -> const char* {
-        auto parsed = parseScriptAlias(raw);
+    return guarded("WSGIScriptAlias", kInternalError,
+                   [&]() -> const char* { return addScriptAlias(cmd, raw); });
+}
+
+const char* setHandlerScript(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("WSGIHandlerScript", kInternalError, [&]() -> const char* {
+        auto parsed = parseHandlerScript(raw);
         if (!parsed) {
             return poolError(cmd, parsed.status().message());
         }
-        const char* target = serverRootRelative(cmd, parsed->target);
-        if (target == nullptr) {
-            return poolError(cmd, "WSGIScriptAlias: invalid file-path '" + parsed->target + "'");
+        const char* script = serverRootRelative(cmd, parsed->script);
+        if (script == nullptr) {
+            return poolError(cmd, "WSGIHandlerScript: invalid file-path '" + parsed->script + "'");
         }
-        auto* alias = static_cast<ScriptAlias*>(apr_array_push(serverConfigOf(cmd)->aliases));
-        alias->urlPath = poolString(cmd, parsed->urlPath);
-        alias->target = target;
-        alias->processGroup =
-            parsed->processGroup ? poolString(cmd, *parsed->processGroup) : nullptr;
-        alias->applicationGroup =
+        auto* dir = static_cast<DirConfig*>(mconfig);
+        if (dir->handlerScripts == nullptr) {
+            dir->handlerScripts = apr_array_make(cmd->pool, 2, sizeof(HandlerScript));
+        }
+        auto* h = static_cast<HandlerScript*>(apr_array_push(dir->handlerScripts));
+        h->name = poolString(cmd, parsed->name);
+        h->script = script;
+        h->processGroup = parsed->processGroup ? poolString(cmd, *parsed->processGroup) : nullptr;
+        h->applicationGroup =
             parsed->applicationGroup ? poolString(cmd, *parsed->applicationGroup) : nullptr;
-        alias->callableObject =
-            parsed->callableObject ? poolString(cmd, *parsed->callableObject) : nullptr;
-        alias->passAuthorization = !parsed->passAuthorization   ? Flag::Unset
-                                   : *parsed->passAuthorization ? Flag::On
-                                                                : Flag::Off;
-
-        auto& registry = GroupRegistry::get(cmd->pool);
-        if (!parsed->processGroup) {
-            return nullptr;  // check_config decides whether it needs the default group
-        }
-        noteProcessGroup(cmd, *parsed->processGroup, "WSGIScriptAlias process-group=");
-        // mod_wsgi preloads the script when both groups are literal (%{GLOBAL} counts as the
-        // literal main interpreter for application-group=).
-        if (parsed->applicationGroup && isLiteralName(*parsed->processGroup)) {
-            const std::string& app = *parsed->applicationGroup;
-            if (app == "%{GLOBAL}" || isLiteralName(app)) {
-                registry.pendingPreloads.push_back(
-                    {*parsed->processGroup,
-                     std::string(target) + "|" + (app == "%{GLOBAL}" ? "" : app)});
-            }
+        h->passAuthorization = !parsed->passAuthorization   ? Flag::Unset
+                               : *parsed->passAuthorization ? Flag::On
+                                                            : Flag::Off;
+        if (parsed->processGroup) {
+            noteProcessGroup(cmd, *parsed->processGroup, "WSGIHandlerScript process-group=");
+        } else {
+            GroupRegistry::get(cmd->pool).handlerScriptServers.push_back(cmd->server);
         }
         return nullptr;
+    });
+}
+
+/// WSGIRestrictProcess: called once per group name (ITERATE).
+const char* addRestrictProcess(cmd_parms* cmd, void* mconfig, const char* value) noexcept {
+    return guarded("WSGIRestrictProcess", kInternalError, [&]() -> const char* {
+        const std::string_view name = value;
+        if (name.empty() || (name != "%{GLOBAL}" && !isLiteralName(name))) {
+            return apr_psprintf(cmd->pool,
+                                "WSGIRestrictProcess: '%s' is not a process group name; list "
+                                "group names or %%{GLOBAL}",
+                                value);
+        }
+        auto* dir = static_cast<DirConfig*>(mconfig);
+        if (dir->restrictProcess == nullptr) {
+            dir->restrictProcess = apr_array_make(cmd->pool, 4, sizeof(const char*));
+        }
+        *static_cast<const char**>(apr_array_push(dir->restrictProcess)) =
+            name == "%{GLOBAL}" ? "" : apr_pstrdup(cmd->pool, value);
+        return nullptr;
+    });
+}
+
+/// WSGITrustedProxyHeaders: header names, kept as environ keys; repeated directives add up.
+const char* setTrustedProxyHeaders(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("WSGITrustedProxyHeaders", kInternalError, [&]() -> const char* {
+        auto words = splitWords(raw);
+        if (!words || words->empty()) {
+            return "WSGITrustedProxyHeaders needs header names, e.g. X-Forwarded-For "
+                   "X-Forwarded-Proto";
+        }
+        auto* dir = static_cast<DirConfig*>(mconfig);
+        if (dir->trustedProxyHeaders == nullptr) {
+            dir->trustedProxyHeaders = apr_array_make(cmd->pool, 4, sizeof(const char*));
+        }
+        for (const std::string& word : *words) {
+            auto key = trustedHeaderKey(word);
+            if (!key) {
+                return poolError(cmd, key.status().message());
+            }
+            *static_cast<const char**>(apr_array_push(dir->trustedProxyHeaders)) =
+                poolString(cmd, *key);
+        }
+        return nullptr;
+    });
+}
+
+/// WSGITrustedProxies: addresses and networks; repeated directives add up.
+const char* setTrustedProxies(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("WSGITrustedProxies", kInternalError, [&]() -> const char* {
+        auto words = splitWords(raw);
+        if (!words || words->empty()) {
+            return "WSGITrustedProxies needs addresses or networks, e.g. 127.0.0.1 10.0.0.0/8";
+        }
+        auto* dir = static_cast<DirConfig*>(mconfig);
+        if (dir->trustedProxies == nullptr) {
+            dir->trustedProxies = apr_array_make(cmd->pool, 4, sizeof(IpNetwork));
+        }
+        for (const std::string& word : *words) {
+            auto net = parseIpNetwork(word);
+            if (!net) {
+                return poolError(cmd, "WSGITrustedProxies: " + net.status().message());
+            }
+            *static_cast<IpNetwork*>(apr_array_push(dir->trustedProxies)) = net.value();
+        }
+        return nullptr;
+    });
+}
+
+/// On/Off directives that live in the per-directory record only; cmd->info is the field.
+const char* setDirFlag(cmd_parms* cmd, void* mconfig, int on) noexcept {
+    return guarded("flag directive", kInternalError, [&]() -> const char* {
+        const auto field = *static_cast<Flag DirConfig::*const*>(cmd->info);
+        static_cast<DirConfig*>(mconfig)->*field = on != 0 ? Flag::On : Flag::Off;
+        return nullptr;
+    });
+}
+
+const char* setMapHeadToGet(cmd_parms* cmd, void* mconfig, const char* value) noexcept {
+    return guarded("WSGIMapHEADToGET", kInternalError, [&]() -> const char* {
+        auto mode = parseHeadMapping(value);
+        if (!mode) {
+            return poolError(cmd, mode.status().message());
+        }
+        static_cast<DirConfig*>(mconfig)->mapHeadToGet = mode.value();
+        return nullptr;
+    });
+}
+
+/// Directives of mod_wsgi that mod_wsgid cannot honour yet: configtest fails with cmd->info's
+/// explanation rather than silently routing otherwise.
+const char* refuseUnsupported(cmd_parms* cmd, void* /*mconfig*/, const char* /*raw*/) noexcept {
+    return guarded("unsupported directive", kInternalError, [&]() -> const char* {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " is not supported by mod_wsgid yet: ",
+                           static_cast<const char*>(cmd->info), nullptr);
     });
 }
 
@@ -297,6 +485,12 @@ const char* ignoreValue(cmd_parms* cmd, void* /*mconfig*/, const char* value) no
     return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, value); });
 }
 
+// The Flag fields of setDirFlag's directives (cmd->info points at one).
+constexpr Flag DirConfig::*kScriptReloadingField = &DirConfig::scriptReloading;
+constexpr Flag DirConfig::*kErrorOverrideField = &DirConfig::errorOverride;
+constexpr Flag DirConfig::*kEnableSendfileField = &DirConfig::enableSendfile;
+constexpr Flag DirConfig::*kIgnoreActivityField = &DirConfig::ignoreActivity;
+
 template <typename Fn>
 cmd_func asCmd(Fn* fn) noexcept {
     // httpd's command_rec stores every handler as `const char *(*)()` when compiled as C++ (no
@@ -311,6 +505,43 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("WSGIScriptAlias", asCmd(setScriptAlias), nullptr, RSRC_CONF,
                      "URL-path file-path [process-group=NAME] [application-group=NAME] "
                      "[callable-object=NAME] [pass-authorization=On|Off]"),
+    AP_INIT_RAW_ARGS("WSGIScriptAliasMatch", asCmd(setScriptAlias), const_cast<char*>("regex"),
+                     RSRC_CONF,
+                     "regex file-path [process-group=NAME] [application-group=NAME] "
+                     "[callable-object=NAME] [pass-authorization=On|Off]; $N in file-path and "
+                     "options are the expression's groups"),
+    AP_INIT_RAW_ARGS("WSGIHandlerScript", asCmd(setHandlerScript), nullptr, RSRC_CONF | ACCESS_CONF,
+                     "name file-path [process-group=NAME] [application-group=NAME] "
+                     "[pass-authorization=On|Off]: SetHandler name runs the script's "
+                     "handle_request"),
+    AP_INIT_ITERATE("WSGIRestrictProcess", asCmd(addRestrictProcess), nullptr,
+                    RSRC_CONF | ACCESS_CONF,
+                    "the daemon process groups (names or %{GLOBAL}) requests here may use"),
+    AP_INIT_FLAG("WSGIScriptReloading", asCmd(setDirFlag),
+                 const_cast<void*>(static_cast<const void*>(&kScriptReloadingField)), OR_FILEINFO,
+                 "On (default): reload a WSGI script whose modification time changed"),
+    AP_INIT_TAKE1("WSGIMapHEADToGET", asCmd(setMapHeadToGet), nullptr, OR_FILEINFO,
+                  "On, Off or Auto (default): show HEAD requests to the app as GET"),
+    AP_INIT_FLAG("WSGIErrorOverride", asCmd(setDirFlag),
+                 const_cast<void*>(static_cast<const void*>(&kErrorOverrideField)), OR_FILEINFO,
+                 "On: a 4xx/5xx response of the app is replaced by httpd's (ErrorDocument)"),
+    AP_INIT_FLAG("WSGIEnableSendfile", asCmd(setDirFlag),
+                 const_cast<void*>(static_cast<const void*>(&kEnableSendfileField)), OR_FILEINFO,
+                 "On: wsgi.file_wrapper responses may be sent with sendfile"),
+    AP_INIT_FLAG("WSGIIgnoreActivity", asCmd(setDirFlag),
+                 const_cast<void*>(static_cast<const void*>(&kIgnoreActivityField)), OR_FILEINFO,
+                 "On: requests here do not count as activity for inactivity-timeout="),
+    AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders", asCmd(setTrustedProxyHeaders), nullptr, OR_FILEINFO,
+                     "proxy headers (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, "
+                     "Forwarded, ...) that rewrite the environ when the peer is trusted"),
+    AP_INIT_RAW_ARGS("WSGITrustedProxies", asCmd(setTrustedProxies), nullptr, OR_FILEINFO,
+                     "addresses or networks of the proxies whose headers are trusted"),
+    AP_INIT_RAW_ARGS(
+        "WSGIDispatchScript", asCmd(refuseUnsupported),
+        const_cast<char*>("a dispatch script would run Python inside httpd; choose the group with "
+                          "WSGIProcessGroup %{ENV:NAME} and SetEnvIf/RewriteRule [E=NAME:...] "
+                          "instead"),
+        RSRC_CONF | ACCESS_CONF, "not supported by mod_wsgid yet"),
     AP_INIT_RAW_ARGS("WSGIDaemonProcess", asCmd(setDaemonProcess), nullptr, RSRC_CONF,
                      "NAME [option=value ...]: a daemon process group"),
     AP_INIT_TAKE1("WSGIProcessGroup", asCmd(setProcessGroup), nullptr, RSRC_CONF | ACCESS_CONF,

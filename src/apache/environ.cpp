@@ -12,6 +12,7 @@
 
 #include "apache/environ_rules.h"
 #include "apache/httpd_includes.h"
+#include "protocol/request_flags.h"
 
 namespace wsgid::apache {
 
@@ -19,6 +20,10 @@ namespace {
 
 /// CGI variables a request gets besides its headers; sizes the environ up front.
 constexpr std::size_t kCgiVariableCount = 32;
+
+std::string_view flagText(bool on) noexcept {
+    return on ? "1" : "0";
+}
 
 /// Per-process request counter for ids when httpd made no log id for the request.
 std::atomic<std::uint64_t> gRequestCounter{0};
@@ -89,15 +94,56 @@ private:
     std::vector<protocol::EnvEntry>& env_;
 };
 
+/// REDIRECT_URL, REDIRECT_QUERY_STRING and REDIRECT_REMOTE_USER of a request httpd redirected
+/// internally (ErrorDocument, a Location: of a 200, mod_rewrite), as CGI and mod_wsgi show them:
+/// the URL that was asked for, qualified when QualifyRedirectURL is On.
+void addRedirectVariables(EnvironBuilder& env, request_rec* r) {
+    const request_rec* prev = r->prev;
+    if (prev == nullptr) {
+        return;
+    }
+    if (r->user == nullptr) {
+        for (const request_rec* back = prev; back != nullptr; back = back->prev) {
+            if (back->user != nullptr) {
+                env.add("REDIRECT_REMOTE_USER", back->user);
+                break;
+            }
+        }
+    }
+    const auto* core =
+        static_cast<const core_dir_config*>(ap_get_core_module_config(r->per_dir_config));
+    if (core != nullptr && core->qualify_redirect_url == AP_CORE_CONFIG_ON) {
+        apr_uri_t uri = prev->parsed_uri;  // a copy: the earlier request's stays as it was
+        if (uri.scheme == nullptr) {
+            uri.scheme = const_cast<char*>(ap_http_scheme(prev));
+        }
+        if (uri.port == 0) {
+            uri.port = ap_get_server_port(prev);
+            uri.port_str = apr_psprintf(r->pool, "%u", static_cast<unsigned>(uri.port));
+        }
+        if (uri.hostname == nullptr) {
+            uri.hostname =
+                const_cast<char*>(ap_get_server_name_for_url(const_cast<request_rec*>(prev)));
+        }
+        env.add("REDIRECT_URL", apr_uri_unparse(r->pool, &uri, 0));
+    } else {
+        env.add("REDIRECT_URL", prev->uri);
+    }
+    env.add("REDIRECT_QUERY_STRING", prev->args);
+}
+
 }  // namespace
 
 protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing) {
     protocol::RequestHead head;
-    head.scriptFilename = r->filename != nullptr ? r->filename : "";
+    head.scriptFilename = !routing.handlerScript.empty()
+                              ? routing.handlerScript
+                              : (r->filename != nullptr ? r->filename : "");
     head.callableObject = std::move(routing.callableObject);
     head.applicationGroup = std::move(routing.applicationGroup);
     head.processGroup = std::move(routing.processGroup);
     head.contentLength = routing.contentLength;
+    head.receivedAtUs = static_cast<std::int64_t>(r->request_time);
     head.requestId = requestId(r);
 
     const apr_array_header_t* headers = apr_table_elts(r->headers_in);
@@ -119,8 +165,15 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     if (scheme != nullptr && std::string_view(scheme) == "https") {
         env.add("HTTPS", "on");
     }
-    env.add("REQUEST_METHOD", r->method);
+    if (routing.requestMethod.empty()) {
+        env.add("REQUEST_METHOD", r->method);
+    } else {
+        env.add("REQUEST_METHOD", std::string_view(routing.requestMethod));
+    }
     env.add("REQUEST_URI", r->unparsed_uri);
+    // mod_wsgi.script_name/path_info keep the values before any proxy header rewrote them.
+    env.add("mod_wsgi.script_name", std::string_view(routing.scriptName));
+    env.add("mod_wsgi.path_info", std::string_view(routing.pathInfo));
     env.add("SCRIPT_NAME", std::move(routing.scriptName));
     env.add("PATH_INFO", std::move(routing.pathInfo));
     env.add("QUERY_STRING", r->args != nullptr ? r->args : "");
@@ -138,8 +191,13 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     env.add("REMOTE_HOST", ap_get_useragent_host(r, REMOTE_HOST, nullptr));
     env.add("REMOTE_USER", r->user);
     env.add("AUTH_TYPE", r->ap_auth_type);
+    addRedirectVariables(env, r);
     env.add("CONTENT_TYPE", apr_table_get(r->headers_in, "Content-Type"));
     env.add("CONTENT_LENGTH", apr_table_get(r->headers_in, "Content-Length"));
+    env.add("mod_wsgi.handler_script", std::string_view(routing.handlerScript));
+    env.add(protocol::kScriptReloadingKey, flagText(routing.scriptReloading));
+    env.add(protocol::kEnableSendfileKey, flagText(routing.enableSendfile));
+    env.add(protocol::kIgnoreActivityKey, flagText(routing.ignoreActivity));
 
     const auto* hdrs = reinterpret_cast<const apr_table_entry_t*>(headers->elts);
     const std::size_t firstHeader = head.environ.size();
@@ -152,6 +210,7 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
         }
     }
     env.addMissing(r->subprocess_env);
+    applyProxyHeaders(head.environ, routing.proxyTrust);
     return head;
 }
 

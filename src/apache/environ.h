@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "apache/proxy_headers.h"
 #include "protocol/request_head.h"
 
 struct request_rec;
@@ -22,11 +23,23 @@ struct RequestRouting {
     std::string processGroup;      ///< daemon group name
     bool passAuthorization = false;
     std::int64_t contentLength = -1;  ///< -1 when chunked
+    /// WSGIHandlerScript: the script the daemon runs (SCRIPT_FILENAME stays the requested file,
+    /// r->filename); "" for a WSGI script, which is r->filename itself.
+    std::string handlerScript;
+    /// REQUEST_METHOD as the app sees it; "" for r->method (WSGIMapHEADToGET may say GET).
+    std::string requestMethod;
+    bool scriptReloading = true;  ///< WSGIScriptReloading
+    bool enableSendfile = false;  ///< WSGIEnableSendfile
+    bool ignoreActivity = false;  ///< WSGIIgnoreActivity
+    /// WSGITrustedProxyHeaders / WSGITrustedProxies (views into the request's config records).
+    ProxyTrust proxyTrust;
 };
 
-/// Builds the RequestHead of `r`: the CGI variables, every passable request header as HTTP_*,
-/// then the r->subprocess_env entries (SetEnv, mod_ssl, mod_rewrite E=) whose keys are not
-/// taken yet. The result owns all its strings (nothing points into r->pool). Request thread only.
+/// Builds the RequestHead of `r`: the CGI variables, the mod_wsgi.* settings of the request
+/// (protocol/request_flags.h) and mod_wsgi.script_name/path_info, every passable request header
+/// as HTTP_*, then the r->subprocess_env entries (SetEnv, mod_ssl, mod_rewrite E=) whose keys are
+/// not taken yet; last, the trusted proxy headers rewrite it (proxy_headers.h). The
+/// result owns all its strings (nothing points into r->pool). Request thread only.
 protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing);
 
 }  // namespace wsgid::apache

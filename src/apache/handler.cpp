@@ -5,22 +5,23 @@
 // connection_pool and relay.
 #include "apache/handler.h"
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
-#include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "apache/httpd_includes.h"
-// httpd_includes.h first: apr_raii.h needs the APR pool API.
+// httpd_includes.h first: these headers need the APR API.
+#include "apache/apache_body_source.h"
+#include "apache/apache_response_sink.h"
 #include "apache/apr_raii.h"
 #include "apache/config.h"
 #include "apache/connection_pool.h"
@@ -32,9 +33,8 @@
 #include "apache/process_state.h"
 #include "apache/relay.h"
 #include "apache/request_attempts.h"
+#include "apache/routing_rules.h"
 #include "common/ascii.h"
-#include "common/http_syntax.h"
-#include "common/status.h"
 #include "protocol/response.h"
 
 APLOG_USE_MODULE(wsgid);
@@ -43,18 +43,12 @@ namespace wsgid::apache {
 
 namespace {
 
-using common::ErrorCode;
-using common::Result;
-using common::Status;
-
 constexpr const char* kWsgiScriptHandler = "wsgi-script";
 constexpr const char* kWsgiMimeHandler = "application/x-httpd-wsgi";
 constexpr std::string_view kDefaultCallable = "application";
 constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
-
-/// Bound on consecutive client body reads that return no data and no end (only metadata
-/// buckets): a conforming input filter chain never needs more than a couple.
-constexpr int kMaxEmptyBodyReads = 64;
+/// The callable mod_wsgi calls in a WSGIHandlerScript.
+constexpr const char* kHandlerScriptCallable = "handle_request";
 
 /// Per-child state: the connection pool and the registry of this configuration generation.
 struct ChildState {
@@ -71,18 +65,23 @@ apr_status_t clearChildState(void* /*unused*/) noexcept {
     return APR_SUCCESS;
 }
 
+/// Group options of a route taken literally: a WSGIScriptAliasMatch option with $N, whose value
+/// comes from the URL, is never expanded as %{...} (a client must not pick %{GLOBAL} or read an
+/// environment variable by crafting a URL).
+enum LiteralOption : unsigned char {
+    kLiteralProcessGroup = 1U << 0U,
+    kLiteralApplicationGroup = 1U << 1U,
+    kLiteralCallable = 1U << 2U,
+};
+
 /// What translateName decided, kept in r->request_config. Pool memory, trivially destructible.
 struct RouteNote {
-    const ScriptAlias* alias;
+    ScriptAlias route;      ///< the alias, $N substituted for WSGIScriptAliasMatch
+    unsigned char literal;  ///< LiteralOption bits
     const char* scriptName;
     const char* pathInfo;
 };
 static_assert(std::is_trivially_destructible_v<RouteNote>);
-
-std::string aprErrorText(apr_status_t rv) {
-    char buf[256];
-    return apr_strerror(rv, buf, sizeof(buf));
-}
 
 const char* orEmpty(const char* s) noexcept {
     return s != nullptr ? s : "";
@@ -112,204 +111,6 @@ public:
 
 private:
     const request_rec* r_;
-};
-
-/// The client's request body through httpd's input filters (HTTP_IN enforces Content-Length,
-/// chunked decoding and LimitRequestBody).
-class ApacheBodySource final : public BodySource {
-public:
-    explicit ApacheBodySource(request_rec* r)
-        : r_(r), bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
-
-    Result<std::size_t> read(std::span<char> buf) override {
-        if (eos_) {
-            return std::size_t{0};
-        }
-        std::size_t got = 0;
-        for (int emptyReads = 0;;) {
-            while (!APR_BRIGADE_EMPTY(bb_) && got < buf.size()) {
-                apr_bucket* b = APR_BRIGADE_FIRST(bb_);
-                if (APR_BUCKET_IS_EOS(b)) {
-                    eos_ = true;
-                    apr_brigade_cleanup(bb_);
-                    return got;
-                }
-                if (AP_BUCKET_IS_ERROR(b)) {
-                    return fail(AP_FILTER_ERROR);
-                }
-                if (APR_BUCKET_IS_METADATA(b)) {
-                    apr_bucket_delete(b);
-                    continue;
-                }
-                const char* data = nullptr;
-                apr_size_t len = 0;
-                if (apr_status_t rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-                    rv != APR_SUCCESS) {
-                    return fail(rv);
-                }
-                const std::size_t take = std::min<std::size_t>(len, buf.size() - got);
-                if (take < len) {
-                    apr_bucket_split(b, take);
-                }
-                std::memcpy(buf.data() + got, data, take);
-                got += take;
-                apr_bucket_delete(b);
-            }
-            if (got > 0) {
-                return got;
-            }
-            if (++emptyReads > kMaxEmptyBodyReads) {
-                return fail(APR_EGENERAL);
-            }
-            const apr_status_t rv =
-                ap_get_brigade(r_->input_filters, bb_, AP_MODE_READBYTES, APR_BLOCK_READ,
-                               static_cast<apr_off_t>(buf.size()));
-            if (rv != APR_SUCCESS) {
-                return fail(rv);
-            }
-        }
-    }
-
-    /// The APR status of the failed read (for ap_map_http_request_error).
-    [[nodiscard]] apr_status_t lastError() const noexcept { return lastError_; }
-
-private:
-    Status fail(apr_status_t rv) {
-        lastError_ = rv;
-        apr_brigade_cleanup(bb_);
-        return {ErrorCode::IoError, "reading the request body: " + aprErrorText(rv)};
-    }
-
-    request_rec* r_;
-    apr_bucket_brigade* bb_;
-    bool eos_ = false;
-    apr_status_t lastError_ = APR_SUCCESS;
-};
-
-/// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
-/// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
-/// would send a FIN first, which ends a close-delimited body cleanly). An HTTP/2 stream has no
-/// socket of its own: mod_http2 resets just the stream on the error bucket, so it is left alone.
-void resetClientConnection(request_rec* r) noexcept {
-    conn_rec* c = r->connection;
-    c->keepalive = AP_CONN_CLOSE;
-    if (c->master != nullptr) {
-        return;
-    }
-    apr_socket_t* sock = ap_get_conn_socket(c);
-    apr_os_sock_t fd = -1;
-    if (sock != nullptr && apr_os_sock_get(&fd, sock) == APR_SUCCESS && fd >= 0) {
-        const linger hard{.l_onoff = 1, .l_linger = 0};
-        if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)) != 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, errno, r,
-                          "WG0124: could not set SO_LINGER to reset the client connection");
-        }
-    }
-    c->aborted = 1;
-}
-
-/// The response through httpd's output filters: headers into r->headers_out, body bytes
-/// coalesced into one brigade per flush.
-class ApacheResponseSink final : public ResponseSink {
-public:
-    explicit ApacheResponseSink(request_rec* r)
-        : r_(r), bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)) {}
-
-    Status start(protocol::ResponseStart&& start) override {
-        r_->status = start.statusCode();
-        r_->status_line = apr_pstrmemdup(r_->pool, start.status.data(), start.status.size());
-        if (const auto length = start.contentLength()) {
-            ap_set_content_length(r_, static_cast<apr_off_t>(*length));
-        }
-        for (const auto& [name, value] : start.headers) {
-            const char* v = apr_pstrmemdup(r_->pool, value.data(), value.size());
-            if (common::isHopByHopHeader(name)) {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r_,
-                              "WG0122: dropped hop-by-hop response header '%s' from the app",
-                              std::string(name).c_str());
-                continue;
-            }
-            if (common::equalsIgnoreCase(name, "Content-Type")) {
-                ap_set_content_type(r_, v);
-                continue;
-            }
-            if (common::equalsIgnoreCase(name, "Content-Length")) {
-                // Validated by decodeResponseStart; the relay counts the body against it.
-                continue;
-            }
-            apr_table_addn(r_->headers_out, apr_pstrmemdup(r_->pool, name.data(), name.size()), v);
-        }
-        return Status::ok();
-    }
-
-    Status body(std::string_view data) override {
-        if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
-            rv != APR_SUCCESS) {
-            return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
-        }
-        return Status::ok();
-    }
-
-    Status flush() override {
-        APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_flush_create(bb_->bucket_alloc));
-        return pass();
-    }
-
-    Status end() override {
-        APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
-        return pass();
-    }
-
-    /// Ends a response that failed after Start so the client cannot take it for complete. What
-    /// is held goes out first with a FLUSH, before anything touches keep-alive, so httpd frames
-    /// the body as it would have (chunked for an HTTP/1.1 keep-alive client) and cannot compute a
-    /// Content-Length from a partial body. Then an error bucket, which makes the chunk filter
-    /// omit the last-chunk (mod_proxy's convention), and the EOS. A close-delimited body (HTTP/1.0,
-    /// "Connection: close") cannot show truncation by framing at all, so the connection is then
-    /// reset rather than closed: the client sees ECONNRESET, never a clean end of body.
-    void abort() {
-        if (aborted_) {
-            return;
-        }
-        aborted_ = true;
-        r_->no_cache = 1;
-        if (r_->main != nullptr) {
-            r_->main->no_cache = 1;
-        }
-        if (!passedAny_) {
-            (void)flush();
-        }
-        apr_brigade_cleanup(bb_);
-        APR_BRIGADE_INSERT_TAIL(
-            bb_, ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r_->pool, bb_->bucket_alloc));
-        APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
-        (void)pass();
-        resetClientConnection(r_);
-    }
-
-    /// Drops what is held, before anything went out (the handler then answers an error).
-    void discard() noexcept { apr_brigade_cleanup(bb_); }
-
-    /// True once anything went to the output filters (the status line is then committed).
-    [[nodiscard]] bool passedAny() const noexcept { return passedAny_; }
-
-private:
-    Status pass() {
-        passedAny_ = true;
-        const apr_status_t rv = ap_pass_brigade(r_->output_filters, bb_);
-        apr_brigade_cleanup(bb_);
-        if (rv != APR_SUCCESS || r_->connection->aborted != 0) {
-            return {ErrorCode::Closed, rv != APR_SUCCESS
-                                           ? "writing to the client: " + aprErrorText(rv)
-                                           : std::string("client connection aborted")};
-        }
-        return Status::ok();
-    }
-
-    request_rec* r_;
-    apr_bucket_brigade* bb_;
-    bool passedAny_ = false;
-    bool aborted_ = false;
 };
 
 template <typename Fn>
@@ -343,16 +144,48 @@ int translateNameImpl(request_rec* r) {
         reinterpret_cast<const ScriptAlias*>(sconf->aliases->elts),
         static_cast<std::size_t>(sconf->aliases->nelts));
     const std::string_view uri = r->uri;
-    const auto match = findAlias(aliases, uri);
+    const RegexMatcher matcher = [r](const ScriptAlias& alias,
+                                     std::string_view /*uri*/) -> std::optional<RegexMatch> {
+        std::array<ap_regmatch_t, AP_MAX_REG_MATCH> m{};
+        if (ap_regexec(static_cast<const ap_regex_t*>(alias.regex), r->uri, m.size(), m.data(),
+                       0) != 0) {
+            return std::nullopt;
+        }
+        RegexMatch out;
+        out.captures.reserve(m.size());
+        for (const ap_regmatch_t& g : m) {
+            if (g.rm_so < 0 || g.rm_eo < g.rm_so) {
+                out.captures.emplace_back(std::nullopt);
+            } else {
+                out.captures.emplace_back(std::pair{static_cast<std::size_t>(g.rm_so),
+                                                    static_cast<std::size_t>(g.rm_eo)});
+            }
+        }
+        return out;
+    };
+    const auto match = findAlias(aliases, uri, matcher);
     if (!match) {
         return DECLINED;
     }
     const ScriptAlias& alias = aliases[match->index];
-    const ScriptTarget target = resolveTarget(orEmpty(alias.target), uri, match->matchedLength);
-    const ScriptPath path = splitAtMount(uri, target.matchedLength);
-
     auto* note = static_cast<RouteNote*>(apr_pcalloc(r->pool, sizeof(RouteNote)));
-    note->alias = &alias;
+    note->route = alias;
+    std::string targetPath = orEmpty(alias.target);
+    if (alias.regex != nullptr) {
+        targetPath = substituteCaptures(targetPath, uri, match->captures);
+        auto substitute = [&](const char*& option, unsigned char bit) {
+            if (option != nullptr && hasCaptureReference(option)) {
+                const std::string v = substituteCaptures(option, uri, match->captures);
+                option = apr_pstrmemdup(r->pool, v.data(), v.size());
+                note->literal |= bit;
+            }
+        };
+        substitute(note->route.processGroup, kLiteralProcessGroup);
+        substitute(note->route.applicationGroup, kLiteralApplicationGroup);
+        substitute(note->route.callableObject, kLiteralCallable);
+    }
+    const ScriptTarget target = resolveTarget(targetPath, uri, match->matchedLength);
+    const ScriptPath path = splitAtMount(uri, target.matchedLength);
     note->scriptName = apr_pstrmemdup(r->pool, path.scriptName.data(), path.scriptName.size());
     note->pathInfo = apr_pstrmemdup(r->pool, path.pathInfo.data(), path.pathInfo.size());
     ap_set_module_config(r->request_config, &wsgid_module, note);
@@ -402,6 +235,28 @@ std::string daemonEndText(request_rec* r, unsigned pid, DeathClock::time_point s
     return "; the daemon process " + *cause;
 }
 
+/// Retry-After of a 503 for a saturated group: one that stayed busy for its queue-timeout rarely
+/// frees a worker within a second or two, and a client that honours it should not hammer it.
+constexpr int kBusyRetryAfterSeconds = 5;
+
+/// 503 for a group with no worker free in time, with a Retry-After the client may honour.
+int groupBusy(request_rec* r) {
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, kBusyRetryAfterSeconds));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/// How long a new connection may wait for a daemon process to take it: what is left of the
+/// request's queue-timeout (measured, as in mod_wsgi, from when httpd received the request), or
+/// without one the I/O timeout. At least a millisecond, so an expired budget fails promptly.
+std::chrono::milliseconds acceptTimeoutFor(const DaemonGroup& group, const request_rec* r) {
+    if (group.queueTimeout.count() == 0) {
+        return ioTimeoutFor(group, r);
+    }
+    const apr_time_t deadline = r->request_time + apr_time_from_sec(group.queueTimeout.count());
+    const apr_time_t left = deadline - apr_time_now();
+    return std::chrono::milliseconds(std::max<apr_time_t>(1, apr_time_as_msec(left)));
+}
+
 /// Maps how a relay ended onto the handler's return value, logging once.
 int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
                 const RelayResult& result, const ApacheBodySource& source, ApacheResponseSink& sink,
@@ -420,6 +275,14 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
         case RelayOutcome::ErrorBeforeStart: {
             const auto code =
                 result.error ? result.error->code : protocol::ResponseErrorCode::Internal;
+            if (code == protocol::ResponseErrorCode::QueueTimeout ||
+                code == protocol::ResponseErrorCode::Busy) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              "WG0130: daemon group '%s' (pid %u) had no free worker for %s: %s",
+                              group.name.c_str(), pid, orEmpty(r->filename),
+                              result.error->message.c_str());
+                return groupBusy(r);
+            }
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0113: daemon group '%s' (pid %u) failed the request for %s: %s: %s",
                           group.name.c_str(), pid, orEmpty(r->filename),
@@ -428,6 +291,14 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
             return protocol::httpStatusFor(code);
         }
         case RelayOutcome::FailedAfterStart: {
+            if (!sink.passedAny() && sink.disposition() != ResponseDisposition::Pass) {
+                // Nothing of it was to reach the client (a redirect or an overridden error).
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                              "WG0155: response from daemon group '%s' (pid %u) failed after its "
+                              "headers, before it was replaced; answering 502: %s",
+                              group.name.c_str(), pid, result.detail.c_str());
+                return HTTP_BAD_GATEWAY;
+            }
             // A broken connection (no Error frame) after the headers: the daemon may have died.
             const std::string end = result.error ? std::string() : daemonEndText(r, pid, sentAt);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -515,36 +386,117 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
-int handleRequestImpl(request_rec* r) {
-    if (r->handler == nullptr || (std::strcmp(r->handler, kWsgiScriptHandler) != 0 &&
-                                  std::strcmp(r->handler, kWsgiMimeHandler) != 0)) {
-        return DECLINED;
-    }
-    ChildState* child = gChildState.load();
-    if (child == nullptr || child->registry == nullptr) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0102: mod_wsgid was not initialised in this httpd child");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    const ServerConfig* sconf = getServerConfig(r->server);
-    const DirConfig* dconf = getDirConfig(r->per_dir_config);
-    const auto* note =
-        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+/// What a step of the handler decided: a value to go on with, or the status (an HTTP status or
+/// DECLINED) the handler returns at once.
+template <typename T>
+struct Step {
+    std::optional<T> value;
+    int status = OK;
 
-    const ScriptAlias* alias = note != nullptr ? note->alias : nullptr;
+    static Step stop(int status) { return Step{.value = std::nullopt, .status = status}; }
+};
+
+/// The module's configuration that applies to one request: its route (the alias that mapped it,
+/// a WSGIHandlerScript, or none), the directory record and the server record, with empty records
+/// standing in for missing ones.
+struct RequestConfig {
+    ScriptAlias route;
+    unsigned char literal = 0;  ///< LiteralOption bits of route's options
+    const HandlerScript* handlerScript = nullptr;
+    const DirConfig& dir;
+    const ServerConfig& server;
+};
+
+/// The WSGIHandlerScript that r->handler names in this request's scope, if any.
+const HandlerScript* findHandlerScript(const request_rec* r) noexcept {
+    const DirConfig* dconf = getDirConfig(r->per_dir_config);
+    if (r->handler == nullptr || dconf == nullptr || dconf->handlerScripts == nullptr) {
+        return nullptr;
+    }
+    const auto* scripts = reinterpret_cast<const HandlerScript*>(dconf->handlerScripts->elts);
+    for (int i = 0; i < dconf->handlerScripts->nelts; ++i) {
+        // SetHandler and AddHandler lower-case the handler names they set.
+        if (scripts[i].name != nullptr && common::equalsIgnoreCase(scripts[i].name, r->handler)) {
+            return &scripts[i];
+        }
+    }
+    return nullptr;
+}
+
+RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note,
+                              const HandlerScript* handlerScript) noexcept {
+    static constexpr DirConfig kNoDir{.processGroup = nullptr,
+                                      .applicationGroup = nullptr,
+                                      .callableObject = nullptr,
+                                      .passAuthorization = Flag::Unset,
+                                      .chunkedRequest = Flag::Unset,
+                                      .handlerScripts = nullptr,
+                                      .restrictProcess = nullptr,
+                                      .scriptReloading = Flag::Unset,
+                                      .mapHeadToGet = HeadMapping::Unset,
+                                      .errorOverride = Flag::Unset,
+                                      .enableSendfile = Flag::Unset,
+                                      .ignoreActivity = Flag::Unset,
+                                      .trustedProxyHeaders = nullptr,
+                                      .trustedProxies = nullptr};
+    static constexpr ServerConfig kNoServer{.aliases = nullptr,
+                                            .processGroup = nullptr,
+                                            .applicationGroup = nullptr,
+                                            .passAuthorization = Flag::Unset,
+                                            .chunkedRequest = Flag::Unset};
+    static constexpr ScriptAlias kNoRoute{.urlPath = nullptr,
+                                          .target = nullptr,
+                                          .processGroup = nullptr,
+                                          .applicationGroup = nullptr,
+                                          .callableObject = nullptr,
+                                          .passAuthorization = Flag::Unset,
+                                          .regex = nullptr};
+    const DirConfig* dconf = getDirConfig(r->per_dir_config);
+    const ServerConfig* sconf = getServerConfig(r->server);
+    RequestConfig conf{.route = note != nullptr ? note->route : kNoRoute,
+                       .literal = note != nullptr ? note->literal : static_cast<unsigned char>(0),
+                       .handlerScript = handlerScript,
+                       .dir = dconf != nullptr ? *dconf : kNoDir,
+                       .server = sconf != nullptr ? *sconf : kNoServer};
+    if (handlerScript != nullptr) {
+        // mod_wsgi's fixed entry point of handler scripts; WSGICallableObject does not apply.
+        conf.route.processGroup = handlerScript->processGroup;
+        conf.route.applicationGroup = handlerScript->applicationGroup;
+        conf.route.callableObject = kHandlerScriptCallable;
+        conf.route.passAuthorization = handlerScript->passAuthorization;
+    }
+    return conf;
+}
+
+/// The script file of the request and its SCRIPT_NAME/PATH_INFO: from the alias translateName
+/// matched, or (SetHandler/AddHandler wsgi-script) from httpd's own mapping, where ExecCGI must be
+/// allowed. 404 when the script does not exist, 403 when it is no regular file. A
+/// WSGIHandlerScript request needs neither (the handler script serves whatever was asked for).
+/// 404 for path info under AcceptPathInfo Off, as mod_wsgi.
+Step<ScriptPath> resolveScript(request_rec* r, const RouteNote* note, bool handlerScript) {
     ScriptPath path;
     if (note != nullptr) {
         path.scriptName = note->scriptName;
         path.pathInfo = note->pathInfo;
     } else {
         // SetHandler/AddHandler wsgi-script: like CGI, only where ExecCGI is allowed.
-        if ((ap_allow_options(r) & OPT_EXECCGI) == 0) {
+        if (!handlerScript && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0105: Options ExecCGI is off in this directory: %s",
                           orEmpty(r->filename));
-            return HTTP_FORBIDDEN;
+            return Step<ScriptPath>::stop(HTTP_FORBIDDEN);
+        }
+        if (r->used_path_info == AP_REQ_REJECT_PATH_INFO && r->path_info != nullptr &&
+            *r->path_info != '\0') {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "WG0152: AcceptPathInfo Off refuses the path info '%s' of %s",
+                          r->path_info, orEmpty(r->filename));
+            return Step<ScriptPath>::stop(HTTP_NOT_FOUND);
         }
         path = splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
+        if (handlerScript) {
+            return {.value = std::move(path)};
+        }
     }
     // For an alias, httpd's directory walk moves whatever part of the target does not exist
     // into r->path_info: then the script is missing.
@@ -554,52 +506,65 @@ int handleRequestImpl(request_rec* r) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "WG0103: target WSGI script not found or unable to stat: %s%s",
                       orEmpty(r->filename), aliasTargetMissing ? r->path_info : "");
-        return HTTP_NOT_FOUND;
+        return Step<ScriptPath>::stop(HTTP_NOT_FOUND);
     }
     if (r->finfo.filetype != APR_REG) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0104: target WSGI script is not a regular file: %s", r->filename);
-        return HTTP_FORBIDDEN;
+        return Step<ScriptPath>::stop(HTTP_FORBIDDEN);
     }
+    return {.value = std::move(path)};
+}
 
-    static constexpr DirConfig kNoDir{.processGroup = nullptr,
-                                      .applicationGroup = nullptr,
-                                      .callableObject = nullptr,
-                                      .passAuthorization = Flag::Unset,
-                                      .chunkedRequest = Flag::Unset};
-    static constexpr ServerConfig kNoServer{.aliases = nullptr,
-                                            .processGroup = nullptr,
-                                            .applicationGroup = nullptr,
-                                            .passAuthorization = Flag::Unset,
-                                            .chunkedRequest = Flag::Unset};
-    static constexpr ScriptAlias kNoAlias{.urlPath = nullptr,
-                                          .target = nullptr,
-                                          .processGroup = nullptr,
-                                          .applicationGroup = nullptr,
-                                          .callableObject = nullptr,
-                                          .passAuthorization = Flag::Unset};
-    const DirConfig& dir = dconf != nullptr ? *dconf : kNoDir;
-    const ServerConfig& srv = sconf != nullptr ? *sconf : kNoServer;
-    const ScriptAlias& al = alias != nullptr ? *alias : kNoAlias;
+/// Where a request runs and what it calls: the daemon group, and the routing of its RequestHead
+/// (SCRIPT_NAME/PATH_INFO, interpreter, callable, settings; contentLength is filled in later).
+struct Route {
+    const DaemonGroup* group = nullptr;
+    RequestRouting routing;
+};
 
-    // 1. The daemon group.
-    const RequestEnvLookup envLookup(r);
-    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
-                               .requestHost = orEmpty(r->hostname),
-                               .port = ap_get_server_port(r),
-                               .scriptName = path.scriptName,
-                               .env = &envLookup};
-    const char* groupSpec = pick(al.processGroup, dir.processGroup, srv.processGroup);
-    std::string groupName = groupSpec != nullptr ? expandGroupSpec(groupSpec, ctx) : std::string();
+/// A group option: expanded as %{...}, unless its value came from the URL (LiteralOption).
+std::string expandOption(const char* spec, bool literal, const ExpansionContext& ctx) {
+    return literal ? std::string(spec) : expandGroupSpec(spec, ctx);
+}
+
+/// The daemon group of the request: the route's option, then WSGIProcessGroup of the directory,
+/// then of the server, else the default group; %{...} expanded. 500 when no such group exists,
+/// it belongs to another virtual host, or WSGIRestrictProcess does not list it; 503 when it has
+/// no socket.
+Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& registry,
+                                      const RequestConfig& conf, const ExpansionContext& ctx) {
+    const char* groupSpec =
+        pick(conf.route.processGroup, conf.dir.processGroup, conf.server.processGroup);
+    std::string groupName = groupSpec != nullptr
+                                ? expandOption(groupSpec,
+                                               groupSpec == conf.route.processGroup &&
+                                                   (conf.literal & kLiteralProcessGroup) != 0,
+                                               ctx)
+                                : std::string();
+    if (const apr_array_header_t* allowed = conf.dir.restrictProcess; allowed != nullptr) {
+        const std::span<const char* const> names(
+            reinterpret_cast<const char* const*>(allowed->elts),
+            static_cast<std::size_t>(allowed->nelts));
+        if (!processGroupAllowed(names, groupName)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0151: daemon process group '%s' (from '%s') is not one "
+                          "WSGIRestrictProcess allows for %s",
+                          groupName.empty() ? "%{GLOBAL}" : groupName.c_str(),
+                          groupSpec != nullptr ? groupSpec : "", orEmpty(r->filename));
+            return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
+        }
+    }
     if (groupName.empty()) {
         groupName = GroupRegistry::kDefaultGroupName;
     }
-    const DaemonGroup* group = child->registry->find(groupName);
+    const DaemonGroup* group = registry.find(groupName);
     if (group == nullptr) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0106: no WSGI daemon process group '%s' is configured (from '%s') for %s",
-                      groupName.c_str(), groupSpec != nullptr ? groupSpec : "", r->filename);
-        return HTTP_INTERNAL_SERVER_ERROR;
+                      groupName.c_str(), groupSpec != nullptr ? groupSpec : "",
+                      orEmpty(r->filename));
+        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
     }
     if (!group->serverName.empty() && group->serverName != orEmpty(r->server->server_hostname)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -607,96 +572,240 @@ int handleRequestImpl(request_rec* r) {
                       "used by server '%s'",
                       group->name.c_str(), group->serverName.c_str(),
                       orEmpty(r->server->server_hostname));
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
     }
     if (group->socketPath.empty()) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0108: daemon process group '%s' has no socket (not started)",
                       group->name.c_str());
-        return HTTP_SERVICE_UNAVAILABLE;
+        return Step<const DaemonGroup*>::stop(HTTP_SERVICE_UNAVAILABLE);
     }
+    return {.value = group};
+}
 
-    // 2. Interpreter and callable.
-    const char* appSpec = pick(al.applicationGroup, dir.applicationGroup, srv.applicationGroup);
-    std::string applicationGroup =
-        expandGroupSpec(appSpec != nullptr ? appSpec : kDefaultApplicationGroup, ctx);
-    const char* callableSpec = pick(al.callableObject, dir.callableObject, nullptr);
-    std::string callable =
-        expandGroupSpec(callableSpec != nullptr ? callableSpec : kDefaultCallable, ctx);
+/// Whether an output filter before httpd's protocol filters (DEFLATE and the like) works on this
+/// request's body, for WSGIMapHEADToGET Auto.
+bool hasContentFilter(const request_rec* r) noexcept {
+    return r->output_filters != nullptr && r->output_filters->frec != nullptr &&
+           r->output_filters->frec->ftype < AP_FTYPE_PROTOCOL;
+}
+
+/// The route of the request (see Route), each setting taken from the route's option, then the
+/// directory, then the server.
+Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
+                         ScriptPath&& path) {
+    const RequestEnvLookup envLookup(r);
+    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
+                               .requestHost = orEmpty(r->hostname),
+                               .port = ap_get_server_port(r),
+                               .scriptName = path.scriptName,
+                               .env = &envLookup};
+    const Step<const DaemonGroup*> group = resolveGroup(r, registry, conf, ctx);
+    if (!group.value) {
+        return Step<Route>::stop(group.status);
+    }
+    const char* appSpec =
+        pick(conf.route.applicationGroup, conf.dir.applicationGroup, conf.server.applicationGroup);
+    const char* callableSpec = pick(conf.route.callableObject, conf.dir.callableObject, nullptr);
     const auto* core =
         static_cast<const core_dir_config*>(ap_get_core_module_config(r->per_dir_config));
-    const bool passAuthorization =
-        flagValue(pickFlag(al.passAuthorization, dir.passAuthorization, srv.passAuthorization),
+    Route route{.group = *group.value, .routing = {}};
+    RequestRouting& routing = route.routing;
+    routing.applicationGroup =
+        appSpec != nullptr ? expandOption(appSpec,
+                                          appSpec == conf.route.applicationGroup &&
+                                              (conf.literal & kLiteralApplicationGroup) != 0,
+                                          ctx)
+                           : expandGroupSpec(kDefaultApplicationGroup, ctx);
+    routing.callableObject = callableSpec != nullptr
+                                 ? expandOption(callableSpec,
+                                                callableSpec == conf.route.callableObject &&
+                                                    (conf.literal & kLiteralCallable) != 0,
+                                                ctx)
+                                 : std::string(kDefaultCallable);
+    routing.processGroup = route.group->name;
+    routing.passAuthorization =
+        flagValue(pickFlag(conf.route.passAuthorization, conf.dir.passAuthorization,
+                           conf.server.passAuthorization),
                   false) ||
         (core != nullptr && core->cgi_pass_auth == AP_CGI_PASS_AUTH_ON);
+    if (conf.handlerScript != nullptr) {
+        routing.handlerScript = conf.handlerScript->script;
+    }
+    if (headShownAsGet(conf.dir.mapHeadToGet, r->header_only != 0, hasContentFilter(r))) {
+        routing.requestMethod = "GET";
+    }
+    routing.scriptReloading = flagValue(conf.dir.scriptReloading, true);
+    routing.enableSendfile = flagValue(conf.dir.enableSendfile, false);
+    routing.ignoreActivity = flagValue(conf.dir.ignoreActivity, false);
+    if (const apr_array_header_t* h = conf.dir.trustedProxyHeaders; h != nullptr) {
+        routing.proxyTrust.headers = std::span<const char* const>(
+            reinterpret_cast<const char* const*>(h->elts), static_cast<std::size_t>(h->nelts));
+    }
+    if (const apr_array_header_t* p = conf.dir.trustedProxies; p != nullptr) {
+        routing.proxyTrust.proxies = std::span<const IpNetwork>(
+            reinterpret_cast<const IpNetwork*>(p->elts), static_cast<std::size_t>(p->nelts));
+        routing.proxyTrust.proxiesListed = true;
+    }
+    // Last: ctx views path.scriptName.
+    routing.scriptName = std::move(path.scriptName);
+    routing.pathInfo = std::move(path.pathInfo);
+    return {.value = std::move(route)};
+}
 
-    // 3. The request body.
-    std::int64_t contentLength = 0;
+/// How the request body is framed: its Content-Length, -1 when chunked (WSGIChunkedRequest On),
+/// 0 when there is none. 501 for another transfer coding, 411 for chunked while
+/// WSGIChunkedRequest is Off, 400 for an invalid Content-Length.
+Step<std::int64_t> bodyLength(request_rec* r, const RequestConfig& conf) {
     if (const char* te = apr_table_get(r->headers_in, "Transfer-Encoding")) {
         if (ap_is_chunked(r->pool, te) == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "WG0110: unsupported request Transfer-Encoding '%s'", te);
-            return HTTP_NOT_IMPLEMENTED;
+            return Step<std::int64_t>::stop(HTTP_NOT_IMPLEMENTED);
         }
-        if (!flagValue(pickFlag(dir.chunkedRequest, srv.chunkedRequest, Flag::Unset), false)) {
+        if (!flagValue(pickFlag(conf.dir.chunkedRequest, conf.server.chunkedRequest, Flag::Unset),
+                       false)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "WG0109: chunked request body refused (WSGIChunkedRequest Off) for %s",
-                          r->filename);
-            return HTTP_LENGTH_REQUIRED;
+                          orEmpty(r->filename));
+            return Step<std::int64_t>::stop(HTTP_LENGTH_REQUIRED);
         }
-        contentLength = -1;
-    } else if (const char* cl = apr_table_get(r->headers_in, "Content-Length")) {
+        return {.value = -1};
+    }
+    if (const char* cl = apr_table_get(r->headers_in, "Content-Length")) {
         apr_off_t len = 0;
         if (ap_parse_strict_length(&len, cl) == 0) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "WG0111: invalid Content-Length '%s'", cl);
-            return HTTP_BAD_REQUEST;
+            return Step<std::int64_t>::stop(HTTP_BAD_REQUEST);
         }
-        contentLength = len;
+        return {.value = len};
     }
+    return {.value = 0};
+}
 
-    // 4. The request head.
-    const protocol::RequestHead head =
-        buildRequestHead(r, RequestRouting{.scriptName = std::move(path.scriptName),
-                                           .pathInfo = std::move(path.pathInfo),
-                                           .callableObject = std::move(callable),
-                                           .applicationGroup = std::move(applicationGroup),
-                                           .processGroup = group->name,
-                                           .passAuthorization = passAuthorization,
-                                           .contentLength = contentLength});
+/// Serves `location` instead of the app's 200 response (mod_cgi's local redirect): as a GET
+/// without a body, after the rest of the request body was read, so a kept-alive connection stays
+/// in step (the connection is closed when it cannot be).
+int internalRedirect(request_rec* r, ApacheBodySource& source, const char* location) {
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "WG0153: internal redirect of %s to %s (200 with a local Location)",
+                  orEmpty(r->uri), location);
+    if (!source.atEnd() && !source.discardRest(kMaxUnreadBodyDrain)) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    r->method = "GET";
+    r->method_number = M_GET;
+    apr_table_unset(r->headers_in, "Content-Length");
+    apr_table_unset(r->headers_in, "Transfer-Encoding");
+    ap_internal_redirect_handler(location, r);
+    return OK;
+}
 
-    // 5 and 6. Connect and relay.
-    const GroupRegistry& registry = *child->registry;
+/// Runs the request on the group's daemons (request_attempts.h: another process or a new
+/// connection when the daemon cannot have started it) and relays the response; returns the
+/// handler's status.
+int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
+                  const protocol::RequestHead& head, const RequestConfig& conf) {
+    const GroupRegistry& registry = *child.registry;
     const ConnectParams params{
-        .socketPath = group->socketPath,
+        .socketPath = group.socketPath,
         .connectTimeout =
-            std::chrono::duration_cast<std::chrono::milliseconds>(group->connectTimeout),
-        .ioTimeout = ioTimeoutFor(*group, r),
-        .group = group->name,
+            std::chrono::duration_cast<std::chrono::milliseconds>(group.connectTimeout),
+        .acceptTimeout = acceptTimeoutFor(group, r),
+        .acceptTimeoutName = group.queueTimeout.count() > 0 ? "queue-timeout" : "socket-timeout",
+        .ioTimeout = ioTimeoutFor(group, r),
+        .group = group.name,
         .managerPid = registry.managerPid,
         .generation = registry.generation,
-        .secret = group->secret};
+        .secret = group.secret};
     ApacheBodySource source(r);
-    ApacheResponseSink sink(r);
+    ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
     const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
-        child->pool, params, head, source, sink, [r, group](const RelayResult& retried) {
+        child.pool, params, head, source, sink, {.singleProcess = group.processes == 1},
+        [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",
-                          group->name.c_str(), retried.detail.c_str());
+                          group.name.c_str(), retried.detail.c_str());
         });
     if (!attempt) {
+        if (attempt.status().code() == common::ErrorCode::Timeout) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "WG0130: daemon group '%s' had no free worker for %s: %s",
+                          group.name.c_str(), orEmpty(r->filename),
+                          attempt.status().message().c_str());
+            return groupBusy(r);
+        }
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0112: daemon group '%s' not reachable at %s: %s", group->name.c_str(),
-                      group->socketPath.c_str(), attempt.status().message().c_str());
+                      "WG0112: daemon group '%s' not reachable at %s: %s", group.name.c_str(),
+                      group.socketPath.c_str(), attempt.status().message().c_str());
         return HTTP_SERVICE_UNAVAILABLE;
     }
     const RelayResult& result = attempt->result;
     const int status =
-        finishRelay(r, *group, attempt->connection.get(), result, source, sink, sentAt);
+        finishRelay(r, group, attempt->connection.get(), result, source, sink, sentAt);
     if (result.reusable) {
-        child->pool.giveBack(std::move(attempt->connection));
+        child.pool.giveBack(std::move(attempt->connection));
+    }
+    if (status != OK || result.outcome != RelayOutcome::Completed) {
+        return status;
+    }
+    // Only now: the redirected request may need a daemon connection of its own.
+    switch (sink.disposition()) {
+        case ResponseDisposition::InternalRedirect:
+            return internalRedirect(r, source, sink.redirectLocation());
+        case ResponseDisposition::ErrorOverride:
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "WG0154: the app's %d response for %s is replaced by httpd's "
+                          "(WSGIErrorOverride On)",
+                          sink.appStatus(), orEmpty(r->uri));
+            return sink.appStatus();
+        case ResponseDisposition::Pass:
+            break;
     }
     return status;
+}
+
+bool isWsgiHandler(const request_rec* r) noexcept {
+    return r->handler != nullptr && (std::strcmp(r->handler, kWsgiScriptHandler) == 0 ||
+                                     std::strcmp(r->handler, kWsgiMimeHandler) == 0);
+}
+
+int handleRequestImpl(request_rec* r) {
+    const HandlerScript* handlerScript = nullptr;
+    if (!isWsgiHandler(r)) {
+        handlerScript = findHandlerScript(r);
+        if (handlerScript == nullptr) {
+            return DECLINED;
+        }
+    }
+    ChildState* child = gChildState.load();
+    if (child == nullptr || child->registry == nullptr) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0102: mod_wsgid was not initialised in this httpd child");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    const auto* note =
+        handlerScript != nullptr
+            ? nullptr
+            : static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    Step<ScriptPath> path = resolveScript(r, note, handlerScript != nullptr);
+    if (!path.value) {
+        return path.status;
+    }
+    const RequestConfig conf = requestConfigOf(r, note, handlerScript);
+    Step<Route> route = resolveRoute(r, *child->registry, conf, std::move(*path.value));
+    if (!route.value) {
+        return route.status;
+    }
+    const Step<std::int64_t> length = bodyLength(r, conf);
+    if (!length.value) {
+        return length.status;
+    }
+    route.value->routing.contentLength = *length.value;
+    const DaemonGroup& group = *route.value->group;
+    const protocol::RequestHead head = buildRequestHead(r, std::move(route.value->routing));
+    return relayToDaemon(r, *child, group, head, conf);
 }
 
 }  // namespace

@@ -51,15 +51,98 @@ std::optional<std::size_t> matchMount(std::string_view urlPath, std::string_view
     return u;
 }
 
-std::optional<AliasMatch> findAlias(std::span<const ScriptAlias> aliases,
-                                    std::string_view uri) noexcept {
+std::optional<AliasMatch> findAlias(std::span<const ScriptAlias> aliases, std::string_view uri,
+                                    const RegexMatcher& matchRegex) {
     for (std::size_t i = 0; i < aliases.size(); ++i) {
-        const char* urlPath = aliases[i].urlPath;
-        if (auto len = matchMount(urlPath != nullptr ? urlPath : "", uri)) {
-            return AliasMatch{.index = i, .matchedLength = *len};
+        const ScriptAlias& alias = aliases[i];
+        if (alias.regex == nullptr) {
+            const char* urlPath = alias.urlPath;
+            if (auto len = matchMount(urlPath != nullptr ? urlPath : "", uri)) {
+                return AliasMatch{.index = i, .matchedLength = *len, .captures = {}};
+            }
+            continue;
         }
+        if (!matchRegex || uri.empty() || uri.front() != '/') {
+            continue;
+        }
+        std::optional<RegexMatch> m = matchRegex(alias, uri);
+        if (!m || m->captures.empty() || !m->captures.front()) {
+            continue;
+        }
+        std::size_t end = m->captures.front()->second;
+        const bool boundary = end == uri.size() || uri[end] == '/' || uri[end - 1] == '/';
+        if (end == 0 || end > uri.size() || !boundary) {
+            continue;
+        }
+        while (end > 0 && uri[end - 1] == '/') {
+            --end;
+        }
+        return AliasMatch{.index = i, .matchedLength = end, .captures = std::move(m->captures)};
     }
     return std::nullopt;
+}
+
+namespace {
+
+/// The group a '$' at templ[i] refers to, or -1 when it is a literal '$'.
+int groupAt(std::string_view templ, std::size_t i) noexcept {
+    if (templ[i] == '&') {
+        return 0;
+    }
+    if (templ[i] == '$' && i + 1 < templ.size() && templ[i + 1] >= '0' && templ[i + 1] <= '9') {
+        return templ[i + 1] - '0';
+    }
+    return -1;
+}
+
+bool escapedAt(std::string_view templ, std::size_t i) noexcept {
+    return templ[i] == '\\' && i + 1 < templ.size() && (templ[i + 1] == '$' || templ[i + 1] == '&');
+}
+
+}  // namespace
+
+std::string substituteCaptures(std::string_view templ, std::string_view subject,
+                               std::span<const Capture> captures) {
+    std::string out;
+    out.reserve(templ.size());
+    for (std::size_t i = 0; i < templ.size(); ++i) {
+        if (escapedAt(templ, i)) {
+            out.push_back(templ[++i]);
+            continue;
+        }
+        const int group = groupAt(templ, i);
+        if (group < 0) {
+            out.push_back(templ[i]);
+            continue;
+        }
+        if (templ[i] == '$') {
+            ++i;
+        }
+        const auto n = static_cast<std::size_t>(group);
+        if (n < captures.size() && captures[n] && captures[n]->first <= captures[n]->second &&
+            captures[n]->second <= subject.size()) {
+            out.append(
+                subject.substr(captures[n]->first, captures[n]->second - captures[n]->first));
+        }
+    }
+    return out;
+}
+
+int highestCaptureReference(std::string_view templ) noexcept {
+    int highest = -1;
+    for (std::size_t i = 0; i < templ.size(); ++i) {
+        if (escapedAt(templ, i)) {
+            ++i;
+            continue;
+        }
+        const int group = groupAt(templ, i);
+        highest = group > highest ? group : highest;
+    }
+    return highest;
+}
+
+bool hasCaptureReference(std::string_view templ) noexcept {
+    return highestCaptureReference(templ) >= 0;
 }
 
 std::string collapseSlashes(std::string_view path) {

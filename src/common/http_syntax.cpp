@@ -57,6 +57,10 @@ bool isValidStatusLine(std::string_view s) noexcept {
     return isSafeHeaderValue(s.substr(4));
 }
 
+bool isFinalStatusLine(std::string_view s) noexcept {
+    return isValidStatusLine(s) && s[0] != '1';
+}
+
 std::optional<std::int64_t> parseContentLength(std::string_view s) noexcept {
     if (s.empty() ||
         !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {

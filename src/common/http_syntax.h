@@ -20,6 +20,10 @@ bool isSafeHeaderValue(std::string_view s) noexcept;
 /// value (which may be empty). "200 OK" is valid; "200", "20 OK" and "200 OK\r\n" are not.
 bool isValidStatusLine(std::string_view s) noexcept;
 
+/// A valid status line that can end a response: not an interim 1xx status, which would leave
+/// the client waiting for the real response (a WSGI app has no way to send one before another).
+bool isFinalStatusLine(std::string_view s) noexcept;
+
 /// A Content-Length value (RFC 9110 §8.6: 1*DIGIT) that fits an int64; nullopt otherwise (empty,
 /// a sign, spaces, anything but digits, overflow).
 std::optional<std::int64_t> parseContentLength(std::string_view s) noexcept;

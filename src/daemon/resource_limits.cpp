@@ -51,7 +51,7 @@ void applyResourceLimits(const std::vector<ResourceLimit>& limits, common::LogSi
         const rlimit value{limit.soft, limit.hard};
         if (::setrlimit(limit.resource, &value) != 0) {
             const int err = errno;
-            log.log(common::LogLevel::Warning, "WG0282",
+            log.log(common::LogLevel::Warning, "WG0291",
                     std::string("cannot set ") + nameOf(limit.resource) + " to " +
                         std::to_string(limit.soft) + ": " + common::errnoText(err) +
                         "; running without it");

@@ -30,7 +30,7 @@ struct ResourceLimit {
 std::vector<ResourceLimit> resourceLimitsFor(const protocol::DaemonArgs& args);
 
 /// Sets each limit; one that cannot be set (above the inherited hard limit, say) is logged
-/// (WG0282) and skipped: the daemon runs without it rather than not at all.
+/// (WG0291) and skipped: the daemon runs without it rather than not at all.
 void applyResourceLimits(const std::vector<ResourceLimit>& limits, common::LogSink& log);
 
 }  // namespace wsgid::daemon

@@ -85,17 +85,17 @@ bool Supervisor::askForReplacement(StopReason reason, std::optional<std::uint64_
     const bool first = recycle_.note(reason) || recycle_.reason() == reason;
     const std::string why = recycle_.describe(reason, server_.activity(), rss);
     if (!reporting_) {
-        log_.log(LogLevel::Notice, "WG0280",
+        log_.log(LogLevel::Notice, "WG0290",
                  why + "; no status pipe to ask the parent for a replacement, so stopping");
         return false;
     }
     if (!first) {
-        log_.log(LogLevel::Info, "WG0280",
+        log_.log(LogLevel::Info, "WG0290",
                  why + "; a replacement was already asked for (" +
                      std::string(protocol::toString(*recycle_.reason())) + ")");
         return true;
     }
-    log_.log(LogLevel::Notice, "WG0280",
+    log_.log(LogLevel::Notice, "WG0290",
              why + "; asking the parent for a replacement, serving until it is ready");
     StatusReporter::recycle(reason);
     return true;

@@ -2,6 +2,7 @@
 // Building the environ dict (see environ.h).
 #include "python/environ.h"
 
+#include <optional>
 #include <string>
 
 namespace wsgid::python {
@@ -79,6 +80,9 @@ PyRef buildEnviron(const WsgiRequest& request, const EnvironSettings& settings,
     bool https = false;
     std::string_view scriptName;
     std::string_view pathInfo;
+    // The module's snapshot from before proxy headers rewrote SCRIPT_NAME (mod_wsgi's meaning).
+    std::optional<std::string_view> snapshotScriptName;
+    std::optional<std::string_view> snapshotPathInfo;
     for (const auto& [key, value] : request.environ) {
         // HTTPS becomes wsgi.url_scheme and is removed, as mod_wsgi does.
         if (key == "HTTPS") {
@@ -89,6 +93,10 @@ PyRef buildEnviron(const WsgiRequest& request, const EnvironSettings& settings,
             scriptName = value;
         } else if (key == "PATH_INFO") {
             pathInfo = value;
+        } else if (key == "mod_wsgi.script_name") {
+            snapshotScriptName = value;
+        } else if (key == "mod_wsgi.path_info") {
+            snapshotPathInfo = value;
         }
         PyRef k = latin1(key);
         PyRef v = isPathVariable(key) ? PyRef::steal(PyUnicode_DecodeFSDefaultAndSize(
@@ -117,8 +125,8 @@ PyRef buildEnviron(const WsgiRequest& request, const EnvironSettings& settings,
         setItem(d, "mod_wsgi.application_group", latin1(request.applicationGroup)) &&
         setItem(d, "mod_wsgi.callable_object", latin1(request.callableObject)) &&
         setItem(d, "mod_wsgi.request_id", latin1(request.requestId)) &&
-        setItem(d, "mod_wsgi.script_name", latin1(scriptName)) &&
-        setItem(d, "mod_wsgi.path_info", latin1(pathInfo));
+        setItem(d, "mod_wsgi.script_name", latin1(snapshotScriptName.value_or(scriptName))) &&
+        setItem(d, "mod_wsgi.path_info", latin1(snapshotPathInfo.value_or(pathInfo)));
     if (!ok) {
         return {};
     }

@@ -31,6 +31,8 @@ struct WsgiRequest {
     std::string processGroup;
     std::string requestId;
     std::int64_t contentLength = -1;  ///< -1 = unknown (chunked)
+    /// WSGIScriptReloading: reload the script when its modification time changed.
+    bool scriptReloading = true;
     std::vector<std::pair<std::string, std::string>> environ;
 };
 

@@ -309,8 +309,8 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         }
         Interpreter& interpreter = *entered->interpreter;
         EnterThreadState python(entered->state);
-        common::Result<PyRef> app =
-            interpreter.scripts().callable(request.scriptFilename, request.callableObject, stamp);
+        common::Result<PyRef> app = interpreter.scripts().callable(
+            request.scriptFilename, request.callableObject, stamp, request.scriptReloading);
         if (!app.isOk()) {
             return failure(CallOutcome::Kind::ScriptLoadFailed, app.status().message());
         }

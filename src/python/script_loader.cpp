@@ -163,7 +163,13 @@ ScriptLoader::~ScriptLoader() {
     abandon();
 }
 
-common::Result<PyRef> ScriptLoader::module(const std::string& path, const ScriptStamp& stamp) {
+common::Result<PyRef> ScriptLoader::module(const std::string& path, const ScriptStamp& stamp,
+                                           bool reload) {
+    if (!reload) {
+        if (auto it = cache_.find(path); it != cache_.end()) {
+            return PyRef::borrow(it->second.module.get());
+        }
+    }
     if (!stamp.exists) {
         std::string message = "WSGI script " + path + " cannot be loaded: " + stamp.error;
         logLinesWithoutGil(log_, common::LogLevel::Error, kIdScriptMissing, {message});
@@ -173,10 +179,10 @@ common::Result<PyRef> ScriptLoader::module(const std::string& path, const Script
     if (it != cache_.end() && sameTime(it->second.mtime, stamp.mtime)) {
         return PyRef::borrow(it->second.module.get());
     }
-    return load(path);
+    return load(path, reload);
 }
 
-common::Result<PyRef> ScriptLoader::load(const std::string& path) {
+common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
     std::string source;
     timespec mtime{};
     common::Status read;
@@ -204,10 +210,10 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path) {
         return common::Status(read.code(), std::move(message));
     }
     auto it = cache_.find(path);
-    if (it != cache_.end() && sameTime(it->second.mtime, mtime)) {
+    if (it != cache_.end() && (!reload || sameTime(it->second.mtime, mtime))) {
         return PyRef::borrow(it->second.module.get());  // another thread loaded it meanwhile
     }
-    const bool reload = it != cache_.end();
+    const bool reloading = it != cache_.end();
     PyRef fresh = execModule(path, source, mtime);
     if (!fresh) {
         PyErrorInfo error = fetchError();
@@ -227,7 +233,7 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path) {
     Entry& entry = cache_[path];
     entry.module = PyRef::borrow(fresh.get());
     entry.mtime = mtime;
-    if (reload) {
+    if (reloading) {
         logLinesWithoutGil(log_, common::LogLevel::Info, kIdReloaded,
                            {"reloaded WSGI script " + path + " (its mtime changed)"});
     }
@@ -236,8 +242,8 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path) {
 
 common::Result<PyRef> ScriptLoader::callable(const std::string& path,
                                              const std::string& callableName,
-                                             const ScriptStamp& stamp) {
-    common::Result<PyRef> loaded = module(path, stamp);
+                                             const ScriptStamp& stamp, bool reload) {
+    common::Result<PyRef> loaded = module(path, stamp, reload);
     if (!loaded.isOk()) {
         return loaded.status();
     }

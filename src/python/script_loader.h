@@ -42,16 +42,18 @@ public:
     ScriptLoader(ScriptLoader&&) = delete;
     ScriptLoader& operator=(ScriptLoader&&) = delete;
 
-    /// The module for `path`, loading it on first use and re-executing it as a fresh module when
-    /// `stamp` shows a different mtime than the cached one. On failure (file missing, exception
-    /// while executing, lock wait too long) logs the reason and traceback with a WG id and
-    /// returns the error. GIL held.
-    common::Result<PyRef> module(const std::string& path, const ScriptStamp& stamp);
+    /// The module for `path`, loading it on first use and, when `reload` (WSGIScriptReloading,
+    /// the default), re-executing it as a fresh module when `stamp` shows a different mtime than
+    /// the cached one; without `reload` a loaded module is kept whatever happens to the file. On
+    /// failure (file missing, exception while executing, lock wait too long) logs the reason and
+    /// traceback with a WG id and returns the error. GIL held.
+    common::Result<PyRef> module(const std::string& path, const ScriptStamp& stamp,
+                                 bool reload = true);
 
     /// module(), then its global `callableName`; a missing or non-callable one is an error
     /// ("... has no callable 'application'"). GIL held.
     common::Result<PyRef> callable(const std::string& path, const std::string& callableName,
-                                   const ScriptStamp& stamp);
+                                   const ScriptStamp& stamp, bool reload = true);
 
     /// Drops every cached module (GIL held, this interpreter current).
     void clear() noexcept;
@@ -63,7 +65,7 @@ private:
         PyRef module;
         timespec mtime{};
     };
-    common::Result<PyRef> load(const std::string& path);
+    common::Result<PyRef> load(const std::string& path, bool reload);
 
     common::LogSink& log_;
     std::string applicationGroup_;

@@ -585,6 +585,12 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
                                            "': expected '<3 digits> <reason>'");
         return nullptr;
     }
+    if (!common::isFinalStatusLine(statusLine)) {
+        raiseInvalid(PyExc_ValueError, "interim status '" + escapeControl(statusLine) +
+                                           "' cannot be the response's status: a WSGI app "
+                                           "answers with a final status (200-599)");
+        return nullptr;
+    }
     Headers parsed;
     std::optional<std::int64_t> length;
     if (!parseHeaders(headers, parsed, length)) {

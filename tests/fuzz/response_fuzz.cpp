@@ -1,29 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
-// libFuzzer target: what the module does with the bytes a daemon sends. A model of the Challenge
-// and HelloAck checks of handshake() and of Relay::processFrames/handleFrame in
-// src/apache/daemon_connection.cpp and relay.cpp (keep it in step with them) feeds a FrameDecoder
-// and applies decodeChallenge, decodeHelloAck, decodeResponseStart and decodeResponseError; a model
-// of ApacheResponseSink::start applies the http_syntax rules to what would reach the client. Pure
-// protocol/common code; no httpd headers.
+// libFuzzer target: what the module does with the bytes a daemon sends. The real openSession()
+// (the connection handshake) and relayRequest() (src/apache/daemon_connection.cpp, relay.cpp) run
+// over a socketpair whose daemon end replays the input; a recording ResponseSink checks what
+// would reach the client. Every Start and Error payload in the stream is also checked against the
+// reference decoders. Pure code (no httpd headers), like the relay itself.
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "apache/daemon_connection.h"
+#include "apache/relay.h"
 #include "common/http_syntax.h"
+#include "common/socket_io.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "fuzz_support.h"
 #include "protocol/frame.h"
 #include "protocol/handshake.h"
 #include "protocol/limits.h"
+#include "protocol/request_head.h"
 #include "protocol/response.h"
 
 namespace {
 
 namespace p = wsgid::protocol;
+namespace a = wsgid::apache;
+using wsgid::common::Deadline;
+using wsgid::common::Status;
+using wsgid::common::UniqueFd;
 using wsgid::fuzz::check;
 using wsgid::fuzz::RefReader;
 
@@ -33,6 +49,20 @@ constexpr std::uint32_t kSeedHandshake = 0x80000000U;
 /// Set in the seed with kSeedHandshake: the daemon does not wait for the RequestHead after its
 /// HelloAck, so the module's last handshake read may carry more than the HelloAck.
 constexpr std::uint32_t kSeedEagerDaemon = 0x40000000U;
+/// Set in the seed: the request is a HEAD (the body rules differ, see bodyAllowanceFor).
+constexpr std::uint32_t kSeedHeadRequest = 0x20000000U;
+/// Set in the seed: the request has a body (kFuzzBody), sent if the daemon asks with SendBody.
+constexpr std::uint32_t kSeedWithBody = 0x10000000U;
+/// The body of a kSeedWithBody request: a few bytes, so the module's frames always fit the
+/// daemon end's socket buffer, which nobody reads.
+constexpr std::string_view kFuzzBody = "body";
+
+/// Bound on every wait of the code under test. The daemon end is shut down for writing once the
+/// input is replayed, so the relay always meets EOF; this only turns a real hang into a failure.
+constexpr std::chrono::seconds kIoTimeout{5};
+/// How long the piecewise writer waits for the relay to read a piece before it sends the next
+/// (it stops waiting as soon as the relay is done, which is the usual way out).
+constexpr std::chrono::milliseconds kPieceWait{500};
 
 // ---- payload decoders against the reference reader ---------------------------------------------
 
@@ -63,26 +93,25 @@ bool referenceErrorValid(std::string_view payload) {
     std::uint16_t code = 0;
     std::string_view message;
     return r.u16(code) && r.str(message) && r.atEnd() && message.size() <= p::kMaxErrorMessage &&
-           code >= 1 && code <= 7;  // docs/protocol.md "Error codes"
+           code >= 1 && code <= 9;  // docs/protocol.md "Error codes"
 }
 
-std::optional<p::ResponseStart> decodeStart(std::string_view payload) {
+void checkStartPayload(std::string_view payload) {
     auto s = p::decodeResponseStart(payload);
     check(s.isOk() == referenceStartValid(payload),
           "decodeResponseStart accepts exactly the valid Start payloads");
-    if (!s.isOk()) {
-        return std::nullopt;
+    if (s.isOk()) {
+        check(p::encodeResponseStart(s.value()) == payload,
+              "a decoded Start re-encodes identically");
     }
-    check(p::encodeResponseStart(s.value()) == payload, "a decoded Start re-encodes identically");
-    return std::move(s.value());
 }
 
-std::optional<p::ResponseError> decodeError(std::string_view payload) {
+void checkErrorPayload(std::string_view payload) {
     auto e = p::decodeResponseError(payload);
     check(e.isOk() == referenceErrorValid(payload),
           "decodeResponseError accepts exactly the valid Error payloads");
     if (!e.isOk()) {
-        return std::nullopt;
+        return;
     }
     const p::ResponseError& err = e.value();
     check(err.message.size() <= p::kMaxErrorMessage, "error message within its limit");
@@ -90,23 +119,39 @@ std::optional<p::ResponseError> decodeError(std::string_view payload) {
     check(http == 400 || http == 500 || http == 503, "an Error maps to 400, 500 or 503");
     check(p::toString(err.code) != "unknown", "every accepted code has a name");
     check(p::encodeResponseError(err) == payload, "a decoded Error re-encodes identically");
-    return std::move(e.value());
 }
 
-// ---- the client side: what ApacheResponseSink::start puts on the wire ---------------------------
+/// Decodes the whole stream as frames and checks every Start and Error payload in it, whether or
+/// not the relay gets that far.
+void checkPayloads(std::string_view stream) {
+    p::FrameDecoder d;
+    d.feed(stream);
+    for (;;) {
+        auto next = d.next();
+        if (!next.isOk() || !next.value()) {
+            return;
+        }
+        const p::Frame& f = *next.value();
+        check(
+            f.payload.size() <= p::maxPayloadFor(f.type) && f.payload.size() <= p::kMaxFramePayload,
+            "the decoder never returns a frame above the protocol limits");
+        if (f.type == p::FrameType::Start) {
+            checkStartPayload(f.payload);
+        } else if (f.type == p::FrameType::Error) {
+            checkErrorPayload(f.payload);
+        }
+    }
+}
 
-// The status line and headers httpd would write for `start` (HTTP/1.1 framing), after the sink's
-// filtering: hop-by-hop headers are dropped, the rest are emitted as "name: value".
+// ---- the client side: what the relay hands the sink ---------------------------------------------
+
+// The status line and headers httpd would write for `start` (HTTP/1.1 framing) after the
+// handler's sink drops hop-by-hop headers: one line each, nothing that could split the response.
 void checkClientHead(const p::ResponseStart& start) {
-    check(wsgid::common::isValidStatusLine(start.status), "status line is valid");
+    check(wsgid::common::isFinalStatusLine(start.status), "the status line is a final status");
     check(wsgid::fuzz::refIsStatusLine(start.status), "status line is valid (reference)");
-    const int code = start.statusCode();
-    check(code >= 100 && code <= 599, "status code in 100-599");
-    check(code == std::stoi(start.status.substr(0, 3)), "statusCode() is the leading digits");
+    check(start.statusCode() >= 200 && start.statusCode() <= 599, "status code in 200-599");
     check(start.headers.size() <= p::kMaxResponseHeaders, "headers within their limit");
-
-    std::string head = "HTTP/1.1 " + start.status + "\r\n";
-    std::size_t kept = 0;
     for (const auto& [name, value] : start.headers) {
         check(wsgid::common::isHttpToken(name) && wsgid::fuzz::refIsToken(name),
               "header names are tokens");
@@ -114,191 +159,148 @@ void checkClientHead(const p::ResponseStart& start) {
               "header values are safe");
         check(value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
               "header values carry no CR, LF or NUL");
-        const bool hop = wsgid::common::isHopByHopHeader(name);
-        check(hop == wsgid::fuzz::refIsHopByHop(name), "hop-by-hop headers are recognised");
-        if (hop) {
-            continue;
-        }
-        head += name + ": " + value + "\r\n";
-        ++kept;
-    }
-    head += "\r\n";
-
-    // No response splitting: the head parses back into exactly the lines that were written.
-    std::vector<std::string_view> lines;
-    std::string_view rest = head;
-    for (std::size_t eol = rest.find("\r\n"); eol != std::string_view::npos;
-         eol = rest.find("\r\n")) {
-        lines.push_back(rest.substr(0, eol));
-        rest.remove_prefix(eol + 2);
-    }
-    check(rest.empty() && lines.size() == kept + 2 && lines.back().empty(),
-          "the client head has one line per header");
-    check(lines[0] == "HTTP/1.1 " + start.status, "the status line is one line");
-    std::size_t i = 1;
-    for (const auto& [name, value] : start.headers) {
-        if (wsgid::common::isHopByHopHeader(name)) {
-            continue;
-        }
-        const std::string_view line = lines[i++];
-        check(
-            line.find('\n') == std::string_view::npos && line.find('\r') == std::string_view::npos,
-            "a header line holds no bare CR or LF");
-        check(line.substr(0, line.find(':')) == name && line.substr(name.size() + 2) == value,
-              "a header line splits back into its name and value");
+        check(wsgid::common::isHopByHopHeader(name) == wsgid::fuzz::refIsHopByHop(name),
+              "hop-by-hop headers are recognised");
     }
 }
 
-// ---- the relay ---------------------------------------------------------------------------------
-
-enum class Outcome { Reading, Completed, ErrorBeforeStart, FailedAfterStart, Malformed };
-
-// What the sink saw, for comparing runs.
-struct SinkLog {
-    std::string events;  // "S" start, "B<n>" body of n bytes, "E" end
-    bool operator==(const SinkLog&) const = default;
-};
-
-// Relay::processFrames + handleFrame, with the sink replaced by checks.
-class RelayModel {
+/// The client's request body: `bytes`, then its end.
+class FixedBody final : public a::BodySource {
 public:
-    // pumpResponse: the relay stops reading once it stopped or the response is done.
-    void feed(std::string_view piece) {
-        if (outcome_ != Outcome::Reading || responseDone_) {
-            return;
-        }
-        decoder_.feed(piece);
-        processFrames();
-        if (responseDone_ && decoder_.buffered() != 0) {
-            doubtful_ = true;
-        }
-    }
-
-    [[nodiscard]] Outcome outcome() const noexcept { return outcome_; }
-    [[nodiscard]] const SinkLog& sink() const noexcept { return sink_; }
-    [[nodiscard]] bool responseDone() const noexcept { return responseDone_; }
-    [[nodiscard]] bool doubtful() const noexcept { return doubtful_; }
-    [[nodiscard]] bool started() const noexcept { return started_; }
-    [[nodiscard]] bool hasError() const noexcept { return error_.has_value(); }
-    [[nodiscard]] bool reusable() const noexcept {
-        return outcome_ == Outcome::Reading && responseDone_ && !doubtful_ &&
-               decoder_.buffered() == 0;
+    explicit FixedBody(std::string_view bytes) : left_(bytes) {}
+    wsgid::common::Result<std::size_t> read(std::span<char> buf) override {
+        const std::size_t n = std::min(buf.size(), left_.size());
+        std::copy_n(left_.begin(), n, buf.begin());
+        left_.remove_prefix(n);
+        return n;
     }
 
 private:
-    void fail() {
-        if (outcome_ == Outcome::Reading) {
-            outcome_ = started_ ? Outcome::FailedAfterStart : Outcome::Malformed;
-        }
-    }
-
-    void processFrames() {
-        while (outcome_ == Outcome::Reading) {
-            auto next = decoder_.next();
-            if (!next.isOk()) {
-                fail();
-                return;
-            }
-            if (!next.value()) {
-                return;
-            }
-            const p::Frame& f = *next.value();
-            check(f.payload.size() <= p::maxPayloadFor(f.type) &&
-                      f.payload.size() <= p::kMaxFramePayload,
-                  "the decoder never returns a frame above the protocol limits");
-            handleFrame(f);
-        }
-    }
-
-    void handleFrame(const p::Frame& f) {
-        if (responseDone_) {
-            doubtful_ = true;
-            return;
-        }
-        switch (f.type) {
-            case p::FrameType::Start: {
-                if (started_) {
-                    fail();
-                    return;
-                }
-                auto start = decodeStart(f.payload);
-                if (!start) {
-                    fail();
-                    return;
-                }
-                started_ = true;
-                checkClientHead(*start);
-                sink_.events += "S";
-                return;
-            }
-            case p::FrameType::Body:
-                if (!started_) {
-                    fail();
-                    return;
-                }
-                check(f.payload.size() <= p::kMaxDataChunk, "a Body frame is at most one chunk");
-                sink_.events += "B" + std::to_string(f.payload.size());
-                return;
-            case p::FrameType::End:
-                if (!started_ || !f.payload.empty()) {
-                    fail();
-                    return;
-                }
-                responseDone_ = true;
-                sink_.events += "E";
-                return;
-            case p::FrameType::Error: {
-                auto err = decodeError(f.payload);
-                if (!err) {
-                    fail();
-                    return;
-                }
-                error_ = std::move(err);
-                if (started_) {
-                    fail();
-                    return;
-                }
-                responseDone_ = true;
-                return;
-            }
-            default:
-                fail();
-                return;
-        }
-    }
-
-    p::FrameDecoder decoder_;
-    Outcome outcome_ = Outcome::Reading;
-    bool started_ = false;
-    bool responseDone_ = false;
-    bool doubtful_ = false;
-    std::optional<p::ResponseError> error_;
-    SinkLog sink_;
+    std::string_view left_;
 };
 
-// Feeds `stream` to a fresh relay in pieces from `splitter` (or whole), then checks the
-// outcome's own invariants.
-RelayModel relay(std::string_view stream, wsgid::fuzz::Splitter* splitter) {
-    RelayModel m;
-    std::size_t pos = 0;
-    while (pos < stream.size()) {
-        const std::size_t n =
-            splitter != nullptr ? splitter->next(stream.size() - pos) : stream.size();
-        m.feed(stream.substr(pos, n));
-        pos += n;
+/// Records what would reach the client, checking the order as it goes.
+class RecordingSink final : public a::ResponseSink {
+public:
+    Status start(p::ResponseStart&& start) override {
+        check(events_.empty(), "Start is the first thing the client gets, and only once");
+        checkClientHead(start);
+        contentLength_ = start.contentLength();
+        events_ += "S";
+        return Status::ok();
     }
-    const std::string& ev = m.sink().events;
-    check(ev.empty() || ev[0] == 'S', "nothing reaches the client before Start");
-    check(ev.find('S', 1) == std::string::npos, "at most one Start reaches the client");
-    const std::size_t end = ev.find('E');
-    check(end == std::string::npos || end == ev.size() - 1, "nothing reaches the client after End");
-    check(m.started() == !ev.empty(), "started exactly when the client got a Start");
-    if (m.reusable()) {
-        // A connection goes back to the pool only after a complete, clean response.
-        check(m.started() ? end != std::string::npos : m.hasError(),
+    Status body(std::string_view data) override {
+        check(!events_.empty() && events_.back() != 'E', "body bytes only between Start and End");
+        bodyBytes_ += static_cast<std::int64_t>(data.size());
+        check(!contentLength_ || bodyBytes_ <= *contentLength_,
+              "the client never gets more body bytes than its Content-Length");
+        events_ += "B" + std::to_string(data.size());
+        return Status::ok();
+    }
+    Status flush() override { return Status::ok(); }
+    Status end() override {
+        check(!events_.empty() && events_.back() != 'E', "End follows Start, once");
+        events_ += "E";
+        return Status::ok();
+    }
+
+    [[nodiscard]] const std::string& events() const noexcept { return events_; }
+    [[nodiscard]] bool ended() const noexcept { return !events_.empty() && events_.back() == 'E'; }
+
+private:
+    std::string events_;  // "S" start, "B<n>" body of n bytes, "E" end
+    std::optional<std::int64_t> contentLength_;
+    std::int64_t bodyBytes_ = 0;
+};
+
+struct SocketPair {
+    UniqueFd module;
+    UniqueFd daemon;
+};
+
+SocketPair makeSocketPair() {
+    int fds[2] = {-1, -1};
+    check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "socketpair works");
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+/// Writes all of `bytes` to `fd`. The inputs are a few KiB and the module end never stops
+/// reading for long, so this blocks only briefly.
+void writeAll(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;  // the module end is closed: the relay is done with the stream
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+/// Unread bytes waiting at `fd`.
+int unreadBytes(int fd) {
+    int n = 0;
+    return ::ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
+struct RelayRun {
+    a::RelayResult result;
+    std::string events;
+};
+
+/// Runs the real relay on `conn` while `stream` is replayed from the daemon end: all at once,
+/// or piece by piece with `splitter`, each piece sent once the relay has read the previous one.
+RelayRun relay(a::DaemonConnection& conn, UniqueFd daemonEnd, std::string_view stream,
+               bool headRequest, std::string_view body, wsgid::fuzz::Splitter* splitter) {
+    p::RequestHead head;
+    head.scriptFilename = "/srv/app.wsgi";
+    head.contentLength = static_cast<std::int64_t>(body.size());
+    head.requestId = "fuzz";
+    head.environ = {{"REQUEST_METHOD", headRequest ? "HEAD" : "GET"}};
+
+    std::atomic<bool> relayDone{false};
+    std::thread writer;
+    if (splitter == nullptr) {
+        writeAll(daemonEnd.get(), stream);
+        ::shutdown(daemonEnd.get(), SHUT_WR);
+    } else {
+        const int moduleFd = conn.fd();
+        writer = std::thread([&, moduleFd] {
+            std::size_t pos = 0;
+            while (pos < stream.size()) {
+                const std::size_t n = splitter->next(stream.size() - pos);
+                writeAll(daemonEnd.get(), stream.substr(pos, n));
+                pos += n;
+                const Deadline read = Deadline::after(kPieceWait);
+                while (!relayDone.load() && unreadBytes(moduleFd) != 0 && !read.expired()) {
+                    std::this_thread::yield();
+                }
+            }
+            ::shutdown(daemonEnd.get(), SHUT_WR);
+        });
+    }
+    FixedBody source(body);
+    RecordingSink sink;
+    RelayRun run{.result = a::relayRequest(conn, head, source, sink, {.ioTimeout = kIoTimeout}),
+                 .events = {}};
+    relayDone = true;
+    if (writer.joinable()) {
+        writer.join();
+    }
+    run.events = sink.events();
+
+    const a::RelayResult& r = run.result;
+    check(r.started == !run.events.empty(), "started exactly when the client got a Start");
+    check((r.outcome == a::RelayOutcome::Completed) == sink.ended(),
+          "Completed exactly when the client got the whole response");
+    check(r.outcome != a::RelayOutcome::Timeout, "a replayed stream never times out");
+    if (r.reusable) {
+        check(r.started ? sink.ended() : r.error.has_value(),
               "a reusable connection ended with End, or with an Error before Start");
     }
-    return m;
+    return run;
 }
 
 // End of the frame that starts at `at`, by its header; the end of `stream` when the header or
@@ -313,76 +315,43 @@ std::size_t frameEnd(std::string_view stream, std::size_t at) {
     return std::min<std::size_t>(stream.size(), at + p::kFrameHeaderSize + std::size_t{length});
 }
 
-// readHandshakeFrame(): the next frame, read from `bytes` in pieces from `splitter`; std::nullopt
-// when the module would drop the connection (a malformed stream, an Error frame refusing the
-// connection, or a daemon gone quiet, which the real code times out).
-std::optional<p::Frame> readHandshakeFrame(p::FrameDecoder& d, std::string_view bytes,
-                                           std::size_t& pos, wsgid::fuzz::Splitter& splitter) {
-    for (;;) {
-        auto f = d.next();
-        if (!f.isOk()) {
-            return std::nullopt;
-        }
-        if (!f.value()) {
-            if (pos == bytes.size()) {
-                return std::nullopt;
-            }
-            const std::size_t n = splitter.next(bytes.size() - pos);
-            d.feed(bytes.substr(pos, n));
-            pos += n;
-            continue;
-        }
-        if (f.value()->type == p::FrameType::Error) {
-            decodeError(f.value()->payload);
-            return std::nullopt;
-        }
-        return std::move(*f.value());
-    }
-}
+/// A connection as the module holds it: past the handshake (when the seed says so, replaying the
+/// daemon's side of it) or taken from the pool. Returns the connection and what is left of the
+/// stream, or std::nullopt when the module would drop the connection.
+struct Session {
+    std::unique_ptr<a::DaemonConnection> conn;
+    UniqueFd daemonEnd;
+    std::string_view rest;
+};
 
-// handshake(): the first frame must be a Challenge; after the module's Hello, the next must be a
-// HelloAck naming the Challenge's pid, with nothing read after it. `bytes` is what the daemon
-// sends before it waits for the RequestHead. Returns how many bytes the module read, or
-// std::nullopt when it would drop the connection.
-std::optional<std::size_t> handshake(std::string_view bytes, wsgid::fuzz::Splitter& splitter) {
-    p::FrameDecoder d;
-    std::size_t pos = 0;
-    const auto first = readHandshakeFrame(d, bytes, pos, splitter);
-    if (!first || first->type != p::FrameType::Challenge) {
+std::optional<Session> sessionFor(std::string_view stream, std::uint32_t seed) {
+    SocketPair pair = makeSocketPair();
+    if ((seed & kSeedHandshake) == 0) {
+        auto conn = std::make_unique<a::DaemonConnection>(std::move(pair.module), "fuzz.sock", 1);
+        conn->markReused();
+        return Session{
+            .conn = std::move(conn), .daemonEnd = std::move(pair.daemon), .rest = stream};
+    }
+    // The daemon sends Challenge, waits for the Hello, sends HelloAck and waits for the
+    // RequestHead; an eager daemon sends everything at once. Without two whole frames the
+    // daemon end is shut at once, so the handshake meets EOF instead of its deadline.
+    const bool eager = (seed & kSeedEagerDaemon) != 0;
+    const std::size_t handshakeEnd = eager ? stream.size() : frameEnd(stream, frameEnd(stream, 0));
+    writeAll(pair.daemon.get(), stream.substr(0, handshakeEnd));
+    if (eager || handshakeEnd == stream.size()) {
+        ::shutdown(pair.daemon.get(), SHUT_WR);
+    }
+    const a::ConnectParams params{
+        .socketPath = "fuzz.sock", .group = "fuzz", .managerPid = 1, .generation = 1, .secret = {}};
+    auto conn = a::openSession(std::move(pair.module), params, Deadline::after(kIoTimeout));
+    if (!conn.isOk()) {
+        check(conn.status().code() != wsgid::common::ErrorCode::Timeout,
+              "a replayed handshake never times out");
         return std::nullopt;
     }
-    const std::string& cp = first->payload;
-    auto challenge = p::decodeChallenge(cp);
-    check(challenge.isOk() == (cp.size() == 4 + p::kNonceSize),
-          "decodeChallenge accepts exactly 36 bytes");
-    if (!challenge.isOk()) {
-        return std::nullopt;
-    }
-    std::uint32_t refPid = 0;
-    RefReader(cp).u32(refPid);
-    check(challenge.value().daemonPid == refPid &&
-              std::equal(challenge.value().nonce.begin(), challenge.value().nonce.end(),
-                         cp.begin() + 4,
-                         [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); }),
-          "the Challenge's pid and nonce are its bytes");
-    check(p::encodeChallenge(challenge.value()) == cp,
-          "a decoded Challenge re-encodes identically");
-
-    const auto second = readHandshakeFrame(d, bytes, pos, splitter);
-    if (!second || second->type != p::FrameType::HelloAck) {
-        return std::nullopt;
-    }
-    const std::string& ap = second->payload;
-    auto ack = p::decodeHelloAck(ap);
-    check(ack.isOk() == (ap.size() == 4), "decodeHelloAck accepts exactly 4 bytes");
-    if (!ack.isOk()) {
-        return std::nullopt;
-    }
-    check(p::encodeHelloAck(ack.value()) == ap, "a decoded HelloAck re-encodes identically");
-    if (ack.value().daemonPid != challenge.value().daemonPid || d.buffered() != 0) {
-        return std::nullopt;
-    }
-    return pos;
+    return Session{.conn = std::move(conn.value()),
+                   .daemonEnd = std::move(pair.daemon),
+                   .rest = stream.substr(handshakeEnd)};
 }
 
 }  // namespace
@@ -392,30 +361,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     const std::uint32_t seed = wsgid::fuzz::seedFrom(data);
-    std::string_view stream(reinterpret_cast<const char*>(data) + 4, size - 4);
+    const std::string_view stream(reinterpret_cast<const char*>(data) + 4, size - 4);
+    checkPayloads(stream);
+
+    const bool headRequest = (seed & kSeedHeadRequest) != 0;
+    const std::string_view body = (seed & kSeedWithBody) != 0 ? kFuzzBody : std::string_view();
+    auto whole = sessionFor(stream, seed);
+    if (!whole) {
+        return 0;
+    }
+    const RelayRun all =
+        relay(*whole->conn, std::move(whole->daemonEnd), whole->rest, headRequest, body, nullptr);
+
+    auto pieces = sessionFor(stream, seed);
+    check(pieces.has_value(), "the handshake does not depend on timing");
     wsgid::fuzz::Splitter splitter(seed);
+    const RelayRun split = relay(*pieces->conn, std::move(pieces->daemonEnd), pieces->rest,
+                                 headRequest, body, &splitter);
 
-    if ((seed & kSeedHandshake) != 0) {
-        // The daemon sends Challenge, waits for the Hello, sends HelloAck and waits for the
-        // RequestHead, so the module's handshake reads end where the second frame ends; an eager
-        // daemon sends on without waiting, and the last read may take response bytes too.
-        const std::size_t end =
-            (seed & kSeedEagerDaemon) != 0 ? stream.size() : frameEnd(stream, frameEnd(stream, 0));
-        const auto read = handshake(stream.substr(0, end), splitter);
-        if (!read) {
-            return 0;
-        }
-        stream.remove_prefix(*read);
-    }
-
-    const RelayModel whole = relay(stream, nullptr);
-    const RelayModel split = relay(stream, &splitter);
-    // How recv() cut the stream must not change what the client sees. (Bytes after the end of
-    // the response may or may not have been read, so only the client's view is compared.)
-    check(whole.sink() == split.sink(), "the client sees the same response for any split");
-    check(whole.responseDone() == split.responseDone(), "the response ends for any split");
-    if (!whole.doubtful() && whole.outcome() != Outcome::Reading) {
-        check(whole.outcome() == split.outcome(), "the same failure for any split");
-    }
+    // How recv() cut the stream must not change what the client sees or how the relay ends.
+    check(all.events == split.events, "the client sees the same response for any split");
+    check(all.result.outcome == split.result.outcome, "the same outcome for any split");
     return 0;
 }

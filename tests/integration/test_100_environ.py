@@ -12,7 +12,7 @@ import pytest
 from harness import http
 from harness.httpd import ServerConf
 
-ENVIRON_CONF = ServerConf(r"""
+ENVIRON_CONF = ServerConf(tls=True, body=r"""
 WSGIDaemonProcess env processes=2 threads=4
 WSGIDaemonProcess env1 threads=1
 WSGIProcessGroup env
@@ -59,8 +59,9 @@ WSGIScriptAlias / ${APPS}/environ/app.wsgi
 """)
 
 
-def environ(server, path, method="GET", body=None, headers=None):
-    r = http.request(server.port, method, path, body=body, headers=headers)
+def environ(client, path, method="GET", body=None, headers=None):
+    """The environ the app saw, over the client's protocol."""
+    r = client.request(method, path, body=body, headers=headers)
     assert r.status == 200, r
     return r.json()
 
@@ -69,79 +70,79 @@ class TestEnviron:
     server_conf = ENVIRON_CONF
 
     @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
-    def test_100_01_request_method(self, server, method):
+    def test_100_01_request_method(self, client, method):
         body = b"x" if method in ("POST", "PUT", "PATCH") else None
-        assert environ(server, "/sub/x", method, body)["REQUEST_METHOD"] == method
+        assert environ(client, "/sub/x", method, body)["REQUEST_METHOD"] == method
 
-    def test_100_02_root_mount_path(self, server):
-        env = environ(server, "/foo/bar")
+    def test_100_02_root_mount_path(self, client):
+        env = environ(client, "/foo/bar")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("", "/foo/bar")
 
-    def test_100_03_root_mount_slash(self, server):
-        env = environ(server, "/")
+    def test_100_03_root_mount_slash(self, client):
+        env = environ(client, "/")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("", "/")
 
-    def test_100_04_sub_mount_exact(self, server):
-        env = environ(server, "/sub")
+    def test_100_04_sub_mount_exact(self, client):
+        env = environ(client, "/sub")
         assert env["SCRIPT_NAME"] == "/sub"
         assert env.get("PATH_INFO", "") == ""
 
-    def test_100_05_sub_mount_with_path(self, server):
-        env = environ(server, "/sub/x/y")
+    def test_100_05_sub_mount_with_path(self, client):
+        env = environ(client, "/sub/x/y")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/sub", "/x/y")
 
-    def test_100_06_sub_mount_trailing_slash(self, server):
-        env = environ(server, "/sub/")
+    def test_100_06_sub_mount_trailing_slash(self, client):
+        env = environ(client, "/sub/")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/sub", "/")
 
-    def test_100_07_mount_matches_whole_segments(self, server):
+    def test_100_07_mount_matches_whole_segments(self, client):
         # "/subway" is not under "/sub": the root mount serves it.
-        env = environ(server, "/subway/x")
+        env = environ(client, "/subway/x")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("", "/subway/x")
 
-    def test_100_08_first_listed_mount_wins(self, server):
-        env = environ(server, "/sub/deeper/z")
+    def test_100_08_first_listed_mount_wins(self, client):
+        env = environ(client, "/sub/deeper/z")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/sub/deeper", "/z")
         # /m is listed before /m/inner, so it takes /m/inner/x too (mod_wsgi's first match).
-        env = environ(server, "/m/inner/x")
+        env = environ(client, "/m/inner/x")
         assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/m", "/inner/x")
         assert env["SCRIPT_FILENAME"].endswith("/environ/app.wsgi")
 
-    def test_100_09_path_info_is_decoded_latin1(self, server):
-        env = environ(server, "/sub/a%20b/caf%C3%A9")
+    def test_100_09_path_info_is_decoded_latin1(self, client):
+        env = environ(client, "/sub/a%20b/caf%C3%A9")
         assert env["SCRIPT_NAME"] == "/sub"
         # PEP 3333: the URL-decoded bytes, as a latin-1 str.
         assert env["PATH_INFO"].encode("latin-1").decode("utf-8") == "/a b/café"
         assert env["REQUEST_URI"] == "/sub/a%20b/caf%C3%A9"
 
-    def test_100_10_query_string_raw(self, server):
+    def test_100_10_query_string_raw(self, client):
         qs = "a=1&b=two%20words&c=%C3%A9&d&e=x+y"
-        env = environ(server, "/sub/q?" + qs)
+        env = environ(client, "/sub/q?" + qs)
         assert env["QUERY_STRING"] == qs
         assert env["PATH_INFO"] == "/q"
         assert env["REQUEST_URI"] == "/sub/q?" + qs
 
-    def test_100_11_query_string_empty(self, server):
-        assert environ(server, "/sub/q").get("QUERY_STRING", "") == ""
+    def test_100_11_query_string_empty(self, client):
+        assert environ(client, "/sub/q").get("QUERY_STRING", "") == ""
 
-    def test_100_12_content_type_and_length(self, server):
-        env = environ(server, "/sub/p", "POST", b"a=1&b=22",
+    def test_100_12_content_type_and_length(self, client):
+        env = environ(client, "/sub/p", "POST", b"a=1&b=22",
                       {"Content-Type": "application/x-www-form-urlencoded"})
         assert env["CONTENT_TYPE"] == "application/x-www-form-urlencoded"
         assert env["CONTENT_LENGTH"] == "8"
 
-    def test_100_13_no_body_no_content_length(self, server):
-        env = environ(server, "/sub/g")
+    def test_100_13_no_body_no_content_length(self, client):
+        env = environ(client, "/sub/g")
         assert env.get("CONTENT_LENGTH", "") in ("", "0")
         assert env.get("CONTENT_TYPE", "") == ""
 
-    def test_100_14_server_variables(self, server):
-        env = environ(server, "/sub/s")
+    def test_100_14_server_variables(self, client):
+        env = environ(client, "/sub/s")
         assert env["SERVER_NAME"] == "127.0.0.1"
-        assert env["SERVER_PORT"] == str(server.port)
-        assert env["SERVER_PROTOCOL"] == "HTTP/1.1"
+        assert env["SERVER_PORT"] == str(client.port)
+        assert env["SERVER_PROTOCOL"] == client.server_protocol
         assert env["SERVER_SOFTWARE"].startswith("Apache")
-        assert env["SCRIPT_FILENAME"] == f"{server.apps}/environ/app.wsgi"
+        assert env["SCRIPT_FILENAME"] == f"{client.server.apps}/environ/app.wsgi"
 
     def test_100_15_http10_protocol(self, server):
         r = http.raw_exchange(server.port, b"GET /sub/old HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
@@ -179,30 +180,30 @@ class TestEnviron:
         assert env["HTTP_ACCEPT_LANGUAGE"] == "en, fr;q=0.5"
         assert env["HTTP_HOST"] == f"127.0.0.1:{server.port}"
 
-    def test_100_18_no_proxy_header(self, server):
+    def test_100_18_no_proxy_header(self, client):
         # httpoxy: a Proxy request header must never become HTTP_PROXY.
-        env = environ(server, "/sub/p", headers={"Proxy": "http://evil.example:3128"})
+        env = environ(client, "/sub/p", headers={"Proxy": "http://evil.example:3128"})
         assert "HTTP_PROXY" not in env
 
-    def test_100_19_header_names_with_underscores_dropped(self, server):
+    def test_100_19_header_names_with_underscores_dropped(self, client):
         # X_Under cannot be told apart from X-Under once mapped to HTTP_X_UNDER: httpd drops it
         # so a client cannot spoof a header a proxy in front has set.
-        env = environ(server, "/sub/u", headers={"X_Under": "spoofed", "X-Under": "real"})
+        env = environ(client, "/sub/u", headers={"X_Under": "spoofed", "X-Under": "real"})
         assert env["HTTP_X_UNDER"] == "real"
 
-    def test_100_20_authorization_hidden_by_default(self, server):
-        env = environ(server, "/sub/a", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    def test_100_20_authorization_hidden_by_default(self, client):
+        env = environ(client, "/sub/a", headers={"Authorization": "Basic dXNlcjpwYXNz"})
         assert "HTTP_AUTHORIZATION" not in env
 
-    def test_100_21_authorization_passed_with_directive(self, server):
-        env = environ(server, "/auth/a", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    def test_100_21_authorization_passed_with_directive(self, client):
+        env = environ(client, "/auth/a", headers={"Authorization": "Basic dXNlcjpwYXNz"})
         assert env["HTTP_AUTHORIZATION"] == "Basic dXNlcjpwYXNz"
 
-    def test_100_22_wsgi_keys(self, server):
-        env = environ(server, "/sub/w")
+    def test_100_22_wsgi_keys(self, client):
+        env = environ(client, "/sub/w")
         assert env["wsgi.version"] == [1, 0]
         assert env["_types"]["wsgi.version"] == "tuple"
-        assert env["wsgi.url_scheme"] == "http"
+        assert env["wsgi.url_scheme"] == client.scheme
         assert env["wsgi.multithread"] is True  # threads=4
         assert env["wsgi.multiprocess"] is True  # processes=2
         assert env["wsgi.run_once"] is False
@@ -210,52 +211,53 @@ class TestEnviron:
         assert env["wsgi.input.has_read"] is True
         assert env["wsgi.errors.has_write"] is True
         assert env["wsgi.file_wrapper.callable"] is True
-        assert "HTTPS" not in env or env["HTTPS"] in ("", "off")
+        if client.scheme == "http":
+            assert "HTTPS" not in env or env["HTTPS"] in ("", "off")
 
-    def test_100_23_wsgi_flags_single_thread_group(self, server):
-        env = environ(server, "/single/w")
+    def test_100_23_wsgi_flags_single_thread_group(self, client):
+        env = environ(client, "/single/w")
         assert env["wsgi.multithread"] is False  # threads=1
         assert env["wsgi.multiprocess"] is False  # processes= not given
         assert env["mod_wsgi.process_group"] == "env1"
 
-    def test_100_24_cgi_values_are_native_strings(self, server):
-        env = environ(server, "/sub/t?x=1", headers={"X-A": "b"})
+    def test_100_24_cgi_values_are_native_strings(self, client):
+        env = environ(client, "/sub/t?x=1", headers={"X-A": "b"})
         cgi = {k: t for k, t in env["_types"].items() if k.isupper()}
         assert cgi, env
         assert all(t == "str" for t in cgi.values()), cgi
 
-    def test_100_25_process_group(self, server):
-        assert environ(server, "/sub/x")["mod_wsgi.process_group"] == "env"
+    def test_100_25_process_group(self, client):
+        assert environ(client, "/sub/x")["mod_wsgi.process_group"] == "env"
         # WSGIProcessGroup in <Location> scope.
-        assert environ(server, "/loc/x")["mod_wsgi.process_group"] == "env1"
+        assert environ(client, "/loc/x")["mod_wsgi.process_group"] == "env1"
 
-    def test_100_26_application_group_default_is_resource(self, server):
-        assert environ(server, "/sub/x")["mod_wsgi.application_group"] == \
-            f"127.0.0.1:{server.port}|/sub"
-        assert environ(server, "/other")["mod_wsgi.application_group"] == \
-            f"127.0.0.1:{server.port}|"
+    def test_100_26_application_group_default_is_resource(self, client):
+        assert environ(client, "/sub/x")["mod_wsgi.application_group"] == \
+            f"127.0.0.1:{client.port}|/sub"
+        assert environ(client, "/other")["mod_wsgi.application_group"] == \
+            f"127.0.0.1:{client.port}|"
 
-    def test_100_27_application_group_named_and_global(self, server):
-        assert environ(server, "/named/x")["mod_wsgi.application_group"] == "named-group"
-        assert environ(server, "/global/x")["mod_wsgi.application_group"] == ""
+    def test_100_27_application_group_named_and_global(self, client):
+        assert environ(client, "/named/x")["mod_wsgi.application_group"] == "named-group"
+        assert environ(client, "/global/x")["mod_wsgi.application_group"] == ""
 
-    def test_100_28_application_group_expansions(self, server):
-        assert environ(server, "/envgroup/x")["mod_wsgi.application_group"] == "from-env"
-        assert environ(server, "/server-group/x")["mod_wsgi.application_group"] == \
-            f"127.0.0.1:{server.port}"
-        host = environ(server, "/host-group/x", headers={"Host": f"example.test:{server.port}"})
+    def test_100_28_application_group_expansions(self, client):
+        assert environ(client, "/envgroup/x")["mod_wsgi.application_group"] == "from-env"
+        assert environ(client, "/server-group/x")["mod_wsgi.application_group"] == \
+            f"127.0.0.1:{client.port}"
+        host = environ(client, "/host-group/x", headers={"Host": f"example.test:{client.port}"})
         assert host["mod_wsgi.application_group"].startswith("example.test")
 
-    def test_100_30_groups_in_directory_scope(self, server):
-        r = http.get(server.port, "/dirscope")
+    def test_100_30_groups_in_directory_scope(self, client):
+        r = client.get("/dirscope")
         assert r.status == 200, r
         assert r.json()["process_group"] == "env1"
         assert r.json()["application_group"] == "dir-group"
 
-    def test_100_29_callable_object(self, server):
-        assert http.get(server.port, "/callable-default").body == b"application"
-        assert http.get(server.port, "/callable-directive").body == b"custom"
-        assert http.get(server.port, "/callable-option").body == b"custom"
+    def test_100_29_callable_object(self, client):
+        assert client.get("/callable-default").body == b"application"
+        assert client.get("/callable-directive").body == b"custom"
+        assert client.get("/callable-option").body == b"custom"
 
 
 VHOST_CONF = ServerConf(r"""

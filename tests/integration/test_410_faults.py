@@ -21,7 +21,8 @@ from harness.util import wait_for_file
 from test_400_daemon_lifecycle import Background, group_daemons, rendezvous_dir
 
 FAULT_CONF = ServerConf(r"""
-WSGIDaemonProcess faulty threads=2 display-name=wsgid-faulty socket-timeout=2 connect-timeout=2
+WSGIDaemonProcess faulty threads=2 display-name=wsgid-faulty socket-timeout=2 connect-timeout=2 \
+    queue-timeout=2
 WSGIScriptAlias /f ${APPS}/fault/app.wsgi process-group=faulty
 WSGIScriptAlias /rv ${APPS}/rendezvous/app.wsgi process-group=faulty
 """)
@@ -30,8 +31,8 @@ WSGIScriptAlias /rv ${APPS}/rendezvous/app.wsgi process-group=faulty
 # would otherwise take for a traceback).
 CRASH_IDS = ("WG0270",)
 # A request timed out waiting for a stopped daemon: on a pooled connection (-> 504), or on a new
-# one that no daemon accepted (-> 503).
-TIMEOUT_IDS = ("WG0116", "WG0112")
+# one that no daemon accepted within queue-timeout (-> 503).
+TIMEOUT_IDS = ("WG0116", "WG0112", "WG0130")
 # The parent saw a daemon stopped (warning) and running again.
 STOPPED_IDS = ("WG0062",)
 # Daemons that died before they were ready: the parent backs off.
@@ -138,7 +139,7 @@ class TestFaults:
     def test_410_06_stopped_daemon_continues_and_serves_again(self, server, allow_log):
         # A daemon stopped by SIGSTOP (or a debugger) is not killed: requests wait for it (up
         # to socket-timeout on a pooled connection, then 504 naming the stop; up to
-        # connect-timeout on a new one, then 503) and it serves again once continued.
+        # queue-timeout on a new one, then 503) and it serves again once continued.
         allow_log(*TIMEOUT_IDS, *STOPPED_IDS)
         offset = server.log.size()
         pid = the_daemon(server).pid

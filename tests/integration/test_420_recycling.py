@@ -5,18 +5,12 @@ new one that is ready before the old one stops taking requests: a bounded client
 64 KiB POSTs) running through several recycles counts zero failed requests. The old process
 finishes what it has and runs the app's atexit handlers; one that overruns graceful-timeout is
 cut off and its request's 502 names the recycle. memory-limit= and virtual-memory-limit= make
-allocations fail, as under mod_wsgi.
-
-Until the module gates request bodies on the daemon's go-ahead (protocol v3), a POST that meets a
-daemon closing an idle pooled connection at that very moment gets 503 (the known gap,
-harness/load.py): such POSTs are counted and reported as a warning, every other failure fails the
-test."""
+allocations fail, as under mod_wsgi."""
 
 import os
 import re
 import signal
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -34,15 +28,11 @@ from test_400_daemon_lifecycle import Background, group_daemons
 RECYCLE_WAIT = 90.0
 # A recycled daemon cut off at its graceful-timeout: the daemon's own line, and the module's 502.
 CUT_OFF_IDS = ("WG0230", *DAEMON_LOST_IDS)
-# The module's line for a POST in the known gap (harness/load.py, Load.known_gap).
-KNOWN_GAP_IDS = ("WG0113",)
 
 
 def check_load(load):
-    """No request failed, except (for now) POSTs in the known gap, which are reported."""
-    assert not load.real_failures(), load.summary()
-    if load.known_gap():
-        warnings.warn(f"known gap (protocol v3 removes it): {load.summary()}")
+    """No request of the load failed, POSTs included."""
+    assert not load.failures(), load.summary()
 
 
 def recycles(server, offset, reason):
@@ -55,7 +45,7 @@ def recycles(server, offset, reason):
 def wait_recycles(server, offset, reason, n, load=None, timeout=RECYCLE_WAIT):
     deadline = time.monotonic() + timeout
     while len(recycles(server, offset, reason)) < n:
-        if load is not None and load.real_failures():
+        if load is not None and load.failures():
             break  # no point waiting: the test fails on the failures
         if time.monotonic() > deadline:
             raise AssertionError(f"fewer than {n} recycles ({reason}) within {timeout}s\n"
@@ -75,19 +65,17 @@ def run_load_through(server, path, reason, n, **load_args):
     return load
 
 
-def test_420_01_maximum_requests_recycles_with_no_failed_request(make_server, allow_log):
-    allow_log(*KNOWN_GAP_IDS)
+def test_420_01_maximum_requests_recycles_with_no_failed_request(make_server):
     srv = make_server(ServerConf(r"""
 WSGIDaemonProcess mr processes=2 threads=4 maximum-requests=25 display-name=wsgid-mr
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=mr
 """))
     run_load_through(srv, "/r", "maximum-requests", 3, threads=4)
-    asked = srv.log.wait_for(r"WG0280: maximum-requests=25 reached", 0)
+    asked = srv.log.wait_for(r"WG0290: maximum-requests=25 reached", 0)
     assert "asking the parent for a replacement" in asked.text
 
 
-def test_420_02_inactivity_timeout_recycles_an_idle_process(make_server, allow_log):
-    allow_log(*KNOWN_GAP_IDS)
+def test_420_02_inactivity_timeout_recycles_an_idle_process(make_server):
     srv = make_server(ServerConf(r"""
 WSGIDaemonProcess idle threads=2 inactivity-timeout=2 display-name=wsgid-idle
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=idle
@@ -107,8 +95,7 @@ WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=idle
     assert len({pid for load in loads for pid in load.pids()}) >= 3
 
 
-def test_420_03_maximum_memory_recycles_before_allocations_fail(make_server, allow_log):
-    allow_log(*KNOWN_GAP_IDS)
+def test_420_03_maximum_memory_recycles_before_allocations_fail(make_server):
     srv = make_server(ServerConf(r"""
 WSGIDaemonProcess mem threads=3 maximum-memory=96M display-name=wsgid-mem
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=mem
@@ -125,13 +112,12 @@ WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=mem
     check_load(load)
     assert load.posts() > 0
     assert len(recycles(srv, offset, "maximum-memory")) >= 2, srv.log.tail(40)
-    asked = srv.log.wait_for(r"WG0280: resident set size \d+ MiB is above maximum-memory=96 MiB",
+    asked = srv.log.wait_for(r"WG0290: resident set size \d+ MiB is above maximum-memory=96 MiB",
                              offset)
     assert "asking the parent for a replacement" in asked.text
 
 
-def test_420_04_restart_interval_recycles_under_load(make_server, allow_log):
-    allow_log(*KNOWN_GAP_IDS)
+def test_420_04_restart_interval_recycles_under_load(make_server):
     srv = make_server(ServerConf(r"""
 WSGIDaemonProcess ri processes=2 threads=2 restart-interval=2 display-name=wsgid-ri
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=ri
@@ -139,8 +125,7 @@ WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=ri
     run_load_through(srv, "/r", "restart-interval", 3, threads=3)
 
 
-def test_420_05_sigusr1_evicts_gracefully(make_server, allow_log):
-    allow_log(*KNOWN_GAP_IDS)
+def test_420_05_sigusr1_evicts_gracefully(make_server):
     srv = make_server(ServerConf(r"""
 WSGIDaemonProcess ev threads=2 display-name=wsgid-ev
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=ev
@@ -199,7 +184,7 @@ WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=cpu
     offset = srv.log.size()
     assert http.get(srv.port, "/r?burn=1.5").status == 200
     wait_recycles(srv, offset, "cpu-time-limit", 1)
-    srv.log.wait_for(r"WG0280: cpu-time-limit reached \(SIGXCPU\)", offset)
+    srv.log.wait_for(r"WG0290: cpu-time-limit reached \(SIGXCPU\)", offset)
     srv.wait_daemons(1, exclude={old.pid})
     assert http.get(srv.port, "/r").status == 200
 

@@ -8,7 +8,7 @@ import uuid
 
 from harness import http
 from harness.httpd import ServerConf
-from harness.util import parallel, wait_for_files
+from harness.util import parallel, wait_for_files, write_script
 
 CONCURRENCY_CONF = ServerConf(r"""
 WSGIDaemonProcess pool processes=2 threads=4
@@ -102,12 +102,7 @@ class TestConcurrency:
         assert len({r["thread"] for r in results}) == 1
 
     def test_500_04_script_reloaded_when_mtime_changes(self, server):
-        app_dir = server.state / "reload"
-        app_dir.mkdir(exist_ok=True)
-        os.chmod(app_dir, 0o755)
-        script = app_dir / "app.wsgi"
-        script.write_text(RELOAD_APP.format(version="v1"))
-        os.chmod(script, 0o644)
+        script = write_script(server.state / "reload" / "app.wsgi", RELOAD_APP.format(version="v1"))
         r = http.get(server.port, "/reload")
         assert (r.status, r.body) == (200, b"v1"), r
         script.write_text(RELOAD_APP.format(version="v2"))

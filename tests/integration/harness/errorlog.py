@@ -3,6 +3,7 @@
 leave behind (error and worse, sanitizer reports, Python tracebacks) and waits for expected ones.
 Tests allowlist message ids (WGnnnn, AHnnnnn), never text."""
 
+import datetime
 import re
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class Record:
     pid: Optional[int] = None
     tid: Optional[int] = None
     ids: Set[str] = field(default_factory=set)
+    # When it was logged (local time, as httpd and the daemons write it); None if unparsable.
+    when: Optional[datetime.datetime] = None
 
     @property
     def text(self) -> str:
@@ -43,6 +46,13 @@ class Record:
         if self.level in _BAD_LEVELS:
             return True
         return any(word in self.text for word in _BAD_TEXT)
+
+
+def _logged_at(date: str) -> Optional[datetime.datetime]:
+    try:
+        return datetime.datetime.strptime(date, "%a %b %d %H:%M:%S.%f %Y")
+    except ValueError:
+        return None
 
 
 def parse(text: str) -> List[Record]:
@@ -75,7 +85,8 @@ def parse(text: str) -> List[Record]:
         ):
             prev.lines.append(line)
             continue
-        records.append(Record(lines=[line], module=module, level=level, pid=pid, tid=tid, ids=ids))
+        records.append(Record(lines=[line], module=module, level=level, pid=pid, tid=tid, ids=ids,
+                              when=_logged_at(m.group("date"))))
     return records
 
 

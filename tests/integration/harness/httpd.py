@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
-from . import procs
+from . import procs, tls
 from .errorlog import ErrorLog
 from .settings import INTEGRATION_DIR, Settings
 
@@ -74,6 +74,13 @@ class ServerConf:
     load_module: bool = True  # False only for the harness's own checks with plain httpd
     daemon_program: bool = True  # False: no WSGIDaemonProgram, the module finds its own daemon
     env: Dict[str, str] = field(default_factory=dict)  # more environment for apache2 itself
+    # HTTP/2 in cleartext (h2c, prior knowledge and Upgrade) besides HTTP/1.1 on ${PORT}, with
+    # mod_http2; never under mpm_prefork, which mod_http2 does not support.
+    http2: bool = True
+    # A second listener, ${TLS_PORT}: TLS (mod_ssl, a self-signed certificate for 127.0.0.1)
+    # offering h2 and http/1.1 by ALPN, in a <VirtualHost> that inherits the main server's
+    # configuration (mounts, groups, directory sections).
+    tls: bool = False
 
     def expected_daemons(self) -> int:
         if self.daemons is not None:
@@ -182,12 +189,15 @@ class HttpdServer:
         self.log = ErrorLog(self.root / "error.log")
         self.access_log = self.root / "access.log"
         self.port = free_port()
+        self.tls_port: Optional[int] = free_port() if conf.tls else None
         self.proc: Optional[subprocess.Popen] = None
         self.expected_daemons = conf.expected_daemons()
         self.checked_offset = 0  # error log bytes already scanned by the after-test checks
         self.mpm = conf.mpm or os.environ.get("MPM", "event")
         if self.mpm not in ("event", "worker", "prefork"):
             raise ValueError(f"MPM={self.mpm}: use event, worker or prefork")
+        # mod_http2 refuses to run under prefork (it only logs a warning and stays inactive).
+        self.http2 = conf.http2 and conf.load_module and self.mpm != "prefork"
         self._sanitizer_libs = sanitizer_runtime_libs(settings) if settings.sanitized else []
         self._prepare_dirs()
         self.write_config()
@@ -253,6 +263,24 @@ class HttpdServer:
             lines.append(f'LoadModule wsgid_module "{s.module}"')
             if self.conf.daemon_program:
                 lines.append(f'WSGIDaemonProgram "{s.daemon}"')
+        if self.http2:
+            lines += [f'LoadModule http2_module "{mods}/mod_http2.so"', "Protocols h2c http/1.1"]
+        if self.tls_port is not None:
+            cert, key = tls.certificate()
+            lines += [
+                f"Define TLS_PORT {self.tls_port}",
+                f'LoadModule ssl_module "{mods}/mod_ssl.so"',
+                f'LoadModule socache_shmcb_module "{mods}/mod_socache_shmcb.so"',
+                'SSLSessionCache "shmcb:${WG_ROOT}/run/ssl_scache(512000)"',
+                "Listen 127.0.0.1:${TLS_PORT}",
+                "<VirtualHost 127.0.0.1:${TLS_PORT}>",
+                f"    ServerName {SERVER_NAME}",
+                "    SSLEngine on",
+                f'    SSLCertificateFile "{cert}"',
+                f'    SSLCertificateKeyFile "{key}"',
+                "    Protocols h2 http/1.1" if self.http2 else "    Protocols http/1.1",
+                "</VirtualHost>",
+            ]
         if is_root():
             lines += [f"User {APACHE_USER}", f"Group {APACHE_GROUP}"]
         lines += [
@@ -473,3 +501,15 @@ class HttpdServer:
     def cleanup(self) -> None:
         if not os.environ.get("WSGID_KEEP_TMP"):
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def assert_configtest_fails(make_server, body: str, words: Iterable[str]) -> str:
+    """Runs `apachectl configtest` on a server made from `body` (with the `make_server` fixture)
+    and asserts that it fails saying each of `words`; returns its output."""
+    srv = make_server(ServerConf(body, daemons=0), start=False)
+    res = srv.configtest()
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    for word in words:
+        assert word in out, out
+    return out

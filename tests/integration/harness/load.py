@@ -94,22 +94,8 @@ class Load:
             return len(self.outcomes)
 
     def failures(self) -> List[Outcome]:
-        """Every failed request, the known gap included."""
         with self._lock:
             return [o for o in self.outcomes if not o.ok]
-
-    def known_gap(self) -> List[Outcome]:
-        """POSTs answered 503 because a daemon closed an idle pooled connection just as an
-        httpd child wrote a request with a body on it: the child had sent the body and cannot
-        replay it (docs/operations.md, "A known gap"). Gating the body on the daemon's go-ahead
-        (protocol v3, being built) removes this; then assert on failures() alone."""
-        with self._lock:
-            return [o for o in self.outcomes
-                    if not o.ok and o.method == "POST" and o.detail.startswith("503 ")]
-
-    def real_failures(self) -> List[Outcome]:
-        gap = {id(o) for o in self.known_gap()}
-        return [o for o in self.failures() if id(o) not in gap]
 
     def pids(self) -> Set[int]:
         with self._lock:
@@ -121,6 +107,5 @@ class Load:
 
     def summary(self) -> str:
         failures = self.failures()
-        return (f"{len(failures)} of {self.count()} requests failed ({len(self.known_gap())} in "
-                f"the known gap; {self.posts()} POSTs answered): "
-                f"{[(f.method, f.detail[:160]) for f in failures[:5]]}")
+        return (f"{len(failures)} of {self.count()} requests failed ({self.posts()} POSTs "
+                f"answered): {[(f.method, f.detail[:160]) for f in failures[:5]]}")

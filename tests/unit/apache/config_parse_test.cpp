@@ -169,6 +169,61 @@ TEST(ParseScriptAlias, ErrorsNameTheProblem) {
     EXPECT_TRUE(contains(noValue.status().message(), "process-group"));
 }
 
+TEST(ParseScriptAliasMatch, KeepsTheExpressionAsWritten) {
+    auto r =
+        parseScriptAlias("^/sites/([^/]+)/ /srv/$1/app.wsgi process-group=$1", AliasKind::Match);
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->urlPath, "^/sites/([^/]+)/");
+    EXPECT_EQ(r->target, "/srv/$1/app.wsgi");
+    EXPECT_EQ(r->processGroup, "$1");
+    auto unanchored = parseScriptAlias("(.*)\\.py$ /srv/$1.wsgi", AliasKind::Match);
+    ASSERT_TRUE(unanchored.isOk()) << unanchored.status().message();
+    EXPECT_EQ(unanchored->urlPath, "(.*)\\.py$");
+}
+
+TEST(ParseScriptAliasMatch, ErrorsNameTheDirective) {
+    auto one = parseScriptAlias("^/x", AliasKind::Match);
+    ASSERT_FALSE(one.isOk());
+    EXPECT_TRUE(contains(one.status().message(), "WSGIScriptAliasMatch"));
+    auto unknown = parseScriptAlias("^/x /srv/a.wsgi bogus=1", AliasKind::Match);
+    ASSERT_FALSE(unknown.isOk());
+    EXPECT_TRUE(contains(unknown.status().message(), "WSGIScriptAliasMatch: unknown option"));
+}
+
+TEST(ParseHandlerScript, NameScriptAndOptions) {
+    auto r = parseHandlerScript(
+        "my-handler /srv/handler.wsgi process-group=site application-group=%{GLOBAL} "
+        "pass-authorization=Off");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->name, "my-handler");
+    EXPECT_EQ(r->script, "/srv/handler.wsgi");
+    EXPECT_EQ(r->processGroup, "site");
+    EXPECT_EQ(r->applicationGroup, "%{GLOBAL}");
+    EXPECT_EQ(r->passAuthorization, false);
+}
+
+TEST(ParseHandlerScript, RefusesWhatModWsgiRefuses) {
+    auto callable = parseHandlerScript("h /srv/h.wsgi callable-object=x");
+    ASSERT_FALSE(callable.isOk());
+    EXPECT_TRUE(contains(callable.status().message(), "'callable-object'"));
+    EXPECT_FALSE(parseHandlerScript("h").isOk());
+    auto option = parseHandlerScript("process-group=x /srv/h.wsgi");
+    ASSERT_FALSE(option.isOk());
+    EXPECT_TRUE(contains(option.status().message(), "handler name"));
+    auto twice = parseHandlerScript("h /srv/h.wsgi process-group=a process-group=b");
+    ASSERT_FALSE(twice.isOk());
+    EXPECT_TRUE(contains(twice.status().message(), "twice"));
+}
+
+TEST(ParseHeadMapping, OnOffAutoInAnyCase) {
+    EXPECT_EQ(parseHeadMapping("On").value(), HeadMapping::On);
+    EXPECT_EQ(parseHeadMapping("off").value(), HeadMapping::Off);
+    EXPECT_EQ(parseHeadMapping("AUTO").value(), HeadMapping::Auto);
+    auto bad = parseHeadMapping("sometimes");
+    ASSERT_FALSE(bad.isOk());
+    EXPECT_TRUE(contains(bad.status().message(), "On, Off or Auto"));
+}
+
 TEST(ParseImportScript, RequiresBothGroups) {
     auto ok = parseImportScript("/srv/app.wsgi process-group=site application-group=%{GLOBAL}");
     ASSERT_TRUE(ok.isOk()) << ok.status().message();
@@ -199,7 +254,7 @@ TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
         "site processes=1 threads=4 user=www group=#33 supplementary-groups=adm,#4 umask=0027 "
         "home=/srv/site python-home=/srv/venv python-path=/srv/site:/srv/lib "
         "display-name=%{GROUP} lang=en_US.UTF-8 locale=C.UTF-8 listen-backlog=50 "
-        "connect-timeout=3 socket-timeout=60 shutdown-timeout=9");
+        "connect-timeout=3 socket-timeout=60 shutdown-timeout=9 queue-timeout=20");
     ASSERT_TRUE(r.isOk()) << r.status().message();
     EXPECT_EQ(r->processes, 1);
     EXPECT_TRUE(r->processesGiven);  // wsgi.multiprocess follows mod_wsgi: given at all
@@ -218,7 +273,18 @@ TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
     EXPECT_EQ(r->connectTimeout, std::chrono::seconds(3));
     EXPECT_EQ(r->socketTimeout, std::chrono::seconds(60));
     EXPECT_EQ(r->shutdownTimeout, std::chrono::seconds(9));
+    EXPECT_EQ(r->queueTimeout, std::chrono::seconds(20));
     EXPECT_TRUE(r->unimplementedOptions.empty());
+}
+
+TEST(ParseDaemonProcess, QueueTimeoutDefaultsTo45AndZeroTurnsItOff) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->queueTimeout, std::chrono::seconds(45));
+    auto off = parseDaemonProcess("site queue-timeout=0");
+    ASSERT_TRUE(off.isOk()) << off.status().message();
+    EXPECT_EQ(off->queueTimeout, std::chrono::seconds(0));
+    EXPECT_TRUE(contains(errorOf("site queue-timeout=1m"), "option 'queue-timeout'"));
 }
 
 TEST(ParseDaemonProcess, LogRateLimitOptions) {
@@ -295,13 +361,13 @@ TEST(ParseDaemonProcess, BadGroupNames) {
 
 TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
     auto r = parseDaemonProcess(
-        "site request-timeout=60 queue-timeout=45 deadlock-timeout=60 server-metrics=On "
+        "site request-timeout=60 deadlock-timeout=60 server-metrics=On "
         "switch-interval=0.005 cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
     EXPECT_EQ(r->unimplementedOptions,
-              (std::vector<std::string>{"request-timeout", "queue-timeout", "deadlock-timeout",
-                                        "server-metrics", "switch-interval", "cpu-priority",
-                                        "send-buffer-size", "python-eggs"}));
+              (std::vector<std::string>{"request-timeout", "deadlock-timeout", "server-metrics",
+                                        "switch-interval", "cpu-priority", "send-buffer-size",
+                                        "python-eggs"}));
 }
 
 TEST(ParseDaemonProcess, RecyclingOptions) {

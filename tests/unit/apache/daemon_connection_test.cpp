@@ -173,6 +173,37 @@ TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
     EXPECT_EQ(conn.value()->daemonPid(), 4321U);
 }
 
+TEST(ConnectToDaemon, GoodbyeRightAfterHelloAckMovesOnToTheNextDaemon) {
+    // A daemon that began to drain while it answered the Hello (a recycle, a restart) sends its
+    // goodbye in the same write as the HelloAck; the client tries the next daemon.
+    SocketDir dir;
+    const std::string path = dir.path("late.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::unique_ptr<FakeDaemon> keep;
+    std::thread daemon([&] {
+        {
+            UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+            FakeDaemon draining(std::move(conn));
+            test::sendChallenge(draining, 1);
+            draining.readFrame();
+            std::string both;
+            protocol::appendFrame(both, FrameType::HelloAck, 0,
+                                  protocol::encodeHelloAck({.daemonPid = 1}));
+            protocol::appendFrame(
+                both, FrameType::Error, 0,
+                protocol::encodeResponseError({.code = protocol::ResponseErrorCode::ShuttingDown,
+                                               .message = "daemon is stopping"}));
+            draining.sendRaw(both);
+        }
+        serveHello(listener.get(), 4321, nullptr, &keep);
+    });
+    const ConnectParams params{.socketPath = path, .connectTimeout = 10s, .ioTimeout = kIo};
+    auto conn = connectToDaemon(params);
+    daemon.join();
+    ASSERT_TRUE(conn) << conn.status().message();
+    EXPECT_EQ(conn.value()->daemonPid(), 4321U);
+}
+
 TEST(ConnectToDaemon, TooLongPathIsRejected) {
     const std::string path = "/tmp/" + std::string(200, 'x');
     auto conn = connectToDaemon({.socketPath = path});

@@ -77,6 +77,16 @@ TEST(StatusLine, RejectsMalformedStatusLines) {
     EXPECT_FALSE(isValidStatusLine(std::string_view("200 O\0K", 7)));
 }
 
+TEST(StatusLine, FinalExcludesInterimStatuses) {
+    for (const std::string_view final : {"200 OK", "204 ", "304 Not Modified", "599 X"}) {
+        EXPECT_TRUE(isFinalStatusLine(final)) << final;
+    }
+    for (const std::string_view notFinal :
+         {"100 Continue", "101 Switching Protocols", "103 Early Hints", "199 X", "200", "600 X"}) {
+        EXPECT_FALSE(isFinalStatusLine(notFinal)) << notFinal;
+    }
+}
+
 TEST(ContentLength, ParsesDigitsOnly) {
     EXPECT_EQ(parseContentLength("0"), 0);
     EXPECT_EQ(parseContentLength("5"), 5);

@@ -53,7 +53,7 @@ TEST(ResourceLimits, AppliedInAChildAndAFailureIsLogged) {
         // Raising a hard limit above what we hold is refused (unless root), and logged.
         if (::geteuid() != 0) {
             applyResourceLimits({{RLIMIT_CPU, 300, 300}}, log);
-            ok = ok && log.contains("WG0282", "cpu-time-limit");
+            ok = ok && log.contains("WG0291", "cpu-time-limit");
         }
         ::_exit(ok ? 0 : 1);
     }

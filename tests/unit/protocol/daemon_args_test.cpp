@@ -43,6 +43,8 @@ DaemonArgs everyField() {
     a.displayName = "(wsgi:site-a)";
     a.logLevel = "info";
     a.shutdownTimeoutSec = 12;
+    a.socketTimeoutSec = 60;
+    a.queueTimeoutSec = 45;
     a.preload = {"/srv/site-a/app.wsgi|", "/srv/site-a/admin.wsgi|admin=x"};
     a.lifecycle = {.maximumRequests = 1ULL << 40,
                    .restartIntervalSec = 3600,
@@ -87,6 +89,8 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.displayName, want.displayName);
     EXPECT_EQ(got.logLevel, want.logLevel);
     EXPECT_EQ(got.shutdownTimeoutSec, want.shutdownTimeoutSec);
+    EXPECT_EQ(got.socketTimeoutSec, want.socketTimeoutSec);
+    EXPECT_EQ(got.queueTimeoutSec, want.queueTimeoutSec);
     EXPECT_EQ(got.preload, want.preload);
     const DaemonLifecycle& g = got.lifecycle;
     const DaemonLifecycle& w = want.lifecycle;
@@ -163,7 +167,7 @@ TEST(DaemonArgs, ForeignBytesAreRefusedByMagic) {
 }
 
 TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
-    // The record starts with the magic "WGDA" and format 2; the lifecycle block closes it:
+    // The record starts with the magic "WGDA" and format 3; the lifecycle block closes it:
     // u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64 maximum-memory,
     // u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32 graceful-timeout,
     // u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32 deadlock-timeout.
@@ -182,7 +186,7 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
                    .requestTimeoutSec = 9,
                    .deadlockTimeoutSec = 300};
     const std::string bytes = encodeDaemonArgs(a);
-    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 02")));
+    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 03")));
     const std::string tail = test::hexBytes(
         "e8 03 00 00 00 00 00 00"  // maximum-requests 1000
         "02 00 00 00 03 00 00 00"  // restart-interval 2, inactivity-timeout 3

@@ -126,6 +126,32 @@ TEST(ScriptLoader, ReloadsAFreshModuleWhenTheMtimeChanges) {
     EXPECT_EQ(third.sent(), "None");
 }
 
+TEST(ScriptLoader, KeepsTheLoadedModuleWithoutScriptReloading) {
+    const std::string path = writeScript(countingScript("v1"));
+    python::WsgiRequest request;
+    request.scriptFilename = path;
+    request.environ = basicEnviron();
+    request.scriptReloading = false;  // WSGIScriptReloading Off
+    FakeRequestIo first;
+    EXPECT_EQ(runtime().handle(mainWorker(), request, first).kind, Kind::Completed);
+    EXPECT_EQ(first.sent(), "v1 1");
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs(countingScript("v2").c_str(), f);
+        std::fclose(f);
+    }
+    bumpMtime(path, 10);
+    FakeRequestIo second;
+    EXPECT_EQ(runtime().handle(mainWorker(), request, second).kind, Kind::Completed);
+    EXPECT_EQ(second.sent(), "v1 1");
+    // With reloading (the default) the next request sees the new file.
+    request.scriptReloading = true;
+    FakeRequestIo third;
+    EXPECT_EQ(runtime().handle(mainWorker(), request, third).kind, Kind::Completed);
+    EXPECT_EQ(third.sent(), "v2 2");
+}
+
 TEST(ScriptLoader, MissingCallableIsScriptLoadFailed) {
     testLog().clear();
     const std::string path = writeScript("def app(environ, start_response):\n    pass\n");

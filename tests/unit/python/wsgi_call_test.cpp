@@ -248,6 +248,8 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("'200', []", "invalid status '200'"),
         std::make_pair("'2000 OK', []", "invalid status"),
         std::make_pair("'200 OK\\r\\nX: y', []", "invalid status"),
+        std::make_pair("'103 Early Hints', []", "interim status '103 Early Hints'"),
+        std::make_pair("'101 Switching Protocols', []", "interim status"),
         std::make_pair("b'200 OK', []", "status must be str, not bytes"),
         std::make_pair("'200 \\u20ac', []", "not encodable as latin-1"),
         std::make_pair("'200 OK', [('Bad Name', 'x')]", "invalid header name 'Bad Name'"),

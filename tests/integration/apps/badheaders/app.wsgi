@@ -8,6 +8,7 @@ CASES = {
     "status-lf": ("200 OK\nX-Injected: 1", []),
     "status-bytes": (b"200 OK", []),
     "status-not-a-code": ("abc OK", []),
+    "status-interim": ("103 Early Hints", []),
     "value-crlf": ("200 OK", [("X-Test", "a\r\nX-Injected: 1")]),
     "value-lf": ("200 OK", [("X-Test", "a\nX-Injected: 1")]),
     "value-cr": ("200 OK", [("X-Test", "a\rX-Injected: 1")]),

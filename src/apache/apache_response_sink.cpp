@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// The response through httpd's output filters (see apache_response_sink.h).
+#include <cerrno>
+#include <optional>
+#include <string>
+
+#include <sys/socket.h>
+
+#include "apache/httpd_includes.h"
+#include "common/ascii.h"
+#include "common/http_syntax.h"
+// httpd_includes.h first: these headers need the APR types.
+#include "apache/apache_response_sink.h"
+#include "apache/apr_error_text.h"
+
+APLOG_USE_MODULE(wsgid);
+
+namespace wsgid::apache {
+
+namespace {
+
+using common::ErrorCode;
+using common::Status;
+
+/// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
+/// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
+/// would send a FIN first, which ends a close-delimited body cleanly). An HTTP/2 stream has no
+/// socket of its own: mod_http2 resets just the stream on the error bucket, so it is left alone.
+void resetClientConnection(request_rec* r) noexcept {
+    conn_rec* c = r->connection;
+    c->keepalive = AP_CONN_CLOSE;
+    if (c->master != nullptr) {
+        return;
+    }
+    apr_socket_t* sock = ap_get_conn_socket(c);
+    apr_os_sock_t fd = -1;
+    if (sock != nullptr && apr_os_sock_get(&fd, sock) == APR_SUCCESS && fd >= 0) {
+        const linger hard{.l_onoff = 1, .l_linger = 0};
+        if (::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard)) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, errno, r,
+                          "WG0124: could not set SO_LINGER to reset the client connection");
+        }
+    }
+    c->aborted = 1;
+}
+
+}  // namespace
+
+ApacheResponseSink::ApacheResponseSink(request_rec* r, ApacheBodySource& requestBody,
+                                       bool errorOverride)
+    : r_(r),
+      requestBody_(requestBody),
+      bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)),
+      errorOverride_(errorOverride) {}
+
+Status ApacheResponseSink::start(protocol::ResponseStart&& start) {
+    appStatus_ = start.statusCode();
+    std::optional<std::string_view> location;
+    for (const auto& [name, value] : start.headers) {
+        if (common::equalsIgnoreCase(name, "Location")) {
+            location = value;
+            break;
+        }
+    }
+    disposition_ = responseDisposition(appStatus_, location, errorOverride_);
+    if (disposition_ == ResponseDisposition::InternalRedirect) {
+        redirectLocation_ = apr_pstrmemdup(r_->pool, location->data(), location->size());
+    }
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();  // the handler answers instead; nothing of this response is kept
+    }
+    r_->status = start.statusCode();
+    r_->status_line = apr_pstrmemdup(r_->pool, start.status.data(), start.status.size());
+    if (const auto length = start.contentLength()) {
+        ap_set_content_length(r_, static_cast<apr_off_t>(*length));
+    }
+    for (const auto& [name, value] : start.headers) {
+        const char* v = apr_pstrmemdup(r_->pool, value.data(), value.size());
+        if (common::isHopByHopHeader(name)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r_,
+                          "WG0122: dropped hop-by-hop response header '%s' from the app",
+                          std::string(name).c_str());
+            continue;
+        }
+        if (common::equalsIgnoreCase(name, "Content-Type")) {
+            ap_set_content_type(r_, v);
+            continue;
+        }
+        if (common::equalsIgnoreCase(name, "Content-Length")) {
+            // Validated by decodeResponseStart; the relay counts the body against it.
+            continue;
+        }
+        apr_table_addn(r_->headers_out, apr_pstrmemdup(r_->pool, name.data(), name.size()), v);
+    }
+    return Status::ok();
+}
+
+Status ApacheResponseSink::body(std::string_view data) {
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();
+    }
+    if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
+        rv != APR_SUCCESS) {
+        return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
+    }
+    return Status::ok();
+}
+
+Status ApacheResponseSink::flush() {
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();
+    }
+    APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_flush_create(bb_->bucket_alloc));
+    return pass();
+}
+
+bool ApacheResponseSink::mustFinishRequestBody() const noexcept {
+    // c->master is set on the secondary connection of an HTTP/2 stream (mod_http2).
+    return r_->connection->master != nullptr && !passedAny_ && !requestBody_.atEnd() &&
+           r_->expecting_100 == 0 && ap_status_drops_connection(r_->status) == 0 &&
+           r_->connection->aborted == 0;
+}
+
+Status ApacheResponseSink::end() {
+    if (disposition_ != ResponseDisposition::Pass) {
+        return Status::ok();  // the handler answers once the relay is done
+    }
+    if (mustFinishRequestBody()) {
+        if (Status s = requestBody_.discardRest(kMaxUnreadBodyDrain); !s) {
+            // The stream is reset after the response instead, as without this step.
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, requestBody_.lastError(), r_,
+                          "WG0150: could not read the rest of the request body before ending "
+                          "the HTTP/2 response: %s",
+                          s.message().c_str());
+        }
+    }
+    APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
+    return pass();
+}
+
+void ApacheResponseSink::abort() {
+    if (aborted_) {
+        return;
+    }
+    aborted_ = true;
+    r_->no_cache = 1;
+    if (r_->main != nullptr) {
+        r_->main->no_cache = 1;
+    }
+    if (!passedAny_) {
+        (void)flush();
+    }
+    apr_brigade_cleanup(bb_);
+    APR_BRIGADE_INSERT_TAIL(
+        bb_, ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r_->pool, bb_->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
+    (void)pass();
+    resetClientConnection(r_);
+}
+
+void ApacheResponseSink::discard() noexcept {
+    apr_brigade_cleanup(bb_);
+}
+
+Status ApacheResponseSink::pass() {
+    passedAny_ = true;
+    const apr_status_t rv = ap_pass_brigade(r_->output_filters, bb_);
+    apr_brigade_cleanup(bb_);
+    if (rv != APR_SUCCESS || r_->connection->aborted != 0) {
+        return {ErrorCode::Closed, rv != APR_SUCCESS ? "writing to the client: " + aprErrorText(rv)
+                                                     : std::string("client connection aborted")};
+    }
+    return Status::ok();
+}
+
+}  // namespace wsgid::apache

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+// Pure rules of the request-routing directives (see routing_rules.h).
+#include "apache/routing_rules.h"
+
+namespace wsgid::apache {
+
+bool processGroupAllowed(std::span<const char* const> allowed, std::string_view group) noexcept {
+    for (const char* name : allowed) {
+        if (name != nullptr && group == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool headShownAsGet(HeadMapping mode, bool headRequest, bool contentFilter) noexcept {
+    switch (mode) {
+        case HeadMapping::On:
+            return headRequest;
+        case HeadMapping::Off:
+            return false;
+        case HeadMapping::Unset:
+        case HeadMapping::Auto:
+            return headRequest && contentFilter;
+    }
+    return false;
+}
+
+ResponseDisposition responseDisposition(int status, std::optional<std::string_view> location,
+                                        bool errorOverride) noexcept {
+    if (status == 200 && location && !location->empty() && location->front() == '/') {
+        return ResponseDisposition::InternalRedirect;
+    }
+    if (errorOverride && status >= 400) {
+        return ResponseDisposition::ErrorOverride;
+    }
+    return ResponseDisposition::Pass;
+}
+
+}  // namespace wsgid::apache
