@@ -154,6 +154,11 @@ struct DaemonGroup {
     std::chrono::seconds gracefulTimeout{15};
     /// eviction-timeout=: the same for a process evicted with SIGUSR1; 0: graceful-timeout.
     std::chrono::seconds evictionTimeout{0};
+    // Timeouts of a daemon's own work (docs/operations.md, "Timeouts").
+    std::chrono::seconds startupTimeout{0};  ///< startup-timeout=: a script load; 0 = off
+    std::chrono::seconds requestTimeout{0};  ///< request-timeout=: one request; 0 = off
+    /// deadlock-timeout=: how long the GIL may stay unavailable; mod_wsgi's default.
+    std::chrono::seconds deadlockTimeout{300};
     /// log-rate= and log-burst=: the group's error-log rate limit in the log relay (bytes/s and
     /// bytes; 0 = no limit). Defaults in log_rate_limit.h.
     std::uint64_t logRateBytes = kLogRateBytesPerSecond;

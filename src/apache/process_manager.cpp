@@ -486,6 +486,9 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     l.gracefulTimeoutSec = static_cast<int>(g.gracefulTimeout.count());
     l.evictionTimeoutSec = static_cast<int>(
         (g.evictionTimeout.count() > 0 ? g.evictionTimeout : g.gracefulTimeout).count());
+    l.startupTimeoutSec = static_cast<int>(g.startupTimeout.count());
+    l.requestTimeoutSec = static_cast<int>(g.requestTimeout.count());
+    l.deadlockTimeoutSec = static_cast<int>(g.deadlockTimeout.count());
     a.preload = g.preload;
     return a;
 }

@@ -27,6 +27,7 @@
 #include "daemon/signals.h"
 #include "daemon/status_reporter.h"
 #include "daemon/supervisor.h"
+#include "daemon/watchdog.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
 #include "python/runtime.h"
@@ -75,6 +76,25 @@ public:
 private:
     python::Runtime& runtime_;
     common::LogSink& log_;
+};
+
+/// python::Runtime as the supervisor's RuntimeProbe.
+class PythonProbe final : public RuntimeProbe {
+public:
+    explicit PythonProbe(python::Runtime& runtime) noexcept : runtime_(runtime) {}
+    std::vector<std::string> stackOf(unsigned long threadIdent) noexcept override {
+        return runtime_.stackOf(threadIdent);
+    }
+    void dumpAllStacks(int fd) noexcept override { runtime_.dumpAllStacks(fd); }
+    [[nodiscard]] std::optional<common::Clock::time_point> lastGilBeat() const noexcept override {
+        return runtime_.lastGilBeat();
+    }
+    [[nodiscard]] std::optional<common::Clock::time_point> oldestScriptLoad() const override {
+        return python::Runtime::oldestScriptLoad();
+    }
+
+private:
+    python::Runtime& runtime_;
 };
 
 /// Startup failure: the parent backs off instead of respawning at once.
@@ -220,9 +240,32 @@ int run(int argc, char** argv) {
     // then dumped by faulthandler.
     StatusReporter::installCrashReport();
     if (!args.preload.empty()) {
+        // startup-timeout bounds the preloads too: a hung import must not leave a process that
+        // never serves. It is a start-up failure (status 78), so the parent backs off.
+        python::Runtime& rt = *runtime.value();
+        Watchdog preloadWatch(
+            std::chrono::seconds(args.lifecycle.startupTimeoutSec), [&rt, &log, &args] {
+                log.log(LogLevel::Critical, "WG0295",
+                        "preloading the WSGI scripts has taken more than startup-timeout=" +
+                            std::to_string(args.lifecycle.startupTimeoutSec) +
+                            "s; the Python stacks of every thread follow (faulthandler format), "
+                            "then the process exits");
+                rt.dumpAllStacks(STDERR_FILENO);
+                StatusReporter::exiting(protocol::StopReason::StartupTimeout,
+                                        protocol::kExitStartupFailure);
+                ::_exit(protocol::kExitStartupFailure);
+            });
         // The main thread's own scope, gone before the workers start.
         python::WorkerScope mainScope(*runtime.value());
         preloadScripts(*runtime.value(), mainScope, args.preload, log);
+        preloadWatch.disarm();
+    }
+    const protocol::DaemonLifecycle& lifecycle = args.lifecycle;
+    if ((lifecycle.deadlockTimeoutSec > 0 || lifecycle.requestTimeoutSec > 0) &&
+        !runtime.value()->startGilWatch()) {
+        log.log(LogLevel::Warning, "WG0296",
+                "cannot start the GIL heartbeat; deadlock-timeout is not enforced and "
+                "request-timeout logs no stacks");
     }
 
     PythonApplication app(*runtime.value(), log);
@@ -245,7 +288,8 @@ int run(int argc, char** argv) {
                 "' serving with " + std::to_string(args.threads) + " thread(s)");
     StatusReporter::ready();
 
-    Supervisor supervisor(*server, *watcher.value(), log, args, reporting);
+    PythonProbe probe(*runtime.value());
+    Supervisor supervisor(*server, *watcher.value(), log, args, reporting, &probe);
     const SupervisionEnd end = supervisor.run();
 
     const common::Deadline drainDeadline = common::Deadline::after(end.drain);

@@ -86,7 +86,14 @@ std::chrono::seconds drainBound(std::optional<StopReason> reason,
     if (!reason) {
         return shutdownTimeout;
     }
-    return *reason == StopReason::Evicted ? evictionTimeout : gracefulTimeout;
+    switch (*reason) {
+        case StopReason::Evicted:
+            return evictionTimeout;
+        case StopReason::DeadlockTimeout:
+            return std::chrono::seconds(0);  // the GIL is stuck: no request can finish anyway
+        default:
+            return gracefulTimeout;
+    }
 }
 
 std::optional<std::uint64_t> residentBytes() noexcept {

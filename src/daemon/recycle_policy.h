@@ -58,7 +58,8 @@ private:
 
 /// How long a process that asked for `reason` (or none: httpd restarts or stops) may take to
 /// finish its requests once told to stop: graceful-timeout for a recycle, eviction-timeout for
-/// an eviction, shutdown-timeout otherwise (which then also bounds Python's finalization).
+/// an eviction, nothing after a deadlock (no request can finish), shutdown-timeout otherwise
+/// (which then also bounds Python's finalization).
 std::chrono::seconds drainBound(std::optional<protocol::StopReason> reason,
                                 std::chrono::seconds gracefulTimeout,
                                 std::chrono::seconds evictionTimeout,

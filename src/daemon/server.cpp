@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -120,9 +121,13 @@ Status Server::start() noexcept {
             liveWorkers_ = config_.threads;
         }
         workers_.reserve(static_cast<std::size_t>(config_.threads));
+        {
+            const std::lock_guard lock(runningMutex_);
+            running_.resize(static_cast<std::size_t>(config_.threads));
+        }
         for (int i = 0; i < config_.threads; ++i) {
             try {
-                workers_.emplace_back([this] { workerMain(); });
+                workers_.emplace_back([this, i] { workerMain(static_cast<std::size_t>(i)); });
             } catch (...) {
                 {
                     const std::lock_guard lock(exitMutex_);
@@ -527,6 +532,56 @@ void Server::retire(ConnectionPtr conn) noexcept {
 
 // ---- workers ------------------------------------------------------------------------------
 
+void Server::beginRunning(std::size_t index, Connection& conn) noexcept {
+    try {
+        const std::lock_guard lock(runningMutex_);
+        if (index >= running_.size()) {
+            return;
+        }
+        Running& r = running_[index];
+        r.conn = &conn;
+        r.info = RunningRequest{.worker = index,
+                                .serial = nextRunSerial_++,
+                                .requestId = conn.requestId(),
+                                .started = common::Clock::now(),
+                                .thread = static_cast<unsigned long>(::pthread_self()),
+                                .timedOutAt = std::nullopt};
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory: request-timeout skips it
+    }
+}
+
+void Server::endRunning(std::size_t index) noexcept {
+    const std::lock_guard lock(runningMutex_);
+    if (index < running_.size()) {
+        running_[index].conn = nullptr;
+    }
+}
+
+std::vector<RunningRequest> Server::runningRequests() const {
+    std::vector<RunningRequest> out;
+    const std::lock_guard lock(runningMutex_);
+    for (const Running& r : running_) {
+        if (r.conn != nullptr) {
+            out.push_back(r.info);
+        }
+    }
+    return out;
+}
+
+bool Server::timeOut(const RunningRequest& request, std::string_view message) noexcept {
+    // Under the lock: the worker cannot finish the request and drop its connection meanwhile.
+    const std::lock_guard lock(runningMutex_);
+    if (request.worker >= running_.size()) {
+        return false;
+    }
+    Running& r = running_[request.worker];
+    if (r.conn == nullptr || r.info.serial != request.serial || r.info.timedOutAt) {
+        return false;
+    }
+    r.info.timedOutAt = common::Clock::now();
+    return r.conn->timeOut(message);
+}
+
 void Server::noteActivity() noexcept {
     lastActivity_.store(common::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
 }
@@ -602,7 +657,7 @@ void Server::expireQueued() {
     }
 }
 
-void Server::workerMain() noexcept {
+void Server::workerMain(std::size_t index) noexcept {
     try {
         std::unique_ptr<Worker> worker = app_.makeWorker();
         if (!worker) {
@@ -625,7 +680,9 @@ void Server::workerMain() noexcept {
                 }
                 ++busyWorkers_;
                 noteActivity();
+                beginRunning(index, **conn);
                 const bool keep = (*conn)->serve(app_, *worker, writer);
+                endRunning(index);
                 ++requestsDone_;
                 noteActivity();
                 --busyWorkers_;

@@ -26,6 +26,7 @@
 #include "daemon/connection.h"
 #include "daemon/request_queue.h"
 #include "daemon/server_activity.h"
+#include "daemon/timeout_policy.h"
 
 namespace wsgid::daemon {
 
@@ -115,11 +116,20 @@ public:
     /// snapshot; any thread).
     [[nodiscard]] ServerActivity activity() const;
 
+    /// The requests running on the workers now (a snapshot; any thread).
+    [[nodiscard]] std::vector<RunningRequest> runningRequests() const;
+    /// Ends `request` from outside at its request-timeout (Connection::timeOut) if it still runs
+    /// and was not ended so before; true when it got its 504 (its response had not started).
+    /// The worker thread goes on until the app returns. Any thread.
+    bool timeOut(const RunningRequest& request, std::string_view message) noexcept;
+
 private:
     using ConnectionPtr = std::unique_ptr<Connection>;
 
     void ioMain() noexcept;
-    void workerMain() noexcept;
+    void workerMain(std::size_t index) noexcept;
+    void beginRunning(std::size_t index, Connection& conn) noexcept;
+    void endRunning(std::size_t index) noexcept;
     void noteActivity() noexcept;
     void acceptConnections();
     void pauseAccepting(int err);
@@ -173,6 +183,14 @@ private:
     /// the I/O thread to watch it again.
     std::atomic<bool> gateClosed_{false};
     std::atomic<std::uint64_t> requestsDone_{0};
+    /// The request each worker runs (index = worker), for request-timeout.
+    struct Running {
+        Connection* conn = nullptr;  ///< valid while set: the worker clears it under the lock
+        RunningRequest info;
+    };
+    mutable std::mutex runningMutex_;
+    std::vector<Running> running_;                     // guarded by runningMutex_; sized in start()
+    std::uint64_t nextRunSerial_ = 1;                  // guarded by runningMutex_
     std::atomic<common::Clock::rep> lastActivity_{0};  ///< Clock ticks since its epoch
 
     // I/O thread only.

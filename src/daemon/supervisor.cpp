@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <unistd.h>
+
 #include "daemon/status_reporter.h"
 
 namespace wsgid::daemon {
@@ -12,6 +14,16 @@ using common::LogLevel;
 using protocol::StopReason;
 
 namespace {
+
+TimeoutLimits timeoutsOf(const protocol::DaemonLifecycle& l) noexcept {
+    return {.requestTimeout = std::chrono::seconds(l.requestTimeoutSec),
+            .deadlockTimeout = std::chrono::seconds(l.deadlockTimeoutSec),
+            .startupTimeout = std::chrono::seconds(l.startupTimeoutSec)};
+}
+
+std::string seconds(std::chrono::seconds s) {
+    return std::to_string(s.count()) + "s";
+}
 
 RecycleLimits limitsOf(const protocol::DaemonLifecycle& l) noexcept {
     return {.maximumRequests = l.maximumRequests,
@@ -23,13 +35,16 @@ RecycleLimits limitsOf(const protocol::DaemonLifecycle& l) noexcept {
 }  // namespace
 
 Supervisor::Supervisor(Server& server, SignalWatcher& signals, common::LogSink& log,
-                       const protocol::DaemonArgs& args, bool reporting) noexcept
+                       const protocol::DaemonArgs& args, bool reporting,
+                       RuntimeProbe* probe) noexcept
     : server_(server),
       signals_(signals),
       log_(log),
       args_(args),
       reporting_(reporting),
-      recycle_(limitsOf(args.lifecycle), common::Clock::now()) {}
+      probe_(probe),
+      recycle_(limitsOf(args.lifecycle), common::Clock::now()),
+      timeouts_(timeoutsOf(args.lifecycle)) {}
 
 SupervisionEnd Supervisor::run() {
     const bool watchMemory = args_.lifecycle.maximumMemoryBytes > 0;
@@ -71,6 +86,10 @@ SupervisionEnd Supervisor::run() {
                 }
             }
         }
+        if (!enforceTimeouts()) {
+            const auto reason = recycle_.reason().value_or(StopReason::RequestTimeout);
+            return stopFor(reason, 0, reason);
+        }
         const ServerActivity activity = server_.activity();
         const auto rss = watchMemory ? residentBytes() : std::nullopt;
         if (const auto due = recycle_.check(common::Clock::now(), activity, rss)) {
@@ -99,6 +118,81 @@ bool Supervisor::askForReplacement(StopReason reason, std::optional<std::uint64_
              why + "; asking the parent for a replacement, serving until it is ready");
     StatusReporter::recycle(reason);
     return true;
+}
+
+bool Supervisor::enforceTimeouts() {
+    const TimeoutLimits& limits = timeouts_.limits();
+    if (limits.requestTimeout.count() == 0 && limits.deadlockTimeout.count() == 0 &&
+        limits.startupTimeout.count() == 0) {
+        return true;
+    }
+    const auto now = common::Clock::now();
+    const auto gilBeat = probe_ != nullptr ? probe_->lastGilBeat() : std::nullopt;
+    const auto oldestLoad = probe_ != nullptr ? probe_->oldestScriptLoad() : std::nullopt;
+    const TimeoutActions actions =
+        timeouts_.check(now, server_.runningRequests(), gilBeat, oldestLoad);
+    for (const RunningRequest& r : actions.cutOff) {
+        cutOff(r);
+    }
+    if (!actions.recycle) {
+        return true;
+    }
+    switch (*actions.recycle) {
+        case StopReason::RequestTimeout:
+            log_.log(LogLevel::Error, "WG0293",
+                     "the thread of request " +
+                         (actions.stuck ? actions.stuck->requestId : std::string("?")) +
+                         " is still in the application " + seconds(kLetGoGrace) +
+                         " after its request-timeout; the process is recycled once its other "
+                         "requests finish");
+            break;
+        case StopReason::DeadlockTimeout:
+            log_.log(LogLevel::Critical, "WG0294",
+                     "no thread could take the GIL for deadlock-timeout=" +
+                         seconds(limits.deadlockTimeout) +
+                         "; the Python stacks of every thread follow (faulthandler format), then "
+                         "the process is recycled");
+            if (probe_ != nullptr) {
+                probe_->dumpAllStacks(STDERR_FILENO);
+            }
+            break;
+        case StopReason::StartupTimeout:
+            log_.log(LogLevel::Error, "WG0295",
+                     "loading a WSGI script has taken more than startup-timeout=" +
+                         seconds(limits.startupTimeout) +
+                         "; the Python stacks of every thread follow (faulthandler format), then "
+                         "the process is recycled");
+            if (probe_ != nullptr) {
+                probe_->dumpAllStacks(STDERR_FILENO);
+            }
+            break;
+        default:
+            break;
+    }
+    return askForReplacement(*actions.recycle, std::nullopt);
+}
+
+void Supervisor::cutOff(const RunningRequest& request) {
+    const std::string id = request.requestId.empty() ? std::string("?") : request.requestId;
+    const std::string limit = seconds(timeouts_.limits().requestTimeout);
+    const std::vector<std::string> stack =
+        probe_ != nullptr ? probe_->stackOf(request.thread) : std::vector<std::string>();
+    log_.log(LogLevel::Error, "WG0292",
+             "request " + id + " has run longer than request-timeout=" + limit +
+                 "; it is cut off. " +
+                 (stack.empty() ? std::string("Its thread runs no Python code now.")
+                                : std::string("The Python stack of its thread (most recent "
+                                              "call first):")));
+    for (const std::string& line : stack) {
+        log_.log(LogLevel::Error, "WG0292", "request " + id + ":" + line);
+    }
+    const bool answered =
+        server_.timeOut(request, "request-timeout (" + limit + ") passed; the request was cut off");
+    if (!answered) {
+        log_.log(
+            LogLevel::Error, "WG0292",
+            "request " + id + ": its response had started, so the client connection is aborted");
+    }
 }
 
 SupervisionEnd Supervisor::stopFor(std::optional<StopReason> recycled, int exitCode,

@@ -58,9 +58,9 @@ struct DaemonLifecycle {
     std::uint64_t virtualMemoryLimitBytes = 0;  ///< RLIMIT_AS
     int gracefulTimeoutSec = 15;                ///< drain bound of a recycled process
     int evictionTimeoutSec = 15;                ///< drain bound of a process evicted with SIGUSR1
-    int startupTimeoutSec = 0;   ///< the script must load within this (docs/operations.md)
-    int requestTimeoutSec = 0;   ///< a request may run this long
-    int deadlockTimeoutSec = 0;  ///< the GIL may be held this long
+    int startupTimeoutSec = 0;     ///< the script must load within this (docs/operations.md)
+    int requestTimeoutSec = 0;     ///< a request may run this long
+    int deadlockTimeoutSec = 300;  ///< the GIL may be held this long (mod_wsgi default)
 };
 
 /// Everything a daemon process needs to know. Ids are numeric: names are resolved at

@@ -361,13 +361,26 @@ TEST(ParseDaemonProcess, BadGroupNames) {
 
 TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
     auto r = parseDaemonProcess(
-        "site request-timeout=60 deadlock-timeout=60 server-metrics=On "
+        "site interrupt-timeout=5 server-metrics=On "
         "switch-interval=0.005 cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
     EXPECT_EQ(r->unimplementedOptions,
-              (std::vector<std::string>{"request-timeout", "deadlock-timeout", "server-metrics",
-                                        "switch-interval", "cpu-priority", "send-buffer-size",
-                                        "python-eggs"}));
+              (std::vector<std::string>{"interrupt-timeout", "server-metrics", "switch-interval",
+                                        "cpu-priority", "send-buffer-size", "python-eggs"}));
+}
+
+TEST(ParseDaemonProcess, TimeoutOptions) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->startupTimeout, std::chrono::seconds(0));
+    EXPECT_EQ(d->requestTimeout, std::chrono::seconds(0));
+    EXPECT_EQ(d->deadlockTimeout, std::chrono::seconds(300));  // mod_wsgi's default
+    auto r = parseDaemonProcess("site startup-timeout=15 request-timeout=60 deadlock-timeout=0");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_TRUE(r->unimplementedOptions.empty());
+    EXPECT_EQ(r->startupTimeout, std::chrono::seconds(15));
+    EXPECT_EQ(r->requestTimeout, std::chrono::seconds(60));
+    EXPECT_EQ(r->deadlockTimeout, std::chrono::seconds(0));
 }
 
 TEST(ParseDaemonProcess, RecyclingOptions) {
@@ -405,7 +418,7 @@ TEST(ParseDaemonProcess, ByteCountsTakeKMGSuffixesOnly) {
 }
 
 TEST(ParseDaemonProcess, UnimplementedOptionsAreStillTypeChecked) {
-    EXPECT_TRUE(contains(errorOf("site request-timeout=lots"), "option 'request-timeout'"));
+    EXPECT_TRUE(contains(errorOf("site interrupt-timeout=lots"), "option 'interrupt-timeout'"));
     EXPECT_TRUE(contains(errorOf("site server-metrics=yes"), "option 'server-metrics'"));
     EXPECT_TRUE(contains(errorOf("site switch-interval=0"), "option 'switch-interval'"));
     EXPECT_TRUE(contains(errorOf("site send-buffer-size=100"), "at least 512"));
