@@ -106,12 +106,11 @@ enum class OptionKind {
 /// The DaemonGroup member an option sets; std::monostate for an option that is accepted and
 /// checked but not implemented yet (it is listed in DaemonGroup::unimplementedOptions and
 /// logged as WG0012 at start).
-using OptionTarget =
-    std::variant<std::monostate, int DaemonGroup::*, bool DaemonGroup::*,
-                 std::string DaemonGroup::*, std::uint64_t DaemonGroup::*,
-                 std::chrono::seconds DaemonGroup::*,
-                 std::optional<std::chrono::seconds> DaemonGroup::*,
-                 std::optional<mode_t> DaemonGroup::*, std::vector<std::string> DaemonGroup::*>;
+using OptionTarget = std::variant<
+    std::monostate, int DaemonGroup::*, bool DaemonGroup::*, std::string DaemonGroup::*,
+    std::uint64_t DaemonGroup::*, std::chrono::seconds DaemonGroup::*,
+    std::optional<std::chrono::seconds> DaemonGroup::*, std::optional<int> DaemonGroup::*,
+    std::optional<mode_t> DaemonGroup::*, std::vector<std::string> DaemonGroup::*>;
 
 /// One WSGIDaemonProcess option: its name, how its value is checked, and where it goes. To add
 /// an option, add a row to kDaemonOptions (and a row to docs/configuration.md).
@@ -168,6 +167,9 @@ constexpr std::array kDaemonOptions = {
     // 0 keeps mod_wsgi's meaning: the server's Timeout (the member stays unset).
     DaemonOption{"socket-timeout", OptionKind::Seconds, &DaemonGroup::socketTimeout},
     DaemonOption{"shutdown-timeout", OptionKind::Seconds, &DaemonGroup::shutdownTimeout},
+    DaemonOption{"queue-timeout", OptionKind::Seconds, &DaemonGroup::queueTimeout},
+    DaemonOption{"max-in-flight", OptionKind::Integer, &DaemonGroup::maxInFlight, 0,
+                 kMaxInFlightLimit},
     DaemonOption{"python-eggs", OptionKind::Text, {}},
     DaemonOption{"switch-interval", OptionKind::Float, {}},
     DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, {}},
@@ -327,6 +329,8 @@ void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value
                 // 0 leaves an optional duration unset: "use the default".
                 const long long n = std::get<long long>(value);
                 g.*member = n > 0 ? std::optional(std::chrono::seconds(n)) : std::nullopt;
+            } else if constexpr (std::is_same_v<Member, std::optional<int> DaemonGroup::*>) {
+                g.*member = static_cast<int>(std::get<long long>(value));
             } else if constexpr (std::is_same_v<Member, std::optional<mode_t> DaemonGroup::*>) {
                 g.*member = std::get<mode_t>(value);
             } else if constexpr (std::is_same_v<Member, std::vector<std::string> DaemonGroup::*>) {
@@ -736,6 +740,16 @@ Result<ImportScriptArgs> parseImportScript(std::string_view raw) {
                        ": both process-group= and application-group= " + "are required");
     }
     return a;
+}
+
+int maxInFlightLimit(const DaemonGroup& g, int httpdWorkers) noexcept {
+    if (g.maxInFlight) {
+        return *g.maxInFlight;
+    }
+    const long long own = static_cast<long long>(g.processes) * g.threads;
+    const long long share = std::max<long long>(own, httpdWorkers / 2);
+    const long long limit = std::min(own + g.listenBacklog, share);
+    return static_cast<int>(std::clamp<long long>(limit, 1, kMaxInFlightLimit));
 }
 
 Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {

@@ -28,6 +28,7 @@
 #include "apache/daemon_connection.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
+#include "apache/in_flight_limit.h"
 #include "apache/path_rules.h"
 #include "apache/process_manager.h"
 #include "apache/process_state.h"
@@ -50,10 +51,13 @@ constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
 /// The callable mod_wsgi calls in a WSGIHandlerScript.
 constexpr const char* kHandlerScriptCallable = "handle_request";
 
-/// Per-child state: the connection pool and the registry of this configuration generation.
+/// Per-child state: the connection pool, the registry of this configuration generation, and the
+/// child's row of the shared request counters (max-in-flight=).
 struct ChildState {
+    ChildState(const GroupRegistry& r, server_rec* s) : registry(&r), inFlight(r, s) {}
     ConnectionPool pool;
     const GroupRegistry* registry = nullptr;
+    ChildInFlight inFlight;
 };
 
 /// Set in childInit, cleared by pchild's cleanup. A raw atomic pointer (trivially destructible,
@@ -217,24 +221,6 @@ std::chrono::milliseconds ioTimeoutFor(const DaemonGroup& group, const request_r
     return std::chrono::milliseconds(apr_time_as_msec(r->server->timeout));
 }
 
-/// How long a handler whose daemon connection broke waits for the parent's record of why the
-/// daemon died: the parent sees a death within the MPM's one-second maintenance loop, so two
-/// seconds cover a loaded machine. Only a request whose daemon died ever waits.
-constexpr std::chrono::milliseconds kDeathCauseWait{2000};
-
-/// "; the daemon process was killed by signal 9 (Killed)" when the parent recorded why daemon
-/// `pid` died after `sentAt`; otherwise why it cannot be said. Also sets the 502 page's reason.
-std::string daemonEndText(request_rec* r, unsigned pid, DeathClock::time_point sentAt) {
-    const auto cause =
-        ProcessManager::daemonDeathCause(static_cast<pid_t>(pid), sentAt, kDeathCauseWait);
-    if (!cause) {
-        return "; the daemon process did not die (or its death was not recorded in time)";
-    }
-    const std::string note = "The daemon process serving this request " + *cause + ".";
-    apr_table_setn(r->notes, "error-notes", ap_escape_html(r->pool, note.c_str()));
-    return "; the daemon process " + *cause;
-}
-
 /// Retry-After of a 503 for a saturated group: one that stayed busy for its queue-timeout rarely
 /// frees a worker within a second or two, and a client that honours it should not hammer it.
 constexpr int kBusyRetryAfterSeconds = 5;
@@ -255,6 +241,24 @@ std::chrono::milliseconds acceptTimeoutFor(const DaemonGroup& group, const reque
     const apr_time_t deadline = r->request_time + apr_time_from_sec(group.queueTimeout.count());
     const apr_time_t left = deadline - apr_time_now();
     return std::chrono::milliseconds(std::max<apr_time_t>(1, apr_time_as_msec(left)));
+}
+
+/// How long a handler whose daemon connection broke waits for the parent's record of why the
+/// daemon died: the parent sees a death within the MPM's one-second maintenance loop, so two
+/// seconds cover a loaded machine. Only a request whose daemon died ever waits.
+constexpr std::chrono::milliseconds kDeathCauseWait{2000};
+
+/// "; the daemon process was killed by signal 9 (Killed)" when the parent recorded why daemon
+/// `pid` died after `sentAt`; otherwise why it cannot be said. Also sets the 502 page's reason.
+std::string daemonEndText(request_rec* r, unsigned pid, DeathClock::time_point sentAt) {
+    const auto cause =
+        ProcessManager::daemonDeathCause(static_cast<pid_t>(pid), sentAt, kDeathCauseWait);
+    if (!cause) {
+        return "; the daemon process did not die (or its death was not recorded in time)";
+    }
+    const std::string note = "The daemon process serving this request " + *cause + ".";
+    apr_table_setn(r->notes, "error-notes", ap_escape_html(r->pool, note.c_str()));
+    return "; the daemon process " + *cause;
 }
 
 /// Maps how a relay ended onto the handler's return value, logging once.
@@ -291,16 +295,16 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
             return protocol::httpStatusFor(code);
         }
         case RelayOutcome::FailedAfterStart: {
+            // A broken connection (no Error frame) after the headers: the daemon may have died.
+            const std::string end = result.error ? std::string() : daemonEndText(r, pid, sentAt);
             if (!sink.passedAny() && sink.disposition() != ResponseDisposition::Pass) {
                 // Nothing of it was to reach the client (a redirect or an overridden error).
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                               "WG0155: response from daemon group '%s' (pid %u) failed after its "
-                              "headers, before it was replaced; answering 502: %s",
-                              group.name.c_str(), pid, result.detail.c_str());
+                              "headers, before it was replaced; answering 502: %s%s",
+                              group.name.c_str(), pid, result.detail.c_str(), end.c_str());
                 return HTTP_BAD_GATEWAY;
             }
-            // A broken connection (no Error frame) after the headers: the daemon may have died.
-            const std::string end = result.error ? std::string() : daemonEndText(r, pid, sentAt);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0114: response from daemon group '%s' (pid %u) failed after its "
                           "headers; aborting the client connection: %s%s",
@@ -804,6 +808,11 @@ int handleRequestImpl(request_rec* r) {
     }
     route.value->routing.contentLength = *length.value;
     const DaemonGroup& group = *route.value->group;
+    // Counted for as long as the request runs (docs/architecture.md "Fair share").
+    const InFlightTicket ticket = child->inFlight.enter(r, group);
+    if (!ticket.admitted()) {
+        return groupBusy(r);
+    }
     const protocol::RequestHead head = buildRequestHead(r, std::move(route.value->routing));
     return relayToDaemon(r, *child, group, head, conf);
 }
@@ -820,8 +829,7 @@ int handleRequest(request_rec* r) noexcept {
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {
     try {
-        auto state = std::make_unique<ChildState>();
-        state->registry = &GroupRegistry::get(s->process->pconf);
+        auto state = std::make_unique<ChildState>(GroupRegistry::get(s->process->pconf), s);
         ChildState* raw = attachToPool(pchild, std::move(state));
         // Registered after attachToPool, so (cleanups run in reverse order) the pointer is
         // cleared before the state is deleted.

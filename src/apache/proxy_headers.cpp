@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <system_error>
 
@@ -67,12 +68,9 @@ constexpr std::array kRules = {
 constexpr std::size_t kKinds = 7;
 
 const HeaderRule* ruleFor(std::string_view key) noexcept {
-    for (const HeaderRule& r : kRules) {
-        if (r.key == key) {
-            return &r;
-        }
-    }
-    return nullptr;
+    const auto* it = std::find_if(kRules.begin(), kRules.end(),
+                                  [key](const HeaderRule& r) { return r.key == key; });
+    return it == kRules.end() ? nullptr : it;
 }
 
 // ---- environ entries --------------------------------------------------------------------------
@@ -304,20 +302,22 @@ bool applyRule(std::vector<EnvEntry>& env, const HeaderRule& rule, const std::st
                 return true;
             }
             return false;
-        case Apply::SchemeFlag:
-            for (const std::string_view on : {"on", "true", "1"}) {
-                if (common::equalsIgnoreCase(value, on)) {
-                    setScheme(env, true);
-                    return true;
-                }
+        case Apply::SchemeFlag: {
+            const auto is = [&value](std::initializer_list<std::string_view> words) {
+                return std::any_of(words.begin(), words.end(), [&value](std::string_view w) {
+                    return common::equalsIgnoreCase(value, w);
+                });
+            };
+            if (is({"on", "true", "1"})) {
+                setScheme(env, true);
+                return true;
             }
-            for (const std::string_view off : {"off", "false", "0"}) {
-                if (common::equalsIgnoreCase(value, off)) {
-                    setScheme(env, false);
-                    return true;
-                }
+            if (is({"off", "false", "0"})) {
+                setScheme(env, false);
+                return true;
             }
             return false;
+        }
         case Apply::Forwarded: {
             const std::vector<ForwardedElement> elements = parseForwarded(value);
             if (elements.empty()) {

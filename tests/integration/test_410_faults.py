@@ -15,10 +15,10 @@ import pytest
 
 from harness import http
 from harness.httpd import ServerConf
-from harness.log_ids import DAEMON_DIED_IDS, DAEMON_LOST_IDS
-from harness.util import wait_for_file
+from harness.log_ids import DAEMON_DIED_IDS, DAEMON_LOST_IDS, QUEUE_TIMEOUT_IDS
+from harness.util import Background, rendezvous_dir, wait_for_file
 
-from test_400_daemon_lifecycle import Background, group_daemons, rendezvous_dir
+from test_400_daemon_lifecycle import group_daemons
 
 FAULT_CONF = ServerConf(r"""
 WSGIDaemonProcess faulty threads=2 display-name=wsgid-faulty socket-timeout=2 connect-timeout=2 \
@@ -31,8 +31,8 @@ WSGIScriptAlias /rv ${APPS}/rendezvous/app.wsgi process-group=faulty
 # would otherwise take for a traceback).
 CRASH_IDS = ("WG0270",)
 # A request timed out waiting for a stopped daemon: on a pooled connection (-> 504), or on a new
-# one that no daemon accepted within queue-timeout (-> 503).
-TIMEOUT_IDS = ("WG0116", "WG0112", "WG0130")
+# one that no daemon took within queue-timeout (-> 503).
+TIMEOUT_IDS = ("WG0116", *QUEUE_TIMEOUT_IDS)
 # The parent saw a daemon stopped (warning) and running again.
 STOPPED_IDS = ("WG0062",)
 # Daemons that died before they were ready: the parent backs off.
