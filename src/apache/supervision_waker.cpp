@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <ctime>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +15,7 @@
 
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
+#include "common/monotonic_sleep.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -29,16 +29,6 @@ constexpr std::size_t kMaxWatched = 1024;
 
 /// First descriptor of the watched copies in the child (0-2 stay stdio).
 constexpr int kFirstWatchedFd = 3;
-
-void sleepFor(std::chrono::nanoseconds delay) noexcept {
-    timespec deadline{};
-    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-    const auto total = std::chrono::nanoseconds(deadline.tv_nsec) + delay;
-    deadline.tv_sec += std::chrono::duration_cast<std::chrono::seconds>(total).count();
-    deadline.tv_nsec = (total % std::chrono::seconds(1)).count();
-    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
-    }
-}
 
 /// The child: moves the watched descriptors to 3.., closes every other one, then waits.
 [[noreturn]] void runWaker(pollfd* fds, std::size_t count, std::chrono::nanoseconds minLife,
@@ -67,7 +57,7 @@ void sleepFor(std::chrono::nanoseconds delay) noexcept {
         }
     }
     (void)::close_range(static_cast<unsigned>(above), ~0U, 0);
-    sleepFor(minLife);
+    common::sleepFor(minLife);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
     while (::poll(fds, count, static_cast<int>(std::clamp<long long>(ms, 0, 1 << 30))) < 0 &&
            errno == EINTR) {
