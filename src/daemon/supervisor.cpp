@@ -147,29 +147,29 @@ bool Supervisor::enforceTimeouts() {
                          "requests finish");
             break;
         case StopReason::DeadlockTimeout:
-            log_.log(LogLevel::Critical, "WG0294",
-                     "no thread could take the GIL for deadlock-timeout=" +
-                         seconds(limits.deadlockTimeout) +
-                         "; the Python stacks of every thread follow (faulthandler format), then "
-                         "the process is recycled");
-            if (probe_ != nullptr) {
-                probe_->dumpAllStacks(STDERR_FILENO);
-            }
+            logWithAllStacks(LogLevel::Critical, "WG0294",
+                             "no thread could take the GIL for deadlock-timeout=" +
+                                 seconds(limits.deadlockTimeout));
             break;
         case StopReason::StartupTimeout:
-            log_.log(LogLevel::Error, "WG0295",
-                     "loading a WSGI script has taken more than startup-timeout=" +
-                         seconds(limits.startupTimeout) +
-                         "; the Python stacks of every thread follow (faulthandler format), then "
-                         "the process is recycled");
-            if (probe_ != nullptr) {
-                probe_->dumpAllStacks(STDERR_FILENO);
-            }
+            logWithAllStacks(LogLevel::Error, "WG0295",
+                             "loading a WSGI script has taken more than startup-timeout=" +
+                                 seconds(limits.startupTimeout));
             break;
         default:
             break;
     }
     return askForReplacement(*actions.recycle, std::nullopt);
+}
+
+void Supervisor::logWithAllStacks(LogLevel level, std::string_view id, const std::string& what) {
+    log_.log(level, id,
+             what +
+                 "; the Python stacks of every thread follow (faulthandler format), then the "
+                 "process is recycled");
+    if (probe_ != nullptr) {
+        probe_->dumpAllStacks(STDERR_FILENO);
+    }
 }
 
 void Supervisor::cutOff(const RunningRequest& request) {
@@ -183,8 +183,9 @@ void Supervisor::cutOff(const RunningRequest& request) {
                  (stack.empty() ? std::string("Its thread runs no Python code now.")
                                 : std::string("The Python stack of its thread (most recent "
                                               "call first):")));
+    const std::string prefix = "request " + id + ":";
     for (const std::string& line : stack) {
-        log_.log(LogLevel::Error, "WG0292", "request " + id + ":" + line);
+        log_.log(LogLevel::Error, "WG0292", prefix + line);
     }
     const bool answered =
         server_.timeOut(request, "request-timeout (" + limit + ") passed; the request was cut off");

@@ -53,6 +53,8 @@ private:
     /// Applies the timeout rules; false when the process should stop (no status pipe).
     bool enforceTimeouts();
     void cutOff(const RunningRequest& request);
+    /// Logs `what` (a timeout) and that every thread's stack follows, then writes them.
+    void logWithAllStacks(common::LogLevel level, std::string_view id, const std::string& what);
     [[nodiscard]] SupervisionEnd stopFor(std::optional<protocol::StopReason> recycled, int exitCode,
                                          protocol::StopReason reason) const;
 
