@@ -182,7 +182,6 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"graceful-timeout", OptionKind::Seconds, &DaemonGroup::gracefulTimeout},
     DaemonOption{"eviction-timeout", OptionKind::Seconds, &DaemonGroup::evictionTimeout},
     DaemonOption{"restart-interval", OptionKind::Seconds, &DaemonGroup::restartInterval},
-    DaemonOption{"queue-timeout", OptionKind::Seconds, &DaemonGroup::queueTimeout},
     DaemonOption{"response-socket-timeout", OptionKind::Seconds, {}},
     DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
@@ -200,6 +199,19 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"newrelic-config-file", OptionKind::Text, {}},
     DaemonOption{"newrelic-environment", OptionKind::Text, {}},
 };
+
+/// True when no two rows of kDaemonOptions share a name (a second row would never be reached).
+constexpr bool optionNamesAreUnique() {
+    for (std::size_t i = 0; i < kDaemonOptions.size(); ++i) {
+        for (std::size_t j = i + 1; j < kDaemonOptions.size(); ++j) {
+            if (kDaemonOptions[i].name == kDaemonOptions[j].name) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+static_assert(optionNamesAreUnique(), "kDaemonOptions lists an option twice");
 
 // Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
 // weaken isolation, so configtest fails instead.
