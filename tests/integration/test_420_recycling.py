@@ -5,7 +5,9 @@ new one that is ready before the old one stops taking requests: a bounded client
 64 KiB POSTs) running through several recycles counts zero failed requests. The old process
 finishes what it has and runs the app's atexit handlers; one that overruns graceful-timeout is
 cut off and its request's 502 names the recycle. memory-limit= and virtual-memory-limit= make
-allocations fail, as under mod_wsgi."""
+allocations fail, as under mod_wsgi. eviction-timeout bounds an evicted process's drain as
+graceful-timeout bounds a recycled one's; shutdown-timeout bounds a recycled process's atexit
+handlers, and the drain at a graceful restart of httpd."""
 
 import os
 import re
@@ -19,7 +21,7 @@ from harness import http
 from harness.httpd import ServerConf
 from harness.load import Load
 from harness.log_ids import APP_ERROR_IDS, DAEMON_LOST_IDS
-from harness.util import wait_for_file
+from harness.util import rendezvous_dir, wait_for_file
 
 from test_400_daemon_lifecycle import Background, group_daemons
 
@@ -200,4 +202,67 @@ WSGIScriptAlias /r ${{APPS}}/recycle/app.wsgi process-group=lim
     r = http.get(srv.port, "/r?alloc=2048")
     assert r.status == 500, r
     srv.log.wait_for(r"MemoryError", 0)
+    assert http.get(srv.port, "/r").status == 200
+
+
+def test_420_10_eviction_timeout_bounds_an_evicted_process(make_server, allow_log):
+    allow_log(*CUT_OFF_IDS)
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess et threads=2 graceful-timeout=600 eviction-timeout=1 shutdown-timeout=1 \
+    display-name=wsgid-et
+WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=et
+"""))
+    (old,) = group_daemons(srv, "wsgid-et")
+    arrived = rendezvous_dir(srv) / "arrived"
+    # Longer than socket-timeout (httpd's Timeout, 20 s here): only the eviction's cut-off can
+    # make this a 502 naming it; graceful-timeout would keep the request running for minutes.
+    slow = Background(http.get, srv.port, f"/r?sleep=120&arrived={arrived}")
+    wait_for_file(arrived)
+    os.kill(old.pid, signal.SIGUSR1)
+    r = slow.result(timeout=60)
+    assert r.status == 502, r
+    assert b"after being recycled (eviction (SIGUSR1))" in r.body, r.body
+    srv.log.wait_for(r"WG0230", 0)
+    srv.wait_daemons(1, exclude={old.pid})
+    assert http.get(srv.port, "/r").status == 200
+
+
+def test_420_11_shutdown_timeout_bounds_atexit_handlers_of_a_recycled_process(make_server,
+                                                                             allow_log):
+    allow_log("WG0304")
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess sd threads=2 maximum-requests=2 shutdown-timeout=1 display-name=wsgid-sd
+WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=sd
+"""))
+    (old,) = group_daemons(srv, "wsgid-sd")
+    offset = srv.log.size()
+    assert http.get(srv.port, "/r?atexit_hang=600").status == 200
+    assert http.get(srv.port, "/r").status == 200
+    wait_recycles(srv, offset, "maximum-requests", 1)
+    # The bound is what is left of shutdown-timeout when finalization starts: about 1000 ms.
+    srv.log.wait_for(r"WG0304: Python finalization did not finish within \d+ ms", offset)
+    srv.log.wait_for(rf"WG0040: daemon pid {old.pid} of group sd .*exited with status 0 after "
+                     r"being recycled \(maximum-requests\)", offset)
+    srv.wait_daemons(1, exclude={old.pid})
+    # The daemon ended itself at its bound; the parent did not have to kill it.
+    assert "WG0041" not in srv.log.read_from(offset)
+
+
+def test_420_12_shutdown_timeout_bounds_the_drain_at_a_graceful_restart(make_server, allow_log):
+    allow_log(*CUT_OFF_IDS)
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess gr threads=2 shutdown-timeout=1 display-name=wsgid-gr
+WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=gr
+"""))
+    (old,) = group_daemons(srv, "wsgid-gr")
+    arrived = rendezvous_dir(srv) / "arrived"
+    slow = Background(http.get, srv.port, f"/r?sleep=120&arrived={arrived}")
+    wait_for_file(arrived)
+    srv.graceful()
+    r = slow.result(timeout=60)
+    assert r.status == 502, r
+    assert b"The daemon process serving this request exited" in r.body, r.body
+    srv.log.wait_for(r"WG0230: shutdown timeout passed with 1 request\(s\) still queued or running",
+                     0)
+    srv.wait_daemons(1, exclude={old.pid})
     assert http.get(srv.port, "/r").status == 200

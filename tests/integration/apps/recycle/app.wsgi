@@ -2,8 +2,9 @@
 # For the recycling tests. Every answer is JSON with the daemon's pid. A POST body is read whole
 # and answered with its length and sha256. Query options: ?grow=N keeps N more MiB alive in this
 # process (for maximum-memory=); ?burn=S spins the CPU for S seconds (cpu-time-limit=);
-# ?sleep=S sleeps S seconds; ?alloc=N allocates N MiB for the request only (memory-limit=);
-# ?atexit=PATH registers an atexit handler that writes its pid to PATH.
+# ?sleep=S sleeps S seconds (after creating the file ?arrived=PATH, if given); ?alloc=N allocates N MiB for the request only (memory-limit=);
+# ?atexit=PATH registers an atexit handler that writes its pid to PATH; ?atexit_hang=S registers
+# one that sleeps S seconds (shutdown-timeout=).
 import atexit
 import hashlib
 import json
@@ -38,10 +39,14 @@ def application(environ, start_response):
         end = time.process_time() + float(q["burn"][0])
         while time.process_time() < end:
             pass
+    if "arrived" in q:
+        open(q["arrived"][0], "w").close()
     if "sleep" in q:
         time.sleep(float(q["sleep"][0]))
     if "atexit" in q:
         atexit.register(write_pid, q["atexit"][0])
+    if "atexit_hang" in q:
+        atexit.register(time.sleep, float(q["atexit_hang"][0]))
     body = json.dumps(out).encode()
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", str(len(body)))])
