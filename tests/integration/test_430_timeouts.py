@@ -47,7 +47,7 @@ def test_430_01_request_timeout_is_a_504_with_a_stack_while_others_go_on(make_se
     frames = srv.log.wait_for(rf"WG0292: request {re.escape(rid)}:  File \".*app\.wsgi\", "
                               rf"line \d+ in wait_here", offset)
     assert frames
-    srv.log.wait_for(rf"WG0113: daemon group 'slow' .*request-timeout \(2s\) passed", offset)
+    srv.log.wait_for(r"WG0113: daemon group 'slow' .*request-timeout \(2s\) passed", offset)
     # The process carries on: the thread let go (its sleep ended) well within the grace.
     assert http.get(srv.port, "/t").json()["pid"] == daemon.pid
 
