@@ -326,7 +326,8 @@ void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value
     std::visit(
         [&](auto member) {
             using Member = decltype(member);
-            if constexpr (std::is_same_v<Member, int DaemonGroup::*>) {
+            if constexpr (std::is_same_v<Member, int DaemonGroup::*> ||
+                          std::is_same_v<Member, std::optional<int> DaemonGroup::*>) {
                 g.*member = static_cast<int>(std::get<long long>(value));
             } else if constexpr (std::is_same_v<Member, bool DaemonGroup::*>) {
                 g.*member = std::get<bool>(value);
@@ -341,8 +342,6 @@ void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value
                 // 0 leaves an optional duration unset: "use the default".
                 const long long n = std::get<long long>(value);
                 g.*member = n > 0 ? std::optional(std::chrono::seconds(n)) : std::nullopt;
-            } else if constexpr (std::is_same_v<Member, std::optional<int> DaemonGroup::*>) {
-                g.*member = static_cast<int>(std::get<long long>(value));
             } else if constexpr (std::is_same_v<Member, std::optional<mode_t> DaemonGroup::*>) {
                 g.*member = std::get<mode_t>(value);
             } else if constexpr (std::is_same_v<Member, std::vector<std::string> DaemonGroup::*>) {

@@ -14,7 +14,7 @@ using protocol::StopReason;
 
 namespace {
 
-constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMiB = std::uint64_t{1024} * 1024;
 
 std::string mib(std::uint64_t bytes) {
     return std::to_string((bytes + kMiB / 2) / kMiB) + " MiB";
