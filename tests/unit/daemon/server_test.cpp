@@ -862,6 +862,9 @@ TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
     auto b = connect();
     ASSERT_TRUE(b->sendRequest(makeHead("warm-b", 0), {}));
     ASSERT_TRUE(b->readResponse().isOk());
+    // The worker frees its place just after writing warm-b's response; before that, "hold"
+    // would itself be answered Busy.
+    ASSERT_TRUE(noneAdmitted());
 
     ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
     ASSERT_TRUE(gate_.waitInside(1));
@@ -918,6 +921,7 @@ TEST_F(ServerTest, WithSiblingsAWorkerReservedForANewConnectionIsNotGivenAway) {
     auto pooled = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
     ASSERT_TRUE(pooled->readResponse().isOk());
+    ASSERT_TRUE(noneAdmitted());
     auto fresh = connect();  // accepted: the worker was free, and is now reserved for it
     ASSERT_TRUE(pooled->sendRequest(makeHead("pooled", 0), {}));
     auto busy = pooled->readResponse();
@@ -940,6 +944,7 @@ TEST_F(ServerTest, WithSiblingsTheFirstRequestOfAnAcceptedConnectionIsNeverBusy)
     auto pooled = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
     ASSERT_TRUE(pooled->readResponse().isOk());
+    ASSERT_TRUE(noneAdmitted());
     auto fresh = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("hold", 0), {}, false, protocol::kHeadMayQueue));
     ASSERT_TRUE(gate_.waitInside(1));
