@@ -41,8 +41,9 @@
 #include "common/random.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
-// httpd_includes.h first: apr_raii.h needs the APR pool API.
+// httpd_includes.h first: apr_raii.h and other_child.h need the APR API.
 #include "apache/apr_raii.h"
+#include "apache/other_child.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -823,20 +824,10 @@ void Manager::noteRetiredDeath(const RetiredDaemon& d, const ProcessExit& exit, 
 void Manager::retiredCallback(int reason, void* data, int status) noexcept {
     guardedVoid("retired daemon supervision", [&] {
         auto& watch = *static_cast<RetiredWatch*>(data);
-        switch (reason) {
-            case APR_OC_REASON_DEATH:
-            case APR_OC_REASON_LOST:
-                if (watch.registered) {
-                    watch.registered = false;
-                    apr_proc_other_child_unregister(&watch);
-                }
-                watch.manager->onRetiredEnded(watch, reason, status);
-                break;
-            case APR_OC_REASON_UNREGISTER:
-                watch.registered = false;
-                break;
-            default:
-                break;  // already told to stop; the deadline in tick() bounds it
+        // On RESTART and RUNNING nothing: it was already told to stop; the deadline in tick()
+        // bounds it.
+        if (otherChildEnded(reason, &watch, watch.registered)) {
+            watch.manager->onRetiredEnded(watch, reason, status);
         }
     });
 }

@@ -16,6 +16,8 @@
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "common/monotonic_sleep.h"
+// httpd_includes.h first: other_child.h needs the APR other-child API.
+#include "apache/other_child.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -146,23 +148,11 @@ void SupervisionWaker::disarm() noexcept {
 void SupervisionWaker::callback(int reason, void* data, int /*status*/) noexcept {
     guardedVoid("supervision waker", [&] {
         auto& reg = *static_cast<Registration*>(data);
-        switch (reason) {
-            case APR_OC_REASON_DEATH:
-            case APR_OC_REASON_LOST:
-                if (reg.registered) {
-                    reg.registered = false;
-                    apr_proc_other_child_unregister(&reg);
-                }
-                reg.owner->pid_ = 0;
-                if (reg.owner->onWake_) {
-                    reg.owner->onWake_();
-                }
-                break;
-            case APR_OC_REASON_UNREGISTER:
-                reg.registered = false;
-                break;
-            default:
-                break;
+        if (otherChildEnded(reason, &reg, reg.registered)) {
+            reg.owner->pid_ = 0;
+            if (reg.owner->onWake_) {
+                reg.owner->onWake_();
+            }
         }
     });
 }
