@@ -66,6 +66,16 @@ def run_load_through(server, path, reason, n, **load_args):
     return load
 
 
+def slow_request_in_daemon(srv):
+    """A request that sleeps for two minutes, started in the background and waited for until it
+    runs in the daemon. Longer than socket-timeout (httpd's Timeout, 20 s here): only a drain
+    bound that cuts it off makes it a 502."""
+    arrived = rendezvous_dir(srv) / "arrived"
+    slow = Background(http.get, srv.port, f"/r?sleep=120&arrived={arrived}")
+    wait_for_file(arrived)
+    return slow
+
+
 def test_420_01_maximum_requests_recycles_with_no_failed_request(make_server):
     srv = make_server(ServerConf(r"""
 WSGIDaemonProcess mr processes=2 threads=4 maximum-requests=25 display-name=wsgid-mr
@@ -212,11 +222,8 @@ WSGIDaemonProcess et threads=2 graceful-timeout=600 eviction-timeout=1 shutdown-
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=et
 """))
     (old,) = group_daemons(srv, "wsgid-et")
-    arrived = rendezvous_dir(srv) / "arrived"
-    # Longer than socket-timeout (httpd's Timeout, 20 s here): only the eviction's cut-off can
-    # make this a 502 naming it; graceful-timeout would keep the request running for minutes.
-    slow = Background(http.get, srv.port, f"/r?sleep=120&arrived={arrived}")
-    wait_for_file(arrived)
+    # graceful-timeout would let it run for minutes: only eviction-timeout cuts it off.
+    slow = slow_request_in_daemon(srv)
     os.kill(old.pid, signal.SIGUSR1)
     r = slow.result(timeout=60)
     assert r.status == 502, r
@@ -254,9 +261,7 @@ WSGIDaemonProcess gr threads=2 shutdown-timeout=1 display-name=wsgid-gr
 WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=gr
 """))
     (old,) = group_daemons(srv, "wsgid-gr")
-    arrived = rendezvous_dir(srv) / "arrived"
-    slow = Background(http.get, srv.port, f"/r?sleep=120&arrived={arrived}")
-    wait_for_file(arrived)
+    slow = slow_request_in_daemon(srv)
     srv.graceful()
     r = slow.result(timeout=60)
     assert r.status == 502, r
