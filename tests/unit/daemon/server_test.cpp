@@ -862,8 +862,7 @@ TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
     auto b = connect();
     ASSERT_TRUE(b->sendRequest(makeHead("warm-b", 0), {}));
     ASSERT_TRUE(b->readResponse().isOk());
-    // The worker frees its place just after writing warm-b's response; before that, "hold"
-    // would itself be answered Busy.
+    // warm-b's worker frees its place just after its response: until then "hold" would be busy.
     ASSERT_TRUE(noneAdmitted());
 
     ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
