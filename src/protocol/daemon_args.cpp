@@ -18,7 +18,8 @@ namespace {
 
 /// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
 constexpr std::uint32_t kArgsMagic = 0x41444757;
-constexpr std::uint8_t kArgsFormat = 2;
+/// 2: socket-timeout and queue-timeout; 3: the lifecycle block (DaemonLifecycle) at the end.
+constexpr std::uint8_t kArgsFormat = 3;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -130,6 +131,19 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.u32(static_cast<std::uint32_t>(a.socketTimeoutSec));
     w.u32(static_cast<std::uint32_t>(a.queueTimeoutSec));
     strList(w, a.preload);
+    const DaemonLifecycle& l = a.lifecycle;
+    w.u64(l.maximumRequests);
+    w.u32(static_cast<std::uint32_t>(l.restartIntervalSec));
+    w.u32(static_cast<std::uint32_t>(l.inactivityTimeoutSec));
+    w.u64(l.maximumMemoryBytes);
+    w.u32(static_cast<std::uint32_t>(l.cpuTimeLimitSec));
+    w.u64(l.memoryLimitBytes);
+    w.u64(l.virtualMemoryLimitBytes);
+    w.u32(static_cast<std::uint32_t>(l.gracefulTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.evictionTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.startupTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.requestTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.deadlockTimeoutSec));
     return out;
 }
 
@@ -218,6 +232,15 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     }
     if (umask) {
         a.umask = static_cast<mode_t>(*umask);
+    }
+    DaemonLifecycle& l = a.lifecycle;
+    if (!r.u64(l.maximumRequests) || !readInt(r, l.restartIntervalSec) ||
+        !readInt(r, l.inactivityTimeoutSec) || !r.u64(l.maximumMemoryBytes) ||
+        !readInt(r, l.cpuTimeLimitSec) || !r.u64(l.memoryLimitBytes) ||
+        !r.u64(l.virtualMemoryLimitBytes) || !readInt(r, l.gracefulTimeoutSec) ||
+        !readInt(r, l.evictionTimeoutSec) || !readInt(r, l.startupTimeoutSec) ||
+        !readInt(r, l.requestTimeoutSec) || !readInt(r, l.deadlockTimeoutSec)) {
+        return invalid("bad lifecycle settings");
     }
     if (!r.done()) {
         return invalid("trailing bytes");

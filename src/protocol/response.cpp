@@ -147,6 +147,8 @@ int httpStatusFor(ResponseErrorCode code) noexcept {
             return 503;
         case ResponseErrorCode::BadRequest:
             return 400;
+        case ResponseErrorCode::RequestTimeout:
+            return 504;
         case ResponseErrorCode::AppError:
         case ResponseErrorCode::ScriptLoadFailed:
         case ResponseErrorCode::InvalidResponse:
@@ -177,6 +179,8 @@ std::string_view toString(ResponseErrorCode code) noexcept {
             return "busy";
         case ResponseErrorCode::QueueTimeout:
             return "queue-timeout";
+        case ResponseErrorCode::RequestTimeout:
+            return "request-timeout";
     }
     return "unknown";
 }

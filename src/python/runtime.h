@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,8 +71,22 @@ public:
     CallOutcome handle(WorkerScope& worker, const WsgiRequest& request, RequestIo& io) noexcept;
 
     /// Runs atexit and finalizes, giving up after `timeout` (the caller then _exits).
-    /// Call on the main thread after all workers have been joined.
+    /// Call on the main thread after all workers have been joined. Stops the GIL heartbeat.
     void shutdown(std::chrono::milliseconds timeout) noexcept;
+
+    // ---- for the daemon's timeouts (docs/operations.md) ----------------------------------
+
+    /// The Python stack running on OS thread `threadIdent` (pthread_self() of a worker), most
+    /// recent call first (stack_dump.h: read without the GIL). Any thread.
+    std::vector<std::string> stackOf(unsigned long threadIdent) noexcept;
+    /// Writes every thread's Python stack to `fd` without the GIL (stack_dump.h). Any thread.
+    void dumpAllStacks(int fd) noexcept;
+    /// Starts the GIL heartbeat (gil_watch.h); false if it cannot run.
+    bool startGilWatch() noexcept;
+    /// When the heartbeat last held the GIL; std::nullopt when it does not run.
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> lastGilBeat() const noexcept;
+    /// When the oldest WSGI script load still in progress began (load_tracker.h).
+    [[nodiscard]] static std::optional<std::chrono::steady_clock::time_point> oldestScriptLoad();
 
 private:
     friend class WorkerScope;
