@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The response through httpd's output filters (see apache_response_sink.h).
 #include <cerrno>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "apache/httpd_includes.h"
 #include "common/ascii.h"
@@ -12,6 +15,7 @@
 // httpd_includes.h first: these headers need the APR types.
 #include "apache/apache_response_sink.h"
 #include "apache/apr_error_text.h"
+#include "apache/apr_raii.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -43,6 +47,46 @@ void resetClientConnection(request_rec* r) noexcept {
     }
     c->aborted = 1;
 }
+
+/// The descriptor of a passed file, owned by r->pool (apr_os_file_put registers no cleanup) and
+/// closed when that pool goes, after the file buckets (and any copies httpd set aside) were sent.
+/// A file that shrank under the response makes httpd send fewer bytes than announced and abort
+/// the connection (or HTTP/2 stream) with no more than a trace line of its own, so before closing
+/// the file this says why when it no longer covers the range (WG0140). Pool cleanups run before
+/// the pool's memory goes: `uri` (r->pool) is valid here.
+class PassedFileHold {
+public:
+    PassedFileHold(common::UniqueFd fd, const protocol::ResponseFile& range, const request_rec* r)
+        : fd_(std::move(fd)),
+          range_(range),
+          server_(r->server),
+          uri_(r->uri != nullptr ? r->uri : "") {}
+    PassedFileHold(const PassedFileHold&) = delete;
+    PassedFileHold& operator=(const PassedFileHold&) = delete;
+    PassedFileHold(PassedFileHold&&) = delete;
+    PassedFileHold& operator=(PassedFileHold&&) = delete;
+    ~PassedFileHold() {
+        struct stat st {};
+        if (::fstat(fd_.get(), &st) != 0 || st.st_size < 0 ||
+            static_cast<std::uint64_t>(st.st_size) >= range_.offset + range_.length) {
+            return;
+        }
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, server_,
+                     "WG0140: the file passed by the daemon for %s shrank to %" APR_OFF_T_FMT
+                     " bytes while httpd sent bytes %" APR_UINT64_T_FMT "-%" APR_UINT64_T_FMT
+                     " of it: the response was cut short and the client connection (or HTTP/2 "
+                     "stream) aborted, unless the file shrank only after it was sent",
+                     uri_, static_cast<apr_off_t>(st.st_size),
+                     static_cast<apr_uint64_t>(range_.offset),
+                     static_cast<apr_uint64_t>(range_.offset + range_.length - 1));
+    }
+
+private:
+    common::UniqueFd fd_;
+    protocol::ResponseFile range_;
+    const server_rec* server_;
+    const char* uri_;
+};
 
 }  // namespace
 
@@ -102,6 +146,31 @@ Status ApacheResponseSink::body(std::string_view data) {
     if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
         rv != APR_SUCCESS) {
         return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
+    }
+    return Status::ok();
+}
+
+Status ApacheResponseSink::file(common::UniqueFd fd, const protocol::ResponseFile& range) {
+    if (disposition_ != ResponseDisposition::Pass || range.length == 0) {
+        return Status::ok();  // `fd` is closed here
+    }
+    apr_os_file_t raw = fd.get();
+    apr_file_t* file = nullptr;
+    // Only requests with WSGIEnableSendfile On get files: the bucket may use sendfile.
+    if (apr_status_t rv =
+            apr_os_file_put(&file, &raw, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, r_->pool);
+        rv != APR_SUCCESS) {
+        return {ErrorCode::Internal, "wrapping a passed descriptor: " + aprErrorText(rv)};
+    }
+    // The EOR bucket ends r->pool only after everything before it went out (for HTTP/2 too: the
+    // beam keeps a stream's EOR until the stream is done).
+    attachToPool(r_->pool, std::make_unique<PassedFileHold>(std::move(fd), range, r_));
+    apr_bucket* const before = APR_BRIGADE_LAST(bb_);
+    apr_brigade_insert_file(bb_, file, static_cast<apr_off_t>(range.offset),
+                            static_cast<apr_off_t>(range.length), r_->pool);
+    for (apr_bucket* b = APR_BUCKET_NEXT(before); b != APR_BRIGADE_SENTINEL(bb_);
+         b = APR_BUCKET_NEXT(b)) {
+        apr_bucket_file_enable_mmap(b, 0);
     }
     return Status::ok();
 }

@@ -28,6 +28,14 @@ public:
     /// included) and the handler answers once the relay is done.
     common::Status start(protocol::ResponseStart&& start) override;
     common::Status body(std::string_view data) override;
+    /// Appends the file as APR file buckets (sendfile-capable, never memory-mapped: a tenant may
+    /// truncate the file, and a mapped page past its end would be SIGBUS for the whole httpd
+    /// child) and holds them until end(), so a whole-file response reaches httpd's filters in one
+    /// brigade with its EOS, as httpd's own static files do (byte ranges apply, the core output
+    /// filter may finish it after the handler). From here r->pool owns the descriptor: it is
+    /// closed when the request's pool goes, after the buckets (and any copies httpd set aside)
+    /// were sent. Dropped (and closed) when the response is not passed on.
+    common::Status file(common::UniqueFd fd, const protocol::ResponseFile& range) override;
     common::Status flush() override;
     /// Ends the response (nothing when it is not passed on, see start()). On an HTTP/2 stream whose
     /// request body was not read to its end (the app answered without reading all of it) and of

@@ -94,7 +94,7 @@ struct DirConfig {
     Flag scriptReloading;      ///< WSGIScriptReloading (default On)
     HeadMapping mapHeadToGet;  ///< WSGIMapHEADToGET (default Auto)
     Flag errorOverride;        ///< WSGIErrorOverride (default Off)
-    Flag enableSendfile;       ///< WSGIEnableSendfile (default Off)
+    Flag enableSendfile;       ///< WSGIEnableSendfile (default On: unlike mod_wsgi, see docs)
     Flag ignoreActivity;       ///< WSGIIgnoreActivity (default Off)
     /// WSGITrustedProxyHeaders: environ keys (const char*, "HTTP_X_FORWARDED_FOR"); nullptr:
     /// inherit (none).

@@ -29,7 +29,7 @@ struct RequestRouting {
     /// REQUEST_METHOD as the app sees it; "" for r->method (WSGIMapHEADToGET may say GET).
     std::string requestMethod;
     bool scriptReloading = true;  ///< WSGIScriptReloading
-    bool enableSendfile = false;  ///< WSGIEnableSendfile
+    bool enableSendfile = true;   ///< WSGIEnableSendfile: file_wrapper responses pass the file
     bool ignoreActivity = false;  ///< WSGIIgnoreActivity
     /// WSGITrustedProxyHeaders / WSGITrustedProxies (views into the request's config records).
     ProxyTrust proxyTrust;

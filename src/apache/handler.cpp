@@ -640,7 +640,7 @@ Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const Re
         routing.requestMethod = "GET";
     }
     routing.scriptReloading = flagValue(conf.dir.scriptReloading, true);
-    routing.enableSendfile = flagValue(conf.dir.enableSendfile, false);
+    routing.enableSendfile = flagValue(conf.dir.enableSendfile, true);
     routing.ignoreActivity = flagValue(conf.dir.ignoreActivity, false);
     if (const apr_array_header_t* h = conf.dir.trustedProxyHeaders; h != nullptr) {
         routing.proxyTrust.headers = std::span<const char* const>(

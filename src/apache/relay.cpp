@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -12,10 +13,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include "apache/passed_file.h"
+#include "common/descriptor_passing.h"
 #include "common/duration_text.h"
 #include "common/http_syntax.h"
 #include "common/socket_io.h"
 #include "protocol/frame.h"
+#include "protocol/request_flags.h"
 
 namespace wsgid::apache {
 
@@ -67,6 +71,23 @@ bool isHeadRequest(const protocol::RequestHead& head) noexcept {
         }
     }
     return false;
+}
+
+/// A descriptor the daemon passed, waiting for the File frame it came with. Linux ends a read
+/// right after the bytes a descriptor was sent with, and the daemon sends each File frame with
+/// one sendmsg() that carries its descriptor, so the frame's first byte is in [from, to).
+struct PendingDescriptor {
+    common::UniqueFd fd;
+    std::size_t from = 0;  ///< stream offset of the first byte of the read that brought it
+    std::size_t to = 0;    ///< stream offset just past that read
+};
+
+/// `a + b` for counts of body bytes, stopping at the largest value instead of overflowing (a
+/// daemon chooses both).
+std::int64_t addBodyBytes(std::int64_t a, std::uint64_t b) noexcept {
+    constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    const auto sum = static_cast<std::uint64_t>(a) + std::min(b, kMax);
+    return static_cast<std::int64_t>(std::min(sum, kMax));
 }
 
 /// The request side of a relay: what the module still has to send. The body goes out only after
@@ -130,9 +151,15 @@ private:
     void writeSome();
     /// Reads and handles what the daemon has sent, without blocking.
     void pumpResponse();
-    /// Handles the decoded frames until the response is done or the relay stops.
-    void processFrames();
-    void handleFrame(protocol::Frame& frame);
+    /// Handles the decoded frames until the response is done or the relay stops, or up to the
+    /// first frame that begins at stream offset `before` or later.
+    void processFrames(std::size_t before = std::numeric_limits<std::size_t>::max());
+    /// `at`: the stream offset of the frame's first byte (for the descriptor rule).
+    void handleFrame(protocol::Frame& frame, std::size_t at);
+    void handleFile(const protocol::Frame& frame, std::size_t at);
+    /// Takes what the read of the bytes from stream offset `from` to receivedBytes_ brought
+    /// besides bytes: false when the relay stopped.
+    bool takeDescriptor(common::ReceivedDescriptor& received, std::size_t from);
     void waitAndTransfer();
     /// Writes the tail of the request stream after the response ended, bounded by
     /// kFinishWriteTimeout; true when all of it went out.
@@ -156,9 +183,12 @@ private:
     std::size_t outPos_ = 0;  ///< how much of out_ is written
     std::vector<char> buf_;   ///< body and response read buffer
 
-    bool headRequest_ = false;    ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
-    BodyAllowance allowance_;     ///< set from the Start frame
-    std::int64_t bodyBytes_ = 0;  ///< response body bytes the daemon sent
+    bool headRequest_ = false;  ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
+    bool acceptFiles_ = false;  ///< the request passes files (protocol::passesFiles)
+    bool fileSeen_ = false;     ///< a File frame came (only End or Error may follow)
+    std::optional<PendingDescriptor> descriptor_;  ///< passed, its File frame not yet decoded
+    BodyAllowance allowance_;                      ///< set from the Start frame
+    std::int64_t bodyBytes_ = 0;                   ///< response body bytes the daemon sent
     RequestState request_ = RequestState::HeadOnly;
     bool bodyAsked_ = false;  ///< SendBody arrived (request_ may have moved on since)
     ResponseState response_ = ResponseState::AwaitingStart;
@@ -264,7 +294,12 @@ void Relay::clientFailed(RelayOutcome outcome, Status status) {
     result_ = std::move(r);
 }
 
-void Relay::handleFrame(protocol::Frame& frame) {
+void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
+    if (descriptor_ && (frame.type == FrameType::End || frame.type == FrameType::Error)) {
+        // A File frame after this one would never be read: the descriptor came with no File.
+        fail(RelayOutcome::Malformed, "a descriptor that came with no File frame");
+        return;
+    }
     switch (frame.type) {
         case FrameType::Start: {
             if (started()) {
@@ -292,6 +327,10 @@ void Relay::handleFrame(protocol::Frame& frame) {
         case FrameType::Body:
             if (!started()) {
                 fail(RelayOutcome::Malformed, "a Body frame before Start");
+                return;
+            }
+            if (fileSeen_) {
+                fail(RelayOutcome::Malformed, "a Body frame after the File frame");
                 return;
             }
             bodyBytes_ += static_cast<std::int64_t>(frame.payload.size());
@@ -326,6 +365,9 @@ void Relay::handleFrame(protocol::Frame& frame) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
             }
             return;
+        case FrameType::File:
+            handleFile(frame, at);
+            return;
         case FrameType::SendBody:
             if (request_ != RequestState::BodyNotAsked || !frame.payload.empty()) {
                 fail(RelayOutcome::Malformed, "a SendBody frame for no pending request body");
@@ -356,10 +398,55 @@ void Relay::handleFrame(protocol::Frame& frame) {
     }
 }
 
-void Relay::processFrames() {
+void Relay::handleFile(const protocol::Frame& frame, std::size_t at) {
+    if (!acceptFiles_) {
+        fail(RelayOutcome::Malformed,
+             "a File frame for a request that does not pass files (WSGIEnableSendfile Off)");
+        return;
+    }
+    if (!started()) {
+        fail(RelayOutcome::Malformed, "a File frame before Start");
+        return;
+    }
+    if (fileSeen_) {
+        fail(RelayOutcome::Malformed, "a second File frame");
+        return;
+    }
+    if (!descriptor_ || at < descriptor_->from) {
+        fail(RelayOutcome::Malformed, "a File frame without its descriptor");
+        return;
+    }
+    common::UniqueFd fd = std::move(descriptor_->fd);
+    descriptor_.reset();
+    fileSeen_ = true;
+    auto range = protocol::decodeResponseFile(frame.payload);
+    if (!range) {
+        fail(RelayOutcome::Malformed, "bad File frame: " + range.status().message());
+        return;
+    }
+    bodyBytes_ = addBodyBytes(bodyBytes_, range->length);
+    if (allowance_.limit && bodyBytes_ > *allowance_.limit) {
+        fail(RelayOutcome::BodyLengthMismatch,
+             "a File frame with more response body bytes than the response announced");
+        return;
+    }
+    if (Status s = checkPassedFile(fd.get(), range.value()); !s) {
+        fail(RelayOutcome::Malformed, "a File frame refused: " + s.message());
+        return;
+    }
+    if (Status s = sink_.file(std::move(fd), range.value()); !s) {
+        clientFailed(RelayOutcome::ClientGone, std::move(s));
+    }
+}
+
+void Relay::processFrames(std::size_t before) {
     // Nothing after End (or an Error before Start) is decoded: it stays in the decoder, and a
     // connection with bytes left there is never reused.
     while (!stopped() && !responseDone()) {
+        const std::size_t at = receivedBytes_ - decoder_.buffered();
+        if (at >= before) {
+            return;
+        }
         auto next = decoder_.next();
         if (!next) {
             fail(RelayOutcome::Malformed, next.status().message());
@@ -368,17 +455,57 @@ void Relay::processFrames() {
         if (!next.value()) {
             return;
         }
-        handleFrame(*next.value());
+        if (descriptor_ && at >= descriptor_->to) {
+            // Every frame that began in the read that brought it is past: none was a File.
+            fail(RelayOutcome::Malformed, "a descriptor that came with no File frame");
+            return;
+        }
+        handleFrame(*next.value(), at);
     }
+}
+
+bool Relay::takeDescriptor(common::ReceivedDescriptor& received, std::size_t from) {
+    if (received.tooMany()) {
+        fail(RelayOutcome::Malformed, "more than one descriptor in one read");
+        return false;
+    }
+    if (!received.fd) {
+        return true;
+    }
+    if (descriptor_) {
+        // Its File frame began before this read and is not complete yet: two at once.
+        fail(RelayOutcome::Malformed, "a second descriptor before the File frame of the first");
+        return false;
+    }
+    descriptor_ =
+        PendingDescriptor{.fd = std::move(received.fd), .from = from, .to = receivedBytes_};
+    return true;
 }
 
 void Relay::pumpResponse() {
     std::size_t coalesced = 0;
     while (!stopped() && !responseDone()) {
-        const ssize_t n = ::recv(conn_.fd(), buf_.data(), buf_.size(), MSG_DONTWAIT);
+        // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
+        // anything else is looked at, so none leaks on any path.
+        common::ReceivedDescriptor received;
+        const ssize_t n = common::receiveWithDescriptor(conn_.fd(), buf_, received);
+        if (n <= 0 && (received.fd || received.tooMany())) {
+            fail(RelayOutcome::Malformed, "a descriptor without bytes");
+            return;
+        }
         if (n > 0) {
+            const std::size_t from = receivedBytes_;
             receivedBytes_ += static_cast<std::size_t>(n);
             decoder_.feed(std::string_view(buf_.data(), static_cast<std::size_t>(n)));
+            // Frames that began before this read go with what came before it: so how the
+            // kernel cut the reads does not decide which descriptor a frame sees.
+            processFrames(from);
+            if (stopped() || responseDone()) {
+                return;  // a descriptor of this read, if any, is closed with `received`
+            }
+            if (!takeDescriptor(received, from)) {
+                return;
+            }
             processFrames();
             coalesced += static_cast<std::size_t>(n);
             if (coalesced >= kMaxCoalesceBytes) {
@@ -510,6 +637,7 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
         return r;
     }
     headRequest_ = isHeadRequest(head);
+    acceptFiles_ = protocol::passesFiles(head);
     buf_.resize(std::max(kDaemonReadSize, kBodyReadSize));
     queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
     headFrameSize_ = out_.size();

@@ -13,6 +13,7 @@
 
 #include "apache/daemon_connection.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "protocol/request_head.h"
 #include "protocol/response.h"
 
@@ -49,6 +50,12 @@ public:
     virtual common::Status start(protocol::ResponseStart&& start) = 0;
     /// Response bytes; may be held back until flush() or end().
     virtual common::Status body(std::string_view data) = 0;
+    /// The next `range.length` response bytes are those of the file `fd` from `range.offset`
+    /// (a File frame; the relay checked the descriptor with checkPassedFile and the length
+    /// against the announced body). The sink owns `fd` from now on and closes it by the time the
+    /// request is over, whatever happens. It may hold the file until end(): only End or Error
+    /// follow a File frame.
+    virtual common::Status file(common::UniqueFd fd, const protocol::ResponseFile& range) = 0;
     /// The daemon has nothing more for now: send what is held (coalescing everything that was
     /// readable at once into one write).
     virtual common::Status flush() = 0;
@@ -126,11 +133,15 @@ struct RelayOptions {
 /// daemon's framing (tenant code can write to its own connection): every frame is checked against
 /// the frame limits and the order Start, Body*, End (or an Error); the Start again with
 /// decodeResponseStart (and an interim 1xx status is refused); body bytes are counted against the
-/// announced length; anything after End leaves the connection unreusable. It polls the daemon
-/// socket for both directions so that an app answering before reading its input cannot deadlock
-/// (DESIGN.md pitfall 10). After a SendBody, sends exactly one BodyEnd (abandoned when the
-/// response ended first or the client body failed). Every wait on the daemon socket is bounded by
-/// `options.ioTimeout`. Request thread only.
+/// announced length; anything after End leaves the connection unreusable. A File frame is
+/// accepted only for a request that passes files (protocol::passesFiles), at most once, after
+/// Start, and only with the one descriptor that came with its first byte; the descriptor is
+/// checked (checkPassedFile) and its length counted like Body bytes. Any other descriptor the
+/// daemon sends makes the response malformed, and every descriptor received is closed on every
+/// path (docs/protocol.md "File frames"). It polls the daemon socket for both directions so that an
+/// app answering before reading its input cannot deadlock (DESIGN.md pitfall 10). After a SendBody,
+/// sends exactly one BodyEnd (abandoned when the response ended first or the client body failed).
+/// Every wait on the daemon socket is bounded by `options.ioTimeout`. Request thread only.
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
                          BodySource& source, ResponseSink& sink, RelayOptions options);
 

@@ -57,6 +57,8 @@ std::string frameTypeName(FrameType type) {
             return "Challenge";
         case FrameType::SendBody:
             return "SendBody";
+        case FrameType::File:
+            return "File";
     }
     return "type " + std::to_string(static_cast<int>(type));
 }
@@ -104,6 +106,7 @@ python::WsgiRequest toWsgiRequest(protocol::RequestHead&& head) {
     request.requestId = std::move(head.requestId);
     request.contentLength = head.contentLength;
     request.scriptReloading = protocol::scriptReloading(head);
+    request.passFiles = protocol::passesFiles(head);
     request.environ = std::move(head.environ);
     return request;
 }
@@ -123,6 +126,10 @@ public:
         return conn_.writeStart(status, headers);
     }
     Status writeBody(std::string_view data) override { return conn_.writeBody(data); }
+    [[nodiscard]] bool canPassFiles() const noexcept override { return true; }
+    Status writeFile(common::UniqueFd fd, std::uint64_t offset, std::uint64_t length) override {
+        return conn_.writeFile(std::move(fd), offset, length);
+    }
     std::optional<Status> tryWriteStart(
         std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
         bool more) override {
@@ -721,6 +728,25 @@ Status Connection::writeBody(std::string_view data) noexcept {
             return *broken;
         }
         Status s = writer_->write(FrameType::Body, data);
+        if (!s) {
+            return writeFailed(std::move(s));
+        }
+        return s;
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
+Status Connection::writeFile(common::UniqueFd fd, std::uint64_t offset,
+                             std::uint64_t length) noexcept {
+    try {
+        if (std::optional<Status> broken = brokenStatus()) {
+            return *broken;
+        }
+        const std::string payload =
+            protocol::encodeResponseFile({.offset = offset, .length = length});
+        // Goes out with End (or Error), in one write: see ResponseWriter::holdWithDescriptor.
+        Status s = writer_->holdWithDescriptor(FrameType::File, payload, std::move(fd));
         if (!s) {
             return writeFailed(std::move(s));
         }

@@ -205,6 +205,9 @@ private:
         std::string_view status,
         const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
     common::Status writeBody(std::string_view data) noexcept;
+    // A File frame with `fd` attached (python::RequestIo::writeFile).
+    common::Status writeFile(common::UniqueFd fd, std::uint64_t offset,
+                             std::uint64_t length) noexcept;
     // The same without blocking, with the GIL held: std::nullopt when the caller must use the
     // blocking call (back-pressure, a large block, or a failure that call reports and logs).
     // `more`: see python::RequestIo::tryWriteStart.

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "common/descriptor_passing.h"
 #include "common/socket_io.h"
 #include "protocol/limits.h"
 
@@ -66,6 +67,8 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     error_.reset();
     pending_.clear();
     openBody_ = std::string::npos;
+    held_.clear();
+    heldDescriptor_.reset();
 }
 
 void ResponseWriter::run() noexcept {
@@ -190,6 +193,26 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
+Status ResponseWriter::holdWithDescriptor(FrameType type, std::string_view payload,
+                                          common::UniqueFd descriptor) noexcept {
+    try {
+        const std::lock_guard lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (heldDescriptor_ || !descriptor) {
+            return failLocked(Status(ErrorCode::Internal, "a second descriptor in one response"));
+        }
+        held_.clear();
+        protocol::appendFrame(held_, type, 0, payload);
+        heldDescriptor_ = std::move(descriptor);
+        return Status::ok();
+    } catch (...) {
+        const std::lock_guard lock(mutex_);
+        return failLocked(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
 Status ResponseWriter::control(FrameType type) noexcept {
     try {
         std::unique_lock lock(mutex_);
@@ -225,8 +248,27 @@ Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
     queued.swap(pending_);
     openBody_ = std::string::npos;
     busy_ = true;
+    // A held frame goes out with this one, in a write of its own that carries its descriptor.
+    std::string held;
+    held.swap(held_);
+    common::UniqueFd descriptor = std::move(heldDescriptor_);
+    if (descriptor) {
+        protocol::appendFrame(held, type, 0, payload);
+    }
     lock.unlock();
-    Status status = writeNow(queued, type, payload);
+    Status status = Status::ok();
+    if (descriptor) {
+        if (!queued.empty()) {
+            status = common::writeFully(fd_, queued, Deadline::after(timeout_));
+        }
+        if (status) {
+            status =
+                common::sendWithDescriptor(fd_, held, descriptor.get(), Deadline::after(timeout_));
+        }
+        descriptor.reset();  // the kernel holds the file for the module now
+    } else {
+        status = writeNow(queued, type, payload);
+    }
     lock.lock();
     busy_ = false;
     if (pending_.empty()) {
@@ -247,6 +289,8 @@ Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept
         if (error_) {
             releaseIfLarge(pending_);
             openBody_ = std::string::npos;
+            held_.clear();
+            heldDescriptor_.reset();
             fd_ = -1;
             return *error_;
         }
@@ -267,6 +311,8 @@ void ResponseWriter::abandon() noexcept {
     (void)waitIdleLocked(lock);
     releaseIfLarge(pending_);
     openBody_ = std::string::npos;
+    held_.clear();
+    heldDescriptor_.reset();
     fd_ = -1;
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "protocol/frame.h"
 
 namespace wsgid::daemon {
@@ -83,6 +84,16 @@ public:
     /// everything queued before it.
     common::Status write(protocol::FrameType type, std::string_view payload) noexcept;
 
+    /// Never blocks (safe with the GIL held): holds the frame `type`/`payload` and `descriptor`
+    /// (owned from now on) for finish(), which writes what is queued, then this frame and the
+    /// final frame in one sendmsg() of their own that carries the descriptor with this frame's
+    /// first byte (docs/protocol.md "File frames"): the module gets the file and the end of the
+    /// response in one read, and the response needs no hand-off to the writer thread. At most one
+    /// per response; only control frames may be queued after it (they go out before it).
+    /// abandon() or a failed response closes the descriptor.
+    common::Status holdWithDescriptor(protocol::FrameType type, std::string_view payload,
+                                      common::UniqueFd descriptor) noexcept;
+
     /// Any thread, also while the owner writes (an app thread reading wsgi.input while the worker
     /// streams the response): queues a frame without payload (SendBody) after what is queued and
     /// wakes the writer thread; without a writer thread, writes it once no other write is in
@@ -106,8 +117,9 @@ private:
     common::Status writeNow(std::string_view queued, protocol::FrameType type,
                             std::string_view payload) noexcept;
     common::Status failLocked(common::Status status);
-    // With the lock held and the writer idle: writes everything pending, then the frame, on the
-    // calling thread (the lock is released around the write). May throw std::bad_alloc.
+    // With the lock held and the writer idle: writes everything pending, then the held frame
+    // and its descriptor (holdWithDescriptor) if any, then the frame, on the calling thread (the
+    // lock is released around the write). May throw std::bad_alloc.
     common::Status writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
                                          protocol::FrameType type, std::string_view payload);
 
@@ -120,6 +132,8 @@ private:
     bool busy_ = false;  // a write of queued data is in flight (writer thread or owner)
     bool stopping_ = false;
     std::optional<common::Status> error_;  // the first write failure of this response
+    std::string held_;                     // holdWithDescriptor's frame, for finish()
+    common::UniqueFd heldDescriptor_;      // and its descriptor
     int fd_ = -1;
     std::chrono::milliseconds timeout_{0};
 

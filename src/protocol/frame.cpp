@@ -23,6 +23,7 @@ bool isKnownFrameType(std::uint8_t t) noexcept {
         case FrameType::Error:
         case FrameType::Challenge:
         case FrameType::SendBody:
+        case FrameType::File:
             return true;
     }
     return false;
@@ -47,6 +48,8 @@ std::uint32_t maxPayloadFor(FrameType t) noexcept {
             return kMaxResponseHeadBytes;
         case FrameType::Error:
             return kMaxErrorMessage + 16;
+        case FrameType::File:
+            return kFilePayloadBytes;
     }
     return 0;
 }

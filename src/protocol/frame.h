@@ -29,6 +29,9 @@ enum class FrameType : std::uint8_t {
     Error = 20,      ///< the request failed; see ResponseError
     Challenge = 21,  ///< first frame on a connection: the daemon's pid and nonce
     SendBody = 22,   ///< the app reads its input: the module may now send the request body
+    /// Response body bytes from a file: offset and length, with the open file's descriptor
+    /// attached to the frame's first byte (SCM_RIGHTS). See protocol::ResponseFile.
+    File = 23,
 };
 
 /// BodyEnd flag: the module stopped sending before the whole body was read (the response had

@@ -11,7 +11,7 @@ namespace wsgid::protocol {
 /// Wire format version carried in every frame header. Bump on any incompatible change; both
 /// ends reject frames of another version (module and daemon are always installed together, so a
 /// mismatch means a stale daemon binary).
-inline constexpr std::uint8_t kProtocolVersion = 3;
+inline constexpr std::uint8_t kProtocolVersion = 4;
 
 /// Fixed frame header: version u8, type u8, flags u16 LE, payload length u32 LE.
 inline constexpr std::size_t kFrameHeaderSize = 8;
@@ -40,5 +40,17 @@ inline constexpr std::uint32_t kMaxDataChunk = 256U * 1024;
 
 /// Longest Error message; longer messages are truncated by the encoder.
 inline constexpr std::uint32_t kMaxErrorMessage = 4096;
+
+/// The File payload: u64 offset and u64 length, nothing else (a fixed size, so the decoder
+/// checks it from the header alone).
+inline constexpr std::uint32_t kFilePayloadBytes = 16;
+
+/// Largest offset, length and offset + length of a File frame: what a signed 64-bit file offset
+/// (off_t, apr_off_t) can hold, so no sum or conversion on either side can overflow.
+inline constexpr std::uint64_t kMaxFileRangeEnd = 0x7fffffffffffffffULL;
+
+/// Descriptors one File frame carries, and the most one read of the module may receive: exactly
+/// one. A second descriptor, or more than the control buffer holds, is a protocol violation.
+inline constexpr int kDescriptorsPerFileFrame = 1;
 
 }  // namespace wsgid::protocol

@@ -15,7 +15,8 @@ namespace wsgid::protocol {
 /// WSGIScriptReloading: "1" (default) reloads a script whose modification time changed, "0"
 /// keeps the loaded one.
 inline constexpr std::string_view kScriptReloadingKey = "mod_wsgi.script_reloading";
-/// WSGIEnableSendfile: "1" lets wsgi.file_wrapper responses use sendfile.
+/// WSGIEnableSendfile: "1" (the default) lets the daemon send a wsgi.file_wrapper response as a
+/// File frame (its descriptor, which httpd sends with sendfile); "0" streams it as Body frames.
 inline constexpr std::string_view kEnableSendfileKey = "mod_wsgi.enable_sendfile";
 /// WSGIIgnoreActivity: "1" when the request must not count as activity for the daemon's
 /// inactivity-timeout= (health checks and the like).
@@ -36,6 +37,12 @@ inline bool environFlag(const std::vector<EnvEntry>& environ, std::string_view k
 /// WSGIIgnoreActivity of a request (for the daemon's inactivity-timeout=).
 inline bool ignoresActivity(const RequestHead& head) noexcept {
     return environFlag(head.environ, kIgnoreActivityKey, false);
+}
+
+/// WSGIEnableSendfile of a request: the daemon may answer it with a File frame, and the module
+/// accepts one only then.
+inline bool passesFiles(const RequestHead& head) noexcept {
+    return environFlag(head.environ, kEnableSendfileKey, true);
 }
 
 /// WSGIScriptReloading of a request.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Start and Error frame payloads. Pure: no syscalls, no httpd, no Python.
+// Start, File and Error frame payloads. Pure: no syscalls, no httpd, no Python.
 #include "protocol/response.h"
 
 #include "common/ascii.h"
@@ -91,6 +91,27 @@ Result<ResponseStart> decodeResponseStart(std::string_view payload) {
         return Status(ErrorCode::ProtocolError, "malformed Start frame");
     }
     return start;
+}
+
+std::string encodeResponseFile(const ResponseFile& file) {
+    std::string out;
+    out.reserve(kFilePayloadBytes);
+    ByteWriter w(out);
+    w.u64(file.offset);
+    w.u64(file.length);
+    return out;
+}
+
+Result<ResponseFile> decodeResponseFile(std::string_view payload) {
+    ByteReader r(payload);
+    ResponseFile file;
+    if (!r.u64(file.offset) || !r.u64(file.length) || !r.done()) {
+        return Status(ErrorCode::ProtocolError, "malformed File frame");
+    }
+    if (file.offset > kMaxFileRangeEnd || file.length > kMaxFileRangeEnd - file.offset) {
+        return Status(ErrorCode::ProtocolError, "File frame range beyond 2^63-1");
+    }
+    return file;
 }
 
 std::string encodeResponseError(const ResponseError& error) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Response frames from the daemon: Start{status, headers} and Error{code, message}.
+// Response frames from the daemon: Start{status, headers}, File{offset, length} and
+// Error{code, message}.
 // Pure: no syscalls, no httpd, no Python.
 #pragma once
 
@@ -38,6 +39,19 @@ std::string encodeResponseStart(const ResponseStart& start);
 /// Anything else is a ProtocolError or LimitExceeded, so nothing an app or a forged frame
 /// smuggles past the daemon reaches the client. The module runs this on every Start it relays.
 common::Result<ResponseStart> decodeResponseStart(std::string_view payload);
+
+/// The File frame: the next `length` bytes of the response body are the bytes of the file whose
+/// descriptor comes with the frame, from `offset` (docs/protocol.md "File frames").
+struct ResponseFile {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+std::string encodeResponseFile(const ResponseFile& file);
+
+/// Decodes a File payload: exactly kFilePayloadBytes, offset and length each at most
+/// kMaxFileRangeEnd and so is their sum. Anything else is a ProtocolError.
+common::Result<ResponseFile> decodeResponseFile(std::string_view payload);
 
 /// Why a request failed, carried in an Error frame. Values are part of the wire format.
 enum class ResponseErrorCode : std::uint16_t {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// FileWrapper (see file_wrapper.h). For now the response loop simply iterates it: blocks of
-// filelike.read(blksize) travel as ordinary body bytes. Passing the file descriptor to httpd
-// (DESIGN.md, sendfile) is a later issue; the wrapper already keeps `filelike` and `blksize` as
-// read-only attributes for it.
+// FileWrapper (see file_wrapper.h): an iterable of filelike.read(blksize) blocks. A response that
+// is one may skip the iteration and pass the file's descriptor instead (file_bypass.h).
 #include "python/file_wrapper.h"
 
 #include <structmember.h>
@@ -150,6 +148,10 @@ PyType_Spec kSpec = {
 
 PyRef createFileWrapperType() {
     return PyRef::steal(PyType_FromSpec(&kSpec));
+}
+
+PyObject* fileWrapperFilelike(PyObject* wrapper) noexcept {
+    return wrapperOf(wrapper)->filelike;
 }
 
 }  // namespace wsgid::python

@@ -16,4 +16,8 @@ inline constexpr Py_ssize_t kFileWrapperBlockSize = 8192;
 /// with a Python exception set on failure. GIL held.
 PyRef createFileWrapperType();
 
+/// The file-like object of `wrapper`, an instance of a type createFileWrapperType() made
+/// (borrowed; nullptr once the garbage collector cleared it). GIL held.
+PyObject* fileWrapperFilelike(PyObject* wrapper) noexcept;
+
 }  // namespace wsgid::python

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace wsgid::python {
 
@@ -33,6 +34,9 @@ struct WsgiRequest {
     std::int64_t contentLength = -1;  ///< -1 = unknown (chunked)
     /// WSGIScriptReloading: reload the script when its modification time changed.
     bool scriptReloading = true;
+    /// WSGIEnableSendfile: a wsgi.file_wrapper response over a regular file may be sent by
+    /// passing its descriptor (RequestIo::writeFile) instead of its bytes.
+    bool passFiles = false;
     std::vector<std::pair<std::string, std::string>> environ;
 };
 
@@ -59,6 +63,22 @@ public:
     /// Sends body bytes (any size; the implementation splits into frames). A non-ok status
     /// means the client side is gone: the app sees OSError from write()/its iteration stops.
     virtual common::Status writeBody(std::string_view data) = 0;
+
+    /// True when writeFile passes descriptors (the daemon's connection). Default: false, and the
+    /// Python layer streams every file.
+    [[nodiscard]] virtual bool canPassFiles() const noexcept { return false; }
+
+    /// The next `length` response body bytes are those of the open regular file `fd` from
+    /// `offset`: sent by passing the descriptor, not its bytes. The implementation owns `fd` from
+    /// now on (it closes it once sent, or when the request ends). Called after writeStart, at
+    /// most once per request and never followed by writeBody; the file may go out only with the
+    /// end of the response. Never blocks (called without the GIL all the same). A non-ok status
+    /// means the connection failed, as for writeBody. Default: an Internal error (only called
+    /// when canPassFiles()).
+    virtual common::Status writeFile(common::UniqueFd /*fd*/, std::uint64_t /*offset*/,
+                                     std::uint64_t /*length*/) {
+        return {common::ErrorCode::Internal, "this connection cannot pass files"};
+    }
 
     /// writeStart without blocking, GIL held: takes the start only if it can at once (queues it
     /// for sending) and returns the result; std::nullopt when it did not take it, and the caller

@@ -5,6 +5,7 @@
 // RequestIo call, from any thread, goes through the call's RequestGate.
 #include "python/wsgi_call.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "common/ascii.h"
 #include "common/http_syntax.h"
 #include "python/error_stream.h"
+#include "python/file_bypass.h"
 #include "python/file_wrapper.h"
 #include "python/gil.h"
 #include "python/input_stream.h"
@@ -90,6 +92,9 @@ public:
 private:
     CallOutcome respond(PyObject* app, PyObject* environ, PyObject* starter);
     CallOutcome iterate(PyObject* result);
+    /// The file_wrapper bypass: the outcome when `result` went out as a passed file,
+    /// std::nullopt when it must be iterated instead (nothing was sent then).
+    std::optional<CallOutcome> passFile(PyObject* result);
     Delivery deliver(const char* data, std::size_t size, bool more);
     CallOutcome finish();
     void callClose(PyObject* result);
@@ -99,6 +104,10 @@ private:
     bool raiseInvalid(PyObject* type, const std::string& message);
     bool parseHeaders(PyObject* headers, Headers& out, std::optional<std::int64_t>& length);
     [[nodiscard]] bool lengthCheckApplies() const;
+    /// 204 and 304: no body is ever sent.
+    [[nodiscard]] bool bodylessStatus() const {
+        return status_.starts_with("204") || status_.starts_with("304");
+    }
 
     const WsgiRequest& request_;
     RequestGate gate_;  // the only way to the request's RequestIo
@@ -228,9 +237,70 @@ CallOutcome WsgiCall::respond(PyObject* app, PyObject* environ, PyObject* starte
     if (!result) {
         return appFailure(fetchError());
     }
-    CallOutcome outcome = iterate(result.get());
+    std::optional<CallOutcome> passed = passFile(result.get());
+    CallOutcome outcome = passed ? std::move(*passed) : iterate(result.get());
     callClose(result.get());
     return outcome;
+}
+
+std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
+    PyObject* wrapperType = context_.types.fileWrapper.get();
+    if (!request_.passFiles || Py_TYPE(result) != reinterpret_cast<PyTypeObject*>(wrapperType) ||
+        !startCalled_ || writing_ || clientGone_ || bodylessStatus()) {
+        return std::nullopt;  // iterating reports what is wrong, or sends what is right
+    }
+    const RequestGate::Pass pass = gate_.enter();  // open: the call has not ended
+    if (!pass || !pass.io().canPassFiles()) {
+        return std::nullopt;
+    }
+    std::optional<std::uint64_t> room;
+    if (contentLength_) {
+        room = static_cast<std::uint64_t>(std::max<std::int64_t>(*contentLength_ - sent_, 0));
+    }
+    std::optional<PassableFile> file = findPassableFile(result, wrapperType, room);
+    if (!file) {
+        return std::nullopt;
+    }
+    bool startPending = !headersSent_;
+    if (startPending && !contentLength_) {
+        // As mod_wsgi does: the length is known, so the client need not get a chunked body.
+        headers_.emplace_back("Content-Length", std::to_string(file->length));
+        contentLength_ = static_cast<std::int64_t>(file->length);
+    }
+    if (startPending) {
+        // Queued without waking the connection's writer thread: the File frame's write takes it
+        // along at once, so the response costs no hand-off between threads (no application code
+        // runs in between, as `more` requires).
+        if (std::optional<common::Status> quick =
+                pass.io().tryWriteStart(status_, headers_, /*more=*/true);
+            quick && quick->isOk()) {
+            startPending = false;
+            headersSent_ = true;
+        }
+    }
+    bool started = false;
+    writing_ = true;
+    const common::Status status = pass.withoutGil([&](RequestIo& io) {
+        common::Status written;
+        if (startPending) {
+            written = io.writeStart(status_, headers_);
+            started = written.isOk();
+        }
+        if (written.isOk()) {
+            written = io.writeFile(std::move(file->fd), file->offset, file->length);
+        }
+        return written;
+    });
+    writing_ = false;
+    headersSent_ = headersSent_ || started;
+    if (!status.isOk()) {
+        clientGone_ = true;
+        clientGoneMessage_ =
+            pass.interrupted() ? "the request ended while the file was sent" : status.message();
+        return clientGone();
+    }
+    sent_ += static_cast<std::int64_t>(file->length);
+    return finish();
 }
 
 CallOutcome WsgiCall::iterate(PyObject* result) {
@@ -291,7 +361,7 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
         return Delivery::ClientGone;
     }
     std::size_t count = size;
-    if (status_.starts_with("204") || status_.starts_with("304")) {
+    if (bodylessStatus()) {
         // No body, ever (RFC 9110 §15.3.5, §15.4.5): httpd would strip it, and the module takes
         // body bytes on these for a daemon breaking its framing.
         count = 0;

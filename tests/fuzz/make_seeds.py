@@ -23,7 +23,7 @@ def text(s):
     return u32(len(b)) + b
 
 
-VERSION = 3  # protocol/limits.h kProtocolVersion
+VERSION = 4  # protocol/limits.h kProtocolVersion
 
 
 def frame(ftype, payload=b"", flags=0):
@@ -31,14 +31,14 @@ def frame(ftype, payload=b"", flags=0):
 
 
 HELLO, REQUEST_HEAD, BODY_CHUNK, BODY_END = 1, 2, 3, 4
-HELLO_ACK, START, BODY, END, ERROR, CHALLENGE, SEND_BODY = 16, 17, 18, 19, 20, 21, 22
+HELLO_ACK, START, BODY, END, ERROR, CHALLENGE, SEND_BODY, FILE = 16, 17, 18, 19, 20, 21, 22, 23
 
 # ---- golden encodings (golden_test.cpp) ----------------------------------------------------------
-G_CHALLENGE = hx("03 15 00 00 24 00 00 00 0d 0c 0b 0a"
+G_CHALLENGE = hx("04 15 00 00 24 00 00 00 0d 0c 0b 0a"
                  "11 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
                  "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff")
-G_HELLO = hx("03 01 00 00 28 00 00 00 04 03 02 01 05 00 00 00") + b"\x5a" * 32
-G_HELLO_ACK = hx("03 10 00 00 04 00 00 00 34 12 00 00")
+G_HELLO = hx("04 01 00 00 28 00 00 00 04 03 02 01 05 00 00 00") + b"\x5a" * 32
+G_HELLO_ACK = hx("04 10 00 00 04 00 00 00 34 12 00 00")
 G_SMALL_HEAD = (hx("07 00 00 00") + b"/s.wsgi" + hx("03 00 00 00") + b"app" + hx("00 00 00 00")
                 + hx("01 00 00 00") + b"g" + hx("05 00 00 00 00 00 00 00")
                 + hx("08 07 06 05 04 03 02 01") + hx("02 00 00 00")
@@ -49,13 +49,14 @@ G_UNKNOWN_LENGTH_HEAD = hx("00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
 G_START = (hx("06 00 00 00") + b"200 OK" + hx("01 00 00 00") + hx("0c 00 00 00") + b"Content-Type"
            + hx("0a 00 00 00") + b"text/plain")
 G_ERROR = hx("04 00") + hx("03 00 00 00") + b"bad"
-G_BODY_END_ABANDONED = hx("03 04 01 00 00 00 00 00")
-G_BODY_CHUNK = hx("03 03 00 00 02 00 00 00 61 62")
-G_BODY = hx("03 12 00 00 02 00 00 00 61 62")
-G_END = hx("03 13 00 00 00 00 00 00")
+G_BODY_END_ABANDONED = hx("04 04 01 00 00 00 00 00")
+G_BODY_CHUNK = hx("04 03 00 00 02 00 00 00 61 62")
+G_BODY = hx("04 12 00 00 02 00 00 00 61 62")
+G_END = hx("04 13 00 00 00 00 00 00")
 assert len(G_SMALL_HEAD) == 0x3F and len(G_START) == 0x2C
 assert len(G_CHALLENGE) == 8 + 36 and len(G_HELLO) == 8 + 40
-G_SEND_BODY = hx("03 16 00 00 00 00 00 00")
+G_SEND_BODY = hx("04 16 00 00 00 00 00 00")
+G_FILE = hx("04 17 00 00 10 00 00 00 08 07 06 05 04 03 02 01 00 00 10 00 00 00 00 00")
 # A v1 Hello (8-byte payload, no proof): what a stale daemon or module would send.
 V1_HELLO = hx("01 01 00 00 08 00 00 00 04 03 02 01 05 00 00 00")
 
@@ -68,6 +69,12 @@ START_MANY = (text("404 Not Found") + u32(4) + text("Content-Type") + text("text
               + text("Set-Cookie") + text("a=1\tb") + text("Connection") + text("close")
               + text("X-Empty") + text(""))
 START_NO_REASON = text("204 ") + u32(0)
+START_16 = (text("200 OK") + u32(2) + text("Content-Type") + text("application/octet-stream")
+            + text("Content-Length") + text("16"))
+START_8 = text("200 OK") + u32(1) + text("Content-Length") + text("8")
+FILE_0_16 = struct.pack("<QQ", 0, 16)
+FILE_4_12 = struct.pack("<QQ", 4, 12)
+FILE_HUGE = struct.pack("<QQ", 0, (1 << 63) - 1)
 ERROR_APP = struct.pack("<H", 1) + text("Traceback (most recent call last): ...")
 ERROR_SHUTTING_DOWN = struct.pack("<H", 5) + text("daemon is stopping")
 ERROR_AUTH = struct.pack("<H", 4) + text("authentication failed")
@@ -84,6 +91,9 @@ HANDSHAKE = 0x80000000  # response_fuzz: the stream starts with Challenge and He
 EAGER = 0x40000000  # response_fuzz: the daemon sends on after HelloAck without waiting
 HEAD_REQUEST = 0x20000000  # response_fuzz: the request is a HEAD
 WITH_BODY = 0x10000000  # response_fuzz: the request has a body, sent after SendBody
+PASS_FILES = 0x08000000  # response_fuzz: a descriptor comes with the first byte of each File frame
+STRAY = 0x04000000  # response_fuzz: with PASS_FILES, descriptors also come with other frames
+NO_SENDFILE = 0x02000000  # response_fuzz: the request says mod_wsgi.enable_sendfile=0
 
 CORPORA = {
     "frame_decoder_fuzz": {
@@ -94,6 +104,7 @@ CORPORA = {
         "error.bin": seed(0xFFFFFFFF) + frame(START, G_START) + frame(ERROR, G_ERROR),
         "over_limit.bin": seed(3) + hx("02 12 00 00 01 00 04 00"),  # Body of 256 KiB + 1
         "partial.bin": seed(1) + frame(REQUEST_HEAD, G_UNKNOWN_LENGTH_HEAD)[:20],
+        "file.bin": seed(5) + frame(START, G_START) + G_FILE + G_END,
     },
     "request_head_fuzz": {
         "small.bin": G_SMALL_HEAD,
@@ -119,6 +130,26 @@ CORPORA = {
         "busy.bin": seed(WITH_BODY) + frame(ERROR, struct.pack("<H", 8) + text("no free worker")),
         "error_before_start.bin": seed(0) + frame(ERROR, G_ERROR),
         "error_after_start.bin": seed(9) + frame(START, G_START) + G_BODY + frame(ERROR, ERROR_APP),
+        # File frames: with their descriptor (a regular file for seeds 0x3xx here, 0x2xx after a
+        # Body; a pipe for 0x1xx: response_fuzz.cpp descriptorFor), without, with stray
+        # descriptors on other frames, refused by the request, longer than announced, huge.
+        "file.bin": seed(PASS_FILES | 0x305) + frame(START, START_16) + frame(FILE, FILE_0_16)
+        + G_END,
+        "file_after_body.bin": seed(PASS_FILES | 0x207) + frame(START, START_16)
+        + frame(BODY, b"abcd") + frame(FILE, FILE_4_12) + G_END,
+        "file_pipe.bin": seed(PASS_FILES | 0x103) + frame(START, START_16) + frame(FILE, FILE_0_16)
+        + G_END,
+        "file_no_descriptor.bin": seed(11) + frame(START, START_16) + frame(FILE, FILE_0_16) + G_END,
+        "file_stray.bin": seed(PASS_FILES | STRAY | 0x300) + frame(START, START_16)
+        + frame(BODY, b"abcd") + frame(FILE, FILE_4_12) + G_END + G_END,
+        "file_sendfile_off.bin": seed(PASS_FILES | NO_SENDFILE | 0x105) + frame(START, START_16)
+        + frame(FILE, FILE_0_16) + G_END,
+        "file_too_long.bin": seed(PASS_FILES | 0x305) + frame(START, START_8)
+        + frame(FILE, FILE_0_16) + G_END,
+        "file_huge.bin": seed(PASS_FILES | 0x305) + frame(START, G_START) + frame(FILE, FILE_HUGE)
+        + G_END,
+        "file_twice.bin": seed(PASS_FILES | 0x305) + frame(START, G_START)
+        + frame(FILE, FILE_0_16) + frame(FILE, FILE_4_12) + G_END,
     },
 }
 

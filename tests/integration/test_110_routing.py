@@ -91,7 +91,7 @@ WSGIHandlerScript my-handler ${APPS}/handler/app.wsgi process-group=rt1
     ErrorDocument 404 "httpd's own 404 page"
 </Location>
 <Location /flags>
-    WSGIEnableSendfile On
+    WSGIEnableSendfile Off
     WSGIIgnoreActivity On
     WSGIScriptReloading Off
 </Location>
@@ -258,10 +258,11 @@ class TestRouting:
     def test_110_70_request_flags_in_the_environ(self, client):
         flags = client.get("/flags/x").json()
         assert (flags["mod_wsgi.enable_sendfile"], flags["mod_wsgi.ignore_activity"],
-                flags["mod_wsgi.script_reloading"]) == ("1", "1", "0")
+                flags["mod_wsgi.script_reloading"]) == ("0", "1", "0")
         defaults = client.get("/env/x").json()
+        # WSGIEnableSendfile is On unless turned off (docs/configuration.md: unlike mod_wsgi).
         assert (defaults["mod_wsgi.enable_sendfile"], defaults["mod_wsgi.ignore_activity"],
-                defaults["mod_wsgi.script_reloading"]) == ("0", "0", "1")
+                defaults["mod_wsgi.script_reloading"]) == ("1", "0", "1")
         assert defaults["mod_wsgi.handler_script"] == ""
 
     def test_110_71_request_flags_cannot_be_set_by_set_env(self, make_server):

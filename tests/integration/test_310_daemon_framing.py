@@ -18,6 +18,14 @@ from harness.httpd import ServerConf
 
 CASES = ("overrun", "overrun-late", "short", "body-first", "second-start", "second-start-late",
          "after-end")
+# Forged File frames and descriptors (docs/protocol.md "File frames"): a FIFO, a socket, a
+# device, a directory, a write-only descriptor, a range past the end of the file, a huge range,
+# more than Content-Length, a File frame without a descriptor, a descriptor with a Body frame,
+# two descriptors at once, a File frame where WSGIEnableSendfile is Off. Each is a 502 with
+# nothing of the forgery, and no descriptor stays open in httpd.
+FILE_CASES = ("file-fifo", "file-socket", "file-device", "file-directory", "file-write-only",
+              "file-past-end", "file-huge", "file-beyond-cl", "file-no-fd", "file-with-body",
+              "file-two-fds", "file-sendfile-off")
 
 
 def protocol_version() -> int:
@@ -37,7 +45,10 @@ def group(case: str) -> str:
 FRAMING_CONF = ServerConf("\n".join(
     f"WSGIDaemonProcess {group(c)} processes=1 threads=1\n"
     f"WSGIScriptAlias /{group(c)} ${{APPS}}/forgeframes/app.wsgi process-group={group(c)}"
-    for c in CASES) + """
+    for c in CASES + FILE_CASES) + """
+<Location /forge_file_sendfile_off>
+    WSGIEnableSendfile Off
+</Location>
 WSGIDaemonProcess forge_honest processes=1 threads=2
 WSGIScriptAlias /forge_honest ${APPS}/forgeframes/app.wsgi process-group=forge_honest
 """)
@@ -106,6 +117,20 @@ class TestDaemonFraming:
         elif case in ("body-first", "second-start", "second-start-late"):
             server.log.wait_for(r"WG0117: malformed response from daemon group '%s'" % group(case),
                                 server.checked_offset)
+
+    @pytest.mark.parametrize("case", FILE_CASES)
+    def test_310_03_forged_file_frames_and_descriptors_are_a_502(self, server, case,
+                                                                 allow_log):
+        allow_log(*FORGED_FRAMING_IDS, *CLIENT_GONE_IDS)
+        path = f"/{group(case)}"
+        r = http.raw_get(server.port, f"{path}?case={case}&v={protocol_version()}")
+        assert r.status == 502 and r.complete, r
+        assert b"SMUGGLED" not in r.raw, r
+        server.log.wait_for(r"WG01(17|25): .*daemon group '%s'" % group(case),
+                            server.checked_offset)
+        # A fresh daemon connection works.
+        r = http.get(server.port, f"{path}?case=none")
+        assert (r.status, r.body) == (200, b"fine"), r
 
     @pytest.mark.parametrize("method,status", [("HEAD", "200 OK"), ("GET", "204 No Content"),
                                                ("GET", "304 Not Modified"),

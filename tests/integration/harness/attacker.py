@@ -15,7 +15,7 @@ import struct
 import sys
 import time
 
-VERSION = 3
+VERSION = 4  # src/protocol/limits.h kProtocolVersion
 HELLO, REQUEST_HEAD, BODY_END = 1, 2, 4
 ERROR, CHALLENGE = 20, 21
 # Every wait is bounded: well past the daemon's 2 s handshake timeout.

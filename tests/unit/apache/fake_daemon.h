@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "apache/relay.h"
+#include "common/descriptor_passing.h"
 #include "common/socket_io.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -28,6 +29,7 @@
 #include "protocol/handshake.h"
 #include "protocol/request_head.h"
 #include "protocol/response.h"
+#include "support/fd_tools.h"
 
 namespace wsgid::apache::test {
 
@@ -146,6 +148,19 @@ public:
         return send(FrameType::Start,
                     protocol::encodeResponseStart(protocol::ResponseStart{
                         .status = std::move(status), .headers = std::move(headers)}));
+    }
+    /// A File frame with `descriptor` attached to its first byte, as the daemon sends it.
+    bool sendFile(int descriptor, std::uint64_t offset, std::uint64_t length) {
+        std::string out;
+        protocol::appendFrame(out, FrameType::File, 0,
+                              protocol::encodeResponseFile({.offset = offset, .length = length}));
+        return sendWithDescriptor(out, descriptor);
+    }
+    /// Any bytes with `descriptor` attached to the first of them.
+    bool sendWithDescriptor(std::string_view bytes, int descriptor) {
+        return common::sendWithDescriptor(fd_.get(), bytes, descriptor,
+                                          Deadline::after(kTestDeadline))
+            .isOk();
     }
     bool sendError(protocol::ResponseErrorCode code, std::string message) {
         return send(FrameType::Error, protocol::encodeResponseError(protocol::ResponseError{
@@ -273,6 +288,13 @@ public:
         held_ += data;
         return common::Status::ok();
     }
+    /// Reads the range into the body (as httpd would send it) and closes the descriptor.
+    common::Status file(UniqueFd fd, const protocol::ResponseFile& range) override {
+        ++files_;
+        held_ += testing::readRange(fd.get(), range.offset, range.length);
+        return failFile_ ? common::Status(common::ErrorCode::Closed, "client gone")
+                         : common::Status::ok();
+    }
     common::Status flush() override {
         ++flushes_;
         flushedChunks_.push_back(held_);
@@ -287,6 +309,8 @@ public:
         return common::Status::ok();
     }
     bool failStart_ = false;
+    bool failFile_ = false;
+    int files_ = 0;
     std::string status_;
     std::vector<protocol::Header> headers_;
     std::string body_;

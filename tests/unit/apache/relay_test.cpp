@@ -499,6 +499,9 @@ TEST(Relay, CoalescesWhatIsReadableIntoOneFlush) {
             : inner_(inner), release_(release) {}
         Status start(protocol::ResponseStart&& s) override { return inner_.start(std::move(s)); }
         Status body(std::string_view d) override { return inner_.body(d); }
+        Status file(UniqueFd fd, const protocol::ResponseFile& range) override {
+            return inner_.file(std::move(fd), range);
+        }
         Status flush() override {
             release_.store(true);
             return inner_.flush();

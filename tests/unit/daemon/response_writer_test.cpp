@@ -14,10 +14,13 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include "common/descriptor_passing.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "protocol/frame.h"
 #include "protocol/limits.h"
+#include "protocol/response.h"
+#include "support/descriptors.h"
 
 namespace wsgid::daemon {
 namespace {
@@ -379,6 +382,126 @@ TEST(ResponseWriter, ControlFromAnotherThreadDuringADirectWriteIsNeitherLostNorM
 TEST(ResponseWriter, ControlWithoutAResponseIsRefused) {
     ResponseWriter writer;
     EXPECT_FALSE(writer.control(FrameType::SendBody).isOk());
+}
+
+// ---- File frames: the descriptor comes with its frame's first byte --------------------------
+
+namespace files {
+
+struct Received {
+    std::string bytes;
+    int descriptors = 0;
+    std::size_t from = 0;  // the range of the read that brought the descriptor
+    std::size_t to = 0;
+    common::UniqueFd fd;
+};
+
+// Reads everything up to EOF the way the module does, noting where the descriptor came.
+Received receiveAll(int fd) {
+    Received r;
+    const Deadline deadline = Deadline::after(kGenerous);
+    char buf[65536];
+    for (;;) {
+        common::ReceivedDescriptor got;
+        const ssize_t n = common::receiveWithDescriptor(fd, buf, got);
+        if (n > 0) {
+            if (got.fd) {
+                ++r.descriptors;
+                r.from = r.bytes.size();
+                r.to = r.from + static_cast<std::size_t>(n);
+                r.fd = std::move(got.fd);
+            }
+            r.bytes.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n == 0 || errno != EAGAIN || !common::waitReadable(fd, deadline).isOk() ||
+            deadline.expired()) {
+            return r;
+        }
+    }
+}
+
+}  // namespace files
+
+TEST(ResponseWriter, AHeldFileFrameGoesOutWithTheFinalFrameAndItsDescriptor) {
+    Pair pair;
+    EXPECT_TRUE(common::setNonBlocking(pair.module.get(), true).isOk());
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    files::Received got;
+    std::thread reader([&] { got = files::receiveAll(pair.module.get()); });
+    const std::string queued = pattern(100000, 3);  // more than the socket buffer holds
+    ASSERT_TRUE(put(writer, FrameType::Start, "start").isOk());
+    for (std::size_t off = 0; off < queued.size(); off += 1000) {
+        ASSERT_TRUE(put(writer, FrameType::Body, queued.substr(off, 1000)).isOk());
+    }
+    const std::string payload = protocol::encodeResponseFile({.offset = 4, .length = 4});
+    ASSERT_TRUE(
+        writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("the file's bytes"))
+            .isOk());
+    ASSERT_TRUE(writer.control(FrameType::SendBody).isOk());  // may still be queued
+    ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+    ::shutdown(pair.daemon.get(), SHUT_WR);
+    reader.join();
+
+    protocol::FrameDecoder decoder;
+    decoder.feed(got.bytes);
+    std::string body;
+    std::size_t fileAt = std::string::npos;
+    std::size_t endAt = std::string::npos;
+    std::vector<FrameType> order;
+    for (;;) {
+        const std::size_t at = got.bytes.size() - decoder.buffered();
+        auto next = decoder.next();
+        ASSERT_TRUE(next.isOk());
+        if (!next.value()) {
+            break;
+        }
+        const FrameType type = next.value()->type;
+        if (order.empty() || order.back() != type) {
+            order.push_back(type);
+        }
+        if (type == FrameType::Body) {
+            body += next.value()->payload;
+        } else if (type == FrameType::File) {
+            fileAt = at;
+            EXPECT_EQ(next.value()->payload, payload);
+        } else if (type == FrameType::End) {
+            endAt = at;
+        }
+    }
+    EXPECT_EQ((std::vector{FrameType::Start, FrameType::Body, FrameType::SendBody, FrameType::File,
+                           FrameType::End}),
+              order);
+    EXPECT_EQ(body, queued);
+    ASSERT_EQ(got.descriptors, 1);
+    // The descriptor came with the read that has the File frame's first byte, and the End with it.
+    EXPECT_LE(got.from, fileAt);
+    EXPECT_LT(fileAt, got.to);
+    EXPECT_LT(endAt, got.to);
+    EXPECT_EQ(testing::readRange(got.fd.get(), 4, 4), "file");
+}
+
+TEST(ResponseWriter, AHeldDescriptorIsClosedWhenTheResponseFailsOrIsAbandoned) {
+    const int before = testing::openDescriptorCount();
+    {
+        Pair pair;
+        ResponseWriter writer;
+        writer.begin(pair.daemon.get(), kGenerous);
+        pair.module.reset();
+        const std::string payload = protocol::encodeResponseFile({.offset = 0, .length = 1});
+        ASSERT_TRUE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("x")).isOk());
+        EXPECT_FALSE(writer.finish(FrameType::End, {}).isOk());
+        writer.begin(pair.daemon.get(), kGenerous);
+        ASSERT_TRUE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("x")).isOk());
+        EXPECT_FALSE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("y")).isOk());
+        writer.abandon();
+        EXPECT_EQ(testing::openDescriptorCount(), before + 1);  // the pair's daemon end
+    }
+    EXPECT_EQ(testing::openDescriptorCount(), before);
 }
 
 }  // namespace

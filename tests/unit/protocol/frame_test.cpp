@@ -86,17 +86,17 @@ void expectSameFrames(const std::vector<Frame>& got, const std::vector<Frame>& w
 TEST(FrameHeader, EncodesVersionTypeFlagsAndLengthLittleEndian) {
     char out[kFrameHeaderSize];
     encodeHeader(FrameType::Body, 0x0201, 0x04030201, out);
-    EXPECT_EQ(std::string(out, kFrameHeaderSize), hexBytes("03 12 01 02 01 02 03 04"));
+    EXPECT_EQ(std::string(out, kFrameHeaderSize), hexBytes("04 12 01 02 01 02 03 04"));
 }
 
 TEST(FrameHeader, AppendFrameAddsHeaderThenPayload) {
     std::string out = "prefix";
     appendFrame(out, FrameType::Body, 0, "abc");
-    EXPECT_EQ(out, "prefix" + hexBytes("03 12 00 00 03 00 00 00") + "abc");
+    EXPECT_EQ(out, "prefix" + hexBytes("04 12 00 00 03 00 00 00") + "abc");
 }
 
 TEST(FrameType, KnownTypesAreExactlyTheDocumentedOnes) {
-    const std::vector<int> documented = {1, 2, 3, 4, 16, 17, 18, 19, 20, 21, 22};
+    const std::vector<int> documented = {1, 2, 3, 4, 16, 17, 18, 19, 20, 21, 22, 23};
     for (int t = 0; t < 256; ++t) {
         const bool want = std::find(documented.begin(), documented.end(), t) != documented.end();
         EXPECT_EQ(isKnownFrameType(static_cast<std::uint8_t>(t)), want) << "type " << t;
@@ -115,6 +115,7 @@ TEST(FrameType, MaxPayloadMatchesProtocolDoc) {
     EXPECT_EQ(maxPayloadFor(FrameType::Error), 4112U);
     EXPECT_EQ(maxPayloadFor(FrameType::Challenge), 64U);
     EXPECT_EQ(maxPayloadFor(FrameType::SendBody), 0U);
+    EXPECT_EQ(maxPayloadFor(FrameType::File), 16U);
 }
 
 TEST(FrameDecoder, EmptyDecoderNeedsMore) {
@@ -259,7 +260,7 @@ TEST(FrameDecoder, AcceptsEmptyPayloadForEmptyFrames) {
 }
 
 TEST(FrameDecoder, RejectsWrongVersion) {
-    for (const int version : {0, 1, 2, 4, 255}) {
+    for (const int version : {0, 1, 2, 3, 5, 255}) {
         FrameDecoder d;
         d.feed(headerBytes(static_cast<std::uint8_t>(version), 18, 0));
         auto r = d.next();
@@ -270,7 +271,7 @@ TEST(FrameDecoder, RejectsWrongVersion) {
 }
 
 TEST(FrameDecoder, RejectsUnknownType) {
-    for (const int type : {0, 5, 15, 23, 128, 255}) {
+    for (const int type : {0, 5, 15, 24, 128, 255}) {
         FrameDecoder d;
         d.feed(headerBytes(kProtocolVersion, static_cast<std::uint8_t>(type), 0));
         auto r = d.next();
@@ -295,6 +296,7 @@ TEST(FrameDecoder, RejectsLengthAboveLimitFromHeaderAlone) {
         {FrameType::Body, kMaxDataChunk + 1},
         {FrameType::End, 1},
         {FrameType::Error, kMaxErrorMessage + 17},
+        {FrameType::File, kFilePayloadBytes + 1},
         {FrameType::Body, 0xffffffffU},
     };
     for (const auto& c : cases) {

@@ -11,6 +11,15 @@ TEST(RequestFlags, DefaultsWhenAbsent) {
     const RequestHead head;
     EXPECT_FALSE(ignoresActivity(head));
     EXPECT_TRUE(scriptReloading(head));
+    EXPECT_TRUE(passesFiles(head));  // WSGIEnableSendfile is On unless turned off
+}
+
+TEST(RequestFlags, PassesFilesFollowsEnableSendfile) {
+    RequestHead head;
+    head.environ = {{"mod_wsgi.enable_sendfile", "0"}};
+    EXPECT_FALSE(passesFiles(head));
+    head.environ = {{"mod_wsgi.enable_sendfile", "1"}};
+    EXPECT_TRUE(passesFiles(head));
 }
 
 TEST(RequestFlags, OnlyOneIsOn) {

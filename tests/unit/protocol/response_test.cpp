@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Tests for Start and Error payloads: round trips, header/status validation, limits, and the
+// Tests for Start, File and Error payloads: round trips, header/status validation, limits, and the
 // Error code -> HTTP status mapping.
 #include "protocol/response.h"
 
@@ -175,6 +175,40 @@ TEST(ResponseStart, RejectsTrailingGarbage) {
     auto r = decodeResponseStart(startWith("200 OK", "A", "b") + "junk");
     ASSERT_FALSE(r.isOk());
     EXPECT_EQ(r.status().code(), ErrorCode::ProtocolError);
+}
+
+TEST(ResponseFile, RoundTrips) {
+    for (const ResponseFile f :
+         {ResponseFile{.offset = 0, .length = 0}, ResponseFile{.offset = 10, .length = 1U << 20},
+          ResponseFile{.offset = 0, .length = kMaxFileRangeEnd},
+          ResponseFile{.offset = kMaxFileRangeEnd, .length = 0}}) {
+        const std::string payload = encodeResponseFile(f);
+        EXPECT_EQ(payload.size(), kFilePayloadBytes);
+        auto back = decodeResponseFile(payload);
+        ASSERT_TRUE(back.isOk()) << back.status().message();
+        EXPECT_EQ(back->offset, f.offset);
+        EXPECT_EQ(back->length, f.length);
+    }
+}
+
+TEST(ResponseFile, RejectsRangesBeyondSignedFileOffsets) {
+    // Each part and the sum must fit off_t: a daemon's huge numbers never overflow a check.
+    for (const ResponseFile f : {ResponseFile{.offset = kMaxFileRangeEnd + 1, .length = 0},
+                                 ResponseFile{.offset = 0, .length = kMaxFileRangeEnd + 1},
+                                 ResponseFile{.offset = 1, .length = kMaxFileRangeEnd},
+                                 ResponseFile{.offset = UINT64_MAX, .length = UINT64_MAX}}) {
+        auto r = decodeResponseFile(encodeResponseFile(f));
+        ASSERT_FALSE(r.isOk()) << f.offset << "+" << f.length;
+        EXPECT_EQ(r.status().code(), ErrorCode::ProtocolError);
+    }
+}
+
+TEST(ResponseFile, RejectsEveryOtherSize) {
+    const std::string payload = encodeResponseFile({.offset = 1, .length = 2});
+    for (std::size_t n = 0; n < payload.size(); ++n) {
+        EXPECT_FALSE(decodeResponseFile(payload.substr(0, n)).isOk()) << n;
+    }
+    EXPECT_FALSE(decodeResponseFile(payload + "x").isOk());
 }
 
 TEST(ResponseError, RoundTripsEveryCode) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // FakeRequestIo: an in-memory RequestIo for the python unit tests. Serves a configured body
-// (optionally in small pieces, optionally failing), records the start and the body blocks, and
-// can be told to fail writes as a vanished client would. HoldingRequestIo also holds chosen calls
+// (optionally in small pieces, optionally failing), records the start, the body blocks and any
+// passed file (reading its range at once, as the module would), and can be told to fail writes
+// as a vanished client would. HoldingRequestIo also holds chosen calls
 // until released or interrupted, to replay the end-of-request races deterministically.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,10 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "common/status.h"
 #include "python/request_io.h"
+#include "support/fd_tools.h"
 
 namespace wsgid::testing {
 
@@ -32,6 +36,8 @@ public:
     std::optional<std::string> readError;  ///< when set, readBody fails with it
     bool failStart = false;                ///< writeStart reports a closed connection
     int failBodyAt = -1;                   ///< writeBody call (0-based) that fails first
+    bool passFiles = false;                ///< canPassFiles(): writeFile may be called
+    bool failFile = false;                 ///< writeFile reports a closed connection
 
     // ---- recorded ----
     int startCalls = 0;
@@ -41,6 +47,11 @@ public:
     std::size_t readCalls = 0;
     std::size_t largestReadRequest = 0;
     bool bodyBeforeStart = false;  ///< writeBody was called before writeStart (a bug)
+    int fileCalls = 0;             ///< writeFile calls (a passed file is also one of `blocks`)
+    std::uint64_t fileOffset = 0;
+    std::uint64_t fileLength = 0;
+    int fileAccessMode = -1;  ///< O_ACCMODE of the passed descriptor
+    bool fileCloseOnExec = false;
 
     common::Result<std::size_t> readBody(std::string& out, std::size_t max) override {
         ++readCalls;
@@ -74,6 +85,26 @@ public:
             return {common::ErrorCode::Closed, "client closed the connection"};
         }
         blocks.emplace_back(data);
+        return common::Status::ok();
+    }
+
+    [[nodiscard]] bool canPassFiles() const noexcept override { return passFiles; }
+
+    common::Status writeFile(common::UniqueFd file, std::uint64_t offset,
+                             std::uint64_t length) override {
+        const int fd = file.get();
+        ++fileCalls;
+        if (startCalls == 0) {
+            bodyBeforeStart = true;
+        }
+        if (failFile) {
+            return {common::ErrorCode::Closed, "client closed the connection"};
+        }
+        fileOffset = offset;
+        fileLength = length;
+        fileAccessMode = ::fcntl(fd, F_GETFL) & O_ACCMODE;
+        fileCloseOnExec = (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+        blocks.push_back(readRange(fd, offset, length));
         return common::Status::ok();
     }
 

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Models hostile tenant code: finds its own daemon connection socket and writes forged response
-# frames to it (docs/protocol.md), bypassing start_response. ?case= picks the forgery, ?v= is the
-# protocol version byte; ?case=none answers normally (with ?status=). Run it in a group of processes=1 threads=1
+# frames to it (docs/protocol.md), bypassing start_response, and passes descriptors on it
+# (SCM_RIGHTS) with File frames and others. ?case= picks the forgery, ?v= is the protocol version
+# byte; ?case=none answers normally (with ?status=). Run it in a group of processes=1 threads=1
 # that has served no other request, so that exactly one connection exists.
+import array
 import os
 import socket
 import stat
@@ -10,7 +12,9 @@ import struct
 import time
 from urllib.parse import parse_qs
 
-START, BODY, END, ERROR, HELLO_ACK = 17, 18, 19, 20, 16
+import tempfile
+
+START, BODY, END, ERROR, HELLO_ACK, FILE = 17, 18, 19, 20, 16, 23
 LISTENER_FD = 3
 # Long enough for the module to read, relay and flush what came before (one poll round).
 PAUSE = 0.3
@@ -70,7 +74,93 @@ def write_all(fd, data):
         data = data[n:]
 
 
+def send_with_fds(fd, data, fds):
+    """`data` with the descriptors `fds` attached to its first byte, through a duplicate of the
+    connection (its non-blocking mode is shared, so a full socket is waited out here)."""
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        while True:
+            try:
+                n = sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                           array.array("i", fds))])
+                break
+            except BlockingIOError:
+                time.sleep(0.01)
+        write_all(fd, data[n:])
+    finally:
+        sock.close()
+
+
+def file_frame(v, offset, length):
+    return frame(v, FILE, struct.pack("<QQ", offset, length))
+
+
+def smuggled_file(size=16):
+    """A regular file (anonymous) holding what must never reach the client."""
+    f = tempfile.TemporaryFile()
+    f.write(b"SMUGGLED" * (size // 8))
+    f.flush()
+    return f
+
+
+def forge_file(case, v, fd):
+    """Forged File frames and descriptors: every one must make the response a 502."""
+    cl10 = start(v, b"200 OK", [(b"Content-Length", b"10")])
+    if case == "file-fifo":
+        r, w = os.pipe()
+        os.write(w, b"SMUGGLED..")
+        send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [r])
+    elif case == "file-socket":
+        a, b = socket.socketpair()
+        b.sendall(b"SMUGGLED..")
+        send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [a.fileno()])
+    elif case == "file-device":
+        with open("/dev/zero", "rb") as zero:
+            send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [zero.fileno()])
+    elif case == "file-directory":
+        d = os.open(tempfile.gettempdir(), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [d])
+        finally:
+            os.close(d)
+    elif case == "file-write-only":
+        f = smuggled_file()
+        w = os.open(f"/proc/self/fd/{f.fileno()}", os.O_WRONLY)
+        try:
+            send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [w])
+        finally:
+            os.close(w)
+    elif case == "file-past-end":
+        # Within Content-Length, but offset + length is past the 16 bytes the file holds.
+        f = smuggled_file()
+        send_with_fds(fd, cl10 + file_frame(v, 10, 10) + frame(v, END), [f.fileno()])
+    elif case == "file-huge":
+        f = smuggled_file()
+        unannounced = start(v, b"200 OK", [(b"Content-Type", b"text/plain")])
+        send_with_fds(fd, unannounced + file_frame(v, 0, (1 << 63) - 1) + frame(v, END),
+                      [f.fileno()])
+    elif case == "file-beyond-cl":
+        f = smuggled_file()
+        send_with_fds(fd, cl10 + file_frame(v, 0, 16) + frame(v, END), [f.fileno()])
+    elif case == "file-no-fd":
+        write_all(fd, cl10 + file_frame(v, 0, 10) + frame(v, END))
+    elif case == "file-with-body":
+        write_all(fd, cl10)
+        f = smuggled_file()
+        send_with_fds(fd, frame(v, BODY, b"SMUGGLED..") + frame(v, END), [f.fileno()])
+    elif case == "file-two-fds":
+        f, g = smuggled_file(), smuggled_file()
+        send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [f.fileno(), g.fileno()])
+    elif case == "file-sendfile-off":
+        f = smuggled_file()
+        send_with_fds(fd, cl10 + file_frame(v, 0, 10) + frame(v, END), [f.fileno()])
+    else:
+        raise ValueError(f"unknown case {case!r}")
+
+
 def forge(case, v, fd):
+    if case.startswith("file-"):
+        return forge_file(case, v, fd)
     cl5 = start(v, b"200 OK", [(b"Content-Type", b"text/plain"), (b"Content-Length", b"5")])
     if case == "overrun":
         # Everything at once: the module reads it in one go, before anything reached the client.
