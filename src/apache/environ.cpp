@@ -194,6 +194,12 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     env.add("CONTENT_TYPE", apr_table_get(r->headers_in, "Content-Type"));
     env.add("CONTENT_LENGTH", apr_table_get(r->headers_in, "Content-Length"));
     env.add("mod_wsgi.handler_script", std::string_view(routing.handlerScript));
+    env.add("mod_wsgi.request_handler", r->handler);
+    // Microseconds since the epoch (mod_wsgi 4/5): when httpd read the request line, and when
+    // the request left for the daemon (the daemon adds mod_wsgi.daemon_start).
+    env.add("mod_wsgi.request_start", std::to_string(r->request_time));
+    env.add("mod_wsgi.queue_start", std::to_string(apr_time_now()));
+    env.add("SERVER_SIGNATURE", ap_psignature("", r));
     env.add(protocol::kScriptReloadingKey, flagText(routing.scriptReloading));
     env.add(protocol::kEnableSendfileKey, flagText(routing.enableSendfile));
     env.add(protocol::kIgnoreActivityKey, flagText(routing.ignoreActivity));

@@ -120,7 +120,7 @@ std::optional<Address> parseAddress(std::string_view text) {
     if (::inet_pton(AF_INET6, buf, a.bytes.data()) == 1) {
         a.v6 = true;
         // An IPv4-mapped address (::ffff:a.b.c.d) is that IPv4 address.
-        static constexpr std::array<unsigned char, 12> kMapped = {0, 0, 0, 0, 0, 0,
+        static constexpr std::array<unsigned char, 12> kMapped = {0, 0, 0, 0, 0,    0,
                                                                   0, 0, 0, 0, 0xff, 0xff};
         if (std::equal(kMapped.begin(), kMapped.end(), a.bytes.begin())) {
             std::memmove(a.bytes.data(), a.bytes.data() + 12, 4);
@@ -298,7 +298,8 @@ bool applyRule(std::vector<EnvEntry>& env, const HeaderRule& rule, const std::st
             envSet(env, "SCRIPT_NAME", value);
             return true;
         case Apply::SchemeName:
-            if (common::equalsIgnoreCase(value, "https") || common::equalsIgnoreCase(value, "http")) {
+            if (common::equalsIgnoreCase(value, "https") ||
+                common::equalsIgnoreCase(value, "http")) {
                 setScheme(env, common::equalsIgnoreCase(value, "https"));
                 return true;
             }
@@ -387,7 +388,8 @@ bool networkContains(const IpNetwork& net, std::string_view ip) noexcept {
     }
     int bits = net.prefix;
     for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
-        const unsigned mask = bits >= 8 ? 0xffU : (0xffU << static_cast<unsigned>(8 - bits)) & 0xffU;
+        const unsigned mask =
+            bits >= 8 ? 0xffU : (0xffU << static_cast<unsigned>(8 - bits)) & 0xffU;
         if ((a->bytes[i] & mask) != (net.bytes[i] & mask)) {
             return false;
         }

@@ -97,7 +97,8 @@ PyRef fsString(const std::string& value) {
 
 // The per-interpreter set-up: types, sys.argv, sys.stdout/stderr and sys.path. GIL held with
 // the interpreter current. On failure returns the Python error's description.
-common::Status setUpInterpreter(const RuntimeConfig& config, common::LogSink& log, WsgiTypes& types,
+common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& group,
+                                common::LogSink& log, WsgiTypes& types, ModWsgiModule& modWsgi,
                                 PyRef& stdoutStream, PyRef& stderrStream) {
     const auto failed = [](const char* what) {
         PyErrorInfo error = fetchError();
@@ -142,7 +143,11 @@ common::Status setUpInterpreter(const RuntimeConfig& config, common::LogSink& lo
     }
     stdoutStream = std::move(out);
     stderrStream = std::move(err);
-    return common::Status::ok();
+    return modWsgi.create({.processGroup = config.processGroup,
+                           .applicationGroup = group,
+                           .maximumProcesses = config.processes,
+                           .threadsPerProcess = config.threads,
+                           .fileWrapper = types.fileWrapper.get()});
 }
 
 common::Status fromPyStatus(const PyStatus& status, const std::string& hint) {
@@ -236,6 +241,7 @@ Interpreter::~Interpreter() {
     // finalized properly, forgetting them (a leak at exit) beats a DECREF without the GIL.
     types_.abandon();
     scripts_.abandon();
+    modWsgi_.abandon();
     (void)stdout_.release();
     (void)stderr_.release();
 }
@@ -281,8 +287,8 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
 
     std::unique_ptr<Interpreter> main(
         new Interpreter(PyInterpreterState_Main(), std::string(), log));
-    common::Status setUp =
-        setUpInterpreter(config, log, main->types_, main->stdout_, main->stderr_);
+    common::Status setUp = setUpInterpreter(config, main->group_, log, main->types_, main->modWsgi_,
+                                            main->stdout_, main->stderr_);
     if (!setUp.isOk()) {
         main->clearObjects();
         return common::Status(setUp.code(), "main interpreter: " + setUp.message() + hint);
@@ -304,7 +310,8 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::createSub(const std::s
     }
     std::unique_ptr<Interpreter> sub(
         new Interpreter(PyThreadState_GetInterpreter(created), group, log));
-    common::Status setUp = setUpInterpreter(config, log, sub->types_, sub->stdout_, sub->stderr_);
+    common::Status setUp = setUpInterpreter(config, sub->group_, log, sub->types_, sub->modWsgi_,
+                                            sub->stdout_, sub->stderr_);
     if (!setUp.isOk()) {
         sub->clearObjects();
         Py_EndInterpreter(created);
@@ -320,6 +327,7 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::createSub(const std::s
 void Interpreter::clearObjects() noexcept {
     scripts_.clear();
     types_.clear();
+    modWsgi_.clear();
     for (PyRef* stream : {&stdout_, &stderr_}) {
         if (*stream) {
             drainErrorStream(stream->get());

@@ -11,6 +11,7 @@
 
 #include "common/log_sink.h"
 #include "common/status.h"
+#include "python/mod_wsgi_module.h"
 #include "python/runtime.h"
 #include "python/script_loader.h"
 #include "python/wsgi_call.h"
@@ -63,6 +64,8 @@ public:
     [[nodiscard]] const WsgiTypes& types() const noexcept { return types_; }
     /// The script cache of this interpreter; use with its GIL.
     [[nodiscard]] ScriptLoader& scripts() noexcept { return scripts_; }
+    /// The mod_wsgi module of this interpreter; use with its GIL.
+    [[nodiscard]] ModWsgiModule& modWsgi() noexcept { return modWsgi_; }
 
     /// Drops every Python reference held here (GIL held, this interpreter current).
     void clearObjects() noexcept;
@@ -88,6 +91,7 @@ private:
     PyRef stdout_;  // our sys.stdout and sys.stderr, drained at shutdown
     PyRef stderr_;
     ScriptLoader scripts_;
+    ModWsgiModule modWsgi_;
 };
 
 }  // namespace wsgid::python

@@ -314,8 +314,9 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         if (!app.isOk()) {
             return failure(CallOutcome::Kind::ScriptLoadFailed, app.status().message());
         }
-        const CallContext context{interpreter.types(), *r.log, r.environ, !interpreter.isMain(),
-                                  r.config.inFlightGrace};
+        const CallContext context{
+            interpreter.types(),   *r.log, r.environ, !interpreter.isMain(), r.config.inFlightGrace,
+            &interpreter.modWsgi()};
         return runWsgiCall(app->get(), request, io, context);
     } catch (const std::exception& e) {
         impl_->log->log(common::LogLevel::Critical, kIdInternal,
@@ -327,7 +328,7 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
     return failure(CallOutcome::Kind::AppError, "internal error in the Python layer");
 }
 
-void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
+void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reason) noexcept {
     Impl& r = *impl_;
     if (r.finalized.exchange(true)) {
         return;
@@ -342,6 +343,7 @@ void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
             continue;
         }
         PyThreadState_Swap(own);
+        sub->modWsgi().processStopping(reason);
         if (!sub->end(own)) {
             allEnded = false;
             r.log->log(common::LogLevel::Warning, kIdSubNotEnded,
@@ -350,6 +352,7 @@ void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
         }
         PyThreadState_Swap(r.mainThreadState);
     }
+    r.main->modWsgi().processStopping(reason);
     r.main->clearObjects();
     if (allEnded) {
         if (Py_FinalizeEx() != 0) {

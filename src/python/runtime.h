@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/log_sink.h"
@@ -69,9 +70,11 @@ public:
     /// Runs one WSGI request. Call without the GIL, from the thread that owns `worker`.
     CallOutcome handle(WorkerScope& worker, const WsgiRequest& request, RequestIo& io) noexcept;
 
-    /// Runs atexit and finalizes, giving up after `timeout` (the caller then _exits).
-    /// Call on the main thread after all workers have been joined.
-    void shutdown(std::chrono::milliseconds timeout) noexcept;
+    /// Publishes process_stopping (mod_wsgi.subscribe_shutdown) with `reason` in every
+    /// interpreter, runs atexit and finalizes, giving up after `timeout` (the caller then
+    /// _exits). Call on the main thread after all workers have been joined.
+    void shutdown(std::chrono::milliseconds timeout,
+                  std::string_view reason = "shutdown_signal") noexcept;
 
 private:
     friend class WorkerScope;

@@ -36,9 +36,8 @@ IpNetwork net(const char* text) {
 }
 
 Env request(std::vector<protocol::EnvEntry> headers, const char* peer = "127.0.0.1") {
-    Env env = {{"REMOTE_ADDR", peer},     {"HTTP_HOST", "internal:8080"},
-               {"SERVER_NAME", "internal"}, {"SERVER_PORT", "8080"},
-               {"SCRIPT_NAME", "/app"},     {"REQUEST_SCHEME", "http"}};
+    Env env = {{"REMOTE_ADDR", peer},   {"HTTP_HOST", "internal:8080"}, {"SERVER_NAME", "internal"},
+               {"SERVER_PORT", "8080"}, {"SCRIPT_NAME", "/app"},        {"REQUEST_SCHEME", "http"}};
     env.insert(env.end(), headers.begin(), headers.end());
     return env;
 }
@@ -87,10 +86,9 @@ TEST(ApplyProxyHeaders, NothingWithoutTrustedHeaders) {
 }
 
 TEST(ApplyProxyHeaders, TrustedPeerRewritesTheEnviron) {
-    const std::vector<const char*> headers = {"HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST",
-                                              "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_PORT",
-                                              "HTTP_X_FORWARDED_SERVER",
-                                              "HTTP_X_FORWARDED_SCRIPT_NAME"};
+    const std::vector<const char*> headers = {
+        "HTTP_X_FORWARDED_FOR",  "HTTP_X_FORWARDED_HOST",   "HTTP_X_FORWARDED_PROTO",
+        "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_SERVER", "HTTP_X_FORWARDED_SCRIPT_NAME"};
     const std::vector<IpNetwork> proxies = {net("127.0.0.1")};
     Env env = request({{"HTTP_X_FORWARDED_FOR", "203.0.113.1"},
                        {"HTTP_X_FORWARDED_HOST", "www.example.org"},
@@ -188,9 +186,9 @@ TEST(ApplyProxyHeaders, MeaninglessSchemeValuesChangeNothing) {
 TEST(ApplyProxyHeaders, Rfc7239Forwarded) {
     const std::vector<const char*> headers = {"HTTP_FORWARDED"};
     const std::vector<IpNetwork> proxies = {net("127.0.0.1"), net("10.0.0.0/8")};
-    Env env = request({{"HTTP_FORWARDED",
-                        R"(for="[2001:db8::7]:4711";proto=https;host="www.example.org", )"
-                        R"(for=10.0.0.5;proto=http;host=internal)"}});
+    Env env = request(
+        {{"HTTP_FORWARDED", R"(for="[2001:db8::7]:4711";proto=https;host="www.example.org", )"
+                            R"(for=10.0.0.5;proto=http;host=internal)"}});
     applyProxyHeaders(env, {.headers = headers, .proxies = proxies, .proxiesListed = true});
     EXPECT_EQ(value(env, "REMOTE_ADDR"), "2001:db8::7");
     EXPECT_EQ(value(env, "HTTP_HOST"), "www.example.org");
