@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "apache/log_rate_limit.h"
+#include "common/python_settings.h"
 #include "protocol/handshake.h"
 
 struct apr_array_header_t;
@@ -181,6 +182,10 @@ public:
     std::string pythonHome;               ///< WSGIPythonHome
     std::vector<std::string> pythonPath;  ///< WSGIPythonPath
     std::string daemonProgram;            ///< WSGIDaemonProgram; "" = built-in lookup
+    /// WSGIPythonOptimize, WSGIDontWriteBytecode, WSGIPythonWarnings, WSGIPythonHashSeed,
+    /// WSGIRestrictStdin/Stdout/Signal, WSGICaseSensitivity, WSGIDestroyInterpreter: every
+    /// daemon gets them (DaemonArgs::python).
+    common::PythonSettings python;
 
     /// A literal process-group name written in a directive (WSGIProcessGroup, process-group= of
     /// WSGIScriptAlias and WSGIImportScript). check_config fails unless the group exists and

@@ -503,6 +503,18 @@ Result<HeadMapping> parseHeadMapping(std::string_view value) {
     return invalid("WSGIMapHEADToGET must be On, Off or Auto, got " + quoted(value));
 }
 
+Result<std::optional<std::uint32_t>> parseHashSeed(std::string_view value) {
+    if (common::equalsIgnoreCase(value, "random")) {
+        return std::optional<std::uint32_t>();
+    }
+    auto n = parseInteger("WSGIPythonHashSeed", value, 0, 4294967295LL);
+    if (!n) {
+        return Status(ErrorCode::InvalidArgument,
+                      n.status().message() + " (or 'random', the default)");
+    }
+    return std::optional<std::uint32_t>(static_cast<std::uint32_t>(*n));
+}
+
 Result<ImportScriptArgs> parseImportScript(std::string_view raw) {
     static constexpr std::string_view kDirective = "WSGIImportScript";
     auto words = splitWords(raw);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,6 +125,9 @@ common::Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw);
 
 /// WSGIMapHEADToGET's value: On, Off or Auto (any case).
 common::Result<HeadMapping> parseHeadMapping(std::string_view value);
+
+/// WSGIPythonHashSeed's value: "random" (nullopt, any case) or 0-4294967295.
+common::Result<std::optional<std::uint32_t>> parseHashSeed(std::string_view value);
 
 /// Arguments of `WSGIImportScript file-path process-group=G application-group=A`.
 struct ImportScriptArgs {

@@ -464,6 +464,75 @@ const char* setImportScript(cmd_parms* cmd, void* /*mconfig*/, const char* raw) 
     });
 }
 
+/// A server-wide On/Off Python setting; cmd->info points at the PythonSettings field, and
+/// `invert` says the directive's On means the field's false (WSGIDontWriteBytecode).
+const char* setPythonFlagImpl(cmd_parms* cmd, int on, bool invert) {
+    if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+        return err;
+    }
+    const auto field = *static_cast<bool common::PythonSettings::*const*>(cmd->info);
+    GroupRegistry::get(cmd->pool).python.*field = (on != 0) != invert;
+    return nullptr;
+}
+
+const char* setPythonFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("Python setting", kInternalError,
+                   [&]() { return setPythonFlagImpl(cmd, on, false); });
+}
+
+const char* setDontWriteBytecode(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("WSGIDontWriteBytecode", kInternalError,
+                   [&]() { return setPythonFlagImpl(cmd, on, true); });
+}
+
+const char* setPythonOptimize(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonOptimize", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        auto level = parseInteger("WSGIPythonOptimize", value, 0, 2);
+        if (!level) {
+            return poolError(cmd, level.status().message());
+        }
+        GroupRegistry::get(cmd->pool).python.optimize = static_cast<int>(*level);
+        return nullptr;
+    });
+}
+
+const char* addPythonWarnings(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonWarnings", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).python.warnings.emplace_back(value);
+        return nullptr;
+    });
+}
+
+const char* setPythonHashSeed(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonHashSeed", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        auto seed = parseHashSeed(value);
+        if (!seed) {
+            return poolError(cmd, seed.status().message());
+        }
+        GroupRegistry::get(cmd->pool).python.hashSeed = seed.value();
+        return nullptr;
+    });
+}
+
+const char* setCaseSensitivity(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("WSGICaseSensitivity", kInternalError, [&]() -> const char* {
+        if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).python.caseSensitive = on != 0;
+        return nullptr;
+    });
+}
+
 /// mod_wsgi directives that have no meaning for mod_wsgid; cmd_data is the reason, noted at start.
 const char* noteIgnored(cmd_parms* cmd, const char* value) {
     if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
@@ -484,6 +553,18 @@ const char* ignoreFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
 const char* ignoreValue(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
     return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, value); });
 }
+
+// The PythonSettings fields of setPythonFlag's directives (cmd->info points at one).
+constexpr bool common::PythonSettings::*kRestrictStdinField =
+    &common::PythonSettings::restrictStdin;
+constexpr bool common::PythonSettings::*kRestrictStdoutField =
+    &common::PythonSettings::restrictStdout;
+constexpr bool common::PythonSettings::*kRestrictSignalField =
+    &common::PythonSettings::restrictSignal;
+constexpr bool common::PythonSettings::*kDestroyInterpreterField =
+    &common::PythonSettings::destroyInterpreter;
+constexpr bool common::PythonSettings::*kWriteBytecodeField =
+    &common::PythonSettings::writeBytecode;
 
 // The Flag fields of setDirFlag's directives (cmd->info points at one).
 constexpr Flag DirConfig::*kScriptReloadingField = &DirConfig::scriptReloading;
@@ -567,6 +648,33 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("WSGIImportScript", asCmd(setImportScript), nullptr, RSRC_CONF,
                      "file-path process-group=NAME application-group=NAME: load at process "
                      "start"),
+    AP_INIT_TAKE1("WSGIPythonOptimize", asCmd(setPythonOptimize), nullptr, RSRC_CONF,
+                  "0, 1 or 2: Python's -O level in every daemon (default 0)"),
+    AP_INIT_FLAG("WSGIDontWriteBytecode", asCmd(setDontWriteBytecode),
+                 const_cast<void*>(static_cast<const void*>(&kWriteBytecodeField)), RSRC_CONF,
+                 "On: daemons write no .pyc files (default Off)"),
+    AP_INIT_TAKE1("WSGIPythonWarnings", asCmd(addPythonWarnings), nullptr, RSRC_CONF,
+                  "a warnings filter as for python -W (repeatable)"),
+    AP_INIT_TAKE1("WSGIPythonHashSeed", asCmd(setPythonHashSeed), nullptr, RSRC_CONF,
+                  "random (default) or 0-4294967295: Python's hash seed in every daemon"),
+    AP_INIT_FLAG("WSGIRestrictStdin", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kRestrictStdinField)), RSRC_CONF,
+                 "On: using sys.stdin raises OSError (default Off)"),
+    AP_INIT_FLAG("WSGIRestrictStdout", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kRestrictStdoutField)), RSRC_CONF,
+                 "On: using sys.stdout raises OSError; Off (default): it writes to the error log"),
+    AP_INIT_FLAG("WSGIRestrictSignal", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kRestrictSignalField)), RSRC_CONF,
+                 "On (default): signal.signal() is logged and ignored"),
+    AP_INIT_FLAG("WSGICaseSensitivity", asCmd(setCaseSensitivity), nullptr, RSRC_CONF,
+                 "Off: script paths and %{RESOURCE} names are compared in lower case"),
+    AP_INIT_FLAG("WSGIDestroyInterpreter", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kDestroyInterpreterField)), RSRC_CONF,
+                 "Off: a stopping daemon does not end its interpreters or finalize Python"),
+    AP_INIT_TAKE1("WSGIPythonEggs", asCmd(ignoreValue),
+                  const_cast<char*>("mod_wsgid runs no Python in httpd; daemons take "
+                                    "python-eggs= of WSGIDaemonProcess"),
+                  RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
     AP_INIT_FLAG("WSGIRestrictEmbedded", asCmd(ignoreFlag),
                  const_cast<char*>("mod_wsgid never runs Python inside Apache"), RSRC_CONF,
                  "accepted for mod_wsgi compatibility; no effect"),

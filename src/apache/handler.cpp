@@ -5,6 +5,7 @@
 // connection_pool and relay.
 #include "apache/handler.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -530,11 +531,19 @@ bool hasContentFilter(const request_rec* r) noexcept {
 Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
                          ScriptPath&& path) {
     const RequestEnvLookup envLookup(r);
-    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
-                               .requestHost = orEmpty(r->hostname),
-                               .port = ap_get_server_port(r),
-                               .scriptName = path.scriptName,
-                               .env = &envLookup};
+    // WSGICaseSensitivity Off: %{RESOURCE} names the interpreter by the lower-cased mount.
+    std::string foldedScriptName;
+    if (!registry.python.caseSensitive) {
+        foldedScriptName = path.scriptName;
+        std::transform(foldedScriptName.begin(), foldedScriptName.end(), foldedScriptName.begin(),
+                       common::asciiToLower);
+    }
+    const ExpansionContext ctx{
+        .serverHostname = orEmpty(r->server->server_hostname),
+        .requestHost = orEmpty(r->hostname),
+        .port = ap_get_server_port(r),
+        .scriptName = registry.python.caseSensitive ? path.scriptName : foldedScriptName,
+        .env = &envLookup};
     const Step<const DaemonGroup*> group = resolveGroup(r, registry, conf, ctx);
     if (!group.value) {
         return Step<Route>::stop(group.status);

@@ -744,6 +744,7 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.logLevel = logLevelName(ap_get_server_module_loglevel(logServer, APLOG_MODULE_INDEX));
     a.shutdownTimeoutSec = static_cast<int>(g.shutdownTimeout.count());
     a.preload = g.preload;
+    a.python = registry_.python;
     return a;
 }
 

@@ -205,6 +205,7 @@ int run(int argc, char** argv) {
     pyConfig.threads = args.threads;
     pyConfig.processes = args.processes;
     pyConfig.multiprocess = args.multiprocess;
+    pyConfig.python = args.python;
     pyConfig.log = &log;
     auto runtime = python::Runtime::start(pyConfig);
     if (!runtime) {

@@ -18,7 +18,7 @@ namespace {
 
 /// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
 constexpr std::uint32_t kArgsMagic = 0x41444757;
-constexpr std::uint8_t kArgsFormat = 1;
+constexpr std::uint8_t kArgsFormat = 2;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -128,6 +128,14 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.str(a.logLevel);
     w.u32(static_cast<std::uint32_t>(a.shutdownTimeoutSec));
     strList(w, a.preload);
+    const common::PythonSettings& py = a.python;
+    w.u8(static_cast<std::uint8_t>(py.optimize));
+    strList(w, py.warnings);
+    optU32(w, py.hashSeed);
+    w.u8(static_cast<std::uint8_t>((py.writeBytecode ? 1U : 0U) | (py.restrictStdin ? 2U : 0U) |
+                                   (py.restrictStdout ? 4U : 0U) | (py.restrictSignal ? 8U : 0U) |
+                                   (py.caseSensitive ? 16U : 0U) |
+                                   (py.destroyInterpreter ? 32U : 0U)));
     return out;
 }
 
@@ -216,6 +224,20 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     if (umask) {
         a.umask = static_cast<mode_t>(*umask);
     }
+    std::uint8_t optimize = 0;
+    std::uint8_t flags = 0;
+    common::PythonSettings& py = a.python;
+    if (!r.u8(optimize) || optimize > 2 || !readStrList(r, py.warnings) ||
+        !readOptU32(r, py.hashSeed) || !r.u8(flags) || flags > 63) {
+        return invalid("bad Python settings");
+    }
+    py.optimize = optimize;
+    py.writeBytecode = (flags & 1U) != 0;
+    py.restrictStdin = (flags & 2U) != 0;
+    py.restrictStdout = (flags & 4U) != 0;
+    py.restrictSignal = (flags & 8U) != 0;
+    py.caseSensitive = (flags & 16U) != 0;
+    py.destroyInterpreter = (flags & 32U) != 0;
     if (!r.done()) {
         return invalid("trailing bytes");
     }

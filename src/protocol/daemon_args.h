@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include "common/python_settings.h"
 #include "common/status.h"
 #include "protocol/handshake.h"
 
@@ -73,6 +74,7 @@ struct DaemonArgs {
     std::string logLevel = "warn";           ///< httpd LogLevel name for this daemon's own lines
     int shutdownTimeoutSec = 5;              ///< bound on drain + finalize at stop
     std::vector<std::string> preload;        ///< "script|application-group" pairs to load at start
+    common::PythonSettings python;           ///< the server-wide WSGIPython*/WSGIRestrict* settings
 };
 
 /// argv[0] for execv(), the only argument: what ps shows (display-name=, or "wsgid-daemon").

@@ -44,15 +44,33 @@ bool isFile(const std::string& path) {
 
 // Runs in every interpreter right after it is created. `paths` and `home` come from the config;
 // site.addsitedir() processes .pth files, then the new entries move to the front of sys.path
-// (mod_wsgi's python-path semantics); `home` goes first of all. signal.signal() becomes a logged
-// no-op that returns the handler (mod_wsgi's default WSGIRestrictSignal On): apps load and run on
-// worker threads, where the real one raises ValueError, and the daemon's C++ main thread owns
-// the signals (DESIGN.md pitfall 3).
+// (mod_wsgi's python-path semantics); `home` goes first of all. sys.stdout writes to the error
+// log, or raises on use (WSGIRestrictStdout On); so does sys.stdin with WSGIRestrictStdin On.
+// signal.signal() becomes a logged no-op that returns the handler (WSGIRestrictSignal On, the
+// default): apps load and run on worker threads, where the real one raises ValueError, and the
+// daemon's C++ main thread owns the signals (DESIGN.md pitfall 3).
 constexpr const char* kSetupCode = R"PY(
 import sys, site
 sys.argv = ['mod_wsgi']
-sys.stdout = _wsgid_stdout
 sys.stderr = _wsgid_stderr
+
+
+class _WsgidRestricted:
+    """What sys.stdin or sys.stdout is under WSGIRestrictStdin/WSGIRestrictStdout On."""
+
+    def __init__(self, name, directive):
+        self.__dict__['_wsgid_name'] = name
+        self.__dict__['_wsgid_directive'] = directive
+
+    def __getattr__(self, attr):
+        raise OSError('%s access is restricted (%s On)'
+                      % (self.__dict__['_wsgid_name'], self.__dict__['_wsgid_directive']))
+
+
+sys.stdout = (_WsgidRestricted('sys.stdout', 'WSGIRestrictStdout') if _wsgid_restrict_stdout
+              else _wsgid_stdout)
+if _wsgid_restrict_stdin:
+    sys.stdin = _WsgidRestricted('sys.stdin', 'WSGIRestrictStdin')
 if _wsgid_paths:
     _before = list(sys.path)
     for _p in _wsgid_paths:
@@ -62,15 +80,16 @@ if _wsgid_paths:
 if _wsgid_home:
     sys.path.insert(0, _wsgid_home)
 
-import signal
-def _wsgid_ignored_signal(signalnum, handler, _log=_wsgid_signal_log):
-    import traceback
-    _log.write('signal.signal(%r, ...) ignored: the mod_wsgid daemon owns signals; called from:\n'
-               % (signalnum,))
-    _log.writelines(traceback.format_stack()[:-1])
-    _log.flush()
-    return handler
-signal.signal = _wsgid_ignored_signal
+if _wsgid_restrict_signal:
+    import signal
+    def _wsgid_ignored_signal(signalnum, handler, _log=_wsgid_signal_log):
+        import traceback
+        _log.write('signal.signal(%r, ...) ignored: the mod_wsgid daemon owns signals; '
+                   'called from:\n' % (signalnum,))
+        _log.writelines(traceback.format_stack()[:-1])
+        _log.flush()
+        return handler
+    signal.signal = _wsgid_ignored_signal
 )PY";
 
 // Joins an interpreter's non-daemon threads (threading._shutdown) before Py_EndInterpreter.
@@ -133,7 +152,13 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
         PyDict_SetItemString(globals.get(), "_wsgid_paths", paths.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_home", home.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_stdout", out.get()) ||
-        PyDict_SetItemString(globals.get(), "_wsgid_stderr", err.get())) {
+        PyDict_SetItemString(globals.get(), "_wsgid_stderr", err.get()) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdin",
+                             config.python.restrictStdin ? Py_True : Py_False) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdout",
+                             config.python.restrictStdout ? Py_True : Py_False) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_restrict_signal",
+                             config.python.restrictSignal ? Py_True : Py_False)) {
         return failed("preparing the interpreter set-up failed");
     }
     PyRef result =
@@ -233,8 +258,11 @@ common::Result<HomeSettings> resolvePythonHome(const std::string& pythonHome) {
     return settings;
 }
 
-Interpreter::Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log)
-    : state_(state), group_(std::move(group)), scripts_(log, group_, !group_.empty()) {}
+Interpreter::Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log,
+                         bool caseSensitive)
+    : state_(state),
+      group_(std::move(group)),
+      scripts_(log, group_, !group_.empty(), caseSensitive) {}
 
 Interpreter::~Interpreter() {
     // Runtime clears the objects with the GIL before destroying us; if Python was never
@@ -272,8 +300,27 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
     pyConfig.install_signal_handlers = 0;
     pyConfig.site_import = 1;
     pyConfig.parse_argv = 0;
+    // WSGIPythonOptimize, WSGIDontWriteBytecode, WSGIPythonHashSeed, WSGIPythonWarnings.
+    pyConfig.optimization_level = config.python.optimize;
+    pyConfig.write_bytecode = config.python.writeBytecode ? 1 : 0;
+    if (config.python.hashSeed) {
+        pyConfig.use_hash_seed = 1;
+        pyConfig.hash_seed = *config.python.hashSeed;
+    }
     PyStatus status =
         PyConfig_SetBytesString(&pyConfig, &pyConfig.program_name, home->programName.c_str());
+    for (const std::string& warning : config.python.warnings) {
+        if (PyStatus_Exception(status)) {
+            break;
+        }
+        wchar_t* wide = Py_DecodeLocale(warning.c_str(), nullptr);
+        if (wide == nullptr) {
+            status = PyStatus_Error("WSGIPythonWarnings: a value cannot be decoded");
+            break;
+        }
+        status = PyWideStringList_Append(&pyConfig.warnoptions, wide);
+        PyMem_RawFree(wide);
+    }
     if (!PyStatus_Exception(status) && !home->home.empty()) {
         status = PyConfig_SetBytesString(&pyConfig, &pyConfig.home, home->home.c_str());
     }
@@ -285,8 +332,8 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
         return fromPyStatus(status, hint);
     }
 
-    std::unique_ptr<Interpreter> main(
-        new Interpreter(PyInterpreterState_Main(), std::string(), log));
+    std::unique_ptr<Interpreter> main(new Interpreter(PyInterpreterState_Main(), std::string(), log,
+                                                      config.python.caseSensitive));
     common::Status setUp = setUpInterpreter(config, main->group_, log, main->types_, main->modWsgi_,
                                             main->stdout_, main->stderr_);
     if (!setUp.isOk()) {
@@ -308,8 +355,8 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::createSub(const std::s
         return common::Status(common::ErrorCode::Internal,
                               "Py_NewInterpreter failed for application group '" + group + "'");
     }
-    std::unique_ptr<Interpreter> sub(
-        new Interpreter(PyThreadState_GetInterpreter(created), group, log));
+    std::unique_ptr<Interpreter> sub(new Interpreter(PyThreadState_GetInterpreter(created), group,
+                                                     log, config.python.caseSensitive));
     common::Status setUp = setUpInterpreter(config, sub->group_, log, sub->types_, sub->modWsgi_,
                                             sub->stdout_, sub->stderr_);
     if (!setUp.isOk()) {
@@ -332,6 +379,14 @@ void Interpreter::clearObjects() noexcept {
         if (*stream) {
             drainErrorStream(stream->get());
             stream->reset();
+        }
+    }
+}
+
+void Interpreter::flushStreams() noexcept {
+    for (const PyRef* stream : {&stdout_, &stderr_}) {
+        if (*stream) {
+            drainErrorStream(stream->get());
         }
     }
 }

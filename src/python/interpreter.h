@@ -69,6 +69,8 @@ public:
 
     /// Drops every Python reference held here (GIL held, this interpreter current).
     void clearObjects() noexcept;
+    /// Writes out what sys.stdout and sys.stderr still hold (GIL held, this interpreter current).
+    void flushStreams() noexcept;
 
     /// Ends this sub-interpreter: drops the anchor, waits for its non-daemon threads and runs its
     /// atexit, then Py_EndInterpreter. Precondition: GIL held and `own` (a thread state of this
@@ -78,7 +80,8 @@ public:
     bool end(PyThreadState* own) noexcept;
 
 private:
-    Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log);
+    Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log,
+                bool caseSensitive);
 
     PyInterpreterState* state_;
     // Sub-interpreters only: the thread state Py_NewInterpreter made, never current again. It

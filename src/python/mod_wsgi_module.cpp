@@ -169,8 +169,8 @@ common::Status ModWsgiModule::create(const ModWsgiFacts& facts) {
     finish_ = get("_finish");
     stopping_ = get("_stopping");
     eventCallbacks_ = get("event_callbacks");
-    if (!begin_ || !responseStarted_ || !exception_ || !finish_ || !stopping_ ||
-        !eventCallbacks_ || !PyList_Check(eventCallbacks_.get())) {
+    if (!begin_ || !responseStarted_ || !exception_ || !finish_ || !stopping_ || !eventCallbacks_ ||
+        !PyList_Check(eventCallbacks_.get())) {
         clear();
         return {common::ErrorCode::Internal, "the mod_wsgi module lacks its hooks"};
     }
@@ -194,11 +194,11 @@ PyRef ModWsgiModule::call(const PyRef& fn, PyObject* args) noexcept {
     return result;
 }
 
-ModWsgiModule::Request ModWsgiModule::requestStarted(std::string_view requestId,
-                                                     PyObject* environ, PyObject* application) {
+ModWsgiModule::Request ModWsgiModule::requestStarted(std::string_view requestId, PyObject* environ,
+                                                     PyObject* application) {
     PyRef id = text(requestId);
-    PyRef result = id ? call(begin_, Py_BuildValue("(OOO)", id.get(), environ, application))
-                      : PyRef();
+    PyRef result =
+        id ? call(begin_, Py_BuildValue("(OOO)", id.get(), environ, application)) : PyRef();
     if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 2) {
         PyErr_Clear();
         return {PyRef::borrow(application), PyRef()};
@@ -207,8 +207,8 @@ ModWsgiModule::Request ModWsgiModule::requestStarted(std::string_view requestId,
             PyRef::borrow(PyTuple_GET_ITEM(result.get(), 1))};
 }
 
-void ModWsgiModule::responseStarted(std::string_view requestId, PyObject* status,
-                                    PyObject* headers, PyObject* excInfo) {
+void ModWsgiModule::responseStarted(std::string_view requestId, PyObject* status, PyObject* headers,
+                                    PyObject* excInfo) {
     if (!hasSubscribers()) {
         return;
     }
@@ -224,9 +224,9 @@ void ModWsgiModule::requestException(std::string_view requestId, const PyErrorIn
         return;
     }
     PyRef id = text(requestId);
-    PyRef info = PyRef::steal(Py_BuildValue(
-        "(OOO)", error.type.get(), error.value ? error.value.get() : Py_None,
-        error.traceback ? error.traceback.get() : Py_None));
+    PyRef info = PyRef::steal(Py_BuildValue("(OOO)", error.type.get(),
+                                            error.value ? error.value.get() : Py_None,
+                                            error.traceback ? error.traceback.get() : Py_None));
     if (id && info) {
         (void)call(exception_, Py_BuildValue("(OO)", id.get(), info.get()));
     }
@@ -263,8 +263,8 @@ void ModWsgiModule::clear() noexcept {
 }
 
 void ModWsgiModule::abandon() noexcept {
-    for (PyRef* ref : {&begin_, &responseStarted_, &exception_, &finish_, &stopping_,
-                       &eventCallbacks_}) {
+    for (PyRef* ref :
+         {&begin_, &responseStarted_, &exception_, &finish_, &stopping_, &eventCallbacks_}) {
         (void)ref->release();
     }
 }

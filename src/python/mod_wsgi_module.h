@@ -19,10 +19,10 @@ namespace wsgid::python {
 
 /// What the module tells apps about where they run.
 struct ModWsgiFacts {
-    std::string processGroup;      ///< mod_wsgi.process_group
-    std::string applicationGroup;  ///< mod_wsgi.application_group ("" = %{GLOBAL})
-    int maximumProcesses = 1;      ///< processes= of the group
-    int threadsPerProcess = 1;     ///< threads= of the group
+    std::string processGroup;         ///< mod_wsgi.process_group
+    std::string applicationGroup;     ///< mod_wsgi.application_group ("" = %{GLOBAL})
+    int maximumProcesses = 1;         ///< processes= of the group
+    int threadsPerProcess = 1;        ///< threads= of the group
     PyObject* fileWrapper = nullptr;  ///< mod_wsgi.FileWrapper (borrowed; the module keeps one)
 };
 

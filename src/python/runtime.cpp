@@ -35,6 +35,7 @@ constexpr std::string_view kIdSubNotEnded = "WG0305";
 constexpr std::string_view kIdFinalizeError = "WG0306";
 constexpr std::string_view kIdInternal = "WG0335";
 constexpr std::string_view kIdMisuse = "WG0336";
+constexpr std::string_view kIdKeptInterpreters = "WG0339";
 
 // Used when RuntimeConfig.log is null: one write() per line to stderr, which is the error log in
 // the daemon. Never destroyed (Python's sys.stdout may write to it until the process ends).
@@ -139,6 +140,7 @@ struct Runtime::Impl {
     std::atomic<bool> finalized{false};
 
     common::Result<EnteredInterpreter> enter(WorkerScope::Impl& worker, const std::string& group);
+    void keepInterpreters(std::string_view reason) noexcept;
 };
 
 struct WorkerScope::Impl {
@@ -328,6 +330,30 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
     return failure(CallOutcome::Kind::AppError, "internal error in the Python layer");
 }
 
+// WSGIDestroyInterpreter Off: every interpreter hears process_stopping and flushes its streams;
+// none is ended and Python is not finalized (non-daemon app threads are not joined, atexit does
+// not run), which is the point of the directive: a process whose threads would hang
+// finalization still stops. Called with the main thread state current; returns without the GIL.
+void Runtime::Impl::keepInterpreters(std::string_view reason) noexcept {
+    Impl& r = *this;
+    for (auto& [group, sub] : r.subs) {
+        PyThreadState* own = PyThreadState_New(sub->state());
+        if (own == nullptr) {
+            continue;
+        }
+        PyThreadState_Swap(own);
+        sub->modWsgi().processStopping(reason);
+        sub->flushStreams();
+        PyThreadState_Swap(r.mainThreadState);
+    }
+    r.main->modWsgi().processStopping(reason);
+    r.main->flushStreams();
+    r.log->log(common::LogLevel::Info, kIdKeptInterpreters,
+               "interpreters left as they are at exit (WSGIDestroyInterpreter Off)");
+    PyEval_SaveThread();
+    r.mainThreadState = nullptr;
+}
+
 void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reason) noexcept {
     Impl& r = *impl_;
     if (r.finalized.exchange(true)) {
@@ -335,6 +361,10 @@ void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reaso
     }
     FinalizeWatchdog watchdog(timeout, *r.log);
     PyEval_RestoreThread(r.mainThreadState);
+    if (!r.config.python.destroyInterpreter) {
+        r.keepInterpreters(reason);
+        return;
+    }
     bool allEnded = true;
     for (auto& [group, sub] : r.subs) {
         PyThreadState* own = PyThreadState_New(sub->state());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log_sink.h"
+#include "common/python_settings.h"
 #include "common/status.h"
 #include "python/request_io.h"
 
@@ -25,6 +26,7 @@ struct RuntimeConfig {
     int threads = 15;                     ///< wsgi.multithread = threads > 1
     int processes = 1;
     bool multiprocess = false;       ///< wsgi.multiprocess
+    common::PythonSettings python;   ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
     common::LogSink* log = nullptr;  ///< wsgi.errors, sys.stdout/stderr, our own lines
     /// See CallContext::inFlightGrace.
     std::chrono::milliseconds inFlightGrace = kInFlightGrace;

@@ -224,6 +224,18 @@ TEST(ParseHeadMapping, OnOffAutoInAnyCase) {
     EXPECT_TRUE(contains(bad.status().message(), "On, Off or Auto"));
 }
 
+TEST(ParseHashSeed, RandomOrAnUnsigned32BitNumber) {
+    EXPECT_FALSE(parseHashSeed("random").value().has_value());
+    EXPECT_FALSE(parseHashSeed("Random").value().has_value());
+    EXPECT_EQ(parseHashSeed("0").value(), 0U);
+    EXPECT_EQ(parseHashSeed("4294967295").value(), 4294967295U);
+    for (const char* bad : {"4294967296", "-1", "0x10", "", "seed"}) {
+        auto r = parseHashSeed(bad);
+        ASSERT_FALSE(r.isOk()) << bad;
+        EXPECT_TRUE(contains(r.status().message(), "random")) << r.status().message();
+    }
+}
+
 TEST(ParseImportScript, RequiresBothGroups) {
     auto ok = parseImportScript("/srv/app.wsgi process-group=site application-group=%{GLOBAL}");
     ASSERT_TRUE(ok.isOk()) << ok.status().message();

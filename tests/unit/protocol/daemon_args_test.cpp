@@ -42,6 +42,15 @@ DaemonArgs everyField() {
     a.logLevel = "info";
     a.shutdownTimeoutSec = 12;
     a.preload = {"/srv/site-a/app.wsgi|", "/srv/site-a/admin.wsgi|admin=x"};
+    a.python.optimize = 2;
+    a.python.writeBytecode = false;
+    a.python.warnings = {"ignore::DeprecationWarning", "error::ResourceWarning"};
+    a.python.hashSeed = 0;
+    a.python.restrictStdin = true;
+    a.python.restrictStdout = true;
+    a.python.restrictSignal = false;
+    a.python.caseSensitive = false;
+    a.python.destroyInterpreter = false;
     return a;
 }
 
@@ -74,6 +83,15 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.logLevel, want.logLevel);
     EXPECT_EQ(got.shutdownTimeoutSec, want.shutdownTimeoutSec);
     EXPECT_EQ(got.preload, want.preload);
+    EXPECT_EQ(got.python.optimize, want.python.optimize);
+    EXPECT_EQ(got.python.writeBytecode, want.python.writeBytecode);
+    EXPECT_EQ(got.python.warnings, want.python.warnings);
+    EXPECT_EQ(got.python.hashSeed, want.python.hashSeed);
+    EXPECT_EQ(got.python.restrictStdin, want.python.restrictStdin);
+    EXPECT_EQ(got.python.restrictStdout, want.python.restrictStdout);
+    EXPECT_EQ(got.python.restrictSignal, want.python.restrictSignal);
+    EXPECT_EQ(got.python.caseSensitive, want.python.caseSensitive);
+    EXPECT_EQ(got.python.destroyInterpreter, want.python.destroyInterpreter);
 }
 
 TEST(DaemonArgs, RoundTripsEveryField) {
@@ -96,6 +114,14 @@ TEST(DaemonArgs, RoundTripsDefaults) {
     EXPECT_FALSE(r.value().umask.has_value());
     EXPECT_FALSE(r.value().peerUid.has_value());
     EXPECT_FALSE(r.value().allowRoot);
+    // mod_wsgi's defaults.
+    EXPECT_EQ(r.value().python.optimize, 0);
+    EXPECT_TRUE(r.value().python.writeBytecode);
+    EXPECT_FALSE(r.value().python.hashSeed.has_value());
+    EXPECT_TRUE(r.value().python.restrictSignal);
+    EXPECT_FALSE(r.value().python.restrictStdout);
+    EXPECT_TRUE(r.value().python.caseSensitive);
+    EXPECT_TRUE(r.value().python.destroyInterpreter);
 }
 
 TEST(DaemonArgs, ZeroIdsAndUmaskAreKeptDistinctFromAbsent) {
@@ -158,6 +184,10 @@ TEST(DaemonArgs, InvalidValuesAreRefused) {
     wideUmask.group = "g";
     wideUmask.umask = 01000;
     EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(wideUmask)).isOk());
+    DaemonArgs optimizeTooHigh;
+    optimizeTooHigh.group = "g";
+    optimizeTooHigh.python.optimize = 3;
+    EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(optimizeTooHigh)).isOk());
     DaemonArgs tooManySecrets;
     tooManySecrets.group = "g";
     tooManySecrets.secrets.resize(kRetainedSecretGenerations + 1);
