@@ -78,19 +78,37 @@ elif ! make fuzz-run FUZZ_SECONDS="$FUZZ_SECONDS"; then
 fi
 
 # Lint over a compilation database (a bear rebuild, so every file is checked with its own flags).
+# The rebuild starts with `make clean`; whatever bear does, the tree must come out of this stage
+# built, or every later stage would fail for a reason that is not its own ("module not built").
 log "lint (make tidy, make cppcheck)"
 rm -f compile_commands.json
-if ! make -j2 compile_commands.json >/dev/null 2>&1; then
+lint_log=$(mktemp /tmp/wsgid-lint-XXXXXX.log)
+if ! make -j2 compile_commands.json >"$lint_log" 2>&1; then
+    tail -n 40 "$lint_log" >&2
     echo "FAILED: could not build the compilation database (bear -- make)" >&2
     status=1
+    log "rebuilding the tree for the stages that follow"
+    make -j2 || echo "FAILED: the tree does not build after the lint stage" >&2
 else
     make tidy || { echo "FAILED: clang-tidy" >&2; status=1; }
     make cppcheck || { echo "FAILED: cppcheck" >&2; status=1; }
 fi
+rm -f "$lint_log"
 
 timeout_args=()
 if /usr/bin/python3 -c 'import pytest_timeout' 2>/dev/null; then
     timeout_args=(--timeout="$PYTEST_TEST_TIMEOUT")  # the plugin loads by itself
+fi
+
+# The benchmark driver (scripts/bench): its report code, options and configs, and two runs of a
+# second against a real apache2 (mod_wsgid and Apache alone). About 10 s; no timed assertions.
+log "benchmark driver (pytest tests/bench)"
+bench_status=0
+/usr/bin/python3 -m pytest tests/bench -q -rfEs -p no:cacheprovider "${timeout_args[@]}" ||
+    bench_status=$?
+if [ "$bench_status" -ne 0 ]; then
+    echo "FAILED: benchmark driver tests (pytest exit $bench_status)" >&2
+    status=1
 fi
 # The whole suite under each MPM (event first: Debian's default); MPM=name runs just that one.
 for mpm in ${MPM:-event worker prefork}; do
@@ -111,12 +129,20 @@ done
 # Sanitizer pass (DESIGN.md, CI step 6): a copy of the tree - tracked and new files as they are
 # in the work tree - built with ASan and UBSan; unit tests with leak checking, then the pytest
 # suite under mpm_event. A copy, so this tree stays configured as above (demo.sh uses it).
+# A release tarball is no git checkout: there the copy is the whole tree, cleaned of this build.
 if [ "${WSGID_SANITIZE:-1}" != 0 ]; then
     log "sanitizer pass (address,undefined) in a copy of the tree"
     san_dir=$(mktemp -d /tmp/wsgid-san-XXXXXX)
-    git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$san_dir"
     san_status=0
-    (
+    if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
+        git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$san_dir"
+    else
+        cp -a . "$san_dir"
+        if [ -f "$san_dir/Makefile" ]; then
+            make -C "$san_dir" distclean >/dev/null || san_status=$?
+        fi
+    fi
+    [ "$san_status" -ne 0 ] || (
         cd "$san_dir"
         autoreconf -fi >/dev/null
         # No -Werror here: the main build above enforces it, and GCC 12's -Wmaybe-uninitialized

@@ -134,7 +134,12 @@ struct DaemonGroup {
     int listenBacklog = 100;                            ///< mod_wsgi's default
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
-    std::chrono::seconds shutdownTimeout{5};            ///< mod_wsgi's default
+    /// queue-timeout=: how long a request may wait for a worker, from when httpd received it,
+    /// before it gets 503 and is never run; 0 = until socket-timeout. mod_wsgi's default is 0;
+    /// ours is mod_wsgi-express's 45 s, so a saturated group answers instead of holding httpd
+    /// workers for the whole socket-timeout (300 s on Debian).
+    std::chrono::seconds queueTimeout{45};
+    std::chrono::seconds shutdownTimeout{5};  ///< mod_wsgi's default
     /// log-rate= and log-burst=: the group's error-log rate limit in the log relay (bytes/s and
     /// bytes; 0 = no limit). Defaults in log_rate_limit.h.
     std::uint64_t logRateBytes = kLogRateBytesPerSecond;

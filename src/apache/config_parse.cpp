@@ -72,7 +72,6 @@ constexpr std::array kAcceptedOptions = {
     AcceptedOption{"graceful-timeout", ValueKind::Seconds},
     AcceptedOption{"eviction-timeout", ValueKind::Seconds},
     AcceptedOption{"restart-interval", ValueKind::Seconds},
-    AcceptedOption{"queue-timeout", ValueKind::Seconds},
     AcceptedOption{"response-socket-timeout", ValueKind::Seconds},
     AcceptedOption{"response-flush-delay", ValueKind::Count},
     AcceptedOption{"send-buffer-size", ValueKind::Count, 512},
@@ -688,7 +687,7 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
             }
             (key == "log-rate" ? g.logRateBytes : g.logBurstBytes) = static_cast<std::uint64_t>(*n);
         } else if (key == "connect-timeout" || key == "socket-timeout" ||
-                   key == "shutdown-timeout") {
+                   key == "shutdown-timeout" || key == "queue-timeout") {
             auto n = parseInteger(what, value, 0, kMaxTimeoutSeconds);
             if (!n) {
                 return n.status();
@@ -698,6 +697,8 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
                 g.connectTimeout = secs;
             } else if (key == "shutdown-timeout") {
                 g.shutdownTimeout = secs;
+            } else if (key == "queue-timeout") {
+                g.queueTimeout = secs;
             } else if (secs.count() > 0) {
                 g.socketTimeout = secs;  // 0 keeps mod_wsgi's meaning: the server's Timeout
             }

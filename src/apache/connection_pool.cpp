@@ -2,21 +2,33 @@
 // The per-child pool of idle daemon connections (see connection_pool.h). No httpd calls.
 #include "apache/connection_pool.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace wsgid::apache {
 
 using common::Result;
 
-std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(std::string_view socketPath) {
+std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(
+    std::string_view socketPath, std::span<const std::uint32_t> avoidPids) {
+    const auto wanted = [avoidPids](const std::unique_ptr<DaemonConnection>& c) {
+        return std::find(avoidPids.begin(), avoidPids.end(), c->daemonPid()) == avoidPids.end();
+    };
     for (;;) {
         std::unique_ptr<DaemonConnection> conn;
         {
             std::lock_guard<std::mutex> lock(mu_);
             auto it = idle_.find(std::string(socketPath));
-            if (it == idle_.end() || it->second.empty()) {
+            if (it == idle_.end()) {
                 return nullptr;
             }
-            conn = std::move(it->second.back());
-            it->second.pop_back();
+            auto& list = it->second;
+            const auto found = std::find_if(list.rbegin(), list.rend(), wanted);
+            if (found == list.rend()) {
+                return nullptr;
+            }
+            conn = std::move(*found);
+            list.erase(std::next(found).base());
         }
         // Checked outside the lock: a poll() per candidate, and a dead one is simply dropped.
         if (conn->idleHealthy()) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,9 +34,11 @@ public:
     ConnectionPool(ConnectionPool&&) = delete;
     ConnectionPool& operator=(ConnectionPool&&) = delete;
 
-    /// A healthy idle connection to `socketPath` (marked reused), or nullptr. Unhealthy ones met
-    /// on the way are closed.
-    std::unique_ptr<DaemonConnection> takeIdle(std::string_view socketPath);
+    /// A healthy idle connection to `socketPath` (marked reused), the most recently used first,
+    /// skipping connections to the daemon processes in `avoidPids` (they just answered Busy or
+    /// are stopping); nullptr when there is none. Unhealthy ones met on the way are closed.
+    std::unique_ptr<DaemonConnection> takeIdle(std::string_view socketPath,
+                                               std::span<const std::uint32_t> avoidPids = {});
 
     /// Keeps `conn` for a later request (closing it when kMaxIdlePerPath are already kept). Only
     /// for connections whose last request ended cleanly (RelayResult::reusable).

@@ -78,9 +78,10 @@ Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decod
             if (!n) {
                 if (n.status().code() == ErrorCode::Timeout) {
                     return Status(ErrorCode::Timeout,
-                                  "no daemon took the connection within " +
-                                      common::durationText(params.connectTimeout) +
-                                      " (connect-timeout); are the daemons failing to start?");
+                                  "no daemon process took the connection within " +
+                                      common::durationText(params.acceptTimeout) + " (" +
+                                      std::string(params.acceptTimeoutName) +
+                                      "): all of them busy, or failing to start");
                 }
                 return Status(n.status().code(),
                               std::string("waiting for ") + wantName + ": " + n.status().message());
@@ -109,9 +110,9 @@ Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decod
 }
 
 /// Answers the daemon's Challenge with a Hello that proves this child holds the group's secret,
-/// and waits for HelloAck; the daemon pid on success. The deadline is the connect deadline: the
-/// parent's socket accepts connections even while no daemon runs (they wait in its backlog), so
-/// the Challenge is the moment a daemon really took the connection.
+/// and waits for HelloAck; the daemon pid on success. The parent's socket accepts connections
+/// even while no daemon can take them (they wait in its backlog), so the Challenge is the moment
+/// a daemon process really took the connection: `deadline` bounds that wait.
 Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
     protocol::FrameDecoder decoder;
     auto first =
@@ -195,7 +196,7 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
             failure = Status(ErrorCode::Timeout, common::errnoText(err) + " after " +
                                                      durationText(params.connectTimeout));
         } else {
-            auto conn = openSession(std::move(fd), params, deadline);
+            auto conn = openSession(std::move(fd), params, Deadline::after(params.acceptTimeout));
             if (conn) {
                 return conn;
             }

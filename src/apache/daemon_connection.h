@@ -60,8 +60,15 @@ private:
 struct ConnectParams {
     /// The group's socket (DaemonGroup::socketPath); must outlive the connect call.
     std::string_view socketPath{};
-    /// Total time to keep retrying ECONNREFUSED/EAGAIN and to finish the handshake.
+    /// Total time to keep retrying connect() while it is refused (ECONNREFUSED: no listener;
+    /// EAGAIN: the listen backlog is full): mod_wsgi's connect-timeout.
     std::chrono::milliseconds connectTimeout = kDefaultConnectTimeout;
+    /// How long a connection may then wait in the socket's backlog for a daemon process to take
+    /// it (a process takes one only while it has a worker free for it): what is left of the
+    /// request's queue-timeout, or the I/O timeout without one.
+    std::chrono::milliseconds acceptTimeout = kDefaultIoTimeout;
+    /// Names acceptTimeout in messages ("queue-timeout", "socket-timeout").
+    std::string_view acceptTimeoutName = "socket-timeout";
     /// Deadline for every read or write after the handshake.
     std::chrono::milliseconds ioTimeout = kDefaultIoTimeout;
     /// The daemon group's name, manager pid, generation and that generation's secret: what the
@@ -73,9 +80,10 @@ struct ConnectParams {
 };
 
 /// Opens a new connection: non-blocking connect with short sleeps while the daemon side refuses
-/// (up to connectTimeout), then the handshake (Challenge, Hello with its proof, HelloAck). ENOENT,
-/// EACCES and other errors fail at once. The message says what failed ("Connection refused after
-/// 15s"), without the path or group.
+/// (up to connectTimeout), then the handshake (Challenge, Hello with its proof, HelloAck), whose
+/// Challenge may take up to acceptTimeout to come. ENOENT, EACCES and other errors fail at once.
+/// The message says what failed ("Connection refused after 15s"), without the path or group;
+/// a Timeout status means no daemon process took the connection in time.
 common::Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& params);
 
 /// The handshake on a connected socket `fd` (what connectToDaemon does once connect() succeeded;

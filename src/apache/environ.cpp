@@ -143,6 +143,7 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     head.applicationGroup = std::move(routing.applicationGroup);
     head.processGroup = std::move(routing.processGroup);
     head.contentLength = routing.contentLength;
+    head.receivedAtUs = static_cast<std::int64_t>(r->request_time);
     head.requestId = requestId(r);
 
     const apr_array_header_t* headers = apr_table_elts(r->headers_in);

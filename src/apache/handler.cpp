@@ -216,6 +216,28 @@ std::chrono::milliseconds ioTimeoutFor(const DaemonGroup& group, const request_r
     return std::chrono::milliseconds(apr_time_as_msec(r->server->timeout));
 }
 
+/// Retry-After of a 503 for a saturated group: one that stayed busy for its queue-timeout rarely
+/// frees a worker within a second or two, and a client that honours it should not hammer it.
+constexpr int kBusyRetryAfterSeconds = 5;
+
+/// 503 for a group with no worker free in time, with a Retry-After the client may honour.
+int groupBusy(request_rec* r) {
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, kBusyRetryAfterSeconds));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/// How long a new connection may wait for a daemon process to take it: what is left of the
+/// request's queue-timeout (measured, as in mod_wsgi, from when httpd received the request), or
+/// without one the I/O timeout. At least a millisecond, so an expired budget fails promptly.
+std::chrono::milliseconds acceptTimeoutFor(const DaemonGroup& group, const request_rec* r) {
+    if (group.queueTimeout.count() == 0) {
+        return ioTimeoutFor(group, r);
+    }
+    const apr_time_t deadline = r->request_time + apr_time_from_sec(group.queueTimeout.count());
+    const apr_time_t left = deadline - apr_time_now();
+    return std::chrono::milliseconds(std::max<apr_time_t>(1, apr_time_as_msec(left)));
+}
+
 /// Maps how a relay ended onto the handler's return value, logging once.
 int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
                 const RelayResult& result, const ApacheBodySource& source,
@@ -234,6 +256,14 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
         case RelayOutcome::ErrorBeforeStart: {
             const auto code =
                 result.error ? result.error->code : protocol::ResponseErrorCode::Internal;
+            if (code == protocol::ResponseErrorCode::QueueTimeout ||
+                code == protocol::ResponseErrorCode::Busy) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              "WG0130: daemon group '%s' (pid %u) had no free worker for %s: %s",
+                              group.name.c_str(), pid, orEmpty(r->filename),
+                              result.error->message.c_str());
+                return groupBusy(r);
+            }
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0113: daemon group '%s' (pid %u) failed the request for %s: %s: %s",
                           group.name.c_str(), pid, orEmpty(r->filename),
@@ -645,8 +675,9 @@ int internalRedirect(request_rec* r, ApacheBodySource& source, const char* locat
     return OK;
 }
 
-/// Runs the request on the group's daemons (a pooled connection, and one retry on a fresh one
-/// when the daemon cannot have started it) and relays the response; returns the handler's status.
+/// Runs the request on the group's daemons (request_attempts.h: another process or a new
+/// connection when the daemon cannot have started it) and relays the response; returns the
+/// handler's status.
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
                   const protocol::RequestHead& head, const RequestConfig& conf) {
     const GroupRegistry& registry = *child.registry;
@@ -654,6 +685,8 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
         .socketPath = group.socketPath,
         .connectTimeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(group.connectTimeout),
+        .acceptTimeout = acceptTimeoutFor(group, r),
+        .acceptTimeoutName = group.queueTimeout.count() > 0 ? "queue-timeout" : "socket-timeout",
         .ioTimeout = ioTimeoutFor(group, r),
         .group = group.name,
         .managerPid = registry.managerPid,
@@ -662,12 +695,20 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     ApacheBodySource source(r);
     ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
     auto attempt = runRequestAttempts(
-        child.pool, params, head, source, sink, [r, &group](const RelayResult& retried) {
+        child.pool, params, head, source, sink, {.singleProcess = group.processes == 1},
+        [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",
                           group.name.c_str(), retried.detail.c_str());
         });
     if (!attempt) {
+        if (attempt.status().code() == common::ErrorCode::Timeout) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "WG0130: daemon group '%s' had no free worker for %s: %s",
+                          group.name.c_str(), orEmpty(r->filename),
+                          attempt.status().message().c_str());
+            return groupBusy(r);
+        }
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0112: daemon group '%s' not reachable at %s: %s", group.name.c_str(),
                       group.socketPath.c_str(), attempt.status().message().c_str());

@@ -743,6 +743,11 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     server_rec* logServer = g.server != nullptr ? g.server : s_;
     a.logLevel = logLevelName(ap_get_server_module_loglevel(logServer, APLOG_MODULE_INDEX));
     a.shutdownTimeoutSec = static_cast<int>(g.shutdownTimeout.count());
+    // The module side's socket-timeout, so both ends give up on a silent peer together.
+    a.socketTimeoutSec =
+        std::max(1, static_cast<int>(g.socketTimeout ? g.socketTimeout->count()
+                                                     : apr_time_sec(logServer->timeout)));
+    a.queueTimeoutSec = static_cast<int>(g.queueTimeout.count());
     a.preload = g.preload;
     a.python = registry_.python;
     return a;

@@ -69,13 +69,15 @@ bool isHeadRequest(const protocol::RequestHead& head) noexcept {
     return false;
 }
 
-/// The request side of a relay: what the module still has to send.
+/// The request side of a relay: what the module still has to send. The body goes out only after
+/// the daemon's SendBody (docs/protocol.md "Sessions").
 enum class RequestState {
-    SendingHead,  ///< the RequestHead is queued; no body byte has been read yet
-    SendingBody,  ///< at least one body byte was read from the client; BodyEnd not queued
-    BodyEnded,    ///< BodyEnd queued after the whole body
-    Abandoned,    ///< BodyEnd{abandoned} queued: the response ended first or the client failed
-    WriteFailed,  ///< writing to the daemon failed; nothing more can be sent, its answer is read
+    HeadOnly,      ///< the request has no body: the RequestHead is all there is
+    BodyNotAsked,  ///< the request has a body; the daemon has not asked for it, none was read
+    SendingBody,   ///< SendBody came: the body is read from the client and sent; no BodyEnd yet
+    BodyEnded,     ///< BodyEnd queued after the whole body
+    Abandoned,     ///< BodyEnd{abandoned} queued: the response ended first or the client failed
+    WriteFailed,   ///< writing to the daemon failed; nothing more can be sent, its answer is read
 };
 
 /// The response side of a relay: what the daemon has sent so far.
@@ -90,9 +92,8 @@ enum class ResponseState {
 /// that break the relay stop it through fail()/clientFailed(), which set result_.
 class Relay {
 public:
-    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
-          std::chrono::milliseconds ioTimeout)
-        : conn_(conn), source_(source), sink_(sink), ioTimeout_(ioTimeout) {}
+    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink, RelayOptions options)
+        : conn_(conn), source_(source), sink_(sink), options_(options) {}
 
     RelayResult run(const protocol::RequestHead& head);
 
@@ -110,11 +111,16 @@ private:
     [[nodiscard]] bool writeFailed() const noexcept {
         return request_ == RequestState::WriteFailed;
     }
-    /// Nothing more will be queued for the daemon (BodyEnd queued, or writing failed).
+    /// Nothing more will be queued for the daemon: no body, BodyEnd queued, writing failed, or
+    /// the response ended before the daemon asked for the body.
     [[nodiscard]] bool requestFinished() const noexcept {
-        return request_ == RequestState::BodyEnded || request_ == RequestState::Abandoned ||
-               request_ == RequestState::WriteFailed;
+        return request_ == RequestState::HeadOnly || request_ == RequestState::BodyEnded ||
+               request_ == RequestState::Abandoned || request_ == RequestState::WriteFailed ||
+               (request_ == RequestState::BodyNotAsked && responseDone());
     }
+    /// The daemon never asked for the body, so none of it was read from the client: running the
+    /// request elsewhere loses nothing.
+    [[nodiscard]] bool bodyUntouched() const noexcept { return !bodyAsked_; }
 
     void queueFrame(FrameType type, std::uint16_t flags, std::string_view payload);
     void queueBodyEnd(bool abandoned);
@@ -143,7 +149,7 @@ private:
     DaemonConnection& conn_;
     BodySource& source_;
     ResponseSink& sink_;
-    std::chrono::milliseconds ioTimeout_;
+    const RelayOptions options_;
 
     protocol::FrameDecoder decoder_;
     std::string out_;         ///< request bytes not yet written
@@ -153,7 +159,8 @@ private:
     bool headRequest_ = false;    ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
     BodyAllowance allowance_;     ///< set from the Start frame
     std::int64_t bodyBytes_ = 0;  ///< response body bytes the daemon sent
-    RequestState request_ = RequestState::SendingHead;
+    RequestState request_ = RequestState::HeadOnly;
+    bool bodyAsked_ = false;  ///< SendBody arrived (request_ may have moved on since)
     ResponseState response_ = ResponseState::AwaitingStart;
     std::size_t headFrameSize_ = 0;    ///< bytes of the RequestHead frame (first in the stream)
     std::size_t sentBytes_ = 0;        ///< request bytes the socket accepted so far
@@ -196,7 +203,6 @@ void Relay::refill() {
         queueBodyEnd(false);
         return;
     }
-    request_ = RequestState::SendingBody;
     bodyBytesRead_ += n.value();
     queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.data(), n.value()));
 }
@@ -241,7 +247,7 @@ void Relay::fail(RelayOutcome outcome, std::string detail) {
     // Only a request the daemon cannot have started may run again: the pooled connection
     // broke before it took the whole RequestHead (the daemon had closed it while idle). Once the
     // head is delivered, a broken connection may mean the app ran (or crashed), so no retry.
-    r.retryable = !started() && receivedBytes_ == 0 && bodyBytesRead_ == 0 && conn_.reused() &&
+    r.retryable = !started() && receivedBytes_ == 0 && bodyUntouched() && conn_.reused() &&
                   outcome == RelayOutcome::Broken && sentBytes_ < headFrameSize_;
     result_ = std::move(r);
 }
@@ -319,6 +325,14 @@ void Relay::handleFrame(protocol::Frame& frame) {
             if (Status s = sink_.end(); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
             }
+            return;
+        case FrameType::SendBody:
+            if (request_ != RequestState::BodyNotAsked || !frame.payload.empty()) {
+                fail(RelayOutcome::Malformed, "a SendBody frame for no pending request body");
+                return;
+            }
+            request_ = RequestState::SendingBody;
+            bodyAsked_ = true;
             return;
         case FrameType::Error: {
             auto err = protocol::decodeResponseError(frame.payload);
@@ -404,7 +418,7 @@ void Relay::waitAndTransfer() {
         events |= POLLOUT;
     }
     pollfd p{.fd = conn_.fd(), .events = events, .revents = 0};
-    const Deadline deadline = Deadline::after(ioTimeout_);
+    const Deadline deadline = Deadline::after(options_.ioTimeout);
     int rc = 0;
     do {
         rc = ::poll(&p, 1, deadline.pollTimeoutMs());
@@ -415,7 +429,7 @@ void Relay::waitAndTransfer() {
     }
     if (rc == 0) {
         fail(RelayOutcome::Timeout, "no progress on the daemon connection for " +
-                                        durationText(ioTimeout_) +
+                                        durationText(options_.ioTimeout) +
                                         (started() ? "" : " before the response started"));
         return;
     }
@@ -471,8 +485,9 @@ RelayResult Relay::complete() {
         r.outcome = RelayOutcome::ErrorBeforeStart;
         r.detail = error_ ? std::string(protocol::toString(error_->code)) + ": " + error_->message
                           : std::string();
-        r.retryable = error_ && error_->code == protocol::ResponseErrorCode::ShuttingDown &&
-                      bodyBytesRead_ == 0;
+        r.retryable = error_ && bodyUntouched() &&
+                      (error_->code == protocol::ResponseErrorCode::ShuttingDown ||
+                       error_->code == protocol::ResponseErrorCode::Busy);
     }
     if (!requestFinished()) {
         queueBodyEnd(true);
@@ -496,19 +511,15 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     headRequest_ = isHeadRequest(head);
     buf_.resize(std::max(kDaemonReadSize, kBodyReadSize));
-    queueFrame(FrameType::RequestHead, 0, encoded);
+    queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
     headFrameSize_ = out_.size();
-    // A request without a body (most GETs): the first read returns 0 at once, so the head and
-    // the BodyEnd leave in one write.
-    if (head.contentLength == 0) {
-        refill();
-    }
+    request_ = head.contentLength == 0 ? RequestState::HeadOnly : RequestState::BodyNotAsked;
     writeSome();
     while (!stopped()) {
         if (responseDone() && (outDrained() || writeFailed())) {
             break;
         }
-        if (outDrained() && !requestFinished()) {
+        if (outDrained() && request_ == RequestState::SendingBody) {
             // Relay what the daemon has already answered before blocking on the client again.
             if (bodyBytesRead_ != 0) {
                 pumpResponse();
@@ -536,9 +547,8 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
 }  // namespace
 
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
-                         BodySource& source, ResponseSink& sink,
-                         std::chrono::milliseconds ioTimeout) {
-    Relay relay(conn, source, sink, ioTimeout);
+                         BodySource& source, ResponseSink& sink, RelayOptions options) {
+    Relay relay(conn, source, sink, options);
     return relay.run(head);
 }
 

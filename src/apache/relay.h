@@ -106,23 +106,32 @@ struct RelayResult {
     /// nothing unexpected read) and may go back to the pool.
     bool reusable = false;
     /// The daemon cannot have started the request: a pooled connection that broke before it
-    /// took the whole RequestHead, or Error{ShuttingDown} before any body byte was read. The
-    /// caller may run the request again on a fresh connection.
+    /// took the whole RequestHead, or Error{ShuttingDown} or Error{Busy} before the daemon asked
+    /// for the body (so none of it was read). The caller may run the request again elsewhere.
     bool retryable = false;
 };
 
+/// How relayRequest() runs one request.
+struct RelayOptions {
+    /// Bound on each wait on the daemon socket.
+    std::chrono::milliseconds ioTimeout{60000};
+    /// Set kHeadMayQueue: no other process is left to try, so the daemon queues the request
+    /// instead of answering Error{Busy}.
+    bool mayQueue = false;
+};
+
 /// Runs one request over `conn`: sends `head`, streams the body from `source` as BodyChunk frames
-/// and relays response frames to `sink` at the same time. Trusts none of the daemon's framing
-/// (tenant code can write to its own connection): every frame is checked against the frame
-/// limits and the order Start, Body*, End (or an Error); the Start again with
+/// once the daemon asks for it with SendBody (a request the app never reads from reads nothing
+/// from the client), and relays response frames to `sink` at the same time. Trusts none of the
+/// daemon's framing (tenant code can write to its own connection): every frame is checked against
+/// the frame limits and the order Start, Body*, End (or an Error); the Start again with
 /// decodeResponseStart (and an interim 1xx status is refused); body bytes are counted against the
 /// announced length; anything after End leaves the connection unreusable. It polls the daemon
 /// socket for both directions so that an app answering before reading its input cannot deadlock
-/// (DESIGN.md pitfall 10). Sends exactly one BodyEnd (abandoned when the response ended first or
-/// the client body failed). Every wait on the daemon socket is bounded by `ioTimeout`. Request
-/// thread only.
+/// (DESIGN.md pitfall 10). After a SendBody, sends exactly one BodyEnd (abandoned when the
+/// response ended first or the client body failed). Every wait on the daemon socket is bounded by
+/// `options.ioTimeout`. Request thread only.
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
-                         BodySource& source, ResponseSink& sink,
-                         std::chrono::milliseconds ioTimeout);
+                         BodySource& source, ResponseSink& sink, RelayOptions options);
 
 }  // namespace wsgid::apache

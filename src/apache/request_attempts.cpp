@@ -2,6 +2,8 @@
 // The retry rule of one request (see request_attempts.h). No httpd calls.
 #include "apache/request_attempts.h"
 
+#include <array>
+#include <cstddef>
 #include <utility>
 
 namespace wsgid::apache {
@@ -9,24 +11,36 @@ namespace wsgid::apache {
 common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const ConnectParams& params,
                                                   const protocol::RequestHead& head,
                                                   BodySource& source, ResponseSink& sink,
+                                                  AttemptOptions options,
                                                   const RetryObserver& onRetry) {
+    // Daemon processes that answered Busy or are going away: not asked again for this request.
+    std::array<std::uint32_t, kMaxAttempts> avoid{};
+    std::size_t avoided = 0;
     for (int attempt = 1;; ++attempt) {
-        auto conn = attempt == 1 ? pool.acquire(params) : connectToDaemon(params);
+        const bool last = attempt == kMaxAttempts;
+        std::unique_ptr<DaemonConnection> idle;
+        if (!last) {
+            idle = pool.takeIdle(params.socketPath, std::span(avoid.data(), avoided));
+        }
+        common::Result<std::unique_ptr<DaemonConnection>> conn =
+            idle ? std::move(idle) : connectToDaemon(params);
         if (!conn) {
             return conn.status();
         }
         RequestAttempt current{.connection = std::move(conn.value()), .result = {}};
-        current.result = relayRequest(*current.connection, head, source, sink, params.ioTimeout);
-        if (current.result.retryable && attempt < kMaxAttempts) {
-            if (onRetry) {
-                onRetry(current.result);
-            }
-            if (current.result.reusable) {
-                pool.giveBack(std::move(current.connection));
-            }
-            continue;
+        current.result = relayRequest(
+            *current.connection, head, source, sink,
+            RelayOptions{.ioTimeout = params.ioTimeout, .mayQueue = options.singleProcess || last});
+        if (!current.result.retryable || last) {
+            return current;
         }
-        return current;
+        if (onRetry) {
+            onRetry(current.result);
+        }
+        avoid[avoided++] = current.connection->daemonPid();
+        if (current.result.reusable) {
+            pool.giveBack(std::move(current.connection));
+        }
     }
 }
 

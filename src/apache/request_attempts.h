@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The retry rule of one request: a pooled connection first, and one more attempt on a fresh
-// connection when the relay says the daemon cannot have started the request. No httpd calls.
+// The retry rule of one request: where it goes first, and where it goes next when the daemon
+// cannot have started it (busy, stopping, or a pooled connection that turned out dead). No httpd
+// calls.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -15,10 +17,18 @@
 
 namespace wsgid::apache {
 
-/// Attempts per request: the first on a pooled connection, one more on a fresh connection when
-/// the pooled one turned out to be dead (or its daemon was shutting down) before anything of the
-/// request was consumed.
-inline constexpr int kMaxAttempts = 2;
+/// Attempts per request (docs/architecture.md "Admission"): a pooled connection; after a Busy (or
+/// a dead or stopping daemon), an idle connection to another process of the group, or a new
+/// connection; and last a new connection, which only a process with a free worker takes from the
+/// group's socket, so it waits there (within queue-timeout) until one is free.
+inline constexpr int kMaxAttempts = 3;
+
+/// How one request is run.
+struct AttemptOptions {
+    /// The group has one process: nobody else could take the request, so it may queue in that
+    /// process from the start (kHeadMayQueue) instead of hearing Busy.
+    bool singleProcess = false;
+};
 
 /// The last attempt of a request: its connection (for the daemon pid in log lines, and to give
 /// back to the pool when result.reusable) and how its relay ended.
@@ -30,13 +40,15 @@ struct RequestAttempt {
 /// Told about each retry, with the result that allowed it (for the log line).
 using RetryObserver = std::function<void(const RelayResult&)>;
 
-/// Runs `head` on a connection from `pool` (pool.acquire), and again on a fresh connection
-/// (connectToDaemon) while RelayResult::retryable allows, up to kMaxAttempts. The connection of
-/// a retried attempt goes back to the pool when it is reusable; the last one is the caller's.
-/// A failed connect is returned as its status. Request thread only.
+/// Runs `head` on a connection to the group of `params`, and again elsewhere while
+/// RelayResult::retryable allows, up to kMaxAttempts: never again on a process that answered
+/// Busy or is stopping. The connection of a retried attempt goes back to the pool when it is
+/// reusable; the last one is the caller's. A failed connect is returned as its status (a Timeout
+/// means no process took the connection within params.acceptTimeout). Request thread only.
 common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const ConnectParams& params,
                                                   const protocol::RequestHead& head,
                                                   BodySource& source, ResponseSink& sink,
+                                                  AttemptOptions options,
                                                   const RetryObserver& onRetry);
 
 }  // namespace wsgid::apache

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <vector>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,8 @@ std::string frameTypeName(FrameType type) {
             return "Error";
         case FrameType::Challenge:
             return "Challenge";
+        case FrameType::SendBody:
+            return "SendBody";
     }
     return "type " + std::to_string(static_cast<int>(type));
 }
@@ -222,7 +225,7 @@ Connection::Event Connection::handleFrame(Frame& frame) {
             if (!head) {
                 log_.log(LogLevel::Error, "WG0215",
                          "invalid RequestHead from the module: " + head.status().message());
-                state_ = State::DiscardBody;
+                // Nothing else of that request follows (its body waits for SendBody).
                 if (!sendError(ResponseErrorCode::BadRequest,
                                "invalid RequestHead: " + head.status().message(),
                                Deadline::after(kControlWriteTimeout))) {
@@ -231,22 +234,13 @@ Connection::Event Connection::handleFrame(Frame& frame) {
                 return Event::NeedMore;
             }
             requestId_ = head.value().requestId;
+            mayQueue_ = (frame.flags & protocol::kHeadMayQueue) != 0;
+            receivedAtUs_ = head.value().receivedAtUs;
+            ++requestsSeen_;
             pending_.emplace(std::move(head).value());
             state_ = State::RequestPending;
             return Event::RequestReady;
         }
-        case State::DiscardBody:
-            if (frame.type == FrameType::BodyEnd) {
-                state_ = State::Idle;
-                return Event::NeedMore;
-            }
-            if (frame.type == FrameType::BodyChunk) {
-                return Event::NeedMore;
-            }
-            log_.log(LogLevel::Error, "WG0216",
-                     "unexpected " + frameTypeName(frame.type) +
-                         " frame in a request body, closing the connection");
-            return Event::Close;
         case State::RequestPending:
             break;
     }
@@ -364,11 +358,23 @@ Connection::Event Connection::handleHello(const Frame& frame) {
 Connection::Event Connection::rejectRequest(ResponseErrorCode code,
                                             std::string_view message) noexcept {
     pending_.reset();
-    state_ = State::DiscardBody;
+    requestId_.clear();
+    state_ = State::Idle;
     if (!sendError(code, message, Deadline::after(kControlWriteTimeout))) {
         return Event::Close;
     }
     return processBuffered();
+}
+
+bool Connection::peerGone() const noexcept {
+    pollfd p{.fd = fd_.get(), .events = POLLRDHUP, .revents = 0};
+    int rc = 0;
+    do {
+        rc = ::poll(&p, 1, 0);
+    } while (rc < 0 && errno == EINTR);
+    // The module never half-closes a connection it still waits on, so a read-side hang-up means
+    // it is gone; data that is merely readable (POLLIN alone) does not count.
+    return rc > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 void Connection::sayShuttingDown() noexcept {
@@ -419,8 +425,7 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
         pending_.reset();
         bodyChunk_.clear();
         bodyOffset_ = 0;
-        bodyEnded_ = false;
-        bodyAbandoned_ = false;
+        body_ = request.contentLength == 0 ? BodyState::None : BodyState::NotAsked;
         startSent_ = false;
         {
             const std::lock_guard lock(brokenMutex_);
@@ -499,10 +504,11 @@ bool Connection::finishRequest(const python::CallOutcome& outcome) {
 }
 
 bool Connection::drainBody() {
-    // One deadline for the whole drain: after End/Error the module sends at most what was in
-    // flight and then BodyEnd (abandoned), so this is quick unless the module is stuck.
+    // Only a body the daemon asked for is on its way (docs/protocol.md "Sessions"). One deadline
+    // for the whole drain: after End/Error the module sends at most what was in flight and then
+    // BodyEnd (abandoned), so this is quick unless the module is stuck.
     const Deadline deadline = Deadline::after(config_.socketTimeout);
-    while (!bodyEnded_) {
+    while (body_ == BodyState::Streaming) {
         auto frame = readFrame(deadline);
         if (!frame) {
             log_.log(LogLevel::Info, "WG0224",
@@ -511,7 +517,7 @@ bool Connection::drainBody() {
             return false;
         }
         if (frame.value().type == FrameType::BodyEnd) {
-            bodyEnded_ = true;
+            body_ = BodyState::Ended;
         } else if (frame.value().type != FrameType::BodyChunk) {
             log_.log(LogLevel::Error, "WG0216",
                      "unexpected " + frameTypeName(frame.value().type) +
@@ -571,14 +577,19 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
             return *broken;
         }
         while (bodyOffset_ >= bodyChunk_.size()) {
-            if (bodyEnded_) {
-                if (bodyAbandoned_) {
-                    return Status(ErrorCode::Closed, "request body abandoned by client");
-                }
+            if (body_ == BodyState::None || body_ == BodyState::Ended) {
                 return std::size_t{0};
+            }
+            if (body_ == BodyState::Abandoned) {
+                return Status(ErrorCode::Closed, "request body abandoned by client");
             }
             if (max == 0) {
                 return std::size_t{0};
+            }
+            if (body_ == BodyState::NotAsked) {
+                if (Status s = askForBody(); !s) {
+                    return s;
+                }
             }
             auto frame = readFrame(Deadline::after(config_.socketTimeout));
             if (!frame) {
@@ -599,8 +610,8 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
             }
             Frame& f = frame.value();
             if (f.type == FrameType::BodyEnd) {
-                bodyEnded_ = true;
-                bodyAbandoned_ = (f.flags & protocol::kBodyAbandoned) != 0;
+                body_ = (f.flags & protocol::kBodyAbandoned) != 0 ? BodyState::Abandoned
+                                                                  : BodyState::Ended;
             } else if (f.type == FrameType::BodyChunk) {
                 bodyChunk_ = std::move(f.payload);
                 bodyOffset_ = 0;
@@ -619,6 +630,15 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
     } catch (...) {
         return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
     }
+}
+
+Status Connection::askForBody() noexcept {
+    Status s = writer_->control(FrameType::SendBody);
+    if (!s) {
+        return writeFailed(std::move(s));
+    }
+    body_ = BodyState::Streaming;
+    return s;
 }
 
 Status Connection::writeStart(

@@ -113,9 +113,32 @@ public:
     /// request was rejected. A RequestHead already buffered yields RequestReady at once.
     Event processBuffered() noexcept;
 
-    /// Refuses the decoded request (queue full, shutting down): sends Error{code, message} and
-    /// discards that request's body frames as they arrive. Returns NeedMore or Close.
+    /// Refuses the decoded request (busy, queue full, shutting down): sends Error{code, message}.
+    /// Nothing of its body was sent (the module waits for SendBody), so the connection is idle
+    /// again at once. Returns NeedMore or Close.
     Event rejectRequest(protocol::ResponseErrorCode code, std::string_view message) noexcept;
+
+    /// The decoded request's RequestHead said kHeadMayQueue: the module has no other process to
+    /// try, so it waits here rather than being answered Busy.
+    [[nodiscard]] bool mayQueue() const noexcept { return mayQueue_; }
+
+    /// The decoded request is the first this connection carries: the module connected for it,
+    /// and this process accepted the connection only while it had a worker free for it.
+    [[nodiscard]] bool firstRequest() const noexcept { return requestsSeen_ == 1; }
+
+    /// No request has been decoded on this connection yet.
+    [[nodiscard]] bool unused() const noexcept { return requestsSeen_ == 0; }
+
+    /// When httpd received the decoded request (RequestHead::receivedAtUs), for queue-timeout.
+    [[nodiscard]] std::int64_t receivedAtUs() const noexcept { return receivedAtUs_; }
+
+    /// True when the module has hung up (EOF or error pending on the socket) since the request was
+    /// decoded: it gave up waiting, so the request must not run. Never blocks.
+    [[nodiscard]] bool peerGone() const noexcept;
+
+    /// When the decoded request was queued for a worker (set by the Server).
+    [[nodiscard]] common::Clock::time_point queuedAt() const noexcept { return queuedAt_; }
+    void setQueuedAt(common::Clock::time_point at) noexcept { queuedAt_ = at; }
 
     /// I/O thread, while the daemon stops: tells the module that this idle connection is going
     /// away before it is closed (an unsolicited Error{ShuttingDown}). A module that wrote a
@@ -142,7 +165,16 @@ private:
         AwaitHello,      ///< the first frame must be Hello
         Idle,            ///< between requests: the next frame must be RequestHead
         RequestPending,  ///< a RequestHead is decoded and waits for (or runs in) a worker
-        DiscardBody,     ///< a rejected request's body frames are dropped up to BodyEnd
+    };
+
+    /// Where the request body stands. The module sends it only after SendBody (docs/protocol.md
+    /// "Sessions"), so a request the app never reads from costs no body transfer at all.
+    enum class BodyState {
+        None,       ///< the request has no body (CONTENT_LENGTH 0)
+        NotAsked,   ///< the request has a body; SendBody not sent yet
+        Streaming,  ///< SendBody sent; BodyChunk frames arrive until BodyEnd
+        Ended,      ///< BodyEnd seen
+        Abandoned,  ///< BodyEnd with kBodyAbandoned seen: the module stopped early
     };
 
     Event handleFrame(protocol::Frame& frame);
@@ -181,6 +213,8 @@ private:
     [[nodiscard]] bool isBroken() const noexcept;
     [[nodiscard]] std::optional<common::Status> brokenStatus() const;
     common::Status fail(common::Status status);
+    /// Sends SendBody once, when the app first wants body bytes.
+    common::Status askForBody() noexcept;
     bool finishRequest(const python::CallOutcome& outcome);
     bool drainBody();
 
@@ -197,10 +231,13 @@ private:
     // The request between decode and serve(); then its per-request state.
     std::optional<protocol::RequestHead> pending_;
     std::string requestId_;
-    std::string bodyChunk_;       // a BodyChunk not yet handed out in full
-    std::size_t bodyOffset_ = 0;  // bytes of bodyChunk_ already handed out
-    bool bodyEnded_ = false;      // BodyEnd seen
-    bool bodyAbandoned_ = false;  // ... with the abandoned flag
+    bool mayQueue_ = false;                 // the pending RequestHead's kHeadMayQueue flag
+    std::int64_t receivedAtUs_ = 0;         // the pending RequestHead's receivedAtUs
+    std::uint64_t requestsSeen_ = 0;        // RequestHeads decoded on this connection
+    common::Clock::time_point queuedAt_{};  // when the pending request was queued
+    std::string bodyChunk_;                 // a BodyChunk not yet handed out in full
+    std::size_t bodyOffset_ = 0;            // bytes of bodyChunk_ already handed out
+    BodyState body_ = BodyState::None;      // worker side, with the reading thread
     bool startSent_ = false;
     ResponseWriter* writer_ = nullptr;  // the worker thread's writer while serve() runs
     // First I/O or protocol failure during the request; guarded by brokenMutex_ (a reading and a

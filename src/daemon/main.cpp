@@ -220,6 +220,9 @@ int run(int argc, char** argv) {
     PythonApplication app(*runtime.value(), log);
     ServerConfig serverConfig;
     serverConfig.threads = args.threads;
+    serverConfig.siblings = args.processes > 1;
+    serverConfig.queueTimeout = std::chrono::seconds(args.queueTimeoutSec);
+    serverConfig.connection.socketTimeout = std::chrono::seconds(args.socketTimeoutSec);
     serverConfig.connection.managerPid = args.managerPid;
     serverConfig.connection.group = args.group;
     serverConfig.connection.secrets = args.secrets;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "common/socket_io.h"
 
@@ -69,6 +70,23 @@ public:
     std::optional<T> tryPop() {
         const std::lock_guard lock(mutex_);
         return takeFront();
+    }
+
+    /// Removes and returns, oldest first, every item for which `stale(item)` is true. `stale`
+    /// runs with the queue locked: it must be quick and take no lock of its own.
+    template <typename Pred>
+    std::vector<T> takeIf(Pred stale) {
+        std::vector<T> taken;
+        const std::lock_guard lock(mutex_);
+        for (auto it = items_.begin(); it != items_.end();) {
+            if (stale(*it)) {
+                taken.push_back(std::move(*it));
+                it = items_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return taken;
     }
 
     /// Refuses further pushes and wakes all waiting consumers. Idempotent.

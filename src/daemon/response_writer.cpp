@@ -190,6 +190,35 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
+Status ResponseWriter::control(FrameType type) noexcept {
+    try {
+        std::unique_lock lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (fd_ < 0) {
+            return {ErrorCode::Internal, "no response in progress"};
+        }
+        if (!usesThread()) {
+            if (Status idle = waitIdleLocked(lock); !idle) {
+                return failLocked(std::move(idle));
+            }
+            Status status = writeQueuedThenLocked(lock, type, {});
+            return status ? status : failLocked(std::move(status));
+        }
+        queueLocked(type, {});
+        const bool wake = !busy_;
+        lock.unlock();
+        if (wake) {
+            work_.notify_one();
+        }
+        return Status::ok();
+    } catch (...) {
+        const std::lock_guard lock(mutex_);
+        return failLocked(Status(ErrorCode::Internal, "out of memory writing a control frame"));
+    }
+}
+
 Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock, FrameType type,
                                              std::string_view payload) {
     std::string queued;
@@ -200,8 +229,12 @@ Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
     Status status = writeNow(queued, type, payload);
     lock.lock();
     busy_ = false;
-    releaseIfLarge(queued);
-    pending_.swap(queued);  // keeps the buffer's capacity for the next response
+    if (pending_.empty()) {
+        releaseIfLarge(queued);
+        pending_.swap(queued);  // keeps the buffer's capacity for the next response
+    } else {
+        work_.notify_one();  // control() queued a frame meanwhile: the writer thread sends it
+    }
     return status;
 }
 

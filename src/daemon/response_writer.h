@@ -83,6 +83,13 @@ public:
     /// everything queued before it.
     common::Status write(protocol::FrameType type, std::string_view payload) noexcept;
 
+    /// Any thread, also while the owner writes (an app thread reading wsgi.input while the worker
+    /// streams the response): queues a frame without payload (SendBody) after what is queued and
+    /// wakes the writer thread; without a writer thread, writes it once no other write is in
+    /// flight. Never waits for room (the frame is 8 bytes), but may wait for a write in flight
+    /// without a writer thread: call without the GIL.
+    common::Status control(protocol::FrameType type) noexcept;
+
     /// Ends the response: waits until the writer thread is idle, then writes what is still
     /// pending and `type`/`payload` (End or Error) on the calling thread. Releases the socket.
     common::Status finish(protocol::FrameType type, std::string_view payload) noexcept;

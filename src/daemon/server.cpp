@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/duration_text.h"
 #include "daemon/response_writer.h"
 
 namespace wsgid::daemon {
@@ -35,6 +36,21 @@ constexpr int kMaxAcceptsPerWakeup = 64;
 // Connections wait for readable data, one readiness report at a time: while the I/O thread or a
 // worker owns a connection, epoll stays silent about it.
 constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+
+// Every daemon of the group that has a free worker watches the group's socket, and a new
+// connection wakes all of them: one accept() succeeds, the others see EAGAIN. Not EPOLLEXCLUSIVE:
+// its single wake-up can go to a process that has just become full and stops watching without
+// accepting, and the connection then waits for that process although a sibling is idle. A group
+// has a handful of processes, and connections are persistent, so the extra wake-ups are rare.
+constexpr std::uint32_t kListenEvents = EPOLLIN;
+
+// Microseconds since the Unix epoch, the clock of RequestHead::receivedAtUs (httpd's
+// r->request_time).
+std::int64_t nowUs() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 Status sysError(const char* what, int err) {
     return {ErrorCode::IoError, std::string(what) + ": " + common::errnoText(err)};
@@ -89,9 +105,7 @@ Status Server::start() noexcept {
         if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, wakeFd_.get(), &wake) != 0) {
             return sysError("epoll_ctl(eventfd)", errno);
         }
-        // EPOLLEXCLUSIVE: every daemon of the group watches the same socket; wake one per
-        // connection instead of all of them.
-        epoll_event listen{.events = EPOLLIN | EPOLLEXCLUSIVE, .data = {.ptr = &listenFd_}};
+        epoll_event listen{.events = kListenEvents, .data = {.ptr = &listenFd_}};
         if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, listenFd_.get(), &listen) != 0) {
             return sysError("epoll_ctl(listening socket)", errno);
         }
@@ -211,9 +225,6 @@ void Server::ioMain() noexcept {
                 return;
             }
             const auto now = common::Clock::now();
-            if (acceptPaused_ && now >= acceptResumeAt_) {
-                resumeAccepting();
-            }
             expireHandshakes(now, kMaxPendingHandshakes);
             for (int i = 0; i < n; ++i) {
                 void* tag = events[static_cast<std::size_t>(i)].data.ptr;
@@ -237,6 +248,8 @@ void Server::ioMain() noexcept {
                     onConnectionEvent(static_cast<Connection*>(tag));
                 }
             }
+            expireQueued();
+            updateAcceptGate();
         }
     } catch (...) {
         log_.log(LogLevel::Critical, "WG0232", "the I/O thread failed (out of memory)");
@@ -246,6 +259,7 @@ void Server::ioMain() noexcept {
 }
 
 void Server::closeForStop() {
+    acceptState_ = AcceptState::Closed;
     if (listenFd_) {
         // Our copy only: the httpd parent and the other daemons keep the socket listening, and
         // its path is the parent's to unlink.
@@ -266,7 +280,7 @@ void Server::closeForStop() {
 }
 
 void Server::acceptConnections() {
-    for (int i = 0; i < kMaxAcceptsPerWakeup; ++i) {
+    for (int i = 0; i < kMaxAcceptsPerWakeup && hasRoomForConnection(); ++i) {
         const int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             const int err = errno;
@@ -284,18 +298,20 @@ void Server::acceptConnections() {
         if (conn->greet() != Connection::Event::NeedMore) {
             continue;  // refused (and logged) or gone; closing it is all that is left
         }
+        ++unclaimed_;  // holds a worker until its first request (retire() gives it back)
         // Room for this one: the oldest silent peers go first (kMaxPendingHandshakes).
         expireHandshakes(common::Clock::now(), kMaxPendingHandshakes - 1);
         trackHandshake(*conn);
         Connection* raw = conn.get();
         const std::lock_guard lock(idleMutex_);
-        idle_.emplace(raw, std::move(conn));
         epoll_event ev{.events = kConnectionEvents, .data = {.ptr = raw}};
         if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
             log_.log(LogLevel::Error, "WG0233",
                      "cannot watch a new connection: " + common::errnoText(errno));
-            idle_.erase(raw);
+            --unclaimed_;
+            continue;
         }
+        idle_.emplace(raw, std::move(conn));
     }
 }
 
@@ -303,30 +319,75 @@ void Server::pauseAccepting(int err) {
     log_.log(LogLevel::Error, "WG0234",
              "accept() failed: " + common::errnoText(err) + "; pausing new connections for " +
                  std::to_string(kAcceptBackoff.count()) + " ms");
-    (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, listenFd_.get(), nullptr);
-    acceptPaused_ = true;
+    if (acceptState_ == AcceptState::Accepting) {
+        (void)watchListener(false);
+    }
+    acceptState_ = AcceptState::Backoff;
     acceptResumeAt_ = common::Clock::now() + kAcceptBackoff;
 }
 
-void Server::resumeAccepting() {
-    epoll_event listen{.events = EPOLLIN | EPOLLEXCLUSIVE, .data = {.ptr = &listenFd_}};
+bool Server::hasRoomForConnection() const noexcept {
+    // Connections accepted but not yet claimed by their first request hold a worker each.
+    return !config_.siblings || admitted_.load() + unclaimed_.load() < config_.threads;
+}
+
+bool Server::watchListener(bool on) {
+    if (!on) {
+        (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, listenFd_.get(), nullptr);
+        return true;
+    }
+    epoll_event listen{.events = kListenEvents, .data = {.ptr = &listenFd_}};
     if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, listenFd_.get(), &listen) != 0) {
         log_.log(LogLevel::Error, "WG0235",
                  "cannot watch the listening socket again: " + common::errnoText(errno));
-        acceptResumeAt_ = common::Clock::now() + kAcceptBackoff;
+        return false;
+    }
+    return true;
+}
+
+void Server::updateAcceptGate() {
+    if (acceptState_ == AcceptState::Closed ||
+        (acceptState_ == AcceptState::Backoff && common::Clock::now() < acceptResumeAt_)) {
         return;
     }
-    acceptPaused_ = false;
+    if (!hasRoomForConnection()) {
+        // Publish first, then look again: a worker finishing meanwhile either is seen here or
+        // sees the flag and wakes this thread (both sides use sequentially consistent atomics).
+        gateClosed_.store(true);
+        if (!hasRoomForConnection()) {
+            if (acceptState_ == AcceptState::Accepting) {
+                (void)watchListener(false);
+            }
+            acceptState_ = AcceptState::Full;
+            return;
+        }
+    }
+    gateClosed_.store(false);
+    if (acceptState_ == AcceptState::Accepting) {
+        return;
+    }
+    if (watchListener(true)) {
+        acceptState_ = AcceptState::Accepting;
+    } else {
+        acceptState_ = AcceptState::Backoff;
+        acceptResumeAt_ = common::Clock::now() + kAcceptBackoff;
+    }
 }
 
 int Server::ioWaitTimeoutMs() const {
     // Woken by connections or by stop() through the eventfd; otherwise by the nearest deadline.
     std::optional<common::Clock::time_point> next;
-    if (acceptPaused_) {
+    if (acceptState_ == AcceptState::Backoff) {
         next = acceptResumeAt_;
     }
     if (!handshakes_.empty() && (!next || handshakes_.front().deadline < *next)) {
         next = handshakes_.front().deadline;
+    }
+    if (config_.queueTimeout.count() > 0 && queue_.size() > 0) {
+        const auto scan = common::Clock::now() + kQueueScanInterval;
+        if (!next || scan < *next) {
+            next = scan;
+        }
     }
     return next ? Deadline(*next).pollTimeoutMs() : -1;
 }
@@ -383,10 +444,26 @@ void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
                 retire(std::move(conn));
                 return;
             case Connection::Event::RequestReady: {
+                // Admission (docs/architecture.md): the first request of a connection this
+                // process accepted has its worker reserved; with siblings, any other request
+                // is taken only while a worker is free and not reserved for such a request,
+                // unless the module has nowhere else to go.
+                const bool reserved = conn->firstRequest();
+                if (reserved) {
+                    --unclaimed_;
+                }
+                if (config_.siblings && !reserved && !conn->mayQueue() && !hasRoomForConnection()) {
+                    event = conn->rejectRequest(protocol::ResponseErrorCode::Busy,
+                                                "no free worker in this process");
+                    break;
+                }
+                ++admitted_;
+                conn->setQueuedAt(common::Clock::now());
                 const PushResult pushed = queue_.tryPush(conn);
                 if (pushed == PushResult::Pushed) {
                     return;
                 }
+                --admitted_;
                 if (pushed == PushResult::Closed) {
                     (void)conn->rejectRequest(protocol::ResponseErrorCode::ShuttingDown,
                                               "daemon is shutting down");
@@ -426,6 +503,9 @@ void Server::retire(ConnectionPtr conn) noexcept {
     if (!conn) {
         return;
     }
+    if (conn->unused()) {
+        --unclaimed_;  // it never claimed the worker it was accepted for
+    }
     // Explicit removal: a process forked by app code may hold a copy of the descriptor, and
     // then closing ours would leave the registration (and its pointer) in the epoll set.
     (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, conn->fd(), nullptr);
@@ -433,6 +513,68 @@ void Server::retire(ConnectionPtr conn) noexcept {
 }
 
 // ---- workers ------------------------------------------------------------------------------
+
+void Server::finished() noexcept {
+    --admitted_;
+    if (gateClosed_.load()) {
+        wakeIoThread();  // a worker is free again: the I/O thread watches the socket again
+    }
+}
+
+bool Server::refuseStale(ConnectionPtr& conn) {
+    if (common::Clock::now() - conn->queuedAt() >= kHangUpCheckAfter && conn->peerGone()) {
+        // The module gave up waiting (its socket-timeout, or its client went away): never run.
+        log_.log(LogLevel::Info, "WG0280",
+                 "request " + conn->requestId() +
+                     " was not run: the module hung up while it waited for a worker");
+        finished();
+        retire(std::move(conn));
+        return true;
+    }
+    if (!pastQueueTimeout(*conn)) {
+        return false;
+    }
+    const std::string limit = common::durationText(config_.queueTimeout);
+    log_.log(LogLevel::Warning, "WG0281",
+             "request " + conn->requestId() + " waited more than queue-timeout (" + limit +
+                 ") for a worker; answered 503, not run");
+    const Connection::Event next =
+        conn->rejectRequest(protocol::ResponseErrorCode::QueueTimeout,
+                            "no worker became free within queue-timeout (" + limit + ")");
+    finished();
+    dispatch(std::move(conn), next);
+    return true;
+}
+
+bool Server::pastQueueTimeout(const Connection& conn) const {
+    const std::int64_t received = conn.receivedAtUs();
+    return config_.queueTimeout.count() > 0 && received != 0 &&
+           std::chrono::microseconds(nowUs() - received) > config_.queueTimeout;
+}
+
+void Server::expireQueued() {
+    if (config_.queueTimeout.count() == 0 || queue_.size() == 0) {
+        return;
+    }
+    std::vector<ConnectionPtr> stale =
+        queue_.takeIf([this](const ConnectionPtr& conn) { return pastQueueTimeout(*conn); });
+    if (stale.empty()) {
+        return;
+    }
+    const std::string limit = common::durationText(config_.queueTimeout);
+    // One line per scan, not per request: a flood must not flood the log too.
+    log_.log(LogLevel::Warning, "WG0281",
+             std::to_string(stale.size()) + " request(s) (first: " + stale.front()->requestId() +
+                 ") waited more than queue-timeout (" + limit +
+                 ") for a worker; answered 503, not run");
+    for (ConnectionPtr& conn : stale) {
+        const Connection::Event next =
+            conn->rejectRequest(protocol::ResponseErrorCode::QueueTimeout,
+                                "no worker became free within queue-timeout (" + limit + ")");
+        finished();
+        dispatch(std::move(conn), next);
+    }
+}
 
 void Server::workerMain() noexcept {
     try {
@@ -452,9 +594,13 @@ void Server::workerMain() noexcept {
             }
             // Deadline::never: close() on stop wakes every waiting worker.
             while (auto conn = queue_.pop(Deadline::never())) {
+                if (refuseStale(*conn)) {
+                    continue;
+                }
                 ++busyWorkers_;
                 const bool keep = (*conn)->serve(app_, *worker, writer);
                 --busyWorkers_;
+                finished();
                 if (keep) {
                     const Connection::Event next = (*conn)->processBuffered();
                     dispatch(std::move(*conn), next);

@@ -39,6 +39,16 @@ inline constexpr std::size_t kMaxQueuedRequests = 4096;
 /// connections waiting in the backlog are picked up soon after fds free up.
 inline constexpr std::chrono::milliseconds kAcceptBackoff = std::chrono::milliseconds(100);
 
+/// How often the I/O thread looks for queued requests past queue-timeout while any are queued:
+/// a request that waited too long is answered (503) within this of its deadline, not only when a
+/// worker frees up, at the cost of one short scan of the queue per interval.
+inline constexpr std::chrono::milliseconds kQueueScanInterval{50};
+
+/// A queued request is checked for a module that hung up only after waiting this long: the module
+/// gives up no sooner than its socket-timeout (at least a second), so a request that waited less
+/// is still wanted, and the fast path skips the system call.
+inline constexpr std::chrono::milliseconds kHangUpCheckAfter{1000};
+
 /// Most connections waiting for their Hello at once. A real httpd child finishes the handshake
 /// within microseconds, so only peers that connect and stay silent pile up here; past the bound
 /// the oldest of them is dropped first, which bounds the descriptors an impostor can hold.
@@ -47,6 +57,14 @@ inline constexpr std::size_t kMaxPendingHandshakes = 256;
 /// Server settings (from DaemonArgs in main.cpp; tests set them directly).
 struct ServerConfig {
     int threads = 15;  ///< worker threads (--threads)
+    /// Other processes share the group's socket (processes > 1). Then this process accepts a
+    /// connection only while it has a worker free for it and answers Busy to a request it cannot
+    /// start now, so work reaches an idle sibling instead of queueing here
+    /// (docs/architecture.md "Admission").
+    bool siblings = false;
+    /// A request not started this long after httpd received it gets Error{QueueTimeout} and is
+    /// never run; zero: no bound (queue-timeout=0).
+    std::chrono::milliseconds queueTimeout{0};
     ConnectionConfig connection;
     std::size_t queueCapacity = kMaxQueuedRequests;
 };
@@ -90,6 +108,9 @@ public:
     /// Requests waiting for a worker (a snapshot).
     [[nodiscard]] std::size_t queuedRequests() const { return queue_.size(); }
 
+    /// Requests admitted and not finished: queued or running (a snapshot).
+    [[nodiscard]] int admittedRequests() const noexcept { return admitted_.load(); }
+
 private:
     using ConnectionPtr = std::unique_ptr<Connection>;
 
@@ -97,7 +118,25 @@ private:
     void workerMain() noexcept;
     void acceptConnections();
     void pauseAccepting(int err);
-    void resumeAccepting();
+    /// Watches the listening socket again, or stops watching it while no worker is free
+    /// (ServerConfig::siblings), as the numbers now say. I/O thread only.
+    void updateAcceptGate();
+    /// A worker is free and not reserved for an accepted connection's first request (always
+    /// true without siblings): the process may take a new connection or a pooled request.
+    [[nodiscard]] bool hasRoomForConnection() const noexcept;
+    bool watchListener(bool on);
+    /// Admits a decoded request to the queue or answers it Busy (docs/architecture.md
+    /// "Admission"); any thread that owns the connection.
+    void admit(ConnectionPtr conn);
+    /// Worker: answers a queued request that must not run (its module hung up, or it waited
+    /// longer than queue-timeout); true when it was answered so.
+    bool refuseStale(ConnectionPtr& conn);
+    /// I/O thread: answers every queued request past queue-timeout with Error{QueueTimeout}.
+    void expireQueued();
+    /// True when `conn`'s request has waited longer than queue-timeout (never without one).
+    [[nodiscard]] bool pastQueueTimeout(const Connection& conn) const;
+    /// Worker: an admitted request is done (run or refused); frees its place.
+    void finished() noexcept;
     void closeForStop();
     void onConnectionEvent(Connection* conn);
     void dispatch(ConnectionPtr conn, Connection::Event event);
@@ -120,9 +159,24 @@ private:
     bool stopped_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<int> busyWorkers_{0};
+    /// Requests admitted (queued or running) and not finished.
+    std::atomic<int> admitted_{0};
+    /// Connections accepted that have not sent their first request yet: each holds the worker
+    /// it was accepted for (ServerConfig::siblings).
+    std::atomic<int> unclaimed_{0};
+    /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
+    /// the I/O thread to watch it again.
+    std::atomic<bool> gateClosed_{false};
 
     // I/O thread only.
-    bool acceptPaused_ = false;
+    /// Why the listening socket is or is not watched.
+    enum class AcceptState {
+        Accepting,  ///< watched
+        Full,       ///< unwatched: every worker is taken (siblings only)
+        Backoff,    ///< unwatched until acceptResumeAt_: accept() failed for lack of resources
+        Closed,     ///< stopped for good
+    };
+    AcceptState acceptState_ = AcceptState::Accepting;
     common::Clock::time_point acceptResumeAt_{};
     /// A connection's deadline for its Hello, oldest first (kHandshakeTimeout from accept).
     struct PendingHandshake {

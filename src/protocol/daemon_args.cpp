@@ -18,7 +18,7 @@ namespace {
 
 /// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
 constexpr std::uint32_t kArgsMagic = 0x41444757;
-constexpr std::uint8_t kArgsFormat = 2;
+constexpr std::uint8_t kArgsFormat = 3;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -127,6 +127,8 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.str(a.displayName);
     w.str(a.logLevel);
     w.u32(static_cast<std::uint32_t>(a.shutdownTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(a.socketTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(a.queueTimeoutSec));
     strList(w, a.preload);
     const common::PythonSettings& py = a.python;
     w.u8(static_cast<std::uint8_t>(py.optimize));
@@ -218,7 +220,8 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         (umask && *umask > 0777) || !readStr(r, a.pythonHome) || !readStrList(r, a.pythonPath) ||
         !readStr(r, a.lang) || !readStr(r, a.locale) || !readStr(r, a.displayName) ||
         !readStr(r, a.logLevel) || !readInt(r, a.shutdownTimeoutSec) ||
-        !readStrList(r, a.preload)) {
+        !readInt(r, a.socketTimeoutSec) || a.socketTimeoutSec < 1 ||
+        !readInt(r, a.queueTimeoutSec) || !readStrList(r, a.preload)) {
         return invalid("bad process settings");
     }
     if (umask) {

@@ -73,8 +73,11 @@ struct DaemonArgs {
     std::string displayName;                 ///< argv[0] as ps shows it
     std::string logLevel = "warn";           ///< httpd LogLevel name for this daemon's own lines
     int shutdownTimeoutSec = 5;              ///< bound on drain + finalize at stop
-    std::vector<std::string> preload;        ///< "script|application-group" pairs to load at start
-    common::PythonSettings python;           ///< the server-wide WSGIPython*/WSGIRestrict* settings
+    int socketTimeoutSec = 300;  ///< socket-timeout: bound on each wait on a module connection
+    int queueTimeoutSec = 0;     ///< queue-timeout: a request not started this long after httpd
+                                 ///< received it gets Error{QueueTimeout}; 0 = no bound
+    std::vector<std::string> preload;  ///< "script|application-group" pairs to load at start
+    common::PythonSettings python;     ///< the server-wide WSGIPython*/WSGIRestrict* settings
 };
 
 /// argv[0] for execv(), the only argument: what ps shows (display-name=, or "wsgid-daemon").

@@ -22,6 +22,7 @@ bool isKnownFrameType(std::uint8_t t) noexcept {
         case FrameType::End:
         case FrameType::Error:
         case FrameType::Challenge:
+        case FrameType::SendBody:
             return true;
     }
     return false;
@@ -40,6 +41,7 @@ std::uint32_t maxPayloadFor(FrameType t) noexcept {
             return kMaxDataChunk;
         case FrameType::BodyEnd:
         case FrameType::End:
+        case FrameType::SendBody:
             return 0;
         case FrameType::Start:
             return kMaxResponseHeadBytes;

@@ -28,11 +28,16 @@ enum class FrameType : std::uint8_t {
     End = 19,        ///< the response is complete; the connection may carry another request
     Error = 20,      ///< the request failed; see ResponseError
     Challenge = 21,  ///< first frame on a connection: the daemon's pid and nonce
+    SendBody = 22,   ///< the app reads its input: the module may now send the request body
 };
 
 /// BodyEnd flag: the module stopped sending before the whole body was read (the response had
 /// already ended, or the client went away). The app sees a short read / an IOError.
 inline constexpr std::uint16_t kBodyAbandoned = 0x0001;
+
+/// RequestHead flag: the module has no other process to try, so a daemon without a free worker
+/// queues the request (within queue-timeout) instead of answering Error{Busy}.
+inline constexpr std::uint16_t kHeadMayQueue = 0x0001;
 
 /// True for the values listed in FrameType.
 bool isKnownFrameType(std::uint8_t t) noexcept;

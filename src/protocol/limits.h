@@ -11,7 +11,7 @@ namespace wsgid::protocol {
 /// Wire format version carried in every frame header. Bump on any incompatible change; both
 /// ends reject frames of another version (module and daemon are always installed together, so a
 /// mismatch means a stale daemon binary).
-inline constexpr std::uint8_t kProtocolVersion = 2;
+inline constexpr std::uint8_t kProtocolVersion = 3;
 
 /// Fixed frame header: version u8, type u8, flags u16 LE, payload length u32 LE.
 inline constexpr std::size_t kFrameHeaderSize = 8;

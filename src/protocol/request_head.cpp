@@ -34,6 +34,7 @@ std::string encodeRequestHead(const RequestHead& head) {
     w.str(head.applicationGroup);
     w.str(head.processGroup);
     w.u64(static_cast<std::uint64_t>(head.contentLength));
+    w.u64(static_cast<std::uint64_t>(head.receivedAtUs));
     w.str(head.requestId);
     w.u32(static_cast<std::uint32_t>(head.environ.size()));
     for (const auto& [k, v] : head.environ) {
@@ -75,6 +76,11 @@ Result<RequestHead> decodeRequestHead(std::string_view payload) {
     if (head.contentLength < -1) {
         return malformed("RequestHead");
     }
+    std::uint64_t receivedAt = 0;
+    if (!r.u64(receivedAt) || receivedAt > static_cast<std::uint64_t>(INT64_MAX)) {
+        return malformed("RequestHead");
+    }
+    head.receivedAtUs = static_cast<std::int64_t>(receivedAt);
     if (!r.str(s)) {
         return malformed("RequestHead");
     }

@@ -16,8 +16,8 @@ namespace wsgid::protocol {
 /// One CGI/WSGI environ entry. Values are raw bytes (latin-1 when shown to Python, PEP 3333).
 using EnvEntry = std::pair<std::string, std::string>;
 
-/// Everything the daemon needs to run one request. The request body follows as BodyChunk frames
-/// and always ends with a BodyEnd frame, even when empty.
+/// Everything the daemon needs to run one request. A request with a body (contentLength != 0)
+/// sends it as BodyChunk frames and a BodyEnd only after the daemon asked with SendBody.
 struct RequestHead {
     /// Absolute path of the WSGI script file to load.
     std::string scriptFilename;
@@ -30,6 +30,9 @@ struct RequestHead {
     std::string processGroup;
     /// CONTENT_LENGTH of the body, or -1 when unknown (chunked). The body frames are authoritative.
     std::int64_t contentLength = -1;
+    /// When httpd received the request, in microseconds since the Unix epoch (r->request_time);
+    /// 0 when unknown. queue-timeout is measured from it, as in mod_wsgi.
+    std::int64_t receivedAtUs = 0;
     /// Request id (httpd's log id), for log lines on both sides.
     std::string requestId;
     /// CGI variables and HTTP_* headers, in order. wsgi.* keys are made by the daemon.

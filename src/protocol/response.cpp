@@ -112,7 +112,7 @@ Result<ResponseError> decodeResponseError(std::string_view payload) {
     if (!r.u16(code) || !r.str(msg, kMaxErrorMessage) || !r.done()) {
         return Status(ErrorCode::ProtocolError, "malformed Error frame");
     }
-    if (code < 1 || code > static_cast<std::uint16_t>(ResponseErrorCode::Internal)) {
+    if (code < 1 || code > static_cast<std::uint16_t>(kLastResponseErrorCode)) {
         return Status(ErrorCode::ProtocolError, "unknown error code in Error frame");
     }
     return ResponseError{static_cast<ResponseErrorCode>(code), std::string(msg)};
@@ -121,6 +121,8 @@ Result<ResponseError> decodeResponseError(std::string_view payload) {
 int httpStatusFor(ResponseErrorCode code) noexcept {
     switch (code) {
         case ResponseErrorCode::ShuttingDown:
+        case ResponseErrorCode::Busy:
+        case ResponseErrorCode::QueueTimeout:
             return 503;
         case ResponseErrorCode::BadRequest:
             return 400;
@@ -150,6 +152,10 @@ std::string_view toString(ResponseErrorCode code) noexcept {
             return "content-length-mismatch";
         case ResponseErrorCode::Internal:
             return "internal";
+        case ResponseErrorCode::Busy:
+            return "busy";
+        case ResponseErrorCode::QueueTimeout:
+            return "queue-timeout";
     }
     return "unknown";
 }

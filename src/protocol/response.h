@@ -48,7 +48,15 @@ enum class ResponseErrorCode : std::uint16_t {
     ShuttingDown = 5,           ///< the daemon is stopping and did not start the request
     ContentLengthMismatch = 6,  ///< the app sent fewer bytes than its own Content-Length
     Internal = 7,               ///< a daemon-side failure not caused by the app
+    /// No worker of this process is free and the RequestHead did not say kHeadMayQueue: nothing of
+    /// the request was consumed; the module tries another process of the group.
+    Busy = 8,
+    /// The request waited queue-timeout for a worker and was not run (503 with Retry-After).
+    QueueTimeout = 9,
 };
+
+/// The highest code in use: decoders refuse anything above it.
+inline constexpr ResponseErrorCode kLastResponseErrorCode = ResponseErrorCode::QueueTimeout;
 
 /// The Error frame.
 struct ResponseError {

@@ -23,7 +23,7 @@ def text(s):
     return u32(len(b)) + b
 
 
-VERSION = 2  # protocol/limits.h kProtocolVersion
+VERSION = 3  # protocol/limits.h kProtocolVersion
 
 
 def frame(ftype, payload=b"", flags=0):
@@ -31,28 +31,31 @@ def frame(ftype, payload=b"", flags=0):
 
 
 HELLO, REQUEST_HEAD, BODY_CHUNK, BODY_END = 1, 2, 3, 4
-HELLO_ACK, START, BODY, END, ERROR, CHALLENGE = 16, 17, 18, 19, 20, 21
+HELLO_ACK, START, BODY, END, ERROR, CHALLENGE, SEND_BODY = 16, 17, 18, 19, 20, 21, 22
 
 # ---- golden encodings (golden_test.cpp) ----------------------------------------------------------
-G_CHALLENGE = hx("02 15 00 00 24 00 00 00 0d 0c 0b 0a"
+G_CHALLENGE = hx("03 15 00 00 24 00 00 00 0d 0c 0b 0a"
                  "11 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
                  "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff")
-G_HELLO = hx("02 01 00 00 28 00 00 00 04 03 02 01 05 00 00 00") + b"\x5a" * 32
-G_HELLO_ACK = hx("02 10 00 00 04 00 00 00 34 12 00 00")
+G_HELLO = hx("03 01 00 00 28 00 00 00 04 03 02 01 05 00 00 00") + b"\x5a" * 32
+G_HELLO_ACK = hx("03 10 00 00 04 00 00 00 34 12 00 00")
 G_SMALL_HEAD = (hx("07 00 00 00") + b"/s.wsgi" + hx("03 00 00 00") + b"app" + hx("00 00 00 00")
-                + hx("01 00 00 00") + b"g" + hx("05 00 00 00 00 00 00 00") + hx("02 00 00 00")
+                + hx("01 00 00 00") + b"g" + hx("05 00 00 00 00 00 00 00")
+                + hx("08 07 06 05 04 03 02 01") + hx("02 00 00 00")
                 + b"id" + hx("01 00 00 00") + hx("01 00 00 00") + b"K" + hx("01 00 00 00") + b"v")
 G_UNKNOWN_LENGTH_HEAD = hx("00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"
-                           "ff ff ff ff ff ff ff ff 00 00 00 00 00 00 00 00")
+                           "ff ff ff ff ff ff ff ff 00 00 00 00 00 00 00 00"
+                           "00 00 00 00 00 00 00 00")
 G_START = (hx("06 00 00 00") + b"200 OK" + hx("01 00 00 00") + hx("0c 00 00 00") + b"Content-Type"
            + hx("0a 00 00 00") + b"text/plain")
 G_ERROR = hx("04 00") + hx("03 00 00 00") + b"bad"
-G_BODY_END_ABANDONED = hx("02 04 01 00 00 00 00 00")
-G_BODY_CHUNK = hx("02 03 00 00 02 00 00 00 61 62")
-G_BODY = hx("02 12 00 00 02 00 00 00 61 62")
-G_END = hx("02 13 00 00 00 00 00 00")
-assert len(G_SMALL_HEAD) == 0x37 and len(G_START) == 0x2C
+G_BODY_END_ABANDONED = hx("03 04 01 00 00 00 00 00")
+G_BODY_CHUNK = hx("03 03 00 00 02 00 00 00 61 62")
+G_BODY = hx("03 12 00 00 02 00 00 00 61 62")
+G_END = hx("03 13 00 00 00 00 00 00")
+assert len(G_SMALL_HEAD) == 0x3F and len(G_START) == 0x2C
 assert len(G_CHALLENGE) == 8 + 36 and len(G_HELLO) == 8 + 40
+G_SEND_BODY = hx("03 16 00 00 00 00 00 00")
 # A v1 Hello (8-byte payload, no proof): what a stale daemon or module would send.
 V1_HELLO = hx("01 01 00 00 08 00 00 00 04 03 02 01 05 00 00 00")
 
@@ -80,6 +83,7 @@ def seed(split):
 HANDSHAKE = 0x80000000  # response_fuzz: the stream starts with Challenge and HelloAck
 EAGER = 0x40000000  # response_fuzz: the daemon sends on after HelloAck without waiting
 HEAD_REQUEST = 0x20000000  # response_fuzz: the request is a HEAD
+WITH_BODY = 0x10000000  # response_fuzz: the request has a body, sent after SendBody
 
 CORPORA = {
     "frame_decoder_fuzz": {
@@ -110,6 +114,9 @@ CORPORA = {
         "pooled_response.bin": seed(16) + frame(START, START_MANY) + G_BODY + G_BODY + G_END,
         "no_content.bin": seed(2) + frame(START, START_NO_REASON) + G_END,
         "head_request.bin": seed(HEAD_REQUEST | 3) + frame(START, G_START) + G_END,
+        "send_body.bin": seed(WITH_BODY | 4) + G_SEND_BODY + frame(START, G_START) + G_BODY + G_END,
+        "send_body_late.bin": seed(WITH_BODY | 6) + frame(START, G_START) + G_SEND_BODY + G_END,
+        "busy.bin": seed(WITH_BODY) + frame(ERROR, struct.pack("<H", 8) + text("no free worker")),
         "error_before_start.bin": seed(0) + frame(ERROR, G_ERROR),
         "error_after_start.bin": seed(9) + frame(START, G_START) + G_BODY + frame(ERROR, ERROR_APP),
     },

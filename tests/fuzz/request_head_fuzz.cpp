@@ -39,13 +39,18 @@ std::optional<p::RequestHead> referenceDecode(std::string_view payload) {
     std::string_view procGroup;
     std::string_view requestId;
     std::uint64_t length = 0;
+    std::uint64_t receivedAt = 0;
     std::uint32_t count = 0;
     if (!r.str(script) || !r.str(callable) || !r.str(appGroup) || !r.str(procGroup) ||
-        !r.u64(length) || !r.str(requestId) || !r.u32(count)) {
+        !r.u64(length) || !r.u64(receivedAt) || !r.str(requestId) || !r.u32(count)) {
         return std::nullopt;
     }
     // -1 (all ones) means "unknown"; anything else must be a real, non-negative length.
     if (length > static_cast<std::uint64_t>(INT64_MAX) && length != UINT64_MAX) {
+        return std::nullopt;
+    }
+    // Microseconds since the epoch, 0 = unknown: never negative.
+    if (receivedAt > static_cast<std::uint64_t>(INT64_MAX)) {
         return std::nullopt;
     }
     if (count > p::kMaxEnvironEntries) {
@@ -56,6 +61,7 @@ std::optional<p::RequestHead> referenceDecode(std::string_view payload) {
     h.applicationGroup = appGroup;
     h.processGroup = procGroup;
     h.contentLength = static_cast<std::int64_t>(length);
+    h.receivedAtUs = static_cast<std::int64_t>(receivedAt);
     h.requestId = requestId;
     for (std::uint32_t i = 0; i < count; ++i) {
         std::string_view k;
@@ -74,8 +80,8 @@ std::optional<p::RequestHead> referenceDecode(std::string_view payload) {
 bool sameHead(const p::RequestHead& a, const p::RequestHead& b) {
     return a.scriptFilename == b.scriptFilename && a.callableObject == b.callableObject &&
            a.applicationGroup == b.applicationGroup && a.processGroup == b.processGroup &&
-           a.contentLength == b.contentLength && a.requestId == b.requestId &&
-           a.environ == b.environ;
+           a.contentLength == b.contentLength && a.receivedAtUs == b.receivedAtUs &&
+           a.requestId == b.requestId && a.environ == b.environ;
 }
 
 // The payload as the daemon gets it: framed, then cut back out by a FrameDecoder.
@@ -127,6 +133,7 @@ void roundTrip(const std::uint8_t* data, std::size_t size) {
     h.applicationGroup = in.ConsumeRandomLengthString(64);
     h.processGroup = in.ConsumeRandomLengthString(64);
     h.contentLength = in.ConsumeIntegralInRange<std::int64_t>(-1, INT64_MAX);
+    h.receivedAtUs = in.ConsumeIntegralInRange<std::int64_t>(0, INT64_MAX);
     h.requestId = in.ConsumeRandomLengthString(64);
     while (in.remaining_bytes() > 0 && h.environ.size() < p::kMaxEnvironEntries) {
         std::string k = in.ConsumeRandomLengthString(64);

@@ -51,6 +51,11 @@ constexpr std::uint32_t kSeedHandshake = 0x80000000U;
 constexpr std::uint32_t kSeedEagerDaemon = 0x40000000U;
 /// Set in the seed: the request is a HEAD (the body rules differ, see bodyAllowanceFor).
 constexpr std::uint32_t kSeedHeadRequest = 0x20000000U;
+/// Set in the seed: the request has a body (kFuzzBody), sent if the daemon asks with SendBody.
+constexpr std::uint32_t kSeedWithBody = 0x10000000U;
+/// The body of a kSeedWithBody request: a few bytes, so the module's frames always fit the
+/// daemon end's socket buffer, which nobody reads.
+constexpr std::string_view kFuzzBody = "body";
 
 /// Bound on every wait of the code under test. The daemon end is shut down for writing once the
 /// input is replayed, so the relay always meets EOF; this only turns a real hang into a failure.
@@ -88,7 +93,7 @@ bool referenceErrorValid(std::string_view payload) {
     std::uint16_t code = 0;
     std::string_view message;
     return r.u16(code) && r.str(message) && r.atEnd() && message.size() <= p::kMaxErrorMessage &&
-           code >= 1 && code <= 7;  // docs/protocol.md "Error codes"
+           code >= 1 && code <= 9;  // docs/protocol.md "Error codes"
 }
 
 void checkStartPayload(std::string_view payload) {
@@ -159,12 +164,19 @@ void checkClientHead(const p::ResponseStart& start) {
     }
 }
 
-/// A request without a body: the relay sends the RequestHead and BodyEnd at once.
-class EmptyBody final : public a::BodySource {
+/// The client's request body: `bytes`, then its end.
+class FixedBody final : public a::BodySource {
 public:
-    wsgid::common::Result<std::size_t> read(std::span<char> /*buf*/) override {
-        return std::size_t{0};
+    explicit FixedBody(std::string_view bytes) : left_(bytes) {}
+    wsgid::common::Result<std::size_t> read(std::span<char> buf) override {
+        const std::size_t n = std::min(buf.size(), left_.size());
+        std::copy_n(left_.begin(), n, buf.begin());
+        left_.remove_prefix(n);
+        return n;
     }
+
+private:
+    std::string_view left_;
 };
 
 /// Records what would reach the client, checking the order as it goes.
@@ -241,10 +253,10 @@ struct RelayRun {
 /// Runs the real relay on `conn` while `stream` is replayed from the daemon end: all at once,
 /// or piece by piece with `splitter`, each piece sent once the relay has read the previous one.
 RelayRun relay(a::DaemonConnection& conn, UniqueFd daemonEnd, std::string_view stream,
-               bool headRequest, wsgid::fuzz::Splitter* splitter) {
+               bool headRequest, std::string_view body, wsgid::fuzz::Splitter* splitter) {
     p::RequestHead head;
     head.scriptFilename = "/srv/app.wsgi";
-    head.contentLength = 0;
+    head.contentLength = static_cast<std::int64_t>(body.size());
     head.requestId = "fuzz";
     head.environ = {{"REQUEST_METHOD", headRequest ? "HEAD" : "GET"}};
 
@@ -269,9 +281,10 @@ RelayRun relay(a::DaemonConnection& conn, UniqueFd daemonEnd, std::string_view s
             ::shutdown(daemonEnd.get(), SHUT_WR);
         });
     }
-    EmptyBody source;
+    FixedBody source(body);
     RecordingSink sink;
-    RelayRun run{.result = a::relayRequest(conn, head, source, sink, kIoTimeout), .events = {}};
+    RelayRun run{.result = a::relayRequest(conn, head, source, sink, {.ioTimeout = kIoTimeout}),
+                 .events = {}};
     relayDone = true;
     if (writer.joinable()) {
         writer.join();
@@ -352,18 +365,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     checkPayloads(stream);
 
     const bool headRequest = (seed & kSeedHeadRequest) != 0;
+    const std::string_view body = (seed & kSeedWithBody) != 0 ? kFuzzBody : std::string_view();
     auto whole = sessionFor(stream, seed);
     if (!whole) {
         return 0;
     }
     const RelayRun all =
-        relay(*whole->conn, std::move(whole->daemonEnd), whole->rest, headRequest, nullptr);
+        relay(*whole->conn, std::move(whole->daemonEnd), whole->rest, headRequest, body, nullptr);
 
     auto pieces = sessionFor(stream, seed);
     check(pieces.has_value(), "the handshake does not depend on timing");
     wsgid::fuzz::Splitter splitter(seed);
-    const RelayRun split =
-        relay(*pieces->conn, std::move(pieces->daemonEnd), pieces->rest, headRequest, &splitter);
+    const RelayRun split = relay(*pieces->conn, std::move(pieces->daemonEnd), pieces->rest,
+                                 headRequest, body, &splitter);
 
     // How recv() cut the stream must not change what the client sees or how the relay ends.
     check(all.events == split.events, "the client sees the same response for any split");

@@ -15,7 +15,6 @@ import stat
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from harness import http, procs
 from harness.httpd import APACHE_USER, ServerConf, is_root
 from harness.log_ids import (DAEMON_DIED_IDS, DAEMON_LOST_IDS, STARTUP_FAILED_IDS,
                                UNREACHABLE_IDS)
-from harness.util import wait_for_file
+from harness.util import Background, rendezvous_dir, wait_for_file
 
 LIFECYCLE_CONF = ServerConf(r"""
 WSGIDaemonProcess three processes=3 threads=2 display-name=wsgid-three-test
@@ -39,36 +38,6 @@ WSGIScriptAlias /crash ${APPS}/crash/app.wsgi process-group=one
 
 def group_daemons(server, argv0):
     return [p for p in server.daemons() if p.argv and p.argv[0] == argv0]
-
-
-def rendezvous_dir(server) -> Path:
-    d = server.state / f"rv-{uuid.uuid4().hex}"
-    d.mkdir()
-    os.chmod(d, 0o1777)
-    return d
-
-
-class Background:
-    """Runs one request on a thread; result() waits for it (bounded)."""
-
-    def __init__(self, fn, *args):
-        self.value = None
-        self.error = None
-        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self.thread.start()
-
-    def _run(self, fn, args):
-        try:
-            self.value = fn(*args)
-        except BaseException as e:  # reported by result()
-            self.error = e
-
-    def result(self, timeout=60):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "background request did not finish"
-        if self.error:
-            raise self.error
-        return self.value
 
 
 def death_pattern(pid: int) -> str:

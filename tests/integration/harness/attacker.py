@@ -6,7 +6,7 @@ Run as the Apache user (the tests start it so). Prints one JSON object: the fram
 sent, the Error messages, and whether the daemon closed the connection. Stdlib only.
 
 usage: attacker.py MODE SOCKET MANAGER_PID GROUP SCRIPT STATE_DIR
-MODE: v1 (the old unauthenticated Hello), forged (a version-2 Hello with a made-up proof), silent
+MODE: v1 (the old unauthenticated Hello), forged (a current-version Hello with a made-up proof), silent
 (connect, read the Challenge, send nothing)."""
 import json
 import os
@@ -15,7 +15,7 @@ import struct
 import sys
 import time
 
-VERSION = 2
+VERSION = 3
 HELLO, REQUEST_HEAD, BODY_END = 1, 2, 4
 ERROR, CHALLENGE = 20, 21
 # Every wait is bounded: well past the daemon's 2 s handshake timeout.
@@ -35,7 +35,7 @@ def request_head(script, group, state):
                (b"QUERY_STRING", b"marker=attack"), (b"REMOTE_USER", b"admin"),
                (b"REMOTE_ADDR", b"10.0.0.1"), (b"WG_STATE", state)]
     out = (string(script) + string(b"application") + string(b"") + string(group)
-           + struct.pack("<q", 0) + string(b"attack") + struct.pack("<I", len(environ)))
+           + struct.pack("<qq", 0, 0) + string(b"attack") + struct.pack("<I", len(environ)))
     for k, v in environ:
         out += string(k) + string(v)
     return out
@@ -81,8 +81,7 @@ def main():
         sock.sendall(frame(HELLO, hello, version=1) + frame(REQUEST_HEAD, head[8:], version=1)
                      + frame(BODY_END, version=1))
     elif mode == "forged":
-        sock.sendall(frame(HELLO, struct.pack("<II", manager_pid, 1) + os.urandom(32))
-                     + head + frame(BODY_END))
+        sock.sendall(frame(HELLO, struct.pack("<II", manager_pid, 1) + os.urandom(32)) + head)
     elif mode != "silent":
         raise SystemExit(f"unknown mode {mode}")
     frames, closed = read_frames(sock, deadline)

@@ -40,3 +40,7 @@ HANDSHAKE_TIMEOUT_IDS = ("WG0274",)
 # response reached the client (-> 502) or after (-> aborted), bytes after the end of a response
 # (the daemon connection is closed).
 FORGED_FRAMING_IDS = ("WG0125", "WG0117", "WG0126")
+# A daemon group had no free worker within the request's queue-timeout: the module's 503 with
+# Retry-After (WG0130, a warning), and the daemon's record of queued requests it answered so
+# (WG0281).
+QUEUE_TIMEOUT_IDS = ("WG0130", "WG0281")

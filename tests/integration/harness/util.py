@@ -5,7 +5,9 @@ requests from several threads."""
 import concurrent.futures
 import hashlib
 import os
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, List, Sequence, TypeVar
 
@@ -75,3 +77,38 @@ def parallel(fn: Callable[..., T], args: Sequence[tuple], workers: int) -> List[
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(fn, *a) for a in args]
         return [f.result(timeout=120) for f in futures]
+
+
+def rendezvous_dir(server) -> Path:
+    """A fresh directory for apps/rendezvous (arrival files, the release file), writable by
+    daemons running as another user."""
+    d = server.state / f"rv-{uuid.uuid4().hex}"
+    d.mkdir()
+    os.chmod(d, 0o1777)
+    return d
+
+
+class Background:
+    """Runs one request on a thread; result() waits for it (bounded)."""
+
+    def __init__(self, fn, *args, **kwargs):
+        self.value = None
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(fn, args, kwargs), daemon=True)
+        self.thread.start()
+
+    def _run(self, fn, args, kwargs):
+        try:
+            self.value = fn(*args, **kwargs)
+        except BaseException as e:  # reported by result()
+            self.error = e
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def result(self, timeout=60):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "background request did not finish"
+        if self.error:
+            raise self.error
+        return self.value

@@ -266,7 +266,7 @@ TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
         "site processes=1 threads=4 user=www group=#33 supplementary-groups=adm,#4 umask=0027 "
         "home=/srv/site python-home=/srv/venv python-path=/srv/site:/srv/lib "
         "display-name=%{GROUP} lang=en_US.UTF-8 locale=C.UTF-8 listen-backlog=50 "
-        "connect-timeout=3 socket-timeout=60 shutdown-timeout=9");
+        "connect-timeout=3 socket-timeout=60 shutdown-timeout=9 queue-timeout=20");
     ASSERT_TRUE(r.isOk()) << r.status().message();
     EXPECT_EQ(r->processes, 1);
     EXPECT_TRUE(r->processesGiven);  // wsgi.multiprocess follows mod_wsgi: given at all
@@ -285,7 +285,18 @@ TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
     EXPECT_EQ(r->connectTimeout, std::chrono::seconds(3));
     EXPECT_EQ(r->socketTimeout, std::chrono::seconds(60));
     EXPECT_EQ(r->shutdownTimeout, std::chrono::seconds(9));
+    EXPECT_EQ(r->queueTimeout, std::chrono::seconds(20));
     EXPECT_TRUE(r->unimplementedOptions.empty());
+}
+
+TEST(ParseDaemonProcess, QueueTimeoutDefaultsTo45AndZeroTurnsItOff) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->queueTimeout, std::chrono::seconds(45));
+    auto off = parseDaemonProcess("site queue-timeout=0");
+    ASSERT_TRUE(off.isOk()) << off.status().message();
+    EXPECT_EQ(off->queueTimeout, std::chrono::seconds(0));
+    EXPECT_TRUE(contains(errorOf("site queue-timeout=1m"), "option 'queue-timeout'"));
 }
 
 TEST(ParseDaemonProcess, LogRateLimitOptions) {
@@ -356,15 +367,14 @@ TEST(ParseDaemonProcess, BadGroupNames) {
 
 TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
     auto r = parseDaemonProcess(
-        "site maximum-requests=1000 request-timeout=60 queue-timeout=45 "
+        "site maximum-requests=1000 request-timeout=60 "
         "graceful-timeout=15 deadlock-timeout=60 server-metrics=On switch-interval=0.005 "
         "cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
     EXPECT_EQ(r->unimplementedOptions,
-              (std::vector<std::string>{"maximum-requests", "request-timeout", "queue-timeout",
-                                        "graceful-timeout", "deadlock-timeout", "server-metrics",
-                                        "switch-interval", "cpu-priority", "send-buffer-size",
-                                        "python-eggs"}));
+              (std::vector<std::string>{"maximum-requests", "request-timeout", "graceful-timeout",
+                                        "deadlock-timeout", "server-metrics", "switch-interval",
+                                        "cpu-priority", "send-buffer-size", "python-eggs"}));
 }
 
 TEST(ParseDaemonProcess, UnimplementedOptionsAreStillTypeChecked) {

@@ -41,6 +41,8 @@ using namespace std::chrono_literals;
 inline constexpr auto kTestDeadline = 10s;
 /// The relay's I/O timeout in tests that do not test timeouts.
 inline constexpr std::chrono::milliseconds kIo = 10s;
+/// Relay options with kIo, for tests that do not test timeouts or queueing.
+inline constexpr RelayOptions kRelay{.ioTimeout = kIo};
 
 inline std::pair<UniqueFd, UniqueFd> socketPair() {
     int fds[2];
@@ -73,14 +75,17 @@ public:
         }
     }
 
-    /// Reads RequestHead and body frames up to BodyEnd; returns the body and BodyEnd's flags.
+    /// One request as the daemon saw it.
     struct Request {
         protocol::RequestHead head;
+        std::uint16_t headFlags = 0xffff;  ///< the RequestHead frame's flags
+        bool headOk = false;               ///< a valid RequestHead arrived
         std::string body;
         std::uint16_t bodyEndFlags = 0xffff;
-        bool complete = false;
+        bool complete = false;  ///< BodyEnd arrived
     };
-    Request readRequest() {
+    /// Reads a RequestHead only.
+    Request readHead() {
         Request req;
         auto head = readFrame();
         if (!head || head->type != FrameType::RequestHead) {
@@ -91,9 +96,25 @@ public:
             return req;
         }
         req.head = std::move(decoded.value());
-        readBody(req);
+        req.headFlags = head->flags;
+        req.headOk = true;
         return req;
     }
+    /// Reads a RequestHead and, when the request has a body, asks for it (SendBody) and reads it
+    /// up to BodyEnd, as a daemon whose app reads its input does.
+    Request readRequest() {
+        Request req = readHead();
+        if (req.headOk && req.head.contentLength != 0) {
+            askBody(req);
+        }
+        return req;
+    }
+    /// Sends SendBody, then reads the body up to BodyEnd.
+    void askBody(Request& req) {
+        send(FrameType::SendBody);
+        readBody(req);
+    }
+    /// Reads body frames up to BodyEnd: the body and BodyEnd's flags.
     void readBody(Request& req) {
         for (;;) {
             auto f = readFrame();

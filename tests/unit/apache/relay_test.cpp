@@ -26,7 +26,7 @@ using common::UniqueFd;
 using protocol::FrameType;
 using test::FakeDaemon;
 using test::getHead;
-using test::kIo;
+using test::kRelay;
 using test::kTestDeadline;
 using test::RecordingSink;
 using test::socketPair;
@@ -69,7 +69,7 @@ TEST(Relay, SimpleGetCompletesAndIsReusable) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Completed);
     EXPECT_TRUE(r.reusable);
@@ -79,10 +79,70 @@ TEST(Relay, SimpleGetCompletesAndIsReusable) {
     EXPECT_EQ(sink.headers_[1].first, "X-A");
     EXPECT_EQ(sink.body_, "hello");
     EXPECT_TRUE(sink.ended_);
-    EXPECT_TRUE(seen.complete);
-    EXPECT_EQ(seen.bodyEndFlags, 0);
+    EXPECT_TRUE(seen.headOk);
+    EXPECT_EQ(seen.headFlags, 0);  // not kHeadMayQueue unless asked
     EXPECT_EQ(seen.head.scriptFilename, "/srv/app.wsgi");
     EXPECT_EQ(seen.head.requestId, "r1");
+    // A request without a body is its RequestHead alone: no BodyEnd follows.
+    char stray = 0;
+    EXPECT_EQ(::recv(fx.daemon->fd(), &stray, 1, MSG_DONTWAIT), -1);
+}
+
+TEST(Relay, MayQueueSetsTheHeadFlag) {
+    RelayFixture fx;
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        seen = fx.daemon->readRequest();
+        fx.daemon->sendStart();
+        fx.daemon->send(FrameType::End);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink,
+                                 RelayOptions{.ioTimeout = test::kIo, .mayQueue = true});
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_EQ(seen.headFlags, protocol::kHeadMayQueue);
+}
+
+TEST(Relay, BodyIsNotReadUntilTheDaemonAsks) {
+    // The app answers without reading its input: the client's body is never read, and the
+    // connection is clean for the next request (no BodyEnd owed).
+    RelayFixture fx;
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        seen = fx.daemon->readHead();
+        fx.daemon->sendStart("200 OK", {{"Content-Length", "2"}});
+        fx.daemon->send(FrameType::Body, "ok");
+        fx.daemon->send(FrameType::End);
+    });
+    StringSource source(pattern(5000));
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, postHead(5000), source, sink, kRelay);
+    daemon.join();
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_TRUE(r.reusable);
+    EXPECT_EQ(source.reads_, 0);
+    EXPECT_EQ(sink.body_, "ok");
+    char stray = 0;
+    EXPECT_EQ(::recv(fx.daemon->fd(), &stray, 1, MSG_DONTWAIT), -1);
+}
+
+TEST(Relay, SendBodyWithoutAPendingBodyIsMalformed) {
+    for (const bool withBody : {false, true}) {
+        RelayFixture fx;
+        std::thread daemon([&] {
+            FakeDaemon::Request seen = fx.daemon->readRequest();  // asks once when there is a body
+            fx.daemon->send(FrameType::SendBody);                 // then (again)
+        });
+        StringSource source(withBody ? "abc" : "");
+        RecordingSink sink;
+        RelayResult r = relayRequest(*fx.conn, withBody ? postHead(3) : getHead(), source, sink,
+                                     RelayOptions{.ioTimeout = 2s});
+        daemon.join();
+        EXPECT_EQ(r.outcome, RelayOutcome::Malformed) << withBody;
+        EXPECT_FALSE(r.reusable);
+    }
 }
 
 TEST(Relay, StreamsRequestBodyAsChunks) {
@@ -97,7 +157,7 @@ TEST(Relay, StreamsRequestBodyAsChunks) {
     });
     StringSource source(body);
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, postHead(body.size()), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, postHead(body.size()), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Completed);
     EXPECT_TRUE(r.reusable);
@@ -125,12 +185,12 @@ TEST(Relay, NoDeadlockWhenAppAnswersBeforeReadingBody) {
                 return;
             }
         }
-        fx.daemon->readBody(seen);
+        fx.daemon->askBody(seen);
         fx.daemon->send(FrameType::End);
     });
     StringSource source(body);
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, postHead(body.size()), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, postHead(body.size()), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Completed) << r.detail;
     EXPECT_EQ(seen.body.size(), body.size());
@@ -148,7 +208,7 @@ TEST(Relay, ErrorBeforeStartIsReportedAndReusable) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
     ASSERT_TRUE(r.error);
@@ -169,7 +229,7 @@ TEST(Relay, ErrorAfterStartFailsAndIsNotReusable) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
     EXPECT_TRUE(r.started);
@@ -186,7 +246,7 @@ TEST(Relay, EofBeforeStartIsBroken) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Broken);
     EXPECT_FALSE(r.reusable);
@@ -199,7 +259,7 @@ TEST(Relay, DeadPooledConnectionIsRetryable) {
     fx.daemon->close();
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     EXPECT_EQ(r.outcome, RelayOutcome::Broken);
     EXPECT_TRUE(r.retryable);
 }
@@ -214,7 +274,7 @@ TEST(Relay, DeliveredRequestIsNotRetriedAfterEof) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Broken);
     EXPECT_FALSE(r.retryable);
@@ -225,12 +285,13 @@ TEST(Relay, ConsumedBodyIsNotRetryable) {
     fx.conn->markReused();
     std::thread daemon([&] {
         fx.daemon->readFrame();
+        fx.daemon->send(FrameType::SendBody);
         fx.daemon->readFrame();
         fx.daemon->close();
     });
     StringSource source(pattern(100), 10);
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, postHead(100), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, postHead(100), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Broken);
     EXPECT_FALSE(r.retryable);
@@ -240,7 +301,8 @@ TEST(Relay, SilentDaemonTimesOutBeforeStart) {
     RelayFixture fx;
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, 50ms);
+    RelayResult r =
+        relayRequest(*fx.conn, getHead(), source, sink, RelayOptions{.ioTimeout = 50ms});
     EXPECT_EQ(r.outcome, RelayOutcome::Timeout);
     EXPECT_FALSE(r.reusable);
 }
@@ -251,7 +313,8 @@ TEST(Relay, TimeoutAfterStartFailsAfterStart) {
     ASSERT_TRUE(fx.daemon->sendStart());
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, 100ms);
+    RelayResult r =
+        relayRequest(*fx.conn, getHead(), source, sink, RelayOptions{.ioTimeout = 100ms});
     EXPECT_EQ(r.outcome, RelayOutcome::FailedAfterStart);
     EXPECT_TRUE(r.started);
     EXPECT_FALSE(r.reusable);
@@ -265,7 +328,7 @@ TEST(Relay, GarbageIsMalformed) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
     EXPECT_FALSE(r.reusable);
@@ -279,7 +342,7 @@ TEST(Relay, BodyBeforeStartIsMalformed) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
 }
@@ -292,7 +355,7 @@ TEST(Relay, InvalidStartIsMalformed) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Malformed);
     EXPECT_FALSE(r.started);
@@ -304,13 +367,14 @@ TEST(Relay, EarlyResponseAbandonsTheBody) {
     FakeDaemon::Request seen;
     std::thread daemon([&] {
         fx.daemon->readFrame();  // RequestHead
+        fx.daemon->send(FrameType::SendBody);
         fx.daemon->sendStart("413 Request Entity Too Large");
         fx.daemon->send(FrameType::End);
         fx.daemon->readBody(seen);  // discard up to BodyEnd, as the daemon does
     });
     StringSource source(pattern(total));
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, postHead(total), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, postHead(total), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Completed);
     EXPECT_TRUE(sink.ended_);
@@ -327,7 +391,7 @@ TEST(Relay, ClientBodyFailureAbandonsAndStops) {
     StringSource source(pattern(1000), 100);
     source.failAfter_ = 300;
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, postHead(1000), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, postHead(1000), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::ClientBodyFailed);
     EXPECT_FALSE(r.clientStatus.isOk());
@@ -348,24 +412,47 @@ TEST(Relay, SinkFailureEndsTheRelay) {
     StringSource source("");
     RecordingSink sink;
     sink.failStart_ = true;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::ClientGone);
     EXPECT_FALSE(r.reusable);
 }
 
-TEST(Relay, ShuttingDownBeforeStartIsRetryable) {
+TEST(Relay, ShuttingDownOrBusyBeforeTheBodyIsRetryable) {
+    // A POST included: its body waits for SendBody, so nothing of it was read yet.
+    for (const auto code :
+         {protocol::ResponseErrorCode::ShuttingDown, protocol::ResponseErrorCode::Busy}) {
+        for (const bool post : {false, true}) {
+            RelayFixture fx;
+            std::thread daemon([&] {
+                fx.daemon->readHead();
+                fx.daemon->sendError(code, "not now");
+            });
+            StringSource source(post ? "abc" : "");
+            RecordingSink sink;
+            RelayResult r =
+                relayRequest(*fx.conn, post ? postHead(3) : getHead(), source, sink, kRelay);
+            daemon.join();
+            EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
+            EXPECT_TRUE(r.retryable) << protocol::toString(code) << " post=" << post;
+            EXPECT_TRUE(r.reusable);
+            EXPECT_EQ(source.reads_, 0);
+        }
+    }
+}
+
+TEST(Relay, ShuttingDownAfterTheBodyWasAskedForIsNotRetryable) {
     RelayFixture fx;
     std::thread daemon([&] {
-        fx.daemon->readRequest();
+        FakeDaemon::Request seen = fx.daemon->readRequest();
         fx.daemon->sendError(protocol::ResponseErrorCode::ShuttingDown, "draining");
     });
-    StringSource source("");
+    StringSource source("abc");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, postHead(3), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
-    EXPECT_TRUE(r.retryable);
+    EXPECT_FALSE(r.retryable);
 }
 
 TEST(Relay, BytesAfterEndMakeTheConnectionDoubtful) {
@@ -381,7 +468,7 @@ TEST(Relay, BytesAfterEndMakeTheConnectionDoubtful) {
     });
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Completed);
     EXPECT_FALSE(r.reusable);
@@ -425,7 +512,7 @@ TEST(Relay, CoalescesWhatIsReadableIntoOneFlush) {
     StringSource source("");
     RecordingSink sink;
     ReleasingSink releasing(sink, release);
-    RelayResult r = relayRequest(*fx.conn, getHead(), source, releasing, kIo);
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, releasing, kRelay);
     daemon.join();
     EXPECT_EQ(r.outcome, RelayOutcome::Completed);
     ASSERT_EQ(sink.flushes_, 1);
@@ -441,7 +528,7 @@ TEST(Relay, OversizedHeadIsRefusedBeforeSending) {
     }
     StringSource source("");
     RecordingSink sink;
-    RelayResult r = relayRequest(*fx.conn, head, source, sink, kIo);
+    RelayResult r = relayRequest(*fx.conn, head, source, sink, kRelay);
     EXPECT_EQ(r.outcome, RelayOutcome::HeadTooLarge);
 }
 
@@ -486,7 +573,7 @@ RelayResult relayForged(const protocol::RequestHead& head, const std::string& ra
         fx.daemon->sendRaw(raw);
     });
     StringSource source("");
-    RelayResult r = relayRequest(*fx.conn, head, source, sink, 2s);
+    RelayResult r = relayRequest(*fx.conn, head, source, sink, RelayOptions{.ioTimeout = 2s});
     daemon.join();
     return r;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests for the retry rule of one request (apache/request_attempts.h): a pooled connection
-// first, one fresh connection more when the daemon cannot have started the request.
+// first; when the daemon cannot have started the request (busy, stopping, dead), another process's
+// idle connection or a fresh one, and last a fresh one that may queue.
 #include "apache/request_attempts.h"
 
 #include <memory>
@@ -30,12 +31,23 @@ using test::socketPair;
 using test::StringSource;
 using namespace std::chrono_literals;
 
-/// A pool holding one idle connection whose daemon end is `*daemon`.
+/// Adds to `pool` an idle connection to daemon process `pid`, whose end is `*daemon`.
 void poolOneConnection(ConnectionPool& pool, const std::string& path,
-                       std::unique_ptr<FakeDaemon>* daemon) {
+                       std::unique_ptr<FakeDaemon>* daemon, std::uint32_t pid = 1) {
     auto [a, b] = socketPair();
-    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), path, 1));
+    pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), path, pid));
     *daemon = std::make_unique<FakeDaemon>(std::move(b));
+}
+
+/// Answers a request completely with "ok".
+void answerOk(FakeDaemon& daemon) {
+    daemon.sendStart();
+    daemon.send(FrameType::Body, "ok");
+    daemon.send(FrameType::End);
+}
+
+ConnectParams paramsFor(const std::string& path) {
+    return {.socketPath = path, .connectTimeout = 1s, .acceptTimeout = kIo, .ioTimeout = kIo};
 }
 
 TEST(RequestAttempts, ShuttingDownOnAPooledConnectionIsRetriedOnAFreshOne) {
@@ -59,9 +71,8 @@ TEST(RequestAttempts, ShuttingDownOnAPooledConnectionIsRetriedOnAFreshOne) {
     StringSource source("");
     RecordingSink sink;
     std::vector<std::string> retries;
-    auto attempt = runRequestAttempts(
-        pool, {.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo}, getHead(), source, sink,
-        [&](const RelayResult& r) { retries.push_back(r.detail); });
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink, {},
+                                      [&](const RelayResult& r) { retries.push_back(r.detail); });
     daemons.join();
     ASSERT_TRUE(attempt) << attempt.status().message();
     EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
@@ -73,34 +84,115 @@ TEST(RequestAttempts, ShuttingDownOnAPooledConnectionIsRetriedOnAFreshOne) {
     EXPECT_EQ(pool.idleCount(path), 1U);
 }
 
-TEST(RequestAttempts, RetriesAtMostOnce) {
+TEST(RequestAttempts, GivesUpAfterTheLastAttempt) {
     SocketDir dir;
     const std::string path = dir.path("twice.sock");
     UniqueFd listener = SocketDir::bound(path, true);
     ConnectionPool pool;
     std::unique_ptr<FakeDaemon> pooled;
     poolOneConnection(pool, path, &pooled);
-    std::unique_ptr<FakeDaemon> fresh;
+    std::vector<std::unique_ptr<FakeDaemon>> fresh(kMaxAttempts - 1);
     std::thread daemons([&] {
         pooled->readRequest();
         pooled->sendError(protocol::ResponseErrorCode::ShuttingDown, "draining");
-        serveHello(listener.get(), 78, nullptr, &fresh);
-        ASSERT_NE(fresh, nullptr);
-        fresh->readRequest();
-        fresh->sendError(protocol::ResponseErrorCode::ShuttingDown, "draining too");
+        for (std::size_t i = 0; i < fresh.size(); ++i) {
+            serveHello(listener.get(), 78 + static_cast<std::uint32_t>(i), nullptr, &fresh[i]);
+            ASSERT_NE(fresh[i], nullptr);
+            fresh[i]->readRequest();
+            fresh[i]->sendError(protocol::ResponseErrorCode::ShuttingDown, "draining too");
+        }
     });
     StringSource source("");
     RecordingSink sink;
     int retries = 0;
-    auto attempt = runRequestAttempts(
-        pool, {.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo}, getHead(), source, sink,
-        [&](const RelayResult& /*unused*/) { ++retries; });
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink, {},
+                                      [&](const RelayResult& /*unused*/) { ++retries; });
     daemons.join();
     ASSERT_TRUE(attempt) << attempt.status().message();
     EXPECT_EQ(retries, kMaxAttempts - 1);
     EXPECT_EQ(attempt->result.outcome, RelayOutcome::ErrorBeforeStart);
     EXPECT_TRUE(attempt->result.retryable);
-    EXPECT_EQ(attempt->connection->daemonPid(), 78U);
+    EXPECT_EQ(attempt->connection->daemonPid(), 78U + kMaxAttempts - 2);
+}
+
+TEST(RequestAttempts, BusyGoesToAnIdleConnectionOfAnotherProcess) {
+    ConnectionPool pool;
+    const std::string path = "/busy.sock";
+    std::unique_ptr<FakeDaemon> other;
+    std::unique_ptr<FakeDaemon> busySecond;
+    std::unique_ptr<FakeDaemon> busy;
+    poolOneConnection(pool, path, &other, 2);
+    poolOneConnection(pool, path, &busySecond, 1);
+    poolOneConnection(pool, path, &busy, 1);  // most recently used: taken first
+    FakeDaemon::Request seen;
+    std::thread daemons([&] {
+        FakeDaemon::Request first = busy->readRequest();
+        EXPECT_EQ(first.headFlags, 0);  // may be refused: another process might be free
+        busy->sendError(protocol::ResponseErrorCode::Busy, "no free worker");
+        seen = other->readRequest();
+        answerOk(*other);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink, {}, nullptr);
+    daemons.join();
+    ASSERT_TRUE(attempt) << attempt.status().message();
+    EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
+    EXPECT_EQ(attempt->connection->daemonPid(), 2U);
+    EXPECT_EQ(sink.body_, "ok");
+    // The busy process's other connection was skipped, and the refused one went back.
+    EXPECT_EQ(pool.idleCount(path), 2U);
+}
+
+TEST(RequestAttempts, BusyEverywhereEndsOnANewConnectionThatMayQueue) {
+    SocketDir dir;
+    const std::string path = dir.path("queue.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    ConnectionPool pool;
+    std::unique_ptr<FakeDaemon> second;
+    std::unique_ptr<FakeDaemon> first;
+    poolOneConnection(pool, path, &second, 2);
+    poolOneConnection(pool, path, &first, 1);
+    std::unique_ptr<FakeDaemon> fresh;
+    FakeDaemon::Request last;
+    std::thread daemons([&] {
+        for (FakeDaemon* d : {first.get(), second.get()}) {
+            d->readRequest();
+            d->sendError(protocol::ResponseErrorCode::Busy, "no free worker");
+        }
+        serveHello(listener.get(), 3, nullptr, &fresh);
+        ASSERT_NE(fresh, nullptr);
+        last = fresh->readRequest();
+        answerOk(*fresh);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink, {}, nullptr);
+    daemons.join();
+    ASSERT_TRUE(attempt) << attempt.status().message();
+    EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
+    EXPECT_EQ(attempt->connection->daemonPid(), 3U);
+    EXPECT_EQ(last.headFlags, protocol::kHeadMayQueue);
+}
+
+TEST(RequestAttempts, ASingleProcessGroupMayQueueFromTheStart) {
+    ConnectionPool pool;
+    const std::string path = "/single.sock";
+    std::unique_ptr<FakeDaemon> only;
+    poolOneConnection(pool, path, &only);
+    FakeDaemon::Request seen;
+    std::thread daemon([&] {
+        seen = only->readRequest();
+        answerOk(*only);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink,
+                                      {.singleProcess = true}, nullptr);
+    daemon.join();
+    ASSERT_TRUE(attempt) << attempt.status().message();
+    EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
+    EXPECT_EQ(seen.headFlags, protocol::kHeadMayQueue);
 }
 
 TEST(RequestAttempts, AFailedConnectIsReturnedAsItsStatus) {
@@ -110,7 +202,7 @@ TEST(RequestAttempts, AFailedConnectIsReturnedAsItsStatus) {
     StringSource source("");
     RecordingSink sink;
     auto attempt = runRequestAttempts(pool, {.socketPath = path, .connectTimeout = 1s}, getHead(),
-                                      source, sink, nullptr);
+                                      source, sink, {}, nullptr);
     ASSERT_FALSE(attempt);
     EXPECT_EQ(attempt.status().code(), ErrorCode::NotFound);
 }

@@ -46,6 +46,21 @@ TEST(RequestQueue, FullQueueRefusesAndLeavesTheItemWithTheCaller) {
     EXPECT_EQ(q.capacity(), 2U);
 }
 
+TEST(RequestQueue, TakeIfRemovesMatchingItemsOldestFirstAndKeepsTheRest) {
+    RequestQueue<int> q(8);
+    for (int i = 1; i <= 6; ++i) {
+        int v = i;
+        ASSERT_EQ(q.tryPush(v), PushResult::Pushed);
+    }
+    const std::vector<int> even = q.takeIf([](int v) { return v % 2 == 0; });
+    EXPECT_EQ(even, (std::vector<int>{2, 4, 6}));
+    EXPECT_EQ(q.size(), 3U);
+    EXPECT_EQ(q.tryPop(), 1);
+    EXPECT_EQ(q.tryPop(), 3);
+    EXPECT_EQ(q.tryPop(), 5);
+    EXPECT_TRUE(q.takeIf([](int /*v*/) { return true; }).empty());
+}
+
 TEST(RequestQueue, PopTimesOutWhenEmpty) {
     RequestQueue<int> q(1);
     EXPECT_FALSE(q.pop(Deadline::after(kExpireSoon)).has_value());

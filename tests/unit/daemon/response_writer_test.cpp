@@ -341,5 +341,45 @@ TEST(ResponseWriter, AbandonDropsPendingDataAndReleasesTheSocket) {
     EXPECT_EQ(frames[0].type, FrameType::End);
 }
 
+TEST(ResponseWriter, ControlFrameGoesOutAtOnce) {
+    Pair pair;
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    ASSERT_TRUE(writer.control(FrameType::SendBody).isOk());
+    std::vector<Frame> frames = readFrames(pair.module.get(), 1);
+    ASSERT_EQ(frames.size(), 1U);
+    EXPECT_EQ(frames[0].type, FrameType::SendBody);
+    EXPECT_TRUE(frames[0].payload.empty());
+    ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+}
+
+TEST(ResponseWriter, ControlFromAnotherThreadDuringADirectWriteIsNeitherLostNorMixedIn) {
+    // An app thread reads wsgi.input (SendBody) while the worker writes a large block itself.
+    Pair pair;
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    const std::string big = pattern(std::size_t{512} * 1024, 3);
+    std::vector<Frame> frames;
+    std::thread reader([&] { frames = readFrames(pair.module.get()); });
+    std::thread worker([&] { EXPECT_TRUE(writer.write(FrameType::Body, big).isOk()); });
+    EXPECT_TRUE(writer.control(FrameType::SendBody).isOk());
+    worker.join();
+    ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+    reader.join();
+    EXPECT_EQ(bodyOf(frames), big);
+    std::size_t sendBodies = 0;
+    for (const Frame& f : frames) {
+        sendBodies += f.type == FrameType::SendBody ? 1 : 0;
+    }
+    EXPECT_EQ(sendBodies, 1U);
+    ASSERT_FALSE(frames.empty());
+    EXPECT_EQ(frames.back().type, FrameType::End);
+}
+
+TEST(ResponseWriter, ControlWithoutAResponseIsRefused) {
+    ResponseWriter writer;
+    EXPECT_FALSE(writer.control(FrameType::SendBody).isOk());
+}
+
 }  // namespace
 }  // namespace wsgid::daemon

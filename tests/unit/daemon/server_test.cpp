@@ -4,6 +4,7 @@
 // graceful stop. Assertions are on frames and states, never on elapsed time.
 #include "daemon/server.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "common/log_sink.h"
@@ -175,6 +177,8 @@ protected:
         config.connection.secrets = {{.generation = 1, .secret = testing::testSecret(1)},
                                      {.generation = 2, .secret = testing::testSecret(2)}};
         config.connection.peerUid = peerUid_;
+        config.siblings = siblings_;
+        config.queueTimeout = queueTimeout_;
         config.connection.socketTimeout = socketTimeout;
         config.queueCapacity = queueCapacity;
         common::UniqueFd listenFd = dir_.listen();
@@ -200,6 +204,8 @@ protected:
 
     SocketDir dir_;
     std::optional<uid_t> peerUid_ = ::getuid();
+    bool siblings_ = false;                      // ServerConfig::siblings
+    std::chrono::milliseconds queueTimeout_{0};  // ServerConfig::queueTimeout
     RecordingLog log_;
     Gate gate_;  // outlives the server, whose workers may still be leaving it
     std::unique_ptr<FakeApplication> app_;
@@ -448,16 +454,45 @@ TEST_F(ServerTest, TwoSequentialRequestsShareOneConnection) {
     }
 }
 
-TEST_F(ServerTest, PipelinedRequestsAreServedInOrder) {
-    startServer(echo);
+TEST_F(ServerTest, PipelinedBodilessRequestsAreServedInOrder) {
+    // The module never sends a RequestHead before the previous response ended; a daemon that
+    // finds one already buffered still serves it after the first.
+    startServer(
+        [](const WsgiRequest& request, RequestIo& io) { return respond(io, request.requestId); });
     auto client = connect();
-    ASSERT_TRUE(client->sendRequest(makeHead("a"), {"one"}));
-    ASSERT_TRUE(client->sendRequest(makeHead("b"), {"two"}));
+    ASSERT_TRUE(client->sendRequest(makeHead("a", 0), {}));
+    ASSERT_TRUE(client->sendRequest(makeHead("b", 0), {}));
     auto first = client->readResponse();
     auto second = client->readResponse();
     ASSERT_TRUE(first.isOk() && second.isOk());
-    EXPECT_EQ(first.value().body(), "one");
-    EXPECT_EQ(second.value().body(), "two");
+    EXPECT_EQ(first.value().body(), "a");
+    EXPECT_EQ(second.value().body(), "b");
+}
+
+TEST_F(ServerTest, SendBodyComesOnlyWhenTheAppReadsABody) {
+    startServer([](const WsgiRequest& request, RequestIo& io) {
+        if (request.requestId == "ignores") {
+            return respond(io, "ignored");
+        }
+        return echo(request, io);
+    });
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("ignores", 4), {"abcd"}));
+    auto ignored = client->readResponse();
+    ASSERT_TRUE(ignored.isOk()) << ignored.status().message();
+    EXPECT_FALSE(ignored.value().bodyAsked);
+    EXPECT_EQ(ignored.value().body(), "ignored");
+
+    ASSERT_TRUE(client->sendRequest(makeHead("no body", 0), {}));
+    auto empty = client->readResponse();
+    ASSERT_TRUE(empty.isOk()) << empty.status().message();
+    EXPECT_FALSE(empty.value().bodyAsked);  // CONTENT_LENGTH 0: read() ends at once
+
+    ASSERT_TRUE(client->sendRequest(makeHead("reads", 4), {"wxyz"}));
+    auto read = client->readResponse();
+    ASSERT_TRUE(read.isOk()) << read.status().message();
+    EXPECT_TRUE(read.value().bodyAsked);
+    EXPECT_EQ(read.value().body(), "wxyz");
 }
 
 TEST_F(ServerTest, LargeBodiesStreamBothWaysAndResponseFramesAreSplit) {
@@ -472,12 +507,10 @@ TEST_F(ServerTest, LargeBodiesStreamBothWaysAndResponseFramesAreSplit) {
     for (std::size_t off = 0; off < body.size(); off += protocol::kMaxDataChunk) {
         chunks.push_back(body.substr(off, protocol::kMaxDataChunk));
     }
-    // The body is bigger than the socket buffers: send it from another thread, as the module
-    // polls both directions.
-    auto sent = std::async(std::launch::async,
-                           [&] { return client->sendRequest(makeHead("big"), chunks); });
+    // The body is bigger than the socket buffers: readResponse() sends it from another thread
+    // once asked, as the module polls both directions.
+    ASSERT_TRUE(client->sendRequest(makeHead("big"), chunks));
     auto response = client->readResponse();
-    ASSERT_TRUE(sent.get().isOk());
     ASSERT_TRUE(response.isOk()) << response.status().message();
     EXPECT_EQ(response.value().body(), body);
     EXPECT_GT(response.value().bodyFrames.size(), 1U);
@@ -545,11 +578,12 @@ TEST_F(ServerTest, BodyThatNeverEndsTimesOutAndClosesTheConnection) {
     // A short socket timeout: the body never ends, so the read must give up on its own.
     startWith(1, 8, std::chrono::milliseconds(50));
     auto client = connect();
-    std::string bytes;
-    protocol::appendFrame(bytes, FrameType::RequestHead, 0,
-                          protocol::encodeRequestHead(makeHead("slow")));
-    protocol::appendFrame(bytes, FrameType::BodyChunk, 0, "first part, and then nothing");
-    ASSERT_TRUE(client->sendRaw(bytes));
+    ASSERT_TRUE(
+        client->sendFrame(FrameType::RequestHead, protocol::encodeRequestHead(makeHead("slow"))));
+    auto ask = client->readFrame();
+    ASSERT_TRUE(ask.isOk()) << ask.status().message();
+    EXPECT_EQ(ask.value().type, FrameType::SendBody);
+    ASSERT_TRUE(client->sendFrame(FrameType::BodyChunk, "first part, and then nothing"));
     EXPECT_EQ(readError.get_future().get(), common::ErrorCode::Timeout);
     // A connection whose body broke off cannot carry another request: closed, no frames.
     EXPECT_TRUE(client->closedByPeer());
@@ -642,6 +676,27 @@ TEST_F(ServerTest, MalformedFrameClosesOnlyThatConnection) {
     EXPECT_EQ(response.value().body(), "still fine");
 }
 
+TEST_F(ServerTest, BodyFrameBeforeSendBodyClosesTheConnection) {
+    // A body is only sent after SendBody; one that comes early is a module out of step.
+    startServer([](const WsgiRequest&, RequestIo& io) { return respond(io, "ignores its body"); });
+    auto client = connect();
+    std::string bytes;
+    protocol::appendFrame(bytes, FrameType::RequestHead, 0,
+                          protocol::encodeRequestHead(makeHead("r", 5)));
+    protocol::appendFrame(bytes, FrameType::BodyChunk, 0, "early");
+    ASSERT_TRUE(client->sendRaw(bytes));
+    auto response = client->readFrame();  // the app's answer, which never asked for the body
+    ASSERT_TRUE(response.isOk());
+    EXPECT_EQ(response.value().type, FrameType::Start);
+    while (auto next = client->readFrame()) {
+        if (next.value().type == FrameType::End) {
+            break;
+        }
+    }
+    EXPECT_TRUE(client->closedByPeer());
+    EXPECT_TRUE(log_.saw("WG0214"));
+}
+
 TEST_F(ServerTest, BodyFrameBetweenRequestsClosesTheConnection) {
     startServer(echo);
     auto client = connect();
@@ -650,18 +705,14 @@ TEST_F(ServerTest, BodyFrameBetweenRequestsClosesTheConnection) {
     EXPECT_TRUE(log_.saw("WG0214"));
 }
 
-TEST_F(ServerTest, UndecodableRequestHeadGetsBadRequestAndItsBodyIsSkipped) {
+TEST_F(ServerTest, UndecodableRequestHeadGetsBadRequestAndTheConnectionGoesOn) {
     std::atomic<int> calls{0};
     startServer([&calls](const WsgiRequest& request, RequestIo& io) {
         ++calls;
         return echo(request, io);
     });
     auto client = connect();
-    std::string bytes;
-    protocol::appendFrame(bytes, FrameType::RequestHead, 0, "not a request head");
-    protocol::appendFrame(bytes, FrameType::BodyChunk, 0, "body of the bad request");
-    protocol::appendFrame(bytes, FrameType::BodyEnd, 0, {});
-    ASSERT_TRUE(client->sendRaw(bytes));
+    ASSERT_TRUE(client->sendFrame(FrameType::RequestHead, "not a request head"));
     auto response = client->readResponse();
     ASSERT_TRUE(response.isOk()) << response.status().message();
     ASSERT_TRUE(response.value().error.has_value());
@@ -678,11 +729,12 @@ TEST_F(ServerTest, UndecodableRequestHeadGetsBadRequestAndItsBodyIsSkipped) {
 TEST_F(ServerTest, RequestFrameInsideABodyClosesTheConnection) {
     startServer(echo);
     auto client = connect();
-    std::string bytes;
-    protocol::appendFrame(bytes, FrameType::RequestHead, 0,
-                          protocol::encodeRequestHead(makeHead("r")));
-    protocol::appendFrame(bytes, FrameType::Hello, 0, protocol::encodeHello({kManagerPid, 1, {}}));
-    ASSERT_TRUE(client->sendRaw(bytes));
+    ASSERT_TRUE(
+        client->sendFrame(FrameType::RequestHead, protocol::encodeRequestHead(makeHead("r"))));
+    auto ask = client->readFrame();
+    ASSERT_TRUE(ask.isOk()) << ask.status().message();
+    EXPECT_EQ(ask.value().type, FrameType::SendBody);
+    ASSERT_TRUE(client->sendFrame(FrameType::Hello, protocol::encodeHello({kManagerPid, 1, {}})));
     EXPECT_TRUE(client->closedByPeer());
     EXPECT_TRUE(log_.saw("WG0216"));
 }
@@ -755,6 +807,241 @@ TEST_F(ServerTest, FullQueueRefusesWithShuttingDown) {
     auto retry = refused->readResponse();
     ASSERT_TRUE(retry.isOk());
     EXPECT_EQ(retry.value().body(), "x");
+}
+
+// ---- admission (docs/architecture.md "Admission") ------------------------------------------
+
+/// Records the request ids the app saw, and holds every request whose id starts with "hold".
+struct SeenIds {
+    std::mutex mutex;
+    std::vector<std::string> ids;
+    bool contains(const std::string& id) {
+        const std::lock_guard lock(mutex);
+        return std::find(ids.begin(), ids.end(), id) != ids.end();
+    }
+};
+
+Handler holdingApp(SeenIds& seen, Gate& gate) {
+    return [&seen, &gate](const WsgiRequest& request, RequestIo& io) {
+        {
+            const std::lock_guard lock(seen.mutex);
+            seen.ids.push_back(request.requestId);
+        }
+        if (request.requestId.rfind("hold", 0) == 0) {
+            gate.enter();
+        }
+        return respond(io, request.requestId);
+    };
+}
+
+/// True when something arrives on the client's socket within `wait`: used to show that nothing
+/// does (a late arrival only makes the test pass more slowly, never fail wrongly).
+bool readableWithin(const TestClient& client, std::chrono::milliseconds wait) {
+    pollfd p{.fd = client.fd(), .events = POLLIN, .revents = 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) > 0;
+}
+
+TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
+    SeenIds seen;
+    siblings_ = true;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    // Two pooled connections, each past its first request.
+    auto a = connect();
+    ASSERT_TRUE(a->sendRequest(makeHead("warm-a", 0), {}));
+    ASSERT_TRUE(a->readResponse().isOk());
+    auto b = connect();
+    ASSERT_TRUE(b->sendRequest(makeHead("warm-b", 0), {}));
+    ASSERT_TRUE(b->readResponse().isOk());
+
+    ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    ASSERT_TRUE(b->sendRequest(makeHead("busy", 5), {"never"}));
+    auto busy = b->readResponse();
+    ASSERT_TRUE(busy.isOk()) << busy.status().message();
+    ASSERT_TRUE(busy.value().error.has_value());
+    EXPECT_EQ(busy.value().error->code, ResponseErrorCode::Busy);
+    EXPECT_FALSE(busy.value().bodyAsked);
+
+    // With nowhere else to go the module says so, and the request waits for the worker.
+    ASSERT_TRUE(b->sendRequest(makeHead("queued", 0), {}, false, protocol::kHeadMayQueue));
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->queuedRequests() < 1 && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    EXPECT_EQ(server_->queuedRequests(), 1U);
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    auto queued = b->readResponse();
+    ASSERT_TRUE(queued.isOk()) << queued.status().message();
+    EXPECT_EQ(queued.value().body(), "queued");
+    EXPECT_FALSE(seen.contains("busy"));
+}
+
+TEST_F(ServerTest, WithSiblingsANewConnectionWaitsUntilAWorkerIsFree) {
+    SeenIds seen;
+    siblings_ = true;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto a = connect();
+    ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    // connect() succeeds (the socket's backlog), but no Challenge comes: a sibling with a free
+    // worker would take this connection instead.
+    TestClient waiting(dir_.socketPath());
+    ASSERT_TRUE(waiting.ok());
+    EXPECT_FALSE(readableWithin(waiting, std::chrono::milliseconds(200)));
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    ASSERT_TRUE(waiting.hello(kManagerPid).isOk());
+    ASSERT_TRUE(waiting.sendRequest(makeHead("after", 0), {}));
+    auto after = waiting.readResponse();
+    ASSERT_TRUE(after.isOk()) << after.status().message();
+    EXPECT_EQ(after.value().body(), "after");
+}
+
+TEST_F(ServerTest, WithSiblingsAWorkerReservedForANewConnectionIsNotGivenAway) {
+    // The process took a connection while it had a free worker: that worker waits for the
+    // connection's first request. A pooled request meanwhile hears Busy (and goes to a sibling)
+    // instead of taking it, which would leave the new connection's request queued here.
+    SeenIds seen;
+    siblings_ = true;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto pooled = connect();
+    ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
+    ASSERT_TRUE(pooled->readResponse().isOk());
+    auto fresh = connect();  // accepted: the worker was free, and is now reserved for it
+    ASSERT_TRUE(pooled->sendRequest(makeHead("pooled", 0), {}));
+    auto busy = pooled->readResponse();
+    ASSERT_TRUE(busy.isOk()) << busy.status().message();
+    ASSERT_TRUE(busy.value().error.has_value());
+    EXPECT_EQ(busy.value().error->code, ResponseErrorCode::Busy);
+    ASSERT_TRUE(fresh->sendRequest(makeHead("first", 0), {}));
+    auto first = fresh->readResponse();
+    ASSERT_TRUE(first.isOk()) << first.status().message();
+    EXPECT_EQ(first.value().body(), "first");
+    EXPECT_FALSE(seen.contains("pooled"));
+}
+
+TEST_F(ServerTest, WithSiblingsTheFirstRequestOfAnAcceptedConnectionIsNeverBusy) {
+    // Even when the worker is taken after all (a request that may queue took it), the
+    // connection's first request waits here rather than bouncing.
+    SeenIds seen;
+    siblings_ = true;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto pooled = connect();
+    ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
+    ASSERT_TRUE(pooled->readResponse().isOk());
+    auto fresh = connect();
+    ASSERT_TRUE(pooled->sendRequest(makeHead("hold", 0), {}, false, protocol::kHeadMayQueue));
+    ASSERT_TRUE(gate_.waitInside(1));
+    ASSERT_TRUE(fresh->sendRequest(makeHead("first", 0), {}));
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->queuedRequests() < 1 && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    EXPECT_EQ(server_->queuedRequests(), 1U);
+    gate_.open();
+    EXPECT_TRUE(pooled->readResponse().isOk());
+    auto first = fresh->readResponse();
+    ASSERT_TRUE(first.isOk()) << first.status().message();
+    EXPECT_EQ(first.value().body(), "first");
+}
+
+TEST_F(ServerTest, WithoutSiblingsRequestsQueueInsteadOfBusy) {
+    SeenIds seen;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto a = connect();
+    auto b = connect();
+    ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    ASSERT_TRUE(b->sendRequest(makeHead("waits", 0), {}));
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->queuedRequests() < 1 && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    EXPECT_EQ(server_->queuedRequests(), 1U);
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    auto waited = b->readResponse();
+    ASSERT_TRUE(waited.isOk()) << waited.status().message();
+    EXPECT_EQ(waited.value().body(), "waits");
+}
+
+protocol::RequestHead receivedAgo(std::string id, std::chrono::milliseconds ago) {
+    protocol::RequestHead head = makeHead(std::move(id), 0);
+    head.receivedAtUs = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch() - ago)
+                            .count();
+    return head;
+}
+
+TEST_F(ServerTest, QueueTimeoutAnswersAStaleRequestWithoutRunningIt) {
+    SeenIds seen;
+    queueTimeout_ = std::chrono::seconds(1);
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(receivedAgo("stale", std::chrono::seconds(10)), {}));
+    auto stale = client->readResponse();
+    ASSERT_TRUE(stale.isOk()) << stale.status().message();
+    ASSERT_TRUE(stale.value().error.has_value());
+    EXPECT_EQ(stale.value().error->code, ResponseErrorCode::QueueTimeout);
+    EXPECT_TRUE(log_.saw("WG0281"));
+    EXPECT_FALSE(seen.contains("stale"));
+    // Fresh requests, and ones whose arrival is unknown (0), run; the connection goes on.
+    ASSERT_TRUE(client->sendRequest(receivedAgo("fresh", std::chrono::milliseconds(0)), {}));
+    auto fresh = client->readResponse();
+    ASSERT_TRUE(fresh.isOk()) << fresh.status().message();
+    EXPECT_EQ(fresh.value().body(), "fresh");
+    ASSERT_TRUE(client->sendRequest(makeHead("unknown", 0), {}));
+    auto unknown = client->readResponse();
+    ASSERT_TRUE(unknown.isOk()) << unknown.status().message();
+    EXPECT_EQ(unknown.value().body(), "unknown");
+}
+
+TEST_F(ServerTest, QueueTimeoutAnswersAWaitingRequestAtItsDeadline) {
+    // Not when a worker frees up: the running request still holds the only worker.
+    SeenIds seen;
+    queueTimeout_ = std::chrono::milliseconds(300);
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto running = connect();
+    ASSERT_TRUE(running->sendRequest(receivedAgo("hold", std::chrono::milliseconds(0)), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    auto waiting = connect();
+    ASSERT_TRUE(waiting->sendRequest(receivedAgo("waits", std::chrono::milliseconds(0)), {}));
+    auto answer = waiting->readResponse();
+    ASSERT_TRUE(answer.isOk()) << answer.status().message();
+    ASSERT_TRUE(answer.value().error.has_value());
+    EXPECT_EQ(answer.value().error->code, ResponseErrorCode::QueueTimeout);
+    EXPECT_EQ(server_->queuedRequests(), 0U);
+    gate_.open();
+    EXPECT_TRUE(running->readResponse().isOk());
+    EXPECT_FALSE(seen.contains("waits"));
+    EXPECT_EQ(server_->admittedRequests(), 0);
+}
+
+TEST_F(ServerTest, QueuedRequestWhoseModuleHungUpNeverRuns) {
+    SeenIds seen;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto a = connect();
+    ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    auto gone = connect();
+    ASSERT_TRUE(gone->sendRequest(makeHead("abandoned", 0), {}));
+    const Deadline deadline = Deadline::after(kTestTimeout);
+    while (server_->queuedRequests() < 1 && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    ASSERT_EQ(server_->queuedRequests(), 1U);
+    gone.reset();  // the module gave up (its socket-timeout, or its client went away)
+    // Only a request that waited this long is checked: a module gives up no sooner.
+    std::this_thread::sleep_for(kHangUpCheckAfter);
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    while (!log_.saw("WG0280") && !deadline.expired()) {
+        std::this_thread::yield();
+    }
+    EXPECT_TRUE(log_.saw("WG0280"));
+    EXPECT_FALSE(seen.contains("abandoned"));
+    EXPECT_EQ(server_->admittedRequests(), 0);
 }
 
 TEST_F(ServerTest, WorkerThatCannotStartMakesTheServerUnhealthy) {

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <future>
+#include <utility>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -152,14 +154,19 @@ Result<protocol::HelloAck> TestClient::sendHello(const protocol::Hello& hello) {
 }
 
 Status TestClient::sendRequest(const protocol::RequestHead& head,
-                               const std::vector<std::string>& chunks, bool abandoned) {
-    std::string bytes;
-    protocol::appendFrame(bytes, FrameType::RequestHead, 0, protocol::encodeRequestHead(head));
+                               const std::vector<std::string>& chunks, bool abandoned,
+                               std::uint16_t flags) {
+    PendingBody body{.expected = head.contentLength != 0, .bytes = {}};
     for (const auto& c : chunks) {
-        protocol::appendFrame(bytes, FrameType::BodyChunk, 0, c);
+        protocol::appendFrame(body.bytes, FrameType::BodyChunk, 0, c);
     }
-    protocol::appendFrame(bytes, FrameType::BodyEnd, abandoned ? protocol::kBodyAbandoned : 0, {});
-    return sendRaw(bytes);
+    protocol::appendFrame(body.bytes, FrameType::BodyEnd, abandoned ? protocol::kBodyAbandoned : 0,
+                          {});
+    pending_.push_back(std::move(body));
+    std::string headBytes;
+    protocol::appendFrame(headBytes, FrameType::RequestHead, flags,
+                          protocol::encodeRequestHead(head));
+    return sendRaw(headBytes);
 }
 
 Result<Frame> TestClient::readFrame() {
@@ -183,17 +190,40 @@ Result<Frame> TestClient::readFrame() {
 
 Result<Response> TestClient::readResponse() {
     Response r;
+    PendingBody body;
+    if (!pending_.empty()) {
+        body = std::move(pending_.front());
+        pending_.pop_front();
+    }
+    std::future<Status> sending;
+    // Whatever way this returns, a body being sent has finished with the socket first.
+    const auto done = [&sending](auto&& result) {
+        if (sending.valid()) {
+            (void)sending.get();
+        }
+        return std::forward<decltype(result)>(result);
+    };
     for (;;) {
         auto frame = readFrame();
         if (!frame) {
-            return frame.status();
+            return done(Result<Response>(frame.status()));
         }
         Frame& f = frame.value();
         switch (f.type) {
+            case FrameType::SendBody:
+                if (!body.expected || r.bodyAsked) {
+                    return done(Result<Response>(
+                        Status(ErrorCode::ProtocolError, "SendBody for no pending body")));
+                }
+                r.bodyAsked = true;
+                sending = std::async(std::launch::async, [this, bytes = std::move(body.bytes)] {
+                    return sendRaw(bytes);
+                });
+                break;
             case FrameType::Start: {
                 auto start = protocol::decodeResponseStart(f.payload);
                 if (!start) {
-                    return start.status();
+                    return done(Result<Response>(start.status()));
                 }
                 r.start = std::move(start).value();
                 break;
@@ -203,17 +233,18 @@ Result<Response> TestClient::readResponse() {
                 break;
             case FrameType::End:
                 r.ended = true;
-                return r;
+                return done(Result<Response>(std::move(r)));
             case FrameType::Error: {
                 auto err = protocol::decodeResponseError(f.payload);
                 if (!err) {
-                    return err.status();
+                    return done(Result<Response>(err.status()));
                 }
                 r.error = std::move(err).value();
-                return r;
+                return done(Result<Response>(std::move(r)));
             }
             default:
-                return Status(ErrorCode::ProtocolError, "unexpected frame from the daemon");
+                return done(Result<Response>(
+                    Status(ErrorCode::ProtocolError, "unexpected frame from the daemon")));
         }
     }
 }

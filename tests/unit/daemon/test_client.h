@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,7 @@ struct Response {
     std::optional<protocol::ResponseStart> start;
     std::vector<std::string> bodyFrames;  ///< payload of each Body frame, in order
     bool ended = false;                   ///< End arrived
+    bool bodyAsked = false;               ///< SendBody arrived (and the body was sent)
     std::optional<protocol::ResponseError> error;
 
     [[nodiscard]] std::string body() const;
@@ -85,14 +87,19 @@ public:
     /// After challenge(): sends `hello` as it is and returns the answer as hello() does.
     common::Result<protocol::HelloAck> sendHello(const protocol::Hello& hello);
 
-    /// Sends RequestHead, the body in `chunks`, and BodyEnd (with the abandoned flag if asked).
+    /// Sends the RequestHead (with `flags`), as the module does; the body in `chunks` and a
+    /// BodyEnd (abandoned if asked) wait for the daemon's SendBody, which readResponse() answers.
+    /// Requests may be sent back to back; their bodies are kept in order.
     common::Status sendRequest(const protocol::RequestHead& head,
-                               const std::vector<std::string>& chunks, bool abandoned = false);
+                               const std::vector<std::string>& chunks, bool abandoned = false,
+                               std::uint16_t flags = 0);
 
     /// The next frame from the daemon.
     common::Result<protocol::Frame> readFrame();
 
-    /// Frames up to and including End or Error.
+    /// Frames up to and including End or Error of the oldest request sent; a SendBody on the way
+    /// is answered with that request's body, sent from another thread (as the module polls both
+    /// directions, so a large body and a large response cannot block each other).
     common::Result<Response> readResponse();
 
     /// True when the daemon closed the connection (EOF, or a reset) with no further frame.
@@ -103,8 +110,15 @@ public:
     bool toldShuttingDownThenClosed();
 
 private:
+    /// The body of a request sent with sendRequest(), until the daemon asks for it.
+    struct PendingBody {
+        bool expected = true;  ///< the request has a body (CONTENT_LENGTH != 0)
+        std::string bytes;     ///< its BodyChunk frames and the BodyEnd, encoded
+    };
+
     common::UniqueFd fd_;
     protocol::FrameDecoder decoder_;
+    std::deque<PendingBody> pending_;
 };
 
 }  // namespace wsgid::daemon::testing

@@ -41,6 +41,8 @@ DaemonArgs everyField() {
     a.displayName = "(wsgi:site-a)";
     a.logLevel = "info";
     a.shutdownTimeoutSec = 12;
+    a.socketTimeoutSec = 60;
+    a.queueTimeoutSec = 45;
     a.preload = {"/srv/site-a/app.wsgi|", "/srv/site-a/admin.wsgi|admin=x"};
     a.python.optimize = 2;
     a.python.writeBytecode = false;
@@ -82,6 +84,8 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.displayName, want.displayName);
     EXPECT_EQ(got.logLevel, want.logLevel);
     EXPECT_EQ(got.shutdownTimeoutSec, want.shutdownTimeoutSec);
+    EXPECT_EQ(got.socketTimeoutSec, want.socketTimeoutSec);
+    EXPECT_EQ(got.queueTimeoutSec, want.queueTimeoutSec);
     EXPECT_EQ(got.preload, want.preload);
     EXPECT_EQ(got.python.optimize, want.python.optimize);
     EXPECT_EQ(got.python.writeBytecode, want.python.writeBytecode);

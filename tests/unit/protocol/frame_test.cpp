@@ -86,17 +86,17 @@ void expectSameFrames(const std::vector<Frame>& got, const std::vector<Frame>& w
 TEST(FrameHeader, EncodesVersionTypeFlagsAndLengthLittleEndian) {
     char out[kFrameHeaderSize];
     encodeHeader(FrameType::Body, 0x0201, 0x04030201, out);
-    EXPECT_EQ(std::string(out, kFrameHeaderSize), hexBytes("02 12 01 02 01 02 03 04"));
+    EXPECT_EQ(std::string(out, kFrameHeaderSize), hexBytes("03 12 01 02 01 02 03 04"));
 }
 
 TEST(FrameHeader, AppendFrameAddsHeaderThenPayload) {
     std::string out = "prefix";
     appendFrame(out, FrameType::Body, 0, "abc");
-    EXPECT_EQ(out, "prefix" + hexBytes("02 12 00 00 03 00 00 00") + "abc");
+    EXPECT_EQ(out, "prefix" + hexBytes("03 12 00 00 03 00 00 00") + "abc");
 }
 
 TEST(FrameType, KnownTypesAreExactlyTheDocumentedOnes) {
-    const std::vector<int> documented = {1, 2, 3, 4, 16, 17, 18, 19, 20, 21};
+    const std::vector<int> documented = {1, 2, 3, 4, 16, 17, 18, 19, 20, 21, 22};
     for (int t = 0; t < 256; ++t) {
         const bool want = std::find(documented.begin(), documented.end(), t) != documented.end();
         EXPECT_EQ(isKnownFrameType(static_cast<std::uint8_t>(t)), want) << "type " << t;
@@ -114,6 +114,7 @@ TEST(FrameType, MaxPayloadMatchesProtocolDoc) {
     EXPECT_EQ(maxPayloadFor(FrameType::End), 0U);
     EXPECT_EQ(maxPayloadFor(FrameType::Error), 4112U);
     EXPECT_EQ(maxPayloadFor(FrameType::Challenge), 64U);
+    EXPECT_EQ(maxPayloadFor(FrameType::SendBody), 0U);
 }
 
 TEST(FrameDecoder, EmptyDecoderNeedsMore) {
@@ -258,7 +259,7 @@ TEST(FrameDecoder, AcceptsEmptyPayloadForEmptyFrames) {
 }
 
 TEST(FrameDecoder, RejectsWrongVersion) {
-    for (const int version : {0, 1, 3, 255}) {
+    for (const int version : {0, 1, 2, 4, 255}) {
         FrameDecoder d;
         d.feed(headerBytes(static_cast<std::uint8_t>(version), 18, 0));
         auto r = d.next();
@@ -269,7 +270,7 @@ TEST(FrameDecoder, RejectsWrongVersion) {
 }
 
 TEST(FrameDecoder, RejectsUnknownType) {
-    for (const int type : {0, 5, 15, 22, 128, 255}) {
+    for (const int type : {0, 5, 15, 23, 128, 255}) {
         FrameDecoder d;
         d.feed(headerBytes(kProtocolVersion, static_cast<std::uint8_t>(type), 0));
         auto r = d.next();

@@ -29,7 +29,7 @@ TEST(GoldenEncoding, Challenge) {
     c.nonce[31] = 0xff;
     const std::string bytes = frame(FrameType::Challenge, 0, encodeChallenge(c));
     const std::string want = hexBytes(
-        "02 15 00 00 24 00 00 00"  // version 2, type 21 (Challenge), flags 0, length 36
+        "03 15 00 00 24 00 00 00"  // version 3, type 21 (Challenge), flags 0, length 36
         "0d 0c 0b 0a"              // daemon pid, u32 LE
         "11 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"  // nonce, 32 bytes
         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 ff");
@@ -41,7 +41,7 @@ TEST(GoldenEncoding, Hello) {
     h.proof.fill(0x5a);
     const std::string bytes = frame(FrameType::Hello, 0, encodeHello(h));
     const std::string want = hexBytes(
-        "02 01 00 00 28 00 00 00"  // version 2, type 1 (Hello), flags 0, length 40
+        "03 01 00 00 28 00 00 00"  // version 3, type 1 (Hello), flags 0, length 40
         "04 03 02 01"              // manager pid, u32 LE
         "05 00 00 00"              // generation, u32 LE
         "5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a 5a"  // proof, 32 bytes
@@ -68,7 +68,7 @@ TEST(GoldenEncoding, HelloProof) {
 TEST(GoldenEncoding, HelloAck) {
     const std::string bytes =
         frame(FrameType::HelloAck, 0, encodeHelloAck(HelloAck{.daemonPid = 0x1234}));
-    EXPECT_EQ(toHex(bytes), toHex(hexBytes("02 10 00 00 04 00 00 00 34 12 00 00")));
+    EXPECT_EQ(toHex(bytes), toHex(hexBytes("03 10 00 00 04 00 00 00 34 12 00 00")));
 }
 
 TEST(GoldenEncoding, SmallRequestHead) {
@@ -78,15 +78,17 @@ TEST(GoldenEncoding, SmallRequestHead) {
     head.applicationGroup = "";
     head.processGroup = "g";
     head.contentLength = 5;
+    head.receivedAtUs = 0x0102030405060708;
     head.requestId = "id";
     head.environ = {{"K", "v"}};
-    const std::string bytes = frame(FrameType::RequestHead, 0, encodeRequestHead(head));
-    const std::string want = hexBytes("02 02 00 00 37 00 00 00") +  // RequestHead, length 55
+    const std::string bytes = frame(FrameType::RequestHead, kHeadMayQueue, encodeRequestHead(head));
+    const std::string want = hexBytes("03 02 01 00 3f 00 00 00") +  // RequestHead, may queue, 63
                              hexBytes("07 00 00 00") + "/s.wsgi" +  // script filename
                              hexBytes("03 00 00 00") + "app" +      // callable object
                              hexBytes("00 00 00 00") +  // application group "" (main interpreter)
                              hexBytes("01 00 00 00") + "g" +        // process group
                              hexBytes("05 00 00 00 00 00 00 00") +  // content length, u64 LE
+                             hexBytes("08 07 06 05 04 03 02 01") +  // received at, µs, u64 LE
                              hexBytes("02 00 00 00") + "id" +       // request id
                              hexBytes("01 00 00 00") +              // one environ entry
                              hexBytes("01 00 00 00") + "K" + hexBytes("01 00 00 00") + "v";
@@ -100,6 +102,7 @@ TEST(GoldenEncoding, UnknownContentLengthIsAllOnes) {
     const std::string want = hexBytes(
         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00"  // four empty strings
         "ff ff ff ff ff ff ff ff"                          // -1, two's complement
+        "00 00 00 00 00 00 00 00"                          // received at: unknown
         "00 00 00 00"                                      // request id ""
         "00 00 00 00");                                    // no environ entries
     EXPECT_EQ(toHex(encodeRequestHead(head)), toHex(want));
@@ -108,7 +111,7 @@ TEST(GoldenEncoding, UnknownContentLengthIsAllOnes) {
 TEST(GoldenEncoding, Start) {
     const ResponseStart start{"200 OK", {{"Content-Type", "text/plain"}}};
     const std::string bytes = frame(FrameType::Start, 0, encodeResponseStart(start));
-    const std::string want = hexBytes("02 11 00 00 2c 00 00 00") +  // Start, length 44
+    const std::string want = hexBytes("03 11 00 00 2c 00 00 00") +  // Start, length 44
                              hexBytes("06 00 00 00") + "200 OK" +   // status line
                              hexBytes("01 00 00 00") +              // one header
                              hexBytes("0c 00 00 00") + "Content-Type" + hexBytes("0a 00 00 00") +
@@ -119,7 +122,7 @@ TEST(GoldenEncoding, Start) {
 TEST(GoldenEncoding, Error) {
     const ResponseError error{ResponseErrorCode::BadRequest, "bad"};
     const std::string bytes = frame(FrameType::Error, 0, encodeResponseError(error));
-    const std::string want = hexBytes("02 14 00 00 09 00 00 00") +  // Error, length 9
+    const std::string want = hexBytes("03 14 00 00 09 00 00 00") +  // Error, length 9
                              hexBytes("04 00") +                    // code 4 (BadRequest), u16 LE
                              hexBytes("03 00 00 00") + "bad";       // message
     EXPECT_EQ(toHex(bytes), toHex(want));
@@ -127,15 +130,19 @@ TEST(GoldenEncoding, Error) {
 
 TEST(GoldenEncoding, BodyEndAbandoned) {
     const std::string bytes = frame(FrameType::BodyEnd, kBodyAbandoned, "");
-    EXPECT_EQ(toHex(bytes), toHex(hexBytes("02 04 01 00 00 00 00 00")));
+    EXPECT_EQ(toHex(bytes), toHex(hexBytes("03 04 01 00 00 00 00 00")));
 }
 
 TEST(GoldenEncoding, BodyChunkAndBodyCarryRawBytes) {
     EXPECT_EQ(toHex(frame(FrameType::BodyChunk, 0, "ab")),
-              toHex(hexBytes("02 03 00 00 02 00 00 00 61 62")));
+              toHex(hexBytes("03 03 00 00 02 00 00 00 61 62")));
     EXPECT_EQ(toHex(frame(FrameType::Body, 0, "ab")),
-              toHex(hexBytes("02 12 00 00 02 00 00 00 61 62")));
-    EXPECT_EQ(toHex(frame(FrameType::End, 0, "")), toHex(hexBytes("02 13 00 00 00 00 00 00")));
+              toHex(hexBytes("03 12 00 00 02 00 00 00 61 62")));
+    EXPECT_EQ(toHex(frame(FrameType::End, 0, "")), toHex(hexBytes("03 13 00 00 00 00 00 00")));
+}
+
+TEST(GoldenEncoding, SendBody) {
+    EXPECT_EQ(toHex(frame(FrameType::SendBody, 0, "")), toHex(hexBytes("03 16 00 00 00 00 00 00")));
 }
 
 TEST(GoldenEncoding, ErrorCodesMatchProtocolDoc) {
@@ -146,6 +153,8 @@ TEST(GoldenEncoding, ErrorCodesMatchProtocolDoc) {
     EXPECT_EQ(static_cast<int>(ResponseErrorCode::ShuttingDown), 5);
     EXPECT_EQ(static_cast<int>(ResponseErrorCode::ContentLengthMismatch), 6);
     EXPECT_EQ(static_cast<int>(ResponseErrorCode::Internal), 7);
+    EXPECT_EQ(static_cast<int>(ResponseErrorCode::Busy), 8);
+    EXPECT_EQ(static_cast<int>(ResponseErrorCode::QueueTimeout), 9);
 }
 
 }  // namespace

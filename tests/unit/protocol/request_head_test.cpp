@@ -26,6 +26,7 @@ RequestHead fullHead() {
     h.applicationGroup = "site|/mount";
     h.processGroup = "site";
     h.contentLength = 1234567890123LL;
+    h.receivedAtUs = 1796547600123456LL;
     h.requestId = "YkLx8n8AAQEAAAB0";
     h.environ = {{"REQUEST_METHOD", "POST"},
                  {"SCRIPT_NAME", "/mount"},
@@ -41,6 +42,7 @@ void expectSameHead(const RequestHead& a, const RequestHead& b) {
     EXPECT_EQ(a.applicationGroup, b.applicationGroup);
     EXPECT_EQ(a.processGroup, b.processGroup);
     EXPECT_EQ(a.contentLength, b.contentLength);
+    EXPECT_EQ(a.receivedAtUs, b.receivedAtUs);
     EXPECT_EQ(a.requestId, b.requestId);
     EXPECT_EQ(a.environ, b.environ);
 }
@@ -48,6 +50,7 @@ void expectSameHead(const RequestHead& a, const RequestHead& b) {
 // Builds a RequestHead payload by hand, so tests can write what the encoder never would.
 struct RawHead {
     std::uint64_t contentLength = 0;
+    std::uint64_t receivedAt = 0;
     std::uint32_t count = 0;
     std::string entries;  // already-encoded entries
     std::string trailer;  // bytes after the entries
@@ -60,6 +63,7 @@ struct RawHead {
         w.str("");
         w.str("g");
         w.u64(contentLength);
+        w.u64(receivedAt);
         w.str("rid");
         w.u32(count);
         return out + entries + trailer;
@@ -188,6 +192,14 @@ TEST(RequestHead, RejectsContentLengthBelowMinusOne) {
         ASSERT_FALSE(r.isOk()) << len;
         EXPECT_EQ(r.status().code(), ErrorCode::ProtocolError);
     }
+}
+
+TEST(RequestHead, RejectsReceivedAtAboveInt64) {
+    RawHead raw;
+    raw.receivedAt = std::uint64_t{1} << 63;
+    auto r = decodeRequestHead(raw.bytes());
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code(), ErrorCode::ProtocolError);
 }
 
 TEST(RequestHead, RejectsEmptyEnvironKey) {

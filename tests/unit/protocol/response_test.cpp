@@ -22,7 +22,8 @@ constexpr ResponseErrorCode kAllCodes[] = {
     ResponseErrorCode::AppError,        ResponseErrorCode::ScriptLoadFailed,
     ResponseErrorCode::InvalidResponse, ResponseErrorCode::BadRequest,
     ResponseErrorCode::ShuttingDown,    ResponseErrorCode::ContentLengthMismatch,
-    ResponseErrorCode::Internal,
+    ResponseErrorCode::Internal,        ResponseErrorCode::Busy,
+    ResponseErrorCode::QueueTimeout,
 };
 
 // A Start payload with one header, bypassing the encoder's (absent) validation.
@@ -210,7 +211,7 @@ TEST(ResponseError, KeepsMessageOfExactlyLimit) {
 }
 
 TEST(ResponseError, RejectsUnknownCodes) {
-    for (const std::uint16_t code : {0, 8, 100, 0xffff}) {
+    for (const std::uint16_t code : {0, 10, 100, 0xffff}) {
         std::string payload;
         ByteWriter w(payload);
         w.u16(code);
@@ -247,6 +248,8 @@ TEST(ResponseError, HttpStatusMatchesProtocolDoc) {
     EXPECT_EQ(httpStatusFor(ResponseErrorCode::ShuttingDown), 503);
     EXPECT_EQ(httpStatusFor(ResponseErrorCode::ContentLengthMismatch), 500);
     EXPECT_EQ(httpStatusFor(ResponseErrorCode::Internal), 500);
+    EXPECT_EQ(httpStatusFor(ResponseErrorCode::Busy), 503);
+    EXPECT_EQ(httpStatusFor(ResponseErrorCode::QueueTimeout), 503);
 }
 
 TEST(ResponseError, EveryCodeHasADistinctName) {

@@ -1,0 +1,338 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Tests of the benchmark driver (scripts/bench): its pure parts (medians, ratios, goals, the
+reports), its options, the configs it writes for each target, and two short functional runs
+against a real apache2 (mod_wsgid and Apache alone: nothing beyond the test packages needed).
+No timed assertions: the runs are checked for structure and correctness, never for speed."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH_DIR = REPO / "scripts" / "bench"
+sys.path.insert(0, str(BENCH_DIR))
+
+import bench  # noqa: E402
+from wsgibench import report, scenarios, targets  # noqa: E402
+
+BUILD_DIR = Path(os.environ.get("WSGID_BUILDDIR", REPO))
+# Bound on one functional run: two targets, a second of wrk each, start and stop included.
+RUN_TIMEOUT_S = 180
+
+
+# ---- pure parts --------------------------------------------------------------------------------
+
+
+def run(rps, p99=1.0, cpu=0.1, rss=10.0, failure=None):
+    r = {"rps": rps, "p50_ms": p99 / 2, "p90_ms": p99, "p99_ms": p99, "cpu_ms_per_req": cpu,
+         "rss_mib": rss}
+    if failure:
+        r["failure"] = failure
+    return r
+
+
+def test_median_ignores_missing_values():
+    assert report.median([3, None, 1, 2]) == 2
+    assert report.median([None]) is None
+    assert report.median([1, 2]) == 1.5
+
+
+def test_a_failed_run_fails_its_cell_and_never_counts_as_throughput():
+    cell = report.summarize([run(100), run(10000, failure="3 of 5 requests failed")])
+    assert cell["status"] == "failed"
+    assert cell["failure"] == "3 of 5 requests failed"
+    assert cell["rps"] == 100  # the median of the good runs only
+    assert cell["failed_runs"] == 1
+
+
+def test_ratios_are_target_over_base_and_only_between_good_cells():
+    base = report.summarize([run(100, p99=4.0, cpu=0.2, rss=50.0)])
+    mine = report.summarize([run(250, p99=2.0, cpu=0.1, rss=60.0)])
+    r = report.ratios(mine, base)
+    assert r["rps"] == pytest.approx(2.5)
+    assert r["p99_ms"] == pytest.approx(0.5)
+    assert r["cpu_ms_per_req"] == pytest.approx(0.5)
+    assert r["rss_mib"] == pytest.approx(1.2)
+    failed = report.summarize([run(100, failure="did not start")])
+    assert report.ratios(mine, failed) is None
+    assert report.ratios(failed, base) is None
+
+
+def cellsFor(rows):
+    """{(scenario, shape, concurrency, target): [run]} from (scenario, target, rps[, failure])."""
+    cells = {}
+    for row in rows:
+        sc, target, rps = row[:3]
+        failure = row[3] if len(row) > 3 else None
+        cells[(sc, "2x16", 16, target)] = [run(rps, failure=failure)]
+    return cells
+
+
+ORDER = {"scenarios": ["hello", "flask", "file"], "shapes": ["2x16"], "concurrency": [16],
+         "targets": ["mod_wsgid", "mod_wsgi-daemon", "mod_wsgi-embedded", "uwsgi", "apache"]}
+
+
+def test_results_are_ordered_and_compared_with_the_base_of_the_same_cell():
+    cells = cellsFor([("flask", "uwsgi", 300), ("hello", "mod_wsgi-daemon", 1000),
+                      ("hello", "mod_wsgid", 2000), ("flask", "mod_wsgi-daemon", 200),
+                      ("flask", "mod_wsgid", 100, "wrk counted errors")])
+    entries = report.buildResults(cells, ORDER, "mod_wsgi-daemon")
+    assert [(e["scenario"], e["target"]) for e in entries] == [
+        ("hello", "mod_wsgid"), ("hello", "mod_wsgi-daemon"), ("flask", "mod_wsgid"),
+        ("flask", "mod_wsgi-daemon"), ("flask", "uwsgi")]
+    byKey = {(e["scenario"], e["target"]): e for e in entries}
+    assert byKey[("hello", "mod_wsgid")]["ratios"]["rps"] == pytest.approx(2.0)
+    assert byKey[("hello", "mod_wsgi-daemon")]["ratios"]["rps"] == pytest.approx(1.0)
+    assert byKey[("flask", "uwsgi")]["ratios"]["rps"] == pytest.approx(1.5)
+    assert byKey[("flask", "mod_wsgid")]["ratios"] is None
+    assert byKey[("flask", "mod_wsgid")]["status"] == "failed"
+
+
+def test_goals_compare_mod_wsgid_with_the_target_each_names():
+    cells = cellsFor([("hello", "mod_wsgid", 1200), ("hello", "mod_wsgi-embedded", 1000),
+                      ("hello", "mod_wsgi-daemon", 500), ("file", "mod_wsgid", 700),
+                      ("file", "apache", 1000), ("hello", "apache", 3000),
+                      ("flask", "mod_wsgid", 100),
+                      ("flask", "uwsgi", 120, "did not start")])
+    entries = report.buildResults(cells, ORDER, "mod_wsgi-daemon")
+    for e in entries:  # give the httpd-child goal something to compare
+        e["httpd_child_rss_mib"] = {"mod_wsgid": 6.0, "apache": 4.5}.get(e["target"])
+    got = {g["goal"]: g for g in report.goals(entries)}
+    hello = got["hello world: req/s >= 1.15x mod_wsgi embedded"]
+    assert hello["value"] == pytest.approx(1.2) and hello["met"] is True
+    p99 = got["hello world: p99 <= mod_wsgi daemon"]
+    assert p99["value"] == pytest.approx(1.0) and p99["met"] is True
+    file = got["1 MiB file_wrapper: req/s >= 0.8x Apache serving the file"]
+    assert file["value"] == pytest.approx(0.7) and file["met"] is False
+    assert got["Flask: req/s > uWSGI"]["met"] is None  # uWSGI failed: no verdict
+    child = got["hello world: RSS per httpd child <= Apache alone's + 1 MiB"]
+    assert child["value"] == pytest.approx(1.5) and child["met"] is False
+    assert "Django: req/s >= 1.5x mod_wsgi daemon" not in got  # nothing measured
+
+
+def docFor(cells, failures=(), skipped=()):
+    entries = report.buildResults(cells, ORDER, "mod_wsgi-daemon")
+    return {
+        "machine": {"date": "2026-01-01", "cpus": 2},
+        "settings": {"targets": ORDER["targets"], "base": "mod_wsgi-daemon",
+                     "scenarios": ORDER["scenarios"], "shapes": ["2x16"], "concurrency": [16],
+                     "duration": 5, "warmup": 2, "repeat": 1},
+        "scenario_titles": {s.name: s.title for s in scenarios.SCENARIOS},
+        "results": entries,
+        "goals": report.goals(entries),
+        "failures": list(failures),
+        "skipped": list(skipped),
+    }
+
+
+def test_markdown_report_has_ratios_failures_and_skips():
+    cells = cellsFor([("hello", "mod_wsgi-daemon", 1000), ("hello", "mod_wsgid", 2110),
+                      ("hello", "uwsgi", 1650, "did not start: uwsgi exited")])
+    doc = docFor(cells, failures=[{"target": "uwsgi", "scenario": "hello", "shape": "2x16",
+                                   "concurrency": None, "failure": "uwsgi exited", "log": []}],
+                 skipped=[{"target": "apache", "scenario": "flask", "reason": "no equivalent"}])
+    text = report.markdown(doc)
+    assert "| scenario | mod_wsgi-daemon req/s | mod_wsgid | mod_wsgi-embedded | uwsgi | apache |" \
+        in text
+    assert "| hello world (12-byte body) | 1000 | 2.11 | - | FAILED | - |" in text
+    assert "| mod_wsgid | 16 | 2110 (2.11) |" in text
+    assert "- **uwsgi** (hello, 2x16): uwsgi exited" in text
+    assert "- apache, flask: no equivalent" in text
+    assert "hello world: req/s >= 1.15x mod_wsgi embedded" not in text  # embedded not measured
+    assert "Interrupted" not in text
+    doc["interrupted"] = True
+    assert "**Interrupted: these results are partial.**" in report.markdown(doc)
+
+
+def sample(t, requests, rss):
+    return {"t": t, "requests": requests,
+            "processes": [{"pid": pid, "role": "app", "exe": "x", "rss_kib": kib}
+                          for pid, kib in rss.items()]}
+
+
+def test_soak_summary_reports_growth_overall_and_in_the_second_half():
+    s = report.summarizeSoak([
+        sample(10, 100, {1: 1024, 2: 2048}),
+        sample(20, 500, {1: 2048, 2: 2048}),
+        sample(30, 1000, {1: 2048, 3: 1024}),  # 2 was replaced by 3
+    ])
+    assert s["requests"] == 1000
+    assert s["rss_first_mib"] == 3.0
+    assert s["rss_half_mib"] == 4.0
+    assert s["rss_last_mib"] == 3.0
+    assert s["rss_max_mib"] == 4.0
+    assert s["growth_mib"] == 0.0
+    assert s["growth_second_half_mib"] == -1.0
+    assert s["processes"] == [{"pid": 1, "role": "app", "exe": "x", "first_kib": 1024,
+                               "first_t": 10, "last_kib": 2048, "last_t": 30,
+                               "growth_kib": 1024}]
+    assert s["appeared"] == [3] and s["vanished"] == [2]
+    assert report.summarizeSoak([]) is None
+
+
+def test_soak_report_shows_growth_and_failures():
+    samples = [sample(10, 100, {1: 1024}), sample(20, 1000, {1: 3072})]
+    doc = {"machine": {"date": "2026-01-01"},
+           "settings": {"scenario": "hello", "shape": "2x16", "concurrency": 16,
+                        "requests": 1000, "interval": 10, "max_minutes": 180},
+           "targets": [{"target": "mod_wsgid", "failed_requests": 0, "failure": None,
+                        "summary": report.summarizeSoak(samples)},
+                       {"target": "uwsgi", "failed_requests": 0, "failure": "did not start",
+                        "summary": None}]}
+    text = report.markdownSoak(doc)
+    assert "| mod_wsgid | 1000 | 0 | 1.0 | 3.0 | 3.0 | 3.0 | +2.0 | +0.0 | 0 |" in text
+    assert "| mod_wsgid | 1 | app | x | 1024 | 3072 | +2048 |" in text
+    assert "- **uwsgi**: did not start" in text
+
+
+# ---- options and configs -----------------------------------------------------------------------
+
+
+def test_quick_mode_defaults_and_explicit_options_win():
+    a = bench.parseArgs(["--quick"])
+    assert [s.name for s in a.scenarioList] == list(scenarios.QUICK)
+    assert [s.name for s in a.shapeList] == ["2x16"]
+    assert a.concurrencyList == [16]
+    assert [t.name for t in a.targetList] == list(targets.BY_NAME)
+    a = bench.parseArgs(["--quick", "--duration", "3", "--scenarios", "hello",
+                         "--targets", "mod_wsgid,uwsgi", "--no-pin"])
+    assert a.duration == 3 and [s.name for s in a.scenarioList] == ["hello"]
+    assert [t.name for t in a.targetList] == ["mod_wsgid", "uwsgi"]
+    assert a.server_cpus == "" and a.client_cpus == ""
+    full = bench.parseArgs([])
+    assert [s.name for s in full.shapeList] == ["1x15", "2x16"]
+    assert full.concurrencyList == [1, 16, 64]
+
+
+def test_soak_mode_defaults():
+    a = bench.parseArgs(["--soak"])
+    assert a.soak == bench.SOAK_REQUESTS
+    assert [t.name for t in a.targetList] == ["mod_wsgid", "mod_wsgi-daemon"]
+    a = bench.parseArgs(["--soak", "5000", "--scenarios", "flask"])
+    assert a.soak == 5000 and a.scenarioList[0].name == "flask"
+
+
+@pytest.mark.parametrize("argv", [["--targets", "nginx"], ["--shapes", "2by16"],
+                                  ["--concurrency", "0"], ["--base", "lighttpd"]])
+def test_bad_options_are_refused(argv):
+    with pytest.raises(SystemExit):
+        bench.parseArgs(argv)
+
+
+def instance(targetName, scenarioName, tmp_path, shape="2x16"):
+    args = SimpleNamespace(wsgidModule="/b/.libs/mod_wsgid.so", wsgidDaemon="/b/wsgid-daemon",
+                           concurrencyList=[1, 16, 64],
+                           wsgid_daemon_options="", server_cpus="1", buildDir="/b")
+    return targets.Instance(targets.BY_NAME[targetName], scenarios.BY_NAME[scenarioName],
+                            targets.Shape(shape), args, str(tmp_path), 1)
+
+
+@pytest.mark.parametrize("name", list(targets.BY_NAME))
+def test_mod_wsgi_and_mod_wsgid_never_share_an_httpd(name, tmp_path):
+    conf = instance(name, "post", tmp_path).httpdConfig()
+    assert not ("wsgi_module" in conf and "wsgid_module" in conf)
+    assert "LoadModule mpm_event_module" in conf
+    # A worker per connection of the largest concurrency: the MPM never sheds keep-alive
+    # connections, which wrk would count as errors of the target.
+    assert "ThreadsPerChild 64" in conf
+
+
+def test_every_daemon_gets_the_same_shape(tmp_path):
+    for name in ("mod_wsgid", "mod_wsgi-daemon"):
+        conf = instance(name, "hello", tmp_path, "3x7").httpdConfig()
+        assert "WSGIDaemonProcess bench processes=3 threads=7" in conf
+    uw = instance("uwsgi", "hello", tmp_path, "3x7").target.backendCommand(
+        instance("uwsgi", "hello", tmp_path, "3x7"))
+    assert uw[uw.index("--processes") + 1] == "3" and uw[uw.index("--threads") + 1] == "7"
+    gi = instance("gunicorn", "hello", tmp_path, "3x7")
+    cmd = gi.target.backendCommand(gi)
+    assert cmd[cmd.index("--workers") + 1] == "3" and cmd[cmd.index("--threads") + 1] == "7"
+    assert cmd[cmd.index("--worker-class") + 1] == "gthread"
+    assert "WSGIDaemonProcess" not in instance("mod_wsgi-embedded", "hello",
+                                               tmp_path).httpdConfig()
+
+
+def test_apache_serves_the_same_bytes_or_is_skipped_with_a_reason():
+    apache = targets.BY_NAME["apache"]
+    for name in ("hello", "body64k", "yields", "file", "post"):
+        assert apache.unsupported(scenarios.BY_NAME[name]) is None
+    assert "no static equivalent" in apache.unsupported(scenarios.BY_NAME["flask"])
+    assert targets.BY_NAME["uwsgi"].unsupported(scenarios.BY_NAME["logline"])
+    assert targets.BY_NAME["mod_wsgid"].unsupported(scenarios.BY_NAME["logline"]) is None
+
+
+def test_answers_are_checked_exactly():
+    hello = scenarios.BY_NAME["hello"]
+    assert scenarios.checkBody(hello, b"Hello world!") is None
+    assert scenarios.checkBody(hello, b"Hello world") is not None
+    flask = scenarios.BY_NAME["flask"]
+    assert scenarios.checkBody(flask, b'{"message": "Hello, World!"}') is None
+    assert scenarios.checkBody(flask, b'{"message": "Hi"}') is not None
+    assert scenarios.checkBody(flask, b"<html>") is not None
+
+
+# ---- functional: the driver against a real apache2 ---------------------------------------------
+
+needsBuild = pytest.mark.skipif(
+    not (BUILD_DIR / ".libs" / "mod_wsgid.so").exists() or not shutil.which("wrk")
+    or not os.path.exists(targets.APACHE2),
+    reason="needs the built tree, wrk and /usr/sbin/apache2")
+
+
+def runBench(tmp_path, *extra):
+    out = tmp_path / "out"
+    r = subprocess.run(
+        ["/usr/bin/python3", str(BENCH_DIR / "bench.py"), "--build-dir", str(BUILD_DIR),
+         "--targets", "mod_wsgid,apache", "--base", "apache", "--shapes", "1x2",
+         "--concurrency", "2", "--duration", "1", "--warmup", "0", "--out", str(out), *extra],
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    reports = sorted(out.glob("wsgid-bench-*.json"))
+    assert len(reports) == 1, r.stdout + r.stderr
+    assert reports[0].with_suffix(".md").exists()
+    return r, json.loads(reports[0].read_text())
+
+
+@needsBuild
+def test_quick_run_reports_figures_and_ratios(tmp_path):
+    r, doc = runBench(tmp_path, "--scenarios", "hello,post")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert doc["failures"] == [] and doc["leftovers"] == []
+    assert doc["settings"]["base"] == "apache"
+    got = {(e["scenario"], e["target"]): e for e in doc["results"]}
+    assert set(got) == {("hello", "mod_wsgid"), ("hello", "apache"), ("post", "mod_wsgid"),
+                        ("post", "apache")}
+    for e in got.values():
+        assert e["status"] == "ok" and e["shape"] == "1x2" and e["concurrency"] == 2
+        for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_req", "rss_mib"):
+            assert e[key] > 0, (key, e)
+        assert set(e["ratios"]) == set(report.RATIO_METRICS)
+        details = e["run_details"][0]
+        assert details["errors"] == {"connect": 0, "read": 0, "write": 0, "status": 0,
+                                     "timeout": 0}
+        assert details["server_cpus_seen"] == [doc["settings"]["server_cpus"]] or \
+            not doc["settings"]["server_cpus"]
+    assert got[("hello", "apache")]["ratios"]["rps"] == pytest.approx(1.0)
+    wsgid = got[("hello", "mod_wsgid")]
+    assert wsgid["ratios"]["rps"] == pytest.approx(wsgid["rps"] / got[("hello", "apache")]["rps"])
+    roles = {p["exe"]: p["role"] for p in wsgid["run_details"][0]["processes"]}
+    assert roles["wsgid-daemon"] == "app"  # the daemons are inside the measured tree
+    text = (sorted((tmp_path / "out").glob("*.md"))[0]).read_text()
+    assert "| scenario | apache req/s | mod_wsgid |" in text
+
+
+@needsBuild
+def test_a_broken_target_fails_loudly_and_the_others_still_run(tmp_path):
+    r, doc = runBench(tmp_path, "--scenarios", "hello", "--wsgid-daemon-options", "bogus=1")
+    assert r.returncode == 1
+    assert [f["target"] for f in doc["failures"]] == ["mod_wsgid"]
+    assert "unknown option 'bogus'" in doc["failures"][0]["failure"]
+    assert "mod_wsgid failed" in r.stderr and "unknown option 'bogus'" in r.stderr
+    got = {e["target"]: e for e in doc["results"]}
+    assert got["mod_wsgid"]["status"] == "failed" and got["mod_wsgid"]["ratios"] is None
+    assert got["apache"]["status"] == "ok" and got["apache"]["rps"] > 0
