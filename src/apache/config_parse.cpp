@@ -514,6 +514,19 @@ Result<std::optional<std::uint32_t>> parseHashSeed(std::string_view value) {
     return std::optional<std::uint32_t>(static_cast<std::uint32_t>(*n));
 }
 
+Result<double> parseSwitchInterval(std::string_view value) {
+    double seconds = 0;
+    const auto* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, seconds);
+    if (value.empty() || ec != std::errc() || p != end || !(seconds > 0) ||
+        seconds > kMaxSwitchIntervalSeconds) {
+        return invalid("WSGISwitchInterval needs seconds, a number above 0 and at most " +
+                       std::to_string(static_cast<int>(kMaxSwitchIntervalSeconds)) +
+                       " (Python's default is 0.005), got " + quoted(value));
+    }
+    return seconds;
+}
+
 Result<ImportScriptArgs> parseImportScript(std::string_view raw) {
     static constexpr std::string_view kDirective = "WSGIImportScript";
     auto words = splitWords(raw);

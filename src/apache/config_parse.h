@@ -126,6 +126,13 @@ common::Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw);
 /// WSGIMapHEADToGET's value: On, Off or Auto (any case).
 common::Result<HeadMapping> parseHeadMapping(std::string_view value);
 
+/// Upper bound of WSGISwitchInterval: a GIL hand-over interval of minutes is a typo (Python's
+/// default is 5 ms; tuned values are a few ms to a few hundred).
+inline constexpr double kMaxSwitchIntervalSeconds = 60;
+
+/// WSGISwitchInterval's value: seconds, above 0 and at most kMaxSwitchIntervalSeconds.
+common::Result<double> parseSwitchInterval(std::string_view value);
+
 /// WSGIPythonHashSeed's value: "random" (nullopt, any case) or 0-4294967295.
 common::Result<std::optional<std::uint32_t>> parseHashSeed(std::string_view value);
 

@@ -554,6 +554,47 @@ const char* ignoreValue(cmd_parms* cmd, void* /*mconfig*/, const char* value) no
     return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, value); });
 }
 
+const char* ignoreRaw(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
+    return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, raw); });
+}
+
+/// Per-directory mod_wsgi directives without effect here (cmd->info says why): noted at start
+/// when they stand in the main configuration; in .htaccess (read per request) accepted quietly.
+const char* ignoreDirFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("ignored directive", kInternalError, [&]() -> const char* {
+        if (cmd->pool == cmd->server->process->pconf) {
+            GroupRegistry::get(cmd->pool).ignoredDirectives.push_back(
+                std::string(where(cmd)) + ": " + cmd->cmd->name + (on != 0 ? " On" : " Off") +
+                " has no effect: " + static_cast<const char*>(cmd->info));
+        }
+        return nullptr;
+    });
+}
+
+/// Directives of mod_wsgi 6 for features a Python 3.11 daemon does not have (per-interpreter
+/// GIL, free threading): Off is what mod_wsgid does anyway; On is noted at start.
+const char* ignoreUnlessOn(cmd_parms* cmd, void* mconfig, int on) noexcept {
+    if (on == 0) {
+        return guarded("ignored directive", kInternalError,
+                       [&]() -> const char* { return ap_check_cmd_context(cmd, GLOBAL_ONLY); });
+    }
+    return ignoreFlag(cmd, mconfig, on);
+}
+
+const char* setSwitchInterval(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGISwitchInterval", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        auto seconds = parseSwitchInterval(value);
+        if (!seconds) {
+            return poolError(cmd, seconds.status().message());
+        }
+        GroupRegistry::get(cmd->pool).python.switchInterval = *seconds;
+        return nullptr;
+    });
+}
+
 // The PythonSettings fields of setPythonFlag's directives (cmd->info points at one).
 constexpr bool common::PythonSettings::*kRestrictStdinField =
     &common::PythonSettings::restrictStdin;
@@ -675,6 +716,45 @@ const command_rec kDirectives[] = {
                   const_cast<char*>("mod_wsgid runs no Python in httpd; daemons take "
                                     "python-eggs= of WSGIDaemonProcess"),
                   RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGISwitchInterval", asCmd(setSwitchInterval), nullptr, RSRC_CONF,
+                  "seconds (a positive number): sys.setswitchinterval() in every daemon"),
+    AP_INIT_FLAG("WSGIPerInterpreterGIL", asCmd(ignoreUnlessOn),
+                 const_cast<char*>("needs Python 3.12 or later; sub-interpreters share the GIL"),
+                 RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIFreeThreading", asCmd(ignoreUnlessOn),
+                 const_cast<char*>("needs a free-threaded Python build; the GIL stays on"),
+                 RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIServerMetrics", asCmd(ignoreFlag),
+                 const_cast<char*>("mod_wsgi.server_metrics() is not provided"), RSRC_CONF,
+                 "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_RAW_ARGS("WSGITelemetryService", asCmd(ignoreRaw),
+                     const_cast<char*>("mod_wsgi 6's telemetry datagrams are not sent"), RSRC_CONF,
+                     "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGISlowRequests", asCmd(ignoreValue),
+                  const_cast<char*>("mod_wsgi 6's telemetry records are not sent"), RSRC_CONF,
+                  "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_RAW_ARGS("WSGITelemetryOptions", asCmd(ignoreRaw),
+                     const_cast<char*>("mod_wsgi 6's telemetry records are not sent"), RSRC_CONF,
+                     "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGINewRelicConfigFile", asCmd(ignoreValue),
+                  const_cast<char*>("start the New Relic agent from the WSGI script instead"),
+                  RSRC_CONF, "accepted for mod_wsgi 4 compatibility; no effect"),
+    AP_INIT_TAKE1("WSGINewRelicEnvironment", asCmd(ignoreValue),
+                  const_cast<char*>("start the New Relic agent from the WSGI script instead"),
+                  RSRC_CONF, "accepted for mod_wsgi 4 compatibility; no effect"),
+    AP_INIT_FLAG("WSGIPy3kWarningFlag", asCmd(ignoreFlag),
+                 const_cast<char*>("it only existed for Python 2"), RSRC_CONF,
+                 "accepted for mod_wsgi 4 compatibility; no effect"),
+    AP_INIT_FLAG("WSGIPassApacheRequest", asCmd(ignoreDirFlag),
+                 const_cast<char*>("Python never runs inside httpd, so there is no request_rec "
+                                   "to pass (environ['apache.request_rec'] is absent)"),
+                 RSRC_CONF | ACCESS_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIGroupAuthoritative", asCmd(ignoreDirFlag),
+                 const_cast<char*>("it has no effect on Apache 2.4 (in mod_wsgi neither)"),
+                 OR_AUTHCFG, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIUserAuthoritative", asCmd(ignoreDirFlag),
+                 const_cast<char*>("it only existed for Apache 2.2"), OR_AUTHCFG,
+                 "accepted for mod_wsgi 4 compatibility; no effect"),
     AP_INIT_FLAG("WSGIRestrictEmbedded", asCmd(ignoreFlag),
                  const_cast<char*>("mod_wsgid never runs Python inside Apache"), RSRC_CONF,
                  "accepted for mod_wsgi compatibility; no effect"),

@@ -6,6 +6,9 @@
 // and daemon are installed together, so the version only catches a stale daemon binary.
 #include "protocol/daemon_args.h"
 
+#include <charconv>
+#include <system_error>
+
 #include "protocol/codec.h"
 
 namespace wsgid::protocol {
@@ -138,6 +141,7 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
                                    (py.restrictStdout ? 4U : 0U) | (py.restrictSignal ? 8U : 0U) |
                                    (py.caseSensitive ? 16U : 0U) |
                                    (py.destroyInterpreter ? 32U : 0U)));
+    w.str(py.switchInterval ? std::to_string(*py.switchInterval) : std::string());
     return out;
 }
 
@@ -241,6 +245,19 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     py.restrictSignal = (flags & 8U) != 0;
     py.caseSensitive = (flags & 16U) != 0;
     py.destroyInterpreter = (flags & 32U) != 0;
+    std::string_view interval;
+    if (!r.str(interval)) {
+        return invalid("bad Python settings");
+    }
+    if (!interval.empty()) {
+        double seconds = 0;
+        const auto [end, ec] =
+            std::from_chars(interval.data(), interval.data() + interval.size(), seconds);
+        if (ec != std::errc() || end != interval.data() + interval.size() || !(seconds > 0)) {
+            return invalid("bad switch interval");
+        }
+        py.switchInterval = seconds;
+    }
     if (!r.done()) {
         return invalid("trailing bytes");
     }

@@ -80,6 +80,9 @@ if _wsgid_paths:
 if _wsgid_home:
     sys.path.insert(0, _wsgid_home)
 
+if _wsgid_switch_interval is not None:
+    sys.setswitchinterval(_wsgid_switch_interval)
+
 if _wsgid_restrict_signal:
     import signal
     def _wsgid_ignored_signal(signalnum, handler, _log=_wsgid_signal_log):
@@ -147,7 +150,10 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
     PyRef signalLog = newErrorStream(types.errorStream.get(),
                                      {&log, kIdSignalIgnored, {}, 2, common::LogLevel::Warning});
     PyRef home = fsString(config.home);
-    if (!out || !err || !signalLog || !home ||
+    PyRef interval = config.python.switchInterval
+                         ? PyRef::steal(PyFloat_FromDouble(*config.python.switchInterval))
+                         : PyRef::borrow(Py_None);
+    if (!out || !err || !signalLog || !home || !interval ||
         PyDict_SetItemString(globals.get(), "_wsgid_signal_log", signalLog.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_paths", paths.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_home", home.get()) ||
@@ -158,7 +164,8 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
         PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdout",
                              config.python.restrictStdout ? Py_True : Py_False) ||
         PyDict_SetItemString(globals.get(), "_wsgid_restrict_signal",
-                             config.python.restrictSignal ? Py_True : Py_False)) {
+                             config.python.restrictSignal ? Py_True : Py_False) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_switch_interval", interval.get())) {
         return failed("preparing the interpreter set-up failed");
     }
     PyRef result =

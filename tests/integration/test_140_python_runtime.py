@@ -28,6 +28,13 @@ WSGIDontWriteBytecode On
 WSGIPythonWarnings ignore::DeprecationWarning
 WSGIPythonWarnings error::ResourceWarning
 WSGIPythonHashSeed 123
+WSGISwitchInterval 0.002
+WSGIPerInterpreterGIL Off
+WSGIFreeThreading On
+WSGIServerMetrics On
+WSGINewRelicConfigFile /etc/newrelic.ini
+WSGIPy3kWarningFlag Off
+WSGIPassApacheRequest On
 WSGIRestrictStdin On
 WSGIRestrictStdout On
 WSGIRestrictSignal Off
@@ -78,6 +85,7 @@ def test_140_01_python_directives_reach_the_daemons(make_server):
     assert py["dont_write_bytecode"] is True
     assert py["warnoptions"] == ["ignore::DeprecationWarning", "error::ResourceWarning"]
     assert py["hash"] == expected_hash("123")
+    assert py["switch_interval"] == pytest.approx(0.002)
     assert py["stdin"].startswith("OSError: sys.stdin access is restricted"), py["stdin"]
     assert py["print"].startswith("OSError: sys.stdout access is restricted"), py["print"]
     # Without the restriction, signal.signal() is Python's own: on a worker thread it refuses.
@@ -88,7 +96,9 @@ def test_140_01_python_directives_reach_the_daemons(make_server):
     # The old directives are noted once at start.
     log = srv.log.read_from(0)
     for name in ("WSGIPythonEggs", "WSGILazyInitialization", "WSGIRestrictEmbedded",
-                 "WSGIAcceptMutex", "WSGIVerboseDebugging", "WSGISocketRotation"):
+                 "WSGIAcceptMutex", "WSGIVerboseDebugging", "WSGISocketRotation",
+                 "WSGIFreeThreading", "WSGIServerMetrics", "WSGINewRelicConfigFile",
+                 "WSGIPy3kWarningFlag", "WSGIPassApacheRequest"):
         assert f"{name} " in log and "has no effect" in log, name
     # WSGIDestroyInterpreter Off: a stopping daemon leaves its interpreters as they are.
     offset = srv.log.size()
@@ -105,6 +115,7 @@ def test_140_02_defaults_are_mod_wsgis(make_server):
     assert py["optimize"] == 0
     assert py["dont_write_bytecode"] is False
     assert py["warnoptions"] == []
+    assert py["switch_interval"] == pytest.approx(0.005)
     assert py["stdin"] == "ok: ''"  # the daemon's stdin is /dev/null
     assert py["print"] == "ok: None"  # to the error log
     assert py["signal"].startswith("ok: "), py["signal"]  # ignored and logged
@@ -118,6 +129,7 @@ def test_140_02_defaults_are_mod_wsgis(make_server):
     ("WSGIPythonOptimize 3\n", ["WSGIPythonOptimize", "3"]),
     ("WSGIPythonHashSeed sometimes\n", ["WSGIPythonHashSeed", "random"]),
     ("WSGIPythonHashSeed 4294967296\n", ["WSGIPythonHashSeed"]),
+    ("WSGISwitchInterval 0\n", ["WSGISwitchInterval", "above 0"]),
     ("<VirtualHost *:80>\nWSGIRestrictStdout On\n</VirtualHost>\n",
      ["WSGIRestrictStdout", "cannot occur within"]),
 ])

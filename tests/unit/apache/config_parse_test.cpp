@@ -236,6 +236,16 @@ TEST(ParseHashSeed, RandomOrAnUnsigned32BitNumber) {
     }
 }
 
+TEST(ParseSwitchInterval, PositiveSecondsWithinBound) {
+    EXPECT_DOUBLE_EQ(parseSwitchInterval("0.005").value(), 0.005);
+    EXPECT_DOUBLE_EQ(parseSwitchInterval("1").value(), 1.0);
+    for (const char* bad : {"0", "-1", "", "5ms", "61", "nan"}) {
+        auto r = parseSwitchInterval(bad);
+        ASSERT_FALSE(r.isOk()) << bad;
+        EXPECT_TRUE(contains(r.status().message(), "WSGISwitchInterval")) << bad;
+    }
+}
+
 TEST(ParseImportScript, RequiresBothGroups) {
     auto ok = parseImportScript("/srv/app.wsgi process-group=site application-group=%{GLOBAL}");
     ASSERT_TRUE(ok.isOk()) << ok.status().message();

@@ -53,6 +53,7 @@ DaemonArgs everyField() {
     a.python.restrictSignal = false;
     a.python.caseSensitive = false;
     a.python.destroyInterpreter = false;
+    a.python.switchInterval = 0.002;
     return a;
 }
 
@@ -96,6 +97,7 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.python.restrictSignal, want.python.restrictSignal);
     EXPECT_EQ(got.python.caseSensitive, want.python.caseSensitive);
     EXPECT_EQ(got.python.destroyInterpreter, want.python.destroyInterpreter);
+    EXPECT_EQ(got.python.switchInterval, want.python.switchInterval);
 }
 
 TEST(DaemonArgs, RoundTripsEveryField) {

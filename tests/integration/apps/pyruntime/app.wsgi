@@ -20,6 +20,7 @@ def application(environ, start_response):
         "dont_write_bytecode": sys.dont_write_bytecode,
         "warnoptions": sys.warnoptions,
         "hash": hash("wsgid"),
+        "switch_interval": sys.getswitchinterval(),
         "stdin": outcome(lambda: sys.stdin.read()),
         "print": outcome(lambda: print("pyruntime app prints")),
         "signal": outcome(lambda: signal.signal(signal.SIGUSR2, signal.SIG_IGN)),
