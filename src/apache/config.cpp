@@ -114,6 +114,10 @@ void* mergeDirConfig(apr_pool_t* p, void* baseV, void* addV) noexcept {
     c->trustedProxyHeaders =
         add->trustedProxyHeaders != nullptr ? add->trustedProxyHeaders : base->trustedProxyHeaders;
     c->trustedProxies = add->trustedProxies != nullptr ? add->trustedProxies : base->trustedProxies;
+    c->accessScript = add->accessScript != nullptr ? add->accessScript : base->accessScript;
+    c->authUserScript = add->authUserScript != nullptr ? add->authUserScript : base->authUserScript;
+    c->authGroupScript =
+        add->authGroupScript != nullptr ? add->authGroupScript : base->authGroupScript;
     return c;
 }
 

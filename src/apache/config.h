@@ -76,6 +76,15 @@ struct ServerConfig {
 };
 static_assert(std::is_trivially_destructible_v<ServerConfig>);
 
+/// One WSGIAccessScript, WSGIAuthUserScript or WSGIAuthGroupScript (config pool): the script whose
+/// allow_access/check_password/get_realm_hash/groups_for_user httpd calls, run in the daemon group
+/// of the request.
+struct HookScript {
+    const char* script;            ///< script file (absolute)
+    const char* applicationGroup;  ///< application-group= (%{...} allowed), nullptr: %{GLOBAL}
+};
+static_assert(std::is_trivially_destructible_v<HookScript>);
+
 /// Per-directory (<Directory>, <Location>, <Files>) record. Allocated in the config pool. A
 /// server's own record (outside any section) is merged into every request of that server, so
 /// settings without a server-record twin live here only.
@@ -101,6 +110,9 @@ struct DirConfig {
     apr_array_header_t* trustedProxyHeaders;
     /// WSGITrustedProxies: IpNetwork entries; nullptr: inherit (none: every peer is trusted).
     apr_array_header_t* trustedProxies;
+    const HookScript* accessScript;     ///< WSGIAccessScript, nullptr: inherit (none)
+    const HookScript* authUserScript;   ///< WSGIAuthUserScript, nullptr: inherit (none)
+    const HookScript* authGroupScript;  ///< WSGIAuthGroupScript, nullptr: inherit (none)
 };
 static_assert(std::is_trivially_destructible_v<DirConfig>);
 

@@ -489,6 +489,34 @@ Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw) {
     return a;
 }
 
+Result<HookScriptArgs> parseHookScript(std::string_view directive, std::string_view raw) {
+    auto words = splitWords(raw);
+    if (!words) {
+        return Status(ErrorCode::InvalidArgument,
+                      std::string(directive) + ": " + words.status().message());
+    }
+    if (words->empty() || (*words)[0].empty() || (*words)[0].find('=') != std::string::npos) {
+        return invalid(std::string(directive) + " needs a file-path: " + std::string(directive) +
+                       " /srv/site/auth.wsgi [application-group=NAME]");
+    }
+    HookScriptArgs a;
+    a.script = (*words)[0];
+    for (std::size_t i = 1; i < words->size(); ++i) {
+        const auto opt = splitOption((*words)[i]);
+        if (!opt || opt->key != "application-group") {
+            return invalid(std::string(directive) + ": unknown option " + quoted((*words)[i]) +
+                           " (known: application-group; the script runs in the daemon group "
+                           "of the request)");
+        }
+        if (a.applicationGroup || opt->value.empty()) {
+            return invalid(std::string(directive) +
+                           ": application-group= needs one value, given once");
+        }
+        a.applicationGroup = opt->value;
+    }
+    return a;
+}
+
 Result<HeadMapping> parseHeadMapping(std::string_view value) {
     if (common::equalsIgnoreCase(value, "On")) {
         return HeadMapping::On;

@@ -123,6 +123,16 @@ struct HandlerScriptArgs {
 /// pass-authorization, as mod_wsgi).
 common::Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw);
 
+/// Arguments of WSGIAccessScript, WSGIAuthUserScript and WSGIAuthGroupScript.
+struct HookScriptArgs {
+    std::string script;  ///< as written; resolved against ServerRoot later
+    std::optional<std::string> applicationGroup;
+};
+
+/// Parses `file-path [application-group=NAME]` of `directive` (the only option mod_wsgi has;
+/// a process-group= is refused: the script runs in the request's own daemon group).
+common::Result<HookScriptArgs> parseHookScript(std::string_view directive, std::string_view raw);
+
 /// WSGIMapHEADToGET's value: On, Off or Auto (any case).
 common::Result<HeadMapping> parseHeadMapping(std::string_view value);
 

@@ -260,6 +260,28 @@ const char* setTrustedProxies(cmd_parms* cmd, void* mconfig, const char* raw) no
     });
 }
 
+/// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript; cmd->info is the DirConfig field.
+const char* setHookScript(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("authentication script", kInternalError, [&]() -> const char* {
+        auto parsed = parseHookScript(cmd->cmd->name, raw);
+        if (!parsed) {
+            return poolError(cmd, parsed.status().message());
+        }
+        const char* script = serverRootRelative(cmd, parsed->script);
+        if (script == nullptr) {
+            return apr_psprintf(cmd->pool, "%s: invalid file-path '%s'", cmd->cmd->name,
+                                parsed->script.c_str());
+        }
+        auto* hook = static_cast<HookScript*>(apr_pcalloc(cmd->pool, sizeof(HookScript)));
+        hook->script = script;
+        hook->applicationGroup =
+            parsed->applicationGroup ? poolString(cmd, *parsed->applicationGroup) : nullptr;
+        const auto field = *static_cast<const HookScript * DirConfig::*const*>(cmd->info);
+        static_cast<DirConfig*>(mconfig)->*field = hook;
+        return nullptr;
+    });
+}
+
 /// On/Off directives that live in the per-directory record only; cmd->info is the field.
 const char* setDirFlag(cmd_parms* cmd, void* mconfig, int on) noexcept {
     return guarded("flag directive", kInternalError, [&]() -> const char* {
@@ -607,6 +629,11 @@ constexpr bool common::PythonSettings::*kDestroyInterpreterField =
 constexpr bool common::PythonSettings::*kWriteBytecodeField =
     &common::PythonSettings::writeBytecode;
 
+// The HookScript fields of setHookScript's directives (cmd->info points at one).
+constexpr const HookScript* DirConfig::*kAccessScriptField = &DirConfig::accessScript;
+constexpr const HookScript* DirConfig::*kAuthUserScriptField = &DirConfig::authUserScript;
+constexpr const HookScript* DirConfig::*kAuthGroupScriptField = &DirConfig::authGroupScript;
+
 // The Flag fields of setDirFlag's directives (cmd->info points at one).
 constexpr Flag DirConfig::*kScriptReloadingField = &DirConfig::scriptReloading;
 constexpr Flag DirConfig::*kErrorOverrideField = &DirConfig::errorOverride;
@@ -653,6 +680,18 @@ const command_rec kDirectives[] = {
     AP_INIT_FLAG("WSGIIgnoreActivity", asCmd(setDirFlag),
                  const_cast<void*>(static_cast<const void*>(&kIgnoreActivityField)), OR_FILEINFO,
                  "On: requests here do not count as activity for inactivity-timeout="),
+    AP_INIT_RAW_ARGS("WSGIAccessScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kAccessScriptField)), OR_AUTHCFG,
+                     "file-path [application-group=NAME]: its allow_access(environ, host) "
+                     "decides access, run in the request's daemon group"),
+    AP_INIT_RAW_ARGS("WSGIAuthUserScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kAuthUserScriptField)), OR_AUTHCFG,
+                     "file-path [application-group=NAME]: check_password/get_realm_hash of "
+                     "AuthBasicProvider/AuthDigestProvider wsgi"),
+    AP_INIT_RAW_ARGS("WSGIAuthGroupScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kAuthGroupScriptField)),
+                     OR_AUTHCFG,
+                     "file-path [application-group=NAME]: groups_for_user of Require wsgi-group"),
     AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders", asCmd(setTrustedProxyHeaders), nullptr, OR_FILEINFO,
                      "proxy headers (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, "
                      "Forwarded, ...) that rewrite the environ when the peer is trusted"),

@@ -24,9 +24,11 @@
 #include "apache/apache_body_source.h"
 #include "apache/apache_response_sink.h"
 #include "apache/apr_raii.h"
+#include "apache/collecting_sink.h"
 #include "apache/config.h"
 #include "apache/connection_pool.h"
 #include "apache/daemon_connection.h"
+#include "apache/empty_body_source.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
 #include "apache/path_rules.h"
@@ -404,7 +406,10 @@ RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note,
                                       .enableSendfile = Flag::Unset,
                                       .ignoreActivity = Flag::Unset,
                                       .trustedProxyHeaders = nullptr,
-                                      .trustedProxies = nullptr};
+                                      .trustedProxies = nullptr,
+                                      .accessScript = nullptr,
+                                      .authUserScript = nullptr,
+                                      .authGroupScript = nullptr};
     static constexpr ServerConfig kNoServer{.aliases = nullptr,
                                             .processGroup = nullptr,
                                             .applicationGroup = nullptr,
@@ -678,10 +683,10 @@ int internalRedirect(request_rec* r, ApacheBodySource& source, const char* locat
 /// Runs the request on the group's daemons (request_attempts.h: another process or a new
 /// connection when the daemon cannot have started it) and relays the response; returns the
 /// handler's status.
-int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
-                  const protocol::RequestHead& head, const RequestConfig& conf) {
-    const GroupRegistry& registry = *child.registry;
-    const ConnectParams params{
+/// How to reach `group` for `r`. Views into `group` and `registry`: valid while they live.
+ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
+                               const GroupRegistry& registry) {
+    return {
         .socketPath = group.socketPath,
         .connectTimeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(group.connectTimeout),
@@ -692,6 +697,11 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
         .managerPid = registry.managerPid,
         .generation = registry.generation,
         .secret = group.secret};
+}
+
+int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
+                  const protocol::RequestHead& head, const RequestConfig& conf) {
+    const ConnectParams params = connectParamsFor(group, r, *child.registry);
     ApacheBodySource source(r);
     ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
     auto attempt = runRequestAttempts(
@@ -736,6 +746,73 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
             break;
     }
     return status;
+}
+
+/// Bound on a hook's answer: a user name, a digest or a list of groups.
+constexpr std::size_t kMaxHookAnswerBytes = std::size_t{64} * 1024;
+
+common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const HookScript& script,
+                                                      std::string_view hook,
+                                                      std::vector<protocol::EnvEntry>&& args) {
+    ChildState* child = gChildState.load();
+    if (child == nullptr || child->registry == nullptr) {
+        return common::Status(common::ErrorCode::Internal,
+                              "mod_wsgid was not initialised in this httpd child");
+    }
+    const auto* note =
+        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    ScriptPath path = note != nullptr
+                          ? ScriptPath{.scriptName = note->scriptName, .pathInfo = note->pathInfo}
+                          : splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
+    const RequestConfig conf = requestConfigOf(r, note, nullptr);
+    const RequestEnvLookup envLookup(r);
+    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
+                               .requestHost = orEmpty(r->hostname),
+                               .port = ap_get_server_port(r),
+                               .scriptName = path.scriptName,
+                               .env = &envLookup};
+    // The request's own daemon group: a tenant's script runs with the tenant's code.
+    const Step<const DaemonGroup*> group = resolveGroup(r, *child->registry, conf, ctx);
+    if (!group.value) {
+        return common::Status(common::ErrorCode::NotFound,
+                              "no daemon group can run it (see the message before)");
+    }
+    RequestRouting routing;
+    // mod_wsgi runs these scripts in the main interpreter unless application-group= says.
+    routing.applicationGroup = expandGroupSpec(
+        script.applicationGroup != nullptr ? script.applicationGroup : "%{GLOBAL}", ctx);
+    routing.callableObject = hook;
+    routing.processGroup = (*group.value)->name;
+    routing.contentLength = 0;
+    routing.hookScript = script.script;
+    routing.hook = hook;
+    routing.hookArgs = std::move(args);
+    routing.scriptName = std::move(path.scriptName);
+    routing.pathInfo = std::move(path.pathInfo);
+    const protocol::RequestHead head = buildRequestHead(r, std::move(routing));
+
+    const DaemonGroup& daemons = **group.value;
+    EmptyBodySource source;
+    CollectingSink sink(kMaxHookAnswerBytes);
+    auto attempt = runRequestAttempts(child->pool, connectParamsFor(daemons, r, *child->registry),
+                                      head, source, sink, {.singleProcess = daemons.processes == 1},
+                                      [](const RelayResult& /*retried*/) {});
+    if (!attempt) {
+        return attempt.status();
+    }
+    const RelayResult& result = attempt->result;
+    if (result.reusable) {
+        child->pool.giveBack(std::move(attempt->connection));
+    }
+    if (result.outcome != RelayOutcome::Completed || sink.status() != 200) {
+        const std::string why =
+            result.outcome == RelayOutcome::ErrorBeforeStart && result.error
+                ? std::string(protocol::toString(result.error->code)) + ": " + result.error->message
+                : result.detail;
+        return common::Status(common::ErrorCode::Internal,
+                              "daemon group '" + daemons.name + "' failed it: " + why);
+    }
+    return common::decodeHookResult(sink.bodyText());
 }
 
 bool isWsgiHandler(const request_rec* r) noexcept {
@@ -788,6 +865,12 @@ int translateName(request_rec* r) noexcept {
 
 int handleRequest(request_rec* r) noexcept {
     return guarded(r, "handler", [r] { return handleRequestImpl(r); });
+}
+
+common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScript& script,
+                                                  std::string_view hook,
+                                                  std::vector<protocol::EnvEntry>&& args) {
+    return callDaemonHookImpl(r, script, hook, std::move(args));
 }
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {

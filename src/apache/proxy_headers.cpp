@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <system_error>
 
@@ -67,12 +68,15 @@ constexpr std::array kRules = {
 constexpr std::size_t kKinds = 7;
 
 const HeaderRule* ruleFor(std::string_view key) noexcept {
-    for (const HeaderRule& r : kRules) {
-        if (r.key == key) {
-            return &r;
-        }
-    }
-    return nullptr;
+    const auto* it = std::find_if(kRules.begin(), kRules.end(),
+                                  [key](const HeaderRule& r) { return r.key == key; });
+    return it != kRules.end() ? it : nullptr;
+}
+
+/// Whether `value` is one of `words`, in any case.
+bool oneOf(std::string_view value, std::initializer_list<std::string_view> words) noexcept {
+    return std::any_of(words.begin(), words.end(),
+                       [value](std::string_view w) { return common::equalsIgnoreCase(value, w); });
 }
 
 // ---- environ entries --------------------------------------------------------------------------
@@ -305,17 +309,13 @@ bool applyRule(std::vector<EnvEntry>& env, const HeaderRule& rule, const std::st
             }
             return false;
         case Apply::SchemeFlag:
-            for (const std::string_view on : {"on", "true", "1"}) {
-                if (common::equalsIgnoreCase(value, on)) {
-                    setScheme(env, true);
-                    return true;
-                }
+            if (oneOf(value, {"on", "true", "1"})) {
+                setScheme(env, true);
+                return true;
             }
-            for (const std::string_view off : {"off", "false", "0"}) {
-                if (common::equalsIgnoreCase(value, off)) {
-                    setScheme(env, false);
-                    return true;
-                }
+            if (oneOf(value, {"off", "false", "0"})) {
+                setScheme(env, false);
+                return true;
             }
             return false;
         case Apply::Forwarded: {

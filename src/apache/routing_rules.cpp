@@ -2,15 +2,13 @@
 // Pure rules of the request-routing directives (see routing_rules.h).
 #include "apache/routing_rules.h"
 
+#include <algorithm>
+
 namespace wsgid::apache {
 
 bool processGroupAllowed(std::span<const char* const> allowed, std::string_view group) noexcept {
-    for (const char* name : allowed) {
-        if (name != nullptr && group == name) {
-            return true;
-        }
-    }
-    return false;
+    return std::any_of(allowed.begin(), allowed.end(),
+                       [group](const char* name) { return name != nullptr && group == name; });
 }
 
 bool headShownAsGet(HeadMapping mode, bool headRequest, bool contentFilter) noexcept {

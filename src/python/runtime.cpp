@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "python/gil.h"
+#include "python/hook_call.h"
 #include "python/interpreter.h"
 #include "python/py_ref.h"
 #include "python/script_loader.h"
@@ -319,6 +320,9 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         const CallContext context{
             interpreter.types(),   *r.log, r.environ, !interpreter.isMain(), r.config.inFlightGrace,
             &interpreter.modWsgi()};
+        if (isHookCall(request)) {
+            return runHookCall(app->get(), request, io, context);
+        }
         return runWsgiCall(app->get(), request, io, context);
     } catch (const std::exception& e) {
         impl_->log->log(common::LogLevel::Critical, kIdInternal,
