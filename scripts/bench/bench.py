@@ -90,6 +90,9 @@ def parseArgs(argv):
     p.add_argument("--repo", default=DEFAULT_REPO, help="source tree (for version info)")
     p.add_argument("--build-dir", default=None,
                    help="build tree with .libs/mod_wsgid.so and wsgid-daemon (default: --repo)")
+    p.add_argument("--compare-build", default=None, metavar="DIR",
+                   help=f"a second mod_wsgid build tree, measured in the same run as the target "
+                        f"{targets.COMPARE_TARGET} (default targets then include it)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work dir (generated configs and logs of every server)")
     p.add_argument("--list-packages", action="store_true",
@@ -97,7 +100,9 @@ def parseArgs(argv):
     args = p.parse_args(argv)
 
     mode = SOAK if args.soak is not None else QUICK if args.quick else {}
-    defaults = {"targets": ",".join(targets.BY_NAME), "scenarios": ",".join(scenarios.BY_NAME),
+    defaultTargets = [n for n in targets.BY_NAME
+                      if n != targets.COMPARE_TARGET or args.compare_build]
+    defaults = {"targets": ",".join(defaultTargets), "scenarios": ",".join(scenarios.BY_NAME),
                 "shapes": DEFAULT_SHAPES, "concurrency": DEFAULT_CONCURRENCY,
                 "duration": DEFAULT_DURATION, "warmup": DEFAULT_WARMUP}
     for key, value in defaults.items():
@@ -106,8 +111,9 @@ def parseArgs(argv):
 
     args.repo = os.path.abspath(args.repo)
     args.buildDir = os.path.abspath(args.build_dir or args.repo)
-    args.wsgidModule = os.path.join(args.buildDir, ".libs", "mod_wsgid.so")
-    args.wsgidDaemon = os.path.join(args.buildDir, "wsgid-daemon")
+    args.builds = {targets.BUILD_MAIN: machine.Build(args.buildDir)}
+    if args.compare_build:
+        args.builds[targets.BUILD_COMPARE] = machine.Build(os.path.abspath(args.compare_build))
     unknown = [n for n in splitList(args.targets) if n not in targets.BY_NAME]
     if unknown or not splitList(args.targets):
         p.error(f"--targets: unknown {', '.join(unknown) or '(empty)'}; "
@@ -279,10 +285,9 @@ def main(argv):
     signal.signal(signal.SIGHUP, stopOnSignal)
     workDir = makeWorkDir()
     info = machine.machineInfo(args.repo)
-    if any(t.name == "mod_wsgid" for t in args.targetList) and \
-            targets.BY_NAME["mod_wsgid"].missing(args) is None:
-        args.wsgidModule, args.wsgidDaemon, info["mod_wsgid_build"] = machine.snapshotBuild(
-            args.buildDir, workDir)
+    for t in args.targetList:
+        if isinstance(t, targets.ModWsgid) and t.missing(args) is None:
+            info[f"{t.name}_build"] = args.builds[t.build].snapshot(workDir, t.name)
     try:
         if args.soak is not None:
             return soakMode(args, info, workDir)

@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include "apache/in_flight_table.h"
 #include "apache/log_rate_limit.h"
 #include "common/python_settings.h"
 #include "protocol/handshake.h"
@@ -152,6 +153,12 @@ struct DaemonGroup {
     /// workers for the whole socket-timeout (300 s on Debian).
     std::chrono::seconds queueTimeout{45};
     std::chrono::seconds shutdownTimeout{5};  ///< mod_wsgi's default
+    /// max-in-flight=: the most requests of this group httpd may have in progress at once,
+    /// running or waiting for a worker, over all its children (0: no limit); unset: see
+    /// maxInFlightLimit(). mod_wsgid only.
+    std::optional<int> maxInFlight;
+    /// The limit in force, resolved by post_config (maxInFlightLimit); 0: none.
+    int inFlightLimit = 0;
     /// log-rate= and log-burst=: the group's error-log rate limit in the log relay (bytes/s and
     /// bytes; 0 = no limit). Defaults in log_rate_limit.h.
     std::uint64_t logRateBytes = kLogRateBytesPerSecond;
@@ -160,6 +167,9 @@ struct DaemonGroup {
     bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
 
     std::string socketPath;  ///< set by post_config
+    /// The group's counters in GroupRegistry::inFlight (its position in the registry), set by
+    /// post_config.
+    std::size_t inFlightIndex = 0;
     /// This generation's secret, made by the process manager in post_config (before httpd forks
     /// its children, which inherit it); the daemons get it and older ones through a pipe.
     protocol::Secret secret{};
@@ -233,6 +243,10 @@ public:
     /// Set by post_config in the parent: the Hello frame carries them (docs/protocol.md).
     std::uint32_t managerPid = 0;  ///< pid of the httpd parent that started the daemons
     std::uint32_t generation = 0;  ///< ap_state_query(AP_SQ_CONFIG_GEN) of this configuration
+    /// The groups' requests in progress, shared by this generation's httpd children (mapped by
+    /// post_config before they fork, unmapped in the parent with pconf); nullptr when it could
+    /// not be mapped, and then no max-in-flight= limit applies.
+    InFlightTable* inFlight = nullptr;
 
 private:
     std::vector<std::unique_ptr<DaemonGroup>> groups_;

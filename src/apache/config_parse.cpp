@@ -12,6 +12,7 @@
 #include <set>
 #include <system_error>
 #include <type_traits>
+#include <variant>
 
 #include <sys/stat.h>
 
@@ -38,54 +39,126 @@ bool isBlank(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/// How a WSGIDaemonProcess option's value is checked.
-enum class ValueKind {
-    Count,      ///< integer >= 0 (minNonZero: 0, or at least that much)
-    SignedInt,  ///< integer in [lo, hi]
-    Seconds,    ///< whole seconds, 0..kMaxTimeoutSeconds
-    Float,      ///< a positive decimal number
-    OnOff,      ///< On or Off
-    Text,       ///< any non-empty string
+/// user= / group= values: a name, or #number.
+Status checkIdentity(std::string_view what, std::string_view value) {
+    if (value.front() == '#') {
+        auto n = parseInteger(what, value.substr(1), 0, 0x7fffffff);
+        return n ? Status::ok() : n.status();
+    }
+    return Status::ok();
+}
+
+// ---- the WSGIDaemonProcess option table -------------------------------------------------------
+
+/// How a WSGIDaemonProcess option's value is parsed and checked.
+enum class OptionKind {
+    Integer,        ///< a decimal integer in [lo, hi]
+    ZeroOrAtLeast,  ///< 0 (off), or an integer of at least lo
+    Seconds,        ///< whole seconds in [lo, kMaxTimeoutSeconds]
+    Float,          ///< a positive decimal number
+    OnOff,          ///< On or Off
+    Text,           ///< any non-empty string
+    AbsolutePath,   ///< a path starting with '/'
+    Identity,       ///< a user or group name, or #number
+    IdentityList,   ///< comma-separated Identity values
+    Umask,          ///< an octal mode up to 0777
+    PathList,       ///< colon-separated directories (empty items dropped)
+    DisplayName,    ///< text with %{GROUP} expanded
 };
 
-/// A mod_wsgi option mod_wsgid accepts but does not act on yet: its value is still checked, so a
-/// typo fails configtest today rather than the day the option is implemented.
-struct AcceptedOption {
+/// The DaemonGroup member an option sets; std::monostate for an option that is accepted and
+/// checked but not implemented yet (it is listed in DaemonGroup::unimplementedOptions and
+/// logged as WG0012 at start).
+using OptionTarget = std::variant<
+    std::monostate, int DaemonGroup::*, bool DaemonGroup::*, std::string DaemonGroup::*,
+    std::uint64_t DaemonGroup::*, std::chrono::seconds DaemonGroup::*,
+    std::optional<std::chrono::seconds> DaemonGroup::*, std::optional<int> DaemonGroup::*,
+    std::optional<mode_t> DaemonGroup::*, std::vector<std::string> DaemonGroup::*>;
+
+/// One WSGIDaemonProcess option: its name, how its value is checked, and where it goes. To add
+/// an option, add a row to kDaemonOptions (and a row to docs/configuration.md).
+struct DaemonOption {
     std::string_view name;
-    ValueKind kind;
+    OptionKind kind;
+    OptionTarget target;
     long long lo = 0;
     long long hi = 0;
+    /// A check before the kind's, for values that deserve their own message; nullptr for none.
+    Status (*check)(std::string_view what, std::string_view value) = nullptr;
+    /// A step after the value is stored (processes= also sets processesGiven); nullptr for none.
+    void (*after)(DaemonGroup& g) = nullptr;
 };
 
-// mod_wsgi 6.0.5's option list (reference §2) minus the ones parsed for real below and the
-// rejected ones (chroot, script-user, script-group).
-constexpr std::array kAcceptedOptions = {
-    AcceptedOption{"python-eggs", ValueKind::Text},
-    AcceptedOption{"switch-interval", ValueKind::Float},
-    AcceptedOption{"stack-size", ValueKind::Count},
-    AcceptedOption{"maximum-requests", ValueKind::Count},
-    AcceptedOption{"startup-timeout", ValueKind::Seconds},
-    AcceptedOption{"deadlock-timeout", ValueKind::Seconds},
-    AcceptedOption{"inactivity-timeout", ValueKind::Seconds},
-    AcceptedOption{"request-timeout", ValueKind::Seconds},
-    AcceptedOption{"interrupt-timeout", ValueKind::Seconds},
-    AcceptedOption{"graceful-timeout", ValueKind::Seconds},
-    AcceptedOption{"eviction-timeout", ValueKind::Seconds},
-    AcceptedOption{"restart-interval", ValueKind::Seconds},
-    AcceptedOption{"response-socket-timeout", ValueKind::Seconds},
-    AcceptedOption{"response-flush-delay", ValueKind::Count},
-    AcceptedOption{"send-buffer-size", ValueKind::Count, 512},
-    AcceptedOption{"receive-buffer-size", ValueKind::Count, 512},
-    AcceptedOption{"header-buffer-size", ValueKind::Count, 8192},
-    AcceptedOption{"response-buffer-size", ValueKind::Count, 65536},
-    AcceptedOption{"socket-user", ValueKind::Text},
-    AcceptedOption{"cpu-time-limit", ValueKind::Seconds},
-    AcceptedOption{"cpu-priority", ValueKind::SignedInt, -20, 19},
-    AcceptedOption{"memory-limit", ValueKind::Count},
-    AcceptedOption{"virtual-memory-limit", ValueKind::Count},
-    AcceptedOption{"server-metrics", ValueKind::OnOff},
-    AcceptedOption{"newrelic-config-file", ValueKind::Text},
-    AcceptedOption{"newrelic-environment", ValueKind::Text},
+void noteProcessesGiven(DaemonGroup& g) {
+    g.processesGiven = true;
+}
+
+Status refuseServiceScriptMode(std::string_view what, std::string_view value) {
+    if (value == "0") {
+        return invalid(std::string(what) + ": threads=0 (mod_wsgi's service-script mode) is not " +
+                       "supported yet; use threads=1 or more");
+    }
+    return Status::ok();
+}
+
+// Every option of mod_wsgi 6.0.5 (reference §2) and mod_wsgid's own, except the rejected ones
+// (kRejectedOptions). Bounds are the documented ones; a row without a target is accepted and
+// type-checked but not implemented yet.
+constexpr std::array kDaemonOptions = {
+    DaemonOption{"processes", OptionKind::Integer, &DaemonGroup::processes, 1, kMaxDaemonProcesses,
+                 nullptr, noteProcessesGiven},
+    DaemonOption{"threads", OptionKind::Integer, &DaemonGroup::threads, 1, kMaxDaemonThreads,
+                 refuseServiceScriptMode},
+    DaemonOption{"user", OptionKind::Identity, &DaemonGroup::user},
+    DaemonOption{"group", OptionKind::Identity, &DaemonGroup::group},
+    DaemonOption{"supplementary-groups", OptionKind::IdentityList,
+                 &DaemonGroup::supplementaryGroups},
+    DaemonOption{"umask", OptionKind::Umask, &DaemonGroup::umask},
+    DaemonOption{"home", OptionKind::AbsolutePath, &DaemonGroup::home},
+    DaemonOption{"python-home", OptionKind::AbsolutePath, &DaemonGroup::pythonHome},
+    DaemonOption{"python-path", OptionKind::PathList, &DaemonGroup::pythonPath},
+    DaemonOption{"display-name", OptionKind::DisplayName, &DaemonGroup::displayName},
+    DaemonOption{"allow-root", OptionKind::OnOff, &DaemonGroup::allowRoot},
+    DaemonOption{"lang", OptionKind::Text, &DaemonGroup::lang},
+    DaemonOption{"locale", OptionKind::Text, &DaemonGroup::locale},
+    DaemonOption{"listen-backlog", OptionKind::Integer, &DaemonGroup::listenBacklog, 1,
+                 kMaxListenBacklog},
+    DaemonOption{"log-rate", OptionKind::Integer, &DaemonGroup::logRateBytes, 0, kMaxLogLimitBytes},
+    DaemonOption{"log-burst", OptionKind::Integer, &DaemonGroup::logBurstBytes, 0,
+                 kMaxLogLimitBytes},
+    DaemonOption{"connect-timeout", OptionKind::Seconds, &DaemonGroup::connectTimeout},
+    // 0 keeps mod_wsgi's meaning: the server's Timeout (the member stays unset).
+    DaemonOption{"socket-timeout", OptionKind::Seconds, &DaemonGroup::socketTimeout},
+    DaemonOption{"shutdown-timeout", OptionKind::Seconds, &DaemonGroup::shutdownTimeout},
+    DaemonOption{"queue-timeout", OptionKind::Seconds, &DaemonGroup::queueTimeout},
+    DaemonOption{"max-in-flight", OptionKind::Integer, &DaemonGroup::maxInFlight, 0,
+                 kMaxInFlightLimit},
+    DaemonOption{"python-eggs", OptionKind::Text, {}},
+    DaemonOption{"switch-interval", OptionKind::Float, {}},
+    DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"maximum-requests", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"startup-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"deadlock-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"inactivity-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"request-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"interrupt-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"graceful-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"eviction-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"restart-interval", OptionKind::Seconds, {}},
+    DaemonOption{"response-socket-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
+    DaemonOption{"receive-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
+    DaemonOption{"header-buffer-size", OptionKind::ZeroOrAtLeast, {}, 8192},
+    DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast, {}, 65536},
+    DaemonOption{"socket-user", OptionKind::Text, {}},
+    DaemonOption{"cpu-time-limit", OptionKind::Seconds, {}},
+    DaemonOption{"cpu-priority", OptionKind::Integer, {}, -20, 19},
+    DaemonOption{"memory-limit", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"virtual-memory-limit", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"server-metrics", OptionKind::OnOff, {}},
+    DaemonOption{"newrelic-config-file", OptionKind::Text, {}},
+    DaemonOption{"newrelic-environment", OptionKind::Text, {}},
 };
 
 // Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
@@ -93,9 +166,22 @@ constexpr std::array kAcceptedOptions = {
 constexpr std::array<std::string_view, 3> kRejectedOptions = {"chroot", "script-user",
                                                               "script-group"};
 
-Status checkAccepted(const AcceptedOption& opt, std::string_view what, std::string_view value) {
+/// A checked option value, in the form its kind produces.
+using OptionValue =
+    std::variant<long long, double, bool, std::string, std::vector<std::string>, mode_t>;
+
+/// Checks `value` against `opt`'s kind and bounds and converts it. `what` names the option.
+Result<OptionValue> parseOptionValue(const DaemonOption& opt, std::string_view what,
+                                     std::string_view value, std::string_view groupName) {
     switch (opt.kind) {
-        case ValueKind::Count: {
+        case OptionKind::Integer: {
+            auto n = parseInteger(what, value, opt.lo, opt.hi);
+            if (!n) {
+                return n.status();
+            }
+            return OptionValue{*n};
+        }
+        case OptionKind::ZeroOrAtLeast: {
             auto n = parseInteger(what, value, 0, std::numeric_limits<long long>::max());
             if (!n) {
                 return n.status();
@@ -104,43 +190,107 @@ Status checkAccepted(const AcceptedOption& opt, std::string_view what, std::stri
                 return invalid(std::string(what) + " must be 0 or at least " +
                                std::to_string(opt.lo) + ", got " + quoted(value));
             }
-            return Status::ok();
+            return OptionValue{*n};
         }
-        case ValueKind::SignedInt: {
-            auto n = parseInteger(what, value, opt.lo, opt.hi);
-            return n ? Status::ok() : n.status();
+        case OptionKind::Seconds: {
+            auto n = parseInteger(what, value, opt.lo, kMaxTimeoutSeconds);
+            if (!n) {
+                return n.status();
+            }
+            return OptionValue{*n};
         }
-        case ValueKind::Seconds: {
-            auto n = parseInteger(what, value, 0, kMaxTimeoutSeconds);
-            return n ? Status::ok() : n.status();
-        }
-        case ValueKind::Float: {
+        case OptionKind::Float: {
             double d = 0;
             const auto* end = value.data() + value.size();
             auto [p, ec] = std::from_chars(value.data(), end, d);
-            if (value.empty() || ec != std::errc() || p != end || !(d > 0)) {
+            if (ec != std::errc() || p != end || !(d > 0)) {
                 return invalid(std::string(what) + " needs a positive number, got " +
                                quoted(value));
             }
-            return Status::ok();
+            return OptionValue{d};
         }
-        case ValueKind::OnOff: {
+        case OptionKind::OnOff: {
             auto b = parseOnOff(what, value);
-            return b ? Status::ok() : b.status();
+            if (!b) {
+                return b.status();
+            }
+            return OptionValue{*b};
         }
-        case ValueKind::Text:
-            return Status::ok();
+        case OptionKind::Text:
+            return OptionValue{std::string(value)};
+        case OptionKind::AbsolutePath:
+            if (value.front() != '/') {
+                return invalid(std::string(what) + " must be an absolute path, got " +
+                               quoted(value));
+            }
+            return OptionValue{std::string(value)};
+        case OptionKind::Identity:
+            if (Status st = checkIdentity(what, value); !st) {
+                return st;
+            }
+            return OptionValue{std::string(value)};
+        case OptionKind::IdentityList: {
+            std::string_view rest = value;
+            while (true) {
+                const auto comma = rest.find(',');
+                const auto item = rest.substr(0, comma);
+                if (item.empty()) {
+                    return invalid(std::string(what) + " has an empty item in " + quoted(value));
+                }
+                if (Status st = checkIdentity(what, item); !st) {
+                    return st;
+                }
+                if (comma == std::string_view::npos) {
+                    break;
+                }
+                rest.remove_prefix(comma + 1);
+            }
+            return OptionValue{std::string(value)};
+        }
+        case OptionKind::Umask: {
+            auto m = parseUmask(what, value);
+            if (!m) {
+                return m.status();
+            }
+            return OptionValue{*m};
+        }
+        case OptionKind::PathList:
+            return OptionValue{splitColonList(value)};
+        case OptionKind::DisplayName:
+            return OptionValue{expandDisplayName(value, groupName)};
     }
-    return Status::ok();
+    return invalid(std::string(what) + ": unknown option kind");
 }
 
-/// user= / group= values: a name, or #number.
-Status checkIdentity(std::string_view what, std::string_view value) {
-    if (value.front() == '#') {
-        auto n = parseInteger(what, value.substr(1), 0, 0x7fffffff);
-        return n ? Status::ok() : n.status();
-    }
-    return Status::ok();
+/// Stores a checked value into the member `target` names.
+void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value) {
+    std::visit(
+        [&](auto member) {
+            using Member = decltype(member);
+            if constexpr (std::is_same_v<Member, int DaemonGroup::*>) {
+                g.*member = static_cast<int>(std::get<long long>(value));
+            } else if constexpr (std::is_same_v<Member, bool DaemonGroup::*>) {
+                g.*member = std::get<bool>(value);
+            } else if constexpr (std::is_same_v<Member, std::string DaemonGroup::*>) {
+                g.*member = std::get<std::string>(std::move(value));
+            } else if constexpr (std::is_same_v<Member, std::uint64_t DaemonGroup::*>) {
+                g.*member = static_cast<std::uint64_t>(std::get<long long>(value));
+            } else if constexpr (std::is_same_v<Member, std::chrono::seconds DaemonGroup::*>) {
+                g.*member = std::chrono::seconds(std::get<long long>(value));
+            } else if constexpr (std::is_same_v<
+                                     Member, std::optional<std::chrono::seconds> DaemonGroup::*>) {
+                // 0 leaves an optional duration unset: "use the default".
+                const long long n = std::get<long long>(value);
+                g.*member = n > 0 ? std::optional(std::chrono::seconds(n)) : std::nullopt;
+            } else if constexpr (std::is_same_v<Member, std::optional<int> DaemonGroup::*>) {
+                g.*member = static_cast<int>(std::get<long long>(value));
+            } else if constexpr (std::is_same_v<Member, std::optional<mode_t> DaemonGroup::*>) {
+                g.*member = std::get<mode_t>(value);
+            } else if constexpr (std::is_same_v<Member, std::vector<std::string> DaemonGroup::*>) {
+                g.*member = std::get<std::vector<std::string>>(std::move(value));
+            }
+        },
+        target);
 }
 
 std::uint32_t fnv1a(std::string_view s) noexcept {
@@ -598,6 +748,16 @@ Result<ImportScriptArgs> parseImportScript(std::string_view raw) {
     return a;
 }
 
+int maxInFlightLimit(const DaemonGroup& g, int httpdWorkers) noexcept {
+    if (g.maxInFlight) {
+        return *g.maxInFlight;
+    }
+    const long long own = static_cast<long long>(g.processes) * g.threads;
+    const long long share = std::max<long long>(own, httpdWorkers / 2);
+    const long long limit = std::min(own + g.listenBacklog, share);
+    return static_cast<int>(std::clamp<long long>(limit, 1, kMaxInFlightLimit));
+}
+
 Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
     static constexpr std::string_view kDirective = "WSGIDaemonProcess";
     auto words = splitWords(raw);
@@ -646,115 +806,29 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
                            "that protection. Remove the option");
         }
 
-        if (key == "processes") {
-            auto n = parseInteger(what, value, 1, kMaxDaemonProcesses);
-            if (!n) {
-                return n.status();
-            }
-            g.processes = static_cast<int>(*n);
-            g.processesGiven = true;
-        } else if (key == "threads") {
-            if (value == "0") {
-                return invalid(what + ": threads=0 (mod_wsgi's service-script mode) is not " +
-                               "supported yet; use threads=1 or more");
-            }
-            auto n = parseInteger(what, value, 1, kMaxDaemonThreads);
-            if (!n) {
-                return n.status();
-            }
-            g.threads = static_cast<int>(*n);
-        } else if (key == "user") {
-            if (Status st = checkIdentity(what, value); !st) {
+        const auto* const option =
+            std::find_if(kDaemonOptions.begin(), kDaemonOptions.end(),
+                         [&](const DaemonOption& o) { return o.name == key; });
+        if (option == kDaemonOptions.end()) {
+            return invalid(prefix + "unknown option " + quoted(key) +
+                           " (see the WSGIDaemonProcess options in docs/configuration.md)");
+        }
+        if (option->check != nullptr) {
+            if (Status st = option->check(what, value); !st) {
                 return st;
             }
-            g.user = value;
-        } else if (key == "group") {
-            if (Status st = checkIdentity(what, value); !st) {
-                return st;
-            }
-            g.group = value;
-        } else if (key == "supplementary-groups") {
-            std::string_view rest = value;
-            while (true) {
-                const auto comma = rest.find(',');
-                const auto item = rest.substr(0, comma);
-                if (item.empty()) {
-                    return invalid(what + " has an empty item in " + quoted(value));
-                }
-                if (Status st = checkIdentity(what, item); !st) {
-                    return st;
-                }
-                if (comma == std::string_view::npos) {
-                    break;
-                }
-                rest.remove_prefix(comma + 1);
-            }
-            g.supplementaryGroups = value;
-        } else if (key == "umask") {
-            auto m = parseUmask(what, value);
-            if (!m) {
-                return m.status();
-            }
-            g.umask = *m;
-        } else if (key == "home" || key == "python-home") {
-            if (value.front() != '/') {
-                return invalid(what + " must be an absolute path, got " + quoted(value));
-            }
-            (key == "home" ? g.home : g.pythonHome) = value;
-        } else if (key == "python-path") {
-            g.pythonPath = splitColonList(value);
-        } else if (key == "display-name") {
-            g.displayName = expandDisplayName(value, g.name);
-        } else if (key == "allow-root") {
-            auto on = parseOnOff(what, value);
-            if (!on) {
-                return on.status();
-            }
-            g.allowRoot = *on;
-        } else if (key == "lang") {
-            g.lang = value;
-        } else if (key == "locale") {
-            g.locale = value;
-        } else if (key == "listen-backlog") {
-            auto n = parseInteger(what, value, 1, kMaxListenBacklog);
-            if (!n) {
-                return n.status();
-            }
-            g.listenBacklog = static_cast<int>(*n);
-        } else if (key == "log-rate" || key == "log-burst") {
-            auto n = parseInteger(what, value, 0, kMaxLogLimitBytes);
-            if (!n) {
-                return n.status();
-            }
-            (key == "log-rate" ? g.logRateBytes : g.logBurstBytes) = static_cast<std::uint64_t>(*n);
-        } else if (key == "connect-timeout" || key == "socket-timeout" ||
-                   key == "shutdown-timeout" || key == "queue-timeout") {
-            auto n = parseInteger(what, value, 0, kMaxTimeoutSeconds);
-            if (!n) {
-                return n.status();
-            }
-            const std::chrono::seconds secs{*n};
-            if (key == "connect-timeout") {
-                g.connectTimeout = secs;
-            } else if (key == "shutdown-timeout") {
-                g.shutdownTimeout = secs;
-            } else if (key == "queue-timeout") {
-                g.queueTimeout = secs;
-            } else if (secs.count() > 0) {
-                g.socketTimeout = secs;  // 0 keeps mod_wsgi's meaning: the server's Timeout
-            }
-        } else {
-            const auto* const it =
-                std::find_if(kAcceptedOptions.begin(), kAcceptedOptions.end(),
-                             [&](const AcceptedOption& o) { return o.name == key; });
-            if (it == kAcceptedOptions.end()) {
-                return invalid(prefix + "unknown option " + quoted(key) +
-                               " (see the WSGIDaemonProcess options in docs/configuration.md)");
-            }
-            if (Status st = checkAccepted(*it, what, value); !st) {
-                return st;
-            }
+        }
+        auto parsed = parseOptionValue(*option, what, value, g.name);
+        if (!parsed) {
+            return parsed.status();
+        }
+        if (std::holds_alternative<std::monostate>(option->target)) {
             g.unimplementedOptions.push_back(key);
+            continue;
+        }
+        storeOption(g, option->target, std::move(parsed.value()));
+        if (option->after != nullptr) {
+            option->after(g);
         }
     }
     if ((g.user == "root" || g.user == "#0") && !g.allowRoot) {

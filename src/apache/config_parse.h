@@ -156,10 +156,18 @@ struct ImportScriptArgs {
 /// Parses WSGIImportScript arguments; both options are required.
 common::Result<ImportScriptArgs> parseImportScript(std::string_view raw);
 
+/// The effective max-in-flight= of `g` on an httpd of `httpdWorkers` (MaxRequestWorkers): as set,
+/// else the group's own workers (processes x threads) plus its listen-backlog of waiting
+/// requests (mod_wsgi's own bound: past the backlog its connects fail), but at most half of
+/// httpd's workers unless the group's own workers are more, so that one flooded group always
+/// leaves the other half to everything else. 0: no limit.
+int maxInFlightLimit(const DaemonGroup& g, int httpdWorkers) noexcept;
+
 /// Parses `WSGIDaemonProcess NAME option=value...` into a group (not yet registered; user names
-/// are not resolved and paths are not checked here). Options mod_wsgi documents but mod_wsgid does
-/// not implement yet are validated by type and listed in DaemonGroup::unimplementedOptions.
-/// Errors name the group and the option.
+/// are not resolved and paths are not checked here). Options come from one table in
+/// config_parse.cpp (kDaemonOptions: name, kind, bounds and the DaemonGroup member each sets);
+/// options mod_wsgi documents that mod_wsgid does not implement yet are validated by type and
+/// listed in DaemonGroup::unimplementedOptions. Errors name the group and the option.
 common::Result<DaemonGroup> parseDaemonProcess(std::string_view raw);
 
 }  // namespace wsgid::apache

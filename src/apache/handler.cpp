@@ -31,7 +31,10 @@
 #include "apache/empty_body_source.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
+#include "apache/in_flight_limit.h"
 #include "apache/path_rules.h"
+#include "apache/process_manager.h"
+#include "apache/process_state.h"
 #include "apache/relay.h"
 #include "apache/request_attempts.h"
 #include "apache/routing_rules.h"
@@ -51,10 +54,13 @@ constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
 /// The callable mod_wsgi calls in a WSGIHandlerScript.
 constexpr const char* kHandlerScriptCallable = "handle_request";
 
-/// Per-child state: the connection pool and the registry of this configuration generation.
+/// Per-child state: the connection pool, the registry of this configuration generation, and the
+/// child's row of the shared request counters (max-in-flight=).
 struct ChildState {
+    ChildState(const GroupRegistry& r, server_rec* s) : registry(&r), inFlight(r, s) {}
     ConnectionPool pool;
     const GroupRegistry* registry = nullptr;
+    ChildInFlight inFlight;
 };
 
 /// Set in childInit, cleared by pchild's cleanup. A raw atomic pointer (trivially destructible,
@@ -240,10 +246,28 @@ std::chrono::milliseconds acceptTimeoutFor(const DaemonGroup& group, const reque
     return std::chrono::milliseconds(std::max<apr_time_t>(1, apr_time_as_msec(left)));
 }
 
+/// How long a handler whose daemon connection broke waits for the parent's record of why the
+/// daemon died: the parent sees a death within the MPM's one-second maintenance loop, so two
+/// seconds cover a loaded machine. Only a request whose daemon died ever waits.
+constexpr std::chrono::milliseconds kDeathCauseWait{2000};
+
+/// "; the daemon process was killed by signal 9 (Killed)" when the parent recorded why daemon
+/// `pid` died after `sentAt`; otherwise why it cannot be said. Also sets the 502 page's reason.
+std::string daemonEndText(request_rec* r, unsigned pid, DeathClock::time_point sentAt) {
+    const auto cause =
+        ProcessManager::daemonDeathCause(static_cast<pid_t>(pid), sentAt, kDeathCauseWait);
+    if (!cause) {
+        return "; the daemon process did not die (or its death was not recorded in time)";
+    }
+    const std::string note = "The daemon process serving this request " + *cause + ".";
+    apr_table_setn(r->notes, "error-notes", ap_escape_html(r->pool, note.c_str()));
+    return "; the daemon process " + *cause;
+}
+
 /// Maps how a relay ended onto the handler's return value, logging once.
 int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
-                const RelayResult& result, const ApacheBodySource& source,
-                ApacheResponseSink& sink) {
+                const RelayResult& result, const ApacheBodySource& source, ApacheResponseSink& sink,
+                DeathClock::time_point sentAt) {
     const unsigned pid = conn != nullptr ? conn->daemonPid() : 0;
     switch (result.outcome) {
         case RelayOutcome::Completed:
@@ -273,32 +297,47 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
                           result.error ? result.error->message.c_str() : "");
             return protocol::httpStatusFor(code);
         }
-        case RelayOutcome::FailedAfterStart:
+        case RelayOutcome::FailedAfterStart: {
+            // A broken connection (no Error frame) after the headers: the daemon may have died.
+            const std::string end = result.error ? std::string() : daemonEndText(r, pid, sentAt);
             if (!sink.passedAny() && sink.disposition() != ResponseDisposition::Pass) {
                 // Nothing of it was to reach the client (a redirect or an overridden error).
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                               "WG0155: response from daemon group '%s' (pid %u) failed after its "
-                              "headers, before it was replaced; answering 502: %s",
-                              group.name.c_str(), pid, result.detail.c_str());
+                              "headers, before it was replaced; answering 502: %s%s",
+                              group.name.c_str(), pid, result.detail.c_str(), end.c_str());
                 return HTTP_BAD_GATEWAY;
             }
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0114: response from daemon group '%s' (pid %u) failed after its "
-                          "headers; aborting the client connection: %s",
-                          group.name.c_str(), pid, result.detail.c_str());
+                          "headers; aborting the client connection: %s%s",
+                          group.name.c_str(), pid, result.detail.c_str(), end.c_str());
             sink.abort();
             return OK;
-        case RelayOutcome::Broken:
+        }
+        case RelayOutcome::Broken: {
+            const std::string end = daemonEndText(r, pid, sentAt);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0115: daemon group '%s' (pid %u) closed the connection before "
-                          "sending a response for %s: %s",
-                          group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str());
+                          "sending a response for %s: %s%s",
+                          group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str(),
+                          end.c_str());
             return HTTP_BAD_GATEWAY;
-        case RelayOutcome::Timeout:
+        }
+        case RelayOutcome::Timeout: {
+            const RunState state = processRunState(static_cast<pid_t>(pid));
+            const char* stopped = state == RunState::Stopped
+                                      ? "; the daemon process is stopped (SIGSTOP), so it could "
+                                        "not answer"
+                                  : state == RunState::Traced
+                                      ? "; the daemon process is stopped by a debugger"
+                                      : "";
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0116: timeout waiting for daemon group '%s' (pid %u) for %s: %s",
-                          group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str());
+                          "WG0116: timeout waiting for daemon group '%s' (pid %u) for %s: %s%s",
+                          group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str(),
+                          stopped);
             return HTTP_GATEWAY_TIME_OUT;
+        }
         case RelayOutcome::Malformed:
             // Nothing of a response whose framing the daemon broke may look complete: when
             // nothing went out yet the client gets a 502 instead, else the connection is reset.
@@ -704,6 +743,7 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     const ConnectParams params = connectParamsFor(group, r, *child.registry);
     ApacheBodySource source(r);
     ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
+    const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
         child.pool, params, head, source, sink, {.singleProcess = group.processes == 1},
         [r, &group](const RelayResult& retried) {
@@ -725,7 +765,8 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
         return HTTP_SERVICE_UNAVAILABLE;
     }
     const RelayResult& result = attempt->result;
-    const int status = finishRelay(r, group, attempt->connection.get(), result, source, sink);
+    const int status =
+        finishRelay(r, group, attempt->connection.get(), result, source, sink, sentAt);
     if (result.reusable) {
         child.pool.giveBack(std::move(attempt->connection));
     }
@@ -853,6 +894,11 @@ int handleRequestImpl(request_rec* r) {
     }
     route.value->routing.contentLength = *length.value;
     const DaemonGroup& group = *route.value->group;
+    // Counted for as long as the request runs (docs/architecture.md "Fair share").
+    const InFlightTicket ticket = child->inFlight.enter(r, group);
+    if (!ticket.admitted()) {
+        return groupBusy(r);
+    }
     const protocol::RequestHead head = buildRequestHead(r, std::move(route.value->routing));
     return relayToDaemon(r, *child, group, head, conf);
 }
@@ -875,8 +921,7 @@ common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScri
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {
     try {
-        auto state = std::make_unique<ChildState>();
-        state->registry = &GroupRegistry::get(s->process->pconf);
+        auto state = std::make_unique<ChildState>(GroupRegistry::get(s->process->pconf), s);
         ChildState* raw = attachToPool(pchild, std::move(state));
         // Registered after attachToPool, so (cleanups run in reverse order) the pointer is
         // cleared before the state is deleted.

@@ -6,6 +6,7 @@
 #include "apache/config.h"
 #include "apache/handler.h"
 #include "apache/httpd_includes.h"
+#include "apache/in_flight_limit.h"
 #include "apache/process_manager.h"
 
 APLOG_USE_MODULE(wsgid);
@@ -52,7 +53,10 @@ int postConfigHook(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
         if (isPreConfigPass()) {
             return OK;
         }
-        return ProcessManager::start(pconf, s, GroupRegistry::get(pconf)) ? OK : kHookFailure;
+        GroupRegistry& registry = GroupRegistry::get(pconf);
+        // Before the MPM forks this generation's children: they inherit the mapping.
+        mapInFlightTable(pconf, s, registry);
+        return ProcessManager::start(pconf, s, registry) ? OK : kHookFailure;
     });
 }
 

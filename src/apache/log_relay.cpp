@@ -448,7 +448,12 @@ void LogRelay::onDeath(int reason, int status) {
     const bool serverStopping =
         retired_ ||
         (ap_mpm_query(AP_MPMQ_MPM_STATE, &stopping) == APR_SUCCESS && stopping == AP_MPMQ_STOPPING);
-    const auto d = state_.ended(SupervisorClock::now(), exit, serverStopping);
+    const auto now = SupervisorClock::now();
+    // The relay says nothing about being ready: one that ran a while counts as healthy.
+    const auto d = state_.ended(now,
+                                {.startupFailure = exit.isStartupFailure(),
+                                 .wasReady = state_.uptime(now) >= kHealthyUptime},
+                                serverStopping);
     if (!d.restart) {
         return;
     }

@@ -1,44 +1,45 @@
 // SPDX-License-Identifier: Apache-2.0
-// Daemon process manager in the httpd parent (see process_manager.h). Decisions about when to
-// start a process come from restart_policy.h; this file performs them: sockets, fork+exec,
-// signals, reaping and logging. Never runs Python, never starts threads.
+// Daemon process manager in the httpd parent (see process_manager.h). It decides with
+// restart_policy.h and retired_daemons.h and acts through daemon_sockets.h and daemon_spawn.h;
+// this file holds the generation's Manager: other-child supervision, signals and logging.
+// Never runs Python, never starts threads.
 #include "apache/process_manager.h"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "apache/config.h"
 #include "apache/config_parse.h"
+#include "apache/daemon_death.h"
 #include "apache/daemon_environment.h"
+#include "apache/daemon_sockets.h"
+#include "apache/daemon_spawn.h"
+#include "apache/death_records.h"
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/log_relay.h"
+#include "apache/process_state.h"
 #include "apache/restart_policy.h"
+#include "apache/retained_state.h"
+#include "apache/retired_daemons.h"
+#include "apache/server_log_sink.h"
 #include "apache/socket_directory.h"
+#include "apache/status_channel.h"
 #include "common/random.h"
-#include "common/socket_io.h"
-#include "common/unique_fd.h"
 #include "protocol/daemon_args.h"
+#include "protocol/daemon_status.h"
 // httpd_includes.h first: apr_raii.h needs the APR pool API.
 #include "apache/apr_raii.h"
 
@@ -48,12 +49,12 @@ namespace wsgid::apache {
 
 namespace {
 
-/// Key of the retained state. The version is part of the key because a graceful restart may load
-/// a newer build of this module into a parent that still holds the old layout: bump it whenever
-/// RetainedState changes.
-constexpr const char* kRetainedKey = "mod_wsgid/process_manager/v2";
 /// pconf userdata key of the generation's Manager (the monitor hook finds it there).
 constexpr const char* kManagerKey = "wsgid::ProcessManager";
+
+/// In an httpd child: the shared table of daemon deaths (set in child_init; a raw atomic pointer,
+/// trivially destructible, read by request threads).
+std::atomic<const DeathRecords*> gDeathRecords{nullptr};
 
 /// Grace after a daemon's shutdown-timeout before SIGKILL. The daemon bounds its own drain and
 /// Python finalization by shutdown-timeout; this covers the exit itself around that bound.
@@ -69,95 +70,6 @@ constexpr std::chrono::seconds kKillReapWait{2};
 /// Poll interval of the bounded waits at stop: short enough to exit promptly once the daemons are
 /// gone, long enough to cost nothing.
 constexpr std::chrono::milliseconds kReapPollInterval{50};
-/// Process name (comm) of a forked daemon while it waits out its restart backoff before exec.
-constexpr const char* kBackoffProcessName = "wsgid-backoff";
-/// What the retired list calls a log relay in place of a group name.
-constexpr const char* kLogRelayLabel = "(log relay)";
-
-// ---- state retained across configuration generations ----------------------------------------
-
-/// A group's listening socket, kept open across restarts so queued connections and children of
-/// the previous generation still reach a daemon.
-struct RetainedListener {
-    std::string group;
-    std::string path;
-    int fd = -1;
-};
-
-/// A daemon of a previous generation: it got SIGTERM and drains; SIGKILL at killAt.
-struct RetiredDaemon {
-    pid_t pid = 0;
-    std::uint32_t generation = 0;
-    std::string group;
-    SupervisorTime killAt{};
-    bool killed = false;
-};
-
-/// A group's secrets of the latest generations, newest last (kRetainedSecretGenerations): new
-/// daemons accept children of earlier generations that are still finishing requests.
-struct RetainedSecrets {
-    std::string group;
-    std::vector<protocol::GroupSecret> history;
-};
-
-/// Lives in the httpd parent for its whole life (allocated once, reached through
-/// ap_retained_data). No virtual functions, nothing that points into this module's code: the
-/// module is unloaded and reloaded at every restart.
-struct RetainedState {
-    std::vector<RetainedListener> listeners;
-    std::vector<RetiredDaemon> retired;
-    std::vector<RetainedSecrets> secrets;
-};
-
-RetainedState* retainedState(bool create) {
-    void* block = ap_retained_data_get(kRetainedKey);
-    if (block == nullptr) {
-        if (!create) {
-            return nullptr;
-        }
-        // The block holds a pointer: the state itself is a C++ object on the heap.
-        block =
-            ap_retained_data_create(kRetainedKey,
-                                    sizeof(RetainedState*));  // NOLINT(bugprone-sizeof-expression)
-    }
-    auto** state = static_cast<RetainedState**>(block);
-    if (*state == nullptr && create) {
-        *state = new RetainedState();
-    }
-    return *state;
-}
-
-void dropRetainedState() {
-    if (void* block = ap_retained_data_get(kRetainedKey); block != nullptr) {
-        auto** state = static_cast<RetainedState**>(block);
-        delete *state;
-        *state = nullptr;
-    }
-}
-
-// ---- small process and socket helpers ---------------------------------------------------------
-
-enum class ChildState { Running, Exited, Gone };
-
-/// Whether `pid` is still a running child of this process. Reaps it if it has exited (the raw
-/// wait status goes to *status). Gone: not (or no longer) our child.
-ChildState probeChild(pid_t pid, int* status) {
-    while (true) {
-        int st = 0;
-        const pid_t r = ::waitpid(pid, &st, WNOHANG);
-        if (r == 0) {
-            return ChildState::Running;
-        }
-        if (r == pid) {
-            *status = st;
-            return ChildState::Exited;
-        }
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        return ChildState::Gone;
-    }
-}
 
 bool mpmStopping() {
     int state = AP_MPMQ_STOPPING;
@@ -170,90 +82,6 @@ std::string formatSeconds(SupervisorDuration d) {
     return buf;
 }
 
-std::string errnoText(int err) {
-    return common::errnoText(err);
-}
-
-bool isSocketFile(const std::string& path) {
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-/// Whether `fd` is still the Unix socket bound to `path` (not a descriptor number that something
-/// else closed and reused).
-bool isListenerFor(int fd, const std::string& path) {
-    sockaddr_un addr{};
-    socklen_t len = sizeof(addr);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-        addr.sun_family != AF_UNIX) {
-        return false;
-    }
-    return ::strncmp(addr.sun_path, path.c_str(), sizeof(addr.sun_path)) == 0;
-}
-
-void unlinkSocket(const std::string& path) {
-    if (isSocketFile(path)) {
-        (void)::unlink(path.c_str());  // best effort: the path contains our pid
-    }
-}
-
-/// Socket owned by Apache's User (children connect as that user); its mode 0600 comes from
-/// kBindUmask. Neither step follows a symlink (socket_directory.h).
-void setSocketOwnership(server_rec* s, const std::string& path) {
-    if (::geteuid() != 0) {
-        return;
-    }
-    if (auto st = chownSocket(path, ap_unixd_config.user_id, ap_unixd_config.group_id); !st) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     "WG0024: cannot give the daemon socket %s to User %s: %s", path.c_str(),
-                     ap_unixd_config.user_name, st.message().c_str());
-    }
-}
-
-/// socket + bind (under kBindUmask) + listen. A stale socket file at the path is replaced.
-common::Result<int> createListener(server_rec* s, const std::string& path, int backlog) {
-    using common::ErrorCode;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(addr.sun_path)) {
-        return {ErrorCode::InvalidArgument, "the path is longer than a Unix socket path can be"};
-    }
-    std::memcpy(addr.sun_path, path.data(), path.size());
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            return {ErrorCode::InvalidArgument,
-                    "the path exists and is not a socket; remove it or change WSGISocketPrefix"};
-        }
-        // Left by an earlier httpd that had the same pid and did not exit cleanly.
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "WG0023: removing stale daemon socket %s",
-                     path.c_str());
-        (void)::unlink(path.c_str());
-    }
-    common::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) {
-        return {ErrorCode::IoError, "socket(): " + errnoText(errno)};
-    }
-    const mode_t previous = ::umask(kBindUmask);
-    const int rc = ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
-    const int bindErr = errno;
-    ::umask(previous);
-    if (rc != 0) {
-        return {ErrorCode::IoError,
-                "bind(): " + errnoText(bindErr) +
-                    (bindErr == ENOENT || bindErr == EACCES
-                         ? "; create the directory or change WSGISocketPrefix/DefaultRuntimeDir"
-                         : "")};
-    }
-    if (::listen(fd.get(), backlog) != 0) {
-        const int err = errno;
-        (void)::unlink(path.c_str());
-        return {ErrorCode::IoError, "listen(): " + errnoText(err)};
-    }
-    setSocketOwnership(s, path);
-    return fd.release();
-}
-
 const char* logLevelName(int level) {
     static constexpr std::array<const char*, 16> kNames = {
         "emerg",  "alert",  "crit",   "error",  "warn",   "notice", "info",   "debug",
@@ -263,61 +91,6 @@ const char* logLevelName(int level) {
     return kNames[static_cast<std::size_t>(std::clamp(level, 0, 15))];
 }
 
-// ---- the forked child, between fork() and execv() ---------------------------------------------
-
-/// Closes every descriptor from `first` up.
-void closeFrom(int first) {
-    if (::close_range(static_cast<unsigned>(first), ~0U, 0) == 0) {
-        return;
-    }
-    // Kernels before 5.9: walk /proc/self/fd (the parent is single-threaded, so allocating here
-    // is safe), or every possible descriptor without /proc.
-    if (DIR* d = ::opendir("/proc/self/fd"); d != nullptr) {
-        const int self = ::dirfd(d);
-        std::vector<int> fds;
-        // readdir is only unsafe on a stream shared between threads; `d` is private to this call.
-        while (const dirent* e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe)
-            const int fd = std::atoi(e->d_name);  // "." and ".." give 0, below `first`
-            if (fd >= first && fd != self) {
-                fds.push_back(fd);
-            }
-        }
-        ::closedir(d);
-        for (const int fd : fds) {
-            (void)::close(fd);
-        }
-        return;
-    }
-    const long max = ::sysconf(_SC_OPEN_MAX);
-    for (long fd = first; fd < (max > 0 ? max : 1024); ++fd) {
-        (void)::close(static_cast<int>(fd));
-    }
-}
-
-void sleepFor(std::chrono::nanoseconds delay) {
-    timespec deadline{};
-    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-    const auto total = std::chrono::nanoseconds(deadline.tv_nsec) + delay;
-    deadline.tv_sec += std::chrono::duration_cast<std::chrono::seconds>(total).count();
-    deadline.tv_nsec = (total % std::chrono::seconds(1)).count();
-    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
-    }
-}
-
-/// Everything the child needs, prepared before fork() so the child allocates nothing.
-struct ExecPlan {
-    const char* binary = nullptr;
-    std::string title;  ///< argv[0], the only argument
-    std::vector<char*> argv;
-    std::vector<std::string> env;  ///< the allow-listed environment (daemon_environment.h)
-    std::vector<char*> envp;
-    int listenFd = -1;
-    int argsFd = -1;  ///< read end of the settings pipe, already filled and closed for writing
-    int logFd = -1;   ///< write end of the group's log pipe, or -1 for /dev/null
-    pid_t parent = 0;
-    std::chrono::nanoseconds delay{};
-};
-
 /// Whether this module was built with sanitizers (their runtimes' settings then reach daemons).
 #ifdef WSGID_SANITIZER_BUILD
 constexpr bool kSanitizerBuild = true;
@@ -325,95 +98,25 @@ constexpr bool kSanitizerBuild = true;
 constexpr bool kSanitizerBuild = false;
 #endif
 
-/// A pipe holding the encoded `args`, its write end already closed: the read end (to close).
-/// Written before fork(), so the record must fit the pipe's buffer (kMaxDaemonArgsBytes).
-common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
-    using common::ErrorCode;
-    std::string bytes = protocol::encodeDaemonArgs(args);
-    if (bytes.size() > protocol::kMaxDaemonArgsBytes) {
-        return {ErrorCode::LimitExceeded, "the group's settings take " +
-                                              std::to_string(bytes.size()) + " bytes, more than " +
-                                              std::to_string(protocol::kMaxDaemonArgsBytes)};
+/// Logs what one pass of the reap loop did (WG0040 reaped, WG0041 killed).
+void logReapEvent(server_rec* s, const ReapEvent& e) {
+    const RetiredDaemon& d = e.daemon;
+    switch (e.kind) {
+        case ReapEvent::Kind::Reaped:
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                         "WG0040: daemon pid %ld of group %s (generation %u) %s after SIGTERM",
+                         static_cast<long>(d.pid), d.group.c_str(), d.generation,
+                         e.exit.describe().c_str());
+            break;
+        case ReapEvent::Kind::Killed:
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "WG0041: daemon pid %ld of group %s (generation %u) is still running "
+                         "past its shutdown-timeout; sending SIGKILL",
+                         static_cast<long>(d.pid), d.group.c_str(), d.generation);
+            break;
+        case ReapEvent::Kind::Gone:
+            break;
     }
-    int fds[2] = {-1, -1};
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        return {ErrorCode::IoError, "pipe(): " + errnoText(errno)};
-    }
-    common::UniqueFd readEnd(fds[0]);
-    const common::UniqueFd writeEnd(fds[1]);
-    // Non-blocking: a pipe smaller than expected fails here instead of hanging the parent.
-    const common::Status written =
-        common::writeFully(writeEnd.get(), bytes, common::Deadline::after(std::chrono::seconds(0)));
-    std::fill(bytes.begin(), bytes.end(), '\0');
-    if (!written) {
-        return {ErrorCode::IoError, "writing the settings pipe: " + written.message()};
-    }
-    // The daemon reads with a blocking descriptor of its own.
-    if (const common::Status st = common::setNonBlocking(readEnd.get(), false); !st) {
-        return st;
-    }
-    return readEnd.release();
-}
-
-[[noreturn]] void execDaemon(const ExecPlan& plan) noexcept {
-    // Signals: httpd blocks and ignores some; exec keeps both, and the daemon expects defaults.
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    ::sigemptyset(&dfl.sa_mask);
-    for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig != SIGKILL && sig != SIGSTOP) {
-            (void)::sigaction(sig, &dfl, nullptr);  // fails harmlessly for libc-reserved signals
-        }
-    }
-    // If httpd dies abruptly, a daemon that has not yet dropped privileges goes with it.
-    (void)::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != plan.parent) {
-        ::_exit(protocol::kExitStartupFailure);
-    }
-    // Descriptors: 0 = /dev/null, 1 and 2 = the group's log pipe (never an error-log descriptor,
-    // which tenant code could truncate: log_relay.h), 3 = the listening socket, no others.
-    if (plan.logFd > STDERR_FILENO) {
-        (void)::dup2(plan.logFd, STDERR_FILENO);
-    } else if (const int sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC); sink >= 0) {
-        (void)::dup2(sink, STDERR_FILENO);  // no relay: lose the output, never inherit httpd's
-    }
-    const int devNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devNull >= 0) {
-        (void)::dup2(devNull, STDIN_FILENO);
-    }
-    (void)::dup2(STDERR_FILENO, STDOUT_FILENO);
-    // Move both above their targets first, so neither dup2 below can close the other's source.
-    const int listenCopy = ::fcntl(plan.listenFd, F_DUPFD_CLOEXEC, protocol::kArgsFd + 1);
-    const int argsCopy = ::fcntl(plan.argsFd, F_DUPFD_CLOEXEC, protocol::kArgsFd + 1);
-    if (listenCopy < 0 || argsCopy < 0) {
-        ::_exit(protocol::kExitStartupFailure);
-    }
-    (void)::dup2(listenCopy, protocol::kListenFd);  // dup2 clears FD_CLOEXEC on the copy
-    (void)::dup2(argsCopy, protocol::kArgsFd);
-    closeFrom(protocol::kArgsFd + 1);
-    if (plan.delay.count() > 0) {
-        (void)::prctl(PR_SET_NAME, kBackoffProcessName);
-        sleepFor(plan.delay);
-    }
-    ::execve(plan.binary, plan.argv.data(), plan.envp.data());
-    const int err = errno;
-    char errBuf[256];
-    // GNU strerror_r: no allocation between fork and exit, and it may return a static string.
-    const char* errMsg = ::strerror_r(err, errBuf, sizeof(errBuf));
-    char msg[512];
-    const int n = std::snprintf(msg, sizeof(msg),
-                                "[wsgid:error] [pid %ld] WG0032: cannot execute the daemon "
-                                "program %s: %s\n",
-                                static_cast<long>(::getpid()), plan.binary, errMsg);
-    if (n > 0) {
-        const ssize_t written =
-            ::write(STDERR_FILENO, msg, std::min<std::size_t>(n, sizeof(msg) - 1));
-        (void)written;  // nothing else to tell if stderr is gone
-    }
-    ::_exit(protocol::kExitStartupFailure);
 }
 
 // ---- the manager of one configuration generation ----------------------------------------------
@@ -431,6 +134,9 @@ public:
         apr_pool_t* pool = nullptr;  ///< holds the registration; cleared at each restart
         bool registered = false;
         bool termSent = false;  ///< SIGTERM already sent to the current process
+        StatusChannel channel;  ///< the current process's status pipe
+        /// The current process was seen stopped (SIGSTOP, a debugger) and that was logged.
+        bool seenStopped = false;
     };
 
     /// A daemon of an earlier generation, registered so its death is reaped and logged here.
@@ -451,10 +157,13 @@ public:
     bool start();
     void tick();
     void onConfigPoolCleanup();
-    /// child_init: closes the log pipes an httpd child inherited.
-    void closeInheritedRelayEnds() noexcept {
+    /// child_init: closes the log pipes and status pipes an httpd child inherited.
+    void closeInheritedPipes() noexcept {
         if (relay_) {
             relay_->closeInheritedEnds();
+        }
+        for (const auto& slot : slots_) {
+            slot->channel.close();
         }
     }
 
@@ -471,6 +180,8 @@ private:
     void adoptRetired();
     void spawn(Slot& slot, SupervisorDuration delay);
     void onSlotEnded(Slot& slot, int reason, int status);
+    void pumpStatus(Slot& slot);
+    void watchStopped(Slot& slot);
     void onRetiredEnded(RetiredWatch& watch, int reason, int status);
     void unregisterWatch(pid_t pid);
     void retireLogRelay(SupervisorTime now);
@@ -497,6 +208,15 @@ bool Manager::start() {
     if (!openListeners() || !makeSecrets()) {
         return false;
     }
+    if (retained_.deaths == nullptr) {
+        // Before the MPM forks its first child, so every child inherits the mapping.
+        retained_.deaths = DeathRecords::mapShared();
+        if (retained_.deaths == nullptr) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s_,
+                         "WG0066: cannot map the shared table of daemon deaths; a request whose "
+                         "daemon dies gets 502 without the cause");
+        }
+    }
     adoptRetired();
     if (!startLogRelay()) {
         return false;
@@ -504,9 +224,8 @@ bool Manager::start() {
 
     int processes = 0;
     for (const auto& g : registry_.groups()) {
-        const auto it = std::find_if(retained_.listeners.begin(), retained_.listeners.end(),
-                                     [&](const RetainedListener& l) { return l.group == g->name; });
-        if (it == retained_.listeners.end()) {
+        const int listenFd = retained_.sockets.fdFor(g->name);
+        if (listenFd < 0) {
             return false;  // openListeners() made one per group
         }
         for (int i = 0; i < g->processes; ++i) {
@@ -514,7 +233,7 @@ bool Manager::start() {
             slot->manager = this;
             slot->group = g.get();
             slot->index = i;
-            slot->listenFd = it->fd;
+            slot->listenFd = listenFd;
             if (apr_pool_create(&slot->pool, pconf_) != APR_SUCCESS) {
                 return false;
             }
@@ -540,8 +259,6 @@ bool Manager::start() {
 }
 
 bool Manager::openListeners() {
-    std::vector<RetainedListener> old = std::move(retained_.listeners);
-    retained_.listeners.clear();
     const long pid = static_cast<long>(::getpid());
     for (const auto& stale : removeStaleSockets(registry_.socketPrefix, pid)) {
         if (stale.error == 0) {
@@ -554,51 +271,27 @@ bool Manager::openListeners() {
                          stale.path.c_str(), stale.pid);
         }
     }
-    for (const auto& gp : registry_.groups()) {
-        DaemonGroup& g = *gp;
-        const std::string path = socketPathFor(registry_.socketPrefix, pid, g.name);
-        auto it = std::find_if(old.begin(), old.end(),
-                               [&](const RetainedListener& l) { return l.group == g.name; });
-        int fd = -1;
-        if (it != old.end() && it->path == path && isListenerFor(it->fd, path) &&
-            isSocketFile(path)) {
-            // Same group, same socket: connections queued in its backlog survive the restart.
-            fd = it->fd;
-            (void)::listen(fd, g.listenBacklog);  // applies a changed listen-backlog
-            setSocketOwnership(s_, path);
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s_, "WG0025: group %s keeps its socket %s",
-                         g.name.c_str(), path.c_str());
-        } else {
-            if (it != old.end()) {
-                (void)::close(it->fd);
-                unlinkSocket(it->path);
-            }
-            auto created = createListener(s_, path, g.listenBacklog);
-            if (!created) {
-                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s_,
-                             "WG0021: cannot create the socket %s of daemon group %s: %s",
-                             path.c_str(), g.name.c_str(), created.status().message().c_str());
-                if (it != old.end()) {
-                    old.erase(it);
-                }
-                // Whatever is left is closed and unlinked when httpd exits (exit guard).
-                retained_.listeners.insert(retained_.listeners.end(), old.begin(), old.end());
-                return false;
-            }
-            fd = created.value();
-        }
-        if (it != old.end()) {
-            old.erase(it);
-        }
-        g.socketPath = path;
-        retained_.listeners.push_back({g.name, path, fd});
+    std::vector<WantedListener> wanted(registry_.groups().size());
+    std::transform(
+        registry_.groups().begin(), registry_.groups().end(), wanted.begin(), [&](const auto& g) {
+            return WantedListener{.group = g->name,
+                                  .path = socketPathFor(registry_.socketPrefix, pid, g->name),
+                                  .backlog = g->listenBacklog};
+        });
+    SocketOwner owner;
+    if (::geteuid() == 0) {
+        owner.uid = ap_unixd_config.user_id;
+        owner.gid = ap_unixd_config.group_id;
+        owner.userName = ap_unixd_config.user_name != nullptr ? ap_unixd_config.user_name : "";
     }
-    for (const auto& vanished : old) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
-                     "WG0022: daemon group %s is no longer configured; closing its socket %s",
-                     vanished.group.c_str(), vanished.path.c_str());
-        (void)::close(vanished.fd);
-        unlinkSocket(vanished.path);
+    ServerLogSink log(s_);
+    if (const common::Status st = retained_.sockets.reconcile(wanted, owner, log); !st) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s_, "WG0021: %s",
+                     st.message().c_str());
+        return false;
+    }
+    for (const auto& g : registry_.groups()) {
+        g->socketPath = socketPathFor(registry_.socketPrefix, pid, g->name);
     }
     return true;
 }
@@ -686,28 +379,20 @@ const std::vector<protocol::GroupSecret>* secretsOf(const RetainedState& retaine
 }
 
 void Manager::adoptRetired() {
-    auto& retired = retained_.retired;
-    for (auto it = retired.begin(); it != retired.end();) {
-        int status = 0;
-        const ChildState st = probeChild(it->pid, &status);
-        if (st == ChildState::Running) {
-            auto watch = std::make_unique<RetiredWatch>();
-            watch->manager = this;
-            watch->proc.pid = it->pid;
-            apr_proc_other_child_register(&watch->proc, &Manager::retiredCallback, watch.get(),
-                                          nullptr, retiredPool_);
-            watch->registered = true;
-            watches_.push_back(std::move(watch));
-            ++it;
-            continue;
-        }
-        if (st == ChildState::Exited) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
-                         "WG0040: daemon pid %ld of group %s (generation %u) %s after SIGTERM",
-                         static_cast<long>(it->pid), it->group.c_str(), it->generation,
-                         ProcessExit::fromWaitStatus(status).describe().c_str());
-        }
-        it = retired.erase(it);
+    // Earlier generations' processes still draining: reap those that are done, and watch the
+    // others so their deaths are logged (and reaped) by this generation.
+    ChildProcessControl control;
+    for (const ReapEvent& e : retained_.retired.reap(SupervisorClock::now(), control)) {
+        logReapEvent(s_, e);
+    }
+    for (const RetiredDaemon& d : retained_.retired.list()) {
+        auto watch = std::make_unique<RetiredWatch>();
+        watch->manager = this;
+        watch->proc.pid = d.pid;
+        apr_proc_other_child_register(&watch->proc, &Manager::retiredCallback, watch.get(), nullptr,
+                                      retiredPool_);
+        watch->registered = true;
+        watches_.push_back(std::move(watch));
     }
 }
 
@@ -754,48 +439,47 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
 }
 
 void Manager::spawn(Slot& slot, SupervisorDuration delay) {
-    ExecPlan plan;
-    plan.binary = registry_.daemonBinary.c_str();
-    const protocol::DaemonArgs args = argsFor(slot);
-    plan.title = protocol::processTitle(args);
-    plan.argv = {plan.title.data(), nullptr};
-    plan.env = daemonEnvironment(environ, kSanitizerBuild);
-    for (auto& entry : plan.env) {
-        plan.envp.push_back(entry.data());
+    DaemonSpawn spawn;
+    spawn.binary = registry_.daemonBinary;
+    spawn.args = argsFor(slot);
+    spawn.env = daemonEnvironment(environ, kSanitizerBuild);
+    spawn.listenFd = slot.listenFd;
+    spawn.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
+    spawn.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
+    // The status pipe: the daemon writes (ready, recycle, last words), the parent reads without
+    // blocking. Without one the daemon still runs, only its reports are lost.
+    int statusFds[2] = {-1, -1};
+    if (::pipe2(statusFds, O_CLOEXEC) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s_,
+                     "WG0064: cannot make the status pipe of daemon process %d of group %s; it "
+                     "runs without one",
+                     slot.index, slot.group->name.c_str());
     }
-    plan.envp.push_back(nullptr);
-    plan.listenFd = slot.listenFd;
-    auto argsPipe = fillArgsPipe(args);
-    if (!argsPipe) {
-        const auto retry = slot.state.startFailed(SupervisorClock::now());
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
-                     "WG0037: cannot pass the settings to daemon process %d of group %s (%s); "
-                     "retrying in %s",
-                     slot.index, slot.group->name.c_str(), argsPipe.status().message().c_str(),
-                     formatSeconds(retry).c_str());
-        return;
-    }
-    const common::UniqueFd argsFd(argsPipe.value());
-    plan.argsFd = argsFd.get();
-    plan.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
-    plan.parent = ::getpid();
-    plan.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
-
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        execDaemon(plan);
-    }
+    common::UniqueFd statusRead(statusFds[0]);
+    const common::UniqueFd statusWrite(statusFds[1]);
+    spawn.statusFd = statusWrite.get();
+    const SpawnResult started = startDaemon(spawn);
     const auto now = SupervisorClock::now();
-    if (pid < 0) {
-        const int err = errno;
+    if (started.failure) {
         const auto retry = slot.state.startFailed(now);
-        ap_log_error(APLOG_MARK, APLOG_ERR, err, s_,
-                     "WG0030: cannot fork daemon process %d of group %s; retrying in %s",
-                     slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+        if (started.failure->stage == SpawnStage::Settings) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
+                         "WG0037: cannot pass the settings to daemon process %d of group %s "
+                         "(%s); retrying in %s",
+                         slot.index, slot.group->name.c_str(), started.failure->message.c_str(),
+                         formatSeconds(retry).c_str());
+        } else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, started.failure->err, s_,
+                         "WG0030: cannot fork daemon process %d of group %s; retrying in %s",
+                         slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+        }
         return;
     }
+    const pid_t pid = started.pid;
     slot.state.started(pid, now, delay);
     slot.termSent = false;
+    slot.seenStopped = false;
+    slot.channel = StatusChannel(std::move(statusRead));
     slot.proc = apr_proc_t{};
     slot.proc.pid = pid;
     apr_pool_clear(slot.pool);  // the previous registration is gone (unregistered on death)
@@ -812,17 +496,26 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
     const auto now = SupervisorClock::now();
     const pid_t pid = slot.state.pid();
     const bool serverStopping = stopping();
+    // Its last words are in the pipe (written before it died): read them all.
+    for (int i = 0; i < 4 && slot.channel.open(); ++i) {
+        pumpStatus(slot);
+    }
+    slot.channel.close();
     // In the MPM's main loop the status is an exit code or signal number; while it stops,
     // apr_proc_other_child_refresh_all passes the raw wait status instead.
-    const ProcessExit exit = reason == APR_OC_REASON_LOST
-                                 ? ProcessExit{ProcessExit::Kind::Exited, 0}
-                             : serverStopping ? ProcessExit::fromWaitStatus(status)
-                                              : ProcessExit::fromMpmStatus(status);
-    const std::string how = reason == APR_OC_REASON_LOST ? std::string(
-                                                               "was lost (no longer a child "
-                                                               "of httpd)")
-                                                         : exit.describe();
-    const auto d = slot.state.ended(now, exit, serverStopping);
+    DaemonDeath death;
+    if (reason != APR_OC_REASON_LOST) {
+        const ProcessExit exit = serverStopping ? ProcessExit::fromWaitStatus(status)
+                                                : ProcessExit::fromMpmStatus(status);
+        death = DaemonDeath::conclude(exit, slot.channel.lastWords(), false);
+    }
+    if (retained_.deaths != nullptr && pid > 0) {
+        retained_.deaths->publish(pid, DeathClock::now(), death);
+    }
+    const std::string how = death.describe();
+    const bool wasReady = slot.channel.ready();
+    const auto d = slot.state.ended(
+        now, {.startupFailure = death.startupFailure(), .wasReady = wasReady}, serverStopping);
     const char* name = slot.group->name.c_str();
     if (!d.restart) {
         ap_log_error(
@@ -837,8 +530,9 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
                      "attempt in %s (%d failure(s) in a row)",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
                      formatSeconds(d.delay).c_str(), d.failures);
-    } else if (d.delay == SupervisorDuration::zero()) {
-        const bool clean = exit.kind == ProcessExit::Kind::Exited && exit.value == 0;
+    } else if (d.wasReady) {
+        const bool clean =
+            death.planned() || (death.cause == DaemonDeath::Cause::Exited && death.value == 0);
         ap_log_error(APLOG_MARK, clean ? APLOG_NOTICE : APLOG_ERR, 0, s_,
                      "WG0033: daemon process %d of group %s (pid %ld) %s after running %s; "
                      "restarting it now",
@@ -846,12 +540,45 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
                      formatSeconds(d.uptime).c_str());
     } else {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
-                     "WG0036: daemon process %d of group %s (pid %ld) %s after running only "
-                     "%s; restarting it in %s (%d quick death(s) in a row)",
+                     "WG0036: daemon process %d of group %s (pid %ld) %s before it was ready "
+                     "(after %s); restarting it in %s (%d failed start(s) in a row)",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
                      formatSeconds(d.uptime).c_str(), formatSeconds(d.delay).c_str(), d.failures);
     }
     spawn(slot, d.delay);
+}
+
+void Manager::pumpStatus(Slot& slot) {
+    if (!slot.channel.pump() || slot.channel.broken().empty()) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_,
+                 "WG0065: daemon process %d of group %s (pid %ld) wrote %s to its status pipe; "
+                 "the pipe is ignored from now on (application code writing to descriptor %d?)",
+                 slot.index, slot.group->name.c_str(), static_cast<long>(slot.state.pid()),
+                 slot.channel.broken().c_str(), protocol::kStatusFd);
+}
+
+void Manager::watchStopped(Slot& slot) {
+    const pid_t pid = slot.state.pid();
+    if (pid <= 0 || !slot.channel.ready()) {
+        return;
+    }
+    const RunState state = processRunState(pid);
+    const bool stopped = state == RunState::Stopped || state == RunState::Traced;
+    if (stopped && !slot.seenStopped) {
+        ap_log_error(
+            APLOG_MARK, APLOG_WARNING, 0, s_,
+            "WG0062: daemon process %d of group %s (pid %ld) is %s; requests sent to "
+            "it wait until it continues (SIGCONT), or get 504 after socket-timeout",
+            slot.index, slot.group->name.c_str(), static_cast<long>(pid),
+            state == RunState::Traced ? "stopped by a debugger" : "stopped (SIGSTOP or SIGTSTP)");
+    } else if (!stopped && slot.seenStopped && state != RunState::Gone) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s_,
+                     "WG0063: daemon process %d of group %s (pid %ld) runs again", slot.index,
+                     slot.group->name.c_str(), static_cast<long>(pid));
+    }
+    slot.seenStopped = stopped;
 }
 
 void Manager::slotCallback(int reason, void* data, int status) noexcept {
@@ -889,23 +616,19 @@ void Manager::slotCallback(int reason, void* data, int status) noexcept {
 }
 
 void Manager::onRetiredEnded(RetiredWatch& watch, int reason, int status) {
-    const pid_t pid = watch.proc.pid;
-    auto& retired = retained_.retired;
-    const auto it = std::find_if(retired.begin(), retired.end(),
-                                 [&](const RetiredDaemon& r) { return r.pid == pid; });
-    if (it == retired.end()) {
+    const std::optional<RetiredDaemon> d = retained_.retired.remove(watch.proc.pid);
+    if (!d) {
         return;
     }
     ProcessExit exit =
         mpmStopping() ? ProcessExit::fromWaitStatus(status) : ProcessExit::fromMpmStatus(status);
-    if (it->killed && exit.kind == ProcessExit::Kind::Ambiguous && exit.value == SIGKILL) {
+    if (d->killed && exit.kind == ProcessExit::Kind::Ambiguous && exit.value == SIGKILL) {
         exit.kind = ProcessExit::Kind::Signaled;  // this module sent it
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
                  "WG0040: daemon pid %ld of group %s (generation %u) %s after SIGTERM",
-                 static_cast<long>(pid), it->group.c_str(), it->generation,
+                 static_cast<long>(d->pid), d->group.c_str(), d->generation,
                  reason == APR_OC_REASON_LOST ? "was lost" : exit.describe().c_str());
-    retired.erase(it);
 }
 
 void Manager::retiredCallback(int reason, void* data, int status) noexcept {
@@ -945,31 +668,19 @@ void Manager::tick() {
             relay_->tick(now);
         }
         for (const auto& slot : slots_) {
+            pumpStatus(*slot);
+            watchStopped(*slot);
             if (slot->state.due(now)) {
                 spawn(*slot, SupervisorDuration::zero());
             }
         }
     }
-    auto& retired = retained_.retired;
-    for (auto it = retired.begin(); it != retired.end();) {
-        int status = 0;
-        if (now < it->killAt || it->killed) {
-            ++it;
-            continue;
+    ChildProcessControl control;
+    for (const ReapEvent& e : retained_.retired.reap(now, control)) {
+        logReapEvent(s_, e);
+        if (e.kind != ReapEvent::Kind::Killed) {
+            unregisterWatch(e.daemon.pid);  // reaped here: APR will not call back for it
         }
-        const ChildState st = probeChild(it->pid, &status);
-        if (st == ChildState::Running) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_,
-                         "WG0041: daemon pid %ld of group %s (generation %u) is still running "
-                         "past its shutdown-timeout; sending SIGKILL",
-                         static_cast<long>(it->pid), it->group.c_str(), it->generation);
-            (void)::kill(it->pid, SIGKILL);
-            it->killed = true;
-            ++it;
-            continue;
-        }
-        unregisterWatch(it->pid);
-        it = retired.erase(it);
     }
 }
 
@@ -987,7 +698,7 @@ void Manager::onConfigPoolCleanup() {
             continue;
         }
         int status = 0;
-        if (probeChild(pid, &status) != ChildState::Running) {
+        if (ChildProcessControl().probe(pid, &status) != ProcessControl::State::Running) {
             continue;
         }
         if (!slot->termSent) {
@@ -995,8 +706,11 @@ void Manager::onConfigPoolCleanup() {
             slot->termSent = true;
         }
         ++signalled;
-        retained_.retired.push_back({pid, registry_.generation, slot->group->name,
-                                     now + slot->group->shutdownTimeout + kKillMargin, false});
+        retained_.retired.add({.pid = pid,
+                               .generation = registry_.generation,
+                               .group = slot->group->name,
+                               .killAt = now + slot->group->shutdownTimeout + kKillMargin,
+                               .killed = false});
     }
     retireLogRelay(now);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
@@ -1021,58 +735,36 @@ void Manager::retireLogRelay(SupervisorTime now) {
     for (const auto& slot : slots_) {
         killAt = std::max(killAt, now + slot->group->shutdownTimeout + kKillMargin);
     }
-    retained_.retired.push_back(
-        {pid, registry_.generation, kLogRelayLabel, killAt + kKillMargin, false});
+    retained_.retired.add({.pid = pid,
+                           .generation = registry_.generation,
+                           .group = kLogRelayLabel,
+                           .killAt = killAt + kKillMargin,
+                           .killed = false});
 }
 
 void Manager::finalShutdown(RetainedState& retained, server_rec* s) {
-    const auto began = SupervisorClock::now();
-    const auto forceKillAt = began + kMaxStopWait;
-    const auto giveUpAt = forceKillAt + kKillReapWait;
-    auto& retired = retained.retired;
-    while (true) {
-        const auto now = SupervisorClock::now();
-        for (auto it = retired.begin(); it != retired.end();) {
-            int status = 0;
-            const ChildState st = probeChild(it->pid, &status);
-            if (st == ChildState::Running) {
-                if (!it->killed && now >= std::min(it->killAt, forceKillAt)) {
-                    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                                 "WG0041: daemon pid %ld of group %s is still running past its "
-                                 "shutdown-timeout; sending SIGKILL",
-                                 static_cast<long>(it->pid), it->group.c_str());
-                    (void)::kill(it->pid, SIGKILL);
-                    it->killed = true;
-                }
-                ++it;
-                continue;
-            }
-            if (st == ChildState::Exited) {
+    const WaitClock clock = WaitClock::real();
+    const auto forceKillAt = clock.now() + kMaxStopWait;
+    ChildProcessControl control;
+    const DrainReport report = drainRetired(
+        retained.retired, control, clock, forceKillAt, forceKillAt + kKillReapWait,
+        kReapPollInterval, [s](const ReapEvent& e) {
+            if (e.kind == ReapEvent::Kind::Reaped) {
                 ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "WG0043: daemon pid %ld of group %s %s",
-                             static_cast<long>(it->pid), it->group.c_str(),
-                             ProcessExit::fromWaitStatus(status).describe().c_str());
+                             static_cast<long>(e.daemon.pid), e.daemon.group.c_str(),
+                             e.exit.describe().c_str());
+            } else {
+                logReapEvent(s, e);
             }
-            it = retired.erase(it);
-        }
-        if (retired.empty()) {
-            break;
-        }
-        if (now >= giveUpAt) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                         "WG0044: %d daemon process(es) did not exit even after SIGKILL "
-                         "(first: pid %ld); leaving them behind",
-                         static_cast<int>(retired.size()), static_cast<long>(retired.front().pid));
-            break;
-        }
-        ::usleep(static_cast<useconds_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(kReapPollInterval).count()));
+        });
+    if (!report.complete) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "WG0044: %d daemon process(es) did not exit even after SIGKILL "
+                     "(first: pid %ld); leaving them behind",
+                     static_cast<int>(report.leftover), static_cast<long>(report.firstLeftover));
     }
-    for (const auto& l : retained.listeners) {
-        (void)::close(l.fd);
-        unlinkSocket(l.path);
-    }
-    retained.listeners.clear();
-    dropRetainedState();
+    retained.sockets.closeAll();
+    RetainedState::drop();
 }
 
 apr_status_t configPoolCleanup(void* data) noexcept {
@@ -1085,7 +777,7 @@ apr_status_t exitGuardCleanup(void* /*data*/) noexcept {
         if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_DESTROY_CONFIG) {
             return;  // a restart: the daemons drain; the next generation takes over
         }
-        if (RetainedState* retained = retainedState(false); retained != nullptr) {
+        if (RetainedState* retained = RetainedState::get(false); retained != nullptr) {
             Manager::finalShutdown(*retained, nullptr);
         }
     });
@@ -1100,7 +792,7 @@ void ProcessManager::registerExitGuard(apr_pool_t* pconf) noexcept {
 
 bool ProcessManager::start(apr_pool_t* pconf, server_rec* s, GroupRegistry& registry) noexcept {
     return guarded("post_config (process manager)", false, [&] {
-        RetainedState* retained = retainedState(true);
+        RetainedState* retained = RetainedState::get(true);
         auto* manager =
             attachToPool(pconf, std::make_unique<Manager>(pconf, s, registry, *retained));
         // Registered after attachToPool, so it runs before the Manager is deleted.
@@ -1122,9 +814,11 @@ void ProcessManager::tick(apr_pool_t* pconf) noexcept {
 
 void ProcessManager::closeInheritedListeners() noexcept {
     guardedVoid("child_init (process manager)", [] {
-        if (const RetainedState* retained = retainedState(false); retained != nullptr) {
-            for (const auto& l : retained->listeners) {
-                (void)::close(l.fd);
+        if (const RetainedState* retained = RetainedState::get(false); retained != nullptr) {
+            retained->sockets.closeCopies();
+            if (retained->deaths != nullptr) {
+                retained->deaths->protectReadOnly();  // only the parent writes it
+                gDeathRecords.store(retained->deaths);
             }
         }
         void* data = nullptr;
@@ -1132,9 +826,24 @@ void ProcessManager::closeInheritedListeners() noexcept {
             apr_pool_userdata_get(&data, kManagerKey, ap_server_conf->process->pconf);
         }
         if (data != nullptr) {
-            static_cast<Manager*>(data)->closeInheritedRelayEnds();
+            static_cast<Manager*>(data)->closeInheritedPipes();
         }
     });
+}
+
+std::optional<std::string> ProcessManager::daemonDeathCause(
+    pid_t pid, DeathClock::time_point notBefore, std::chrono::milliseconds wait) noexcept {
+    try {
+        const DeathRecords* table = gDeathRecords.load();
+        if (table == nullptr || pid <= 0) {
+            return std::nullopt;
+        }
+        if (auto death = waitForDeath(*table, pid, notBefore, wait)) {
+            return death->describe();
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the 502 says less
+    }
+    return std::nullopt;
 }
 
 }  // namespace wsgid::apache

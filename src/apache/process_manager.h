@@ -5,6 +5,14 @@
 // Parent only (root, single-threaded, never Python); docs/architecture.md tells the long story.
 #pragma once
 
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <sys/types.h>
+
+#include "apache/death_records.h"
+
 struct apr_pool_t;
 struct server_rec;
 
@@ -37,8 +45,16 @@ public:
     static void tick(apr_pool_t* pconf) noexcept;
 
     /// child_init: closes the listening sockets every child inherits from the parent (children
-    /// connect, they never accept) and its copies of the log pipes (log_relay.h).
+    /// connect, they never accept) and its copies of the log and status pipes, and makes the
+    /// shared table of daemon deaths read-only in the child.
     static void closeInheritedListeners() noexcept;
+
+    /// In an httpd child: why daemon `pid` died, as the parent recorded it at or after
+    /// `notBefore` ("was killed by signal 9 (Killed)", ...), waiting up to `wait` for the record
+    /// (the parent learns of a death within about a second). std::nullopt if none appeared.
+    /// Request threads only: it sleeps.
+    static std::optional<std::string> daemonDeathCause(pid_t pid, DeathClock::time_point notBefore,
+                                                       std::chrono::milliseconds wait) noexcept;
 };
 
 }  // namespace wsgid::apache

@@ -70,13 +70,7 @@ constexpr std::size_t kKinds = 7;
 const HeaderRule* ruleFor(std::string_view key) noexcept {
     const auto* it = std::find_if(kRules.begin(), kRules.end(),
                                   [key](const HeaderRule& r) { return r.key == key; });
-    return it != kRules.end() ? it : nullptr;
-}
-
-/// Whether `value` is one of `words`, in any case.
-bool oneOf(std::string_view value, std::initializer_list<std::string_view> words) noexcept {
-    return std::any_of(words.begin(), words.end(),
-                       [value](std::string_view w) { return common::equalsIgnoreCase(value, w); });
+    return it == kRules.end() ? nullptr : it;
 }
 
 // ---- environ entries --------------------------------------------------------------------------
@@ -308,16 +302,22 @@ bool applyRule(std::vector<EnvEntry>& env, const HeaderRule& rule, const std::st
                 return true;
             }
             return false;
-        case Apply::SchemeFlag:
-            if (oneOf(value, {"on", "true", "1"})) {
+        case Apply::SchemeFlag: {
+            const auto is = [&value](std::initializer_list<std::string_view> words) {
+                return std::any_of(words.begin(), words.end(), [&value](std::string_view w) {
+                    return common::equalsIgnoreCase(value, w);
+                });
+            };
+            if (is({"on", "true", "1"})) {
                 setScheme(env, true);
                 return true;
             }
-            if (oneOf(value, {"off", "false", "0"})) {
+            if (is({"off", "false", "0"})) {
                 setScheme(env, false);
                 return true;
             }
             return false;
+        }
         case Apply::Forwarded: {
             const std::vector<ForwardedElement> elements = parseForwarded(value);
             if (elements.empty()) {

@@ -31,7 +31,9 @@ SupervisorDuration exponential(std::chrono::seconds first, int failures) noexcep
     return std::min<SupervisorDuration>(delay, kMaxBackoff);
 }
 
-std::string signalText(int sig) {
+}  // namespace
+
+std::string describeSignal(int sig) {
     // sigdescr_np is the thread-safe strsignal; it knows no real-time or invalid numbers, so
     // those get the words strsignal would have used.
     std::string name;
@@ -47,8 +49,6 @@ std::string signalText(int sig) {
     text += ')';
     return text;
 }
-
-}  // namespace
 
 ProcessExit ProcessExit::fromWaitStatus(int status) noexcept {
     if (WIFSIGNALED(status)) {
@@ -83,21 +83,20 @@ std::string ProcessExit::describe() const {
             }
             return "exited with status " + std::to_string(value);
         case Kind::Signaled:
-            return "killed by " + signalText(value) + (coreDumped ? ", core dumped" : "");
+            return "killed by " + describeSignal(value) + (coreDumped ? ", core dumped" : "");
         case Kind::Ambiguous:
             return "ended with status " + std::to_string(value) + ": killed by " +
-                   signalText(value) + " or exited with that code (httpd does not say which)";
+                   describeSignal(value) + " or exited with that code (httpd does not say which)";
     }
     return "ended";
 }
 
-SupervisorDuration RestartBackoff::next(SupervisorDuration uptime,
-                                        const ProcessExit& exit) noexcept {
-    if (exit.isStartupFailure()) {
+SupervisorDuration RestartBackoff::next(const SlotEnding& how) noexcept {
+    if (how.startupFailure) {
         ++failures_;
         return exponential(kFirstStartupFailureBackoff, failures_);
     }
-    if (uptime >= kHealthyUptime) {
+    if (how.wasReady) {
         failures_ = 0;
         return SupervisorDuration::zero();
     }
@@ -127,11 +126,16 @@ SupervisorDuration ProcessSlot::startFailed(SupervisorTime now) noexcept {
     return delay;
 }
 
-ProcessSlot::Decision ProcessSlot::ended(SupervisorTime now, const ProcessExit& exit,
+SupervisorDuration ProcessSlot::uptime(SupervisorTime now) const noexcept {
+    return std::max<SupervisorDuration>(now - execAt_, SupervisorDuration::zero());
+}
+
+ProcessSlot::Decision ProcessSlot::ended(SupervisorTime now, const SlotEnding& how,
                                          bool serverStopping) noexcept {
     Decision d;
-    d.uptime = std::max<SupervisorDuration>(now - execAt_, SupervisorDuration::zero());
-    d.startupFailure = exit.isStartupFailure();
+    d.uptime = uptime(now);
+    d.startupFailure = how.startupFailure;
+    d.wasReady = how.wasReady;
     pid_ = 0;
     if (serverStopping || phase_ == Phase::Stopping) {
         phase_ = Phase::Stopping;
@@ -139,7 +143,7 @@ ProcessSlot::Decision ProcessSlot::ended(SupervisorTime now, const ProcessExit& 
         return d;
     }
     phase_ = Phase::Down;
-    d.delay = backoff_.next(d.uptime, exit);
+    d.delay = backoff_.next(how);
     d.failures = backoff_.failures();
     d.restart = true;
     nextStart_ = now + d.delay;

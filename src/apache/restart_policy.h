@@ -16,12 +16,13 @@ using SupervisorClock = std::chrono::steady_clock;
 using SupervisorTime = SupervisorClock::time_point;
 using SupervisorDuration = SupervisorClock::duration;
 
-/// A daemon that ran at least this long before it died is restarted at once and its backoff is
-/// forgotten: at most one start per 10 s per slot can never become a fork storm, and a daemon
-/// that served traffic and then crashed should be back without delay.
+/// For a process that cannot say it is ready (the log relay): one that ran at least this long
+/// before it died counts as having been healthy. At most one start per 10 s can never become a
+/// fork storm.
 inline constexpr std::chrono::seconds kHealthyUptime{10};
-/// First delay after a quick death; doubles with each further quick death. One second keeps a
-/// single crash (say, a segfault in a C extension at import) nearly invisible to clients.
+/// First delay after a process died before it was ready; doubles with each further such death.
+/// One second keeps a single crash at start (say, a segfault in a C extension at import) nearly
+/// invisible to clients.
 inline constexpr std::chrono::seconds kFirstBackoff{1};
 /// Ceiling of every backoff: a broken group costs one fork a minute, and a fixed one (e.g. the
 /// missing module was installed) comes back within a minute without an Apache restart.
@@ -30,6 +31,9 @@ inline constexpr std::chrono::seconds kMaxBackoff{60};
 /// failure (unloadable Python, bad preload script) rarely fixes itself within a second, so it
 /// starts higher than kFirstBackoff; it still doubles up to kMaxBackoff.
 inline constexpr std::chrono::seconds kFirstStartupFailureBackoff{5};
+
+/// "signal 11 (Segmentation fault)": a signal's number and description, for log lines.
+std::string describeSignal(int sig);
 
 /// How a daemon process ended, as far as the httpd parent can tell.
 struct ProcessExit {
@@ -57,14 +61,23 @@ struct ProcessExit {
     [[nodiscard]] std::string describe() const;
 };
 
-/// Restart backoff of one slot. Not thread-safe (the httpd parent is single-threaded).
+/// How a process of a slot ended, as far as the backoff cares.
+struct SlotEnding {
+    bool startupFailure = false;  ///< it reported that it cannot start (kExitStartupFailure)
+    bool wasReady = false;        ///< it had said it serves (or, for the relay, ran long enough)
+};
+
+/// Restart backoff of one slot: only start-up failures back off. A process that was ready and
+/// then died, however often, is restarted at once: it served, so it can serve again, and
+/// clients of its group should not wait. One that died before it was ready, or reported a
+/// start-up failure, backs off exponentially. Not thread-safe (the parent is single-threaded).
 class RestartBackoff {
 public:
-    /// The delay before the next start, after a process that ran for `uptime` ended with `exit`.
-    SupervisorDuration next(SupervisorDuration uptime, const ProcessExit& exit) noexcept;
+    /// The delay before the next start after a process ended as `how` says.
+    SupervisorDuration next(const SlotEnding& how) noexcept;
     /// The delay after a failed fork() (counts as a quick death).
     SupervisorDuration nextAfterSpawnFailure() noexcept;
-    /// Consecutive quick deaths or startup failures so far (0 after a healthy run).
+    /// Consecutive start-up failures so far (0 after a process that was ready).
     [[nodiscard]] int failures() const noexcept { return failures_; }
 
 private:
@@ -89,7 +102,8 @@ public:
         SupervisorDuration delay{};   ///< ... after this long
         SupervisorDuration uptime{};  ///< how long the ended process ran (after its delay)
         bool startupFailure = false;  ///< it reported a startup failure
-        int failures = 0;             ///< consecutive quick deaths, including this one
+        bool wasReady = false;        ///< it had said it serves
+        int failures = 0;             ///< consecutive start-up failures, including this one
     };
 
     [[nodiscard]] Phase phase() const noexcept { return phase_; }
@@ -102,9 +116,11 @@ public:
     void started(pid_t pid, SupervisorTime now, SupervisorDuration delay) noexcept;
     /// fork() failed at `now`: Down, due again after a backoff (returned).
     SupervisorDuration startFailed(SupervisorTime now) noexcept;
-    /// The process ended at `now`. With `serverStopping` (httpd is stopping or restarting) or in
-    /// Stopping, the slot stays Down; otherwise the backoff decides the delay.
-    Decision ended(SupervisorTime now, const ProcessExit& exit, bool serverStopping) noexcept;
+    /// How long the running process has run (after its start delay), at `now`.
+    [[nodiscard]] SupervisorDuration uptime(SupervisorTime now) const noexcept;
+    /// The process ended at `now`, as `how` says. With `serverStopping` (httpd is stopping or
+    /// restarting) or in Stopping, the slot stays Down; otherwise the backoff decides the delay.
+    Decision ended(SupervisorTime now, const SlotEnding& how, bool serverStopping) noexcept;
     /// httpd restarts or stops: the process (if any) is being told to exit.
     void stopping() noexcept;
     /// Down, not stopping, and the backoff after a failed start has passed.

@@ -24,7 +24,9 @@
 #include "daemon/privileges.h"
 #include "daemon/server.h"
 #include "daemon/signals.h"
+#include "daemon/status_reporter.h"
 #include "protocol/daemon_args.h"
+#include "protocol/daemon_status.h"
 #include "python/runtime.h"
 
 namespace wsgid::daemon {
@@ -80,6 +82,7 @@ private:
 /// Startup failure: the parent backs off instead of respawning at once.
 int startupFailure(common::LogSink& log, std::string_view id, const std::string& message) {
     log.log(LogLevel::Critical, id, message);
+    StatusReporter::exiting(protocol::StopReason::StartupFailure, protocol::kExitStartupFailure);
     return protocol::kExitStartupFailure;
 }
 
@@ -135,6 +138,9 @@ int run(int argc, char** argv) {
         return startupFailure(bootstrapLog, "WG0253",
                               "cannot install signal handlers: " + watcher.status().message());
     }
+    // Before anything can fail: the parent learns why this process ends (docs/protocol.md,
+    // "Status pipe"). Absent when started by hand; then nothing is reported.
+    (void)StatusReporter::install(protocol::kStatusFd);
 
     // Everything comes through the settings pipe; the command line is only the process title
     // (ps shows argv to every user).
@@ -211,6 +217,9 @@ int run(int argc, char** argv) {
     if (!runtime) {
         return startupFailure(log, "WG0258", "cannot start Python: " + runtime.status().message());
     }
+    // On top of faulthandler's, which Python just installed: a crash is reported, logged and
+    // then dumped by faulthandler.
+    StatusReporter::installCrashReport();
     if (!args.preload.empty()) {
         // The main thread's own scope, gone before the workers start.
         python::WorkerScope mainScope(*runtime.value());
@@ -235,8 +244,10 @@ int run(int argc, char** argv) {
     log.log(LogLevel::Notice, "WG0260",
             "daemon process " + std::to_string(args.processIndex) + " of group '" + args.group +
                 "' serving with " + std::to_string(args.threads) + " thread(s)");
+    StatusReporter::ready();
 
     int exitCode = 0;
+    protocol::StopReason stopReason = protocol::StopReason::Signal;
     for (;;) {
         const auto signo = watcher.value()->next(common::Deadline::after(kSupervisionInterval));
         if (!server->healthy()) {
@@ -244,6 +255,7 @@ int run(int argc, char** argv) {
                     "the server lost a thread; stopping so that a fresh daemon is started");
             // Not kExitStartupFailure: the daemon did start; a plain restart is right.
             exitCode = 1;
+            stopReason = protocol::StopReason::LostThread;
             break;
         }
         if (!signo) {
@@ -267,9 +279,13 @@ int run(int argc, char** argv) {
         // Workers are still inside Python: finalizing under them would crash or hang. The
         // server logged how many requests were cut off.
         log.log(LogLevel::Notice, "WG0264", "exiting without finalizing Python");
+        StatusReporter::exiting(stopReason, exitCode);
         ::_exit(exitCode);
     }
     server.reset();
+    // Said before Python's atexit handlers and finalization, which may end the process on their
+    // own (the finalize watchdog exits with 0); a crash there is still reported as one.
+    StatusReporter::exiting(stopReason, exitCode);
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at() - common::Clock::now());
     runtime.value()->shutdown(std::max(left, std::chrono::milliseconds(0)));
@@ -288,6 +304,8 @@ int main(int argc, char** argv) {
         static constexpr char kMessage[] =
             "wsgid-daemon: fatal: unexpected exception at start-up\n";
         [[maybe_unused]] const ssize_t n = ::write(2, kMessage, sizeof(kMessage) - 1);
+        wsgid::daemon::StatusReporter::exiting(wsgid::protocol::StopReason::StartupFailure,
+                                               wsgid::protocol::kExitStartupFailure);
         return wsgid::protocol::kExitStartupFailure;
     }
 }

@@ -314,6 +314,10 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
         pyConfig.use_hash_seed = 1;
         pyConfig.hash_seed = *config.python.hashSeed;
     }
+    // A crash (SIGSEGV in a C extension, say) writes the Python stack of every thread to
+    // stderr, the error log, before the process dies; faulthandler then hands the signal on to
+    // the handler that was there before (the daemon's status report).
+    pyConfig.faulthandler = 1;
     PyStatus status =
         PyConfig_SetBytesString(&pyConfig, &pyConfig.program_name, home->programName.c_str());
     for (const std::string& warning : config.python.warnings) {

@@ -19,7 +19,7 @@ BENCH_DIR = REPO / "scripts" / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench  # noqa: E402
-from wsgibench import report, scenarios, targets  # noqa: E402
+from wsgibench import machine, report, scenarios, targets  # noqa: E402
 
 BUILD_DIR = Path(os.environ.get("WSGID_BUILDDIR", REPO))
 # Bound on one functional run: two targets, a second of wrk each, start and stop included.
@@ -199,7 +199,8 @@ def test_quick_mode_defaults_and_explicit_options_win():
     assert [s.name for s in a.scenarioList] == list(scenarios.QUICK)
     assert [s.name for s in a.shapeList] == ["2x16"]
     assert a.concurrencyList == [16]
-    assert [t.name for t in a.targetList] == list(targets.BY_NAME)
+    assert [t.name for t in a.targetList] == [n for n in targets.BY_NAME
+                                              if n != targets.COMPARE_TARGET]
     a = bench.parseArgs(["--quick", "--duration", "3", "--scenarios", "hello",
                          "--targets", "mod_wsgid,uwsgi", "--no-pin"])
     assert a.duration == 3 and [s.name for s in a.scenarioList] == ["hello"]
@@ -226,7 +227,8 @@ def test_bad_options_are_refused(argv):
 
 
 def instance(targetName, scenarioName, tmp_path, shape="2x16"):
-    args = SimpleNamespace(wsgidModule="/b/.libs/mod_wsgid.so", wsgidDaemon="/b/wsgid-daemon",
+    args = SimpleNamespace(builds={targets.BUILD_MAIN: machine.Build("/b"),
+                                   targets.BUILD_COMPARE: machine.Build("/c")},
                            concurrencyList=[1, 16, 64],
                            wsgid_daemon_options="", server_cpus="1", buildDir="/b")
     return targets.Instance(targets.BY_NAME[targetName], scenarios.BY_NAME[scenarioName],
@@ -243,8 +245,22 @@ def test_mod_wsgi_and_mod_wsgid_never_share_an_httpd(name, tmp_path):
     assert "ThreadsPerChild 64" in conf
 
 
+def test_a_compare_build_is_a_target_of_its_own(tmp_path):
+    main = instance("mod_wsgid", "hello", tmp_path).httpdConfig()
+    other = instance(targets.COMPARE_TARGET, "hello", tmp_path).httpdConfig()
+    assert "LoadModule wsgid_module /b/.libs/mod_wsgid.so" in main
+    assert "LoadModule wsgid_module /c/.libs/mod_wsgid.so" in other
+    assert "WSGIDaemonProgram /c/wsgid-daemon" in other
+    # Only with --compare-build is it a default target; without one it says what it needs.
+    assert targets.COMPARE_TARGET not in bench.parseArgs([]).targets.split(",")
+    args = bench.parseArgs(["--compare-build", str(tmp_path)])
+    assert targets.COMPARE_TARGET in args.targets.split(",")
+    assert "--compare-build" in targets.BY_NAME[targets.COMPARE_TARGET].missing(
+        SimpleNamespace(builds={}))
+
+
 def test_every_daemon_gets_the_same_shape(tmp_path):
-    for name in ("mod_wsgid", "mod_wsgi-daemon"):
+    for name in ("mod_wsgid", "mod_wsgid-compare", "mod_wsgi-daemon"):
         conf = instance(name, "hello", tmp_path, "3x7").httpdConfig()
         assert "WSGIDaemonProcess bench processes=3 threads=7" in conf
     uw = instance("uwsgi", "hello", tmp_path, "3x7").target.backendCommand(

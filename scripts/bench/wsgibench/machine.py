@@ -64,28 +64,36 @@ def machineInfo(repo):
     }
 
 
-def snapshotBuild(buildDir, workDir):
-    """Copies mod_wsgid.so and wsgid-daemon out of the build tree into the work dir, so a `make`
-    running meanwhile cannot swap or truncate them mid-benchmark. Returns (module, daemon,
-    description for the report)."""
-    binDir = os.path.join(workDir, "bin")
-    os.makedirs(binDir)
-    os.chmod(binDir, 0o755)
-    info = {}
-    copies = []
-    for name, src in (("mod_wsgid.so", os.path.join(buildDir, ".libs", "mod_wsgid.so")),
-                      ("wsgid-daemon", os.path.join(buildDir, "wsgid-daemon"))):
-        dst = os.path.join(binDir, name)
-        shutil.copy2(src, dst)
-        os.chmod(dst, 0o755)
-        with open(dst, "rb") as f:
-            digest = hashlib.sha1(f.read()).hexdigest()
-        mtime = datetime.datetime.fromtimestamp(os.path.getmtime(src)).isoformat(
-            timespec="seconds")
-        info[name] = {"from": src, "mtime": mtime, "sha1": digest}
-        copies.append(dst)
-    info["flags"] = buildFlags(buildDir)
-    return copies[0], copies[1], info
+class Build:
+    """A mod_wsgid build tree: its module and daemon, and after snapshot() the copies measured."""
+
+    def __init__(self, buildDir):
+        self.dir = buildDir
+        self.module = os.path.join(buildDir, ".libs", "mod_wsgid.so")
+        self.daemon = os.path.join(buildDir, "wsgid-daemon")
+
+    def snapshot(self, workDir, name):
+        """Copies the module and daemon into workDir/<name>/, so a `make` running meanwhile cannot
+        swap or truncate them mid-benchmark, and uses the copies from then on. Returns the
+        description for the report."""
+        binDir = os.path.join(workDir, name)
+        os.makedirs(binDir)
+        os.chmod(binDir, 0o755)
+        info = {}
+        copies = []
+        for src in (self.module, self.daemon):
+            dst = os.path.join(binDir, os.path.basename(src))
+            shutil.copy2(src, dst)
+            os.chmod(dst, 0o755)
+            with open(dst, "rb") as f:
+                digest = hashlib.sha1(f.read()).hexdigest()
+            mtime = datetime.datetime.fromtimestamp(os.path.getmtime(src)).isoformat(
+                timespec="seconds")
+            info[os.path.basename(src)] = {"from": src, "mtime": mtime, "sha1": digest}
+            copies.append(dst)
+        info["flags"] = buildFlags(self.dir)
+        self.module, self.daemon = copies
+        return info
 
 
 def buildFlags(buildDir):

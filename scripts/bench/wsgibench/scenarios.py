@@ -58,7 +58,7 @@ SCENARIOS = [
              noStatic="a framework's view has no static equivalent"),
     Scenario("logline", "logline.wsgi", "hello world + one print() line", HELLO,
              noStatic="measures the application's log output path",
-             only=("mod_wsgid", "mod_wsgi-daemon")),
+             only=("mod_wsgid", "mod_wsgid-compare", "mod_wsgi-daemon")),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 

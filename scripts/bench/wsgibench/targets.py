@@ -138,23 +138,32 @@ class Target:
 
 
 class ModWsgid(Target):
-    name = "mod_wsgid"
-    title = "mod_wsgid (this build tree)"
+    """mod_wsgid from a build tree: `build` names the entry of args.builds (BUILD_MAIN: --build-dir,
+    BUILD_COMPARE: --compare-build, so that two builds are measured in one run)."""
+
+    def __init__(self, name, title, build):
+        self.name = name
+        self.title = title
+        self.build = build
 
     def missing(self, args):
-        absent = [p for p in (args.wsgidModule, args.wsgidDaemon) if not os.path.exists(p)]
+        build = args.builds.get(self.build)
+        if build is None:
+            return "needs --compare-build DIR (a second mod_wsgid build tree)"
+        absent = [p for p in (build.module, build.daemon) if not os.path.exists(p)]
         if absent:
-            return f"not built: {', '.join(absent)} (run `make -j2` in {args.buildDir})"
+            return f"not built: {', '.join(absent)} (run `make -j2` in {build.dir})"
         return None
 
     def httpdLines(self, inst):
         a = inst.args
+        build = a.builds[self.build]
         group = str(inst.shape)
         if a.wsgid_daemon_options:
             group += " " + a.wsgid_daemon_options
         return [
-            f"LoadModule wsgid_module {a.wsgidModule}",
-            f"WSGIDaemonProgram {a.wsgidDaemon}",
+            f"LoadModule wsgid_module {build.module}",
+            f"WSGIDaemonProgram {build.daemon}",
             f"WSGIDaemonProcess bench {group}",
             "WSGIProcessGroup bench",
             "WSGIApplicationGroup %{GLOBAL}",
@@ -280,7 +289,15 @@ class ApacheStatic(Target):
         ]
 
 
-TARGETS = [ModWsgid(), ModWsgiDaemon(), ModWsgiEmbedded(), Uwsgi(), Gunicorn(), ApacheStatic()]
+# args.builds keys: the build tree measured as mod_wsgid, and an optional second one.
+BUILD_MAIN = "main"
+BUILD_COMPARE = "compare"
+# A second mod_wsgid build, measured only when --compare-build names one.
+COMPARE_TARGET = "mod_wsgid-compare"
+
+TARGETS = [ModWsgid("mod_wsgid", "mod_wsgid (this build tree)", BUILD_MAIN),
+           ModWsgid(COMPARE_TARGET, "mod_wsgid (the --compare-build tree)", BUILD_COMPARE),
+           ModWsgiDaemon(), ModWsgiEmbedded(), Uwsgi(), Gunicorn(), ApacheStatic()]
 BY_NAME = {t.name: t for t in TARGETS}
 # Every ratio is to this target, measured in the same run.
 DEFAULT_BASE = "mod_wsgi-daemon"

@@ -31,6 +31,16 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def wait_for(condition: Callable[[], bool], timeout: float = FILE_WAIT_TIMEOUT,
+             what: str = "condition") -> None:
+    """Waits until `condition()` is true; AssertionError at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} did not hold within {timeout}s")
+        time.sleep(0.02)
+
+
 def wait_for_file(path, timeout: float = FILE_WAIT_TIMEOUT) -> str:
     """Waits until `path` exists; returns its text. AssertionError at the deadline."""
     path = Path(path)

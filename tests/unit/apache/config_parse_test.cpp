@@ -299,6 +299,26 @@ TEST(ParseDaemonProcess, ParsesEveryImplementedOption) {
     EXPECT_TRUE(r->unimplementedOptions.empty());
 }
 
+TEST(ParseDaemonProcess, MaxInFlightIsSetOrDerived) {
+    auto set = parseDaemonProcess("site max-in-flight=7");
+    ASSERT_TRUE(set.isOk()) << set.status().message();
+    EXPECT_EQ(maxInFlightLimit(*set, 150), 7);
+    auto off = parseDaemonProcess("site max-in-flight=0");
+    ASSERT_TRUE(off.isOk());
+    EXPECT_EQ(maxInFlightLimit(*off, 150), 0);
+    // Default: own workers plus the backlog, within half of httpd's workers...
+    auto d = parseDaemonProcess("site processes=2 threads=5 listen-backlog=20");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(maxInFlightLimit(*d, 150), 30);  // 10 + 20
+    EXPECT_EQ(maxInFlightLimit(*d, 40), 20);   // half of 40
+    // ...but never below its own workers.
+    auto big = parseDaemonProcess("site processes=4 threads=25");
+    ASSERT_TRUE(big.isOk());
+    EXPECT_EQ(maxInFlightLimit(*big, 150), 100);
+    EXPECT_TRUE(contains(errorOf("site max-in-flight=-1"), "option 'max-in-flight'"));
+    EXPECT_TRUE(contains(errorOf("site max-in-flight=1000001"), "option 'max-in-flight'"));
+}
+
 TEST(ParseDaemonProcess, QueueTimeoutDefaultsTo45AndZeroTurnsItOff) {
     auto d = parseDaemonProcess("site");
     ASSERT_TRUE(d.isOk());
@@ -321,6 +341,12 @@ TEST(ParseDaemonProcess, LogRateLimitOptions) {
     EXPECT_TRUE(contains(errorOf("site log-rate=-1"), "option 'log-rate'"));
     EXPECT_TRUE(contains(errorOf("site log-burst=2147483648"), "option 'log-burst'"));
     EXPECT_TRUE(contains(errorOf("site log-rate=1k"), "option 'log-rate'"));
+}
+
+TEST(ParseDaemonProcess, SocketTimeoutZeroMeansTheServersTimeout) {
+    auto r = parseDaemonProcess("site socket-timeout=0");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_FALSE(r->socketTimeout.has_value());
 }
 
 TEST(ParseDaemonProcess, QuotedValues) {

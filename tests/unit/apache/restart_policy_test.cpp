@@ -27,50 +27,55 @@ private:
     SupervisorTime now_ = SupervisorTime{} + std::chrono::hours(1000);
 };
 
-const ProcessExit kSegv{ProcessExit::Kind::Signaled, SIGSEGV, true};
-const ProcessExit kCleanExit{ProcessExit::Kind::Exited, 0, false};
-const ProcessExit kStartupFailure{ProcessExit::Kind::Exited, protocol::kExitStartupFailure, false};
+// How processes end, as the backoff sees it.
+const SlotEnding kReadyThenDied{.startupFailure = false, .wasReady = true};
+const SlotEnding kDiedBeforeReady{.startupFailure = false, .wasReady = false};
+const SlotEnding kStartupFailure{.startupFailure = true, .wasReady = false};
 
-TEST(RestartBackoff, QuickDeathsDoubleFromOneSecondToTheCeiling) {
+TEST(RestartBackoff, DeathsBeforeReadyDoubleFromOneSecondToTheCeiling) {
     RestartBackoff b;
     std::vector<long> delays;
     for (int i = 0; i < 10; ++i) {
-        delays.push_back(std::chrono::duration_cast<seconds>(b.next(seconds(1), kSegv)).count());
+        delays.push_back(std::chrono::duration_cast<seconds>(b.next(kDiedBeforeReady)).count());
     }
     EXPECT_EQ(delays, (std::vector<long>{1, 2, 4, 8, 16, 32, 60, 60, 60, 60}));
     EXPECT_EQ(b.failures(), 10);
 }
 
-TEST(RestartBackoff, HealthyRunRestartsAtOnceAndForgetsTheBackoff) {
+TEST(RestartBackoff, ADaemonThatWasReadyRestartsAtOnceHoweverOften) {
+    // A daemon killed over and over (SIGKILL, os._exit() in a request) after it served: no
+    // backoff builds up, whatever the rate.
     RestartBackoff b;
-    (void)b.next(seconds(0), kSegv);
-    (void)b.next(seconds(0), kSegv);
-    (void)b.next(seconds(0), kSegv);
-    EXPECT_EQ(b.next(kHealthyUptime, kSegv), SupervisorDuration::zero());
-    EXPECT_EQ(b.failures(), 0);
-    EXPECT_EQ(b.next(seconds(2), kSegv), kFirstBackoff);  // back at the start of the sequence
-}
-
-TEST(RestartBackoff, StartupFailureBacksOffEvenAfterALongRun) {
-    RestartBackoff b;
-    EXPECT_EQ(b.next(seconds(3600), kStartupFailure), kFirstStartupFailureBackoff);
-    EXPECT_EQ(b.next(seconds(0), kStartupFailure), 2 * kFirstStartupFailureBackoff);
-    for (int i = 0; i < 10; ++i) {
-        (void)b.next(seconds(0), kStartupFailure);
+    for (int i = 0; i < 20; ++i) {
+        EXPECT_EQ(b.next(kReadyThenDied), SupervisorDuration::zero()) << i;
     }
-    EXPECT_EQ(b.next(seconds(0), kStartupFailure), kMaxBackoff);
+    EXPECT_EQ(b.failures(), 0);
 }
 
-TEST(RestartBackoff, CleanButQuickExitsAlsoBackOff) {
+TEST(RestartBackoff, ReadinessForgetsEarlierStartFailures) {
     RestartBackoff b;
-    EXPECT_EQ(b.next(seconds(0), kCleanExit), kFirstBackoff);
-    EXPECT_EQ(b.next(seconds(0), kCleanExit), 2 * kFirstBackoff);
+    (void)b.next(kDiedBeforeReady);
+    (void)b.next(kDiedBeforeReady);
+    (void)b.next(kDiedBeforeReady);
+    EXPECT_EQ(b.next(kReadyThenDied), SupervisorDuration::zero());
+    EXPECT_EQ(b.failures(), 0);
+    EXPECT_EQ(b.next(kDiedBeforeReady), kFirstBackoff);  // back at the start of the sequence
 }
 
-TEST(RestartBackoff, SpawnFailuresCountAsQuickDeaths) {
+TEST(RestartBackoff, StartupFailureBacksOffFromItsOwnBase) {
+    RestartBackoff b;
+    EXPECT_EQ(b.next(kStartupFailure), kFirstStartupFailureBackoff);
+    EXPECT_EQ(b.next(kStartupFailure), 2 * kFirstStartupFailureBackoff);
+    for (int i = 0; i < 10; ++i) {
+        (void)b.next(kStartupFailure);
+    }
+    EXPECT_EQ(b.next(kStartupFailure), kMaxBackoff);
+}
+
+TEST(RestartBackoff, SpawnFailuresCountAsFailedStarts) {
     RestartBackoff b;
     EXPECT_EQ(b.nextAfterSpawnFailure(), kFirstBackoff);
-    EXPECT_EQ(b.next(seconds(0), kSegv), 2 * kFirstBackoff);
+    EXPECT_EQ(b.next(kDiedBeforeReady), 2 * kFirstBackoff);
 }
 
 TEST(ProcessSlot, StartsDownAndDue) {
@@ -85,21 +90,36 @@ TEST(ProcessSlot, StartsDownAndDue) {
     EXPECT_EQ(slot.starts(), 1U);
 }
 
-TEST(ProcessSlot, CrashAfterALongRunRestartsImmediately) {
+TEST(ProcessSlot, DeathAfterReadyRestartsImmediately) {
     FakeClock clock;
     ProcessSlot slot;
     slot.started(100, clock.now(), {});
     clock.advance(std::chrono::minutes(5));
-    const auto d = slot.ended(clock.now(), kSegv, false);
+    EXPECT_EQ(slot.uptime(clock.now()), std::chrono::minutes(5));
+    const auto d = slot.ended(clock.now(), kReadyThenDied, false);
     EXPECT_TRUE(d.restart);
     EXPECT_EQ(d.delay, SupervisorDuration::zero());
     EXPECT_EQ(d.uptime, std::chrono::minutes(5));
     EXPECT_EQ(d.failures, 0);
+    EXPECT_TRUE(d.wasReady);
     EXPECT_EQ(slot.pid(), 0);
     EXPECT_TRUE(slot.due(clock.now()));
 }
 
-TEST(ProcessSlot, RepeatedQuickCrashesBackOff) {
+TEST(ProcessSlot, ThreeQuickKillsOfAServingDaemonNeverWait) {
+    FakeClock clock;
+    ProcessSlot slot;
+    for (int i = 0; i < 3; ++i) {
+        slot.started(100 + i, clock.now(), {});
+        clock.advance(std::chrono::milliseconds(200));  // ready, served, killed within 200 ms
+        const auto d = slot.ended(clock.now(), kReadyThenDied, false);
+        ASSERT_TRUE(d.restart);
+        EXPECT_EQ(d.delay, SupervisorDuration::zero()) << i;
+        EXPECT_TRUE(slot.due(clock.now()));
+    }
+}
+
+TEST(ProcessSlot, RepeatedDeathsBeforeReadyBackOff) {
     FakeClock clock;
     ProcessSlot slot;
     std::vector<SupervisorDuration> delays;
@@ -109,7 +129,7 @@ TEST(ProcessSlot, RepeatedQuickCrashesBackOff) {
             clock.advance(delays.back());  // the process waits out its delay, then execs
         }
         clock.advance(std::chrono::milliseconds(300));
-        const auto d = slot.ended(clock.now(), kSegv, false);
+        const auto d = slot.ended(clock.now(), kDiedBeforeReady, false);
         ASSERT_TRUE(d.restart);
         EXPECT_EQ(d.uptime, std::chrono::milliseconds(300));  // the delay is not uptime
         delays.push_back(d.delay);
@@ -138,7 +158,7 @@ TEST(ProcessSlot, NeverRestartsWhileTheServerStops) {
     ProcessSlot slot;
     slot.started(7, clock.now(), {});
     clock.advance(std::chrono::hours(1));
-    const auto d = slot.ended(clock.now(), kSegv, /*serverStopping=*/true);
+    const auto d = slot.ended(clock.now(), kReadyThenDied, /*serverStopping=*/true);
     EXPECT_FALSE(d.restart);
     EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Stopping);
     EXPECT_FALSE(slot.due(clock.now() + std::chrono::hours(1)));
@@ -149,7 +169,7 @@ TEST(ProcessSlot, StoppingSlotDoesNotRestart) {
     ProcessSlot slot;
     slot.started(7, clock.now(), {});
     slot.stopping();
-    const auto d = slot.ended(clock.now(), kCleanExit, false);
+    const auto d = slot.ended(clock.now(), kReadyThenDied, false);
     EXPECT_FALSE(d.restart);
     EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Stopping);
 }

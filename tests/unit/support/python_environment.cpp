@@ -80,61 +80,6 @@ const ::testing::Environment* const kEnvironment =
 
 }  // namespace
 
-void CapturingLog::log(common::LogLevel level, std::string_view id,
-                       std::string_view message) noexcept {
-    try {
-        if (::getenv("WSGID_TEST_VERBOSE") != nullptr) {
-            std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(id.size()), id.data(),
-                         static_cast<int>(message.size()), message.data());
-        }
-        std::lock_guard<std::mutex> lock(mutex_);
-        records_.push_back({level, std::string(id), std::string(message)});
-    } catch (...) {
-        // A test log that cannot grow loses the line; the test asserting on it will fail.
-    }
-}
-
-std::vector<LogRecord> CapturingLog::records() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return records_;
-}
-
-bool CapturingLog::contains(std::string_view id, std::string_view text) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const LogRecord& r : records_) {
-        if (r.id == id && r.message.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
-void CapturingLog::clear() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    records_.clear();
-}
-
-TempDir::TempDir() {
-    char pattern[] = "/tmp/wsgid-py-XXXXXX";
-    const char* made = ::mkdtemp(pattern);
-    path_ = made != nullptr ? made : "";
-}
-
-TempDir::~TempDir() {
-    if (!path_.empty()) {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-}
-
-std::string TempDir::write(const std::string& name, std::string_view content) const {
-    const std::filesystem::path full = std::filesystem::path(path_) / name;
-    std::filesystem::create_directories(full.parent_path());
-    std::ofstream out(full, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    return full.string();
-}
-
 python::Runtime& runtime() {
     return *globals().runtime;
 }

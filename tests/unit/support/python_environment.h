@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The python_test binary's one Python runtime (a ::testing::Environment starts it before the
-// first test and shuts it down after the last), a log sink that records lines, and helpers to
-// run small WSGI apps written to temporary files.
+// first test and shuts it down after the last) and helpers to run small WSGI apps written to
+// temporary files.
 #pragma once
 
 #include <cstddef>
@@ -10,52 +10,13 @@
 #include <string_view>
 #include <vector>
 
-#include "common/log_sink.h"
 #include "python/request_io.h"
 #include "python/runtime.h"
+#include "support/capturing_log.h"
 #include "support/fake_request_io.h"
+#include "support/temp_dir.h"
 
 namespace wsgid::testing {
-
-/// One recorded log line.
-struct LogRecord {
-    common::LogLevel level;
-    std::string id;
-    std::string message;
-};
-
-/// Thread-safe LogSink that keeps every line (and echoes it to stderr when the environment
-/// variable WSGID_TEST_VERBOSE is set).
-class CapturingLog : public common::LogSink {
-public:
-    void log(common::LogLevel level, std::string_view id,
-             std::string_view message) noexcept override;
-    /// A copy of everything logged so far.
-    [[nodiscard]] std::vector<LogRecord> records() const;
-    /// Whether a line with `id` whose message contains `text` was logged.
-    [[nodiscard]] bool contains(std::string_view id, std::string_view text = {}) const;
-    /// Forgets all lines.
-    void clear();
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<LogRecord> records_;
-};
-
-/// A temporary directory under /tmp, removed with its contents on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    [[nodiscard]] const std::string& path() const { return path_; }
-    /// Writes `content` to path()/name (creating subdirectories) and returns the full path.
-    std::string write(const std::string& name, std::string_view content) const;
-
-private:
-    std::string path_;
-};
 
 /// The shared runtime; valid between the environment's SetUp and TearDown.
 python::Runtime& runtime();
