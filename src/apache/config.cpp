@@ -245,6 +245,26 @@ void resolveIdentity(DaemonGroup& g, ConfigErrors& errors) {
     }
 }
 
+/// script-user= and script-group= to ids; checked whether or not httpd runs as root, since
+/// they only compare a script file's owner.
+void resolveScriptOwner(DaemonGroup& g, ConfigErrors& errors) {
+    const std::string what = groupLabel(g);
+    if (!g.scriptUser.empty()) {
+        if (auto n = numericId(g.scriptUser)) {
+            g.scriptUid = static_cast<uid_t>(*n);
+        } else if (const struct passwd* pw = ::getpwnam(g.scriptUser.c_str());  // NOLINT
+                   pw != nullptr) {
+            g.scriptUid = pw->pw_uid;
+        } else {
+            errors.add(what + ": script-user '" + g.scriptUser +
+                       "' does not exist; name the user that owns the group's WSGI scripts");
+        }
+    }
+    if (!g.scriptGroup.empty()) {
+        g.scriptGid = resolveGid(g.scriptGroup, what + " script-group=", errors);
+    }
+}
+
 bool isExecutableFile(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
@@ -452,6 +472,7 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             DaemonGroup& g = *gp;
             g.serverName =
                 g.server != nullptr && g.server->is_virtual != 0 ? serverNameOf(g.server) : "";
+            resolveScriptOwner(g, errors);
             if (asRoot) {
                 resolveIdentity(g, errors);
             } else if ((!g.user.empty() || !g.group.empty()) && !warnedNotRoot && logNotices) {

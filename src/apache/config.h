@@ -166,6 +166,14 @@ struct DaemonGroup {
 
     bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
 
+    /// script-user= and script-group= as written ("" = no check): the WSGI script a request of
+    /// the group runs must be owned by this user / group, else 403 (mod_wsgi's rule). Their ids
+    /// are resolved by check_config whether or not httpd runs as root.
+    std::string scriptUser;
+    std::string scriptGroup;
+    std::optional<uid_t> scriptUid;
+    std::optional<gid_t> scriptGid;
+
     std::string socketPath;  ///< set by post_config
     /// The group's counters in GroupRegistry::inFlight (its position in the registry), set by
     /// post_config.

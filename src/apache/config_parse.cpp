@@ -119,6 +119,8 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"python-path", OptionKind::PathList, &DaemonGroup::pythonPath},
     DaemonOption{"display-name", OptionKind::DisplayName, &DaemonGroup::displayName},
     DaemonOption{"allow-root", OptionKind::OnOff, &DaemonGroup::allowRoot},
+    DaemonOption{"script-user", OptionKind::Identity, &DaemonGroup::scriptUser},
+    DaemonOption{"script-group", OptionKind::Identity, &DaemonGroup::scriptGroup},
     DaemonOption{"lang", OptionKind::Text, &DaemonGroup::lang},
     DaemonOption{"locale", OptionKind::Text, &DaemonGroup::locale},
     DaemonOption{"listen-backlog", OptionKind::Integer, &DaemonGroup::listenBacklog, 1,
@@ -163,8 +165,7 @@ constexpr std::array kDaemonOptions = {
 
 // Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
 // weaken isolation, so configtest fails instead.
-constexpr std::array<std::string_view, 3> kRejectedOptions = {"chroot", "script-user",
-                                                              "script-group"};
+constexpr std::array<std::string_view, 1> kRejectedOptions = {"chroot"};
 
 /// A checked option value, in the form its kind produces.
 using OptionValue =

@@ -671,6 +671,45 @@ Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const Re
     return {.value = std::move(route)};
 }
 
+/// script-user= and script-group= of the request's group: the WSGI script that runs (the handler
+/// script for WSGIHandlerScript, else the request's file) must be owned by them; 403 otherwise,
+/// as mod_wsgi. OK when the group requires neither.
+int checkScriptOwner(request_rec* r, const DaemonGroup& group, const HandlerScript* handlerScript) {
+    if (!group.scriptUid && !group.scriptGid) {
+        return OK;
+    }
+    const char* script = handlerScript != nullptr ? handlerScript->script : r->filename;
+    apr_finfo_t info{};
+    if (handlerScript == nullptr && (r->finfo.valid & APR_FINFO_OWNER) == APR_FINFO_OWNER) {
+        info = r->finfo;
+    } else if (apr_stat(&info, script, APR_FINFO_OWNER, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0161: cannot read the owner of the WSGI script %s for the "
+                      "script-user=/script-group= check of daemon group '%s'",
+                      orEmpty(script), group.name.c_str());
+        return HTTP_FORBIDDEN;
+    }
+    switch (scriptOwnerCheck(group.scriptUid, group.scriptGid, info.user, info.group)) {
+        case ScriptOwner::Ok:
+            return OK;
+        case ScriptOwner::WrongUser:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0161: the WSGI script %s is owned by uid %lu, not by script-user=%s "
+                          "of daemon group '%s'; chown the script or change script-user=",
+                          orEmpty(script), static_cast<unsigned long>(info.user),
+                          group.scriptUser.c_str(), group.name.c_str());
+            return HTTP_FORBIDDEN;
+        case ScriptOwner::WrongGroup:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0161: the WSGI script %s has gid %lu, not script-group=%s of daemon "
+                          "group '%s'; chgrp the script or change script-group=",
+                          orEmpty(script), static_cast<unsigned long>(info.group),
+                          group.scriptGroup.c_str(), group.name.c_str());
+            return HTTP_FORBIDDEN;
+    }
+    return HTTP_FORBIDDEN;
+}
+
 /// How the request body is framed: its Content-Length, -1 when chunked (WSGIChunkedRequest On),
 /// 0 when there is none. 501 for another transfer coding, 411 for chunked while
 /// WSGIChunkedRequest is Off, 400 for an invalid Content-Length.
@@ -887,6 +926,9 @@ int handleRequestImpl(request_rec* r) {
     Step<Route> route = resolveRoute(r, *child->registry, conf, std::move(*path.value));
     if (!route.value) {
         return route.status;
+    }
+    if (const int owner = checkScriptOwner(r, *route.value->group, handlerScript); owner != OK) {
+        return owner;
     }
     const Step<std::int64_t> length = bodyLength(r, conf);
     if (!length.value) {
