@@ -455,6 +455,7 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             g->name = GroupRegistry::kDefaultGroupName;
             g->isDefault = true;
             g->pythonPath = registry.pythonPath;
+            g->pythonEggs = registry.pythonEggs;
             g->definedAt = "WSGIScriptAlias without process-group";
             registry.add(std::move(g));
         }

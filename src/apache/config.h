@@ -165,6 +165,10 @@ struct DaemonGroup {
     std::uint64_t logBurstBytes = kLogBurstBytes;
 
     bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
+    int cpuPriority = 0;     ///< cpu-priority=: nice value (0: inherited)
+    std::uint64_t stackSize = 0;           ///< stack-size=: bytes per thread stack (0: libc's)
+    std::string pythonEggs;                ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    std::optional<double> switchInterval;  ///< switch-interval=; unset: WSGISwitchInterval
 
     /// script-user= and script-group= as written ("" = no check): the WSGI script a request of
     /// the group runs must be owned by this user / group, else 403 (mod_wsgi's rule). Their ids
@@ -216,6 +220,7 @@ public:
     std::string socketPrefix;             ///< "" = "<DefaultRuntimeDir>/wsgid"
     std::string pythonHome;               ///< WSGIPythonHome
     std::vector<std::string> pythonPath;  ///< WSGIPythonPath
+    std::string pythonEggs;               ///< WSGIPythonEggs (the implicit default group's)
     std::string daemonProgram;            ///< WSGIDaemonProgram; "" = built-in lookup
     /// WSGIPythonOptimize, WSGIDontWriteBytecode, WSGIPythonWarnings, WSGIPythonHashSeed,
     /// WSGIRestrictStdin/Stdout/Signal, WSGICaseSensitivity, WSGIDestroyInterpreter: every

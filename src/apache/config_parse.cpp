@@ -18,6 +18,7 @@
 
 #include "common/ascii.h"
 #include "common/socket_io.h"
+#include "protocol/daemon_args.h"
 
 namespace wsgid::apache {
 
@@ -69,11 +70,13 @@ enum class OptionKind {
 /// The DaemonGroup member an option sets; std::monostate for an option that is accepted and
 /// checked but not implemented yet (it is listed in DaemonGroup::unimplementedOptions and
 /// logged as WG0012 at start).
-using OptionTarget = std::variant<
-    std::monostate, int DaemonGroup::*, bool DaemonGroup::*, std::string DaemonGroup::*,
-    std::uint64_t DaemonGroup::*, std::chrono::seconds DaemonGroup::*,
-    std::optional<std::chrono::seconds> DaemonGroup::*, std::optional<int> DaemonGroup::*,
-    std::optional<mode_t> DaemonGroup::*, std::vector<std::string> DaemonGroup::*>;
+using OptionTarget =
+    std::variant<std::monostate, int DaemonGroup::*, bool DaemonGroup::*,
+                 std::string DaemonGroup::*, std::uint64_t DaemonGroup::*,
+                 std::chrono::seconds DaemonGroup::*,
+                 std::optional<std::chrono::seconds> DaemonGroup::*,
+                 std::optional<int> DaemonGroup::*, std::optional<mode_t> DaemonGroup::*,
+                 std::vector<std::string> DaemonGroup::*, std::optional<double> DaemonGroup::*>;
 
 /// One WSGIDaemonProcess option: its name, how its value is checked, and where it goes. To add
 /// an option, add a row to kDaemonOptions (and a row to docs/configuration.md).
@@ -99,6 +102,16 @@ Status refuseServiceScriptMode(std::string_view what, std::string_view value) {
                        "supported yet; use threads=1 or more");
     }
     return Status::ok();
+}
+
+/// switch-interval= has WSGISwitchInterval's bounds.
+Status checkSwitchInterval(std::string_view what, std::string_view value) {
+    if (parseSwitchInterval(value)) {
+        return Status::ok();
+    }
+    return invalid(std::string(what) + " needs seconds, a number above 0 and at most " +
+                   std::to_string(static_cast<int>(kMaxSwitchIntervalSeconds)) +
+                   " (Python's default is 0.005), got " + quoted(value));
 }
 
 // Every option of mod_wsgi 6.0.5 (reference §2) and mod_wsgid's own, except the rejected ones
@@ -135,9 +148,10 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"queue-timeout", OptionKind::Seconds, &DaemonGroup::queueTimeout},
     DaemonOption{"max-in-flight", OptionKind::Integer, &DaemonGroup::maxInFlight, 0,
                  kMaxInFlightLimit},
-    DaemonOption{"python-eggs", OptionKind::Text, {}},
-    DaemonOption{"switch-interval", OptionKind::Float, {}},
-    DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"python-eggs", OptionKind::Text, &DaemonGroup::pythonEggs},
+    DaemonOption{"switch-interval", OptionKind::Float, &DaemonGroup::switchInterval, 0, 0,
+                 checkSwitchInterval},
+    DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, &DaemonGroup::stackSize},
     DaemonOption{"maximum-requests", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"startup-timeout", OptionKind::Seconds, {}},
     DaemonOption{"deadlock-timeout", OptionKind::Seconds, {}},
@@ -155,7 +169,8 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast, {}, 65536},
     DaemonOption{"socket-user", OptionKind::Text, {}},
     DaemonOption{"cpu-time-limit", OptionKind::Seconds, {}},
-    DaemonOption{"cpu-priority", OptionKind::Integer, {}, -20, 19},
+    DaemonOption{"cpu-priority", OptionKind::Integer, &DaemonGroup::cpuPriority,
+                 protocol::kMinCpuPriority, protocol::kMaxCpuPriority},
     DaemonOption{"memory-limit", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"virtual-memory-limit", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"server-metrics", OptionKind::OnOff, {}},
@@ -268,7 +283,8 @@ void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value
     std::visit(
         [&](auto member) {
             using Member = decltype(member);
-            if constexpr (std::is_same_v<Member, int DaemonGroup::*>) {
+            if constexpr (std::is_same_v<Member, int DaemonGroup::*> ||
+                          std::is_same_v<Member, std::optional<int> DaemonGroup::*>) {
                 g.*member = static_cast<int>(std::get<long long>(value));
             } else if constexpr (std::is_same_v<Member, bool DaemonGroup::*>) {
                 g.*member = std::get<bool>(value);
@@ -283,12 +299,12 @@ void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value
                 // 0 leaves an optional duration unset: "use the default".
                 const long long n = std::get<long long>(value);
                 g.*member = n > 0 ? std::optional(std::chrono::seconds(n)) : std::nullopt;
-            } else if constexpr (std::is_same_v<Member, std::optional<int> DaemonGroup::*>) {
-                g.*member = static_cast<int>(std::get<long long>(value));
             } else if constexpr (std::is_same_v<Member, std::optional<mode_t> DaemonGroup::*>) {
                 g.*member = std::get<mode_t>(value);
             } else if constexpr (std::is_same_v<Member, std::vector<std::string> DaemonGroup::*>) {
                 g.*member = std::get<std::vector<std::string>>(std::move(value));
+            } else if constexpr (std::is_same_v<Member, std::optional<double> DaemonGroup::*>) {
+                g.*member = std::get<double>(value);
             }
         },
         target);

@@ -453,6 +453,18 @@ const char* setPythonPath(cmd_parms* cmd, void* /*mconfig*/, const char* value) 
     });
 }
 
+/// WSGIPythonEggs: embedded mode's egg cache in mod_wsgi, so here the implicit default group's
+/// (the one WSGIPythonHome and WSGIPythonPath configure); daemon groups take python-eggs=.
+const char* setPythonEggs(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonEggs", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).pythonEggs = value;
+        return nullptr;
+    });
+}
+
 const char* setImportScript(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
     return guarded("WSGIImportScript", kInternalError, [&]() -> const char* {
         auto parsed = parseImportScript(raw);
@@ -751,10 +763,8 @@ const command_rec kDirectives[] = {
     AP_INIT_FLAG("WSGIDestroyInterpreter", asCmd(setPythonFlag),
                  const_cast<void*>(static_cast<const void*>(&kDestroyInterpreterField)), RSRC_CONF,
                  "Off: a stopping daemon does not end its interpreters or finalize Python"),
-    AP_INIT_TAKE1("WSGIPythonEggs", asCmd(ignoreValue),
-                  const_cast<char*>("mod_wsgid runs no Python in httpd; daemons take "
-                                    "python-eggs= of WSGIDaemonProcess"),
-                  RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGIPythonEggs", asCmd(setPythonEggs), nullptr, RSRC_CONF,
+                  "PYTHON_EGG_CACHE of the implicit default group (daemon groups: python-eggs=)"),
     AP_INIT_TAKE1("WSGISwitchInterval", asCmd(setSwitchInterval), nullptr, RSRC_CONF,
                   "seconds (a positive number): sys.setswitchinterval() in every daemon"),
     AP_INIT_FLAG("WSGIPerInterpreterGIL", asCmd(ignoreUnlessOn),

@@ -435,6 +435,12 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.queueTimeoutSec = static_cast<int>(g.queueTimeout.count());
     a.preload = g.preload;
     a.python = registry_.python;
+    if (g.switchInterval) {
+        a.python.switchInterval = g.switchInterval;
+    }
+    a.cpuPriority = g.cpuPriority;
+    a.stackSize = g.stackSize;
+    a.pythonEggs = g.pythonEggs;
     return a;
 }
 

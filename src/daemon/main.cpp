@@ -22,6 +22,7 @@
 #include "daemon/args_pipe.h"
 #include "daemon/log_sink_stderr.h"
 #include "daemon/privileges.h"
+#include "daemon/process_tuning.h"
 #include "daemon/server.h"
 #include "daemon/signals.h"
 #include "daemon/status_reporter.h"
@@ -173,6 +174,7 @@ int run(int argc, char** argv) {
     // App code that spawns programs must not hand them our listening socket.
     (void)common::setCloseOnExec(protocol::kListenFd, true);
 
+    applyProcessTuning(args, log);  // while still root: a negative cpu-priority needs it
     auto switched = switchUser(args, log);
     if (!switched) {
         return startupFailure(log, "WG0256",

@@ -6,6 +6,7 @@
 // and daemon are installed together, so the version only catches a stale daemon binary.
 #include "protocol/daemon_args.h"
 
+#include <array>
 #include <charconv>
 #include <system_error>
 
@@ -21,6 +22,8 @@ namespace {
 
 /// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
 constexpr std::uint32_t kArgsMagic = 0x41444757;
+/// 2: socket-timeout and queue-timeout; 3: the Python settings (PythonSettings) and the process
+/// tuning (cpu-priority, stack-size, python-eggs) at the end.
 constexpr std::uint8_t kArgsFormat = 3;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
@@ -141,7 +144,16 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
                                    (py.restrictStdout ? 4U : 0U) | (py.restrictSignal ? 8U : 0U) |
                                    (py.caseSensitive ? 16U : 0U) |
                                    (py.destroyInterpreter ? 32U : 0U)));
-    w.str(py.switchInterval ? std::to_string(*py.switchInterval) : std::string());
+    std::string interval;
+    if (py.switchInterval) {
+        std::array<char, 32> buf{};
+        const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), *py.switchInterval);
+        interval.assign(buf.data(), res.ptr);  // shortest form that reads back exactly
+    }
+    w.str(interval);
+    w.u8(static_cast<std::uint8_t>(a.cpuPriority - kMinCpuPriority));
+    w.u64(a.stackSize);
+    w.str(a.pythonEggs);
     return out;
 }
 
@@ -258,6 +270,12 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         }
         py.switchInterval = seconds;
     }
+    std::uint8_t priority = 0;
+    if (!r.u8(priority) || priority > kMaxCpuPriority - kMinCpuPriority || !r.u64(a.stackSize) ||
+        !readStr(r, a.pythonEggs)) {
+        return invalid("bad process tuning");
+    }
+    a.cpuPriority = static_cast<int>(priority) + kMinCpuPriority;
     if (!r.done()) {
         return invalid("trailing bytes");
     }

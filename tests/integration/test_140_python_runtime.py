@@ -2,7 +2,7 @@
 """1xx: the server-wide Python directives: WSGIPythonOptimize, WSGIDontWriteBytecode,
 WSGIPythonWarnings, WSGIPythonHashSeed, WSGIRestrictStdin, WSGIRestrictStdout,
 WSGIRestrictSignal, WSGICaseSensitivity, WSGIDestroyInterpreter, and the old directives that are
-accepted with a notice (WSGIPythonEggs, WSGILazyInitialization, WSGIRestrictEmbedded, ...)."""
+accepted with a notice (WSGILazyInitialization, WSGIRestrictEmbedded, ...)."""
 
 import os
 import subprocess
@@ -95,7 +95,7 @@ def test_140_01_python_directives_reach_the_daemons(make_server):
         http.get(srv.port, "/upper").json()["module"]
     # The old directives are noted once at start.
     log = srv.log.read_from(0)
-    for name in ("WSGIPythonEggs", "WSGILazyInitialization", "WSGIRestrictEmbedded",
+    for name in ("WSGILazyInitialization", "WSGIRestrictEmbedded",
                  "WSGIAcceptMutex", "WSGIVerboseDebugging", "WSGISocketRotation",
                  "WSGIFreeThreading", "WSGIServerMetrics", "WSGINewRelicConfigFile",
                  "WSGIPy3kWarningFlag", "WSGIPassApacheRequest"):

@@ -66,3 +66,61 @@ def test_180_02_unknown_script_owner_fails_configtest(make_server):
                             ["script-user", "no-such-user-wg", "does not exist"])
     assert_configtest_fails(make_server, "WSGIDaemonProcess g script-group=no-such-group-wg\n",
                             ["script-group", "no-such-group-wg", "does not exist"])
+
+
+def procinfo(srv, path: str) -> dict:
+    r = http.get(srv.port, path)
+    assert r.status == 200, r.text
+    return r.json()
+
+
+def test_180_03_process_tuning_options(make_server):
+    # cpu-priority= (setpriority before the user switch, so a negative one works when httpd
+    # starts as root), stack-size= (every thread the daemon starts: request threads and the app's
+    # own), python-eggs= (PYTHON_EGG_CACHE); WSGIPythonEggs is the implicit default group's.
+    priority = -3 if os.geteuid() == 0 else 5
+    srv = make_server(ServerConf(rf"""
+WSGIPythonEggs /var/tmp/default-eggs
+WSGIDaemonProcess tuned threads=2 cpu-priority={priority} stack-size=262144 python-eggs=/tmp/eggs
+WSGIDaemonProcess plain threads=2
+WSGIScriptAlias /tuned ${{APPS}}/procinfo/app.wsgi process-group=tuned
+WSGIScriptAlias /plain ${{APPS}}/procinfo/app.wsgi process-group=plain
+WSGIScriptAlias /default ${{APPS}}/procinfo/app.wsgi
+"""))
+    tuned = procinfo(srv, "/tuned")
+    plain = procinfo(srv, "/plain")
+    default = procinfo(srv, "/default")
+    assert tuned["priority"] == priority
+    assert plain["priority"] == os.getpriority(os.PRIO_PROCESS, 0)
+    assert tuned["stack_size"] == 262144 and tuned["app_thread_stack_size"] == 262144
+    assert plain["stack_size"] != 262144
+    assert tuned["env"]["PYTHON_EGG_CACHE"] == "/tmp/eggs"
+    assert plain["env"]["PYTHON_EGG_CACHE"] is None
+    assert default["env"]["PYTHON_EGG_CACHE"] == "/var/tmp/default-eggs"
+
+
+@pytest.mark.allow_log("WG0244")
+def test_180_04_refused_stack_size_is_a_warning(make_server):
+    # As mod_wsgi: a stack size the system refuses leaves the default, and the daemon serves.
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess small threads=1 stack-size=1024
+WSGIScriptAlias /small ${APPS}/procinfo/app.wsgi process-group=small
+"""))
+    assert procinfo(srv, "/small")["stack_size"] > 1024
+    record = srv.log.wait_for(r"WG0244", 0)
+    assert "stack-size=1024" in record.text, record.text
+
+
+@pytest.mark.allow_log("WG0311")  # the app's print() goes to the error log, at error level
+def test_180_05_switch_interval_per_group(make_server):
+    srv = make_server(ServerConf(r"""
+WSGISwitchInterval 0.002
+WSGIDaemonProcess own threads=1 switch-interval=0.0125
+WSGIDaemonProcess inherits threads=1
+WSGIScriptAlias /own ${APPS}/pyruntime/app.wsgi process-group=own
+WSGIScriptAlias /inherits ${APPS}/pyruntime/app.wsgi process-group=inherits
+"""))
+    assert http.get(srv.port, "/own").json()["switch_interval"] == pytest.approx(0.0125)
+    assert http.get(srv.port, "/inherits").json()["switch_interval"] == pytest.approx(0.002)
+    assert_configtest_fails(make_server, "WSGIDaemonProcess g switch-interval=100\n",
+                            ["switch-interval", "at most 60"])

@@ -409,8 +409,25 @@ TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
     ASSERT_TRUE(r.isOk()) << r.status().message();
     EXPECT_EQ(r->unimplementedOptions,
               (std::vector<std::string>{"maximum-requests", "request-timeout", "graceful-timeout",
-                                        "deadlock-timeout", "server-metrics", "switch-interval",
-                                        "cpu-priority", "send-buffer-size", "python-eggs"}));
+                                        "deadlock-timeout", "server-metrics", "send-buffer-size"}));
+}
+
+TEST(ParseDaemonProcess, ProcessTuningOptions) {
+    auto r = parseDaemonProcess(
+        "site switch-interval=0.0125 cpu-priority=-5 stack-size=524288 python-eggs=/tmp/eggs");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->switchInterval, 0.0125);
+    EXPECT_EQ(r->cpuPriority, -5);
+    EXPECT_EQ(r->stackSize, 524288U);
+    EXPECT_EQ(r->pythonEggs, "/tmp/eggs");
+    EXPECT_TRUE(contains(errorOf("site switch-interval=61"), "at most 60"));
+    EXPECT_TRUE(contains(errorOf("site cpu-priority=-21"), "option 'cpu-priority'"));
+    EXPECT_TRUE(contains(errorOf("site stack-size=-1"), "option 'stack-size'"));
+    auto defaults = parseDaemonProcess("site");
+    ASSERT_TRUE(defaults.isOk());
+    EXPECT_FALSE(defaults->switchInterval.has_value());
+    EXPECT_EQ(defaults->cpuPriority, 0);
+    EXPECT_EQ(defaults->stackSize, 0U);
 }
 
 TEST(ParseDaemonProcess, UnimplementedOptionsAreStillTypeChecked) {

@@ -54,6 +54,9 @@ DaemonArgs everyField() {
     a.python.caseSensitive = false;
     a.python.destroyInterpreter = false;
     a.python.switchInterval = 0.002;
+    a.cpuPriority = -7;
+    a.stackSize = 524288;
+    a.pythonEggs = "/srv/site-a/.eggs";
     return a;
 }
 
@@ -98,6 +101,9 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.python.caseSensitive, want.python.caseSensitive);
     EXPECT_EQ(got.python.destroyInterpreter, want.python.destroyInterpreter);
     EXPECT_EQ(got.python.switchInterval, want.python.switchInterval);
+    EXPECT_EQ(got.cpuPriority, want.cpuPriority);
+    EXPECT_EQ(got.stackSize, want.stackSize);
+    EXPECT_EQ(got.pythonEggs, want.pythonEggs);
 }
 
 TEST(DaemonArgs, RoundTripsEveryField) {
@@ -128,6 +134,19 @@ TEST(DaemonArgs, RoundTripsDefaults) {
     EXPECT_FALSE(r.value().python.restrictStdout);
     EXPECT_TRUE(r.value().python.caseSensitive);
     EXPECT_TRUE(r.value().python.destroyInterpreter);
+}
+
+TEST(DaemonArgs, SwitchIntervalAndPriorityKeepTheirExactValues) {
+    for (const double seconds : {1e-7, 0.005, 1.0 / 3.0, 20.0}) {
+        DaemonArgs a;
+        a.group = "g";
+        a.python.switchInterval = seconds;
+        a.cpuPriority = seconds < 0.01 ? kMinCpuPriority : kMaxCpuPriority;
+        auto r = decodeDaemonArgs(encodeDaemonArgs(a));
+        ASSERT_TRUE(r.isOk()) << r.status().message();
+        EXPECT_EQ(r.value().python.switchInterval, seconds);
+        EXPECT_EQ(r.value().cpuPriority, a.cpuPriority);
+    }
 }
 
 TEST(DaemonArgs, ZeroIdsAndUmaskAreKeptDistinctFromAbsent) {
