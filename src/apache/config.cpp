@@ -265,6 +265,22 @@ void resolveScriptOwner(DaemonGroup& g, ConfigErrors& errors) {
     }
 }
 
+/// socket-user= to a uid (only when httpd runs as root: otherwise the socket stays its own).
+void resolveSocketUser(DaemonGroup& g, ConfigErrors& errors) {
+    if (g.socketUser.empty()) {
+        return;
+    }
+    if (auto n = numericId(g.socketUser)) {
+        g.socketUid = static_cast<uid_t>(*n);
+    } else if (const struct passwd* pw = ::getpwnam(g.socketUser.c_str());  // NOLINT
+               pw != nullptr) {
+        g.socketUid = pw->pw_uid;
+    } else {
+        errors.add(groupLabel(g) + ": socket-user '" + g.socketUser +
+                   "' does not exist; name the user the httpd children connect as");
+    }
+}
+
 bool isExecutableFile(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
@@ -476,6 +492,7 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             resolveScriptOwner(g, errors);
             if (asRoot) {
                 resolveIdentity(g, errors);
+                resolveSocketUser(g, errors);
             } else if ((!g.user.empty() || !g.group.empty()) && !warnedNotRoot && logNotices) {
                 warnedNotRoot = true;
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,

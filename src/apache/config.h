@@ -175,6 +175,11 @@ struct DaemonGroup {
     /// are resolved by check_config whether or not httpd runs as root.
     std::string scriptUser;
     std::string scriptGroup;
+    /// socket-user= as written ("" = httpd's User): the owner of the group's socket file and the
+    /// only uid its daemons accept connections from, for httpd children that run as another
+    /// user than User (mod_ruid2, mpm-itk). Resolved by check_config when httpd runs as root.
+    std::string socketUser;
+    std::optional<uid_t> socketUid;
     std::optional<uid_t> scriptUid;
     std::optional<gid_t> scriptGid;
 

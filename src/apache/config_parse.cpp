@@ -167,7 +167,7 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"receive-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
     DaemonOption{"header-buffer-size", OptionKind::ZeroOrAtLeast, {}, 8192},
     DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast, {}, 65536},
-    DaemonOption{"socket-user", OptionKind::Text, {}},
+    DaemonOption{"socket-user", OptionKind::Identity, &DaemonGroup::socketUser},
     DaemonOption{"cpu-time-limit", OptionKind::Seconds, {}},
     DaemonOption{"cpu-priority", OptionKind::Integer, &DaemonGroup::cpuPriority,
                  protocol::kMinCpuPriority, protocol::kMaxCpuPriority},

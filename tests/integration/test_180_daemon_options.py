@@ -124,3 +124,40 @@ WSGIScriptAlias /inherits ${APPS}/pyruntime/app.wsgi process-group=inherits
     assert http.get(srv.port, "/inherits").json()["switch_interval"] == pytest.approx(0.002)
     assert_configtest_fails(make_server, "WSGIDaemonProcess g switch-interval=100\n",
                             ["switch-interval", "at most 60"])
+
+
+def socket_owner(srv, group: str) -> str:
+    paths = list((srv.root / "run").glob(f"wsgi.*.{group}.sock"))
+    assert len(paths) == 1, paths
+    return pwd.getpwuid(paths[0].lstat().st_uid).pw_name
+
+
+@ROOT_ONLY
+@pytest.mark.allow_log("WG0112")
+def test_180_06_socket_user_owns_the_socket_and_is_the_only_peer(make_server):
+    # As mod_wsgi: socket-user= owns the group's socket, for httpd children that run as another
+    # user than User (mod_ruid2, mpm-itk). Here the children are www-data, so a group whose
+    # socket-user is nobody cannot be reached (503), while socket-user=www-data is the default.
+    srv = make_server(ServerConf(r"""
+WSGISocketPrefix ${WG_ROOT}/run/wsgi
+WSGIDaemonProcess same threads=1 socket-user=www-data
+WSGIDaemonProcess other threads=1 socket-user=nobody
+WSGIDaemonProcess plain threads=1
+WSGIScriptAlias /same ${APPS}/procinfo/app.wsgi process-group=same
+WSGIScriptAlias /other ${APPS}/procinfo/app.wsgi process-group=other
+WSGIScriptAlias /plain ${APPS}/procinfo/app.wsgi process-group=plain
+"""))
+    assert socket_owner(srv, "same") == "www-data"
+    assert socket_owner(srv, "plain") == "www-data"
+    assert socket_owner(srv, "other") == "nobody"
+    assert http.get(srv.port, "/same").status == 200
+    assert http.get(srv.port, "/plain").status == 200
+    mark = srv.log.size()
+    assert http.get(srv.port, "/other").status == 503
+    assert "Permission denied" in srv.log.wait_for(r"WG0112", mark).text
+
+
+@ROOT_ONLY
+def test_180_07_unknown_socket_user_fails_configtest(make_server):
+    assert_configtest_fails(make_server, "WSGIDaemonProcess g socket-user=no-such-user-wg\n",
+                            ["socket-user", "no-such-user-wg", "does not exist"])
