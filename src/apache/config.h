@@ -147,6 +147,9 @@ struct DaemonGroup {
     int listenBacklog = 100;                            ///< mod_wsgi's default
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
+    /// response-socket-timeout=: bound on each write of the response to an HTTP/1.x client;
+    /// unset: socket-timeout= when given, else the connection's own (the server's Timeout).
+    std::optional<std::chrono::seconds> responseSocketTimeout;
     /// queue-timeout=: how long a request may wait for a worker, from when httpd received it,
     /// before it gets 503 and is never run; 0 = until socket-timeout. mod_wsgi's default is 0;
     /// ours is mod_wsgi-express's 45 s, so a saturated group answers instead of holding httpd

@@ -161,7 +161,9 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"graceful-timeout", OptionKind::Seconds, {}},
     DaemonOption{"eviction-timeout", OptionKind::Seconds, {}},
     DaemonOption{"restart-interval", OptionKind::Seconds, {}},
-    DaemonOption{"response-socket-timeout", OptionKind::Seconds, {}},
+    // 0 keeps mod_wsgi's meaning: socket-timeout= (the member stays unset).
+    DaemonOption{"response-socket-timeout", OptionKind::Seconds,
+                 &DaemonGroup::responseSocketTimeout},
     DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
     DaemonOption{"receive-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},

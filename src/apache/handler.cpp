@@ -782,6 +782,10 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     const ConnectParams params = connectParamsFor(group, r, *child.registry);
     ApacheBodySource source(r);
     ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
+    if (const auto limit =
+            group.responseSocketTimeout ? group.responseSocketTimeout : group.socketTimeout) {
+        sink.limitClientWrites(*limit);
+    }
     const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
         child.pool, params, head, source, sink, {.singleProcess = group.processes == 1},

@@ -6,11 +6,13 @@ switch-interval=, python-eggs= and socket-user=."""
 import os
 import pwd
 import shutil
+import socket
 
 import pytest
 
 from harness import http
 from harness.httpd import ServerConf, assert_configtest_fails
+from harness.util import wait_for_file
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to chown files")
 
@@ -161,3 +163,31 @@ WSGIScriptAlias /plain ${APPS}/procinfo/app.wsgi process-group=plain
 def test_180_07_unknown_socket_user_fails_configtest(make_server):
     assert_configtest_fails(make_server, "WSGIDaemonProcess g socket-user=no-such-user-wg\n",
                             ["socket-user", "no-such-user-wg", "does not exist"])
+
+
+def test_180_08_response_socket_timeout_bounds_writes_to_a_stalled_client(make_server):
+    # As mod_wsgi: a client that stops reading holds a response no longer than
+    # response-socket-timeout= per write; then the response is cut and the app's close() runs.
+    # The other group keeps the server's Timeout (20 s in the harness).
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess limited threads=1 response-socket-timeout=1
+WSGIDaemonProcess patient threads=1
+WSGIScriptAlias /limited ${APPS}/close/app.wsgi process-group=limited
+WSGIScriptAlias /patient ${APPS}/close/app.wsgi process-group=patient
+"""))
+    clients = []
+    for name in ("limited", "patient"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", srv.port))
+        marker = srv.state / f"{name}.closed"
+        s.sendall(f"GET /{name}?mode=slow&n=100000&delay=0&marker={marker} HTTP/1.1\r\n"
+                  f"Host: localhost\r\n\r\n".encode())
+        clients.append(s)
+    try:
+        text = wait_for_file(srv.state / "limited.closed", timeout=10)
+        assert text.startswith("closed after"), text
+        assert not (srv.state / "patient.closed").exists()
+    finally:
+        for s in clients:
+            s.close()

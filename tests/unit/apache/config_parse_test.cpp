@@ -423,8 +423,15 @@ TEST(ParseDaemonProcess, ProcessTuningOptions) {
     EXPECT_TRUE(contains(errorOf("site switch-interval=61"), "at most 60"));
     EXPECT_TRUE(contains(errorOf("site cpu-priority=-21"), "option 'cpu-priority'"));
     EXPECT_TRUE(contains(errorOf("site stack-size=-1"), "option 'stack-size'"));
+    auto timeouts = parseDaemonProcess("site response-socket-timeout=7");
+    ASSERT_TRUE(timeouts.isOk());
+    EXPECT_EQ(timeouts->responseSocketTimeout, std::chrono::seconds(7));
+    auto zero = parseDaemonProcess("site response-socket-timeout=0");  // 0: socket-timeout's
+    ASSERT_TRUE(zero.isOk());
+    EXPECT_FALSE(zero->responseSocketTimeout.has_value());
     auto defaults = parseDaemonProcess("site");
     ASSERT_TRUE(defaults.isOk());
+    EXPECT_FALSE(defaults->responseSocketTimeout.has_value());
     EXPECT_FALSE(defaults->switchInterval.has_value());
     EXPECT_EQ(defaults->cpuPriority, 0);
     EXPECT_EQ(defaults->stackSize, 0U);
