@@ -124,8 +124,6 @@ def answer(client, method, host, path, headers, body, what):
 @pytest.mark.allow_log("AH01617")  # httpd's record of the refused password
 @pytest.mark.parametrize("proto", ["h1", "h2c"])  # the virtual hosts listen on the plain port
 def test_170_01_same_configuration_same_answers(servers, proto, expect_log):
-    if proto != "h1" and not servers["mod_wsgid"].http2:
-        pytest.skip(f"{proto}: mod_http2 does not run under this MPM")
     clients = {name: Client(srv, proto) for name, srv in servers.items()}
     for method, host, path, headers, body, what in REQUESTS:
         ours = answer(clients["mod_wsgid"], method, host, path, headers, body, what)

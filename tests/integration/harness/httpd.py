@@ -90,6 +90,20 @@ class ServerConf:
             return self.daemons
         return count_daemons(self.body)
 
+    def resolved_mpm(self) -> str:
+        """The MPM apache2 runs under: mpm=, else the MPM environment variable, else event."""
+        mpm = self.mpm or os.environ.get("MPM", "event")
+        if mpm not in ("event", "worker", "prefork"):
+            raise ValueError(f"MPM={mpm}: use event, worker or prefork")
+        return mpm
+
+    def serves_http2(self) -> bool:
+        """Whether the server speaks HTTP/2 (h2c, and h2 when tls=True). Known before it starts,
+        so that the suite does not generate HTTP/2 cases it cannot run: mod_http2 refuses to run
+        under prefork (it only logs a warning and stays inactive)."""
+        return self.http2 and (self.load_module or bool(self.mod_wsgi)) and \
+            self.resolved_mpm() != "prefork"
+
 
 def count_daemons(body: str) -> int:
     """Daemon processes a config starts: processes= (default 1) of each WSGIDaemonProcess, plus
@@ -192,12 +206,8 @@ class HttpdServer:
         self.proc: Optional[subprocess.Popen] = None
         self.expected_daemons = conf.expected_daemons()
         self.checked_offset = 0  # error log bytes already scanned by the after-test checks
-        self.mpm = conf.mpm or os.environ.get("MPM", "event")
-        if self.mpm not in ("event", "worker", "prefork"):
-            raise ValueError(f"MPM={self.mpm}: use event, worker or prefork")
-        # mod_http2 refuses to run under prefork (it only logs a warning and stays inactive).
-        self.http2 = conf.http2 and (conf.load_module or bool(conf.mod_wsgi)) and \
-            self.mpm != "prefork"
+        self.mpm = conf.resolved_mpm()
+        self.http2 = conf.serves_http2()
         self._sanitizer_libs = sanitizer_runtime_libs(settings) if settings.sanitized else []
         self._prepare_dirs()
         self.write_config()
