@@ -171,29 +171,23 @@ CallOutcome runHookCall(PyObject* function, const WsgiRequest& request, RequestI
     PyRef result = args ? PyRef::steal(PyObject_CallObject(function, args.get())) : PyRef();
     CallOutcome outcome{CallOutcome::Kind::Completed, false, {}};
     std::optional<HookResult> answer;
-    if (!result) {
+    std::string why;
+    if (result) {
+        answer = interpret(hook, result.get(), why);
+    }
+    if (!answer && (!result || PyErr_Occurred() != nullptr)) {
+        // The call raised, or interpreting its answer did (a str() that failed, say).
         PyErrorInfo error = fetchError();
         outcome = {CallOutcome::Kind::AppError, false, describeError(error)};
         logError(
             context.log, kIdHookFailed,
             "exception in " + what + " (request " + request.requestId + "): " + outcome.message,
             error);
-    } else {
-        std::string why;
-        answer = interpret(hook, result.get(), why);
-        if (!answer && PyErr_Occurred() != nullptr) {
-            PyErrorInfo error = fetchError();
-            outcome = {CallOutcome::Kind::AppError, false, describeError(error)};
-            logError(
-                context.log, kIdHookFailed,
-                "exception in " + what + " (request " + request.requestId + "): " + outcome.message,
-                error);
-        } else if (!answer) {
-            outcome = {CallOutcome::Kind::AppError, false,
-                       what + " returned a '" + Py_TYPE(result.get())->tp_name + "': " + why};
-            logLinesWithoutGil(context.log, common::LogLevel::Error, kIdHookAnswer,
-                               {outcome.message + " (request " + request.requestId + ")"});
-        }
+    } else if (!answer) {
+        outcome = {CallOutcome::Kind::AppError, false,
+                   what + " returned a '" + Py_TYPE(result.get())->tp_name + "': " + why};
+        logLinesWithoutGil(context.log, common::LogLevel::Error, kIdHookAnswer,
+                           {outcome.message + " (request " + request.requestId + ")"});
     }
     result.reset();
     args.reset();
