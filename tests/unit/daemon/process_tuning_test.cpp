@@ -7,37 +7,19 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/capturing_log.h"
+#include "support/in_child.h"
 
 namespace wsgid::daemon {
 namespace {
 
-/// Runs `body` in a forked child; its return value is the exit status (0 = pass).
-int inChild(const std::function<int()>& body) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        int rc = 99;
-        try {
-            rc = body();
-        } catch (...) {
-            rc = 98;
-        }
-        ::_exit(rc);
-    }
-    int status = 0;
-    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
-        return -1;
-    }
-    return WEXITSTATUS(status);
-}
+using test::inChild;
 
 std::size_t defaultStackSize() {
     pthread_attr_t attr;
