@@ -862,6 +862,8 @@ TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
     auto b = connect();
     ASSERT_TRUE(b->sendRequest(makeHead("warm-b", 0), {}));
     ASSERT_TRUE(b->readResponse().isOk());
+    // warm-b's worker frees its place just after its response: until then "hold" would be busy.
+    ASSERT_TRUE(noneAdmitted());
 
     ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
     ASSERT_TRUE(gate_.waitInside(1));
