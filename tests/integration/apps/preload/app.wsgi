@@ -6,8 +6,11 @@ import sys
 
 _STATE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "state")
 _GROUP = getattr(sys.modules.get("mod_wsgi"), "application_group", "?") or "GLOBAL"
-with open(os.path.join(_STATE, "preloaded-%d-%s" % (os.getpid(), _GROUP)), "w") as _f:
+# Written under another name and renamed, so a test never reads the file before its text is in.
+_MARKER = os.path.join(_STATE, "preloaded-%d-%s" % (os.getpid(), _GROUP))
+with open(_MARKER + ".tmp", "w") as _f:
     _f.write("loaded")
+os.rename(_MARKER + ".tmp", _MARKER)
 
 
 def application(environ, start_response):
