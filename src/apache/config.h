@@ -156,6 +156,26 @@ struct DaemonGroup {
     /// workers for the whole socket-timeout (300 s on Debian).
     std::chrono::seconds queueTimeout{45};
     std::chrono::seconds shutdownTimeout{5};  ///< mod_wsgi's default
+
+    // Recycling (docs/operations.md, "Recycling"): 0 turns each off. A recycled process is
+    // replaced by a new one that is ready before the old one stops taking requests.
+    std::uint64_t maximumRequests = 0;          ///< maximum-requests=: requests per process
+    std::chrono::seconds restartInterval{0};    ///< restart-interval=: age of a process
+    std::chrono::seconds inactivityTimeout{0};  ///< inactivity-timeout=: idle time
+    std::uint64_t maximumMemoryBytes = 0;       ///< maximum-memory=: resident set size
+    std::chrono::seconds cpuTimeLimit{0};       ///< cpu-time-limit=: CPU seconds (RLIMIT_CPU)
+    std::uint64_t memoryLimitBytes = 0;         ///< memory-limit=: RLIMIT_DATA (allocations fail)
+    std::uint64_t virtualMemoryLimitBytes = 0;  ///< virtual-memory-limit=: RLIMIT_AS
+    /// graceful-timeout=: how long a recycled process may take to finish what it has after it
+    /// stopped accepting (mod_wsgi's default).
+    std::chrono::seconds gracefulTimeout{15};
+    /// eviction-timeout=: the same for a process evicted with SIGUSR1; 0: graceful-timeout.
+    std::chrono::seconds evictionTimeout{0};
+    // Timeouts of a daemon's own work (docs/operations.md, "Timeouts").
+    std::chrono::seconds startupTimeout{0};  ///< startup-timeout=: a script load; 0 = off
+    std::chrono::seconds requestTimeout{0};  ///< request-timeout=: one request; 0 = off
+    /// deadlock-timeout=: how long the GIL may stay unavailable; mod_wsgi's default.
+    std::chrono::seconds deadlockTimeout{300};
     /// max-in-flight=: the most requests of this group httpd may have in progress at once,
     /// running or waiting for a worker, over all its children (0: no limit); unset: see
     /// maxInFlightLimit(). mod_wsgid only.

@@ -40,6 +40,42 @@ bool isBlank(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/// Upper bound of the byte-count options: 1 PiB; a larger value is a typo.
+constexpr long long kMaxByteCount = 1LL << 50;
+
+/// "1048576", "512K", "256M", "2G" (powers of 1024), 0..kMaxByteCount.
+Result<long long> parseByteCount(std::string_view what, std::string_view value) {
+    long long unit = 1;
+    std::string_view digits = value;
+    if (!digits.empty()) {
+        switch (digits.back()) {
+            case 'k':
+            case 'K':
+                unit = 1LL << 10;
+                break;
+            case 'm':
+            case 'M':
+                unit = 1LL << 20;
+                break;
+            case 'g':
+            case 'G':
+                unit = 1LL << 30;
+                break;
+            default:
+                break;
+        }
+        if (unit != 1) {
+            digits.remove_suffix(1);
+        }
+    }
+    auto n = parseInteger(what, digits, 0, kMaxByteCount / unit);
+    if (!n) {
+        return invalid(std::string(what) + " needs a byte count such as 1073741824, 512M or 1G, " +
+                       "got " + quoted(value));
+    }
+    return *n * unit;
+}
+
 /// user= / group= values: a name, or #number.
 Status checkIdentity(std::string_view what, std::string_view value) {
     if (value.front() == '#') {
@@ -55,6 +91,7 @@ Status checkIdentity(std::string_view what, std::string_view value) {
 enum class OptionKind {
     Integer,        ///< a decimal integer in [lo, hi]
     ZeroOrAtLeast,  ///< 0 (off), or an integer of at least lo
+    Bytes,          ///< a byte count, optionally with a K, M or G suffix (powers of 1024)
     Seconds,        ///< whole seconds in [lo, kMaxTimeoutSeconds]
     Float,          ///< a positive decimal number
     OnOff,          ///< On or Off
@@ -152,15 +189,15 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"switch-interval", OptionKind::Float, &DaemonGroup::switchInterval, 0, 0,
                  checkSwitchInterval},
     DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, &DaemonGroup::stackSize},
-    DaemonOption{"maximum-requests", OptionKind::ZeroOrAtLeast, {}},
-    DaemonOption{"startup-timeout", OptionKind::Seconds, {}},
-    DaemonOption{"deadlock-timeout", OptionKind::Seconds, {}},
-    DaemonOption{"inactivity-timeout", OptionKind::Seconds, {}},
-    DaemonOption{"request-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"maximum-requests", OptionKind::ZeroOrAtLeast, &DaemonGroup::maximumRequests},
+    DaemonOption{"startup-timeout", OptionKind::Seconds, &DaemonGroup::startupTimeout},
+    DaemonOption{"deadlock-timeout", OptionKind::Seconds, &DaemonGroup::deadlockTimeout},
+    DaemonOption{"inactivity-timeout", OptionKind::Seconds, &DaemonGroup::inactivityTimeout},
+    DaemonOption{"request-timeout", OptionKind::Seconds, &DaemonGroup::requestTimeout},
     DaemonOption{"interrupt-timeout", OptionKind::Seconds, {}},
-    DaemonOption{"graceful-timeout", OptionKind::Seconds, {}},
-    DaemonOption{"eviction-timeout", OptionKind::Seconds, {}},
-    DaemonOption{"restart-interval", OptionKind::Seconds, {}},
+    DaemonOption{"graceful-timeout", OptionKind::Seconds, &DaemonGroup::gracefulTimeout},
+    DaemonOption{"eviction-timeout", OptionKind::Seconds, &DaemonGroup::evictionTimeout},
+    DaemonOption{"restart-interval", OptionKind::Seconds, &DaemonGroup::restartInterval},
     // 0 keeps mod_wsgi's meaning: socket-timeout= (the member stays unset).
     DaemonOption{"response-socket-timeout", OptionKind::Seconds,
                  &DaemonGroup::responseSocketTimeout},
@@ -170,15 +207,30 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"header-buffer-size", OptionKind::ZeroOrAtLeast, {}, 8192},
     DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast, {}, 65536},
     DaemonOption{"socket-user", OptionKind::Identity, &DaemonGroup::socketUser},
-    DaemonOption{"cpu-time-limit", OptionKind::Seconds, {}},
+    DaemonOption{"cpu-time-limit", OptionKind::Seconds, &DaemonGroup::cpuTimeLimit},
     DaemonOption{"cpu-priority", OptionKind::Integer, &DaemonGroup::cpuPriority,
                  protocol::kMinCpuPriority, protocol::kMaxCpuPriority},
-    DaemonOption{"memory-limit", OptionKind::ZeroOrAtLeast, {}},
-    DaemonOption{"virtual-memory-limit", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"memory-limit", OptionKind::Bytes, &DaemonGroup::memoryLimitBytes},
+    DaemonOption{"virtual-memory-limit", OptionKind::Bytes, &DaemonGroup::virtualMemoryLimitBytes},
+    // mod_wsgid's own: recycle (gracefully) when the resident set size passes this.
+    DaemonOption{"maximum-memory", OptionKind::Bytes, &DaemonGroup::maximumMemoryBytes},
     DaemonOption{"server-metrics", OptionKind::OnOff, {}},
     DaemonOption{"newrelic-config-file", OptionKind::Text, {}},
     DaemonOption{"newrelic-environment", OptionKind::Text, {}},
 };
+
+/// True when no two rows of kDaemonOptions share a name (a second row would never be reached).
+constexpr bool optionNamesAreUnique() {
+    for (std::size_t i = 0; i < kDaemonOptions.size(); ++i) {
+        for (std::size_t j = i + 1; j < kDaemonOptions.size(); ++j) {
+            if (kDaemonOptions[i].name == kDaemonOptions[j].name) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+static_assert(optionNamesAreUnique(), "kDaemonOptions lists an option twice");
 
 // Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
 // weaken isolation, so configtest fails instead.
@@ -207,6 +259,13 @@ Result<OptionValue> parseOptionValue(const DaemonOption& opt, std::string_view w
             if (opt.lo > 0 && *n != 0 && *n < opt.lo) {
                 return invalid(std::string(what) + " must be 0 or at least " +
                                std::to_string(opt.lo) + ", got " + quoted(value));
+            }
+            return OptionValue{*n};
+        }
+        case OptionKind::Bytes: {
+            auto n = parseByteCount(what, value);
+            if (!n) {
+                return n.status();
             }
             return OptionValue{*n};
         }

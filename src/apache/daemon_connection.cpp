@@ -143,8 +143,22 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
     if (!ack) {
         return Status(ErrorCode::ProtocolError, "bad HelloAck: " + ack.status().message());
     }
-    if (ack->daemonPid != challenge->daemonPid || decoder.buffered() != 0) {
+    if (ack->daemonPid != challenge->daemonPid) {
         return Status(ErrorCode::ProtocolError, "HelloAck does not match the Challenge");
+    }
+    if (decoder.buffered() != 0) {
+        // A daemon that began to drain while it answered the Hello says goodbye right after
+        // its HelloAck (it recycles or httpd restarts): like a goodbye instead of the Challenge,
+        // the next connection goes to another process.
+        auto next = decoder.next();
+        if (next && next.value() && next.value()->type == FrameType::Error &&
+            decoder.buffered() == 0) {
+            auto err = protocol::decodeResponseError(next.value()->payload);
+            if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+                return Status(ErrorCode::Closed, "daemon is stopping (goodbye after HelloAck)");
+            }
+        }
+        return Status(ErrorCode::ProtocolError, "bytes after the HelloAck");
     }
     return ack->daemonPid;
 }

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "common/monotonic_sleep.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "protocol/daemon_status.h"
@@ -52,16 +52,6 @@ void closeFrom(int first) {
     const long max = ::sysconf(_SC_OPEN_MAX);
     for (long fd = first; fd < (max > 0 ? max : 1024); ++fd) {
         (void)::close(static_cast<int>(fd));
-    }
-}
-
-void sleepFor(std::chrono::nanoseconds delay) {
-    timespec deadline{};
-    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-    const auto total = std::chrono::nanoseconds(deadline.tv_nsec) + delay;
-    deadline.tv_sec += std::chrono::duration_cast<std::chrono::seconds>(total).count();
-    deadline.tv_nsec = (total % std::chrono::seconds(1)).count();
-    while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
     }
 }
 
@@ -160,7 +150,7 @@ common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
     }
     if (plan.delay.count() > 0) {
         (void)::prctl(PR_SET_NAME, kBackoffProcessName);
-        sleepFor(plan.delay);
+        common::sleepFor(plan.delay);
     }
     ::execve(plan.binary, plan.argv.data(), plan.envp.data());
     const int err = errno;

@@ -25,6 +25,8 @@
 #include "apache/httpd_includes.h"
 #include "apache/log_rate_limit.h"
 #include "common/socket_io.h"
+// httpd_includes.h first: other_child.h needs the APR other-child API.
+#include "apache/other_child.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -481,21 +483,9 @@ void LogRelay::onDeath(int reason, int status) {
 void LogRelay::callback(int reason, void* data, int status) noexcept {
     guardedVoid("log relay supervision", [&] {
         auto& reg = *static_cast<Registration*>(data);
-        switch (reason) {
-            case APR_OC_REASON_DEATH:
-            case APR_OC_REASON_LOST:
-                if (reg.registered) {
-                    reg.registered = false;
-                    apr_proc_other_child_unregister(&reg);
-                }
-                reg.relay->onDeath(reason, status);
-                break;
-            case APR_OC_REASON_UNREGISTER:
-                reg.registered = false;
-                break;
-            default:
-                // RESTART and RUNNING: the relay exits by itself at EOF, after the daemons.
-                break;
+        // On RESTART and RUNNING nothing: the relay exits by itself at EOF, after the daemons.
+        if (otherChildEnded(reason, &reg, reg.registered)) {
+            reg.relay->onDeath(reason, status);
         }
     });
 }

@@ -37,11 +37,13 @@
 #include "apache/server_log_sink.h"
 #include "apache/socket_directory.h"
 #include "apache/status_channel.h"
+#include "apache/supervision_waker.h"
 #include "common/random.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
-// httpd_includes.h first: apr_raii.h needs the APR pool API.
+// httpd_includes.h first: apr_raii.h and other_child.h need the APR API.
 #include "apache/apr_raii.h"
+#include "apache/other_child.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -67,6 +69,10 @@ constexpr std::chrono::seconds kMaxStopWait{60};
 /// caught, so only a process stuck in uninterruptible sleep takes longer, and httpd's exit must
 /// not hang on it.
 constexpr std::chrono::seconds kKillReapWait{2};
+/// Longest sleep of the supervision waker when nothing is due: it only has to catch what the
+/// daemons do not say (a stopped daemon, WG0062), which the monitor hook's ticks (every 10 s or
+/// so) catch too; a waker's fork every minute costs nothing.
+constexpr std::chrono::seconds kWakerIdleInterval{60};
 /// Poll interval of the bounded waits at stop: short enough to exit promptly once the daemons are
 /// gone, long enough to cost nothing.
 constexpr std::chrono::milliseconds kReapPollInterval{50};
@@ -123,27 +129,40 @@ void logReapEvent(server_rec* s, const ReapEvent& e) {
 
 class Manager {
 public:
-    /// One process of one group.
+    struct Slot;
+
+    /// One daemon process of a slot: the one that serves, or the replacement started for a
+    /// recycle. Its address is stable (APR's registration points to it); a slot swaps its two
+    /// Process objects when the replacement takes over.
+    struct Process {
+        Slot* slot = nullptr;
+        apr_proc_t proc{};           ///< registered with APR's other-child list
+        apr_pool_t* pool = nullptr;  ///< holds the registration; cleared at each spawn
+        bool registered = false;
+        bool termSent = false;  ///< SIGTERM already sent
+        StatusChannel channel;  ///< its status pipe
+        /// Seen stopped (SIGSTOP, a debugger) and that was logged.
+        bool seenStopped = false;
+    };
+
+    /// One process index of one group.
     struct Slot {
         Manager* manager = nullptr;
         DaemonGroup* group = nullptr;
         int index = 0;
         int listenFd = -1;
         ProcessSlot state;
-        apr_proc_t proc{};           ///< registered with APR's other-child list
-        apr_pool_t* pool = nullptr;  ///< holds the registration; cleared at each restart
-        bool registered = false;
-        bool termSent = false;  ///< SIGTERM already sent to the current process
-        StatusChannel channel;  ///< the current process's status pipe
-        /// The current process was seen stopped (SIGSTOP, a debugger) and that was logged.
-        bool seenStopped = false;
+        std::unique_ptr<Process> current;      ///< pid: state.pid()
+        std::unique_ptr<Process> replacement;  ///< pid: state.replacementPid()
     };
 
-    /// A daemon of an earlier generation, registered so its death is reaped and logged here.
+    /// A retired process (of an earlier generation, or recycled), registered so its death is
+    /// reaped and logged here; a recycled one keeps its status pipe for its last words.
     struct RetiredWatch {
         Manager* manager = nullptr;
         apr_proc_t proc{};
         bool registered = false;
+        StatusChannel channel;
     };
 
     Manager(apr_pool_t* pconf, server_rec* s, GroupRegistry& registry, RetainedState& retained)
@@ -155,19 +174,15 @@ public:
     ~Manager() = default;
 
     bool start();
+    /// Reads the status pipes, starts replacements and hands over to the ready ones, restarts
+    /// due slots, reaps and bounds retired processes, then arms the waker. Monitor hook, waker
+    /// and other-child callbacks.
     void tick();
     void onConfigPoolCleanup();
     /// child_init: closes the log pipes and status pipes an httpd child inherited.
-    void closeInheritedPipes() noexcept {
-        if (relay_) {
-            relay_->closeInheritedEnds();
-        }
-        for (const auto& slot : slots_) {
-            slot->channel.close();
-        }
-    }
+    void closeInheritedPipes() noexcept;
 
-    static void slotCallback(int reason, void* data, int status) noexcept;
+    static void processCallback(int reason, void* data, int status) noexcept;
     static void retiredCallback(int reason, void* data, int status) noexcept;
     /// Waits (bounded) for every retired daemon, SIGKILLs the overdue, closes and unlinks every
     /// socket and forgets the retained state. `s` may be nullptr.
@@ -178,13 +193,28 @@ private:
     bool makeSecrets();
     bool startLogRelay();
     void adoptRetired();
+    /// Starts the slot's process (into slot.current).
     void spawn(Slot& slot, SupervisorDuration delay);
-    void onSlotEnded(Slot& slot, int reason, int status);
-    void pumpStatus(Slot& slot);
+    /// Starts a replacement for the slot's process (into slot.replacement).
+    void spawnReplacement(Slot& slot, SupervisorTime now);
+    /// Fork+exec into `process`; the pid, or 0 (logged) when it could not start.
+    pid_t startProcess(Slot& slot, Process& process, SupervisorDuration delay);
+    void onProcessEnded(Process& process, int reason, int status);
+    void onCurrentEnded(Slot& slot, Process& process, const DaemonDeath& death);
+    void onReplacementEnded(Slot& slot, Process& process, const DaemonDeath& death);
+    void superviseSlot(Slot& slot, SupervisorTime now);
+    void handOver(Slot& slot, SupervisorTime now);
+    void pumpStatus(Slot& slot, Process& process);
     void watchStopped(Slot& slot);
     void onRetiredEnded(RetiredWatch& watch, int reason, int status);
+    void noteRetiredDeath(const RetiredDaemon& d, const ProcessExit& exit, RetiredWatch* watch,
+                          bool lost);
+    RetiredWatch* watchOf(pid_t pid);
     void unregisterWatch(pid_t pid);
+    void watchRetired(pid_t pid, StatusChannel channel);
     void retireLogRelay(SupervisorTime now);
+    void armWaker(SupervisorTime now);
+    void publishDeath(pid_t pid, const DaemonDeath& death) const;
     [[nodiscard]] protocol::DaemonArgs argsFor(const Slot& slot) const;
     [[nodiscard]] bool stopping() const { return stopping_ || mpmStopping(); }
 
@@ -196,6 +226,7 @@ private:
     std::vector<std::unique_ptr<Slot>> slots_;
     std::vector<std::unique_ptr<RetiredWatch>> watches_;
     std::unique_ptr<LogRelay> relay_;  ///< this generation's; its old relay drains on its own
+    std::unique_ptr<SupervisionWaker> waker_;
     bool stopping_ = false;
 };
 
@@ -217,6 +248,7 @@ bool Manager::start() {
                          "daemon dies gets 502 without the cause");
         }
     }
+    waker_ = std::make_unique<SupervisionWaker>(s_, pconf_, [this] { tick(); });
     adoptRetired();
     if (!startLogRelay()) {
         return false;
@@ -234,8 +266,13 @@ bool Manager::start() {
             slot->group = g.get();
             slot->index = i;
             slot->listenFd = listenFd;
-            if (apr_pool_create(&slot->pool, pconf_) != APR_SUCCESS) {
-                return false;
+            slot->current = std::make_unique<Process>();
+            slot->replacement = std::make_unique<Process>();
+            for (Process* p : {slot->current.get(), slot->replacement.get()}) {
+                p->slot = slot.get();
+                if (apr_pool_create(&p->pool, pconf_) != APR_SUCCESS) {
+                    return false;
+                }
             }
             slots_.push_back(std::move(slot));
             ++processes;
@@ -255,6 +292,7 @@ bool Manager::start() {
     for (const auto& slot : slots_) {
         spawn(*slot, SupervisorDuration::zero());
     }
+    armWaker(SupervisorClock::now());
     return true;
 }
 
@@ -354,9 +392,9 @@ bool Manager::startLogRelay() {
         s_, std::move(routes),
         [this] {
             for (const auto& slot : slots_) {
-                if (slot->state.pid() > 0 && !slot->termSent) {
+                if (slot->state.pid() > 0 && !slot->current->termSent) {
                     (void)::kill(slot->state.pid(), SIGTERM);
-                    slot->termSent = true;
+                    slot->current->termSent = true;
                 }
             }
         },
@@ -388,14 +426,19 @@ void Manager::adoptRetired() {
         logReapEvent(s_, e);
     }
     for (const RetiredDaemon& d : retained_.retired.list()) {
-        auto watch = std::make_unique<RetiredWatch>();
-        watch->manager = this;
-        watch->proc.pid = d.pid;
-        apr_proc_other_child_register(&watch->proc, &Manager::retiredCallback, watch.get(), nullptr,
-                                      retiredPool_);
-        watch->registered = true;
-        watches_.push_back(std::move(watch));
+        watchRetired(d.pid, StatusChannel());
     }
+}
+
+void Manager::watchRetired(pid_t pid, StatusChannel channel) {
+    auto watch = std::make_unique<RetiredWatch>();
+    watch->manager = this;
+    watch->proc.pid = pid;
+    watch->channel = std::move(channel);
+    apr_proc_other_child_register(&watch->proc, &Manager::retiredCallback, watch.get(), nullptr,
+                                  retiredPool_);
+    watch->registered = true;
+    watches_.push_back(std::move(watch));
 }
 
 protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
@@ -436,6 +479,20 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
         std::max(1, static_cast<int>(g.socketTimeout ? g.socketTimeout->count()
                                                      : apr_time_sec(logServer->timeout)));
     a.queueTimeoutSec = static_cast<int>(g.queueTimeout.count());
+    protocol::DaemonLifecycle& l = a.lifecycle;
+    l.maximumRequests = g.maximumRequests;
+    l.restartIntervalSec = static_cast<int>(g.restartInterval.count());
+    l.inactivityTimeoutSec = static_cast<int>(g.inactivityTimeout.count());
+    l.maximumMemoryBytes = g.maximumMemoryBytes;
+    l.cpuTimeLimitSec = static_cast<int>(g.cpuTimeLimit.count());
+    l.memoryLimitBytes = g.memoryLimitBytes;
+    l.virtualMemoryLimitBytes = g.virtualMemoryLimitBytes;
+    l.gracefulTimeoutSec = static_cast<int>(g.gracefulTimeout.count());
+    l.evictionTimeoutSec = static_cast<int>(
+        (g.evictionTimeout.count() > 0 ? g.evictionTimeout : g.gracefulTimeout).count());
+    l.startupTimeoutSec = static_cast<int>(g.startupTimeout.count());
+    l.requestTimeoutSec = static_cast<int>(g.requestTimeout.count());
+    l.deadlockTimeoutSec = static_cast<int>(g.deadlockTimeout.count());
     a.preload = g.preload;
     a.python = registry_.python;
     if (g.switchInterval) {
@@ -448,13 +505,52 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
 }
 
 void Manager::spawn(Slot& slot, SupervisorDuration delay) {
-    DaemonSpawn spawn;
-    spawn.binary = registry_.daemonBinary;
-    spawn.args = argsFor(slot);
-    spawn.env = daemonEnvironment(environ, kSanitizerBuild);
-    spawn.listenFd = slot.listenFd;
-    spawn.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
-    spawn.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
+    const pid_t pid = startProcess(slot, *slot.current, delay);
+    const auto now = SupervisorClock::now();
+    if (pid <= 0) {
+        const auto retry = slot.state.startFailed(now);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
+                     "WG0030: daemon process %d of group %s did not start; retrying in %s",
+                     slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+        return;
+    }
+    slot.state.started(pid, now, delay);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s_,
+                 "WG0031: started daemon process %d of group %s as pid %ld%s%s", slot.index,
+                 slot.group->name.c_str(), static_cast<long>(pid),
+                 delay.count() > 0 ? "; it execs after " : "",
+                 delay.count() > 0 ? formatSeconds(delay).c_str() : "");
+}
+
+void Manager::spawnReplacement(Slot& slot, SupervisorTime now) {
+    const pid_t pid = startProcess(slot, *slot.replacement, SupervisorDuration::zero());
+    if (pid <= 0) {
+        const auto retry = slot.state.replacementStartFailed(now);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
+                     "WG0068: the replacement of daemon process %d of group %s did not start; "
+                     "the process keeps serving, next attempt in %s",
+                     slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+        return;
+    }
+    slot.state.replacementStarted(pid, now);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
+                 "WG0060: daemon process %d of group %s (pid %ld) asks to be recycled (%s); "
+                 "started its replacement, pid %ld; it serves until the replacement is ready",
+                 slot.index, slot.group->name.c_str(), static_cast<long>(slot.state.pid()),
+                 std::string(protocol::toString(
+                                 slot.state.recycleReason().value_or(protocol::StopReason::None)))
+                     .c_str(),
+                 static_cast<long>(pid));
+}
+
+pid_t Manager::startProcess(Slot& slot, Process& process, SupervisorDuration delay) {
+    DaemonSpawn plan;
+    plan.binary = registry_.daemonBinary;
+    plan.args = argsFor(slot);
+    plan.env = daemonEnvironment(environ, kSanitizerBuild);
+    plan.listenFd = slot.listenFd;
+    plan.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
+    plan.delay = std::chrono::duration_cast<std::chrono::nanoseconds>(delay);
     // The status pipe: the daemon writes (ready, recycle, last words), the parent reads without
     // blocking. Without one the daemon still runs, only its reports are lost.
     int statusFds[2] = {-1, -1};
@@ -466,66 +562,108 @@ void Manager::spawn(Slot& slot, SupervisorDuration delay) {
     }
     common::UniqueFd statusRead(statusFds[0]);
     const common::UniqueFd statusWrite(statusFds[1]);
-    spawn.statusFd = statusWrite.get();
-    const SpawnResult started = startDaemon(spawn);
-    const auto now = SupervisorClock::now();
+    plan.statusFd = statusWrite.get();
+    const SpawnResult started = startDaemon(plan);
     if (started.failure) {
-        const auto retry = slot.state.startFailed(now);
         if (started.failure->stage == SpawnStage::Settings) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
-                         "WG0037: cannot pass the settings to daemon process %d of group %s "
-                         "(%s); retrying in %s",
-                         slot.index, slot.group->name.c_str(), started.failure->message.c_str(),
-                         formatSeconds(retry).c_str());
+                         "WG0037: cannot pass the settings to daemon process %d of group %s: %s",
+                         slot.index, slot.group->name.c_str(), started.failure->message.c_str());
         } else {
             ap_log_error(APLOG_MARK, APLOG_ERR, started.failure->err, s_,
-                         "WG0030: cannot fork daemon process %d of group %s; retrying in %s",
-                         slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+                         "WG0037: cannot fork daemon process %d of group %s", slot.index,
+                         slot.group->name.c_str());
         }
-        return;
+        return 0;
     }
-    const pid_t pid = started.pid;
-    slot.state.started(pid, now, delay);
-    slot.termSent = false;
-    slot.seenStopped = false;
-    slot.channel = StatusChannel(std::move(statusRead));
-    slot.proc = apr_proc_t{};
-    slot.proc.pid = pid;
-    apr_pool_clear(slot.pool);  // the previous registration is gone (unregistered on death)
-    apr_proc_other_child_register(&slot.proc, &Manager::slotCallback, &slot, nullptr, slot.pool);
-    slot.registered = true;
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s_,
-                 "WG0031: started daemon process %d of group %s as pid %ld%s%s", slot.index,
-                 slot.group->name.c_str(), static_cast<long>(pid),
-                 delay.count() > 0 ? "; it execs after " : "",
-                 delay.count() > 0 ? formatSeconds(delay).c_str() : "");
+    process.termSent = false;
+    process.seenStopped = false;
+    process.channel = StatusChannel(std::move(statusRead));
+    process.proc = apr_proc_t{};
+    process.proc.pid = started.pid;
+    apr_pool_clear(process.pool);  // the previous registration is gone (unregistered on death)
+    apr_proc_other_child_register(&process.proc, &Manager::processCallback, &process, nullptr,
+                                  process.pool);
+    process.registered = true;
+    return started.pid;
 }
 
-void Manager::onSlotEnded(Slot& slot, int reason, int status) {
-    const auto now = SupervisorClock::now();
-    const pid_t pid = slot.state.pid();
-    const bool serverStopping = stopping();
+void Manager::processCallback(int reason, void* data, int status) noexcept {
+    guardedVoid("daemon supervision", [&] {
+        auto& process = *static_cast<Process*>(data);
+        Slot& slot = *process.slot;
+        switch (reason) {
+            case APR_OC_REASON_DEATH:
+            case APR_OC_REASON_LOST:
+                if (process.registered) {
+                    process.registered = false;
+                    apr_proc_other_child_unregister(&process);  // calls back with UNREGISTER
+                }
+                slot.manager->onProcessEnded(process, reason, status);
+                slot.manager->armWaker(SupervisorClock::now());
+                break;
+            case APR_OC_REASON_RESTART:
+                // The MPM reclaims its processes (stop or hard restart): ours drain meanwhile.
+                // APR has just seen the process unreaped, so its pid cannot have been reused.
+                slot.state.stopping();
+                if (!process.termSent) {
+                    (void)::kill(process.proc.pid, SIGTERM);
+                    process.termSent = true;
+                }
+                break;
+            case APR_OC_REASON_UNREGISTER:
+                process.registered = false;
+                break;
+            case APR_OC_REASON_RUNNING:
+                slot.manager->tick();
+                break;
+            default:
+                break;
+        }
+    });
+}
+
+void Manager::onProcessEnded(Process& process, int reason, int status) {
+    Slot& slot = *process.slot;
+    const pid_t pid = process.proc.pid;
     // Its last words are in the pipe (written before it died): read them all.
-    for (int i = 0; i < 4 && slot.channel.open(); ++i) {
-        pumpStatus(slot);
+    for (int i = 0; i < 4 && process.channel.open(); ++i) {
+        pumpStatus(slot, process);
     }
-    slot.channel.close();
+    process.channel.close();
     // In the MPM's main loop the status is an exit code or signal number; while it stops,
     // apr_proc_other_child_refresh_all passes the raw wait status instead.
     DaemonDeath death;
     if (reason != APR_OC_REASON_LOST) {
-        const ProcessExit exit = serverStopping ? ProcessExit::fromWaitStatus(status)
-                                                : ProcessExit::fromMpmStatus(status);
-        death = DaemonDeath::conclude(exit, slot.channel.lastWords(), false);
+        const ProcessExit exit =
+            stopping() ? ProcessExit::fromWaitStatus(status) : ProcessExit::fromMpmStatus(status);
+        death = DaemonDeath::conclude(exit, process.channel.lastWords(), false);
     }
-    if (retained_.deaths != nullptr && pid > 0) {
-        retained_.deaths->publish(pid, DeathClock::now(), death);
+    publishDeath(pid, death);
+    if (&process == slot.replacement.get() && pid == slot.state.replacementPid()) {
+        onReplacementEnded(slot, process, death);
+    } else if (&process == slot.current.get() && pid == slot.state.pid()) {
+        onCurrentEnded(slot, process, death);
     }
+}
+
+void Manager::onCurrentEnded(Slot& slot, Process& process, const DaemonDeath& death) {
+    const auto now = SupervisorClock::now();
+    const pid_t pid = slot.state.pid();
     const std::string how = death.describe();
-    const bool wasReady = slot.channel.ready();
     const auto d = slot.state.ended(
-        now, {.startupFailure = death.startupFailure(), .wasReady = wasReady}, serverStopping);
+        now, {.startupFailure = death.startupFailure(), .wasReady = process.channel.ready()},
+        stopping());
     const char* name = slot.group->name.c_str();
+    if (d.promoted) {
+        std::swap(slot.current, slot.replacement);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
+                     "WG0033: daemon process %d of group %s (pid %ld) %s after running %s; its "
+                     "replacement, pid %ld, takes over",
+                     slot.index, name, static_cast<long>(pid), how.c_str(),
+                     formatSeconds(d.uptime).c_str(), static_cast<long>(slot.state.pid()));
+        return;
+    }
     if (!d.restart) {
         ap_log_error(
             APLOG_MARK, APLOG_INFO, 0, s_,
@@ -557,71 +695,107 @@ void Manager::onSlotEnded(Slot& slot, int reason, int status) {
     spawn(slot, d.delay);
 }
 
-void Manager::pumpStatus(Slot& slot) {
-    if (!slot.channel.pump() || slot.channel.broken().empty()) {
+void Manager::onReplacementEnded(Slot& slot, Process& /*process*/, const DaemonDeath& death) {
+    const auto now = SupervisorClock::now();
+    const pid_t pid = slot.state.replacementPid();
+    const auto d = slot.state.replacementEnded(
+        now, {.startupFailure = death.startupFailure(), .wasReady = false});
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
+                 "WG0069: the replacement (pid %ld) of daemon process %d of group %s %s before "
+                 "it was ready; pid %ld keeps serving%s%s",
+                 static_cast<long>(pid), slot.index, slot.group->name.c_str(),
+                 death.describe().c_str(), static_cast<long>(slot.state.pid()),
+                 d.restart ? "; next attempt in " : "",
+                 d.restart ? formatSeconds(d.delay).c_str() : "");
+}
+
+void Manager::pumpStatus(Slot& slot, Process& process) {
+    if (!process.channel.pump() || process.channel.broken().empty()) {
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_,
                  "WG0065: daemon process %d of group %s (pid %ld) wrote %s to its status pipe; "
                  "the pipe is ignored from now on (application code writing to descriptor %d?)",
-                 slot.index, slot.group->name.c_str(), static_cast<long>(slot.state.pid()),
-                 slot.channel.broken().c_str(), protocol::kStatusFd);
+                 slot.index, slot.group->name.c_str(), static_cast<long>(process.proc.pid),
+                 process.channel.broken().c_str(), protocol::kStatusFd);
 }
 
 void Manager::watchStopped(Slot& slot) {
+    Process& process = *slot.current;
     const pid_t pid = slot.state.pid();
-    if (pid <= 0 || !slot.channel.ready()) {
+    if (pid <= 0) {
         return;
     }
     const RunState state = processRunState(pid);
     const bool stopped = state == RunState::Stopped || state == RunState::Traced;
-    if (stopped && !slot.seenStopped) {
+    if (stopped && !process.seenStopped) {
         ap_log_error(
             APLOG_MARK, APLOG_WARNING, 0, s_,
             "WG0062: daemon process %d of group %s (pid %ld) is %s; requests sent to "
             "it wait until it continues (SIGCONT), or get 504 after socket-timeout",
             slot.index, slot.group->name.c_str(), static_cast<long>(pid),
             state == RunState::Traced ? "stopped by a debugger" : "stopped (SIGSTOP or SIGTSTP)");
-    } else if (!stopped && slot.seenStopped && state != RunState::Gone) {
+    } else if (!stopped && process.seenStopped && state != RunState::Gone) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s_,
                      "WG0063: daemon process %d of group %s (pid %ld) runs again", slot.index,
                      slot.group->name.c_str(), static_cast<long>(pid));
     }
-    slot.seenStopped = stopped;
+    process.seenStopped = stopped;
 }
 
-void Manager::slotCallback(int reason, void* data, int status) noexcept {
-    guardedVoid("daemon supervision", [&] {
-        auto& slot = *static_cast<Slot*>(data);
-        switch (reason) {
-            case APR_OC_REASON_DEATH:
-            case APR_OC_REASON_LOST:
-                if (slot.registered) {
-                    slot.registered = false;
-                    apr_proc_other_child_unregister(&slot);  // calls back with UNREGISTER
-                }
-                slot.manager->onSlotEnded(slot, reason, status);
-                break;
-            case APR_OC_REASON_RESTART: {
-                // The MPM reclaims its processes (stop or hard restart): ours drain meanwhile.
-                // APR has just seen the process unreaped, so its pid cannot have been reused.
-                slot.state.stopping();
-                if (slot.state.pid() > 0 && !slot.termSent) {
-                    (void)::kill(slot.state.pid(), SIGTERM);
-                    slot.termSent = true;
-                }
-                break;
-            }
-            case APR_OC_REASON_UNREGISTER:
-                slot.registered = false;
-                break;
-            case APR_OC_REASON_RUNNING:
-                slot.manager->tick();
-                break;
-            default:
-                break;
+void Manager::superviseSlot(Slot& slot, SupervisorTime now) {
+    if (slot.state.pid() > 0) {
+        pumpStatus(slot, *slot.current);
+        if (const auto reason = slot.current->channel.recycleRequest()) {
+            slot.state.recycleRequested(*reason);
         }
-    });
+    }
+    if (slot.state.replacementPid() > 0) {
+        pumpStatus(slot, *slot.replacement);
+        if (slot.replacement->channel.ready()) {
+            handOver(slot, now);
+        }
+    } else if (slot.state.replacementDue(now)) {
+        spawnReplacement(slot, now);
+    }
+    watchStopped(slot);
+    if (slot.state.due(now)) {
+        spawn(slot, SupervisorDuration::zero());
+    }
+}
+
+void Manager::handOver(Slot& slot, SupervisorTime now) {
+    const auto reason = slot.state.recycleReason().value_or(protocol::StopReason::None);
+    const pid_t old = slot.state.replacementReady(now);
+    std::swap(slot.current, slot.replacement);
+    Process& retiring = *slot.replacement;
+    // The retiring process is watched as a retired one from now on: its drain is bounded by the
+    // parent too (graceful-timeout or eviction-timeout, then shutdown-timeout, then SIGKILL).
+    if (retiring.registered) {
+        retiring.registered = false;
+        apr_proc_other_child_unregister(&retiring);
+    }
+    const DaemonGroup& g = *slot.group;
+    const auto drain = reason == protocol::StopReason::Evicted && g.evictionTimeout.count() > 0
+                           ? g.evictionTimeout
+                           : g.gracefulTimeout;
+    if (old > 0) {
+        (void)::kill(old, SIGTERM);
+        retained_.retired.add({.pid = old,
+                               .generation = registry_.generation,
+                               .group = g.name,
+                               .killAt = now + drain + g.shutdownTimeout + kKillMargin,
+                               .killed = false});
+        watchRetired(old, std::move(retiring.channel));
+    }
+    retiring.channel = StatusChannel();
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s_,
+                 "WG0061: daemon process %d of group %s recycled (%s): pid %ld serves now; "
+                 "pid %ld stops taking requests and finishes those it has (at most %lds, then "
+                 "%lds for its exit)",
+                 slot.index, g.name.c_str(), std::string(protocol::toString(reason)).c_str(),
+                 static_cast<long>(slot.state.pid()), static_cast<long>(old),
+                 static_cast<long>(drain.count()), static_cast<long>(g.shutdownTimeout.count()));
 }
 
 void Manager::onRetiredEnded(RetiredWatch& watch, int reason, int status) {
@@ -634,31 +808,44 @@ void Manager::onRetiredEnded(RetiredWatch& watch, int reason, int status) {
     if (d->killed && exit.kind == ProcessExit::Kind::Ambiguous && exit.value == SIGKILL) {
         exit.kind = ProcessExit::Kind::Signaled;  // this module sent it
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
+    noteRetiredDeath(*d, exit, &watch, reason == APR_OC_REASON_LOST);
+}
+
+void Manager::noteRetiredDeath(const RetiredDaemon& d, const ProcessExit& exit, RetiredWatch* watch,
+                               bool lost) {
+    std::optional<protocol::StatusRecord> lastWords;
+    if (watch != nullptr) {
+        for (int i = 0; i < 4 && watch->channel.open(); ++i) {
+            (void)watch->channel.pump();
+        }
+        watch->channel.close();
+        lastWords = watch->channel.lastWords();
+    }
+    DaemonDeath death;
+    if (!lost) {
+        death = DaemonDeath::conclude(exit, lastWords, d.killed);
+    }
+    publishDeath(d.pid, death);
+    ap_log_error(APLOG_MARK, d.killed ? APLOG_WARNING : APLOG_INFO, 0, s_,
                  "WG0040: daemon pid %ld of group %s (generation %u) %s after SIGTERM",
-                 static_cast<long>(d->pid), d->group.c_str(), d->generation,
-                 reason == APR_OC_REASON_LOST ? "was lost" : exit.describe().c_str());
+                 static_cast<long>(d.pid), d.group.c_str(), d.generation, death.describe().c_str());
 }
 
 void Manager::retiredCallback(int reason, void* data, int status) noexcept {
     guardedVoid("retired daemon supervision", [&] {
         auto& watch = *static_cast<RetiredWatch*>(data);
-        switch (reason) {
-            case APR_OC_REASON_DEATH:
-            case APR_OC_REASON_LOST:
-                if (watch.registered) {
-                    watch.registered = false;
-                    apr_proc_other_child_unregister(&watch);
-                }
-                watch.manager->onRetiredEnded(watch, reason, status);
-                break;
-            case APR_OC_REASON_UNREGISTER:
-                watch.registered = false;
-                break;
-            default:
-                break;  // already told to stop; the deadline in tick() bounds it
+        // On RESTART and RUNNING nothing: it was already told to stop; the deadline in tick()
+        // bounds it.
+        if (otherChildEnded(reason, &watch, watch.registered)) {
+            watch.manager->onRetiredEnded(watch, reason, status);
         }
     });
+}
+
+Manager::RetiredWatch* Manager::watchOf(pid_t pid) {
+    const auto it = std::find_if(watches_.begin(), watches_.end(),
+                                 [pid](const auto& w) { return w->proc.pid == pid; });
+    return it == watches_.end() ? nullptr : it->get();
 }
 
 void Manager::unregisterWatch(pid_t pid) {
@@ -677,49 +864,109 @@ void Manager::tick() {
             relay_->tick(now);
         }
         for (const auto& slot : slots_) {
-            pumpStatus(*slot);
-            watchStopped(*slot);
-            if (slot->state.due(now)) {
-                spawn(*slot, SupervisorDuration::zero());
-            }
+            superviseSlot(*slot, now);
         }
     }
     ChildProcessControl control;
     for (const ReapEvent& e : retained_.retired.reap(now, control)) {
-        logReapEvent(s_, e);
-        if (e.kind != ReapEvent::Kind::Killed) {
-            unregisterWatch(e.daemon.pid);  // reaped here: APR will not call back for it
+        if (e.kind == ReapEvent::Kind::Killed) {
+            logReapEvent(s_, e);
+            continue;
         }
+        if (e.kind == ReapEvent::Kind::Reaped) {
+            noteRetiredDeath(e.daemon, e.exit, watchOf(e.daemon.pid), false);
+        }
+        unregisterWatch(e.daemon.pid);  // reaped here: APR will not call back for it
+    }
+    armWaker(now);
+}
+
+void Manager::armWaker(SupervisorTime now) {
+    if (!waker_ || stopping()) {
+        return;
+    }
+    std::vector<int> fds;
+    // Nothing due: a waker still wakes the parent every so often, as a daemon might be stopped
+    // (WG0062) without writing anything.
+    SupervisorTime deadline = now + kWakerIdleInterval;
+    for (const auto& slot : slots_) {
+        for (const Process* p : {slot->current.get(), slot->replacement.get()}) {
+            if (p->registered && p->channel.open()) {
+                fds.push_back(p->channel.fd());
+            }
+        }
+        if (const auto next = slot->state.nextReplacementAttempt()) {
+            deadline = std::min(deadline, *next);
+        }
+    }
+    for (const auto& w : watches_) {
+        if (w->registered && w->channel.open()) {
+            fds.push_back(w->channel.fd());
+        }
+    }
+    for (const RetiredDaemon& d : retained_.retired.list()) {
+        if (!d.killed) {
+            deadline = std::min(deadline, d.killAt);
+        }
+    }
+    waker_->arm(fds, deadline);
+}
+
+void Manager::publishDeath(pid_t pid, const DaemonDeath& death) const {
+    if (retained_.deaths != nullptr && pid > 0) {
+        retained_.deaths->publish(pid, DeathClock::now(), death);
+    }
+}
+
+void Manager::closeInheritedPipes() noexcept {
+    if (relay_) {
+        relay_->closeInheritedEnds();
+    }
+    for (const auto& slot : slots_) {
+        slot->current->channel.close();
+        slot->replacement->channel.close();
+    }
+    for (const auto& w : watches_) {
+        w->channel.close();
     }
 }
 
 void Manager::onConfigPoolCleanup() {
     stopping_ = true;
+    if (waker_) {
+        waker_->disarm();
+    }
     // pconf is cleared for a restart (DESTROY_CONFIG) or destroyed at exit (EXITING, or any other
     // state when start-up fails).
     const bool exiting = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_DESTROY_CONFIG;
     const auto now = SupervisorClock::now();
     int signalled = 0;
     for (auto& slot : slots_) {
-        const pid_t pid = slot->state.pid();
+        // The registrations are gone already (pconf's subpools go before its cleanups): the
+        // slot's own record says which processes run.
+        const pid_t pids[] = {slot->state.pid(), slot->state.replacementPid()};
         slot->state.stopping();
-        if (pid <= 0) {
-            continue;
+        for (int i = 0; i < 2; ++i) {
+            const pid_t pid = pids[i];
+            Process* p = i == 0 ? slot->current.get() : slot->replacement.get();
+            if (pid <= 0) {
+                continue;
+            }
+            int status = 0;
+            if (ChildProcessControl().probe(pid, &status) != ProcessControl::State::Running) {
+                continue;
+            }
+            if (!p->termSent) {
+                (void)::kill(pid, SIGTERM);
+                p->termSent = true;
+            }
+            ++signalled;
+            retained_.retired.add({.pid = pid,
+                                   .generation = registry_.generation,
+                                   .group = slot->group->name,
+                                   .killAt = now + slot->group->shutdownTimeout + kKillMargin,
+                                   .killed = false});
         }
-        int status = 0;
-        if (ChildProcessControl().probe(pid, &status) != ProcessControl::State::Running) {
-            continue;
-        }
-        if (!slot->termSent) {
-            (void)::kill(pid, SIGTERM);
-            slot->termSent = true;
-        }
-        ++signalled;
-        retained_.retired.add({.pid = pid,
-                               .generation = registry_.generation,
-                               .group = slot->group->name,
-                               .killAt = now + slot->group->shutdownTimeout + kKillMargin,
-                               .killed = false});
     }
     retireLogRelay(now);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,

@@ -137,8 +137,19 @@ ProcessSlot::Decision ProcessSlot::ended(SupervisorTime now, const SlotEnding& h
     d.startupFailure = how.startupFailure;
     d.wasReady = how.wasReady;
     pid_ = 0;
+    recycle_.reset();
     if (serverStopping || phase_ == Phase::Stopping) {
         phase_ = Phase::Stopping;
+        d.failures = backoff_.failures();
+        return d;
+    }
+    if (replacementPid_ > 0) {
+        // The replacement started for a recycle takes over at once, ready or not.
+        pid_ = replacementPid_;
+        execAt_ = replacementExecAt_;
+        replacementPid_ = 0;
+        ++starts_;
+        d.promoted = true;
         d.failures = backoff_.failures();
         return d;
     }
@@ -156,6 +167,64 @@ void ProcessSlot::stopping() noexcept {
 
 bool ProcessSlot::due(SupervisorTime now) const noexcept {
     return phase_ == Phase::Down && now >= nextStart_;
+}
+
+void ProcessSlot::recycleRequested(protocol::StopReason reason) noexcept {
+    if (phase_ == Phase::Running && pid_ > 0 && !recycle_) {
+        recycle_ = reason;
+    }
+}
+
+bool ProcessSlot::replacementDue(SupervisorTime now) const noexcept {
+    return recycle_.has_value() && phase_ == Phase::Running && replacementPid_ == 0 &&
+           now >= nextReplacement_;
+}
+
+std::optional<SupervisorTime> ProcessSlot::nextReplacementAttempt() const noexcept {
+    if (recycle_ && phase_ == Phase::Running && replacementPid_ == 0) {
+        return nextReplacement_;
+    }
+    return std::nullopt;
+}
+
+void ProcessSlot::replacementStarted(pid_t pid, SupervisorTime now) noexcept {
+    replacementPid_ = pid;
+    replacementExecAt_ = now;
+}
+
+SupervisorDuration ProcessSlot::replacementStartFailed(SupervisorTime now) noexcept {
+    const auto delay = replacementBackoff_.nextAfterSpawnFailure();
+    replacementPid_ = 0;
+    nextReplacement_ = now + delay;
+    return delay;
+}
+
+pid_t ProcessSlot::replacementReady(SupervisorTime /*now*/) noexcept {
+    const pid_t old = pid_;
+    pid_ = replacementPid_;
+    execAt_ = replacementExecAt_;
+    replacementPid_ = 0;
+    recycle_.reset();
+    replacementBackoff_ = RestartBackoff();
+    // A process that ran until it was recycled was ready: the slot's own backoff starts over.
+    backoff_ = RestartBackoff();
+    ++starts_;
+    return old;
+}
+
+ProcessSlot::Decision ProcessSlot::replacementEnded(SupervisorTime now,
+                                                    const SlotEnding& how) noexcept {
+    Decision d;
+    d.uptime = std::max<SupervisorDuration>(now - replacementExecAt_, SupervisorDuration::zero());
+    d.startupFailure = how.startupFailure;
+    d.wasReady = how.wasReady;
+    replacementPid_ = 0;
+    // Whatever it said, it never took over: a failed start for the replacement's backoff.
+    d.delay = replacementBackoff_.next({.startupFailure = how.startupFailure, .wasReady = false});
+    d.failures = replacementBackoff_.failures();
+    d.restart = recycle_.has_value() && phase_ == Phase::Running;
+    nextReplacement_ = now + d.delay;
+    return d;
 }
 
 }  // namespace wsgid::apache

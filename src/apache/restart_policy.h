@@ -5,9 +5,12 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <sys/types.h>
+
+#include "protocol/daemon_status.h"
 
 namespace wsgid::apache {
 
@@ -104,6 +107,9 @@ public:
         bool startupFailure = false;  ///< it reported a startup failure
         bool wasReady = false;        ///< it had said it serves
         int failures = 0;             ///< consecutive start-up failures, including this one
+        /// The slot's replacement (started for a recycle) took over as its process: nothing
+        /// new to start.
+        bool promoted = false;
     };
 
     [[nodiscard]] Phase phase() const noexcept { return phase_; }
@@ -126,6 +132,33 @@ public:
     /// Down, not stopping, and the backoff after a failed start has passed.
     [[nodiscard]] bool due(SupervisorTime now) const noexcept;
 
+    // ---- recycling: a replacement is started and ready before the running process stops ----
+
+    /// The running process asked to be replaced. The first request counts; ignored unless a
+    /// process runs.
+    void recycleRequested(protocol::StopReason reason) noexcept;
+    /// Why a replacement is wanted, if one is.
+    [[nodiscard]] std::optional<protocol::StopReason> recycleReason() const noexcept {
+        return recycle_;
+    }
+    /// A replacement should be started now: one is wanted, none runs, the slot is not stopping,
+    /// and the backoff after a failed replacement has passed.
+    [[nodiscard]] bool replacementDue(SupervisorTime now) const noexcept;
+    /// When the next replacement may be started, while one is wanted and none runs.
+    [[nodiscard]] std::optional<SupervisorTime> nextReplacementAttempt() const noexcept;
+    /// The replacement process, or 0.
+    [[nodiscard]] pid_t replacementPid() const noexcept { return replacementPid_; }
+    /// A replacement `pid` was forked at `now`.
+    void replacementStarted(pid_t pid, SupervisorTime now) noexcept;
+    /// Starting a replacement failed at `now`; the next try waits the returned backoff.
+    SupervisorDuration replacementStartFailed(SupervisorTime now) noexcept;
+    /// The replacement said it is ready: it becomes the slot's process (a fresh start, no
+    /// recycle wanted). Returns the pid of the process it replaces, to be told to stop.
+    pid_t replacementReady(SupervisorTime now) noexcept;
+    /// The replacement ended before it was ready; the running process keeps serving and the
+    /// next replacement waits out the start-up backoff (Decision::delay).
+    Decision replacementEnded(SupervisorTime now, const SlotEnding& how) noexcept;
+
 private:
     Phase phase_ = Phase::Down;
     pid_t pid_ = 0;
@@ -133,6 +166,11 @@ private:
     SupervisorTime execAt_{};     ///< when the running process execs the daemon (start + delay)
     SupervisorTime nextStart_{};  ///< when Down: not before this
     RestartBackoff backoff_;
+    std::optional<protocol::StopReason> recycle_;  ///< a replacement is wanted, and why
+    pid_t replacementPid_ = 0;
+    SupervisorTime replacementExecAt_{};
+    SupervisorTime nextReplacement_{};  ///< after a failed replacement: not before this
+    RestartBackoff replacementBackoff_;
 };
 
 }  // namespace wsgid::apache

@@ -458,6 +458,22 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
     }
 }
 
+bool Connection::timeOut(std::string_view message) noexcept {
+    bool answered = false;
+    {
+        // try_lock: a start being written right now means the response is starting; then the
+        // connection is only cut.
+        const std::unique_lock lock(startMutex_, std::try_to_lock);
+        if (lock.owns_lock() && !startSent_ && !isBroken()) {
+            (void)fail(Status(ErrorCode::Timeout, std::string(message)));
+            answered = sendError(ResponseErrorCode::RequestTimeout, message,
+                                 Deadline::after(kControlWriteTimeout));
+        }
+    }
+    interrupt();
+    return answered;
+}
+
 void Connection::interrupt() noexcept {
     // shutdown(), not close(): the fd stays ours (no reuse by another open), while a poll() or
     // read()/write() blocked on it in another thread returns at once with EOF or EPIPE.
@@ -645,6 +661,7 @@ Status Connection::writeStart(
     std::string_view status,
     const std::vector<std::pair<std::string, std::string>>& headers) noexcept {
     try {
+        const std::lock_guard lock(startMutex_);
         if (std::optional<Status> broken = brokenStatus()) {
             return *broken;
         }
@@ -676,6 +693,7 @@ std::optional<Status> Connection::tryWriteStart(
     std::string_view status, const std::vector<std::pair<std::string, std::string>>& headers,
     bool more) noexcept {
     try {
+        const std::lock_guard lock(startMutex_);
         if (startSent_ || isBroken()) {
             return std::nullopt;
         }

@@ -158,6 +158,13 @@ public:
     /// The request id of the decoded request (for log lines), empty when there is none.
     [[nodiscard]] const std::string& requestId() const noexcept { return requestId_; }
 
+    /// Any thread but the worker's (request-timeout, supervisor.h): ends the running request from
+    /// outside. Before its response started, answers Error{RequestTimeout, message} (504 at the
+    /// module); then, or when the response had started (the module aborts the client
+    /// connection), shuts the connection down. The app's further I/O on it fails, and it carries
+    /// no other request. Blocks at most kControlWriteTimeout. True when the 504 went out.
+    bool timeOut(std::string_view message) noexcept;
+
 private:
     class BodyIo;
 
@@ -238,7 +245,10 @@ private:
     std::string bodyChunk_;                 // a BodyChunk not yet handed out in full
     std::size_t bodyOffset_ = 0;            // bytes of bodyChunk_ already handed out
     BodyState body_ = BodyState::None;      // worker side, with the reading thread
-    bool startSent_ = false;
+    bool startSent_ = false;                // written under startMutex_
+    // Held while the response start is written or queued, and by timeOut(), which so never
+    // writes its Error into the middle of a start.
+    std::mutex startMutex_;
     ResponseWriter* writer_ = nullptr;  // the worker thread's writer while serve() runs
     // First I/O or protocol failure during the request; guarded by brokenMutex_ (a reading and a
     // writing thread may both fail at once).

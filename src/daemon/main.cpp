@@ -23,9 +23,12 @@
 #include "daemon/log_sink_stderr.h"
 #include "daemon/privileges.h"
 #include "daemon/process_tuning.h"
+#include "daemon/resource_limits.h"
 #include "daemon/server.h"
 #include "daemon/signals.h"
 #include "daemon/status_reporter.h"
+#include "daemon/supervisor.h"
+#include "daemon/watchdog.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
 #include "python/runtime.h"
@@ -34,10 +37,6 @@ namespace wsgid::daemon {
 namespace {
 
 using common::LogLevel;
-
-// How often the main loop checks the server's health while it waits for a signal: a dead worker
-// is noticed within a second, and an idle daemon wakes only once a second.
-constexpr std::chrono::milliseconds kSupervisionInterval = std::chrono::seconds(1);
 
 // Level of the lines logged before --log-level is known: httpd's default LogLevel.
 constexpr LogRank kBootstrapLogRank = 4;  // warn
@@ -78,6 +77,25 @@ public:
 private:
     python::Runtime& runtime_;
     common::LogSink& log_;
+};
+
+/// python::Runtime as the supervisor's RuntimeProbe.
+class PythonProbe final : public RuntimeProbe {
+public:
+    explicit PythonProbe(python::Runtime& runtime) noexcept : runtime_(runtime) {}
+    std::vector<std::string> stackOf(unsigned long threadIdent) noexcept override {
+        return runtime_.stackOf(threadIdent);
+    }
+    void dumpAllStacks(int fd) noexcept override { runtime_.dumpAllStacks(fd); }
+    [[nodiscard]] std::optional<common::Clock::time_point> lastGilBeat() const noexcept override {
+        return runtime_.lastGilBeat();
+    }
+    [[nodiscard]] std::optional<common::Clock::time_point> oldestScriptLoad() const override {
+        return python::Runtime::oldestScriptLoad();
+    }
+
+private:
+    python::Runtime& runtime_;
 };
 
 /// Startup failure: the parent backs off instead of respawning at once.
@@ -141,7 +159,7 @@ int run(int argc, char** argv) {
     }
     // Before anything can fail: the parent learns why this process ends (docs/protocol.md,
     // "Status pipe"). Absent when started by hand; then nothing is reported.
-    (void)StatusReporter::install(protocol::kStatusFd);
+    const bool reporting = StatusReporter::install(protocol::kStatusFd);
 
     // Everything comes through the settings pipe; the command line is only the process title
     // (ps shows argv to every user).
@@ -204,6 +222,8 @@ int run(int argc, char** argv) {
     if (const common::Status s = applyProcessSettings(args, switched.value(), log); !s) {
         return startupFailure(log, "WG0257", "cannot set up the process: " + s.message());
     }
+    // Before Python allocates anything: memory-limit= and friends apply to all of it.
+    applyResourceLimits(resourceLimitsFor(args), log);
 
     python::RuntimeConfig pyConfig;
     pyConfig.pythonHome = args.pythonHome;
@@ -223,9 +243,32 @@ int run(int argc, char** argv) {
     // then dumped by faulthandler.
     StatusReporter::installCrashReport();
     if (!args.preload.empty()) {
+        // startup-timeout bounds the preloads too: a hung import must not leave a process that
+        // never serves. It is a start-up failure (status 78), so the parent backs off.
+        python::Runtime& rt = *runtime.value();
+        Watchdog preloadWatch(
+            std::chrono::seconds(args.lifecycle.startupTimeoutSec), [&rt, &log, &args] {
+                log.log(LogLevel::Critical, "WG0295",
+                        "preloading the WSGI scripts has taken more than startup-timeout=" +
+                            std::to_string(args.lifecycle.startupTimeoutSec) +
+                            "s; the Python stacks of every thread follow (faulthandler format), "
+                            "then the process exits");
+                rt.dumpAllStacks(STDERR_FILENO);
+                StatusReporter::exiting(protocol::StopReason::StartupTimeout,
+                                        protocol::kExitStartupFailure);
+                ::_exit(protocol::kExitStartupFailure);
+            });
         // The main thread's own scope, gone before the workers start.
         python::WorkerScope mainScope(*runtime.value());
         preloadScripts(*runtime.value(), mainScope, args.preload, log);
+        preloadWatch.disarm();
+    }
+    const protocol::DaemonLifecycle& lifecycle = args.lifecycle;
+    if ((lifecycle.deadlockTimeoutSec > 0 || lifecycle.requestTimeoutSec > 0) &&
+        !runtime.value()->startGilWatch()) {
+        log.log(LogLevel::Warning, "WG0296",
+                "cannot start the GIL heartbeat; deadlock-timeout is not enforced and "
+                "request-timeout logs no stacks");
     }
 
     PythonApplication app(*runtime.value(), log);
@@ -248,51 +291,34 @@ int run(int argc, char** argv) {
                 "' serving with " + std::to_string(args.threads) + " thread(s)");
     StatusReporter::ready();
 
-    int exitCode = 0;
-    protocol::StopReason stopReason = protocol::StopReason::Signal;
-    for (;;) {
-        const auto signo = watcher.value()->next(common::Deadline::after(kSupervisionInterval));
-        if (!server->healthy()) {
-            log.log(LogLevel::Critical, "WG0261",
-                    "the server lost a thread; stopping so that a fresh daemon is started");
-            // Not kExitStartupFailure: the daemon did start; a plain restart is right.
-            exitCode = 1;
-            stopReason = protocol::StopReason::LostThread;
-            break;
-        }
-        if (!signo) {
-            continue;
-        }
-        if (actionFor(*signo) == SignalAction::Ignore) {
-            log.log(LogLevel::Info, "WG0262", "received " + signalName(*signo) + "; ignored");
-            continue;
-        }
-        log.log(LogLevel::Notice, "WG0263",
-                "received " + signalName(*signo) + "; stopping gracefully (at most " +
-                    std::to_string(args.shutdownTimeoutSec) + " s)");
-        break;
-    }
+    PythonProbe probe(*runtime.value());
+    Supervisor supervisor(*server, *watcher.value(), log, args, reporting, &probe);
+    const SupervisionEnd end = supervisor.run();
 
-    // --shutdown-timeout bounds the drain and Python's finalization together.
-    const common::Deadline deadline =
-        common::Deadline::after(std::chrono::seconds(args.shutdownTimeoutSec));
-    const StopReport report = server->stop(deadline);
+    const common::Deadline drainDeadline = common::Deadline::after(end.drain);
+    const StopReport report = server->stop(drainDeadline);
     if (!report.clean) {
         // Workers are still inside Python: finalizing under them would crash or hang. The
         // server logged how many requests were cut off.
         log.log(LogLevel::Notice, "WG0264", "exiting without finalizing Python");
-        StatusReporter::exiting(stopReason, exitCode);
-        ::_exit(exitCode);
+        StatusReporter::exiting(end.reason, end.exitCode);
+        ::_exit(end.exitCode);
     }
     server.reset();
     // Said before Python's atexit handlers and finalization, which may end the process on their
     // own (the finalize watchdog exits with 0); a crash there is still reported as one.
-    StatusReporter::exiting(stopReason, exitCode);
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline.at() - common::Clock::now());
+    StatusReporter::exiting(end.reason, end.exitCode);
+    // A recycled process gets shutdown-timeout for atexit and finalization after its drain;
+    // at httpd's restart or stop, shutdown-timeout bounds both together.
+    const common::Deadline finalizeDeadline =
+        end.finalizeAfterDrain
+            ? common::Deadline::after(std::chrono::seconds(args.shutdownTimeoutSec))
+            : drainDeadline;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(finalizeDeadline.at() -
+                                                                            common::Clock::now());
     runtime.value()->shutdown(std::max(left, std::chrono::milliseconds(0)));
     log.log(LogLevel::Notice, "WG0265", "daemon process stopped");
-    return exitCode;
+    return end.exitCode;
 }
 
 }  // namespace

@@ -3,12 +3,14 @@
 // Thread model: docs/architecture.md "GIL and thread model". No httpd headers here.
 #include "daemon/server.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -119,9 +121,13 @@ Status Server::start() noexcept {
             liveWorkers_ = config_.threads;
         }
         workers_.reserve(static_cast<std::size_t>(config_.threads));
+        {
+            const std::lock_guard lock(runningMutex_);
+            running_.resize(static_cast<std::size_t>(config_.threads));
+        }
         for (int i = 0; i < config_.threads; ++i) {
             try {
-                workers_.emplace_back([this] { workerMain(); });
+                workers_.emplace_back([this, i] { workerMain(static_cast<std::size_t>(i)); });
             } catch (...) {
                 {
                     const std::lock_guard lock(exitMutex_);
@@ -266,7 +272,6 @@ void Server::closeForStop() {
         (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, listenFd_.get(), nullptr);
         listenFd_.reset();
     }
-    queue_.close();
     std::unordered_map<Connection*, ConnectionPtr> idle;
     {
         const std::lock_guard lock(idleMutex_);
@@ -274,9 +279,22 @@ void Server::closeForStop() {
         idle.swap(idle_);
     }
     for (auto& entry : idle) {
-        entry.second->sayShuttingDown();
-        retire(std::move(entry.second));
+        ConnectionPtr conn = std::move(entry.second);
+        // A request that already reached an idle connection is served, not refused: the module
+        // may have sent its body too, which it cannot send again elsewhere. Only a connection
+        // with nothing pending gets the goodbye (docs/operations.md, "Recycling").
+        if (conn->authenticated() &&
+            common::waitReadable(conn->fd(), Deadline::after(std::chrono::milliseconds(0)))) {
+            const Connection::Event event = conn->onReadable();
+            if (event == Connection::Event::RequestReady) {
+                dispatch(std::move(conn), event);  // admitted (or Busy) as any request
+                continue;
+            }
+        }
+        conn->sayShuttingDown();
+        retire(std::move(conn));
     }
+    queue_.close();
 }
 
 void Server::acceptConnections() {
@@ -514,6 +532,69 @@ void Server::retire(ConnectionPtr conn) noexcept {
 
 // ---- workers ------------------------------------------------------------------------------
 
+void Server::beginRunning(std::size_t index, Connection& conn) noexcept {
+    try {
+        const std::lock_guard lock(runningMutex_);
+        if (index >= running_.size()) {
+            return;
+        }
+        Running& r = running_[index];
+        r.conn = &conn;
+        r.info = RunningRequest{.worker = index,
+                                .serial = nextRunSerial_++,
+                                .requestId = conn.requestId(),
+                                .started = common::Clock::now(),
+                                .thread = static_cast<unsigned long>(::pthread_self()),
+                                .timedOutAt = std::nullopt};
+    } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory: request-timeout skips it
+    }
+}
+
+void Server::endRunning(std::size_t index) noexcept {
+    const std::lock_guard lock(runningMutex_);
+    if (index < running_.size()) {
+        running_[index].conn = nullptr;
+    }
+}
+
+std::vector<RunningRequest> Server::runningRequests() const {
+    std::vector<RunningRequest> out;
+    const std::lock_guard lock(runningMutex_);
+    for (const Running& r : running_) {
+        if (r.conn != nullptr) {
+            out.push_back(r.info);
+        }
+    }
+    return out;
+}
+
+bool Server::timeOut(const RunningRequest& request, std::string_view message) noexcept {
+    // Under the lock: the worker cannot finish the request and drop its connection meanwhile.
+    const std::lock_guard lock(runningMutex_);
+    if (request.worker >= running_.size()) {
+        return false;
+    }
+    Running& r = running_[request.worker];
+    if (r.conn == nullptr || r.info.serial != request.serial || r.info.timedOutAt) {
+        return false;
+    }
+    r.info.timedOutAt = common::Clock::now();
+    return r.conn->timeOut(message);
+}
+
+void Server::noteActivity() noexcept {
+    lastActivity_.store(common::Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+ServerActivity Server::activity() const {
+    ServerActivity a;
+    a.requestsDone = requestsDone_.load(std::memory_order_relaxed);
+    a.inFlight = static_cast<std::size_t>(std::max(busyWorkers_.load(), 0)) + queue_.size();
+    a.lastActivity = common::Clock::time_point(
+        common::Clock::duration(lastActivity_.load(std::memory_order_relaxed)));
+    return a;
+}
+
 void Server::finished() noexcept {
     --admitted_;
     if (gateClosed_.load()) {
@@ -576,7 +657,7 @@ void Server::expireQueued() {
     }
 }
 
-void Server::workerMain() noexcept {
+void Server::workerMain(std::size_t index) noexcept {
     try {
         std::unique_ptr<Worker> worker = app_.makeWorker();
         if (!worker) {
@@ -598,7 +679,12 @@ void Server::workerMain() noexcept {
                     continue;
                 }
                 ++busyWorkers_;
+                noteActivity();
+                beginRunning(index, **conn);
                 const bool keep = (*conn)->serve(app_, *worker, writer);
+                endRunning(index);
+                ++requestsDone_;
+                noteActivity();
                 --busyWorkers_;
                 finished();
                 if (keep) {

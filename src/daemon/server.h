@@ -25,6 +25,8 @@
 #include "daemon/application.h"
 #include "daemon/connection.h"
 #include "daemon/request_queue.h"
+#include "daemon/server_activity.h"
+#include "daemon/timeout_policy.h"
 
 namespace wsgid::daemon {
 
@@ -110,12 +112,25 @@ public:
 
     /// Requests admitted and not finished: queued or running (a snapshot).
     [[nodiscard]] int admittedRequests() const noexcept { return admitted_.load(); }
+    /// Requests served so far, in flight now, and when one last started or finished (a
+    /// snapshot; any thread).
+    [[nodiscard]] ServerActivity activity() const;
+
+    /// The requests running on the workers now (a snapshot; any thread).
+    [[nodiscard]] std::vector<RunningRequest> runningRequests() const;
+    /// Ends `request` from outside at its request-timeout (Connection::timeOut) if it still runs
+    /// and was not ended so before; true when it got its 504 (its response had not started).
+    /// The worker thread goes on until the app returns. Any thread.
+    bool timeOut(const RunningRequest& request, std::string_view message) noexcept;
 
 private:
     using ConnectionPtr = std::unique_ptr<Connection>;
 
     void ioMain() noexcept;
-    void workerMain() noexcept;
+    void workerMain(std::size_t index) noexcept;
+    void beginRunning(std::size_t index, Connection& conn) noexcept;
+    void endRunning(std::size_t index) noexcept;
+    void noteActivity() noexcept;
     void acceptConnections();
     void pauseAccepting(int err);
     /// Watches the listening socket again, or stops watching it while no worker is free
@@ -167,6 +182,16 @@ private:
     /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
     /// the I/O thread to watch it again.
     std::atomic<bool> gateClosed_{false};
+    std::atomic<std::uint64_t> requestsDone_{0};
+    /// The request each worker runs (index = worker), for request-timeout.
+    struct Running {
+        Connection* conn = nullptr;  ///< valid while set: the worker clears it under the lock
+        RunningRequest info;
+    };
+    mutable std::mutex runningMutex_;
+    std::vector<Running> running_;                     // guarded by runningMutex_; sized in start()
+    std::uint64_t nextRunSerial_ = 1;                  // guarded by runningMutex_
+    std::atomic<common::Clock::rep> lastActivity_{0};  ///< Clock ticks since its epoch
 
     // I/O thread only.
     /// Why the listening socket is or is not watched.

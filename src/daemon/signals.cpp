@@ -22,7 +22,7 @@ using common::Status;
 
 namespace {
 
-constexpr std::array<int, 4> kWatchedSignals = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
+constexpr std::array<int, 5> kWatchedSignals = {SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGXCPU};
 
 // Read by the handler; written only by install() and ~SignalWatcher() on the main thread while
 // the handlers are not installed. Lock-free atomics are async-signal-safe.
@@ -57,8 +57,11 @@ SignalAction actionFor(int signo) noexcept {
     switch (signo) {
         case SIGTERM:
         case SIGINT:
-        case SIGUSR1:
             return SignalAction::GracefulStop;
+        case SIGUSR1:
+            return SignalAction::Evict;
+        case SIGXCPU:
+            return SignalAction::CpuTimeLimit;
         default:
             return SignalAction::Ignore;
     }
@@ -74,6 +77,8 @@ std::string signalName(int signo) {
             return "SIGUSR1";
         case SIGHUP:
             return "SIGHUP";
+        case SIGXCPU:
+            return "SIGXCPU";
         default:
             return "signal " + std::to_string(signo);
     }

@@ -17,10 +17,13 @@ namespace wsgid::daemon {
 enum class SignalAction {
     GracefulStop,  ///< stop accepting, finish running and queued requests, exit (the parent
                    ///< respawns us when it wants a daemon)
+    Evict,         ///< ask the parent for a replacement, then stop when told (SIGUSR1)
+    CpuTimeLimit,  ///< cpu-time-limit used up (SIGXCPU): ask for a replacement
     Ignore,        ///< log it and carry on (SIGHUP)
 };
 
-/// The meaning of `signo` (SIGTERM, SIGINT and SIGUSR1 stop; anything else is ignored).
+/// The meaning of `signo`: SIGTERM and SIGINT stop, SIGUSR1 evicts (a graceful replacement, as
+/// mod_wsgi's eviction), SIGXCPU is the CPU limit; anything else is ignored.
 SignalAction actionFor(int signo) noexcept;
 
 /// "SIGTERM" etc. for log lines; "signal N" for others.
@@ -31,8 +34,8 @@ std::string signalName(int signo);
 /// module, for one, needs SIGCHLD at its default. Call first thing in main, before any thread.
 common::Status resetInheritedSignalState() noexcept;
 
-/// Installs handlers for SIGTERM, SIGINT, SIGUSR1 and SIGHUP that write the signal number to a
-/// self-pipe, and ignores SIGPIPE. A handler running in a process forked by app code (getpid()
+/// Installs handlers for SIGTERM, SIGINT, SIGUSR1, SIGHUP and SIGXCPU that write the signal number
+/// to a self-pipe, and ignores SIGPIPE. A handler running in a process forked by app code (getpid()
 /// differs from the daemon's) _exits instead. At most one instance per process; create and use
 /// it on the main thread. Destruction restores default dispositions.
 class SignalWatcher {

@@ -22,9 +22,10 @@ namespace {
 
 /// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
 constexpr std::uint32_t kArgsMagic = 0x41444757;
-/// 2: socket-timeout and queue-timeout; 3: the Python settings (PythonSettings) and the process
-/// tuning (cpu-priority, stack-size, python-eggs) at the end.
-constexpr std::uint8_t kArgsFormat = 3;
+/// 2: socket-timeout and queue-timeout; 3: the lifecycle block (DaemonLifecycle) at the end;
+/// 4: the Python settings (PythonSettings) and the process tuning (cpu-priority,
+/// stack-size, python-eggs) before it.
+constexpr std::uint8_t kArgsFormat = 4;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -154,6 +155,19 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.u8(static_cast<std::uint8_t>(a.cpuPriority - kMinCpuPriority));
     w.u64(a.stackSize);
     w.str(a.pythonEggs);
+    const DaemonLifecycle& l = a.lifecycle;
+    w.u64(l.maximumRequests);
+    w.u32(static_cast<std::uint32_t>(l.restartIntervalSec));
+    w.u32(static_cast<std::uint32_t>(l.inactivityTimeoutSec));
+    w.u64(l.maximumMemoryBytes);
+    w.u32(static_cast<std::uint32_t>(l.cpuTimeLimitSec));
+    w.u64(l.memoryLimitBytes);
+    w.u64(l.virtualMemoryLimitBytes);
+    w.u32(static_cast<std::uint32_t>(l.gracefulTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.evictionTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.startupTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.requestTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.deadlockTimeoutSec));
     return out;
 }
 
@@ -276,6 +290,15 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         return invalid("bad process tuning");
     }
     a.cpuPriority = static_cast<int>(priority) + kMinCpuPriority;
+    DaemonLifecycle& l = a.lifecycle;
+    if (!r.u64(l.maximumRequests) || !readInt(r, l.restartIntervalSec) ||
+        !readInt(r, l.inactivityTimeoutSec) || !r.u64(l.maximumMemoryBytes) ||
+        !readInt(r, l.cpuTimeLimitSec) || !r.u64(l.memoryLimitBytes) ||
+        !r.u64(l.virtualMemoryLimitBytes) || !readInt(r, l.gracefulTimeoutSec) ||
+        !readInt(r, l.evictionTimeoutSec) || !readInt(r, l.startupTimeoutSec) ||
+        !readInt(r, l.requestTimeoutSec) || !readInt(r, l.deadlockTimeoutSec)) {
+        return invalid("bad lifecycle settings");
+    }
     if (!r.done()) {
         return invalid("trailing bytes");
     }

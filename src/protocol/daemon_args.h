@@ -47,6 +47,23 @@ struct GroupSecret {
 /// 78 is EX_CONFIG from sysexits.h.
 inline constexpr int kExitStartupFailure = 78;
 
+/// When a daemon process asks to be recycled, how long it drains, its resource limits and its
+/// timeouts (WSGIDaemonProcess options of the same names; 0 turns each off). Seconds and bytes.
+struct DaemonLifecycle {
+    std::uint64_t maximumRequests = 0;
+    int restartIntervalSec = 0;
+    int inactivityTimeoutSec = 0;
+    std::uint64_t maximumMemoryBytes = 0;       ///< resident set size
+    int cpuTimeLimitSec = 0;                    ///< RLIMIT_CPU soft limit
+    std::uint64_t memoryLimitBytes = 0;         ///< RLIMIT_DATA
+    std::uint64_t virtualMemoryLimitBytes = 0;  ///< RLIMIT_AS
+    int gracefulTimeoutSec = 15;                ///< drain bound of a recycled process
+    int evictionTimeoutSec = 15;                ///< drain bound of a process evicted with SIGUSR1
+    int startupTimeoutSec = 0;     ///< the script must load within this (docs/operations.md)
+    int requestTimeoutSec = 0;     ///< a request may run this long
+    int deadlockTimeoutSec = 300;  ///< the GIL may be held this long (mod_wsgi default)
+};
+
 /// Everything a daemon process needs to know. Ids are numeric: names are resolved at
 /// configtest time in the parent, so a typo fails there, not in a respawn loop.
 struct DaemonArgs {
@@ -77,6 +94,7 @@ struct DaemonArgs {
     int queueTimeoutSec = 0;     ///< queue-timeout: a request not started this long after httpd
                                  ///< received it gets Error{QueueTimeout}; 0 = no bound
     std::vector<std::string> preload;  ///< "script|application-group" pairs to load at start
+    DaemonLifecycle lifecycle;         ///< recycling, limits and timeouts (format 3)
     common::PythonSettings python;     ///< WSGIPython*/WSGIRestrict*, and switch-interval=
     int cpuPriority = 0;               ///< cpu-priority=: setpriority() at start (0: inherited)
     std::uint64_t stackSize = 0;  ///< stack-size=: bytes of each new thread's stack (0: libc's)

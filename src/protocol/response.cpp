@@ -126,6 +126,8 @@ int httpStatusFor(ResponseErrorCode code) noexcept {
             return 503;
         case ResponseErrorCode::BadRequest:
             return 400;
+        case ResponseErrorCode::RequestTimeout:
+            return 504;
         case ResponseErrorCode::AppError:
         case ResponseErrorCode::ScriptLoadFailed:
         case ResponseErrorCode::InvalidResponse:
@@ -156,6 +158,8 @@ std::string_view toString(ResponseErrorCode code) noexcept {
             return "busy";
         case ResponseErrorCode::QueueTimeout:
             return "queue-timeout";
+        case ResponseErrorCode::RequestTimeout:
+            return "request-timeout";
     }
     return "unknown";
 }

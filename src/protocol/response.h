@@ -53,10 +53,13 @@ enum class ResponseErrorCode : std::uint16_t {
     Busy = 8,
     /// The request waited queue-timeout for a worker and was not run (503 with Retry-After).
     QueueTimeout = 9,
+    /// The request ran longer than request-timeout and was cut off before its response started
+    /// (504); its thread may still be running in the app.
+    RequestTimeout = 10,
 };
 
 /// The highest code in use: decoders refuse anything above it.
-inline constexpr ResponseErrorCode kLastResponseErrorCode = ResponseErrorCode::QueueTimeout;
+inline constexpr ResponseErrorCode kLastResponseErrorCode = ResponseErrorCode::RequestTimeout;
 
 /// The Error frame.
 struct ResponseError {

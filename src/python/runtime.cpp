@@ -18,10 +18,13 @@
 #include <unistd.h>
 
 #include "python/gil.h"
+#include "python/gil_watch.h"
 #include "python/hook_call.h"
 #include "python/interpreter.h"
+#include "python/load_tracker.h"
 #include "python/py_ref.h"
 #include "python/script_loader.h"
+#include "python/stack_dump.h"
 #include "python/wsgi_call.h"
 
 namespace wsgid::python {
@@ -139,6 +142,7 @@ struct Runtime::Impl {
     std::mutex registryMutex;                                  // never locked with the GIL held
     std::map<std::string, std::unique_ptr<Interpreter>> subs;  // guarded by registryMutex
     std::atomic<bool> finalized{false};
+    GilWatch gilWatch;  // deadlock-timeout's heartbeat; stopped before finalization
 
     common::Result<EnteredInterpreter> enter(WorkerScope::Impl& worker, const std::string& group);
     void keepInterpreters(std::string_view reason) noexcept;
@@ -363,6 +367,7 @@ void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reaso
     if (r.finalized.exchange(true)) {
         return;
     }
+    r.gilWatch.stop();
     FinalizeWatchdog watchdog(timeout, *r.log);
     PyEval_RestoreThread(r.mainThreadState);
     if (!r.config.python.destroyInterpreter) {
@@ -411,6 +416,31 @@ void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reaso
         PyEval_SaveThread();
     }
     r.mainThreadState = nullptr;
+}
+
+std::vector<std::string> Runtime::stackOf(unsigned long threadIdent) noexcept {
+    if (impl_->finalized.load()) {
+        return {};
+    }
+    return threadStackWithoutGil(threadIdent);
+}
+
+void Runtime::dumpAllStacks(int fd) noexcept {
+    if (!impl_->finalized.load()) {
+        dumpAllStacksWithoutGil(fd);
+    }
+}
+
+bool Runtime::startGilWatch() noexcept {
+    return !impl_->finalized.load() && impl_->gilWatch.start();
+}
+
+std::optional<std::chrono::steady_clock::time_point> Runtime::lastGilBeat() const noexcept {
+    return impl_->gilWatch.lastBeat();
+}
+
+std::optional<std::chrono::steady_clock::time_point> Runtime::oldestScriptLoad() {
+    return LoadTracker::oldestInProgress();
 }
 
 }  // namespace wsgid::python

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,9 +75,24 @@ public:
 
     /// Publishes process_stopping (mod_wsgi.subscribe_shutdown) with `reason` in every
     /// interpreter, runs atexit and finalizes, giving up after `timeout` (the caller then
-    /// _exits). Call on the main thread after all workers have been joined.
+    /// _exits). Call on the main thread after all workers have been joined. Stops the GIL
+    /// heartbeat.
     void shutdown(std::chrono::milliseconds timeout,
                   std::string_view reason = "shutdown_signal") noexcept;
+
+    // ---- for the daemon's timeouts (docs/operations.md) ----------------------------------
+
+    /// The Python stack running on OS thread `threadIdent` (pthread_self() of a worker), most
+    /// recent call first (stack_dump.h: read without the GIL). Any thread.
+    std::vector<std::string> stackOf(unsigned long threadIdent) noexcept;
+    /// Writes every thread's Python stack to `fd` without the GIL (stack_dump.h). Any thread.
+    void dumpAllStacks(int fd) noexcept;
+    /// Starts the GIL heartbeat (gil_watch.h); false if it cannot run.
+    bool startGilWatch() noexcept;
+    /// When the heartbeat last held the GIL; std::nullopt when it does not run.
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> lastGilBeat() const noexcept;
+    /// When the oldest WSGI script load still in progress began (load_tracker.h).
+    [[nodiscard]] static std::optional<std::chrono::steady_clock::time_point> oldestScriptLoad();
 
 private:
     friend class WorkerScope;

@@ -17,6 +17,7 @@
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "python/gil.h"
+#include "python/load_tracker.h"
 #include "python/py_error.h"
 
 namespace wsgid::python {
@@ -232,7 +233,11 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
         return PyRef::borrow(it->second.module.get());  // another thread loaded it meanwhile
     }
     const bool reloading = it != cache_.end();
-    PyRef fresh = execModule(path, key, source, mtime);
+    PyRef fresh;
+    {
+        const LoadTracker::Scope loading;  // startup-timeout measures this (docs/operations.md)
+        fresh = execModule(path, key, source, mtime);
+    }
     if (!fresh) {
         PyErrorInfo error = fetchError();
         std::string message =

@@ -170,6 +170,10 @@ def count_daemons(body: str) -> int:
     return total + (1 if default_group else 0)
 
 
+# Process name of the module's supervision waker (kWakerProcessName).
+WAKER_NAME = "wsgid-waker"
+
+
 @dataclass
 class StopResult:
     sigkilled: bool = False  # SIGTERM was not enough
@@ -439,10 +443,16 @@ class HttpdServer:
         p = procs.info(pids[-1])
         return p if p is not None and not p.zombie and p.ppid == self.pid else None
 
+    def wakers(self) -> List[procs.Proc]:
+        """The module's supervision waker (a short-lived fork of httpd named wsgid-waker that
+        wakes the parent when a daemon reports something; src/apache/supervision_waker.h)."""
+        return [p for p in self.children() if not p.zombie and procs.comm(p.pid) == WAKER_NAME]
+
     def workers(self) -> List[procs.Proc]:
         relays = set(self.relay_pids())
         return [p for p in self.children()
-                if not p.zombie and not self.is_daemon(p) and p.pid not in relays]
+                if not p.zombie and not self.is_daemon(p) and p.pid not in relays
+                and procs.comm(p.pid) != WAKER_NAME]
 
     def wait_daemons(self, n: int, exclude: Iterable[int] = (),
                      timeout: float = DAEMONS_TIMEOUT) -> List[procs.Proc]:

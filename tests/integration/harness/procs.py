@@ -46,6 +46,15 @@ def info(pid: int) -> Optional[Proc]:
     return Proc(pid=pid, ppid=ppid, state=state, exe=exe, argv=argv)
 
 
+def comm(pid: int) -> str:
+    """The process name (/proc/<pid>/comm), "" when gone."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().decode("latin-1").strip()
+    except OSError:
+        return ""
+
+
 def children(ppid: int) -> List[Proc]:
     """Direct children of `ppid` (by scanning /proc, which works on every kernel)."""
     out = []

@@ -403,13 +403,12 @@ TEST(ParseDaemonProcess, BadGroupNames) {
 
 TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
     auto r = parseDaemonProcess(
-        "site maximum-requests=1000 request-timeout=60 "
-        "graceful-timeout=15 deadlock-timeout=60 server-metrics=On switch-interval=0.005 "
-        "cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
+        "site interrupt-timeout=5 server-metrics=On "
+        "switch-interval=0.005 cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
-    EXPECT_EQ(r->unimplementedOptions,
-              (std::vector<std::string>{"maximum-requests", "request-timeout", "graceful-timeout",
-                                        "deadlock-timeout", "server-metrics", "send-buffer-size"}));
+    EXPECT_EQ(
+        r->unimplementedOptions,
+        (std::vector<std::string>{"interrupt-timeout", "server-metrics", "send-buffer-size"}));
 }
 
 TEST(ParseDaemonProcess, ProcessTuningOptions) {
@@ -437,8 +436,56 @@ TEST(ParseDaemonProcess, ProcessTuningOptions) {
     EXPECT_EQ(defaults->stackSize, 0U);
 }
 
+TEST(ParseDaemonProcess, TimeoutOptions) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->startupTimeout, std::chrono::seconds(0));
+    EXPECT_EQ(d->requestTimeout, std::chrono::seconds(0));
+    EXPECT_EQ(d->deadlockTimeout, std::chrono::seconds(300));  // mod_wsgi's default
+    auto r = parseDaemonProcess("site startup-timeout=15 request-timeout=60 deadlock-timeout=0");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_TRUE(r->unimplementedOptions.empty());
+    EXPECT_EQ(r->startupTimeout, std::chrono::seconds(15));
+    EXPECT_EQ(r->requestTimeout, std::chrono::seconds(60));
+    EXPECT_EQ(r->deadlockTimeout, std::chrono::seconds(0));
+}
+
+TEST(ParseDaemonProcess, RecyclingOptions) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->maximumRequests, 0U);
+    EXPECT_EQ(d->gracefulTimeout, std::chrono::seconds(15));  // mod_wsgi's default
+    EXPECT_EQ(d->evictionTimeout, std::chrono::seconds(0));   // 0: graceful-timeout
+    auto r = parseDaemonProcess(
+        "site maximum-requests=1000 restart-interval=3600 inactivity-timeout=120 "
+        "graceful-timeout=30 eviction-timeout=10 cpu-time-limit=600 memory-limit=1073741824 "
+        "virtual-memory-limit=4G maximum-memory=512M");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_TRUE(r->unimplementedOptions.empty());
+    EXPECT_EQ(r->maximumRequests, 1000U);
+    EXPECT_EQ(r->restartInterval, std::chrono::seconds(3600));
+    EXPECT_EQ(r->inactivityTimeout, std::chrono::seconds(120));
+    EXPECT_EQ(r->gracefulTimeout, std::chrono::seconds(30));
+    EXPECT_EQ(r->evictionTimeout, std::chrono::seconds(10));
+    EXPECT_EQ(r->cpuTimeLimit, std::chrono::seconds(600));
+    EXPECT_EQ(r->memoryLimitBytes, 1073741824U);
+    EXPECT_EQ(r->virtualMemoryLimitBytes, 4ULL << 30);
+    EXPECT_EQ(r->maximumMemoryBytes, 512ULL << 20);
+}
+
+TEST(ParseDaemonProcess, ByteCountsTakeKMGSuffixesOnly) {
+    auto k = parseDaemonProcess("site maximum-memory=640k");
+    ASSERT_TRUE(k.isOk()) << k.status().message();
+    EXPECT_EQ(k->maximumMemoryBytes, 640ULL << 10);
+    EXPECT_TRUE(contains(errorOf("site maximum-memory=1T"), "byte count such as"));
+    EXPECT_TRUE(contains(errorOf("site memory-limit=-1"), "option 'memory-limit'"));
+    EXPECT_TRUE(contains(errorOf("site maximum-memory=M"), "option 'maximum-memory'"));
+    EXPECT_TRUE(contains(errorOf("site maximum-requests=-5"), "option 'maximum-requests'"));
+    EXPECT_TRUE(contains(errorOf("site graceful-timeout=86401"), "option 'graceful-timeout'"));
+}
+
 TEST(ParseDaemonProcess, UnimplementedOptionsAreStillTypeChecked) {
-    EXPECT_TRUE(contains(errorOf("site maximum-requests=lots"), "option 'maximum-requests'"));
+    EXPECT_TRUE(contains(errorOf("site interrupt-timeout=lots"), "option 'interrupt-timeout'"));
     EXPECT_TRUE(contains(errorOf("site server-metrics=yes"), "option 'server-metrics'"));
     EXPECT_TRUE(contains(errorOf("site switch-interval=0"), "option 'switch-interval'"));
     EXPECT_TRUE(contains(errorOf("site send-buffer-size=100"), "at least 512"));

@@ -4,6 +4,7 @@
 // stopping.
 #include "apache/daemon_connection.h"
 
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -149,11 +150,11 @@ TEST(ConnectToDaemon, RejectedHelloFails) {
     EXPECT_NE(conn.status().message().find("manager pid mismatch"), std::string::npos);
 }
 
-TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
-    // Graceful restart: a draining daemon takes the connection from the backlog and answers the
-    // Hello with Error{ShuttingDown}; the client connects again and reaches a live daemon.
+// The first connection meets a daemon that is stopping (`first` plays it); the client must
+// connect again and reach the live daemon (pid 4321) that answers the second connection.
+void expectTheNextDaemonIsReached(const std::function<void(FakeDaemon&)>& first) {
     SocketDir dir;
-    const std::string path = dir.path("drain.sock");
+    const std::string path = dir.path("next.sock");
     UniqueFd listener = SocketDir::bound(path, true);
     std::unique_ptr<FakeDaemon> keep;
     std::thread daemon([&] {
@@ -162,7 +163,7 @@ TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
             FakeDaemon stopping(std::move(conn));
             test::sendChallenge(stopping, 1);
             stopping.readFrame();
-            stopping.sendError(protocol::ResponseErrorCode::ShuttingDown, "daemon is stopping");
+            first(stopping);
         }
         serveHello(listener.get(), 4321, nullptr, &keep);
     });
@@ -171,6 +172,29 @@ TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
     daemon.join();
     ASSERT_TRUE(conn) << conn.status().message();
     EXPECT_EQ(conn.value()->daemonPid(), 4321U);
+}
+
+TEST(ConnectToDaemon, DaemonStoppingDuringHelloMovesOnToTheNextDaemon) {
+    // Graceful restart: a draining daemon takes the connection from the backlog and answers the
+    // Hello with Error{ShuttingDown}; the client connects again and reaches a live daemon.
+    expectTheNextDaemonIsReached([](FakeDaemon& stopping) {
+        stopping.sendError(protocol::ResponseErrorCode::ShuttingDown, "daemon is stopping");
+    });
+}
+
+TEST(ConnectToDaemon, GoodbyeRightAfterHelloAckMovesOnToTheNextDaemon) {
+    // A daemon that began to drain while it answered the Hello (a recycle, a restart) sends its
+    // goodbye in the same write as the HelloAck; the client tries the next daemon.
+    expectTheNextDaemonIsReached([](FakeDaemon& draining) {
+        std::string both;
+        protocol::appendFrame(both, FrameType::HelloAck, 0,
+                              protocol::encodeHelloAck({.daemonPid = 1}));
+        protocol::appendFrame(
+            both, FrameType::Error, 0,
+            protocol::encodeResponseError({.code = protocol::ResponseErrorCode::ShuttingDown,
+                                           .message = "daemon is stopping"}));
+        draining.sendRaw(both);
+    });
 }
 
 TEST(ConnectToDaemon, TooLongPathIsRejected) {

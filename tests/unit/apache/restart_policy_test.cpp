@@ -185,6 +185,70 @@ TEST(ProcessSlot, FailedForkIsRetriedAfterBackoff) {
     EXPECT_TRUE(slot.due(clock.now()));
 }
 
+// ---- recycling: the replacement is ready before the old process is told to stop ------------
+
+TEST(ProcessSlotRecycle, ReplacementIsStartedThenTakesOverWhenReady) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(100, clock.now(), {});
+    EXPECT_FALSE(slot.replacementDue(clock.now()));
+    slot.recycleRequested(protocol::StopReason::MaximumRequests);
+    slot.recycleRequested(protocol::StopReason::MaximumMemory);  // the first one counts
+    EXPECT_EQ(slot.recycleReason(), protocol::StopReason::MaximumRequests);
+    ASSERT_TRUE(slot.replacementDue(clock.now()));
+    slot.replacementStarted(200, clock.now());
+    EXPECT_FALSE(slot.replacementDue(clock.now()));  // one at a time
+    EXPECT_EQ(slot.pid(), 100);                      // the old one still serves
+    EXPECT_EQ(slot.replacementPid(), 200);
+    clock.advance(seconds(1));
+    EXPECT_EQ(slot.replacementReady(clock.now()), 100);  // tell 100 to stop
+    EXPECT_EQ(slot.pid(), 200);
+    EXPECT_EQ(slot.replacementPid(), 0);
+    EXPECT_FALSE(slot.recycleReason().has_value());
+    EXPECT_EQ(slot.phase(), ProcessSlot::Phase::Running);
+    EXPECT_EQ(slot.starts(), 2U);
+}
+
+TEST(ProcessSlotRecycle, AFailedReplacementBacksOffWhileTheOldOneServes) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(100, clock.now(), {});
+    slot.recycleRequested(protocol::StopReason::RestartInterval);
+    slot.replacementStarted(200, clock.now());
+    const auto d = slot.replacementEnded(clock.now(), kStartupFailure);
+    EXPECT_TRUE(d.restart);
+    EXPECT_EQ(d.delay, kFirstStartupFailureBackoff);
+    EXPECT_EQ(slot.pid(), 100);
+    EXPECT_FALSE(slot.replacementDue(clock.now()));
+    ASSERT_TRUE(slot.nextReplacementAttempt().has_value());
+    EXPECT_EQ(*slot.nextReplacementAttempt(), clock.now() + kFirstStartupFailureBackoff);
+    clock.advance(kFirstStartupFailureBackoff);
+    EXPECT_TRUE(slot.replacementDue(clock.now()));
+}
+
+TEST(ProcessSlotRecycle, WhenTheOldOneDiesTheReplacementTakesOverAtOnce) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(100, clock.now(), {});
+    slot.recycleRequested(protocol::StopReason::MaximumMemory);
+    slot.replacementStarted(200, clock.now());
+    const auto d = slot.ended(clock.now(), kReadyThenDied, false);
+    EXPECT_TRUE(d.promoted);
+    EXPECT_FALSE(d.restart);  // nothing new to start
+    EXPECT_EQ(slot.pid(), 200);
+    EXPECT_EQ(slot.replacementPid(), 0);
+    EXPECT_FALSE(slot.recycleReason().has_value());
+}
+
+TEST(ProcessSlotRecycle, NoRecycleWhileStopping) {
+    FakeClock clock;
+    ProcessSlot slot;
+    slot.started(100, clock.now(), {});
+    slot.stopping();
+    slot.recycleRequested(protocol::StopReason::MaximumRequests);
+    EXPECT_FALSE(slot.replacementDue(clock.now()));
+}
+
 TEST(ProcessExit, DecodesRawWaitStatus) {
     const auto killed = ProcessExit::fromWaitStatus(SIGKILL);  // WIFSIGNALED layout
     EXPECT_EQ(killed.kind, ProcessExit::Kind::Signaled);

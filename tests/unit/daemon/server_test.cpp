@@ -920,6 +920,7 @@ TEST_F(ServerTest, WithSiblingsAWorkerReservedForANewConnectionIsNotGivenAway) {
     auto pooled = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
     ASSERT_TRUE(pooled->readResponse().isOk());
+    ASSERT_TRUE(noneAdmitted());
     auto fresh = connect();  // accepted: the worker was free, and is now reserved for it
     ASSERT_TRUE(pooled->sendRequest(makeHead("pooled", 0), {}));
     auto busy = pooled->readResponse();
@@ -942,6 +943,7 @@ TEST_F(ServerTest, WithSiblingsTheFirstRequestOfAnAcceptedConnectionIsNeverBusy)
     auto pooled = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
     ASSERT_TRUE(pooled->readResponse().isOk());
+    ASSERT_TRUE(noneAdmitted());
     auto fresh = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("hold", 0), {}, false, protocol::kHeadMayQueue));
     ASSERT_TRUE(gate_.waitInside(1));
@@ -1139,6 +1141,65 @@ TEST_F(ServerTest, DestructorStopsARunningServer) {
     auto client = connect();
     server_.reset();
     EXPECT_TRUE(client->toldShuttingDownThenClosed());
+}
+
+}  // namespace
+}  // namespace wsgid::daemon
+
+// ---- request-timeout (Server::runningRequests, Server::timeOut) ----------------------------
+
+namespace wsgid::daemon {
+namespace {
+
+TEST_F(ServerTest, ATimedOutRequestGetsRequestTimeoutWhileItsThreadGoesOn) {
+    startServer(
+        [this](const WsgiRequest& request, RequestIo& io) {
+            gate_.enter();  // stuck in the app until the test opens the gate
+            return respond(io, request.requestId);
+        },
+        /*threads=*/2);
+    auto stuck = connect();
+    ASSERT_TRUE(stuck->sendRequest(makeHead("stuck", 0), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    const std::vector<RunningRequest> running = server_->runningRequests();
+    ASSERT_EQ(running.size(), 1U);
+    EXPECT_EQ(running[0].requestId, "stuck");
+    EXPECT_NE(running[0].thread, 0UL);
+    EXPECT_TRUE(server_->timeOut(running[0], "request-timeout (2s) passed"));
+    EXPECT_FALSE(server_->timeOut(running[0], "twice"));  // once per request
+    auto answer = stuck->readResponse();
+    ASSERT_TRUE(answer.isOk()) << answer.status().message();
+    ASSERT_TRUE(answer.value().error.has_value());
+    EXPECT_EQ(answer.value().error->code, ResponseErrorCode::RequestTimeout);
+    EXPECT_EQ(answer.value().error->message, "request-timeout (2s) passed");
+    // The other worker serves on; then the stuck thread leaves the app, into a dead connection.
+    gate_.open();
+    auto other = connect();
+    ASSERT_TRUE(other->sendRequest(makeHead("other", 0), {}));
+    auto served = other->readResponse();
+    ASSERT_TRUE(served.isOk()) << served.status().message();
+    EXPECT_EQ(served.value().body(), "other");
+    EXPECT_TRUE(stuck->closedByPeer());  // never reused
+}
+
+TEST_F(ServerTest, ARequestThatFinishedCannotBeTimedOut) {
+    startServer(echo);
+    auto client = connect();
+    ASSERT_TRUE(client->sendRequest(makeHead("quick", 0), {}));
+    ASSERT_TRUE(client->readResponse().isOk());
+    // The worker leaves the request just after the response went out.
+    const auto deadline = common::Clock::now() + kTestTimeout;
+    while (!server_->runningRequests().empty() && common::Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(server_->runningRequests().empty());
+    RunningRequest gone{.worker = 0,
+                        .serial = 1,
+                        .requestId = "quick",
+                        .started = {},
+                        .thread = 0,
+                        .timedOutAt = {}};
+    EXPECT_FALSE(server_->timeOut(gone, "late"));
 }
 
 }  // namespace

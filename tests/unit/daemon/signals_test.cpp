@@ -23,7 +23,8 @@ constexpr std::chrono::milliseconds kExpireSoon{20};
 TEST(Signals, StopSignalsStopAndHangupIsIgnored) {
     EXPECT_EQ(actionFor(SIGTERM), SignalAction::GracefulStop);
     EXPECT_EQ(actionFor(SIGINT), SignalAction::GracefulStop);
-    EXPECT_EQ(actionFor(SIGUSR1), SignalAction::GracefulStop);
+    EXPECT_EQ(actionFor(SIGUSR1), SignalAction::Evict);
+    EXPECT_EQ(actionFor(SIGXCPU), SignalAction::CpuTimeLimit);
     EXPECT_EQ(actionFor(SIGHUP), SignalAction::Ignore);
     EXPECT_EQ(signalName(SIGTERM), "SIGTERM");
     EXPECT_EQ(signalName(SIGUSR2), "signal " + std::to_string(SIGUSR2));

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/hex_bytes.h"
+
 namespace wsgid::protocol {
 namespace {
 
@@ -44,6 +46,18 @@ DaemonArgs everyField() {
     a.socketTimeoutSec = 60;
     a.queueTimeoutSec = 45;
     a.preload = {"/srv/site-a/app.wsgi|", "/srv/site-a/admin.wsgi|admin=x"};
+    a.lifecycle = {.maximumRequests = 1ULL << 40,
+                   .restartIntervalSec = 3600,
+                   .inactivityTimeoutSec = 120,
+                   .maximumMemoryBytes = 3ULL << 32,
+                   .cpuTimeLimitSec = 600,
+                   .memoryLimitBytes = 1ULL << 33,
+                   .virtualMemoryLimitBytes = 1ULL << 34,
+                   .gracefulTimeoutSec = 30,
+                   .evictionTimeoutSec = 10,
+                   .startupTimeoutSec = 15,
+                   .requestTimeoutSec = 60,
+                   .deadlockTimeoutSec = 300};
     a.python.optimize = 2;
     a.python.writeBytecode = false;
     a.python.warnings = {"ignore::DeprecationWarning", "error::ResourceWarning"};
@@ -91,6 +105,20 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.socketTimeoutSec, want.socketTimeoutSec);
     EXPECT_EQ(got.queueTimeoutSec, want.queueTimeoutSec);
     EXPECT_EQ(got.preload, want.preload);
+    const DaemonLifecycle& g = got.lifecycle;
+    const DaemonLifecycle& w = want.lifecycle;
+    EXPECT_EQ(g.maximumRequests, w.maximumRequests);
+    EXPECT_EQ(g.restartIntervalSec, w.restartIntervalSec);
+    EXPECT_EQ(g.inactivityTimeoutSec, w.inactivityTimeoutSec);
+    EXPECT_EQ(g.maximumMemoryBytes, w.maximumMemoryBytes);
+    EXPECT_EQ(g.cpuTimeLimitSec, w.cpuTimeLimitSec);
+    EXPECT_EQ(g.memoryLimitBytes, w.memoryLimitBytes);
+    EXPECT_EQ(g.virtualMemoryLimitBytes, w.virtualMemoryLimitBytes);
+    EXPECT_EQ(g.gracefulTimeoutSec, w.gracefulTimeoutSec);
+    EXPECT_EQ(g.evictionTimeoutSec, w.evictionTimeoutSec);
+    EXPECT_EQ(g.startupTimeoutSec, w.startupTimeoutSec);
+    EXPECT_EQ(g.requestTimeoutSec, w.requestTimeoutSec);
+    EXPECT_EQ(g.deadlockTimeoutSec, w.deadlockTimeoutSec);
     EXPECT_EQ(got.python.optimize, want.python.optimize);
     EXPECT_EQ(got.python.writeBytecode, want.python.writeBytecode);
     EXPECT_EQ(got.python.warnings, want.python.warnings);
@@ -183,6 +211,41 @@ TEST(DaemonArgs, ForeignBytesAreRefusedByMagic) {
     auto r = decodeDaemonArgs("--group=g --threads=2");
     ASSERT_FALSE(r.isOk());
     EXPECT_NE(r.status().message().find("magic"), std::string::npos);
+}
+
+TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
+    // The record starts with the magic "WGDA" and format 4; the lifecycle block closes it:
+    // u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64 maximum-memory,
+    // u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32 graceful-timeout,
+    // u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32 deadlock-timeout.
+    DaemonArgs a;
+    a.group = "g";
+    a.lifecycle = {.maximumRequests = 1000,
+                   .restartIntervalSec = 2,
+                   .inactivityTimeoutSec = 3,
+                   .maximumMemoryBytes = 0x0102030405,
+                   .cpuTimeLimitSec = 4,
+                   .memoryLimitBytes = 5,
+                   .virtualMemoryLimitBytes = 6,
+                   .gracefulTimeoutSec = 15,
+                   .evictionTimeoutSec = 7,
+                   .startupTimeoutSec = 8,
+                   .requestTimeoutSec = 9,
+                   .deadlockTimeoutSec = 300};
+    const std::string bytes = encodeDaemonArgs(a);
+    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 04")));
+    const std::string tail = test::hexBytes(
+        "e8 03 00 00 00 00 00 00"  // maximum-requests 1000
+        "02 00 00 00 03 00 00 00"  // restart-interval 2, inactivity-timeout 3
+        "05 04 03 02 01 00 00 00"  // maximum-memory
+        "04 00 00 00"              // cpu-time-limit 4
+        "05 00 00 00 00 00 00 00"  // memory-limit 5
+        "06 00 00 00 00 00 00 00"  // virtual-memory-limit 6
+        "0f 00 00 00 07 00 00 00"  // graceful-timeout 15, eviction-timeout 7
+        "08 00 00 00 09 00 00 00"  // startup-timeout 8, request-timeout 9
+        "2c 01 00 00");            // deadlock-timeout 300
+    ASSERT_GE(bytes.size(), tail.size());
+    EXPECT_EQ(test::toHex(bytes.substr(bytes.size() - tail.size())), test::toHex(tail));
 }
 
 TEST(DaemonArgs, OtherFormatVersionIsRefused) {

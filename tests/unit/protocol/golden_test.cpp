@@ -155,6 +155,7 @@ TEST(GoldenEncoding, ErrorCodesMatchProtocolDoc) {
     EXPECT_EQ(static_cast<int>(ResponseErrorCode::Internal), 7);
     EXPECT_EQ(static_cast<int>(ResponseErrorCode::Busy), 8);
     EXPECT_EQ(static_cast<int>(ResponseErrorCode::QueueTimeout), 9);
+    EXPECT_EQ(static_cast<int>(ResponseErrorCode::RequestTimeout), 10);
 }
 
 }  // namespace

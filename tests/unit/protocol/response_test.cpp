@@ -211,7 +211,7 @@ TEST(ResponseError, KeepsMessageOfExactlyLimit) {
 }
 
 TEST(ResponseError, RejectsUnknownCodes) {
-    for (const std::uint16_t code : {0, 10, 100, 0xffff}) {
+    for (const std::uint16_t code : {0, 11, 100, 0xffff}) {
         std::string payload;
         ByteWriter w(payload);
         w.u16(code);
@@ -250,6 +250,7 @@ TEST(ResponseError, HttpStatusMatchesProtocolDoc) {
     EXPECT_EQ(httpStatusFor(ResponseErrorCode::Internal), 500);
     EXPECT_EQ(httpStatusFor(ResponseErrorCode::Busy), 503);
     EXPECT_EQ(httpStatusFor(ResponseErrorCode::QueueTimeout), 503);
+    EXPECT_EQ(httpStatusFor(ResponseErrorCode::RequestTimeout), 504);
 }
 
 TEST(ResponseError, EveryCodeHasADistinctName) {
