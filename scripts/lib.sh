@@ -7,10 +7,11 @@ WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev
     autoconf automake libtool g++ make)
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build the fuzz targets.
 # curl (built with nghttp2) is the integration tests' HTTP/2 client; openssl makes their TLS
-# certificate; mod_http2 and mod_ssl come with apache2.
+# certificate; mod_http2 and mod_ssl come with apache2. libapache2-mod-wsgi-py3 (Debian's
+# mod_wsgi) is the reference the drop-in test compares mod_wsgid with; it is never enabled.
 WSGID_TEST_PACKAGES=(libgtest-dev clang-format clang-tidy cppcheck bear clang libclang-rt-14-dev
     python3-pytest python3-pytest-timeout python3-requests python3-flask python3-django wrk curl
-    openssl)
+    openssl libapache2-mod-wsgi-py3)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

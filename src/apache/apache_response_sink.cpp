@@ -97,6 +97,12 @@ ApacheResponseSink::ApacheResponseSink(request_rec* r, ApacheBodySource& request
       bb_(apr_brigade_create(r->pool, r->connection->bucket_alloc)),
       errorOverride_(errorOverride) {}
 
+ApacheResponseSink::~ApacheResponseSink() {
+    if (timedSocket_ != nullptr) {
+        (void)apr_socket_timeout_set(timedSocket_, savedTimeout_);
+    }
+}
+
 Status ApacheResponseSink::start(protocol::ResponseStart&& start) {
     appStatus_ = start.statusCode();
     std::optional<std::string_view> location;
@@ -232,6 +238,13 @@ void ApacheResponseSink::discard() noexcept {
 }
 
 Status ApacheResponseSink::pass() {
+    if (!passedAny_ && writeTimeout_ && r_->connection->master == nullptr) {
+        apr_socket_t* sock = ap_get_conn_socket(r_->connection);
+        if (sock != nullptr && apr_socket_timeout_get(sock, &savedTimeout_) == APR_SUCCESS) {
+            timedSocket_ = sock;
+            (void)apr_socket_timeout_set(sock, apr_time_from_sec(writeTimeout_->count()));
+        }
+    }
     passedAny_ = true;
     const apr_status_t rv = ap_pass_brigade(r_->output_filters, bb_);
     apr_brigade_cleanup(bb_);

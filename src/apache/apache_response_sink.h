@@ -3,6 +3,8 @@
 // pushes it (ResponseSink). Include after httpd_includes.h (this header needs the APR types).
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "apache/apache_body_source.h"
@@ -22,6 +24,18 @@ public:
     /// relay left of it first (see end()). Both must outlive the sink. `errorOverride`:
     /// WSGIErrorOverride of the request.
     ApacheResponseSink(request_rec* r, ApacheBodySource& requestBody, bool errorOverride);
+    /// Gives the client connection back the timeout it had (see limitClientWrites).
+    ~ApacheResponseSink() override;
+    ApacheResponseSink(const ApacheResponseSink&) = delete;
+    ApacheResponseSink& operator=(const ApacheResponseSink&) = delete;
+    ApacheResponseSink(ApacheResponseSink&&) = delete;
+    ApacheResponseSink& operator=(ApacheResponseSink&&) = delete;
+
+    /// response-socket-timeout= (or socket-timeout=, as mod_wsgi): from the first write to the
+    /// client on, each write may wait at most `timeout` for the client to take data. HTTP/1.x
+    /// only: an HTTP/2 stream shares its connection's socket with other streams. The
+    /// connection's own timeout is restored by the destructor, for its next request.
+    void limitClientWrites(std::chrono::seconds timeout) noexcept { writeTimeout_ = timeout; }
 
     /// Applies the status and headers, unless the response is not to be passed on (its
     /// disposition, routing_rules.h): then this response is dropped whole (body and end
@@ -87,6 +101,9 @@ private:
     ResponseDisposition disposition_ = ResponseDisposition::Pass;
     int appStatus_ = 0;
     const char* redirectLocation_ = nullptr;
+    std::optional<std::chrono::seconds> writeTimeout_;
+    apr_socket_t* timedSocket_ = nullptr;  ///< the socket whose timeout pass() changed
+    apr_interval_time_t savedTimeout_ = 0;
 };
 
 }  // namespace wsgid::apache

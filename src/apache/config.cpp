@@ -114,6 +114,10 @@ void* mergeDirConfig(apr_pool_t* p, void* baseV, void* addV) noexcept {
     c->trustedProxyHeaders =
         add->trustedProxyHeaders != nullptr ? add->trustedProxyHeaders : base->trustedProxyHeaders;
     c->trustedProxies = add->trustedProxies != nullptr ? add->trustedProxies : base->trustedProxies;
+    c->accessScript = add->accessScript != nullptr ? add->accessScript : base->accessScript;
+    c->authUserScript = add->authUserScript != nullptr ? add->authUserScript : base->authUserScript;
+    c->authGroupScript =
+        add->authGroupScript != nullptr ? add->authGroupScript : base->authGroupScript;
     return c;
 }
 
@@ -238,6 +242,42 @@ void resolveIdentity(DaemonGroup& g, ConfigErrors& errors) {
             break;
         }
         rest.remove_prefix(comma + 1);
+    }
+}
+
+/// script-user= and script-group= to ids; checked whether or not httpd runs as root, since
+/// they only compare a script file's owner.
+void resolveScriptOwner(DaemonGroup& g, ConfigErrors& errors) {
+    const std::string what = groupLabel(g);
+    if (!g.scriptUser.empty()) {
+        if (auto n = numericId(g.scriptUser)) {
+            g.scriptUid = static_cast<uid_t>(*n);
+        } else if (const struct passwd* pw = ::getpwnam(g.scriptUser.c_str());  // NOLINT
+                   pw != nullptr) {
+            g.scriptUid = pw->pw_uid;
+        } else {
+            errors.add(what + ": script-user '" + g.scriptUser +
+                       "' does not exist; name the user that owns the group's WSGI scripts");
+        }
+    }
+    if (!g.scriptGroup.empty()) {
+        g.scriptGid = resolveGid(g.scriptGroup, what + " script-group=", errors);
+    }
+}
+
+/// socket-user= to a uid (only when httpd runs as root: otherwise the socket stays its own).
+void resolveSocketUser(DaemonGroup& g, ConfigErrors& errors) {
+    if (g.socketUser.empty()) {
+        return;
+    }
+    if (auto n = numericId(g.socketUser)) {
+        g.socketUid = static_cast<uid_t>(*n);
+    } else if (const struct passwd* pw = ::getpwnam(g.socketUser.c_str());  // NOLINT
+               pw != nullptr) {
+        g.socketUid = pw->pw_uid;
+    } else {
+        errors.add(groupLabel(g) + ": socket-user '" + g.socketUser +
+                   "' does not exist; name the user the httpd children connect as");
     }
 }
 
@@ -431,6 +471,7 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             g->name = GroupRegistry::kDefaultGroupName;
             g->isDefault = true;
             g->pythonPath = registry.pythonPath;
+            g->pythonEggs = registry.pythonEggs;
             g->definedAt = "WSGIScriptAlias without process-group";
             registry.add(std::move(g));
         }
@@ -448,8 +489,10 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             DaemonGroup& g = *gp;
             g.serverName =
                 g.server != nullptr && g.server->is_virtual != 0 ? serverNameOf(g.server) : "";
+            resolveScriptOwner(g, errors);
             if (asRoot) {
                 resolveIdentity(g, errors);
+                resolveSocketUser(g, errors);
             } else if ((!g.user.empty() || !g.group.empty()) && !warnedNotRoot && logNotices) {
                 warnedNotRoot = true;
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,

@@ -17,6 +17,7 @@
 
 #include "apache/in_flight_table.h"
 #include "apache/log_rate_limit.h"
+#include "common/python_settings.h"
 #include "protocol/handshake.h"
 
 struct apr_array_header_t;
@@ -76,6 +77,15 @@ struct ServerConfig {
 };
 static_assert(std::is_trivially_destructible_v<ServerConfig>);
 
+/// One WSGIAccessScript, WSGIAuthUserScript or WSGIAuthGroupScript (config pool): the script whose
+/// allow_access/check_password/get_realm_hash/groups_for_user httpd calls, run in the daemon group
+/// of the request.
+struct HookScript {
+    const char* script;            ///< script file (absolute)
+    const char* applicationGroup;  ///< application-group= (%{...} allowed), nullptr: %{GLOBAL}
+};
+static_assert(std::is_trivially_destructible_v<HookScript>);
+
 /// Per-directory (<Directory>, <Location>, <Files>) record. Allocated in the config pool. A
 /// server's own record (outside any section) is merged into every request of that server, so
 /// settings without a server-record twin live here only.
@@ -101,6 +111,9 @@ struct DirConfig {
     apr_array_header_t* trustedProxyHeaders;
     /// WSGITrustedProxies: IpNetwork entries; nullptr: inherit (none: every peer is trusted).
     apr_array_header_t* trustedProxies;
+    const HookScript* accessScript;     ///< WSGIAccessScript, nullptr: inherit (none)
+    const HookScript* authUserScript;   ///< WSGIAuthUserScript, nullptr: inherit (none)
+    const HookScript* authGroupScript;  ///< WSGIAuthGroupScript, nullptr: inherit (none)
 };
 static_assert(std::is_trivially_destructible_v<DirConfig>);
 
@@ -134,6 +147,9 @@ struct DaemonGroup {
     int listenBacklog = 100;                            ///< mod_wsgi's default
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
+    /// response-socket-timeout=: bound on each write of the response to an HTTP/1.x client;
+    /// unset: socket-timeout= when given, else the connection's own (the server's Timeout).
+    std::optional<std::chrono::seconds> responseSocketTimeout;
     /// queue-timeout=: how long a request may wait for a worker, from when httpd received it,
     /// before it gets 503 and is never run; 0 = until socket-timeout. mod_wsgi's default is 0;
     /// ours is mod_wsgi-express's 45 s, so a saturated group answers instead of holding httpd
@@ -172,6 +188,23 @@ struct DaemonGroup {
     std::uint64_t logBurstBytes = kLogBurstBytes;
 
     bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
+    int cpuPriority = 0;     ///< cpu-priority=: nice value (0: inherited)
+    std::uint64_t stackSize = 0;           ///< stack-size=: bytes per thread stack (0: libc's)
+    std::string pythonEggs;                ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    std::optional<double> switchInterval;  ///< switch-interval=; unset: WSGISwitchInterval
+
+    /// script-user= and script-group= as written ("" = no check): the WSGI script a request of
+    /// the group runs must be owned by this user / group, else 403 (mod_wsgi's rule). Their ids
+    /// are resolved by check_config whether or not httpd runs as root.
+    std::string scriptUser;
+    std::string scriptGroup;
+    /// socket-user= as written ("" = httpd's User): the owner of the group's socket file and the
+    /// only uid its daemons accept connections from, for httpd children that run as another
+    /// user than User (mod_ruid2, mpm-itk). Resolved by check_config when httpd runs as root.
+    std::string socketUser;
+    std::optional<uid_t> socketUid;
+    std::optional<uid_t> scriptUid;
+    std::optional<gid_t> scriptGid;
 
     std::string socketPath;  ///< set by post_config
     /// The group's counters in GroupRegistry::inFlight (its position in the registry), set by
@@ -215,7 +248,12 @@ public:
     std::string socketPrefix;             ///< "" = "<DefaultRuntimeDir>/wsgid"
     std::string pythonHome;               ///< WSGIPythonHome
     std::vector<std::string> pythonPath;  ///< WSGIPythonPath
+    std::string pythonEggs;               ///< WSGIPythonEggs (the implicit default group's)
     std::string daemonProgram;            ///< WSGIDaemonProgram; "" = built-in lookup
+    /// WSGIPythonOptimize, WSGIDontWriteBytecode, WSGIPythonWarnings, WSGIPythonHashSeed,
+    /// WSGIRestrictStdin/Stdout/Signal, WSGICaseSensitivity, WSGIDestroyInterpreter: every
+    /// daemon gets them (DaemonArgs::python).
+    common::PythonSettings python;
 
     /// A literal process-group name written in a directive (WSGIProcessGroup, process-group= of
     /// WSGIScriptAlias and WSGIImportScript). check_config fails unless the group exists and

@@ -18,6 +18,7 @@
 
 #include "common/ascii.h"
 #include "common/socket_io.h"
+#include "protocol/daemon_args.h"
 
 namespace wsgid::apache {
 
@@ -106,11 +107,13 @@ enum class OptionKind {
 /// The DaemonGroup member an option sets; std::monostate for an option that is accepted and
 /// checked but not implemented yet (it is listed in DaemonGroup::unimplementedOptions and
 /// logged as WG0012 at start).
-using OptionTarget = std::variant<
-    std::monostate, int DaemonGroup::*, bool DaemonGroup::*, std::string DaemonGroup::*,
-    std::uint64_t DaemonGroup::*, std::chrono::seconds DaemonGroup::*,
-    std::optional<std::chrono::seconds> DaemonGroup::*, std::optional<int> DaemonGroup::*,
-    std::optional<mode_t> DaemonGroup::*, std::vector<std::string> DaemonGroup::*>;
+using OptionTarget =
+    std::variant<std::monostate, int DaemonGroup::*, bool DaemonGroup::*,
+                 std::string DaemonGroup::*, std::uint64_t DaemonGroup::*,
+                 std::chrono::seconds DaemonGroup::*,
+                 std::optional<std::chrono::seconds> DaemonGroup::*,
+                 std::optional<int> DaemonGroup::*, std::optional<mode_t> DaemonGroup::*,
+                 std::vector<std::string> DaemonGroup::*, std::optional<double> DaemonGroup::*>;
 
 /// One WSGIDaemonProcess option: its name, how its value is checked, and where it goes. To add
 /// an option, add a row to kDaemonOptions (and a row to docs/configuration.md).
@@ -138,6 +141,16 @@ Status refuseServiceScriptMode(std::string_view what, std::string_view value) {
     return Status::ok();
 }
 
+/// switch-interval= has WSGISwitchInterval's bounds.
+Status checkSwitchInterval(std::string_view what, std::string_view value) {
+    if (parseSwitchInterval(value)) {
+        return Status::ok();
+    }
+    return invalid(std::string(what) + " needs seconds, a number above 0 and at most " +
+                   std::to_string(static_cast<int>(kMaxSwitchIntervalSeconds)) +
+                   " (Python's default is 0.005), got " + quoted(value));
+}
+
 // Every option of mod_wsgi 6.0.5 (reference §2) and mod_wsgid's own, except the rejected ones
 // (kRejectedOptions). Bounds are the documented ones; a row without a target is accepted and
 // type-checked but not implemented yet.
@@ -156,6 +169,8 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"python-path", OptionKind::PathList, &DaemonGroup::pythonPath},
     DaemonOption{"display-name", OptionKind::DisplayName, &DaemonGroup::displayName},
     DaemonOption{"allow-root", OptionKind::OnOff, &DaemonGroup::allowRoot},
+    DaemonOption{"script-user", OptionKind::Identity, &DaemonGroup::scriptUser},
+    DaemonOption{"script-group", OptionKind::Identity, &DaemonGroup::scriptGroup},
     DaemonOption{"lang", OptionKind::Text, &DaemonGroup::lang},
     DaemonOption{"locale", OptionKind::Text, &DaemonGroup::locale},
     DaemonOption{"listen-backlog", OptionKind::Integer, &DaemonGroup::listenBacklog, 1,
@@ -170,9 +185,10 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"queue-timeout", OptionKind::Seconds, &DaemonGroup::queueTimeout},
     DaemonOption{"max-in-flight", OptionKind::Integer, &DaemonGroup::maxInFlight, 0,
                  kMaxInFlightLimit},
-    DaemonOption{"python-eggs", OptionKind::Text, {}},
-    DaemonOption{"switch-interval", OptionKind::Float, {}},
-    DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, {}},
+    DaemonOption{"python-eggs", OptionKind::Text, &DaemonGroup::pythonEggs},
+    DaemonOption{"switch-interval", OptionKind::Float, &DaemonGroup::switchInterval, 0, 0,
+                 checkSwitchInterval},
+    DaemonOption{"stack-size", OptionKind::ZeroOrAtLeast, &DaemonGroup::stackSize},
     DaemonOption{"maximum-requests", OptionKind::ZeroOrAtLeast, &DaemonGroup::maximumRequests},
     DaemonOption{"startup-timeout", OptionKind::Seconds, &DaemonGroup::startupTimeout},
     DaemonOption{"deadlock-timeout", OptionKind::Seconds, &DaemonGroup::deadlockTimeout},
@@ -182,15 +198,18 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"graceful-timeout", OptionKind::Seconds, &DaemonGroup::gracefulTimeout},
     DaemonOption{"eviction-timeout", OptionKind::Seconds, &DaemonGroup::evictionTimeout},
     DaemonOption{"restart-interval", OptionKind::Seconds, &DaemonGroup::restartInterval},
-    DaemonOption{"response-socket-timeout", OptionKind::Seconds, {}},
+    // 0 keeps mod_wsgi's meaning: socket-timeout= (the member stays unset).
+    DaemonOption{"response-socket-timeout", OptionKind::Seconds,
+                 &DaemonGroup::responseSocketTimeout},
     DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast, {}},
     DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
     DaemonOption{"receive-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
     DaemonOption{"header-buffer-size", OptionKind::ZeroOrAtLeast, {}, 8192},
     DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast, {}, 65536},
-    DaemonOption{"socket-user", OptionKind::Text, {}},
+    DaemonOption{"socket-user", OptionKind::Identity, &DaemonGroup::socketUser},
     DaemonOption{"cpu-time-limit", OptionKind::Seconds, &DaemonGroup::cpuTimeLimit},
-    DaemonOption{"cpu-priority", OptionKind::Integer, {}, -20, 19},
+    DaemonOption{"cpu-priority", OptionKind::Integer, &DaemonGroup::cpuPriority,
+                 protocol::kMinCpuPriority, protocol::kMaxCpuPriority},
     DaemonOption{"memory-limit", OptionKind::Bytes, &DaemonGroup::memoryLimitBytes},
     DaemonOption{"virtual-memory-limit", OptionKind::Bytes, &DaemonGroup::virtualMemoryLimitBytes},
     // mod_wsgid's own: recycle (gracefully) when the resident set size passes this.
@@ -215,8 +234,7 @@ static_assert(optionNamesAreUnique(), "kDaemonOptions lists an option twice");
 
 // Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
 // weaken isolation, so configtest fails instead.
-constexpr std::array<std::string_view, 3> kRejectedOptions = {"chroot", "script-user",
-                                                              "script-group"};
+constexpr std::array<std::string_view, 1> kRejectedOptions = {"chroot"};
 
 /// A checked option value, in the form its kind produces.
 using OptionValue =
@@ -346,6 +364,8 @@ void storeOption(DaemonGroup& g, const OptionTarget& target, OptionValue&& value
                 g.*member = std::get<mode_t>(value);
             } else if constexpr (std::is_same_v<Member, std::vector<std::string> DaemonGroup::*>) {
                 g.*member = std::get<std::vector<std::string>>(std::move(value));
+            } else if constexpr (std::is_same_v<Member, std::optional<double> DaemonGroup::*>) {
+                g.*member = std::get<double>(value);
             }
         },
         target);
@@ -697,6 +717,34 @@ Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw) {
     return a;
 }
 
+Result<HookScriptArgs> parseHookScript(std::string_view directive, std::string_view raw) {
+    auto words = splitWords(raw);
+    if (!words) {
+        return Status(ErrorCode::InvalidArgument,
+                      std::string(directive) + ": " + words.status().message());
+    }
+    if (words->empty() || (*words)[0].empty() || (*words)[0].find('=') != std::string::npos) {
+        return invalid(std::string(directive) + " needs a file-path: " + std::string(directive) +
+                       " /srv/site/auth.wsgi [application-group=NAME]");
+    }
+    HookScriptArgs a;
+    a.script = (*words)[0];
+    for (std::size_t i = 1; i < words->size(); ++i) {
+        const auto opt = splitOption((*words)[i]);
+        if (!opt || opt->key != "application-group") {
+            return invalid(std::string(directive) + ": unknown option " + quoted((*words)[i]) +
+                           " (known: application-group; the script runs in the daemon group "
+                           "of the request)");
+        }
+        if (a.applicationGroup || opt->value.empty()) {
+            return invalid(std::string(directive) +
+                           ": application-group= needs one value, given once");
+        }
+        a.applicationGroup = opt->value;
+    }
+    return a;
+}
+
 Result<HeadMapping> parseHeadMapping(std::string_view value) {
     if (common::equalsIgnoreCase(value, "On")) {
         return HeadMapping::On;
@@ -708,6 +756,31 @@ Result<HeadMapping> parseHeadMapping(std::string_view value) {
         return HeadMapping::Auto;
     }
     return invalid("WSGIMapHEADToGET must be On, Off or Auto, got " + quoted(value));
+}
+
+Result<std::optional<std::uint32_t>> parseHashSeed(std::string_view value) {
+    if (common::equalsIgnoreCase(value, "random")) {
+        return std::optional<std::uint32_t>();
+    }
+    auto n = parseInteger("WSGIPythonHashSeed", value, 0, 4294967295LL);
+    if (!n) {
+        return Status(ErrorCode::InvalidArgument,
+                      n.status().message() + " (or 'random', the default)");
+    }
+    return std::optional<std::uint32_t>(static_cast<std::uint32_t>(*n));
+}
+
+Result<double> parseSwitchInterval(std::string_view value) {
+    double seconds = 0;
+    const auto* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, seconds);
+    if (value.empty() || ec != std::errc() || p != end || !(seconds > 0) ||
+        seconds > kMaxSwitchIntervalSeconds) {
+        return invalid("WSGISwitchInterval needs seconds, a number above 0 and at most " +
+                       std::to_string(static_cast<int>(kMaxSwitchIntervalSeconds)) +
+                       " (Python's default is 0.005), got " + quoted(value));
+    }
+    return seconds;
 }
 
 Result<ImportScriptArgs> parseImportScript(std::string_view raw) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -122,8 +123,28 @@ struct HandlerScriptArgs {
 /// pass-authorization, as mod_wsgi).
 common::Result<HandlerScriptArgs> parseHandlerScript(std::string_view raw);
 
+/// Arguments of WSGIAccessScript, WSGIAuthUserScript and WSGIAuthGroupScript.
+struct HookScriptArgs {
+    std::string script;  ///< as written; resolved against ServerRoot later
+    std::optional<std::string> applicationGroup;
+};
+
+/// Parses `file-path [application-group=NAME]` of `directive` (the only option mod_wsgi has;
+/// a process-group= is refused: the script runs in the request's own daemon group).
+common::Result<HookScriptArgs> parseHookScript(std::string_view directive, std::string_view raw);
+
 /// WSGIMapHEADToGET's value: On, Off or Auto (any case).
 common::Result<HeadMapping> parseHeadMapping(std::string_view value);
+
+/// Upper bound of WSGISwitchInterval: a GIL hand-over interval of minutes is a typo (Python's
+/// default is 5 ms; tuned values are a few ms to a few hundred).
+inline constexpr double kMaxSwitchIntervalSeconds = 60;
+
+/// WSGISwitchInterval's value: seconds, above 0 and at most kMaxSwitchIntervalSeconds.
+common::Result<double> parseSwitchInterval(std::string_view value);
+
+/// WSGIPythonHashSeed's value: "random" (nullopt, any case) or 0-4294967295.
+common::Result<std::optional<std::uint32_t>> parseHashSeed(std::string_view value);
 
 /// Arguments of `WSGIImportScript file-path process-group=G application-group=A`.
 struct ImportScriptArgs {

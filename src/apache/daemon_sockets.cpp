@@ -47,15 +47,18 @@ void unlinkSocket(const std::string& path) {
     }
 }
 
-/// The socket file goes to the children's user (they connect as that user); its mode 0600 comes
-/// from kBindUmask. Neither step follows a symlink (socket_directory.h).
-void setOwnership(const std::string& path, const SocketOwner& owner, common::LogSink& log) {
+/// The socket file goes to the children's user (they connect as that user), or to the group's
+/// socket-user=; its mode 0600 comes from kBindUmask. Neither step follows a symlink
+/// (socket_directory.h).
+void setOwnership(const WantedListener& w, const SocketOwner& owner, common::LogSink& log) {
     if (!owner.uid) {
         return;
     }
-    if (auto st = chownSocket(path, *owner.uid, owner.gid); !st) {
+    const uid_t uid = w.ownerUid.value_or(*owner.uid);
+    if (auto st = chownSocket(w.path, uid, owner.gid); !st) {
         log.log(LogLevel::Warning, "WG0024",
-                "cannot give the daemon socket " + path + " to User " + owner.userName + ": " +
+                "cannot give the daemon socket " + w.path + " to " +
+                    (w.ownerUid ? "socket-user " + w.ownerName : "User " + owner.userName) + ": " +
                     st.message());
     }
 }
@@ -116,7 +119,7 @@ Status DaemonSockets::reconcile(const std::vector<WantedListener>& wanted, const
             // Same group, same socket: connections queued in its backlog survive the restart.
             fd = it->fd;
             (void)::listen(fd, w.backlog);  // applies a changed listen-backlog
-            setOwnership(w.path, owner, log);
+            setOwnership(w, owner, log);
             log.log(LogLevel::Debug, "WG0025", "group " + w.group + " keeps its socket " + w.path);
         } else {
             if (it != old.end()) {
@@ -135,7 +138,7 @@ Status DaemonSockets::reconcile(const std::vector<WantedListener>& wanted, const
                                                      created.status().message()};
             }
             fd = created.value();
-            setOwnership(w.path, owner, log);
+            setOwnership(w, owner, log);
         }
         if (it != old.end()) {
             old.erase(it);

@@ -29,6 +29,10 @@ struct WantedListener {
     std::string group;
     std::string path;  ///< socketPathFor(prefix, parent pid, group)
     int backlog = 0;   ///< listen-backlog=
+    /// socket-user=: this uid owns the socket file instead of SocketOwner::uid (when that is set,
+    /// i.e. httpd started as root).
+    std::optional<uid_t> ownerUid{};
+    std::string ownerName{};  ///< socket-user= as written, for messages
 };
 
 /// Who the socket files are given to: the user httpd children run as (they connect, so only they

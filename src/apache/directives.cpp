@@ -260,6 +260,28 @@ const char* setTrustedProxies(cmd_parms* cmd, void* mconfig, const char* raw) no
     });
 }
 
+/// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript; cmd->info is the DirConfig field.
+const char* setHookScript(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
+    return guarded("authentication script", kInternalError, [&]() -> const char* {
+        auto parsed = parseHookScript(cmd->cmd->name, raw);
+        if (!parsed) {
+            return poolError(cmd, parsed.status().message());
+        }
+        const char* script = serverRootRelative(cmd, parsed->script);
+        if (script == nullptr) {
+            return apr_psprintf(cmd->pool, "%s: invalid file-path '%s'", cmd->cmd->name,
+                                parsed->script.c_str());
+        }
+        auto* hook = static_cast<HookScript*>(apr_pcalloc(cmd->pool, sizeof(HookScript)));
+        hook->script = script;
+        hook->applicationGroup =
+            parsed->applicationGroup ? poolString(cmd, *parsed->applicationGroup) : nullptr;
+        const auto field = *static_cast<const HookScript * DirConfig::*const*>(cmd->info);
+        static_cast<DirConfig*>(mconfig)->*field = hook;
+        return nullptr;
+    });
+}
+
 /// On/Off directives that live in the per-directory record only; cmd->info is the field.
 const char* setDirFlag(cmd_parms* cmd, void* mconfig, int on) noexcept {
     return guarded("flag directive", kInternalError, [&]() -> const char* {
@@ -431,6 +453,18 @@ const char* setPythonPath(cmd_parms* cmd, void* /*mconfig*/, const char* value) 
     });
 }
 
+/// WSGIPythonEggs: embedded mode's egg cache in mod_wsgi, so here the implicit default group's
+/// (the one WSGIPythonHome and WSGIPythonPath configure); daemon groups take python-eggs=.
+const char* setPythonEggs(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonEggs", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).pythonEggs = value;
+        return nullptr;
+    });
+}
+
 const char* setImportScript(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
     return guarded("WSGIImportScript", kInternalError, [&]() -> const char* {
         auto parsed = parseImportScript(raw);
@@ -464,6 +498,75 @@ const char* setImportScript(cmd_parms* cmd, void* /*mconfig*/, const char* raw) 
     });
 }
 
+/// A server-wide On/Off Python setting; cmd->info points at the PythonSettings field, and
+/// `invert` says the directive's On means the field's false (WSGIDontWriteBytecode).
+const char* setPythonFlagImpl(cmd_parms* cmd, int on, bool invert) {
+    if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+        return err;
+    }
+    const auto field = *static_cast<bool common::PythonSettings::*const*>(cmd->info);
+    GroupRegistry::get(cmd->pool).python.*field = (on != 0) != invert;
+    return nullptr;
+}
+
+const char* setPythonFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("Python setting", kInternalError,
+                   [&]() { return setPythonFlagImpl(cmd, on, false); });
+}
+
+const char* setDontWriteBytecode(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("WSGIDontWriteBytecode", kInternalError,
+                   [&]() { return setPythonFlagImpl(cmd, on, true); });
+}
+
+const char* setPythonOptimize(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonOptimize", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        auto level = parseInteger("WSGIPythonOptimize", value, 0, 2);
+        if (!level) {
+            return poolError(cmd, level.status().message());
+        }
+        GroupRegistry::get(cmd->pool).python.optimize = static_cast<int>(*level);
+        return nullptr;
+    });
+}
+
+const char* addPythonWarnings(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonWarnings", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).python.warnings.emplace_back(value);
+        return nullptr;
+    });
+}
+
+const char* setPythonHashSeed(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGIPythonHashSeed", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        auto seed = parseHashSeed(value);
+        if (!seed) {
+            return poolError(cmd, seed.status().message());
+        }
+        GroupRegistry::get(cmd->pool).python.hashSeed = seed.value();
+        return nullptr;
+    });
+}
+
+const char* setCaseSensitivity(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("WSGICaseSensitivity", kInternalError, [&]() -> const char* {
+        if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+            return err;
+        }
+        GroupRegistry::get(cmd->pool).python.caseSensitive = on != 0;
+        return nullptr;
+    });
+}
+
 /// mod_wsgi directives that have no meaning for mod_wsgid; cmd_data is the reason, noted at start.
 const char* noteIgnored(cmd_parms* cmd, const char* value) {
     if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
@@ -484,6 +587,64 @@ const char* ignoreFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
 const char* ignoreValue(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
     return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, value); });
 }
+
+const char* ignoreRaw(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
+    return guarded("ignored directive", kInternalError, [&]() { return noteIgnored(cmd, raw); });
+}
+
+/// Per-directory mod_wsgi directives without effect here (cmd->info says why): noted at start
+/// when they stand in the main configuration; in .htaccess (read per request) accepted quietly.
+const char* ignoreDirFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
+    return guarded("ignored directive", kInternalError, [&]() -> const char* {
+        if (cmd->pool == cmd->server->process->pconf) {
+            GroupRegistry::get(cmd->pool).ignoredDirectives.push_back(
+                std::string(where(cmd)) + ": " + cmd->cmd->name + (on != 0 ? " On" : " Off") +
+                " has no effect: " + static_cast<const char*>(cmd->info));
+        }
+        return nullptr;
+    });
+}
+
+/// Directives of mod_wsgi 6 for features a Python 3.11 daemon does not have (per-interpreter
+/// GIL, free threading): Off is what mod_wsgid does anyway; On is noted at start.
+const char* ignoreUnlessOn(cmd_parms* cmd, void* mconfig, int on) noexcept {
+    if (on == 0) {
+        return guarded("ignored directive", kInternalError,
+                       [&]() -> const char* { return ap_check_cmd_context(cmd, GLOBAL_ONLY); });
+    }
+    return ignoreFlag(cmd, mconfig, on);
+}
+
+const char* setSwitchInterval(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
+    return guarded("WSGISwitchInterval", kInternalError, [&]() -> const char* {
+        if (const char* err = checkGlobal(cmd, value); err != nullptr) {
+            return err;
+        }
+        auto seconds = parseSwitchInterval(value);
+        if (!seconds) {
+            return poolError(cmd, seconds.status().message());
+        }
+        GroupRegistry::get(cmd->pool).python.switchInterval = *seconds;
+        return nullptr;
+    });
+}
+
+// The PythonSettings fields of setPythonFlag's directives (cmd->info points at one).
+constexpr bool common::PythonSettings::*kRestrictStdinField =
+    &common::PythonSettings::restrictStdin;
+constexpr bool common::PythonSettings::*kRestrictStdoutField =
+    &common::PythonSettings::restrictStdout;
+constexpr bool common::PythonSettings::*kRestrictSignalField =
+    &common::PythonSettings::restrictSignal;
+constexpr bool common::PythonSettings::*kDestroyInterpreterField =
+    &common::PythonSettings::destroyInterpreter;
+constexpr bool common::PythonSettings::*kWriteBytecodeField =
+    &common::PythonSettings::writeBytecode;
+
+// The HookScript fields of setHookScript's directives (cmd->info points at one).
+constexpr const HookScript* DirConfig::*kAccessScriptField = &DirConfig::accessScript;
+constexpr const HookScript* DirConfig::*kAuthUserScriptField = &DirConfig::authUserScript;
+constexpr const HookScript* DirConfig::*kAuthGroupScriptField = &DirConfig::authGroupScript;
 
 // The Flag fields of setDirFlag's directives (cmd->info points at one).
 constexpr Flag DirConfig::*kScriptReloadingField = &DirConfig::scriptReloading;
@@ -531,6 +692,18 @@ const command_rec kDirectives[] = {
     AP_INIT_FLAG("WSGIIgnoreActivity", asCmd(setDirFlag),
                  const_cast<void*>(static_cast<const void*>(&kIgnoreActivityField)), OR_FILEINFO,
                  "On: requests here do not count as activity for inactivity-timeout="),
+    AP_INIT_RAW_ARGS("WSGIAccessScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kAccessScriptField)), OR_AUTHCFG,
+                     "file-path [application-group=NAME]: its allow_access(environ, host) "
+                     "decides access, run in the request's daemon group"),
+    AP_INIT_RAW_ARGS("WSGIAuthUserScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kAuthUserScriptField)), OR_AUTHCFG,
+                     "file-path [application-group=NAME]: check_password/get_realm_hash of "
+                     "AuthBasicProvider/AuthDigestProvider wsgi"),
+    AP_INIT_RAW_ARGS("WSGIAuthGroupScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kAuthGroupScriptField)),
+                     OR_AUTHCFG,
+                     "file-path [application-group=NAME]: groups_for_user of Require wsgi-group"),
     AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders", asCmd(setTrustedProxyHeaders), nullptr, OR_FILEINFO,
                      "proxy headers (X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, "
                      "Forwarded, ...) that rewrite the environ when the peer is trusted"),
@@ -567,6 +740,70 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("WSGIImportScript", asCmd(setImportScript), nullptr, RSRC_CONF,
                      "file-path process-group=NAME application-group=NAME: load at process "
                      "start"),
+    AP_INIT_TAKE1("WSGIPythonOptimize", asCmd(setPythonOptimize), nullptr, RSRC_CONF,
+                  "0, 1 or 2: Python's -O level in every daemon (default 0)"),
+    AP_INIT_FLAG("WSGIDontWriteBytecode", asCmd(setDontWriteBytecode),
+                 const_cast<void*>(static_cast<const void*>(&kWriteBytecodeField)), RSRC_CONF,
+                 "On: daemons write no .pyc files (default Off)"),
+    AP_INIT_TAKE1("WSGIPythonWarnings", asCmd(addPythonWarnings), nullptr, RSRC_CONF,
+                  "a warnings filter as for python -W (repeatable)"),
+    AP_INIT_TAKE1("WSGIPythonHashSeed", asCmd(setPythonHashSeed), nullptr, RSRC_CONF,
+                  "random (default) or 0-4294967295: Python's hash seed in every daemon"),
+    AP_INIT_FLAG("WSGIRestrictStdin", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kRestrictStdinField)), RSRC_CONF,
+                 "On: using sys.stdin raises OSError (default Off)"),
+    AP_INIT_FLAG("WSGIRestrictStdout", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kRestrictStdoutField)), RSRC_CONF,
+                 "On: using sys.stdout raises OSError; Off (default): it writes to the error log"),
+    AP_INIT_FLAG("WSGIRestrictSignal", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kRestrictSignalField)), RSRC_CONF,
+                 "On (default): signal.signal() is logged and ignored"),
+    AP_INIT_FLAG("WSGICaseSensitivity", asCmd(setCaseSensitivity), nullptr, RSRC_CONF,
+                 "Off: script paths and %{RESOURCE} names are compared in lower case"),
+    AP_INIT_FLAG("WSGIDestroyInterpreter", asCmd(setPythonFlag),
+                 const_cast<void*>(static_cast<const void*>(&kDestroyInterpreterField)), RSRC_CONF,
+                 "Off: a stopping daemon does not end its interpreters or finalize Python"),
+    AP_INIT_TAKE1("WSGIPythonEggs", asCmd(setPythonEggs), nullptr, RSRC_CONF,
+                  "PYTHON_EGG_CACHE of the implicit default group (daemon groups: python-eggs=)"),
+    AP_INIT_TAKE1("WSGISwitchInterval", asCmd(setSwitchInterval), nullptr, RSRC_CONF,
+                  "seconds (a positive number): sys.setswitchinterval() in every daemon"),
+    AP_INIT_FLAG("WSGIPerInterpreterGIL", asCmd(ignoreUnlessOn),
+                 const_cast<char*>("needs Python 3.12 or later; sub-interpreters share the GIL"),
+                 RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIFreeThreading", asCmd(ignoreUnlessOn),
+                 const_cast<char*>("needs a free-threaded Python build; the GIL stays on"),
+                 RSRC_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIServerMetrics", asCmd(ignoreFlag),
+                 const_cast<char*>("mod_wsgi.server_metrics() is not provided"), RSRC_CONF,
+                 "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_RAW_ARGS("WSGITelemetryService", asCmd(ignoreRaw),
+                     const_cast<char*>("mod_wsgi 6's telemetry datagrams are not sent"), RSRC_CONF,
+                     "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGISlowRequests", asCmd(ignoreValue),
+                  const_cast<char*>("mod_wsgi 6's telemetry records are not sent"), RSRC_CONF,
+                  "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_RAW_ARGS("WSGITelemetryOptions", asCmd(ignoreRaw),
+                     const_cast<char*>("mod_wsgi 6's telemetry records are not sent"), RSRC_CONF,
+                     "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_TAKE1("WSGINewRelicConfigFile", asCmd(ignoreValue),
+                  const_cast<char*>("start the New Relic agent from the WSGI script instead"),
+                  RSRC_CONF, "accepted for mod_wsgi 4 compatibility; no effect"),
+    AP_INIT_TAKE1("WSGINewRelicEnvironment", asCmd(ignoreValue),
+                  const_cast<char*>("start the New Relic agent from the WSGI script instead"),
+                  RSRC_CONF, "accepted for mod_wsgi 4 compatibility; no effect"),
+    AP_INIT_FLAG("WSGIPy3kWarningFlag", asCmd(ignoreFlag),
+                 const_cast<char*>("it only existed for Python 2"), RSRC_CONF,
+                 "accepted for mod_wsgi 4 compatibility; no effect"),
+    AP_INIT_FLAG("WSGIPassApacheRequest", asCmd(ignoreDirFlag),
+                 const_cast<char*>("Python never runs inside httpd, so there is no request_rec "
+                                   "to pass (environ['apache.request_rec'] is absent)"),
+                 RSRC_CONF | ACCESS_CONF, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIGroupAuthoritative", asCmd(ignoreDirFlag),
+                 const_cast<char*>("it has no effect on Apache 2.4 (in mod_wsgi neither)"),
+                 OR_AUTHCFG, "accepted for mod_wsgi compatibility; no effect"),
+    AP_INIT_FLAG("WSGIUserAuthoritative", asCmd(ignoreDirFlag),
+                 const_cast<char*>("it only existed for Apache 2.2"), OR_AUTHCFG,
+                 "accepted for mod_wsgi 4 compatibility; no effect"),
     AP_INIT_FLAG("WSGIRestrictEmbedded", asCmd(ignoreFlag),
                  const_cast<char*>("mod_wsgid never runs Python inside Apache"), RSRC_CONF,
                  "accepted for mod_wsgi compatibility; no effect"),

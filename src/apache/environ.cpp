@@ -12,6 +12,7 @@
 
 #include "apache/environ_rules.h"
 #include "apache/httpd_includes.h"
+#include "common/hook_result.h"
 #include "protocol/request_flags.h"
 
 namespace wsgid::apache {
@@ -24,6 +25,10 @@ constexpr std::size_t kCgiVariableCount = 32;
 std::string_view flagText(bool on) noexcept {
     return on ? "1" : "0";
 }
+
+/// Environ keys only the module sets (hook calls): a SetEnv or RewriteRule [E=] variable of this
+/// prefix never reaches the daemon.
+constexpr std::string_view kReservedPrefix = "mod_wsgid.";
 
 /// Per-process request counter for ids when httpd made no log id for the request.
 std::atomic<std::uint64_t> gRequestCounter{0};
@@ -80,7 +85,8 @@ public:
         const apr_array_header_t* arr = apr_table_elts(table);
         const auto* elts = reinterpret_cast<const apr_table_entry_t*>(arr->elts);
         for (int i = 0; i < arr->nelts; ++i) {
-            if (elts[i].key == nullptr || elts[i].val == nullptr || *elts[i].key == '\0') {
+            if (elts[i].key == nullptr || elts[i].val == nullptr || *elts[i].key == '\0' ||
+                std::string_view(elts[i].key).starts_with(kReservedPrefix)) {
                 continue;
             }
             if (taken.insert(elts[i].key).second) {
@@ -136,9 +142,13 @@ void addRedirectVariables(EnvironBuilder& env, request_rec* r) {
 
 protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing) {
     protocol::RequestHead head;
-    head.scriptFilename = !routing.handlerScript.empty()
-                              ? routing.handlerScript
-                              : (r->filename != nullptr ? r->filename : "");
+    if (!routing.hookScript.empty()) {
+        head.scriptFilename = routing.hookScript;
+    } else if (!routing.handlerScript.empty()) {
+        head.scriptFilename = routing.handlerScript;
+    } else {
+        head.scriptFilename = r->filename != nullptr ? r->filename : "";
+    }
     head.callableObject = std::move(routing.callableObject);
     head.applicationGroup = std::move(routing.applicationGroup);
     head.processGroup = std::move(routing.processGroup);
@@ -195,6 +205,18 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     env.add("CONTENT_TYPE", apr_table_get(r->headers_in, "Content-Type"));
     env.add("CONTENT_LENGTH", apr_table_get(r->headers_in, "Content-Length"));
     env.add("mod_wsgi.handler_script", std::string_view(routing.handlerScript));
+    env.add("mod_wsgi.request_handler", r->handler);
+    // Microseconds since the epoch (mod_wsgi 4/5): when httpd read the request line, and when
+    // the request left for the daemon (the daemon adds mod_wsgi.daemon_start).
+    env.add("mod_wsgi.request_start", std::to_string(r->request_time));
+    env.add("mod_wsgi.queue_start", std::to_string(apr_time_now()));
+    env.add("SERVER_SIGNATURE", ap_psignature("", r));
+    if (!routing.hook.empty()) {
+        env.add(common::kHookKey, std::string_view(routing.hook));
+        for (auto& [key, value] : routing.hookArgs) {
+            env.add(std::move(key), std::move(value));
+        }
+    }
     env.add(protocol::kScriptReloadingKey, flagText(routing.scriptReloading));
     env.add(protocol::kEnableSendfileKey, flagText(routing.enableSendfile));
     env.add(protocol::kIgnoreActivityKey, flagText(routing.ignoreActivity));

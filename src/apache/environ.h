@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "apache/proxy_headers.h"
 #include "protocol/request_head.h"
@@ -33,12 +34,18 @@ struct RequestRouting {
     bool ignoreActivity = false;  ///< WSGIIgnoreActivity
     /// WSGITrustedProxyHeaders / WSGITrustedProxies (views into the request's config records).
     ProxyTrust proxyTrust;
+    /// A hook call (common/hook_result.h): the script the daemon loads, the hook's name and its
+    /// arguments as mod_wsgid.hook.* entries; empty for a request.
+    std::string hookScript;
+    std::string hook;
+    std::vector<protocol::EnvEntry> hookArgs;
 };
 
 /// Builds the RequestHead of `r`: the CGI variables, the mod_wsgi.* settings of the request
 /// (protocol/request_flags.h) and mod_wsgi.script_name/path_info, every passable request header
 /// as HTTP_*, then the r->subprocess_env entries (SetEnv, mod_ssl, mod_rewrite E=) whose keys are
-/// not taken yet; last, the trusted proxy headers rewrite it (proxy_headers.h). The
+/// not taken yet (never mod_wsgid.* ones: only the module sets those); last, the trusted proxy
+/// headers rewrite it (proxy_headers.h). The
 /// result owns all its strings (nothing points into r->pool). Request thread only.
 protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing);
 

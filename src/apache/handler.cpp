@@ -5,6 +5,7 @@
 // connection_pool and relay.
 #include "apache/handler.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -23,9 +24,11 @@
 #include "apache/apache_body_source.h"
 #include "apache/apache_response_sink.h"
 #include "apache/apr_raii.h"
+#include "apache/collecting_sink.h"
 #include "apache/config.h"
 #include "apache/connection_pool.h"
 #include "apache/daemon_connection.h"
+#include "apache/empty_body_source.h"
 #include "apache/environ.h"
 #include "apache/environ_rules.h"
 #include "apache/in_flight_limit.h"
@@ -442,7 +445,10 @@ RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note,
                                       .enableSendfile = Flag::Unset,
                                       .ignoreActivity = Flag::Unset,
                                       .trustedProxyHeaders = nullptr,
-                                      .trustedProxies = nullptr};
+                                      .trustedProxies = nullptr,
+                                      .accessScript = nullptr,
+                                      .authUserScript = nullptr,
+                                      .authGroupScript = nullptr};
     static constexpr ServerConfig kNoServer{.aliases = nullptr,
                                             .processGroup = nullptr,
                                             .applicationGroup = nullptr,
@@ -599,11 +605,19 @@ bool hasContentFilter(const request_rec* r) noexcept {
 Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
                          ScriptPath&& path) {
     const RequestEnvLookup envLookup(r);
-    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
-                               .requestHost = orEmpty(r->hostname),
-                               .port = ap_get_server_port(r),
-                               .scriptName = path.scriptName,
-                               .env = &envLookup};
+    // WSGICaseSensitivity Off: %{RESOURCE} names the interpreter by the lower-cased mount.
+    std::string foldedScriptName;
+    if (!registry.python.caseSensitive) {
+        foldedScriptName = path.scriptName;
+        std::transform(foldedScriptName.begin(), foldedScriptName.end(), foldedScriptName.begin(),
+                       common::asciiToLower);
+    }
+    const ExpansionContext ctx{
+        .serverHostname = orEmpty(r->server->server_hostname),
+        .requestHost = orEmpty(r->hostname),
+        .port = ap_get_server_port(r),
+        .scriptName = registry.python.caseSensitive ? path.scriptName : foldedScriptName,
+        .env = &envLookup};
     const Step<const DaemonGroup*> group = resolveGroup(r, registry, conf, ctx);
     if (!group.value) {
         return Step<Route>::stop(group.status);
@@ -657,6 +671,45 @@ Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const Re
     return {.value = std::move(route)};
 }
 
+/// script-user= and script-group= of the request's group: the WSGI script that runs (the handler
+/// script for WSGIHandlerScript, else the request's file) must be owned by them; 403 otherwise,
+/// as mod_wsgi. OK when the group requires neither.
+int checkScriptOwner(request_rec* r, const DaemonGroup& group, const HandlerScript* handlerScript) {
+    if (!group.scriptUid && !group.scriptGid) {
+        return OK;
+    }
+    const char* script = handlerScript != nullptr ? handlerScript->script : r->filename;
+    apr_finfo_t info{};
+    if (handlerScript == nullptr && (r->finfo.valid & APR_FINFO_OWNER) == APR_FINFO_OWNER) {
+        info = r->finfo;
+    } else if (apr_stat(&info, script, APR_FINFO_OWNER, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0161: cannot read the owner of the WSGI script %s for the "
+                      "script-user=/script-group= check of daemon group '%s'",
+                      orEmpty(script), group.name.c_str());
+        return HTTP_FORBIDDEN;
+    }
+    switch (scriptOwnerCheck(group.scriptUid, group.scriptGid, info.user, info.group)) {
+        case ScriptOwner::Ok:
+            return OK;
+        case ScriptOwner::WrongUser:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0161: the WSGI script %s is owned by uid %lu, not by script-user=%s "
+                          "of daemon group '%s'; chown the script or change script-user=",
+                          orEmpty(script), static_cast<unsigned long>(info.user),
+                          group.scriptUser.c_str(), group.name.c_str());
+            return HTTP_FORBIDDEN;
+        case ScriptOwner::WrongGroup:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0161: the WSGI script %s has gid %lu, not script-group=%s of daemon "
+                          "group '%s'; chgrp the script or change script-group=",
+                          orEmpty(script), static_cast<unsigned long>(info.group),
+                          group.scriptGroup.c_str(), group.name.c_str());
+            return HTTP_FORBIDDEN;
+    }
+    return HTTP_FORBIDDEN;
+}
+
 /// How the request body is framed: its Content-Length, -1 when chunked (WSGIChunkedRequest On),
 /// 0 when there is none. 501 for another transfer coding, 411 for chunked while
 /// WSGIChunkedRequest is Off, 400 for an invalid Content-Length.
@@ -708,10 +761,10 @@ int internalRedirect(request_rec* r, ApacheBodySource& source, const char* locat
 /// Runs the request on the group's daemons (request_attempts.h: another process or a new
 /// connection when the daemon cannot have started it) and relays the response; returns the
 /// handler's status.
-int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
-                  const protocol::RequestHead& head, const RequestConfig& conf) {
-    const GroupRegistry& registry = *child.registry;
-    const ConnectParams params{
+/// How to reach `group` for `r`. Views into `group` and `registry`: valid while they live.
+ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
+                               const GroupRegistry& registry) {
+    return {
         .socketPath = group.socketPath,
         .connectTimeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(group.connectTimeout),
@@ -722,8 +775,17 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
         .managerPid = registry.managerPid,
         .generation = registry.generation,
         .secret = group.secret};
+}
+
+int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
+                  const protocol::RequestHead& head, const RequestConfig& conf) {
+    const ConnectParams params = connectParamsFor(group, r, *child.registry);
     ApacheBodySource source(r);
     ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
+    if (const auto limit =
+            group.responseSocketTimeout ? group.responseSocketTimeout : group.socketTimeout) {
+        sink.limitClientWrites(*limit);
+    }
     const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
         child.pool, params, head, source, sink, {.singleProcess = group.processes == 1},
@@ -770,6 +832,74 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     return status;
 }
 
+/// Bound on a hook's answer: a user name, a digest or a list of groups.
+constexpr std::size_t kMaxHookAnswerBytes = std::size_t{64} * 1024;
+
+common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const HookScript& script,
+                                                      std::string_view hook,
+                                                      std::vector<protocol::EnvEntry>&& args) {
+    ChildState* child = gChildState.load();
+    if (child == nullptr || child->registry == nullptr) {
+        return common::Status(common::ErrorCode::Internal,
+                              "mod_wsgid was not initialised in this httpd child");
+    }
+    const auto* note =
+        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    ScriptPath path = note != nullptr
+                          ? ScriptPath{.scriptName = note->scriptName, .pathInfo = note->pathInfo}
+                          : splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
+    const RequestConfig conf = requestConfigOf(r, note, nullptr);
+    const RequestEnvLookup envLookup(r);
+    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
+                               .requestHost = orEmpty(r->hostname),
+                               .port = ap_get_server_port(r),
+                               .scriptName = path.scriptName,
+                               .env = &envLookup};
+    // The request's own daemon group: a tenant's script runs with the tenant's code.
+    const Step<const DaemonGroup*> group = resolveGroup(r, *child->registry, conf, ctx);
+    if (!group.value) {
+        return common::Status(common::ErrorCode::NotFound,
+                              "no daemon group can run it (see the message before)");
+    }
+    RequestRouting routing;
+    // mod_wsgi runs these scripts in the main interpreter unless application-group= says.
+    routing.applicationGroup = expandGroupSpec(
+        script.applicationGroup != nullptr ? script.applicationGroup : "%{GLOBAL}", ctx);
+    routing.callableObject = hook;
+    routing.processGroup = (*group.value)->name;
+    routing.contentLength = 0;
+    routing.enableSendfile = false;  // the answer is read here (CollectingSink), never a file
+    routing.hookScript = script.script;
+    routing.hook = hook;
+    routing.hookArgs = std::move(args);
+    routing.scriptName = std::move(path.scriptName);
+    routing.pathInfo = std::move(path.pathInfo);
+    const protocol::RequestHead head = buildRequestHead(r, std::move(routing));
+
+    const DaemonGroup& daemons = **group.value;
+    EmptyBodySource source;
+    CollectingSink sink(kMaxHookAnswerBytes);
+    auto attempt = runRequestAttempts(child->pool, connectParamsFor(daemons, r, *child->registry),
+                                      head, source, sink, {.singleProcess = daemons.processes == 1},
+                                      [](const RelayResult& /*retried*/) {});
+    if (!attempt) {
+        return attempt.status();
+    }
+    const RelayResult& result = attempt->result;
+    if (result.reusable) {
+        child->pool.giveBack(std::move(attempt->connection));
+    }
+    if (result.outcome != RelayOutcome::Completed || sink.status() != 200) {
+        const std::string why =
+            result.outcome == RelayOutcome::ErrorBeforeStart && result.error
+                ? std::string(protocol::toString(result.error->code)) + ": " + result.error->message
+                : result.detail;
+        return common::Status(common::ErrorCode::Internal,
+                              "daemon group '" + daemons.name + "' failed it: " + why);
+    }
+    return common::decodeHookResult(sink.bodyText());
+}
+
 bool isWsgiHandler(const request_rec* r) noexcept {
     return r->handler != nullptr && (std::strcmp(r->handler, kWsgiScriptHandler) == 0 ||
                                      std::strcmp(r->handler, kWsgiMimeHandler) == 0);
@@ -802,6 +932,9 @@ int handleRequestImpl(request_rec* r) {
     if (!route.value) {
         return route.status;
     }
+    if (const int owner = checkScriptOwner(r, *route.value->group, handlerScript); owner != OK) {
+        return owner;
+    }
     const Step<std::int64_t> length = bodyLength(r, conf);
     if (!length.value) {
         return length.status;
@@ -825,6 +958,12 @@ int translateName(request_rec* r) noexcept {
 
 int handleRequest(request_rec* r) noexcept {
     return guarded(r, "handler", [r] { return handleRequestImpl(r); });
+}
+
+common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScript& script,
+                                                  std::string_view hook,
+                                                  std::vector<protocol::EnvEntry>&& args) {
+    return callDaemonHookImpl(r, script, hook, std::move(args));
 }
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {

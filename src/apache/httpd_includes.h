@@ -4,6 +4,8 @@
 // (OK, DECLINED, DONE) would leak everywhere.
 #pragma once
 
+#include <mod_auth.h>
+
 #include <ap_mpm.h>
 #include <apr_buckets.h>
 #include <apr_file_io.h>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The module record `wsgid_module` and its hook registration; nothing else lives here (DESIGN,
 // rules of thumb for C++ inside an httpd module, 1).
+#include "apache/auth_providers.h"
 #include "apache/config.h"
 #include "apache/directives.h"
 #include "apache/hooks.h"
@@ -8,7 +9,7 @@
 
 namespace {
 
-void registerHooks(apr_pool_t* /*p*/) noexcept {
+void registerHooks(apr_pool_t* p) noexcept {
     using namespace wsgid::apache;
     // WSGIScriptAlias maps URLs after mod_alias (so Alias/Redirect win, as with mod_wsgi) and
     // before mod_userdir and mod_vhost_alias.
@@ -22,6 +23,12 @@ void registerHooks(apr_pool_t* /*p*/) noexcept {
     ap_hook_translate_name(translateNameHook, kBeforeUs, kAfterUs, APR_HOOK_MIDDLE);
     ap_hook_handler(handlerHook, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_monitor(monitorHook, nullptr, nullptr, APR_HOOK_MIDDLE);
+    // WSGIAccessScript decides after mod_ssl's checks and before host-based access control, as
+    // in mod_wsgi.
+    static const char* const kBeforeAccess[] = {"mod_ssl.c", nullptr};
+    static const char* const kAfterAccess[] = {"mod_authz_host.c", nullptr};
+    ap_hook_access_checker(accessCheckerHook, kBeforeAccess, kAfterAccess, APR_HOOK_MIDDLE);
+    registerAuthProviders(p);
 }
 
 }  // namespace

@@ -314,7 +314,9 @@ bool Manager::openListeners() {
         registry_.groups().begin(), registry_.groups().end(), wanted.begin(), [&](const auto& g) {
             return WantedListener{.group = g->name,
                                   .path = socketPathFor(registry_.socketPrefix, pid, g->name),
-                                  .backlog = g->listenBacklog};
+                                  .backlog = g->listenBacklog,
+                                  .ownerUid = g->socketUid,
+                                  .ownerName = g->socketUser};
         });
     SocketOwner owner;
     if (::geteuid() == 0) {
@@ -452,8 +454,9 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     if (const auto* secrets = secretsOf(retained_, g.name)) {
         a.secrets = *secrets;
     }
-    // httpd children run as User when httpd starts as root, else as whoever started it.
-    a.peerUid = ::geteuid() == 0 ? ap_unixd_config.user_id : ::geteuid();
+    // httpd children run as User when httpd starts as root (or as socket-user=, under mod_ruid2
+    // or mpm-itk), else as whoever started it.
+    a.peerUid = ::geteuid() == 0 ? g.socketUid.value_or(ap_unixd_config.user_id) : ::geteuid();
     a.allowRoot = g.allowRoot;
     if (::geteuid() == 0) {
         a.uid = g.uid;
@@ -491,6 +494,13 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     l.requestTimeoutSec = static_cast<int>(g.requestTimeout.count());
     l.deadlockTimeoutSec = static_cast<int>(g.deadlockTimeout.count());
     a.preload = g.preload;
+    a.python = registry_.python;
+    if (g.switchInterval) {
+        a.python.switchInterval = g.switchInterval;
+    }
+    a.cpuPriority = g.cpuPriority;
+    a.stackSize = g.stackSize;
+    a.pythonEggs = g.pythonEggs;
     return a;
 }
 

@@ -24,6 +24,17 @@ bool headShownAsGet(HeadMapping mode, bool headRequest, bool contentFilter) noex
     return false;
 }
 
+ScriptOwner scriptOwnerCheck(std::optional<uid_t> requiredUid, std::optional<gid_t> requiredGid,
+                             uid_t fileUid, gid_t fileGid) noexcept {
+    if (requiredUid && *requiredUid != fileUid) {
+        return ScriptOwner::WrongUser;
+    }
+    if (requiredGid && *requiredGid != fileGid) {
+        return ScriptOwner::WrongGroup;
+    }
+    return ScriptOwner::Ok;
+}
+
 ResponseDisposition responseDisposition(int status, std::optional<std::string_view> location,
                                         bool errorOverride) noexcept {
     if (status == 200 && location && !location->empty() && location->front() == '/') {

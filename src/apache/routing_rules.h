@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// Pure rules of the request-routing directives: WSGIRestrictProcess, WSGIMapHEADToGET, and what
-// becomes of an app's response (WSGIErrorOverride, the Location: internal redirect). No ap_*
-// calls, no syscalls: the handler feeds them what it read from request_rec.
+// Pure rules of the request-routing directives: WSGIRestrictProcess, WSGIMapHEADToGET, the
+// script-user=/script-group= owner check, and what becomes of an app's response (WSGIErrorOverride,
+// the Location: internal redirect). No ap_* calls, no syscalls: the handler feeds them what it read
+// from request_rec.
 #pragma once
 
 #include <optional>
 #include <span>
 #include <string_view>
+
+#include <sys/types.h>
 
 #include "apache/config.h"
 
@@ -20,6 +23,12 @@ bool processGroupAllowed(std::span<const char* const> allowed, std::string_view 
 /// default, also for Unset): only when an output filter before httpd's protocol filters works on
 /// the body (DEFLATE and the like), which must see the body a GET would have; Off: never.
 bool headShownAsGet(HeadMapping mode, bool headRequest, bool contentFilter) noexcept;
+
+/// script-user= and script-group=: which required owner a script file fails. ScriptOwner::Ok when
+/// it has both (or none is required).
+enum class ScriptOwner { Ok, WrongUser, WrongGroup };
+ScriptOwner scriptOwnerCheck(std::optional<uid_t> requiredUid, std::optional<gid_t> requiredGid,
+                             uid_t fileUid, gid_t fileGid) noexcept;
 
 /// What the handler does with an app's response once its status and headers are known.
 enum class ResponseDisposition {

@@ -22,6 +22,7 @@
 #include "daemon/args_pipe.h"
 #include "daemon/log_sink_stderr.h"
 #include "daemon/privileges.h"
+#include "daemon/process_tuning.h"
 #include "daemon/resource_limits.h"
 #include "daemon/server.h"
 #include "daemon/signals.h"
@@ -191,6 +192,7 @@ int run(int argc, char** argv) {
     // App code that spawns programs must not hand them our listening socket.
     (void)common::setCloseOnExec(protocol::kListenFd, true);
 
+    applyProcessTuning(args, log);  // while still root: a negative cpu-priority needs it
     auto switched = switchUser(args, log);
     if (!switched) {
         return startupFailure(log, "WG0256",
@@ -231,6 +233,7 @@ int run(int argc, char** argv) {
     pyConfig.threads = args.threads;
     pyConfig.processes = args.processes;
     pyConfig.multiprocess = args.multiprocess;
+    pyConfig.python = args.python;
     pyConfig.log = &log;
     auto runtime = python::Runtime::start(pyConfig);
     if (!runtime) {

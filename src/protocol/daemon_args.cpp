@@ -6,6 +6,10 @@
 // and daemon are installed together, so the version only catches a stale daemon binary.
 #include "protocol/daemon_args.h"
 
+#include <array>
+#include <charconv>
+#include <system_error>
+
 #include "protocol/codec.h"
 
 namespace wsgid::protocol {
@@ -18,8 +22,10 @@ namespace {
 
 /// "WGDA" little-endian: a daemon given some other pipe fails with a clear message.
 constexpr std::uint32_t kArgsMagic = 0x41444757;
-/// 2: socket-timeout and queue-timeout; 3: the lifecycle block (DaemonLifecycle) at the end.
-constexpr std::uint8_t kArgsFormat = 3;
+/// 2: socket-timeout and queue-timeout; 3: the lifecycle block (DaemonLifecycle) at the end;
+/// 4: the Python settings (PythonSettings) and the process tuning (cpu-priority,
+/// stack-size, python-eggs) before it.
+constexpr std::uint8_t kArgsFormat = 4;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -131,6 +137,24 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.u32(static_cast<std::uint32_t>(a.socketTimeoutSec));
     w.u32(static_cast<std::uint32_t>(a.queueTimeoutSec));
     strList(w, a.preload);
+    const common::PythonSettings& py = a.python;
+    w.u8(static_cast<std::uint8_t>(py.optimize));
+    strList(w, py.warnings);
+    optU32(w, py.hashSeed);
+    w.u8(static_cast<std::uint8_t>((py.writeBytecode ? 1U : 0U) | (py.restrictStdin ? 2U : 0U) |
+                                   (py.restrictStdout ? 4U : 0U) | (py.restrictSignal ? 8U : 0U) |
+                                   (py.caseSensitive ? 16U : 0U) |
+                                   (py.destroyInterpreter ? 32U : 0U)));
+    std::string interval;
+    if (py.switchInterval) {
+        std::array<char, 32> buf{};
+        const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), *py.switchInterval);
+        interval.assign(buf.data(), res.ptr);  // shortest form that reads back exactly
+    }
+    w.str(interval);
+    w.u8(static_cast<std::uint8_t>(a.cpuPriority - kMinCpuPriority));
+    w.u64(a.stackSize);
+    w.str(a.pythonEggs);
     const DaemonLifecycle& l = a.lifecycle;
     w.u64(l.maximumRequests);
     w.u32(static_cast<std::uint32_t>(l.restartIntervalSec));
@@ -233,6 +257,39 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     if (umask) {
         a.umask = static_cast<mode_t>(*umask);
     }
+    std::uint8_t optimize = 0;
+    std::uint8_t flags = 0;
+    common::PythonSettings& py = a.python;
+    if (!r.u8(optimize) || optimize > 2 || !readStrList(r, py.warnings) ||
+        !readOptU32(r, py.hashSeed) || !r.u8(flags) || flags > 63) {
+        return invalid("bad Python settings");
+    }
+    py.optimize = optimize;
+    py.writeBytecode = (flags & 1U) != 0;
+    py.restrictStdin = (flags & 2U) != 0;
+    py.restrictStdout = (flags & 4U) != 0;
+    py.restrictSignal = (flags & 8U) != 0;
+    py.caseSensitive = (flags & 16U) != 0;
+    py.destroyInterpreter = (flags & 32U) != 0;
+    std::string_view interval;
+    if (!r.str(interval)) {
+        return invalid("bad Python settings");
+    }
+    if (!interval.empty()) {
+        double seconds = 0;
+        const auto [end, ec] =
+            std::from_chars(interval.data(), interval.data() + interval.size(), seconds);
+        if (ec != std::errc() || end != interval.data() + interval.size() || !(seconds > 0)) {
+            return invalid("bad switch interval");
+        }
+        py.switchInterval = seconds;
+    }
+    std::uint8_t priority = 0;
+    if (!r.u8(priority) || priority > kMaxCpuPriority - kMinCpuPriority || !r.u64(a.stackSize) ||
+        !readStr(r, a.pythonEggs)) {
+        return invalid("bad process tuning");
+    }
+    a.cpuPriority = static_cast<int>(priority) + kMinCpuPriority;
     DaemonLifecycle& l = a.lifecycle;
     if (!r.u64(l.maximumRequests) || !readInt(r, l.restartIntervalSec) ||
         !readInt(r, l.inactivityTimeoutSec) || !r.u64(l.maximumMemoryBytes) ||

@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include "common/python_settings.h"
 #include "common/status.h"
 #include "protocol/handshake.h"
 
@@ -94,7 +95,15 @@ struct DaemonArgs {
                                  ///< received it gets Error{QueueTimeout}; 0 = no bound
     std::vector<std::string> preload;  ///< "script|application-group" pairs to load at start
     DaemonLifecycle lifecycle;         ///< recycling, limits and timeouts (format 3)
+    common::PythonSettings python;     ///< WSGIPython*/WSGIRestrict*, and switch-interval=
+    int cpuPriority = 0;               ///< cpu-priority=: setpriority() at start (0: inherited)
+    std::uint64_t stackSize = 0;  ///< stack-size=: bytes of each new thread's stack (0: libc's)
+    std::string pythonEggs;       ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
 };
+
+/// Bounds of cpu-priority= (nice values).
+inline constexpr int kMinCpuPriority = -20;
+inline constexpr int kMaxCpuPriority = 19;
 
 /// argv[0] for execv(), the only argument: what ps shows (display-name=, or "wsgid-daemon").
 std::string processTitle(const DaemonArgs& args);

@@ -2,6 +2,7 @@
 // Building the environ dict (see environ.h).
 #include "python/environ.h"
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -58,6 +59,13 @@ PyRef ownVersion() {
         }
     }
     return versionTuple(parts);
+}
+
+// Microseconds since the epoch, as mod_wsgi's *_start environ values.
+long long nowMicros() noexcept {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
@@ -125,6 +133,7 @@ PyRef buildEnviron(const WsgiRequest& request, const EnvironSettings& settings,
         setItem(d, "mod_wsgi.application_group", latin1(request.applicationGroup)) &&
         setItem(d, "mod_wsgi.callable_object", latin1(request.callableObject)) &&
         setItem(d, "mod_wsgi.request_id", latin1(request.requestId)) &&
+        setItem(d, "mod_wsgi.daemon_start", latin1(std::to_string(nowMicros()))) &&
         setItem(d, "mod_wsgi.script_name", latin1(snapshotScriptName.value_or(scriptName))) &&
         setItem(d, "mod_wsgi.path_info", latin1(snapshotPathInfo.value_or(pathInfo)));
     if (!ok) {

@@ -44,15 +44,33 @@ bool isFile(const std::string& path) {
 
 // Runs in every interpreter right after it is created. `paths` and `home` come from the config;
 // site.addsitedir() processes .pth files, then the new entries move to the front of sys.path
-// (mod_wsgi's python-path semantics); `home` goes first of all. signal.signal() becomes a logged
-// no-op that returns the handler (mod_wsgi's default WSGIRestrictSignal On): apps load and run on
-// worker threads, where the real one raises ValueError, and the daemon's C++ main thread owns
-// the signals (DESIGN.md pitfall 3).
+// (mod_wsgi's python-path semantics); `home` goes first of all. sys.stdout writes to the error
+// log, or raises on use (WSGIRestrictStdout On); so does sys.stdin with WSGIRestrictStdin On.
+// signal.signal() becomes a logged no-op that returns the handler (WSGIRestrictSignal On, the
+// default): apps load and run on worker threads, where the real one raises ValueError, and the
+// daemon's C++ main thread owns the signals (DESIGN.md pitfall 3).
 constexpr const char* kSetupCode = R"PY(
 import sys, site
 sys.argv = ['mod_wsgi']
-sys.stdout = _wsgid_stdout
 sys.stderr = _wsgid_stderr
+
+
+class _WsgidRestricted:
+    """What sys.stdin or sys.stdout is under WSGIRestrictStdin/WSGIRestrictStdout On."""
+
+    def __init__(self, name, directive):
+        self.__dict__['_wsgid_name'] = name
+        self.__dict__['_wsgid_directive'] = directive
+
+    def __getattr__(self, attr):
+        raise OSError('%s access is restricted (%s On)'
+                      % (self.__dict__['_wsgid_name'], self.__dict__['_wsgid_directive']))
+
+
+sys.stdout = (_WsgidRestricted('sys.stdout', 'WSGIRestrictStdout') if _wsgid_restrict_stdout
+              else _wsgid_stdout)
+if _wsgid_restrict_stdin:
+    sys.stdin = _WsgidRestricted('sys.stdin', 'WSGIRestrictStdin')
 if _wsgid_paths:
     _before = list(sys.path)
     for _p in _wsgid_paths:
@@ -62,15 +80,19 @@ if _wsgid_paths:
 if _wsgid_home:
     sys.path.insert(0, _wsgid_home)
 
-import signal
-def _wsgid_ignored_signal(signalnum, handler, _log=_wsgid_signal_log):
-    import traceback
-    _log.write('signal.signal(%r, ...) ignored: the mod_wsgid daemon owns signals; called from:\n'
-               % (signalnum,))
-    _log.writelines(traceback.format_stack()[:-1])
-    _log.flush()
-    return handler
-signal.signal = _wsgid_ignored_signal
+if _wsgid_switch_interval is not None:
+    sys.setswitchinterval(_wsgid_switch_interval)
+
+if _wsgid_restrict_signal:
+    import signal
+    def _wsgid_ignored_signal(signalnum, handler, _log=_wsgid_signal_log):
+        import traceback
+        _log.write('signal.signal(%r, ...) ignored: the mod_wsgid daemon owns signals; '
+                   'called from:\n' % (signalnum,))
+        _log.writelines(traceback.format_stack()[:-1])
+        _log.flush()
+        return handler
+    signal.signal = _wsgid_ignored_signal
 )PY";
 
 // Joins an interpreter's non-daemon threads (threading._shutdown) before Py_EndInterpreter.
@@ -97,7 +119,8 @@ PyRef fsString(const std::string& value) {
 
 // The per-interpreter set-up: types, sys.argv, sys.stdout/stderr and sys.path. GIL held with
 // the interpreter current. On failure returns the Python error's description.
-common::Status setUpInterpreter(const RuntimeConfig& config, common::LogSink& log, WsgiTypes& types,
+common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& group,
+                                common::LogSink& log, WsgiTypes& types, ModWsgiModule& modWsgi,
                                 PyRef& stdoutStream, PyRef& stderrStream) {
     const auto failed = [](const char* what) {
         PyErrorInfo error = fetchError();
@@ -127,12 +150,22 @@ common::Status setUpInterpreter(const RuntimeConfig& config, common::LogSink& lo
     PyRef signalLog = newErrorStream(types.errorStream.get(),
                                      {&log, kIdSignalIgnored, {}, 2, common::LogLevel::Warning});
     PyRef home = fsString(config.home);
-    if (!out || !err || !signalLog || !home ||
+    PyRef interval = config.python.switchInterval
+                         ? PyRef::steal(PyFloat_FromDouble(*config.python.switchInterval))
+                         : PyRef::borrow(Py_None);
+    if (!out || !err || !signalLog || !home || !interval ||
         PyDict_SetItemString(globals.get(), "_wsgid_signal_log", signalLog.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_paths", paths.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_home", home.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_stdout", out.get()) ||
-        PyDict_SetItemString(globals.get(), "_wsgid_stderr", err.get())) {
+        PyDict_SetItemString(globals.get(), "_wsgid_stderr", err.get()) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdin",
+                             config.python.restrictStdin ? Py_True : Py_False) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdout",
+                             config.python.restrictStdout ? Py_True : Py_False) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_restrict_signal",
+                             config.python.restrictSignal ? Py_True : Py_False) ||
+        PyDict_SetItemString(globals.get(), "_wsgid_switch_interval", interval.get())) {
         return failed("preparing the interpreter set-up failed");
     }
     PyRef result =
@@ -142,7 +175,11 @@ common::Status setUpInterpreter(const RuntimeConfig& config, common::LogSink& lo
     }
     stdoutStream = std::move(out);
     stderrStream = std::move(err);
-    return common::Status::ok();
+    return modWsgi.create({.processGroup = config.processGroup,
+                           .applicationGroup = group,
+                           .maximumProcesses = config.processes,
+                           .threadsPerProcess = config.threads,
+                           .fileWrapper = types.fileWrapper.get()});
 }
 
 common::Status fromPyStatus(const PyStatus& status, const std::string& hint) {
@@ -228,14 +265,18 @@ common::Result<HomeSettings> resolvePythonHome(const std::string& pythonHome) {
     return settings;
 }
 
-Interpreter::Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log)
-    : state_(state), group_(std::move(group)), scripts_(log, group_, !group_.empty()) {}
+Interpreter::Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log,
+                         bool caseSensitive)
+    : state_(state),
+      group_(std::move(group)),
+      scripts_(log, group_, !group_.empty(), caseSensitive) {}
 
 Interpreter::~Interpreter() {
     // Runtime clears the objects with the GIL before destroying us; if Python was never
     // finalized properly, forgetting them (a leak at exit) beats a DECREF without the GIL.
     types_.abandon();
     scripts_.abandon();
+    modWsgi_.abandon();
     (void)stdout_.release();
     (void)stderr_.release();
 }
@@ -266,12 +307,31 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
     pyConfig.install_signal_handlers = 0;
     pyConfig.site_import = 1;
     pyConfig.parse_argv = 0;
+    // WSGIPythonOptimize, WSGIDontWriteBytecode, WSGIPythonHashSeed, WSGIPythonWarnings.
+    pyConfig.optimization_level = config.python.optimize;
+    pyConfig.write_bytecode = config.python.writeBytecode ? 1 : 0;
+    if (config.python.hashSeed) {
+        pyConfig.use_hash_seed = 1;
+        pyConfig.hash_seed = *config.python.hashSeed;
+    }
     // A crash (SIGSEGV in a C extension, say) writes the Python stack of every thread to
     // stderr, the error log, before the process dies; faulthandler then hands the signal on to
     // the handler that was there before (the daemon's status report).
     pyConfig.faulthandler = 1;
     PyStatus status =
         PyConfig_SetBytesString(&pyConfig, &pyConfig.program_name, home->programName.c_str());
+    for (const std::string& warning : config.python.warnings) {
+        if (PyStatus_Exception(status)) {
+            break;
+        }
+        wchar_t* wide = Py_DecodeLocale(warning.c_str(), nullptr);
+        if (wide == nullptr) {
+            status = PyStatus_Error("WSGIPythonWarnings: a value cannot be decoded");
+            break;
+        }
+        status = PyWideStringList_Append(&pyConfig.warnoptions, wide);
+        PyMem_RawFree(wide);
+    }
     if (!PyStatus_Exception(status) && !home->home.empty()) {
         status = PyConfig_SetBytesString(&pyConfig, &pyConfig.home, home->home.c_str());
     }
@@ -283,10 +343,10 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::initializeMain(
         return fromPyStatus(status, hint);
     }
 
-    std::unique_ptr<Interpreter> main(
-        new Interpreter(PyInterpreterState_Main(), std::string(), log));
-    common::Status setUp =
-        setUpInterpreter(config, log, main->types_, main->stdout_, main->stderr_);
+    std::unique_ptr<Interpreter> main(new Interpreter(PyInterpreterState_Main(), std::string(), log,
+                                                      config.python.caseSensitive));
+    common::Status setUp = setUpInterpreter(config, main->group_, log, main->types_, main->modWsgi_,
+                                            main->stdout_, main->stderr_);
     if (!setUp.isOk()) {
         main->clearObjects();
         return common::Status(setUp.code(), "main interpreter: " + setUp.message() + hint);
@@ -306,9 +366,10 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::createSub(const std::s
         return common::Status(common::ErrorCode::Internal,
                               "Py_NewInterpreter failed for application group '" + group + "'");
     }
-    std::unique_ptr<Interpreter> sub(
-        new Interpreter(PyThreadState_GetInterpreter(created), group, log));
-    common::Status setUp = setUpInterpreter(config, log, sub->types_, sub->stdout_, sub->stderr_);
+    std::unique_ptr<Interpreter> sub(new Interpreter(PyThreadState_GetInterpreter(created), group,
+                                                     log, config.python.caseSensitive));
+    common::Status setUp = setUpInterpreter(config, sub->group_, log, sub->types_, sub->modWsgi_,
+                                            sub->stdout_, sub->stderr_);
     if (!setUp.isOk()) {
         sub->clearObjects();
         Py_EndInterpreter(created);
@@ -324,10 +385,19 @@ common::Result<std::unique_ptr<Interpreter>> Interpreter::createSub(const std::s
 void Interpreter::clearObjects() noexcept {
     scripts_.clear();
     types_.clear();
+    modWsgi_.clear();
     for (PyRef* stream : {&stdout_, &stderr_}) {
         if (*stream) {
             drainErrorStream(stream->get());
             stream->reset();
+        }
+    }
+}
+
+void Interpreter::flushStreams() noexcept {
+    for (const PyRef* stream : {&stdout_, &stderr_}) {
+        if (*stream) {
+            drainErrorStream(stream->get());
         }
     }
 }

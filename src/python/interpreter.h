@@ -11,6 +11,7 @@
 
 #include "common/log_sink.h"
 #include "common/status.h"
+#include "python/mod_wsgi_module.h"
 #include "python/runtime.h"
 #include "python/script_loader.h"
 #include "python/wsgi_call.h"
@@ -63,9 +64,13 @@ public:
     [[nodiscard]] const WsgiTypes& types() const noexcept { return types_; }
     /// The script cache of this interpreter; use with its GIL.
     [[nodiscard]] ScriptLoader& scripts() noexcept { return scripts_; }
+    /// The mod_wsgi module of this interpreter; use with its GIL.
+    [[nodiscard]] ModWsgiModule& modWsgi() noexcept { return modWsgi_; }
 
     /// Drops every Python reference held here (GIL held, this interpreter current).
     void clearObjects() noexcept;
+    /// Writes out what sys.stdout and sys.stderr still hold (GIL held, this interpreter current).
+    void flushStreams() noexcept;
 
     /// Ends this sub-interpreter: drops the anchor, waits for its non-daemon threads and runs its
     /// atexit, then Py_EndInterpreter. Precondition: GIL held and `own` (a thread state of this
@@ -75,7 +80,8 @@ public:
     bool end(PyThreadState* own) noexcept;
 
 private:
-    Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log);
+    Interpreter(PyInterpreterState* state, std::string group, common::LogSink& log,
+                bool caseSensitive);
 
     PyInterpreterState* state_;
     // Sub-interpreters only: the thread state Py_NewInterpreter made, never current again. It
@@ -88,6 +94,7 @@ private:
     PyRef stdout_;  // our sys.stdout and sys.stderr, drained at shutdown
     PyRef stderr_;
     ScriptLoader scripts_;
+    ModWsgiModule modWsgi_;
 };
 
 }  // namespace wsgid::python

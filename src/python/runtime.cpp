@@ -19,6 +19,7 @@
 
 #include "python/gil.h"
 #include "python/gil_watch.h"
+#include "python/hook_call.h"
 #include "python/interpreter.h"
 #include "python/load_tracker.h"
 #include "python/py_ref.h"
@@ -38,6 +39,7 @@ constexpr std::string_view kIdSubNotEnded = "WG0305";
 constexpr std::string_view kIdFinalizeError = "WG0306";
 constexpr std::string_view kIdInternal = "WG0335";
 constexpr std::string_view kIdMisuse = "WG0336";
+constexpr std::string_view kIdKeptInterpreters = "WG0339";
 
 // Used when RuntimeConfig.log is null: one write() per line to stderr, which is the error log in
 // the daemon. Never destroyed (Python's sys.stdout may write to it until the process ends).
@@ -143,6 +145,7 @@ struct Runtime::Impl {
     GilWatch gilWatch;  // deadlock-timeout's heartbeat; stopped before finalization
 
     common::Result<EnteredInterpreter> enter(WorkerScope::Impl& worker, const std::string& group);
+    void keepInterpreters(std::string_view reason) noexcept;
 };
 
 struct WorkerScope::Impl {
@@ -318,8 +321,12 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         if (!app.isOk()) {
             return failure(CallOutcome::Kind::ScriptLoadFailed, app.status().message());
         }
-        const CallContext context{interpreter.types(), *r.log, r.environ, !interpreter.isMain(),
-                                  r.config.inFlightGrace};
+        const CallContext context{
+            interpreter.types(),   *r.log, r.environ, !interpreter.isMain(), r.config.inFlightGrace,
+            &interpreter.modWsgi()};
+        if (isHookCall(request)) {
+            return runHookCall(app->get(), request, io, context);
+        }
         return runWsgiCall(app->get(), request, io, context);
     } catch (const std::exception& e) {
         impl_->log->log(common::LogLevel::Critical, kIdInternal,
@@ -331,7 +338,31 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
     return failure(CallOutcome::Kind::AppError, "internal error in the Python layer");
 }
 
-void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
+// WSGIDestroyInterpreter Off: every interpreter hears process_stopping and flushes its streams;
+// none is ended and Python is not finalized (non-daemon app threads are not joined, atexit does
+// not run), which is the point of the directive: a process whose threads would hang
+// finalization still stops. Called with the main thread state current; returns without the GIL.
+void Runtime::Impl::keepInterpreters(std::string_view reason) noexcept {
+    Impl& r = *this;
+    for (auto& [group, sub] : r.subs) {
+        PyThreadState* own = PyThreadState_New(sub->state());
+        if (own == nullptr) {
+            continue;
+        }
+        PyThreadState_Swap(own);
+        sub->modWsgi().processStopping(reason);
+        sub->flushStreams();
+        PyThreadState_Swap(r.mainThreadState);
+    }
+    r.main->modWsgi().processStopping(reason);
+    r.main->flushStreams();
+    r.log->log(common::LogLevel::Info, kIdKeptInterpreters,
+               "interpreters left as they are at exit (WSGIDestroyInterpreter Off)");
+    PyEval_SaveThread();
+    r.mainThreadState = nullptr;
+}
+
+void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reason) noexcept {
     Impl& r = *impl_;
     if (r.finalized.exchange(true)) {
         return;
@@ -339,6 +370,10 @@ void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
     r.gilWatch.stop();
     FinalizeWatchdog watchdog(timeout, *r.log);
     PyEval_RestoreThread(r.mainThreadState);
+    if (!r.config.python.destroyInterpreter) {
+        r.keepInterpreters(reason);
+        return;
+    }
     bool allEnded = true;
     for (auto& [group, sub] : r.subs) {
         PyThreadState* own = PyThreadState_New(sub->state());
@@ -347,6 +382,7 @@ void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
             continue;
         }
         PyThreadState_Swap(own);
+        sub->modWsgi().processStopping(reason);
         if (!sub->end(own)) {
             allEnded = false;
             r.log->log(common::LogLevel::Warning, kIdSubNotEnded,
@@ -355,6 +391,7 @@ void Runtime::shutdown(std::chrono::milliseconds timeout) noexcept {
         }
         PyThreadState_Swap(r.mainThreadState);
     }
+    r.main->modWsgi().processStopping(reason);
     r.main->clearObjects();
     if (allEnded) {
         if (Py_FinalizeEx() != 0) {

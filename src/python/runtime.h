@@ -8,9 +8,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/log_sink.h"
+#include "common/python_settings.h"
 #include "common/status.h"
 #include "python/request_io.h"
 
@@ -25,6 +27,7 @@ struct RuntimeConfig {
     int threads = 15;                     ///< wsgi.multithread = threads > 1
     int processes = 1;
     bool multiprocess = false;       ///< wsgi.multiprocess
+    common::PythonSettings python;   ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
     common::LogSink* log = nullptr;  ///< wsgi.errors, sys.stdout/stderr, our own lines
     /// See CallContext::inFlightGrace.
     std::chrono::milliseconds inFlightGrace = kInFlightGrace;
@@ -70,9 +73,12 @@ public:
     /// Runs one WSGI request. Call without the GIL, from the thread that owns `worker`.
     CallOutcome handle(WorkerScope& worker, const WsgiRequest& request, RequestIo& io) noexcept;
 
-    /// Runs atexit and finalizes, giving up after `timeout` (the caller then _exits).
-    /// Call on the main thread after all workers have been joined. Stops the GIL heartbeat.
-    void shutdown(std::chrono::milliseconds timeout) noexcept;
+    /// Publishes process_stopping (mod_wsgi.subscribe_shutdown) with `reason` in every
+    /// interpreter, runs atexit and finalizes, giving up after `timeout` (the caller then
+    /// _exits). Call on the main thread after all workers have been joined. Stops the GIL
+    /// heartbeat.
+    void shutdown(std::chrono::milliseconds timeout,
+                  std::string_view reason = "shutdown_signal") noexcept;
 
     // ---- for the daemon's timeouts (docs/operations.md) ----------------------------------
 

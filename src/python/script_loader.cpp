@@ -3,6 +3,7 @@
 // fresh module object; requests still running keep the old one alive through their references.
 #include "python/script_loader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/ascii.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "python/gil.h"
@@ -72,10 +74,12 @@ common::Status readScript(const std::string& path, std::string& source, timespec
     }
 }
 
-// Executes `source` as a new module `name` registered in sys.modules. Empty PyRef with the
-// Python exception pending on failure; sys.modules then holds what it held before.
-PyRef execModule(const std::string& path, const std::string& source, const timespec& mtime) {
-    const std::string name = scriptModuleName(path);
+// Executes `source` of the file `path` as a new module registered in sys.modules under the name
+// scriptModuleName(key). Empty PyRef with the Python exception pending on failure; sys.modules
+// then holds what it held before.
+PyRef execModule(const std::string& path, const std::string& key, const std::string& source,
+                 const timespec& mtime) {
+    const std::string name = scriptModuleName(key);
     PyRef filename = PyRef::steal(
         PyUnicode_DecodeFSDefaultAndSize(path.data(), static_cast<Py_ssize_t>(path.size())));
     PyRef bytes = PyRef::steal(
@@ -157,8 +161,21 @@ std::string scriptModuleName(const std::string& path) {
     return name;
 }
 
-ScriptLoader::ScriptLoader(common::LogSink& log, std::string applicationGroup, bool subInterpreter)
-    : log_(log), applicationGroup_(std::move(applicationGroup)), subInterpreter_(subInterpreter) {}
+ScriptLoader::ScriptLoader(common::LogSink& log, std::string applicationGroup, bool subInterpreter,
+                           bool caseSensitive)
+    : log_(log),
+      applicationGroup_(std::move(applicationGroup)),
+      subInterpreter_(subInterpreter),
+      caseSensitive_(caseSensitive) {}
+
+std::string ScriptLoader::keyOf(const std::string& path) const {
+    if (caseSensitive_) {
+        return path;
+    }
+    std::string key = path;
+    std::transform(key.begin(), key.end(), key.begin(), common::asciiToLower);
+    return key;
+}
 
 ScriptLoader::~ScriptLoader() {
     abandon();
@@ -167,7 +184,7 @@ ScriptLoader::~ScriptLoader() {
 common::Result<PyRef> ScriptLoader::module(const std::string& path, const ScriptStamp& stamp,
                                            bool reload) {
     if (!reload) {
-        if (auto it = cache_.find(path); it != cache_.end()) {
+        if (auto it = cache_.find(keyOf(path)); it != cache_.end()) {
             return PyRef::borrow(it->second.module.get());
         }
     }
@@ -176,7 +193,7 @@ common::Result<PyRef> ScriptLoader::module(const std::string& path, const Script
         logLinesWithoutGil(log_, common::LogLevel::Error, kIdScriptMissing, {message});
         return common::Status(common::ErrorCode::NotFound, std::move(message));
     }
-    auto it = cache_.find(path);
+    auto it = cache_.find(keyOf(path));
     if (it != cache_.end() && sameTime(it->second.mtime, stamp.mtime)) {
         return PyRef::borrow(it->second.module.get());
     }
@@ -210,7 +227,8 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
         logLinesWithoutGil(log_, common::LogLevel::Error, kIdScriptMissing, {message});
         return common::Status(read.code(), std::move(message));
     }
-    auto it = cache_.find(path);
+    const std::string key = keyOf(path);
+    auto it = cache_.find(key);
     if (it != cache_.end() && (!reload || sameTime(it->second.mtime, mtime))) {
         return PyRef::borrow(it->second.module.get());  // another thread loaded it meanwhile
     }
@@ -218,7 +236,7 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
     PyRef fresh;
     {
         const LoadTracker::Scope loading;  // startup-timeout measures this (docs/operations.md)
-        fresh = execModule(path, source, mtime);
+        fresh = execModule(path, key, source, mtime);
     }
     if (!fresh) {
         PyErrorInfo error = fetchError();
@@ -235,7 +253,7 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
         return common::Status(common::ErrorCode::Internal, std::move(message));
     }
     // Look up again: the map may have changed while the script ran (other scripts loaded).
-    Entry& entry = cache_[path];
+    Entry& entry = cache_[key];
     entry.module = PyRef::borrow(fresh.get());
     entry.mtime = mtime;
     if (reloading) {

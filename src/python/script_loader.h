@@ -26,7 +26,8 @@ struct ScriptStamp {
 /// stat()s a script file. Any thread, no GIL needed (and none should be held: it is file I/O).
 ScriptStamp statScript(const std::string& path);
 
-/// The module name a script gets: "_wsgid_" and the hex FNV-1a hash of its path.
+/// The module name a script gets: "_wsgid_" and the hex FNV-1a hash of its path (of its
+/// lower-cased path under WSGICaseSensitivity Off).
 std::string scriptModuleName(const std::string& path);
 
 /// Loads and caches script modules for one interpreter. All members run with that interpreter's
@@ -35,7 +36,10 @@ std::string scriptModuleName(const std::string& path);
 class ScriptLoader {
 public:
     /// `log` must outlive the loader. `subInterpreter` adds the %{GLOBAL} hint to ImportErrors.
-    ScriptLoader(common::LogSink& log, std::string applicationGroup, bool subInterpreter);
+    /// `caseSensitive` false (WSGICaseSensitivity Off): paths that differ only in case are the
+    /// same script (one module, named after the lower-cased path).
+    ScriptLoader(common::LogSink& log, std::string applicationGroup, bool subInterpreter,
+                 bool caseSensitive = true);
     ~ScriptLoader();
     ScriptLoader(const ScriptLoader&) = delete;
     ScriptLoader& operator=(const ScriptLoader&) = delete;
@@ -66,10 +70,13 @@ private:
         timespec mtime{};
     };
     common::Result<PyRef> load(const std::string& path, bool reload);
+    /// The cache key and module identity of `path`.
+    [[nodiscard]] std::string keyOf(const std::string& path) const;
 
     common::LogSink& log_;
     std::string applicationGroup_;
     bool subInterpreter_;
+    bool caseSensitive_;
     std::unordered_map<std::string, Entry> cache_;  // guarded by the GIL
     std::timed_mutex loadMutex_;                    // serializes loads; never taken with the GIL
 };

@@ -108,6 +108,8 @@ private:
     [[nodiscard]] bool bodylessStatus() const {
         return status_.starts_with("204") || status_.starts_with("304");
     }
+    /// The response's status code for the request_finished event: the app's, else 500.
+    [[nodiscard]] int statusCode() const noexcept;
 
     const WsgiRequest& request_;
     RequestGate gate_;  // the only way to the request's RequestIo
@@ -205,7 +207,15 @@ CallOutcome WsgiCall::run(PyObject* app) {
     CallOutcome outcome;
     if (starter) {
         reinterpret_cast<StarterObject*>(starter.get())->call = this;
-        outcome = respond(app, environ.get(), starter.get());
+        ModWsgiModule::Request tracked;
+        if (context_.modWsgi != nullptr) {
+            tracked = context_.modWsgi->requestStarted(request_.requestId, environ.get(), app);
+        }
+        outcome = respond(tracked.application ? tracked.application.get() : app, environ.get(),
+                          starter.get());
+        if (context_.modWsgi != nullptr) {
+            context_.modWsgi->requestFinished(request_.requestId, tracked, statusCode());
+        }
         // The app may keep these objects; they must not reach this call or the RequestIo any
         // more. Threads already inside them hold passes, which close() waits for.
         reinterpret_cast<StarterObject*>(starter.get())->call = nullptr;
@@ -506,7 +516,17 @@ void WsgiCall::callClose(PyObject* result) {
     }
 }
 
+int WsgiCall::statusCode() const noexcept {
+    if (!startCalled_ || status_.size() < 3) {
+        return 500;
+    }
+    return (status_[0] - '0') * 100 + (status_[1] - '0') * 10 + (status_[2] - '0');
+}
+
 CallOutcome WsgiCall::appFailure(PyErrorInfo error) {
+    if (context_.modWsgi != nullptr) {
+        context_.modWsgi->requestException(request_.requestId, error);
+    }
     if (clientGone_) {
         return clientGone();
     }
@@ -665,6 +685,9 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
     std::optional<std::int64_t> length;
     if (!parseHeaders(headers, parsed, length)) {
         return nullptr;
+    }
+    if (context_.modWsgi != nullptr) {
+        context_.modWsgi->responseStarted(request_.requestId, status, headers, excInfo);
     }
     status_ = std::move(statusLine);
     headers_ = std::move(parsed);

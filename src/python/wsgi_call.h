@@ -10,6 +10,7 @@
 
 #include "common/log_sink.h"
 #include "python/environ.h"
+#include "python/mod_wsgi_module.h"
 #include "python/py_ref.h"
 #include "python/request_gate.h"
 #include "python/request_io.h"
@@ -47,6 +48,8 @@ struct CallContext {
     /// How long the end of the call waits for application threads still inside `io` (see
     /// RequestGate::close); tests shorten it.
     std::chrono::milliseconds inFlightGrace = kInFlightGrace;
+    /// The interpreter's mod_wsgi module (request_data(), events); nullptr: none.
+    ModWsgiModule* modWsgi = nullptr;
 };
 
 /// Runs `app(environ, start_response)` for `request` and relays the response to `io`.

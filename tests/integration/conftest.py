@@ -20,7 +20,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import procs, settings as settings_mod, tls  # noqa: E402
-from harness.client import PROTOCOLS, Client  # noqa: E402
+from harness.client import HTTP2_PROTOCOLS, PROTOCOLS, Client  # noqa: E402
 from harness.errorlog import parse  # noqa: E402
 from harness.httpd import HttpdServer, ServerConf  # noqa: E402
 
@@ -44,6 +44,45 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "allow_log(*ids): error-log message ids (WGnnnn, AHnnnnn) this test may leave behind")
+    config.addinivalue_line(
+        "markers",
+        "protocols(*names): the protocols a test taking `client` runs over (default: PROTOCOLS)")
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes `client` runs once per protocol of its `protocols` mark (all of them
+    by default)."""
+    if "client" in metafunc.fixturenames:
+        mark = metafunc.definition.get_closest_marker("protocols")
+        protos = mark.args if mark else PROTOCOLS
+        unknown = set(protos) - set(PROTOCOLS)
+        if unknown:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown protocols {unknown}")
+        metafunc.parametrize("client", protos, indirect=True)
+
+
+def item_protocol(item) -> str:
+    """The protocol a generated case runs over: its `client` parameter, or a `proto` parameter
+    of a test that makes its own clients; "h1" for any other test."""
+    params = getattr(item, "callspec", None)
+    params = params.params if params is not None else {}
+    return params.get("client", params.get("proto", "h1"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Whether a server speaks HTTP/2 is known before it starts (ServerConf.serves_http2): the
+    HTTP/2 cases of a server that cannot (any under mpm_prefork, where mod_http2 does not run)
+    are deselected rather than generated and skipped."""
+    keep, dropped = [], []
+    for item in items:
+        conf = getattr(item.cls, "server_conf", None) or ServerConf("")
+        if item_protocol(item) in HTTP2_PROTOCOLS and not conf.serves_http2():
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 class Harness:
@@ -250,14 +289,14 @@ def server(request, harness):
         pytest.fail("\n".join(problems), pytrace=False)
 
 
-@pytest.fixture(params=PROTOCOLS)
+@pytest.fixture
 def client(request, server):
     """The class's server over HTTP/1.1, h2c and h2 (TLS) in turn: a test that takes `client`
-    runs once per protocol. HTTP/2 is skipped under mpm_prefork (mod_http2 does not run there);
-    h2 needs the class's ServerConf(tls=True)."""
+    runs once per protocol (pytest_generate_tests; the HTTP/2 cases of a server without HTTP/2,
+    as under mpm_prefork, are not collected). h2 needs the class's ServerConf(tls=True)."""
     proto = request.param
-    if proto != "h1" and not server.http2:
-        pytest.skip(f"{proto}: mod_http2 does not run under mpm_{server.mpm}")
+    if proto in HTTP2_PROTOCOLS and not server.http2:
+        raise pytest.UsageError(f"{proto}: {request.cls} has no HTTP/2 under mpm_{server.mpm}")
     if proto == "h2" and server.tls_port is None:
         raise pytest.UsageError(f"{request.cls} uses `client` but its ServerConf has no tls=True")
     return Client(server, proto)

@@ -11,7 +11,7 @@ import pytest
 
 from harness import http
 from harness.httpd import ServerConf, assert_configtest_fails
-from harness.util import write_script
+from harness.util import wait_for_file, write_script
 
 ROUTING_CONF = ServerConf(tls=True, body=r"""
 LoadModule alias_module "${MODULES}/mod_alias.so"
@@ -307,3 +307,17 @@ SetEnv mod_wsgi.script_reloading 0
 ])
 def test_110_90_routing_errors_fail_configtest(make_server, body, words):
     assert_configtest_fails(make_server, body, words)
+
+
+def test_110_80_scripts_are_preloaded_at_daemon_start(make_server):
+    # WSGIImportScript, and WSGIScriptAlias with both groups given, load the script when the
+    # daemon starts, before any request (mod_wsgi's preload).
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess pre threads=2
+WSGIImportScript ${APPS}/preload/app.wsgi process-group=pre application-group=%{GLOBAL}
+WSGIScriptAlias /named ${APPS}/preload/app.wsgi process-group=pre application-group=named
+"""))
+    pid = srv.daemons()[0].pid
+    for group in ("GLOBAL", "named"):
+        assert wait_for_file(srv.state / f"preloaded-{pid}-{group}") == "loaded"
+    assert http.get(srv.port, "/named").body == b"preload app"

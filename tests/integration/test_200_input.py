@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from harness import http
-from harness.client import CURL_HTTP2_STREAM_ERROR, ClientError
+from harness.client import CURL_HTTP2_STREAM_ERROR, HTTP2_PROTOCOLS, ClientError
 from harness.httpd import ServerConf
 from harness.util import sha256
 
@@ -185,11 +185,10 @@ class TestInput:
         assert len(r.body) > out and r.body[:out] == b"d" * out
         assert r.body[out:] == b"\nread %d %s\n" % (len(body), sha256(body).encode())
 
+    @pytest.mark.protocols(*HTTP2_PROTOCOLS)  # HTTP/1.1: test_200_10, a raw socket and a thread
     @pytest.mark.parametrize("path", ["/duplex", "/chunked-duplex"])
     def test_200_10b_http2_streams_before_reading_body_no_deadlock(self, client, path):
         # curl sends and reads an HTTP/2 stream at the same time (flow control both ways).
-        if not client.http2:
-            pytest.skip("HTTP/1.1 is covered by test_200_10 (a raw socket with a sender thread)")
         out = 4 << 20
         body = os.urandom(4 << 20)
         r = client.post(f"{path}?out={out}", body, chunked=path == "/chunked-duplex", timeout=60)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from harness import http
-from harness.client import CURL_INCOMPLETE, ClientError
+from harness.client import CURL_INCOMPLETE, HTTP2_PROTOCOLS, ClientError
 from harness.log_ids import (APP_ERROR_IDS, APP_LOG_IDS, CLIENT_GONE_IDS, INVALID_RESPONSE_IDS,
                                SHORT_RESPONSE_IDS)
 from harness.httpd import ServerConf
@@ -286,12 +286,11 @@ class TestResponse:
             assert r.closed, f"the connection of a failed response must be closed: {r!r}"
             assert r.aborted, f"a truncated body must not look complete: {r!r}"
 
+    @pytest.mark.protocols(*HTTP2_PROTOCOLS)  # HTTP/1.1: test_300_42/43/46/47
     @pytest.mark.parametrize("when", ["after-body", "after-body-cl"])
     def test_300_48_exception_after_body_resets_http2_stream(self, client, when, allow_log):
         # HTTP/2 has no connection to cut per response: the stream is reset (mod_http2 turns the
         # error bucket into RST_STREAM), so the client sees an error, never a complete response.
-        if not client.http2:
-            pytest.skip("HTTP/1.1 is covered by test_300_42/43/46/47")
         allow_log(*APP_ERROR_IDS)
         for _ in range(REPEAT):
             with pytest.raises(ClientError) as failed:

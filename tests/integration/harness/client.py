@@ -15,6 +15,8 @@ from . import http
 
 # The protocols a test can be parametrized with (pytest ids).
 PROTOCOLS = ("h1", "h2c", "h2")
+# Those of them that are HTTP/2 (served only where ServerConf.serves_http2()).
+HTTP2_PROTOCOLS = ("h2c", "h2")
 # curl's exit status for an HTTP/2 stream error (CURLE_HTTP2_STREAM), also what curl 7.88 says
 # for a complete response followed by RST_STREAM(NO_ERROR).
 CURL_HTTP2_STREAM_ERROR = 92

@@ -72,6 +72,9 @@ class ServerConf:
     daemons: Optional[int] = None
     mpm: Optional[str] = None  # None: the MPM env var, else "event"
     load_module: bool = True  # False only for the harness's own checks with plain httpd
+    # Instead of mod_wsgid, load this module as wsgi_module (Debian's mod_wsgi, to compare the
+    # same configuration under both); implies load_module=False.
+    mod_wsgi: Optional[str] = None
     daemon_program: bool = True  # False: no WSGIDaemonProgram, the module finds its own daemon
     env: Dict[str, str] = field(default_factory=dict)  # more environment for apache2 itself
     # HTTP/2 in cleartext (h2c, prior knowledge and Upgrade) besides HTTP/1.1 on ${PORT}, with
@@ -86,6 +89,20 @@ class ServerConf:
         if self.daemons is not None:
             return self.daemons
         return count_daemons(self.body)
+
+    def resolved_mpm(self) -> str:
+        """The MPM apache2 runs under: mpm=, else the MPM environment variable, else event."""
+        mpm = self.mpm or os.environ.get("MPM", "event")
+        if mpm not in ("event", "worker", "prefork"):
+            raise ValueError(f"MPM={mpm}: use event, worker or prefork")
+        return mpm
+
+    def serves_http2(self) -> bool:
+        """Whether the server speaks HTTP/2 (h2c, and h2 when tls=True). Known before it starts,
+        so that the suite does not generate HTTP/2 cases it cannot run: mod_http2 refuses to run
+        under prefork (it only logs a warning and stays inactive)."""
+        return self.http2 and (self.load_module or bool(self.mod_wsgi)) and \
+            self.resolved_mpm() != "prefork"
 
 
 def count_daemons(body: str) -> int:
@@ -193,11 +210,8 @@ class HttpdServer:
         self.proc: Optional[subprocess.Popen] = None
         self.expected_daemons = conf.expected_daemons()
         self.checked_offset = 0  # error log bytes already scanned by the after-test checks
-        self.mpm = conf.mpm or os.environ.get("MPM", "event")
-        if self.mpm not in ("event", "worker", "prefork"):
-            raise ValueError(f"MPM={self.mpm}: use event, worker or prefork")
-        # mod_http2 refuses to run under prefork (it only logs a warning and stays inactive).
-        self.http2 = conf.http2 and conf.load_module and self.mpm != "prefork"
+        self.mpm = conf.resolved_mpm()
+        self.http2 = conf.serves_http2()
         self._sanitizer_libs = sanitizer_runtime_libs(settings) if settings.sanitized else []
         self._prepare_dirs()
         self.write_config()
@@ -259,7 +273,9 @@ class HttpdServer:
             f'LoadModule env_module "{mods}/mod_env.so"',
             f'LoadModule headers_module "{mods}/mod_headers.so"',
         ]
-        if self.conf.load_module:
+        if self.conf.mod_wsgi:
+            lines.append(f'LoadModule wsgi_module "{self.conf.mod_wsgi}"')
+        elif self.conf.load_module:
             lines.append(f'LoadModule wsgid_module "{s.module}"')
             if self.conf.daemon_program:
                 lines.append(f'WSGIDaemonProgram "{s.daemon}"')

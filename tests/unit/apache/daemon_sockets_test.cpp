@@ -71,6 +71,28 @@ TEST_F(DaemonSocketsTest, CreatesOneListeningSocketPerGroupWithMode0600) {
     EXPECT_TRUE(accepts(path("b.sock")));
 }
 
+TEST_F(DaemonSocketsTest, SocketUserOwnsItsGroupsSocketOthersGoToTheOwner) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "chown needs root";
+    }
+    constexpr uid_t kNobody = 65534;
+    const SocketOwner owner{.uid = 0, .gid = 0, .userName = "root"};
+    WantedListener own{.group = "a", .path = path("a.sock"), .backlog = 10};
+    own.ownerUid = kNobody;
+    own.ownerName = "nobody";
+    const WantedListener plain{.group = "b", .path = path("b.sock"), .backlog = 10};
+    ASSERT_TRUE(sockets.reconcile({own, plain}, owner, log).isOk());
+    struct stat st {};
+    ASSERT_EQ(::lstat(path("a.sock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kNobody);
+    ASSERT_EQ(::lstat(path("b.sock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 0U);
+    // Kept across a restart: the owner is set again.
+    ASSERT_TRUE(sockets.reconcile({own, plain}, owner, log).isOk());
+    ASSERT_EQ(::lstat(path("a.sock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, kNobody);
+}
+
 TEST_F(DaemonSocketsTest, SurvivingGroupKeepsItsDescriptor) {
     ASSERT_TRUE(sockets.reconcile({{"a", path("a.sock"), 10}}, noOwner, log).isOk());
     const int fd = sockets.fdFor("a");

@@ -34,6 +34,15 @@ TEST(HeadShownAsGet, NeverForOtherMethods) {
     }
 }
 
+TEST(ScriptOwnerCheck, RequiredUserThenGroup) {
+    EXPECT_EQ(scriptOwnerCheck(std::nullopt, std::nullopt, 5, 6), ScriptOwner::Ok);
+    EXPECT_EQ(scriptOwnerCheck(5, 6, 5, 6), ScriptOwner::Ok);
+    EXPECT_EQ(scriptOwnerCheck(5, std::nullopt, 5, 99), ScriptOwner::Ok);
+    EXPECT_EQ(scriptOwnerCheck(5, std::nullopt, 0, 6), ScriptOwner::WrongUser);
+    EXPECT_EQ(scriptOwnerCheck(std::nullopt, 6, 5, 0), ScriptOwner::WrongGroup);
+    EXPECT_EQ(scriptOwnerCheck(5, 6, 1, 1), ScriptOwner::WrongUser);
+}
+
 TEST(ResponseDisposition, LocalLocationWith200IsAnInternalRedirect) {
     EXPECT_EQ(responseDisposition(200, "/other", false), ResponseDisposition::InternalRedirect);
     EXPECT_EQ(responseDisposition(200, "/other", true), ResponseDisposition::InternalRedirect);

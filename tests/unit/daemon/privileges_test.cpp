@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,8 +13,9 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "support/in_child.h"
 
 namespace wsgid::daemon {
 namespace {
@@ -29,24 +29,7 @@ public:
     void log(common::LogLevel, std::string_view, std::string_view) noexcept override {}
 };
 
-/// Runs `body` in a forked child; its return value is the exit status (0 = pass).
-int inChild(const std::function<int()>& body) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        int rc = 99;
-        try {
-            rc = body();
-        } catch (...) {
-            rc = 98;
-        }
-        ::_exit(rc);
-    }
-    int status = 0;
-    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
-        return -1;
-    }
-    return WEXITSTATUS(status);
-}
+using test::inChild;
 
 TEST(Privileges, HomeOptionWinsOverThePasswdHome) {
     const PasswdEntry user{.name = "site", .home = "/home/site", .gid = 100};

@@ -58,6 +58,19 @@ DaemonArgs everyField() {
                    .startupTimeoutSec = 15,
                    .requestTimeoutSec = 60,
                    .deadlockTimeoutSec = 300};
+    a.python.optimize = 2;
+    a.python.writeBytecode = false;
+    a.python.warnings = {"ignore::DeprecationWarning", "error::ResourceWarning"};
+    a.python.hashSeed = 0;
+    a.python.restrictStdin = true;
+    a.python.restrictStdout = true;
+    a.python.restrictSignal = false;
+    a.python.caseSensitive = false;
+    a.python.destroyInterpreter = false;
+    a.python.switchInterval = 0.002;
+    a.cpuPriority = -7;
+    a.stackSize = 524288;
+    a.pythonEggs = "/srv/site-a/.eggs";
     return a;
 }
 
@@ -106,6 +119,19 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(g.startupTimeoutSec, w.startupTimeoutSec);
     EXPECT_EQ(g.requestTimeoutSec, w.requestTimeoutSec);
     EXPECT_EQ(g.deadlockTimeoutSec, w.deadlockTimeoutSec);
+    EXPECT_EQ(got.python.optimize, want.python.optimize);
+    EXPECT_EQ(got.python.writeBytecode, want.python.writeBytecode);
+    EXPECT_EQ(got.python.warnings, want.python.warnings);
+    EXPECT_EQ(got.python.hashSeed, want.python.hashSeed);
+    EXPECT_EQ(got.python.restrictStdin, want.python.restrictStdin);
+    EXPECT_EQ(got.python.restrictStdout, want.python.restrictStdout);
+    EXPECT_EQ(got.python.restrictSignal, want.python.restrictSignal);
+    EXPECT_EQ(got.python.caseSensitive, want.python.caseSensitive);
+    EXPECT_EQ(got.python.destroyInterpreter, want.python.destroyInterpreter);
+    EXPECT_EQ(got.python.switchInterval, want.python.switchInterval);
+    EXPECT_EQ(got.cpuPriority, want.cpuPriority);
+    EXPECT_EQ(got.stackSize, want.stackSize);
+    EXPECT_EQ(got.pythonEggs, want.pythonEggs);
 }
 
 TEST(DaemonArgs, RoundTripsEveryField) {
@@ -128,6 +154,27 @@ TEST(DaemonArgs, RoundTripsDefaults) {
     EXPECT_FALSE(r.value().umask.has_value());
     EXPECT_FALSE(r.value().peerUid.has_value());
     EXPECT_FALSE(r.value().allowRoot);
+    // mod_wsgi's defaults.
+    EXPECT_EQ(r.value().python.optimize, 0);
+    EXPECT_TRUE(r.value().python.writeBytecode);
+    EXPECT_FALSE(r.value().python.hashSeed.has_value());
+    EXPECT_TRUE(r.value().python.restrictSignal);
+    EXPECT_FALSE(r.value().python.restrictStdout);
+    EXPECT_TRUE(r.value().python.caseSensitive);
+    EXPECT_TRUE(r.value().python.destroyInterpreter);
+}
+
+TEST(DaemonArgs, SwitchIntervalAndPriorityKeepTheirExactValues) {
+    for (const double seconds : {1e-7, 0.005, 1.0 / 3.0, 20.0}) {
+        DaemonArgs a;
+        a.group = "g";
+        a.python.switchInterval = seconds;
+        a.cpuPriority = seconds < 0.01 ? kMinCpuPriority : kMaxCpuPriority;
+        auto r = decodeDaemonArgs(encodeDaemonArgs(a));
+        ASSERT_TRUE(r.isOk()) << r.status().message();
+        EXPECT_EQ(r.value().python.switchInterval, seconds);
+        EXPECT_EQ(r.value().cpuPriority, a.cpuPriority);
+    }
 }
 
 TEST(DaemonArgs, ZeroIdsAndUmaskAreKeptDistinctFromAbsent) {
@@ -167,7 +214,7 @@ TEST(DaemonArgs, ForeignBytesAreRefusedByMagic) {
 }
 
 TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
-    // The record starts with the magic "WGDA" and format 3; the lifecycle block closes it:
+    // The record starts with the magic "WGDA" and format 4; the lifecycle block closes it:
     // u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64 maximum-memory,
     // u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32 graceful-timeout,
     // u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32 deadlock-timeout.
@@ -186,7 +233,7 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
                    .requestTimeoutSec = 9,
                    .deadlockTimeoutSec = 300};
     const std::string bytes = encodeDaemonArgs(a);
-    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 03")));
+    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 04")));
     const std::string tail = test::hexBytes(
         "e8 03 00 00 00 00 00 00"  // maximum-requests 1000
         "02 00 00 00 03 00 00 00"  // restart-interval 2, inactivity-timeout 3
@@ -225,6 +272,10 @@ TEST(DaemonArgs, InvalidValuesAreRefused) {
     wideUmask.group = "g";
     wideUmask.umask = 01000;
     EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(wideUmask)).isOk());
+    DaemonArgs optimizeTooHigh;
+    optimizeTooHigh.group = "g";
+    optimizeTooHigh.python.optimize = 3;
+    EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(optimizeTooHigh)).isOk());
     DaemonArgs tooManySecrets;
     tooManySecrets.group = "g";
     tooManySecrets.secrets.resize(kRetainedSecretGenerations + 1);

@@ -81,5 +81,26 @@ def application(environ, start_response):
         ::testing::ExitedWithCode(kReturned), "WG0305");
 }
 
+TEST(RuntimeShutdownDeathTest, ShutdownSubscribersHearWhy) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(
+        {
+            ::setenv("WSGID_TEST_VERBOSE", "1", 1);
+            runInGroup("subscribed", R"PY(
+import mod_wsgi, sys
+@mod_wsgi.subscribe_shutdown
+def stopping(name, **event):
+    sys.stderr.write('subscriber heard %s %s\n' % (name, event['shutdown_reason']))
+def application(environ, start_response):
+    start_response('200 OK', [])
+    return [b'subscribed']
+)PY");
+            removeTempFiles();
+            runtime().shutdown(kLongTimeout, "maximum_requests");
+            ::_exit(kReturned);
+        },
+        ::testing::ExitedWithCode(kReturned), "subscriber heard process_stopping maximum_requests");
+}
+
 }  // namespace
 }  // namespace wsgid::testing

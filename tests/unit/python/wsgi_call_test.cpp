@@ -109,8 +109,26 @@ TEST(WsgiEnviron, HasTheModWsgiKeys) {
     check(environ['mod_wsgi.path_info'] == '/hello', 'path_info')
     check(environ['mod_wsgi.version'] == (5, 0, 0), 'mod_wsgi.version')
     check(environ['mod_wsgid.version'] == (0, 1, 0), 'mod_wsgid.version')
+    check(environ['mod_wsgi.daemon_start'].isdigit(), 'daemon_start')
 )PY"),
                                 io, request);
+    EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+    EXPECT_EQ(io.sent(), "ok");
+}
+
+TEST(WsgiEnviron, ModuleSnapshotOfTheMappedPathWinsOverARewrittenScriptName) {
+    // A trusted X-Forwarded-Script-Name rewrote SCRIPT_NAME in the module; mod_wsgi.script_name
+    // keeps what httpd mapped (the module sends it).
+    FakeRequestIo io;
+    const auto outcome = runApp(checkingApp(R"PY(
+    check(environ['SCRIPT_NAME'] == '/public', 'SCRIPT_NAME')
+    check(environ['mod_wsgi.script_name'] == '/mapped', 'script_name')
+    check(environ['mod_wsgi.path_info'] == '/x', 'path_info')
+)PY"),
+                                io,
+                                requestWith({{"mod_wsgi.script_name", "/mapped"},
+                                             {"mod_wsgi.path_info", "/x"},
+                                             {"SCRIPT_NAME", "/public"}}));
     EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
     EXPECT_EQ(io.sent(), "ok");
 }

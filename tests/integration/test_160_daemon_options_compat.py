@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+"""1xx: WSGIDaemonProcess options of mod_wsgi that mod_wsgid does not act on yet: accepted with a
+start-up warning naming them (WG0012) when ignoring them is harmless, refused at configtest when
+ignoring them would weaken isolation (chroot=) or change what runs
+(threads=0)."""
+
+import pytest
+
+from harness import http
+from harness.httpd import ServerConf, assert_configtest_fails
+
+
+@pytest.mark.allow_log("WG0012")
+def test_160_01_accepted_options_are_named_at_start(make_server):
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess opts threads=2 server-metrics=On newrelic-config-file=/etc/newrelic.ini
+WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=opts
+"""))
+    assert http.get(srv.port, "/env").status == 200
+    record = srv.log.wait_for(r"WG0012", 0)
+    assert "server-metrics" in srv.log.read_from(0) and "opts" in record.text, record.text
+
+
+def test_160_02_isolation_options_fail_configtest(make_server):
+    assert_configtest_fails(make_server, "WSGIDaemonProcess g chroot=/srv/jail\n",
+                            ["chroot", "not supported"])
+
+
+def test_160_03_service_script_daemons_fail_configtest(make_server):
+    assert_configtest_fails(make_server, "WSGIDaemonProcess g threads=0\n", ["threads"])
+
+
+@pytest.mark.allow_log("WG0116")
+def test_160_04_socket_timeout_bounds_the_wait_for_a_response(make_server):
+    # socket-timeout= of the group, as in mod_wsgi: a response that does not start in time is a
+    # 504 (the app goes on running in the daemon).
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess slow threads=2 socket-timeout=1
+WSGIScriptAlias /sleep ${APPS}/sleep/app.wsgi process-group=slow
+"""))
+    assert http.get(srv.port, "/sleep?t=3").status == 504
+    srv.log.wait_for(r"WG0116", 0)
