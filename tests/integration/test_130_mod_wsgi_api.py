@@ -43,7 +43,7 @@ class TestModWsgiApi:
         assert env["mod_wsgi.callable_object"] == "application"
         assert (env["mod_wsgi.script_name"], env["mod_wsgi.path_info"]) == ("/env", "/a b")
         assert env["mod_wsgi.script_reloading"] == "1"
-        assert env["mod_wsgi.enable_sendfile"] == "0"
+        assert env["mod_wsgi.enable_sendfile"] == "1"  # our default (docs/configuration.md)
         starts = [env[f"mod_wsgi.{k}_start"] for k in ("request", "queue", "daemon")]
         assert all(s.isdigit() for s in starts), starts
         assert int(starts[0]) <= int(starts[1]), starts  # both httpd's clock, in order
