@@ -422,7 +422,8 @@ bool Connection::sendFrame(FrameType type, std::string_view payload, Deadline de
 
 // ---- worker side ----------------------------------------------------------------------------
 
-bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer) noexcept {
+bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer,
+                       const std::function<void()>& appDone) noexcept {
     try {
         if (!pending_) {
             log_.log(LogLevel::Critical, "WG0221", "serve() without a decoded request");
@@ -447,6 +448,7 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer)
             const WriterRelease release(writer);
             BodyIo io(*this);
             const python::CallOutcome outcome = app.handle(worker, request, io);
+            appDone();
             finished = finishRequest(outcome);
         }
         writer_ = nullptr;

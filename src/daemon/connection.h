@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -150,8 +151,12 @@ public:
     /// or Error, and discards the rest of the request body. True when the connection may carry
     /// another request (call processBuffered() next); false when it must be closed. The response
     /// goes out through `writer`, the calling worker thread's own; when serve() returns, that
-    /// writer no longer uses the socket.
-    bool serve(Application& app, Worker& worker, ResponseWriter& writer) noexcept;
+    /// writer no longer uses the socket. `appDone` runs once, when the app has returned and
+    /// before End or Error goes out: the module may send its next request as soon as it reads
+    /// End, and the worker's place must already be free by then (docs/architecture.md,
+    /// "Admission"). It does not run when serve() fails before the app is called.
+    bool serve(Application& app, Worker& worker, ResponseWriter& writer,
+               const std::function<void()>& appDone) noexcept;
 
     [[nodiscard]] std::uint64_t serial() const noexcept { return serial_; }
 

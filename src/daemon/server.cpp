@@ -681,12 +681,18 @@ void Server::workerMain(std::size_t index) noexcept {
                 ++busyWorkers_;
                 noteActivity();
                 beginRunning(index, **conn);
-                const bool keep = (*conn)->serve(app_, *worker, writer);
+                bool placeFreed = false;
+                const bool keep = (*conn)->serve(app_, *worker, writer, [&]() noexcept {
+                    placeFreed = true;
+                    finished();
+                });
                 endRunning(index);
                 ++requestsDone_;
                 noteActivity();
                 --busyWorkers_;
-                finished();
+                if (!placeFreed) {
+                    finished();
+                }
                 if (keep) {
                     const Connection::Event next = (*conn)->processBuffered();
                     dispatch(std::move(*conn), next);
