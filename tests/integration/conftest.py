@@ -47,6 +47,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "protocols(*names): the protocols a test taking `client` runs over (default: PROTOCOLS)")
+    config.addinivalue_line(
+        "markers",
+        "unsanitized(reason): the test cannot run in the sanitizer build (deselected there)")
 
 
 def pytest_generate_tests(metafunc):
@@ -72,11 +75,18 @@ def item_protocol(item) -> str:
 def pytest_collection_modifyitems(config, items):
     """Whether a server speaks HTTP/2 is known before it starts (ServerConf.serves_http2): the
     HTTP/2 cases of a server that cannot (any under mpm_prefork, where mod_http2 does not run)
-    are deselected rather than generated and skipped."""
+    are deselected rather than generated and skipped. So are the tests marked `unsanitized` in
+    the sanitizer build."""
+    try:
+        sanitized = settings_mod.load().sanitized
+    except FileNotFoundError:
+        sanitized = False  # the harness fixture reports the missing settings
     keep, dropped = [], []
     for item in items:
         conf = getattr(item.cls, "server_conf", None) or ServerConf("")
         if item_protocol(item) in HTTP2_PROTOCOLS and not conf.serves_http2():
+            dropped.append(item)
+        elif sanitized and item.get_closest_marker("unsanitized") is not None:
             dropped.append(item)
         else:
             keep.append(item)

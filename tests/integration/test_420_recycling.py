@@ -200,6 +200,8 @@ WSGIScriptAlias /r ${APPS}/recycle/app.wsgi process-group=cpu
     assert http.get(srv.port, "/r").status == 200
 
 
+@pytest.mark.unsanitized("AddressSanitizer reserves terabytes of address space for its shadow "
+                          "memory: under RLIMIT_DATA/RLIMIT_AS the daemon cannot even start")
 @pytest.mark.parametrize("option", ["memory-limit=256M", "virtual-memory-limit=1G"])
 def test_420_09_memory_limits_make_allocations_fail(make_server, allow_log, option):
     allow_log(*APP_ERROR_IDS)
