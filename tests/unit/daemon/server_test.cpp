@@ -212,6 +212,15 @@ protected:
         return client;
     }
 
+    /// A connected client past its first request (`id`): a pooled connection, whose further
+    /// requests hold no reserved worker.
+    std::unique_ptr<TestClient> pooledConnection(const std::string& id) {
+        auto client = connect();
+        EXPECT_TRUE(client->sendRequest(makeHead(id, 0), {}));
+        EXPECT_TRUE(client->readResponse().isOk());
+        return client;
+    }
+
     SocketDir dir_;
     std::optional<uid_t> peerUid_ = ::getuid();
     bool siblings_ = false;                      // ServerConfig::siblings
@@ -856,12 +865,8 @@ TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
     siblings_ = true;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
     // Two pooled connections, each past its first request.
-    auto a = connect();
-    ASSERT_TRUE(a->sendRequest(makeHead("warm-a", 0), {}));
-    ASSERT_TRUE(a->readResponse().isOk());
-    auto b = connect();
-    ASSERT_TRUE(b->sendRequest(makeHead("warm-b", 0), {}));
-    ASSERT_TRUE(b->readResponse().isOk());
+    auto a = pooledConnection("warm-a");
+    auto b = pooledConnection("warm-b");
     // warm-b's worker frees its place just after its response: until then "hold" would be busy.
     ASSERT_TRUE(noneAdmitted());
 
@@ -896,12 +901,8 @@ TEST_F(ServerTest, WithSiblingsTheNextRequestAfterAResponseFindsTheWorkerFree) {
     SeenIds seen;
     siblings_ = true;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
-    auto a = connect();
-    ASSERT_TRUE(a->sendRequest(makeHead("warm-a", 0), {}));
-    ASSERT_TRUE(a->readResponse().isOk());
-    auto b = connect();
-    ASSERT_TRUE(b->sendRequest(makeHead("warm-b", 0), {}));
-    ASSERT_TRUE(b->readResponse().isOk());
+    auto a = pooledConnection("warm-a");
+    auto b = pooledConnection("warm-b");
     constexpr int kRounds = 100;
     for (int i = 0; i < kRounds; ++i) {
         TestClient& first = (i % 2 == 0) ? *a : *b;
@@ -947,9 +948,7 @@ TEST_F(ServerTest, WithSiblingsAWorkerReservedForANewConnectionIsNotGivenAway) {
     SeenIds seen;
     siblings_ = true;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
-    auto pooled = connect();
-    ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
-    ASSERT_TRUE(pooled->readResponse().isOk());
+    auto pooled = pooledConnection("warm");
     ASSERT_TRUE(noneAdmitted());
     auto fresh = connect();  // accepted: the worker was free, and is now reserved for it
     ASSERT_TRUE(pooled->sendRequest(makeHead("pooled", 0), {}));
@@ -970,9 +969,7 @@ TEST_F(ServerTest, WithSiblingsTheFirstRequestOfAnAcceptedConnectionIsNeverBusy)
     SeenIds seen;
     siblings_ = true;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
-    auto pooled = connect();
-    ASSERT_TRUE(pooled->sendRequest(makeHead("warm", 0), {}));
-    ASSERT_TRUE(pooled->readResponse().isOk());
+    auto pooled = pooledConnection("warm");
     ASSERT_TRUE(noneAdmitted());
     auto fresh = connect();
     ASSERT_TRUE(pooled->sendRequest(makeHead("hold", 0), {}, false, protocol::kHeadMayQueue));
@@ -1214,9 +1211,7 @@ TEST_F(ServerTest, ATimedOutRequestGetsRequestTimeoutWhileItsThreadGoesOn) {
 
 TEST_F(ServerTest, ARequestThatFinishedCannotBeTimedOut) {
     startServer(echo);
-    auto client = connect();
-    ASSERT_TRUE(client->sendRequest(makeHead("quick", 0), {}));
-    ASSERT_TRUE(client->readResponse().isOk());
+    auto client = pooledConnection("quick");
     // The worker leaves the request just after the response went out.
     const auto deadline = common::Clock::now() + kTestTimeout;
     while (!server_->runningRequests().empty() && common::Clock::now() < deadline) {
