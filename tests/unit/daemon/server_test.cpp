@@ -867,7 +867,7 @@ TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
     // Two pooled connections, each past its first request.
     auto a = pooledConnection("warm-a");
     auto b = pooledConnection("warm-b");
-    // warm-b's worker frees its place just after its response: until then "hold" would be busy.
+    // Nothing left admitted before "hold" (the worker freed its place before warm-b's End).
     ASSERT_TRUE(noneAdmitted());
 
     ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
