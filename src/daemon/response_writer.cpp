@@ -12,6 +12,7 @@
 
 #include "common/descriptor_passing.h"
 #include "common/socket_io.h"
+#include "common/thread_name.h"
 #include "protocol/limits.h"
 
 namespace wsgid::daemon {
@@ -43,7 +44,10 @@ void releaseIfLarge(std::string& buffer) {
 
 ResponseWriter::ResponseWriter() noexcept {
     try {
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            common::nameThisThread("wsgid-writer");
+            run();
+        });
     } catch (...) {
         // No thread: tryQueue() declines and write()/finish() write on the owner's thread.
     }

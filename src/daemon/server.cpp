@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/duration_text.h"
+#include "common/thread_name.h"
 #include "daemon/response_writer.h"
 
 namespace wsgid::daemon {
@@ -215,6 +216,7 @@ void Server::wakeIoThread() noexcept {
 // ---- I/O thread ---------------------------------------------------------------------------
 
 void Server::ioMain() noexcept {
+    common::nameThisThread("wsgid-io");
     try {
         std::array<epoll_event, kMaxEventsPerWait> events{};
         for (;;) {
@@ -659,6 +661,8 @@ void Server::expireQueued() {
 
 void Server::workerMain(std::size_t index) noexcept {
     try {
+        // Cut past 99 workers (Linux keeps 15 bytes); the name is only a diagnostic aid.
+        common::nameThisThread("wsgid-worker-" + std::to_string(index));
         std::unique_ptr<Worker> worker = app_.makeWorker();
         if (!worker) {
             log_.log(LogLevel::Critical, "WG0237",
