@@ -71,6 +71,7 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     error_.reset();
     pending_.clear();
     openBody_ = std::string::npos;
+    sentNow_ = false;
     held_.clear();
     heldDescriptor_.reset();
 }
@@ -138,6 +139,15 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
             return std::nullopt;
         }
         queueLocked(type, payload);
+        if (!more && !busy_ && !sentNow_ && pending_.size() <= kMaxFirstSendNow) {
+            sentNow_ = true;
+            if (!sendPendingNowLocked()) {
+                return *error_;
+            }
+            if (pending_.empty()) {
+                return Status::ok();
+            }
+        }
         const bool wake = !busy_ && !more;
         lock.unlock();
         if (wake) {
@@ -148,6 +158,18 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
         // Out of memory: write() reports it without the GIL.
         return std::nullopt;
     }
+}
+
+bool ResponseWriter::sendPendingNowLocked() {
+    common::Result<std::size_t> sent = common::sendNow(fd_, pending_);
+    if (!sent.isOk()) {
+        (void)failLocked(sent.status());
+        return false;
+    }
+    pending_.erase(0, *sent);
+    // A Body frame partly sent can no longer grow: its header is on its way.
+    openBody_ = std::string::npos;
+    return true;
 }
 
 Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept {
