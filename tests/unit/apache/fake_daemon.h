@@ -302,6 +302,13 @@ public:
         held_.clear();
         return common::Status::ok();
     }
+    /// Passes what is held on without a flush (response-buffer-size= not reached yet).
+    common::Status release() override {
+        ++releases_;
+        body_ += held_;
+        held_.clear();
+        return common::Status::ok();
+    }
     common::Status end() override {
         ended_ = true;
         body_ += held_;
@@ -317,6 +324,7 @@ public:
     std::string held_;
     std::vector<std::string> flushedChunks_;
     int flushes_ = 0;
+    int releases_ = 0;
     bool ended_ = false;
 };
 
