@@ -114,7 +114,8 @@ enum class ResponseState {
 /// that break the relay stop it through fail()/clientFailed(), which set result_.
 class Relay {
 public:
-    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink, RelayOptions options)
+    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
+          const RelayOptions& options)
         : conn_(conn), source_(source), sink_(sink), options_(options) {}
 
     RelayResult run(const protocol::RequestHead& head);
