@@ -7,7 +7,6 @@ the configtest messages for values out of range."""
 
 import os
 import re
-import socket
 import subprocess
 import uuid
 
@@ -74,22 +73,9 @@ class TestBufferOptions:
     def test_190_04_a_flush_delay_still_delivers_each_event(self, server):
         # The first event reaches the client while the app waits for the client: the delay is
         # a bound, not a hold until the next block.
-        flag = server.state / f"sse-{uuid.uuid4().hex}"
-        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
-            sock.sendall(f"GET /paced/sse?flag={flag} HTTP/1.1\r\nHost: localhost\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            seen = b""
-            while b"event-1" not in seen:
-                chunk = sock.recv(4096)
-                assert chunk, f"connection closed before the first event: {seen!r}"
-                seen += chunk
-            assert b"event-2" not in seen, seen
-            flag.write_text("go")
-            while True:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                seen += chunk
+        seen = http.sse_exchange(server.port, "/paced/sse",
+                                 server.state / f"sse-{uuid.uuid4().hex}")
+        assert b"HTTP/1.1 200" in seen
         assert b"data: event-2 flag=seen" in seen, seen
 
 
@@ -166,3 +152,17 @@ WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=all
 """))
     assert http.get(srv.port, "/env").status == 200
     assert "WG0012" not in srv.log.read_from(0)
+
+
+def test_190_08_a_size_the_kernel_caps_is_logged_once(make_server):
+    # Linux caps SO_SNDBUF at net.core.wmem_max: the daemon says so once, naming the options.
+    with open("/proc/sys/net/core/wmem_max") as f:
+        wmem_max = int(f.read())
+    asked = min(1 << 30, 4 * wmem_max)
+    srv = make_server(ServerConf(f"""
+WSGIDaemonProcess capped threads=2 send-buffer-size={asked}
+WSGIScriptAlias /env ${{APPS}}/environ/app.wsgi process-group=capped
+"""))
+    assert http.get(srv.port, "/env").status == 200  # served all the same
+    record = srv.log.wait_for(r"WG0298", 0)
+    assert f"send-buffer-size={asked}" in record.text and "wmem_max" in record.text, record.text
