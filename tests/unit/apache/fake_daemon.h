@@ -174,6 +174,17 @@ private:
     protocol::FrameDecoder decoder_;
 };
 
+/// A module connection (pid 4242) and the FakeDaemon at its other end.
+struct RelayFixture {
+    RelayFixture() {
+        auto [a, b] = socketPair();
+        conn = std::make_unique<DaemonConnection>(std::move(a), "/test.sock", 4242);
+        daemon = std::make_unique<FakeDaemon>(std::move(b));
+    }
+    std::unique_ptr<DaemonConnection> conn;
+    std::unique_ptr<FakeDaemon> daemon;
+};
+
 /// A short socket directory under /tmp (Unix socket paths are capped at 108 bytes).
 class SocketDir {
 public:

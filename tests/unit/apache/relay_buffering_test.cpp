@@ -20,12 +20,10 @@ namespace {
 
 using common::Deadline;
 using protocol::FrameType;
-using test::FakeDaemon;
 using test::getHead;
 using test::kIo;
 using test::kTestDeadline;
 using test::RecordingSink;
-using test::socketPair;
 using test::StringSource;
 using namespace std::chrono_literals;
 
@@ -40,15 +38,7 @@ std::string startFrame(std::vector<protocol::Header> headers) {
                                             .status = "200 OK", .headers = std::move(headers)}));
 }
 
-struct Fixture {
-    Fixture() {
-        auto [a, b] = socketPair();
-        conn = std::make_unique<DaemonConnection>(std::move(a), "/test.sock", 4242);
-        daemon = std::make_unique<FakeDaemon>(std::move(b));
-    }
-    std::unique_ptr<DaemonConnection> conn;
-    std::unique_ptr<FakeDaemon> daemon;
-};
+using Fixture = test::RelayFixture;
 
 /// A daemon that reads the request and answers with `raw`, keeping its end open.
 RelayResult relayRaw(const std::string& raw, RecordingSink& sink, ResponseBuffering buffering) {

@@ -10,21 +10,14 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include "common/unique_fd.h"
+#include "support/fd_tools.h"
 
 namespace wsgid::common {
 namespace {
 
-struct StreamPair {
-    UniqueFd a;
-    UniqueFd b;
-};
-
-StreamPair streamPair() {
-    int fds[2] = {-1, -1};
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
+// A failed socketpair() leaves invalid descriptors, which every assertion below then fails on.
+using testing::StreamPair;
+using testing::streamPair;
 
 /// Bytes a non-blocking writer gets into `fd` before EAGAIN while nobody reads the other end.
 std::size_t bytesInFlight(int fd) {
