@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "common/python_settings.h"
+#include "common/socket_buffers.h"
 #include "common/status.h"
 #include "protocol/handshake.h"
 
@@ -99,6 +100,9 @@ struct DaemonArgs {
     int cpuPriority = 0;               ///< cpu-priority=: setpriority() at start (0: inherited)
     std::uint64_t stackSize = 0;  ///< stack-size=: bytes of each new thread's stack (0: libc's)
     std::string pythonEggs;       ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    /// SO_SNDBUF (send-buffer-size=) and SO_RCVBUF (receive-buffer-size=) of every accepted
+    /// connection; zeros leave the kernel's defaults.
+    common::SocketBufferSizes socketBuffers;
 };
 
 /// Bounds of cpu-priority= (nice values).
