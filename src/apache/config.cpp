@@ -427,10 +427,13 @@ void checkChroot(DaemonGroup& g, bool asRoot, ConfigErrors& errors) {
         const std::string script = entry.substr(0, bar);
         const auto inside = pathInJail(g.chroot, script);
         if (!inside) {
-            errors.add(what + ": the script " + script +
-                       " (WSGIImportScript or a preloading WSGIScriptAlias) is outside the jail; "
-                       "move it inside " +
-                       g.chroot);
+            std::string message = what + ": the script ";
+            message += script;
+            message +=
+                " (WSGIImportScript or a preloading WSGIScriptAlias) is outside the jail; "
+                "move it inside ";
+            message += g.chroot;
+            errors.add(message);
             continue;
         }
         entry = *inside + (bar == std::string::npos ? std::string() : entry.substr(bar));

@@ -186,9 +186,12 @@ int runServiceScripts(python::Runtime& runtime, SignalWatcher& watcher,
             if (s.code() == common::ErrorCode::Closed) {
                 reason = protocol::StopReason::Signal;  // SystemExit: told to stop
             } else if (!s) {
-                log.log(LogLevel::Error, "WG0251",
-                        "service script '" + script + "' in application group '" + group +
-                            "' failed: " + s.message());
+                std::string message = "service script '" + script;
+                message += "' in application group '";
+                message += group;
+                message += "' failed: ";
+                message += s.message();
+                log.log(LogLevel::Error, "WG0251", message);
             }
         }
         settled.disarm();

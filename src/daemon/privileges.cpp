@@ -47,6 +47,18 @@ Result<std::vector<gid_t>> groupListOf(const std::string& name, gid_t gid) {
     return groups;
 }
 
+/// chroot() into `jail`, then chdir("/") inside it.
+Status enterJail(const std::string& jail) {
+    if (::chroot(jail.c_str()) != 0) {
+        return sysError("chroot(" + jail + ")", errno);
+    }
+    // The working directory inherited from httpd is outside the jail: a way back out.
+    if (::chdir("/") != 0) {
+        return sysError("chdir(/) in the jail " + jail, errno);
+    }
+    return Status::ok();
+}
+
 }  // namespace
 
 std::optional<PasswdEntry> lookupUser(uid_t uid) {
@@ -67,17 +79,6 @@ std::optional<PasswdEntry> lookupUser(uid_t uid) {
                            .home = pw.pw_dir != nullptr ? pw.pw_dir : "",
                            .gid = pw.pw_gid};
     }
-}
-
-Status enterJail(const std::string& jail) {
-    if (::chroot(jail.c_str()) != 0) {
-        return sysError("chroot(" + jail + ")", errno);
-    }
-    // The working directory inherited from httpd is outside the jail: a way back out.
-    if (::chdir("/") != 0) {
-        return sysError("chdir(/) in the jail " + jail, errno);
-    }
-    return Status::ok();
 }
 
 Result<bool> switchUser(const protocol::DaemonArgs& args, common::LogSink& log) {
