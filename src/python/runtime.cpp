@@ -295,6 +295,8 @@ common::Status Runtime::preload(WorkerScope& worker, const std::string& scriptFi
     }
 }
 
+// The worker's per-thread state changes (through its Impl) when it first enters a group.
+// cppcheck-suppress constParameter
 common::Status Runtime::stopRaisesSystemExit(WorkerScope& worker, bool on) {
     // _signal, not signal: WSGIRestrictSignal may have replaced signal.signal with a no-op.
     static constexpr const char* kOnCode = R"PY(
