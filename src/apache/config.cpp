@@ -16,6 +16,7 @@
 
 #include "apache/config_parse.h"
 #include "apache/httpd_includes.h"
+#include "apache/jail_path.h"
 #include "apache/socket_directory.h"
 // httpd_includes.h first: apr_raii.h needs the APR pool API.
 #include "apache/apr_raii.h"
@@ -386,6 +387,72 @@ const char* serverNameOf(const server_rec* s) {
     return s != nullptr && s->server_hostname != nullptr ? s->server_hostname : "";
 }
 
+/// Whether a GroupReference's directive only loads a script at process start (WSGIImportScript),
+/// the one use a threads=0 group has.
+bool isServiceScriptReference(std::string_view directive) {
+    return directive.starts_with("WSGIImportScript");
+}
+
+/// chroot=: an existing directory that only root may change (a tenant able to write its own
+/// root could plant files there: a fake /etc/passwd, a Python module), entered by a daemon
+/// started as root. The group's preload scripts must be inside it; they are rewritten to the
+/// paths the daemon sees. home= and python-home= are paths inside the jail.
+void checkChroot(DaemonGroup& g, bool asRoot, ConfigErrors& errors) {
+    if (g.chroot.empty()) {
+        return;
+    }
+    const std::string what = groupLabel(g) + ": chroot=" + g.chroot;
+    if (!asRoot) {
+        errors.add(what +
+                   " needs httpd started as root (only root may chroot); remove the "
+                   "option or start httpd as root");
+        return;
+    }
+    struct stat st {};
+    if (::stat(g.chroot.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        errors.add(what +
+                   " is not an existing directory; create the jail (see chroot= in "
+                   "docs/configuration.md) or fix the path");
+        return;
+    }
+    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        errors.add(what +
+                   " must be owned by root and writable by no one else, or the daemon's "
+                   "user could plant files in its own root; run chown root: " +
+                   g.chroot + " && chmod go-w " + g.chroot);
+        return;
+    }
+    for (std::string& entry : g.preload) {
+        const auto bar = entry.rfind('|');
+        const std::string script = entry.substr(0, bar);
+        const auto inside = pathInJail(g.chroot, script);
+        if (!inside) {
+            std::string message = what + ": the script ";
+            message += script;
+            message +=
+                " (WSGIImportScript or a preloading WSGIScriptAlias) is outside the jail; "
+                "move it inside ";
+            message += g.chroot;
+            errors.add(message);
+            continue;
+        }
+        entry = *inside + (bar == std::string::npos ? std::string() : entry.substr(bar));
+    }
+}
+
+/// threads=0: a service-script daemon needs something to run.
+void checkServiceGroup(const DaemonGroup& g, ConfigErrors& errors) {
+    if (g.threads == 0 && g.preload.empty()) {
+        errors.add(groupLabel(g) +
+                   ": threads=0 makes a service-script daemon, but no WSGIImportScript names "
+                   "process-group=" +
+                   g.name +
+                   ", so it would do nothing; add WSGIImportScript /path/to/script.py "
+                   "process-group=" +
+                   g.name + " application-group=%{GLOBAL}, or give the group threads=1 or more");
+    }
+}
+
 void checkReferences(const GroupRegistry& registry, ConfigErrors& errors) {
     for (const auto& ref : registry.references) {
         const DaemonGroup* g = registry.find(ref.name);
@@ -393,6 +460,13 @@ void checkReferences(const GroupRegistry& registry, ConfigErrors& errors) {
             errors.add(std::string(ref.directive) + " '" + ref.name + "' at " + ref.where +
                        " names no daemon process group; define it with WSGIDaemonProcess " +
                        ref.name + " ... or correct the name");
+            continue;
+        }
+        if (g->threads == 0 && !isServiceScriptReference(ref.directive)) {
+            errors.add(std::string(ref.directive) + " '" + ref.name + "' at " + ref.where +
+                       " sends requests to a group that takes none: " + groupLabel(*g) +
+                       " has threads=0 and only runs its WSGIImportScript service scripts; "
+                       "send the requests to a group with threads=1 or more");
             continue;
         }
         // A vhost's group serves only vhosts with the same ServerName (mod_wsgi's rule). A
@@ -503,20 +577,25 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             if (g.pythonHome.empty()) {
                 g.pythonHome = registry.pythonHome;
             }
+            checkChroot(g, asRoot, errors);
+            // Inside a jail the paths are the daemon's; configtest looks at them from outside.
+            const std::string jail = g.chroot.empty() || g.chroot == "/" ? "" : g.chroot;
             if (!g.pythonHome.empty()) {
                 const std::string what =
                     g.pythonHome == registry.pythonHome && !registry.pythonHome.empty()
                         ? groupLabel(g) + ": WSGIPythonHome"
                         : groupLabel(g) + ": python-home";
-                if (auto st = checkPythonHome(what, g.pythonHome, WSGID_PYTHON_VERSION); !st) {
+                if (auto st = checkPythonHome(what, jail + g.pythonHome, WSGID_PYTHON_VERSION);
+                    !st) {
                     errors.add(st.message());
                 }
             }
             if (!g.home.empty()) {
-                if (auto st = checkDirectory(groupLabel(g) + ": home", g.home); !st) {
+                if (auto st = checkDirectory(groupLabel(g) + ": home", jail + g.home); !st) {
                     errors.add(st.message());
                 }
             }
+            checkServiceGroup(g, errors);
         }
         checkReferences(registry, errors);
         if (!registry.groups().empty()) {

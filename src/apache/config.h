@@ -129,7 +129,7 @@ struct DaemonGroup {
 
     int processes = 1;
     bool processesGiven = false;      ///< processes= present at all -> wsgi.multiprocess
-    int threads = 15;                 ///< mod_wsgi's default
+    int threads = 15;                 ///< mod_wsgi's default; 0: service scripts only
     std::string user;                 ///< user= as written ("" = Apache's User)
     std::string group;                ///< group= as written ("" = the user's primary group)
     std::string supplementaryGroups;  ///< supplementary-groups= as written (comma list)
@@ -139,6 +139,9 @@ struct DaemonGroup {
     std::vector<gid_t> supplementaryGids;
     std::optional<mode_t> umask;
     std::string home;
+    /// chroot=: the daemons chroot here before they drop privileges; home=, python-home=,
+    /// python-path= and the scripts they load are then paths inside it. "" = none.
+    std::string chroot;
     std::string pythonHome;  ///< python-home=, or WSGIPythonHome once check_config ran
     std::vector<std::string> pythonPath;
     std::string displayName;  ///< already expanded (%{GROUP} -> "(wsgi:NAME)")

@@ -135,14 +135,6 @@ void noteProcessesGiven(DaemonGroup& g) {
     g.processesGiven = true;
 }
 
-Status refuseServiceScriptMode(std::string_view what, std::string_view value) {
-    if (value == "0") {
-        return invalid(std::string(what) + ": threads=0 (mod_wsgi's service-script mode) is not " +
-                       "supported yet; use threads=1 or more");
-    }
-    return Status::ok();
-}
-
 /// switch-interval= has WSGISwitchInterval's bounds.
 Status checkSwitchInterval(std::string_view what, std::string_view value) {
     if (parseSwitchInterval(value)) {
@@ -159,14 +151,15 @@ Status checkSwitchInterval(std::string_view what, std::string_view value) {
 constexpr std::array kDaemonOptions = {
     DaemonOption{"processes", OptionKind::Integer, &DaemonGroup::processes, 1, kMaxDaemonProcesses,
                  nullptr, noteProcessesGiven},
-    DaemonOption{"threads", OptionKind::Integer, &DaemonGroup::threads, 1, kMaxDaemonThreads,
-                 refuseServiceScriptMode},
+    // 0: a service-script daemon (WSGIImportScript only, no requests); checked by check_config.
+    DaemonOption{"threads", OptionKind::Integer, &DaemonGroup::threads, 0, kMaxDaemonThreads},
     DaemonOption{"user", OptionKind::Identity, &DaemonGroup::user},
     DaemonOption{"group", OptionKind::Identity, &DaemonGroup::group},
     DaemonOption{"supplementary-groups", OptionKind::IdentityList,
                  &DaemonGroup::supplementaryGroups},
     DaemonOption{"umask", OptionKind::Umask, &DaemonGroup::umask},
     DaemonOption{"home", OptionKind::AbsolutePath, &DaemonGroup::home},
+    DaemonOption{"chroot", OptionKind::AbsolutePath, &DaemonGroup::chroot},
     DaemonOption{"python-home", OptionKind::AbsolutePath, &DaemonGroup::pythonHome},
     DaemonOption{"python-path", OptionKind::PathList, &DaemonGroup::pythonPath},
     DaemonOption{"display-name", OptionKind::DisplayName, &DaemonGroup::displayName},
@@ -241,8 +234,8 @@ constexpr bool optionNamesAreUnique() {
 static_assert(optionNamesAreUnique(), "kDaemonOptions lists an option twice");
 
 // Security boundaries mod_wsgid does not enforce yet: ignoring them with a warning would silently
-// weaken isolation, so configtest fails instead.
-constexpr std::array<std::string_view, 1> kRejectedOptions = {"chroot"};
+// weaken isolation, so configtest fails instead. None left (chroot= is implemented).
+constexpr std::array<std::string_view, 0> kRejectedOptions = {};
 
 /// A checked option value, in the form its kind produces.
 using OptionValue =

@@ -12,6 +12,7 @@
 
 #include "apache/environ_rules.h"
 #include "apache/httpd_includes.h"
+#include "apache/jail_path.h"
 #include "common/hook_result.h"
 #include "protocol/request_flags.h"
 
@@ -149,6 +150,9 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     } else {
         head.scriptFilename = r->filename != nullptr ? r->filename : "";
     }
+    if (!routing.jail.empty()) {
+        head.scriptFilename = pathInJail(routing.jail, head.scriptFilename).value_or("");
+    }
     head.callableObject = std::move(routing.callableObject);
     head.applicationGroup = std::move(routing.applicationGroup);
     head.processGroup = std::move(routing.processGroup);
@@ -187,8 +191,18 @@ protocol::RequestHead buildRequestHead(request_rec* r, RequestRouting&& routing)
     env.add("SCRIPT_NAME", std::move(routing.scriptName));
     env.add("PATH_INFO", std::move(routing.pathInfo));
     env.add("QUERY_STRING", r->args != nullptr ? r->args : "");
-    env.add("SCRIPT_FILENAME", r->filename);
-    env.add("DOCUMENT_ROOT", ap_document_root(r));
+    if (routing.jail.empty()) {
+        env.add("SCRIPT_FILENAME", r->filename);
+        env.add("DOCUMENT_ROOT", ap_document_root(r));
+    } else {
+        // As mod_wsgi: the paths the chrooted daemon sees; one outside the jail is left out.
+        if (auto inside = pathInJail(routing.jail, r->filename != nullptr ? r->filename : "")) {
+            env.add("SCRIPT_FILENAME", std::move(*inside));
+        }
+        if (auto inside = pathInJail(routing.jail, ap_document_root(r))) {
+            env.add("DOCUMENT_ROOT", std::move(*inside));
+        }
+    }
     env.add("CONTEXT_PREFIX", ap_context_prefix(r));
     env.add("CONTEXT_DOCUMENT_ROOT", ap_context_document_root(r));
     env.add("REMOTE_ADDR", r->useragent_ip);

@@ -39,6 +39,9 @@ struct RequestRouting {
     std::string hookScript;
     std::string hook;
     std::vector<protocol::EnvEntry> hookArgs;
+    /// chroot= of the group ("" = none): the script the daemon loads, SCRIPT_FILENAME and
+    /// DOCUMENT_ROOT are given as paths inside it (the caller checked that the script is).
+    std::string jail;
 };
 
 /// Builds the RequestHead of `r`: the CGI variables, the mod_wsgi.* settings of the request

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "apache/httpd_includes.h"
+#include "apache/jail_path.h"
 // httpd_includes.h first: these headers need the APR API.
 #include "apache/apache_body_source.h"
 #include "apache/apache_response_sink.h"
@@ -558,7 +559,8 @@ std::string expandOption(const char* spec, bool literal, const ExpansionContext&
 
 /// The daemon group of the request: the route's option, then WSGIProcessGroup of the directory,
 /// then of the server, else the default group; %{...} expanded. 500 when no such group exists,
-/// it belongs to another virtual host, or WSGIRestrictProcess does not list it; 503 when it has
+/// it belongs to another virtual host, WSGIRestrictProcess does not list it or it takes no
+/// requests (threads=0); 503 when it has
 /// no socket.
 Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& registry,
                                       const RequestConfig& conf, const ExpansionContext& ctx) {
@@ -602,6 +604,14 @@ Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& regis
                       orEmpty(r->server->server_hostname));
         return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
     }
+    if (group->threads == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "WG0175: daemon process group '%s' (from '%s') has threads=0: it runs "
+                      "service scripts and takes no requests; send %s to another group",
+                      group->name.c_str(), groupSpec != nullptr ? groupSpec : "",
+                      orEmpty(r->filename));
+        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
+    }
     if (group->socketPath.empty()) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0108: daemon process group '%s' has no socket (not started)",
@@ -609,6 +619,20 @@ Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& regis
         return Step<const DaemonGroup*>::stop(HTTP_SERVICE_UNAVAILABLE);
     }
     return {.value = group};
+}
+
+/// chroot= of `group`: whether `script` (the file the daemon loads) is inside the jail; logs
+/// WG0176 when it is not, since the daemon could never open it.
+bool scriptInJail(request_rec* r, const DaemonGroup& group, std::string_view script) {
+    if (group.chroot.empty() || pathInJail(group.chroot, script)) {
+        return true;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "WG0176: WSGI script %.*s is outside the jail %s of daemon process group '%s' "
+                  "(chroot=); move it inside the jail or serve it from another group",
+                  static_cast<int>(script.size()), script.data(), group.chroot.c_str(),
+                  group.name.c_str());
+    return false;
 }
 
 /// Whether an output filter before httpd's protocol filters (DEFLATE and the like) works on this
@@ -883,7 +907,12 @@ common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const Hook
         return common::Status(common::ErrorCode::NotFound,
                               "no daemon group can run it (see the message before)");
     }
+    if (!scriptInJail(r, **group.value, script.script)) {
+        return common::Status(common::ErrorCode::NotFound,
+                              "its script is outside the group's chroot= jail");
+    }
     RequestRouting routing;
+    routing.jail = (*group.value)->chroot;
     // mod_wsgi runs these scripts in the main interpreter unless application-group= says.
     routing.applicationGroup = expandGroupSpec(
         script.applicationGroup != nullptr ? script.applicationGroup : "%{GLOBAL}", ctx);
@@ -958,6 +987,11 @@ int handleRequestImpl(request_rec* r) {
     if (const int owner = checkScriptOwner(r, *route.value->group, handlerScript); owner != OK) {
         return owner;
     }
+    if (!scriptInJail(r, *route.value->group,
+                      handlerScript != nullptr ? handlerScript->script : orEmpty(r->filename))) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    route.value->routing.jail = route.value->group->chroot;
     const Step<std::int64_t> length = bodyLength(r, conf);
     if (!length.value) {
         return length.status;

@@ -465,6 +465,7 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
         a.userName = g.userName;
     }
     a.home = g.home;
+    a.chroot = g.chroot;
     a.umask = g.umask;
     a.pythonHome = g.pythonHome;
     a.pythonPath = g.pythonPath;

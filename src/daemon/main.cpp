@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/prctl.h>
@@ -120,15 +121,19 @@ bool isListeningSocket(int fd) noexcept {
     return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting != 0;
 }
 
+/// A DaemonArgs::preload entry "script|application-group" as (script, application group).
+std::pair<std::string, std::string> splitPreload(const std::string& item) {
+    const auto bar = item.rfind('|');
+    return {item.substr(0, bar), bar == std::string::npos ? std::string() : item.substr(bar + 1)};
+}
+
 /// Loads each "script|application-group" before requests are served, with `scope` (the main
 /// thread's). A failing preload is logged and skipped, as mod_wsgi does for WSGIImportScript:
 /// the app may still work.
 void preloadScripts(python::Runtime& runtime, python::WorkerScope& scope,
                     const std::vector<std::string>& preload, common::LogSink& log) {
     for (const std::string& item : preload) {
-        const auto bar = item.rfind('|');
-        const std::string script = item.substr(0, bar);
-        const std::string group = bar == std::string::npos ? std::string() : item.substr(bar + 1);
+        const auto [script, group] = splitPreload(item);
         if (const common::Status s = runtime.preload(scope, script, group); !s) {
             std::string message = "preloading '" + script + "' into application group '";
             message += group;
@@ -142,6 +147,65 @@ void preloadScripts(python::Runtime& runtime, python::WorkerScope& scope,
             log.log(LogLevel::Info, "WG0252", message);
         }
     }
+}
+
+/// A service-script daemon reports ready (so its next exit restarts it at once) only once its
+/// scripts have run this long: the parent's own rule for a process that cannot say it is ready
+/// (kHealthyUptime in src/apache/restart_policy.h), so a script that returns at once backs off
+/// instead of spinning.
+constexpr std::chrono::seconds kServiceSettledAfter{10};
+
+/// threads=0 (docs/operations.md, "Service scripts"): runs the group's WSGIImportScript scripts
+/// one after another on the main thread, then exits so the parent starts the process again.
+/// SIGTERM and SIGINT raise SystemExit in the script (application-group %{GLOBAL}); a script
+/// that ends so stops the rest. shutdown-timeout bounds finalization; the parent's SIGKILL after
+/// shutdown-timeout bounds a script that ignores SystemExit. Returns the exit status.
+int runServiceScripts(python::Runtime& runtime, SignalWatcher& watcher,
+                      const protocol::DaemonArgs& args, common::LogSink& log) {
+    protocol::StopReason reason = protocol::StopReason::None;
+    {
+        python::WorkerScope mainScope(runtime);
+        if (const common::Status s = runtime.stopRaisesSystemExit(mainScope, true); !s) {
+            return startupFailure(log, "WG0268", "cannot run service scripts: " + s.message());
+        }
+        // A stop that came before Python took SIGTERM over is still in the self-pipe.
+        if (watcher.next(common::Deadline::after(std::chrono::milliseconds(0)))) {
+            reason = protocol::StopReason::Signal;
+        }
+        log.log(LogLevel::Notice, "WG0269",
+                "daemon process " + std::to_string(args.processIndex) + " of group '" + args.group +
+                    "' runs " + std::to_string(args.preload.size()) +
+                    " service script(s) (threads=0)");
+        Watchdog settled(kServiceSettledAfter, [] { StatusReporter::ready(); });
+        for (const std::string& item : args.preload) {
+            if (reason != protocol::StopReason::None) {
+                break;
+            }
+            const auto [script, group] = splitPreload(item);
+            const common::Status s = runtime.preload(mainScope, script, group);
+            if (s.code() == common::ErrorCode::Closed) {
+                reason = protocol::StopReason::Signal;  // SystemExit: told to stop
+            } else if (!s) {
+                std::string message = "service script '" + script;
+                message += "' in application group '";
+                message += group;
+                message += "' failed: ";
+                message += s.message();
+                log.log(LogLevel::Error, "WG0251", message);
+            }
+        }
+        settled.disarm();
+        // From here a stop is the default action: nothing is left to clean up in Python that
+        // finalization would not do, and SystemExit inside atexit handlers only adds noise.
+        (void)runtime.stopRaisesSystemExit(mainScope, false);
+    }
+    log.log(LogLevel::Notice, "WG0265",
+            reason == protocol::StopReason::None
+                ? std::string("service scripts returned; the process exits and is started again")
+                : std::string("service scripts stopped"));
+    StatusReporter::exiting(reason, 0);
+    runtime.shutdown(std::chrono::seconds(args.shutdownTimeoutSec));
+    return 0;
 }
 
 int run(int argc, char** argv) {
@@ -234,6 +298,10 @@ int run(int argc, char** argv) {
     pyConfig.processes = args.processes;
     pyConfig.multiprocess = args.multiprocess;
     pyConfig.python = args.python;
+    if (args.threads == 0) {
+        // As mod_wsgi: a service script may install its own signal handlers.
+        pyConfig.python.restrictSignal = false;
+    }
     pyConfig.log = &log;
     auto runtime = python::Runtime::start(pyConfig);
     if (!runtime) {
@@ -242,6 +310,9 @@ int run(int argc, char** argv) {
     // On top of faulthandler's, which Python just installed: a crash is reported, logged and
     // then dumped by faulthandler.
     StatusReporter::installCrashReport();
+    if (args.threads == 0) {
+        return runServiceScripts(*runtime.value(), *watcher.value(), args, log);
+    }
     if (!args.preload.empty()) {
         // startup-timeout bounds the preloads too: a hung import must not leave a process that
         // never serves. It is a start-up failure (status 78), so the parent backs off.

@@ -31,6 +31,34 @@ Status sysError(const std::string& what, int err) {
     return {ErrorCode::IoError, what + ": " + common::errnoText(err)};
 }
 
+/// What initgroups(name, gid) would set: the user's groups in the group database, with `gid`.
+Result<std::vector<gid_t>> groupListOf(const std::string& name, gid_t gid) {
+    // Far above any real membership count; getgrouplist says how many it needs anyway.
+    constexpr int kMaxGroups = 65536;
+    int count = 32;
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    while (::getgrouplist(name.c_str(), gid, groups.data(), &count) < 0) {
+        if (count <= static_cast<int>(groups.size()) || count > kMaxGroups) {
+            return Status(ErrorCode::Internal, "getgrouplist(" + name + ") failed");
+        }
+        groups.resize(static_cast<std::size_t>(count));
+    }
+    groups.resize(static_cast<std::size_t>(count));
+    return groups;
+}
+
+/// chroot() into `jail`, then chdir("/") inside it.
+Status enterJail(const std::string& jail) {
+    if (::chroot(jail.c_str()) != 0) {
+        return sysError("chroot(" + jail + ")", errno);
+    }
+    // The working directory inherited from httpd is outside the jail: a way back out.
+    if (::chdir("/") != 0) {
+        return sysError("chdir(/) in the jail " + jail, errno);
+    }
+    return Status::ok();
+}
+
 }  // namespace
 
 std::optional<PasswdEntry> lookupUser(uid_t uid) {
@@ -54,7 +82,17 @@ std::optional<PasswdEntry> lookupUser(uid_t uid) {
 }
 
 Result<bool> switchUser(const protocol::DaemonArgs& args, common::LogSink& log) {
+    if (!args.chroot.empty() && ::geteuid() != 0) {
+        return Status(
+            ErrorCode::InvalidArgument,
+            "chroot=" + args.chroot + " needs the daemon started as root (httpd as root)");
+    }
     if (!args.uid && !args.gid) {
+        if (!args.chroot.empty()) {
+            if (Status s = enterJail(args.chroot); !s) {
+                return s;
+            }
+        }
         return false;
     }
     if (::geteuid() != 0) {
@@ -73,18 +111,29 @@ Result<bool> switchUser(const protocol::DaemonArgs& args, common::LogSink& log) 
         gid = user->gid;
     }
 
+    // The supplementary groups: the given list, else the user's from the group database, read
+    // now, before a chroot= hides the system's /etc/group.
+    std::vector<gid_t> groups = args.supplementaryGroups;
+    if (groups.empty() && args.uid && (!args.userName.empty() || user)) {
+        const std::string& name = args.userName.empty() ? user->name : args.userName;
+        auto found = groupListOf(name, gid);
+        if (!found) {
+            return found.status();
+        }
+        groups = std::move(found.value());
+    }
+    if (groups.empty()) {
+        groups.push_back(gid);
+    }
+    // mod_wsgi's order: chroot, then the groups and the gid, then the uid (chroot needs root).
+    if (!args.chroot.empty()) {
+        if (Status s = enterJail(args.chroot); !s) {
+            return s;
+        }
+    }
     // Supplementary groups first: after setuid() we could no longer change them, and root's own
     // groups must not leak into the daemon.
-    if (!args.supplementaryGroups.empty()) {
-        if (::setgroups(args.supplementaryGroups.size(), args.supplementaryGroups.data()) != 0) {
-            return sysError("setgroups", errno);
-        }
-    } else if (args.uid && (!args.userName.empty() || user)) {
-        const std::string& name = args.userName.empty() ? user->name : args.userName;
-        if (::initgroups(name.c_str(), gid) != 0) {
-            return sysError("initgroups(" + name + ")", errno);
-        }
-    } else if (::setgroups(1, &gid) != 0) {
+    if (::setgroups(groups.size(), groups.data()) != 0) {
         return sysError("setgroups", errno);
     }
     if (::setgid(gid) != 0) {

@@ -25,11 +25,13 @@ struct PasswdEntry {
 /// The passwd entry of `uid`; std::nullopt when there is none.
 std::optional<PasswdEntry> lookupUser(uid_t uid);
 
-/// When started as root with --uid/--gid: sets the supplementary groups (the given list, else
-/// initgroups() of the user), then the gid, then the uid, and verifies that root cannot be
-/// regained. Returns whether the uid was switched. Not root: logs a warning when a different uid
-/// was asked for (httpd itself runs unprivileged then) and changes nothing. Any failure is an
-/// error the caller treats as a startup failure: a daemon must never serve as the wrong user.
+/// When started as root with --uid/--gid: enters the chroot= jail (after reading the user's
+/// groups, before any privilege is dropped), sets the supplementary groups (the given list, else
+/// the user's groups as initgroups() would), then the gid, then the uid, and verifies that root
+/// cannot be regained. A jail without a uid/gid is entered all the same. Returns whether the uid
+/// was switched. Not root: logs a warning when a different uid was asked for (httpd itself runs
+/// unprivileged then) and changes nothing. Any failure is an error the caller treats as a startup
+/// failure: a daemon must never serve as the wrong user.
 common::Result<bool> switchUser(const protocol::DaemonArgs& args, common::LogSink& log);
 
 /// Where the daemon works: --home when given (`fromHomeOption`), else the user's passwd home

@@ -126,6 +126,7 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     }
     w.str(a.userName);
     w.str(a.home);
+    w.str(a.chroot);
     optU32(w, a.umask ? std::optional<std::uint32_t>(*a.umask) : std::nullopt);
     w.str(a.pythonHome);
     strList(w, a.pythonPath);
@@ -200,7 +201,7 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         return invalid("bad multiprocess flag");
     }
     a.multiprocess = flag == 1;
-    if (!readInt(r, a.threads) || a.threads < 1) {
+    if (!readInt(r, a.threads) || a.threads < 0) {
         return invalid("bad thread count");
     }
     if (!r.u32(a.managerPid) || !r.u32(a.generation)) {
@@ -248,13 +249,17 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         a.supplementaryGroups.push_back(static_cast<gid_t>(g));
     }
     std::optional<std::uint32_t> umask;
-    if (!readStr(r, a.userName) || !readStr(r, a.home) || !readOptU32(r, umask) ||
+    if (!readStr(r, a.userName) || !readStr(r, a.home) || !readStr(r, a.chroot) ||
+        (!a.chroot.empty() && a.chroot.front() != '/') || !readOptU32(r, umask) ||
         (umask && *umask > 0777) || !readStr(r, a.pythonHome) || !readStrList(r, a.pythonPath) ||
         !readStr(r, a.lang) || !readStr(r, a.locale) || !readStr(r, a.displayName) ||
         !readStr(r, a.logLevel) || !readInt(r, a.shutdownTimeoutSec) ||
         !readInt(r, a.socketTimeoutSec) || a.socketTimeoutSec < 1 ||
         !readInt(r, a.queueTimeoutSec) || !readStrList(r, a.preload)) {
         return invalid("bad process settings");
+    }
+    if (a.threads == 0 && a.preload.empty()) {
+        return invalid("threads=0 (service scripts) without any script to run");
     }
     if (umask) {
         a.umask = static_cast<mode_t>(*umask);

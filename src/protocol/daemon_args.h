@@ -72,7 +72,7 @@ struct DaemonArgs {
     int processIndex = 0;              ///< 0..processes-1 within the group
     int processes = 1;                 ///< processes in the group
     bool multiprocess = false;         ///< wsgi.multiprocess (true if processes= was given at all)
-    int threads = 15;                  ///< worker threads
+    int threads = 15;                  ///< worker threads; 0: run `preload` as service scripts
     std::uint32_t managerPid = 0;      ///< httpd parent pid (checked against Hello)
     std::uint32_t generation = 0;      ///< httpd generation that started this daemon
     std::vector<GroupSecret> secrets;  ///< accepted proofs' keys, newest last (kRetained...)
@@ -83,6 +83,7 @@ struct DaemonArgs {
     std::vector<gid_t> supplementaryGroups;  ///< empty: initgroups() of the user
     std::string userName;                    ///< for initgroups() and USER/HOME in os.environ
     std::string home;                        ///< chdir here; also sys.path[0]
+    std::string chroot;                      ///< chroot= jail ("" = none), entered as root
     std::optional<mode_t> umask;             ///< umask() before Python starts
     std::string pythonHome;                  ///< PyConfig.home (a venv's sys.prefix)
     std::vector<std::string> pythonPath;     ///< prepended to sys.path (site dirs)

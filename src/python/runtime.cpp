@@ -22,6 +22,7 @@
 #include "python/hook_call.h"
 #include "python/interpreter.h"
 #include "python/load_tracker.h"
+#include "python/py_error.h"
 #include "python/py_ref.h"
 #include "python/script_loader.h"
 #include "python/stack_dump.h"
@@ -291,6 +292,53 @@ common::Status Runtime::preload(WorkerScope& worker, const std::string& scriptFi
         return module.isOk() ? common::Status::ok() : module.status();
     } catch (const std::exception& e) {
         return {common::ErrorCode::Internal, std::string("preload failed: ") + e.what()};
+    }
+}
+
+// The worker's per-thread state changes (through its Impl) when it first enters a group.
+// cppcheck-suppress constParameter
+common::Status Runtime::stopRaisesSystemExit(WorkerScope& worker, bool on) {
+    // _signal, not signal: WSGIRestrictSignal may have replaced signal.signal with a no-op.
+    static constexpr const char* kOnCode = R"PY(
+import _signal
+def _wsgid_service_stop(signum, frame):
+    raise SystemExit(0)
+_signal.signal(_signal.SIGTERM, _wsgid_service_stop)
+_signal.signal(_signal.SIGINT, _wsgid_service_stop)
+)PY";
+    static constexpr const char* kOffCode = R"PY(
+import _signal
+_signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+_signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+)PY";
+    const char* const code = on ? kOnCode : kOffCode;
+    try {
+        WorkerScope::Impl& w = *worker.impl_;
+        if (impl_->finalized.load() || w.owner != std::this_thread::get_id()) {
+            return {common::ErrorCode::Internal,
+                    "stopRaisesSystemExit called after shutdown or from a thread not owning the "
+                    "WorkerScope"};
+        }
+        common::Result<EnteredInterpreter> entered = impl_->enter(w, std::string());
+        if (!entered.isOk()) {
+            return entered.status();
+        }
+        EnterThreadState python(entered->state);
+        PyRef globals = PyRef::steal(PyDict_New());
+        if (!globals || PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins())) {
+            PyErr_Clear();
+            return {common::ErrorCode::Internal, "cannot prepare the stop handler"};
+        }
+        PyRef result =
+            PyRef::steal(PyRun_String(code, Py_file_input, globals.get(), globals.get()));
+        if (!result) {
+            const PyErrorInfo error = fetchError();
+            return {common::ErrorCode::Internal,
+                    "cannot set the SIGTERM handler: " + describeError(error)};
+        }
+        return common::Status::ok();
+    } catch (const std::exception& e) {
+        return {common::ErrorCode::Internal, std::string("stop handler: ") + e.what()};
     }
 }
 

@@ -66,9 +66,19 @@ public:
     Runtime(Runtime&&) = delete;
     Runtime& operator=(Runtime&&) = delete;
 
-    /// Loads a script into an application group ahead of the first request (preload).
+    /// Loads a script into an application group ahead of the first request (preload). A script
+    /// that ends by raising SystemExit (a service script told to stop) gives ErrorCode::Closed.
     common::Status preload(WorkerScope& worker, const std::string& scriptFilename,
                            const std::string& applicationGroup);
+
+    /// For a service-script daemon (threads=0): from now on SIGTERM and SIGINT raise SystemExit
+    /// in the main thread while it runs Python code in the main interpreter (application-group
+    /// %{GLOBAL}), so a service script's finally/with blocks run at stop. Installs the handlers
+    /// through Python's own signal module, which replaces the daemon's self-pipe handlers for
+    /// these two signals. With `on` false, both go back to their default action (the process
+    /// ends at once), for the finalization after the scripts. Call on the main thread (the one
+    /// that called start()), which owns `worker`.
+    common::Status stopRaisesSystemExit(WorkerScope& worker, bool on);
 
     /// Runs one WSGI request. Call without the GIL, from the thread that owns `worker`.
     CallOutcome handle(WorkerScope& worker, const WsgiRequest& request, RequestIo& io) noexcept;

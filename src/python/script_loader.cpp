@@ -30,6 +30,7 @@ constexpr std::string_view kIdNoCallable = "WG0322";
 constexpr std::string_view kIdReloaded = "WG0323";
 constexpr std::string_view kIdLoadWait = "WG0324";
 constexpr std::string_view kIdSubInterpreterHint = "WG0307";
+constexpr std::string_view kIdScriptExited = "WG0325";
 
 // How long a request waits for another thread's load of a script in the same interpreter.
 // Importing a large app (Django with its ORM and URLconf) takes seconds; one stuck for this long
@@ -240,6 +241,13 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
     }
     if (!fresh) {
         PyErrorInfo error = fetchError();
+        if (error.matches(PyExc_SystemExit)) {
+            // A service script (threads=0) told to stop, or one that ends itself this way:
+            // not an error of the script.
+            std::string message = "WSGI script " + path + " ended with " + describeError(error);
+            logLinesWithoutGil(log_, common::LogLevel::Notice, kIdScriptExited, {message});
+            return common::Status(common::ErrorCode::Closed, std::move(message));
+        }
         std::string message =
             "exception while loading WSGI script " + path + ": " + describeError(error);
         logError(log_, kIdLoadFailed, message, error);

@@ -50,7 +50,9 @@ public:
     /// the default), re-executing it as a fresh module when `stamp` shows a different mtime than
     /// the cached one; without `reload` a loaded module is kept whatever happens to the file. On
     /// failure (file missing, exception while executing, lock wait too long) logs the reason and
-    /// traceback with a WG id and returns the error. GIL held.
+    /// traceback with a WG id and returns the error; a script that raises SystemExit while it
+    /// executes (a service script told to stop) is logged as a notice and gives
+    /// ErrorCode::Closed. GIL held.
     common::Result<PyRef> module(const std::string& path, const ScriptStamp& stamp,
                                  bool reload = true);
 

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import procs, settings as settings_mod, tls  # noqa: E402
+from harness import jail, procs, settings as settings_mod, tls  # noqa: E402
 from harness.client import HTTP2_PROTOCOLS, PROTOCOLS, Client  # noqa: E402
 from harness.errorlog import parse  # noqa: E402
 from harness.httpd import HttpdServer, ServerConf  # noqa: E402
@@ -50,6 +50,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "unsanitized(reason): the test cannot run in the sanitizer build (deselected there)")
+    config.addinivalue_line(
+        "markers",
+        "needs_jail: the test builds a chroot= jail (root, and the system Python's stdlib to "
+        "link or copy into it); deselected where that cannot be done (harness.jail)")
 
 
 def pytest_generate_tests(metafunc):
@@ -82,14 +86,23 @@ def pytest_collection_modifyitems(config, items):
     except FileNotFoundError:
         sanitized = False  # the harness fixture reports the missing settings
     keep, dropped = [], []
+    no_jail = jail.unavailable()
+    jail_dropped = 0
     for item in items:
         conf = getattr(item.cls, "server_conf", None) or ServerConf("")
         if item_protocol(item) in HTTP2_PROTOCOLS and not conf.serves_http2():
             dropped.append(item)
         elif sanitized and item.get_closest_marker("unsanitized") is not None:
             dropped.append(item)
+        elif no_jail and item.get_closest_marker("needs_jail") is not None:
+            dropped.append(item)
+            jail_dropped += 1
         else:
             keep.append(item)
+    if jail_dropped:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"deselected {jail_dropped} chroot= test(s): {no_jail}")
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

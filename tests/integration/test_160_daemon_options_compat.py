@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """1xx: WSGIDaemonProcess options of mod_wsgi that mod_wsgid does not act on yet: accepted with a
-start-up warning naming them (WG0012) when ignoring them is harmless, refused at configtest when
-ignoring them would weaken isolation (chroot=) or change what runs
-(threads=0)."""
+start-up warning naming them (WG0012) when ignoring them is harmless. chroot=: test_720_chroot.py;
+threads=0: test_190_service_scripts.py."""
 
 import pytest
 
@@ -19,15 +18,6 @@ WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=opts
     assert http.get(srv.port, "/env").status == 200
     record = srv.log.wait_for(r"WG0012", 0)
     assert "server-metrics" in srv.log.read_from(0) and "opts" in record.text, record.text
-
-
-def test_160_02_isolation_options_fail_configtest(make_server):
-    assert_configtest_fails(make_server, "WSGIDaemonProcess g chroot=/srv/jail\n",
-                            ["chroot", "not supported"])
-
-
-def test_160_03_service_script_daemons_fail_configtest(make_server):
-    assert_configtest_fails(make_server, "WSGIDaemonProcess g threads=0\n", ["threads"])
 
 
 @pytest.mark.allow_log("WG0116")

@@ -368,10 +368,11 @@ TEST(ParseDaemonProcess, BadNumbersNameTheOption) {
     EXPECT_TRUE(contains(errorOf("site group=#x"), "option 'group'"));
 }
 
-TEST(ParseDaemonProcess, ThreadsZeroExplainsServiceScriptMode) {
-    const auto msg = errorOf("site threads=0");
-    EXPECT_TRUE(contains(msg, "option 'threads'"));
-    EXPECT_TRUE(contains(msg, "service-script"));
+TEST(ParseDaemonProcess, ThreadsZeroMakesAServiceScriptGroup) {
+    const auto g = parseDaemonProcess("service threads=0");
+    ASSERT_TRUE(g.isOk()) << g.status().message();
+    EXPECT_EQ(g->threads, 0);
+    EXPECT_TRUE(contains(errorOf("site threads=-1"), "option 'threads'"));
 }
 
 TEST(ParseDaemonProcess, RejectsRootUserUnlessAllowRoot) {
@@ -530,8 +531,11 @@ TEST(ParseDaemonProcess, UnimplementedOptionsAreStillTypeChecked) {
     EXPECT_TRUE(contains(errorOf("site cpu-priority=40"), "option 'cpu-priority'"));
 }
 
-TEST(ParseDaemonProcess, RejectsSecurityOptionsItCannotEnforce) {
-    EXPECT_TRUE(contains(errorOf("site chroot=/jail"), "not supported"));
+TEST(ParseDaemonProcess, ChrootTakesAnAbsolutePath) {
+    const auto g = parseDaemonProcess("site chroot=/srv/jail");
+    ASSERT_TRUE(g.isOk()) << g.status().message();
+    EXPECT_EQ(g->chroot, "/srv/jail");
+    EXPECT_TRUE(contains(errorOf("site chroot=jail"), "option 'chroot'"));
 }
 
 TEST(ParseDaemonProcess, ScriptOwnerOptions) {

@@ -35,6 +35,7 @@ DaemonArgs everyField() {
     a.supplementaryGroups = {27, 1003, 65534};
     a.userName = "site-a";
     a.home = "/srv/site-a";
+    a.chroot = "/srv/jails/site-a";
     a.umask = 027;
     a.pythonHome = "/srv/site-a/venv";
     a.pythonPath = {"/srv/site-a/lib", "/srv/site-a/venv/lib/python3.11/site-packages"};
@@ -95,6 +96,7 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.supplementaryGroups, want.supplementaryGroups);
     EXPECT_EQ(got.userName, want.userName);
     EXPECT_EQ(got.home, want.home);
+    EXPECT_EQ(got.chroot, want.chroot);
     EXPECT_EQ(got.umask, want.umask);
     EXPECT_EQ(got.pythonHome, want.pythonHome);
     EXPECT_EQ(got.pythonPath, want.pythonPath);
@@ -280,6 +282,14 @@ TEST(DaemonArgs, InvalidValuesAreRefused) {
     noThreads.group = "g";
     noThreads.threads = 0;
     EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(noThreads)).isOk());
+    DaemonArgs relativeJail;
+    relativeJail.group = "g";
+    relativeJail.chroot = "jail";
+    EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(relativeJail)).isOk());
+    DaemonArgs negativeThreads;
+    negativeThreads.group = "g";
+    negativeThreads.threads = -1;
+    EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(negativeThreads)).isOk());
     DaemonArgs wideUmask;
     wideUmask.group = "g";
     wideUmask.umask = 01000;
@@ -299,6 +309,17 @@ TEST(DaemonArgs, TypicalRecordFitsThePipeWithRoomToSpare) {
     a.secrets.resize(kRetainedSecretGenerations);
     EXPECT_LT(encodeDaemonArgs(a).size(), kMaxDaemonArgsBytes / 16);
     EXPECT_FALSE(decodeDaemonArgs(std::string(kMaxDaemonArgsBytes + 1, 'x')).isOk());
+}
+
+TEST(DaemonArgs, ServiceScriptDaemonRoundTrips) {
+    DaemonArgs service;
+    service.group = "g";
+    service.threads = 0;
+    service.preload = {"/srv/service.py|"};
+    auto decoded = decodeDaemonArgs(encodeDaemonArgs(service));
+    ASSERT_TRUE(decoded.isOk()) << decoded.status().message();
+    EXPECT_EQ(decoded->threads, 0);
+    EXPECT_EQ(decoded->preload, service.preload);
 }
 
 }  // namespace
