@@ -62,6 +62,7 @@ struct DaemonLifecycle {
     int startupTimeoutSec = 0;     ///< the script must load within this (docs/operations.md)
     int requestTimeoutSec = 0;     ///< a request may run this long
     int deadlockTimeoutSec = 300;  ///< the GIL may be held this long (mod_wsgi default)
+    int interruptTimeoutSec = 0;   ///< after request-timeout, RequestTimeout and this long to go
 };
 
 /// Everything a daemon process needs to know. Ids are numeric: names are resolved at
@@ -97,8 +98,11 @@ struct DaemonArgs {
     DaemonLifecycle lifecycle;         ///< recycling, limits and timeouts (format 3)
     common::PythonSettings python;     ///< WSGIPython*/WSGIRestrict*, and switch-interval=
     int cpuPriority = 0;               ///< cpu-priority=: setpriority() at start (0: inherited)
-    std::uint64_t stackSize = 0;  ///< stack-size=: bytes of each new thread's stack (0: libc's)
-    std::string pythonEggs;       ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    std::uint64_t stackSize = 0;      ///< stack-size=: bytes of each new thread's stack (0: libc's)
+    std::string pythonEggs;           ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    bool serverMetrics = false;       ///< server-metrics=On: mod_wsgi.server_metrics() answers
+    std::string newrelicConfigFile;   ///< newrelic-config-file= ("" = no agent)
+    std::string newrelicEnvironment;  ///< newrelic-environment= ("" = the file's default)
 };
 
 /// Bounds of cpu-priority= (nice values).

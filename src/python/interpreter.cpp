@@ -179,7 +179,11 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
                            .applicationGroup = group,
                            .maximumProcesses = config.processes,
                            .threadsPerProcess = config.threads,
-                           .fileWrapper = types.fileWrapper.get()});
+                           .fileWrapper = types.fileWrapper.get(),
+                           .metrics = config.metrics,
+                           .serverMetrics = config.serverMetrics,
+                           .processIndex = config.processIndex,
+                           .generation = config.generation});
 }
 
 common::Status fromPyStatus(const PyStatus& status, const std::string& hint) {

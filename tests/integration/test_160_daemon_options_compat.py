@@ -13,12 +13,12 @@ from harness.httpd import ServerConf, assert_configtest_fails
 @pytest.mark.allow_log("WG0012")
 def test_160_01_accepted_options_are_named_at_start(make_server):
     srv = make_server(ServerConf(r"""
-WSGIDaemonProcess opts threads=2 server-metrics=On newrelic-config-file=/etc/newrelic.ini
+WSGIDaemonProcess opts threads=2 send-buffer-size=65536
 WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=opts
 """))
     assert http.get(srv.port, "/env").status == 200
     record = srv.log.wait_for(r"WG0012", 0)
-    assert "server-metrics" in srv.log.read_from(0) and "opts" in record.text, record.text
+    assert "send-buffer-size" in srv.log.read_from(0) and "opts" in record.text, record.text
 
 
 def test_160_02_isolation_options_fail_configtest(make_server):

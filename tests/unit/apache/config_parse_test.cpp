@@ -406,9 +406,19 @@ TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
         "site interrupt-timeout=5 server-metrics=On "
         "switch-interval=0.005 cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
-    EXPECT_EQ(
-        r->unimplementedOptions,
-        (std::vector<std::string>{"interrupt-timeout", "server-metrics", "send-buffer-size"}));
+    EXPECT_EQ(r->unimplementedOptions, (std::vector<std::string>{"send-buffer-size"}));
+}
+
+TEST(ParseDaemonProcess, MonitoringOptions) {
+    auto r = parseDaemonProcess(
+        "site request-timeout=10 interrupt-timeout=5 server-metrics=On "
+        "newrelic-config-file=/etc/newrelic.ini newrelic-environment=staging");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->interruptTimeout, std::chrono::seconds(5));
+    EXPECT_TRUE(r->serverMetrics);
+    EXPECT_EQ(r->newrelicConfigFile, "/etc/newrelic.ini");
+    EXPECT_EQ(r->newrelicEnvironment, "staging");
+    EXPECT_TRUE(r->unimplementedOptions.empty());
 }
 
 TEST(ParseDaemonProcess, ProcessTuningOptions) {
