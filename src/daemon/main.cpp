@@ -243,6 +243,8 @@ int run(int argc, char** argv) {
     pyConfig.python = args.python;
     pyConfig.log = &log;
     pyConfig.serverMetrics = args.serverMetrics;
+    pyConfig.newrelicConfigFile = args.newrelicConfigFile;
+    pyConfig.newrelicEnvironment = args.newrelicEnvironment;
     pyConfig.processIndex = args.processIndex;
     pyConfig.generation = args.generation;
     auto runtime = python::Runtime::start(pyConfig);

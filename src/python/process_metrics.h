@@ -105,17 +105,17 @@ private:
     };
 
     mutable std::mutex mutex_;
-    std::vector<Slot> slots_;                          // guarded by mutex_
+    std::vector<Slot> slots_;  // guarded by mutex_
     const double startedWall_;
-    std::map<unsigned long, std::size_t> slotOf_;      // guarded by mutex_
-    std::uint64_t requestCount_ = 0;                   // guarded by mutex_
-    double busyDone_ = 0;                              // guarded by mutex_: finished requests
-    bool recording_ = false;                           // guarded by mutex_
-    Steady::time_point windowStart_{};                 // guarded by mutex_
-    double windowStartWall_ = 0;                       // guarded by mutex_
-    std::uint64_t windowCount_ = 0;                    // guarded by mutex_
-    PhaseWindow application_;                          // guarded by mutex_
-    std::array<std::uint64_t, 5> statusClasses_{};     // guarded by mutex_
+    std::map<unsigned long, std::size_t> slotOf_;   // guarded by mutex_
+    std::uint64_t requestCount_ = 0;                // guarded by mutex_
+    double busyDone_ = 0;                           // guarded by mutex_: finished requests
+    bool recording_ = false;                        // guarded by mutex_
+    Steady::time_point windowStart_{};              // guarded by mutex_
+    double windowStartWall_ = 0;                    // guarded by mutex_
+    std::uint64_t windowCount_ = 0;                 // guarded by mutex_
+    PhaseWindow application_;                       // guarded by mutex_
+    std::array<std::uint64_t, 5> statusClasses_{};  // guarded by mutex_
 };
 
 }  // namespace wsgid::python

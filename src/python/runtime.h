@@ -28,12 +28,14 @@ struct RuntimeConfig {
     std::string processGroup;             ///< mod_wsgi.process_group
     int threads = 15;                     ///< wsgi.multithread = threads > 1
     int processes = 1;
-    bool multiprocess = false;       ///< wsgi.multiprocess
-    common::PythonSettings python;   ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
-    common::LogSink* log = nullptr;  ///< wsgi.errors, sys.stdout/stderr, our own lines
-    bool serverMetrics = false;      ///< server-metrics=: mod_wsgi.server_metrics() answers
-    int processIndex = 0;            ///< this process's number in its group (server_metrics())
-    std::uint32_t generation = 0;    ///< httpd generation that started it (server_metrics())
+    bool multiprocess = false;        ///< wsgi.multiprocess
+    common::PythonSettings python;    ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
+    common::LogSink* log = nullptr;   ///< wsgi.errors, sys.stdout/stderr, our own lines
+    bool serverMetrics = false;       ///< server-metrics=: mod_wsgi.server_metrics() answers
+    std::string newrelicConfigFile;   ///< newrelic-config-file=: start the agent in interpreters
+    std::string newrelicEnvironment;  ///< newrelic-environment=
+    int processIndex = 0;             ///< this process's number in its group (server_metrics())
+    std::uint32_t generation = 0;     ///< httpd generation that started it (server_metrics())
     /// The process's request accounting (set by Runtime::start, which owns it).
     ProcessMetrics* metrics = nullptr;
     /// See CallContext::inFlightGrace.

@@ -111,3 +111,38 @@ def test_135_05_sighup_and_sigusr2_reach_subscribe_signals(make_server):
     assert answer["pid"] == pid  # the process goes on serving
     assert answer["signals"] == [["process_signal", int(signal.SIGUSR2), "SIGUSR2"],
                                  ["process_signal", int(signal.SIGHUP), "SIGHUP"]]
+
+
+def test_135_06_newrelic_options_without_the_package_log_one_error(make_server, allow_log):
+    allow_log("WG0343")
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess nr processes=1 threads=2 newrelic-config-file=/etc/newrelic.ini \
+    newrelic-environment=staging
+WSGIScriptAlias /nr ${APPS}/newrelic/app.wsgi process-group=nr
+"""))
+    record = srv.log.wait_for(r"WG0343: newrelic-config-file=/etc/newrelic.ini is set, but the "
+                              r"newrelic package cannot be imported", 0)
+    assert "No module named 'newrelic'" in record.text, record.text
+    r = http.get(srv.port, "/nr")
+    assert r.status == 200 and r.json() == {"importable": False, "at_import": None}, r
+    # Once per process, not once per interpreter.
+    assert srv.log.read_from(0).count("WG0343") == 1
+
+
+def test_135_07_newrelic_agent_is_initialised_before_the_app_loads(make_server):
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess nr processes=1 threads=2 python-path=${APPS}/newrelic/fake \
+    newrelic-config-file=/srv/nr/newrelic.ini newrelic-environment=staging
+WSGIDaemonProcess nr2 processes=1 threads=1 python-path=${APPS}/newrelic/fake \
+    newrelic-config-file=/srv/nr/newrelic.ini
+WSGIScriptAlias /nr ${APPS}/newrelic/app.wsgi process-group=nr
+WSGIScriptAlias /global ${APPS}/newrelic/app.wsgi process-group=nr2 \
+    application-group=%{GLOBAL}
+"""))
+    r = http.get(srv.port, "/nr")
+    assert r.status == 200, r
+    assert r.json() == {"importable": True,
+                        "at_import": [["/srv/nr/newrelic.ini", "staging", [], []]]}, r
+    # In the main interpreter too, and without an environment it passes None.
+    r = http.get(srv.port, "/global")
+    assert r.json()["at_import"] == [["/srv/nr/newrelic.ini", None, [], []]], r
