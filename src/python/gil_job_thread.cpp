@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "python/gil.h"
+#include "python/gil_watch.h"
 
 namespace wsgid::python {
 
@@ -42,8 +43,9 @@ void serve(const std::shared_ptr<GilJobThread::State>& state) noexcept {
                 PyErr_Clear();  // out of memory in the job: the request goes uninterrupted
             }
         }
-        state->inGil.store(false);
         lock.lock();
+        state->inGil.store(false);
+        state->wake.notify_all();  // stop() may be waiting for this
     }
 }
 
@@ -75,19 +77,22 @@ bool GilJobThread::post(std::function<void()> job) noexcept {
 }
 
 void GilJobThread::stop() noexcept {
+    bool out = false;
     {
-        const std::lock_guard lock(state_->mutex);
+        std::unique_lock lock(state_->mutex);
         state_->stopping = true;
         state_->jobs.clear();
+        state_->wake.notify_all();
+        // As GilWatch::stop: a thread left behind must not meet Python's finalization.
+        out = state_->wake.wait_for(lock, kGilStopGrace, [&] { return !state_->inGil.load(); });
     }
-    state_->wake.notify_all();
     if (!thread_.joinable()) {
         return;
     }
-    if (state_->inGil.load()) {
-        thread_.detach();  // waiting for a GIL that may never come: do not hang the exit
-    } else {
+    if (out) {
         thread_.join();
+    } else {
+        thread_.detach();  // waiting for a GIL that may never come: do not hang the exit
     }
 }
 

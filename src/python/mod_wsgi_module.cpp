@@ -323,7 +323,7 @@ PyObject* requestDict(const MetricsSource& src) {
     for (const double b : w->busyTime) {
         busy += b;
     }
-    const double count = static_cast<double>(w->requestCount);
+    const auto count = static_cast<double>(w->requestCount);
     PyRef d = PyRef::steal(PyDict_New());
     if (!d || !put(d.get(), "start_time", PyFloat_FromDouble(w->startTime)) ||
         !put(d.get(), "stop_time", PyFloat_FromDouble(w->stopTime)) ||

@@ -37,7 +37,8 @@ void startNewRelicAgent(const std::string& configFile, const std::string& enviro
                 log.log(common::LogLevel::Error, kIdNoAgent,
                         "newrelic-config-file=" + configFile +
                             " is set, but the newrelic package cannot be imported in this daemon "
-                            "(" + describeError(error) +
+                            "(" +
+                            describeError(error) +
                             "); install it into the group's Python (python-home= or "
                             "python-path=) or remove the option. Serving without the agent");
             }
