@@ -189,6 +189,13 @@ Status ApacheResponseSink::flush() {
     return pass();
 }
 
+Status ApacheResponseSink::release() {
+    if (disposition_ != ResponseDisposition::Pass || APR_BRIGADE_EMPTY(bb_)) {
+        return Status::ok();
+    }
+    return pass();
+}
+
 bool ApacheResponseSink::mustFinishRequestBody() const noexcept {
     // c->master is set on the secondary connection of an HTTP/2 stream (mod_http2).
     return r_->connection->master != nullptr && !passedAny_ && !requestBody_.atEnd() &&

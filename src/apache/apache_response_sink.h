@@ -51,6 +51,8 @@ public:
     /// were sent. Dropped (and closed) when the response is not passed on.
     common::Status file(common::UniqueFd fd, const protocol::ResponseFile& range) override;
     common::Status flush() override;
+    /// Passes what is held down the output filters without a FLUSH bucket.
+    common::Status release() override;
     /// Ends the response (nothing when it is not passed on, see start()). On an HTTP/2 stream whose
     /// request body was not read to its end (the app answered without reading all of it) and of
     /// whose response nothing went out yet, the rest of the request body (up to

@@ -199,6 +199,22 @@ struct DaemonGroup {
     std::string newrelicEnvironment;       ///< newrelic-environment=: its section
     std::optional<double> switchInterval;  ///< switch-interval=; unset: WSGISwitchInterval
 
+    // Buffering between module and daemon (docs/configuration.md); 0: the default of each.
+    /// send-buffer-size=: bytes in flight daemon -> module (SO_SNDBUF of the daemon's sockets,
+    /// SO_RCVBUF of the module's); 0: the kernel's default.
+    int sendBufferSize = 0;
+    /// receive-buffer-size=: bytes in flight module -> daemon (the reverse); 0: the kernel's.
+    int receiveBufferSize = 0;
+    /// header-buffer-size=: longest response header line (name + value) the module accepts
+    /// from a daemon; 0: kDefaultHeaderBufferBytes (response_buffering.h).
+    int headerBufferSize = 0;
+    /// response-buffer-size=: response bytes passed to the client's filters before a FLUSH is
+    /// forced; 0: kDefaultResponseBufferBytes.
+    int responseBufferSize = 0;
+    /// response-flush-delay=: milliseconds to wait for more of the body when the daemon socket
+    /// is momentarily empty, before flushing; 0 (kDefaultResponseFlushDelay): flush at once.
+    int responseFlushDelayMs = 0;
+
     /// script-user= and script-group= as written ("" = no check): the WSGI script a request of
     /// the group runs must be owned by this user / group, else 403 (mod_wsgi's rule). Their ids
     /// are resolved by check_config whether or not httpd runs as root.

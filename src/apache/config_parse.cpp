@@ -16,7 +16,9 @@
 
 #include <sys/stat.h>
 
+#include "apache/response_buffering.h"
 #include "common/ascii.h"
+#include "common/socket_buffers.h"
 #include "common/socket_io.h"
 #include "protocol/daemon_args.h"
 
@@ -90,7 +92,7 @@ Status checkIdentity(std::string_view what, std::string_view value) {
 /// How a WSGIDaemonProcess option's value is parsed and checked.
 enum class OptionKind {
     Integer,        ///< a decimal integer in [lo, hi]
-    ZeroOrAtLeast,  ///< 0 (off), or an integer of at least lo
+    ZeroOrAtLeast,  ///< 0 (off), or an integer of at least lo (and at most hi when hi > 0)
     Bytes,          ///< a byte count, optionally with a K, M or G suffix (powers of 1024)
     Seconds,        ///< whole seconds in [lo, kMaxTimeoutSeconds]
     Float,          ///< a positive decimal number
@@ -201,11 +203,17 @@ constexpr std::array kDaemonOptions = {
     // 0 keeps mod_wsgi's meaning: socket-timeout= (the member stays unset).
     DaemonOption{"response-socket-timeout", OptionKind::Seconds,
                  &DaemonGroup::responseSocketTimeout},
-    DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast, {}},
-    DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
-    DaemonOption{"receive-buffer-size", OptionKind::ZeroOrAtLeast, {}, 512},
-    DaemonOption{"header-buffer-size", OptionKind::ZeroOrAtLeast, {}, 8192},
-    DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast, {}, 65536},
+    DaemonOption{"response-flush-delay", OptionKind::ZeroOrAtLeast,
+                 &DaemonGroup::responseFlushDelayMs, 0, kMaxResponseFlushDelay.count()},
+    DaemonOption{"send-buffer-size", OptionKind::ZeroOrAtLeast, &DaemonGroup::sendBufferSize,
+                 common::kMinSocketBufferBytes, common::kMaxSocketBufferBytes},
+    DaemonOption{"receive-buffer-size", OptionKind::ZeroOrAtLeast, &DaemonGroup::receiveBufferSize,
+                 common::kMinSocketBufferBytes, common::kMaxSocketBufferBytes},
+    DaemonOption{"header-buffer-size", OptionKind::ZeroOrAtLeast, &DaemonGroup::headerBufferSize,
+                 kMinHeaderBufferBytes, kMaxHeaderBufferBytes},
+    DaemonOption{"response-buffer-size", OptionKind::ZeroOrAtLeast,
+                 &DaemonGroup::responseBufferSize, kMinResponseBufferBytes,
+                 kMaxResponseBufferBytes},
     DaemonOption{"socket-user", OptionKind::Identity, &DaemonGroup::socketUser},
     DaemonOption{"cpu-time-limit", OptionKind::Seconds, &DaemonGroup::cpuTimeLimit},
     DaemonOption{"cpu-priority", OptionKind::Integer, &DaemonGroup::cpuPriority,
@@ -252,7 +260,9 @@ Result<OptionValue> parseOptionValue(const DaemonOption& opt, std::string_view w
             return OptionValue{*n};
         }
         case OptionKind::ZeroOrAtLeast: {
-            auto n = parseInteger(what, value, 0, std::numeric_limits<long long>::max());
+            // hi: an upper bound where the option has one (0: none).
+            auto n = parseInteger(what, value, 0,
+                                  opt.hi > 0 ? opt.hi : std::numeric_limits<long long>::max());
             if (!n) {
                 return n.status();
             }

@@ -200,6 +200,9 @@ Result<std::unique_ptr<DaemonConnection>> connectToDaemon(const ConnectParams& p
         if (!fd) {
             return Status(ErrorCode::IoError, "socket: " + common::errnoText(errno));
         }
+        if (Status s = common::applySocketBufferSizes(fd.get(), params.socketBuffers); !s) {
+            return s;
+        }
         Status failure;
         if (const int err = connectOnce(fd.get(), addr, deadline); err != 0) {
             const bool refusedForNow = err == ECONNREFUSED || err == EAGAIN || err == ETIMEDOUT;

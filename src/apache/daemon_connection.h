@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/socket_buffers.h"
 #include "common/socket_io.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -77,6 +78,9 @@ struct ConnectParams {
     std::uint32_t managerPid = 0;
     std::uint32_t generation = 0;
     protocol::Secret secret{};
+    /// SO_SNDBUF / SO_RCVBUF of the new socket (receive-buffer-size= and send-buffer-size=:
+    /// the module sends what the daemon receives); zeros leave the kernel's defaults.
+    common::SocketBufferSizes socketBuffers{};
 };
 
 /// Opens a new connection: non-blocking connect with short sleeps while the daemon side refuses

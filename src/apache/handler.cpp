@@ -264,6 +264,13 @@ std::string daemonEndText(request_rec* r, unsigned pid, DeathClock::time_point s
     return "; the daemon process " + *cause;
 }
 
+/// How the module takes `group`'s responses (header-buffer-size=, response-buffer-size=,
+/// response-flush-delay=).
+ResponseBuffering responseBufferingFor(const DaemonGroup& group) noexcept {
+    return ResponseBuffering::fromOptions(group.headerBufferSize, group.responseBufferSize,
+                                          group.responseFlushDelayMs);
+}
+
 /// Maps how a relay ended onto the handler's return value, logging once.
 int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
                 const RelayResult& result, const ApacheBodySource& source, ApacheResponseSink& sink,
@@ -386,6 +393,17 @@ int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection
             sink.abort();
             return OK;
         }
+        case RelayOutcome::HeaderTooLong:
+            // Checked before anything of the response reached the sink.
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0127: daemon group '%s' (pid %u) sent response header %s for %s, "
+                          "longer than its header-buffer-size of %" APR_SIZE_T_FMT
+                          " bytes; answering 500 (raise header-buffer-size= of WSGIDaemonProcess "
+                          "%s, at most %" APR_SIZE_T_FMT ")",
+                          group.name.c_str(), pid, result.detail.c_str(), orEmpty(r->filename),
+                          responseBufferingFor(group).maxHeaderLine, group.name.c_str(),
+                          kMaxHeaderBufferBytes);
+            return HTTP_INTERNAL_SERVER_ERROR;
         case RelayOutcome::HeadTooLarge:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0120: %s", result.detail.c_str());
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -774,7 +792,10 @@ ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
         .group = group.name,
         .managerPid = registry.managerPid,
         .generation = registry.generation,
-        .secret = group.secret};
+        .secret = group.secret,
+        // The module sends what the daemon receives, and the reverse.
+        .socketBuffers = {.send = static_cast<std::uint32_t>(group.receiveBufferSize),
+                          .receive = static_cast<std::uint32_t>(group.sendBufferSize)}};
 }
 
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
@@ -788,7 +809,8 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     }
     const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
-        child.pool, params, head, source, sink, {.singleProcess = group.processes == 1},
+        child.pool, params, head, source, sink,
+        {.singleProcess = group.processes == 1, .buffering = responseBufferingFor(group)},
         [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",
@@ -879,9 +901,10 @@ common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const Hook
     const DaemonGroup& daemons = **group.value;
     EmptyBodySource source;
     CollectingSink sink(kMaxHookAnswerBytes);
-    auto attempt = runRequestAttempts(child->pool, connectParamsFor(daemons, r, *child->registry),
-                                      head, source, sink, {.singleProcess = daemons.processes == 1},
-                                      [](const RelayResult& /*retried*/) {});
+    auto attempt = runRequestAttempts(
+        child->pool, connectParamsFor(daemons, r, *child->registry), head, source, sink,
+        {.singleProcess = daemons.processes == 1, .buffering = responseBufferingFor(daemons)},
+        [](const RelayResult& /*retried*/) {});
     if (!attempt) {
         return attempt.status();
     }

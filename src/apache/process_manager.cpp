@@ -502,6 +502,8 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.cpuPriority = g.cpuPriority;
     a.stackSize = g.stackSize;
     a.pythonEggs = g.pythonEggs;
+    a.socketBuffers = {.send = static_cast<std::uint32_t>(g.sendBufferSize),
+                       .receive = static_cast<std::uint32_t>(g.receiveBufferSize)};
     a.serverMetrics = g.serverMetrics;
     a.newrelicConfigFile = g.newrelicConfigFile;
     a.newrelicEnvironment = g.newrelicEnvironment;

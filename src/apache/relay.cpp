@@ -34,8 +34,9 @@ using protocol::FrameType;
 /// a hello-world response one.
 constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
 
-/// Response bytes coalesced into one client write when the daemon keeps the socket readable:
-/// beyond this the relay passes what it has, so memory per request stays bounded and client
+/// Response bytes read in one go while the daemon keeps the socket readable: beyond this the
+/// relay hands what it has to the client's filters (with a FLUSH only once
+/// response-buffer-size= is reached), so memory per request stays bounded and client
 /// back-pressure reaches the daemon.
 constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
 
@@ -113,7 +114,8 @@ enum class ResponseState {
 /// that break the relay stop it through fail()/clientFailed(), which set result_.
 class Relay {
 public:
-    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink, RelayOptions options)
+    Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
+          const RelayOptions& options)
         : conn_(conn), source_(source), sink_(sink), options_(options) {}
 
     RelayResult run(const protocol::RequestHead& head);
@@ -161,6 +163,11 @@ private:
     /// besides bytes: false when the relay stopped.
     bool takeDescriptor(common::ReceivedDescriptor& received, std::size_t from);
     void waitAndTransfer();
+    /// Sends the body bytes held so far to the client with a FLUSH.
+    void flushResponse();
+    /// The daemon socket is empty and body bytes are held: true when more arrived within
+    /// response-flush-delay= (so the flush waits); false at once when there is no delay.
+    bool moreResponseSoon();
     /// Writes the tail of the request stream after the response ended, bounded by
     /// kFinishWriteTimeout; true when all of it went out.
     bool finishWrite();
@@ -196,6 +203,7 @@ private:
     std::size_t sentBytes_ = 0;        ///< request bytes the socket accepted so far
     std::size_t receivedBytes_ = 0;    ///< bytes read from the daemon so far
     std::size_t unflushedFrames_ = 0;  ///< Body frames handed to the sink since its last flush
+    std::size_t unflushedBytes_ = 0;   ///< their bytes (against response-buffer-size=)
     std::size_t bodyBytesRead_ = 0;    ///< client body bytes read so far
     std::optional<protocol::ResponseError> error_;
     std::string writeError_;
@@ -317,6 +325,14 @@ void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
                      "an interim status '" + start->status + "' as the final response");
                 return;
             }
+            if (const auto overlong =
+                    firstOverlongHeader(start.value(), options_.buffering.maxHeaderLine)) {
+                const auto& [name, value] = start->headers[*overlong];
+                fail(RelayOutcome::HeaderTooLong, "'" + name + "' (" +
+                                                      std::to_string(name.size() + value.size()) +
+                                                      " bytes of name and value)");
+                return;
+            }
             allowance_ = bodyAllowanceFor(start.value(), headRequest_);
             response_ = ResponseState::Streaming;
             if (Status s = sink_.start(std::move(start.value())); !s) {
@@ -341,8 +357,13 @@ void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
                 return;
             }
             ++unflushedFrames_;
+            unflushedBytes_ += frame.payload.size();
             if (Status s = sink_.body(frame.payload); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
+                return;
+            }
+            if (unflushedBytes_ >= options_.buffering.flushAfterBytes) {
+                flushResponse();  // response-buffer-size=
             }
             return;
         case FrameType::End:
@@ -361,6 +382,7 @@ void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
             }
             response_ = ResponseState::Ended;
             unflushedFrames_ = 0;
+            unflushedBytes_ = 0;
             if (Status s = sink_.end(); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
             }
@@ -509,7 +531,13 @@ void Relay::pumpResponse() {
             processFrames();
             coalesced += static_cast<std::size_t>(n);
             if (coalesced >= kMaxCoalesceBytes) {
-                break;
+                // More is readable: pass what is held on, flushing only at the buffer size.
+                if (unflushedFrames_ != 0) {
+                    if (Status s = sink_.release(); !s) {
+                        clientFailed(RelayOutcome::ClientGone, std::move(s));
+                    }
+                }
+                return;
             }
             continue;
         }
@@ -526,14 +554,32 @@ void Relay::pumpResponse() {
             fail(RelayOutcome::Broken, "reading from the daemon: " + common::errnoText(errno));
             return;
         }
+        if (moreResponseSoon()) {
+            continue;
+        }
         break;
     }
     if (!stopped() && !responseDone() && unflushedFrames_ != 0) {
-        unflushedFrames_ = 0;
-        if (Status s = sink_.flush(); !s) {
-            clientFailed(RelayOutcome::ClientGone, std::move(s));
-        }
+        flushResponse();
     }
+}
+
+void Relay::flushResponse() {
+    unflushedFrames_ = 0;
+    unflushedBytes_ = 0;
+    if (Status s = sink_.flush(); !s) {
+        clientFailed(RelayOutcome::ClientGone, std::move(s));
+    }
+}
+
+bool Relay::moreResponseSoon() {
+    // Only once nothing more goes to the daemon: while the request body streams, the daemon may
+    // be waiting for it, and the client's bytes must not wait on the delay.
+    if (options_.buffering.flushDelay.count() <= 0 || unflushedFrames_ == 0 || !requestFinished() ||
+        !(outDrained() || writeFailed())) {
+        return false;
+    }
+    return common::waitReadable(conn_.fd(), Deadline::after(options_.buffering.flushDelay)).isOk();
 }
 
 void Relay::waitAndTransfer() {

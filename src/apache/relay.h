@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "apache/daemon_connection.h"
+#include "apache/response_buffering.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "protocol/request_head.h"
@@ -59,6 +60,10 @@ public:
     /// The daemon has nothing more for now: send what is held (coalescing everything that was
     /// readable at once into one write).
     virtual common::Status flush() = 0;
+    /// Hands what is held on without forcing it out (no FLUSH): bounds what the sink holds while
+    /// the daemon keeps the socket readable and response-buffer-size= is not reached yet. By
+    /// default the sink keeps holding it until flush() or end().
+    virtual common::Status release() { return common::Status::ok(); }
     /// The response is complete (End frame).
     virtual common::Status end() = 0;
 
@@ -84,6 +89,9 @@ enum class RelayOutcome {
     ClientBodyFailed,  ///< BodySource failed (the daemon got BodyEnd{abandoned})
     ClientGone,        ///< ResponseSink failed
     HeadTooLarge,      ///< the RequestHead exceeds the protocol limits; nothing was sent
+    /// A response header line (name + value) longer than header-buffer-size= (RelayOptions::
+    /// buffering.maxHeaderLine); nothing reached the sink. RelayResult::detail names it.
+    HeaderTooLong,
     /// After Start: the daemon sent more body bytes than the response announced (its
     /// Content-Length; none for 204/304), or an End before all of them (except for HEAD). The
     /// excess never reached the sink; RelayResult has both counts.
@@ -125,6 +133,8 @@ struct RelayOptions {
     /// Set kHeadMayQueue: no other process is left to try, so the daemon queues the request
     /// instead of answering Error{Busy}.
     bool mayQueue = false;
+    /// header-buffer-size=, response-buffer-size= and response-flush-delay= of the group.
+    ResponseBuffering buffering{};
 };
 
 /// Runs one request over `conn`: sends `head`, streams the body from `source` as BodyChunk frames

@@ -28,9 +28,10 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
             return conn.status();
         }
         RequestAttempt current{.connection = std::move(conn.value()), .result = {}};
-        current.result = relayRequest(
-            *current.connection, head, source, sink,
-            RelayOptions{.ioTimeout = params.ioTimeout, .mayQueue = options.singleProcess || last});
+        current.result = relayRequest(*current.connection, head, source, sink,
+                                      RelayOptions{.ioTimeout = params.ioTimeout,
+                                                   .mayQueue = options.singleProcess || last,
+                                                   .buffering = options.buffering});
         if (!current.result.retryable || last) {
             return current;
         }

@@ -28,6 +28,8 @@ struct AttemptOptions {
     /// The group has one process: nobody else could take the request, so it may queue in that
     /// process from the start (kHeadMayQueue) instead of hearing Busy.
     bool singleProcess = false;
+    /// header-buffer-size=, response-buffer-size= and response-flush-delay= of the group.
+    ResponseBuffering buffering{};
 };
 
 /// The last attempt of a request: its connection (for the daemon pid in log lines, and to give

@@ -149,6 +149,25 @@ Status readFully(int fd, std::span<char> buf, Deadline deadline) noexcept {
     }
 }
 
+Result<std::size_t> sendNow(int fd, std::span<const char> data) noexcept {
+    for (;;) {
+        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTSOCK) {
+            return std::size_t{0};
+        }
+        if (errno == EPIPE || errno == ECONNRESET) {
+            return Status{ErrorCode::Closed, "connection closed by peer: " + errnoText(errno)};
+        }
+        return ioError("write", errno);
+    }
+}
+
 Status writeFully(int fd, std::span<const char> data, Deadline deadline) noexcept {
     const iovec one{.iov_base = const_cast<char*>(data.data()), .iov_len = data.size()};
     return writeFullyV(fd, std::span<const iovec>(&one, 1), deadline);

@@ -66,6 +66,11 @@ Status writeFully(int fd, std::span<const char> data, Deadline deadline) noexcep
 /// Writes all of the buffers in order (one sendmsg() where the kernel takes it all).
 Status writeFullyV(int fd, std::span<const iovec> buffers, Deadline deadline) noexcept;
 
+/// One send() that never waits: the number of bytes the socket took now (0 when its buffer is
+/// full, or when `fd` is not a socket: the caller then writes with writeFully). Closed when the
+/// peer has gone.
+Result<std::size_t> sendNow(int fd, std::span<const char> data) noexcept;
+
 /// The text of errno `err`, for messages ("Connection refused").
 std::string errnoText(int err);
 

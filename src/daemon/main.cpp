@@ -293,6 +293,7 @@ int run(int argc, char** argv) {
     serverConfig.connection.group = args.group;
     serverConfig.connection.secrets = args.secrets;
     serverConfig.connection.peerUid = args.peerUid;
+    serverConfig.socketBuffers = args.socketBuffers;
     auto server =
         std::make_unique<Server>(common::UniqueFd(protocol::kListenFd), serverConfig, app, log);
     if (const common::Status s = server->start(); !s) {

@@ -12,6 +12,7 @@
 
 #include "common/descriptor_passing.h"
 #include "common/socket_io.h"
+#include "common/thread_name.h"
 #include "protocol/limits.h"
 
 namespace wsgid::daemon {
@@ -43,7 +44,10 @@ void releaseIfLarge(std::string& buffer) {
 
 ResponseWriter::ResponseWriter() noexcept {
     try {
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            common::nameThisThread("wsgid-writer");
+            run();
+        });
     } catch (...) {
         // No thread: tryQueue() declines and write()/finish() write on the owner's thread.
     }
@@ -67,6 +71,7 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     error_.reset();
     pending_.clear();
     openBody_ = std::string::npos;
+    sentNow_ = false;
     held_.clear();
     heldDescriptor_.reset();
 }
@@ -134,6 +139,15 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
             return std::nullopt;
         }
         queueLocked(type, payload);
+        if (!more && !busy_ && !sentNow_ && pending_.size() <= kMaxFirstSendNow) {
+            sentNow_ = true;
+            if (!sendPendingNowLocked()) {
+                return *error_;
+            }
+            if (pending_.empty()) {
+                return Status::ok();
+            }
+        }
         const bool wake = !busy_ && !more;
         lock.unlock();
         if (wake) {
@@ -144,6 +158,18 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
         // Out of memory: write() reports it without the GIL.
         return std::nullopt;
     }
+}
+
+bool ResponseWriter::sendPendingNowLocked() {
+    common::Result<std::size_t> sent = common::sendNow(fd_, pending_);
+    if (!sent.isOk()) {
+        (void)failLocked(sent.status());
+        return false;
+    }
+    pending_.erase(0, *sent);
+    // A Body frame partly sent can no longer grow: its header is on its way.
+    openBody_ = std::string::npos;
+    return true;
 }
 
 Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept {

@@ -33,6 +33,12 @@ inline constexpr std::size_t kMaxPendingResponseBytes = std::size_t{1024} * 1024
 /// thread hand-off per block and fell from 0.85x to 0.68x of mod_wsgi (scripts/bench, file).
 inline constexpr std::size_t kDirectWriteThreshold = std::size_t{8} * 1024;
 
+/// Most bytes the owner sends itself, without waiting, instead of waking the writer thread the
+/// first time a response has something to send (tryQueue): the status line, headers and first
+/// block of a typical response. Sent with the GIL held, so it must stay a copy into the socket
+/// buffer that never waits; twice kDirectWriteThreshold covers headers plus a block just under it.
+inline constexpr std::size_t kMaxFirstSendNow = 2 * kDirectWriteThreshold;
+
 /// How much longer than the socket timeout the worker waits for the writer thread to finish a
 /// write in flight. The write itself is bounded by the socket timeout; the margin only absorbs
 /// scheduling. Past it the worker shuts the socket down, which ends the write at once.
@@ -74,8 +80,12 @@ public:
     /// Never blocks (safe with the GIL held): queues the frame and wakes the writer thread if it
     /// sleeps. std::nullopt when that would need a wait or a large copy (back-pressure, a block of
     /// kDirectWriteThreshold or more, no writer thread): the caller then calls write(). A non-ok
-    /// status is an earlier write's failure: the connection is broken. With `more` the writer is
-    /// not woken: the caller promises another call (which sends both) or finish() right away.
+    /// status is a write's failure: the connection is broken. With `more` the writer is not
+    /// woken: the caller promises another call (which sends both) or finish() right away.
+    /// The first time a response would wake the writer, the caller instead sends what is queued
+    /// itself if the socket takes it at once (up to kMaxFirstSendNow): a response of one block
+    /// then costs no hand-off between threads; later blocks still go through the writer thread,
+    /// so blocks yielded in quick succession merge into few writes.
     std::optional<common::Status> tryQueue(protocol::FrameType type, std::string_view payload,
                                            bool more = false) noexcept;
 
@@ -117,6 +127,9 @@ private:
     common::Status writeNow(std::string_view queued, protocol::FrameType type,
                             std::string_view payload) noexcept;
     common::Status failLocked(common::Status status);
+    // With the lock held and the writer idle: sends what is pending without waiting and keeps
+    // the rest (if the socket took less) for the writer thread. False on a write error (error_).
+    bool sendPendingNowLocked();
     // With the lock held and the writer idle: writes everything pending, then the held frame
     // and its descriptor (holdWithDescriptor) if any, then the frame, on the calling thread (the
     // lock is released around the write). May throw std::bad_alloc.
@@ -132,8 +145,9 @@ private:
     bool busy_ = false;  // a write of queued data is in flight (writer thread or owner)
     bool stopping_ = false;
     std::optional<common::Status> error_;  // the first write failure of this response
-    std::string held_;                     // holdWithDescriptor's frame, for finish()
-    common::UniqueFd heldDescriptor_;      // and its descriptor
+    bool sentNow_ = false;  // this response already had its one chance to skip the writer thread
+    std::string held_;      // holdWithDescriptor's frame, for finish()
+    common::UniqueFd heldDescriptor_;  // and its descriptor
     int fd_ = -1;
     std::chrono::milliseconds timeout_{0};
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/duration_text.h"
+#include "common/thread_name.h"
 #include "daemon/response_writer.h"
 
 namespace wsgid::daemon {
@@ -215,6 +216,7 @@ void Server::wakeIoThread() noexcept {
 // ---- I/O thread ---------------------------------------------------------------------------
 
 void Server::ioMain() noexcept {
+    common::nameThisThread("wsgid-io");
     try {
         std::array<epoll_event, kMaxEventsPerWait> events{};
         for (;;) {
@@ -297,6 +299,34 @@ void Server::closeForStop() {
     queue_.close();
 }
 
+void Server::applySocketBuffers(int fd) {
+    const common::SocketBufferSizes& asked = config_.socketBuffers;
+    if (!asked.any()) {
+        return;
+    }
+    common::Status s = common::applySocketBufferSizes(fd, asked);
+    if (socketBuffersReported_) {
+        return;
+    }
+    if (s) {
+        auto applied = common::socketBufferSizes(fd);
+        if (applied && common::honours(*applied, asked)) {
+            return;
+        }
+        s = applied
+                ? common::Status(common::ErrorCode::LimitExceeded,
+                                 "the kernel applied SO_SNDBUF " + std::to_string(applied->send) +
+                                     " and SO_RCVBUF " + std::to_string(applied->receive) +
+                                     " (capped by net.core.wmem_max / rmem_max)")
+                : applied.status();
+    }
+    socketBuffersReported_ = true;
+    log_.log(LogLevel::Warning, "WG0298",
+             "send-buffer-size=" + std::to_string(asked.send) +
+                 " / receive-buffer-size=" + std::to_string(asked.receive) +
+                 " not fully applied: " + s.message() + "; logged once per process");
+}
+
 void Server::acceptConnections() {
     for (int i = 0; i < kMaxAcceptsPerWakeup && hasRoomForConnection(); ++i) {
         const int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -311,6 +341,7 @@ void Server::acceptConnections() {
             pauseAccepting(err);
             return;
         }
+        applySocketBuffers(fd);
         auto conn = std::make_unique<Connection>(common::UniqueFd(fd), connectionConfig_, log_,
                                                  nextSerial_++);
         if (conn->greet() != Connection::Event::NeedMore) {
@@ -659,6 +690,8 @@ void Server::expireQueued() {
 
 void Server::workerMain(std::size_t index) noexcept {
     try {
+        // Cut past 99 workers (Linux keeps 15 bytes); the name is only a diagnostic aid.
+        common::nameThisThread("wsgid-worker-" + std::to_string(index));
         std::unique_ptr<Worker> worker = app_.makeWorker();
         if (!worker) {
             log_.log(LogLevel::Critical, "WG0237",

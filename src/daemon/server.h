@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "common/log_sink.h"
+#include "common/socket_buffers.h"
 #include "common/socket_io.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -69,6 +70,9 @@ struct ServerConfig {
     std::chrono::milliseconds queueTimeout{0};
     ConnectionConfig connection;
     std::size_t queueCapacity = kMaxQueuedRequests;
+    /// SO_SNDBUF / SO_RCVBUF of every accepted connection (send-buffer-size=,
+    /// receive-buffer-size=); zeros leave the kernel's defaults.
+    common::SocketBufferSizes socketBuffers;
 };
 
 /// How stop() ended.
@@ -132,6 +136,9 @@ private:
     void endRunning(std::size_t index) noexcept;
     void noteActivity() noexcept;
     void acceptConnections();
+    /// Sets send-buffer-size= / receive-buffer-size= on an accepted connection; logs once
+    /// (WG0298) when the kernel did not apply them (net.core.wmem_max / rmem_max).
+    void applySocketBuffers(int fd);
     void pauseAccepting(int err);
     /// Watches the listening socket again, or stops watching it while no worker is free
     /// (ServerConfig::siblings), as the numbers now say. I/O thread only.
@@ -171,6 +178,8 @@ private:
     std::thread ioThread_;
     std::vector<std::thread> workers_;
     bool started_ = false;
+    /// A socket buffer size the kernel did not apply was logged (I/O thread only: once).
+    bool socketBuffersReported_ = false;
     bool stopped_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<int> busyWorkers_{0};

@@ -2,6 +2,8 @@
 // A one-shot timeout on a thread of its own (see watchdog.h). No httpd, no Python.
 #include "daemon/watchdog.h"
 
+#include "common/thread_name.h"
+
 namespace wsgid::daemon {
 
 Watchdog::Watchdog(std::chrono::milliseconds timeout, std::function<void()> fire) {
@@ -9,6 +11,7 @@ Watchdog::Watchdog(std::chrono::milliseconds timeout, std::function<void()> fire
         return;
     }
     thread_ = std::thread([this, timeout, fire = std::move(fire)] {
+        common::nameThisThread("wsgid-watchdog");
         std::unique_lock lock(mutex_);
         if (wake_.wait_for(lock, timeout, [this] { return disarmed_; })) {
             return;

@@ -24,8 +24,8 @@ namespace {
 constexpr std::uint32_t kArgsMagic = 0x41444757;
 /// 2: socket-timeout and queue-timeout; 3: the lifecycle block (DaemonLifecycle) at the end;
 /// 4: the Python settings (PythonSettings) and the process tuning (cpu-priority,
-/// stack-size, python-eggs) before it.
-constexpr std::uint8_t kArgsFormat = 4;
+/// stack-size, python-eggs) before it; 5: the socket buffer sizes after python-eggs.
+constexpr std::uint8_t kArgsFormat = 5;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -155,6 +155,8 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.u8(static_cast<std::uint8_t>(a.cpuPriority - kMinCpuPriority));
     w.u64(a.stackSize);
     w.str(a.pythonEggs);
+    w.u32(a.socketBuffers.send);
+    w.u32(a.socketBuffers.receive);
     const DaemonLifecycle& l = a.lifecycle;
     w.u64(l.maximumRequests);
     w.u32(static_cast<std::uint32_t>(l.restartIntervalSec));
@@ -290,7 +292,9 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     }
     std::uint8_t priority = 0;
     if (!r.u8(priority) || priority > kMaxCpuPriority - kMinCpuPriority || !r.u64(a.stackSize) ||
-        !readStr(r, a.pythonEggs)) {
+        !readStr(r, a.pythonEggs) || !r.u32(a.socketBuffers.send) ||
+        !r.u32(a.socketBuffers.receive) || a.socketBuffers.send > common::kMaxSocketBufferBytes ||
+        a.socketBuffers.receive > common::kMaxSocketBufferBytes) {
         return invalid("bad process tuning");
     }
     a.cpuPriority = static_cast<int>(priority) + kMinCpuPriority;

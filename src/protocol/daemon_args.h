@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "common/python_settings.h"
+#include "common/socket_buffers.h"
 #include "common/status.h"
 #include "protocol/handshake.h"
 
@@ -98,8 +99,11 @@ struct DaemonArgs {
     DaemonLifecycle lifecycle;         ///< recycling, limits and timeouts (format 3)
     common::PythonSettings python;     ///< WSGIPython*/WSGIRestrict*, and switch-interval=
     int cpuPriority = 0;               ///< cpu-priority=: setpriority() at start (0: inherited)
-    std::uint64_t stackSize = 0;      ///< stack-size=: bytes of each new thread's stack (0: libc's)
-    std::string pythonEggs;           ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    std::uint64_t stackSize = 0;  ///< stack-size=: bytes of each new thread's stack (0: libc's)
+    std::string pythonEggs;       ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    /// SO_SNDBUF (send-buffer-size=) and SO_RCVBUF (receive-buffer-size=) of every accepted
+    /// connection; zeros leave the kernel's defaults.
+    common::SocketBufferSizes socketBuffers;
     bool serverMetrics = false;       ///< server-metrics=On: mod_wsgi.server_metrics() answers
     std::string newrelicConfigFile;   ///< newrelic-config-file= ("" = no agent)
     std::string newrelicEnvironment;  ///< newrelic-environment= ("" = the file's default)

@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "common/thread_name.h"
+
 namespace wsgid::python {
 
 struct GilWatch::State {
@@ -48,7 +50,10 @@ bool GilWatch::start() noexcept {
     try {
         state_->lastBeat.store(Clock::now().time_since_epoch().count());
         state_->running.store(true);
-        thread_ = std::thread([state = state_] { beat(state); });
+        thread_ = std::thread([state = state_] {
+            common::nameThisThread("wsgid-gil-beat");
+            beat(state);
+        });
         return true;
     } catch (...) {
         state_->running.store(false);

@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +21,7 @@ BENCH_DIR = REPO / "scripts" / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench  # noqa: E402
-from wsgibench import machine, report, scenarios, targets  # noqa: E402
+from wsgibench import machine, proctree, report, scenarios, targets  # noqa: E402
 
 BUILD_DIR = Path(os.environ.get("WSGID_BUILDDIR", REPO))
 # Bound on one functional run: two targets, a second of wrk each, start and stop included.
@@ -148,6 +150,26 @@ def test_markdown_report_has_ratios_failures_and_skips():
     assert "Interrupted" not in text
     doc["interrupted"] = True
     assert "**Interrupted: these results are partial.**" in report.markdown(doc)
+
+
+def test_context_switches_of_a_process_count_its_threads_waits():
+    slept, counted = threading.Event(), threading.Event()
+    before = proctree.threadContextSwitches(os.getpid())
+
+    def waiter():
+        for _ in range(20):
+            time.sleep(0.001)  # each sleep blocks: one voluntary switch at least
+        slept.set()
+        counted.wait(timeout=10)  # stay alive: an exited thread's switches are gone from /proc
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    assert slept.wait(timeout=10)
+    during = proctree.threadContextSwitches(os.getpid())
+    counted.set()
+    t.join(timeout=10)
+    assert during[0] - before[0] >= 20
+    assert proctree.threadContextSwitches(2**22 + 1) == (0, 0)  # no such pid: nothing counted
 
 
 def sample(t, requests, rss):
@@ -327,6 +349,9 @@ def test_quick_run_reports_figures_and_ratios(tmp_path):
         assert e["status"] == "ok" and e["shape"] == "1x2" and e["concurrency"] == 2
         for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_req", "rss_mib"):
             assert e[key] > 0, (key, e)
+        # Every request waits at least once somewhere in the server (a worker for the next
+        # connection's bytes), so each run counts voluntary context switches.
+        assert e["vcs_per_req"] > 0, e
         assert set(e["ratios"]) == set(report.RATIO_METRICS)
         details = e["run_details"][0]
         assert details["errors"] == {"connect": 0, "read": 0, "write": 0, "status": 0,

@@ -120,22 +120,7 @@ class TestResponse:
     def test_300_09_yielded_block_is_delivered_while_the_app_waits(self, server):
         # Server-sent events: the first block must reach the client before the app yields the
         # next one (it waits for a flag only the client creates after reading the first block).
-        flag = server.state / f"sse-{uuid.uuid4().hex}"
-        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
-            sock.sendall(f"GET /sse?flag={flag} HTTP/1.1\r\nHost: localhost\r\n"
-                         "Connection: close\r\n\r\n".encode())
-            seen = b""
-            while b"event-1" not in seen:
-                chunk = sock.recv(4096)
-                assert chunk, f"connection closed before the first event: {seen!r}"
-                seen += chunk
-            assert b"event-2" not in seen, seen
-            flag.write_text("go")
-            while True:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                seen += chunk
+        seen = http.sse_exchange(server.port, "/sse", server.state / f"sse-{uuid.uuid4().hex}")
         assert b"HTTP/1.1 200" in seen
         assert b"data: event-2 flag=seen" in seen, seen
 

@@ -47,6 +47,9 @@ class TestFairShare:
                 assert http.get(server.port, "/other").status == 200
                 static = http.get(server.port, "/static.txt")
                 assert (static.status, static.body) == (200, b"static"), static
+                # The two admitted requests may still be on their way to the app under load:
+                # wait for them, then check that no more than the group's threads run.
+                wait_for(lambda: len(list(d.glob("*.arrived"))) >= 2, what="two requests running")
                 running = sorted(p.name for p in d.glob("*.arrived"))
                 assert len(running) == 2, running
             finally:

@@ -85,6 +85,43 @@ def treeCpuTicks(roots, procs=None):
     return total
 
 
+def threadContextSwitches(pid):
+    """(voluntary, involuntary) context switches of every live thread of one process so far.
+    Voluntary ones are waits (a thread blocking on a socket, a lock, a condition: the hand-offs
+    between threads a request pays); involuntary ones are preemptions, which grow with the load
+    of a shared machine. Threads that have exited are not counted (the kernel folds them nowhere
+    readable), so the figure is a lower bound for a tree whose threads come and go."""
+    voluntary = involuntary = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        voluntary += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        involuntary += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return voluntary, involuntary
+
+
+def treeContextSwitches(roots, procs=None):
+    """(voluntary, involuntary) context switches so far of every live thread in the trees under
+    `roots` (see threadContextSwitches)."""
+    procs = scan() if procs is None else procs
+    voluntary = involuntary = 0
+    for root in roots:
+        for pid in descendants(procs, root):
+            v, i = threadContextSwitches(pid)
+            voluntary += v
+            involuntary += i
+    return voluntary, involuntary
+
+
 def processMemory(pid):
     """(rss, pss, cpus) of one process: bytes, bytes (None when smaps_rollup is not readable), and
     the CPUs it may run on (to show the pinning held for every process of a target)."""

@@ -9,7 +9,8 @@ MIB = 1024 * 1024
 
 # The figures kept per cell (medians over its runs) and compared with the base target.
 METRICS = ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_ms_per_req", "rss_mib", "pss_mib",
-           "rss_app_mib", "rss_httpd_mib", "httpd_child_rss_mib", "mib_per_s", "other_pct")
+           "rss_app_mib", "rss_httpd_mib", "httpd_child_rss_mib", "mib_per_s", "other_pct",
+           "vcs_per_req", "ivcs_per_req")
 # Ratios are target / base for each of these: above 1 is better for rps, worse for the others.
 RATIO_METRICS = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_req", "rss_mib")
 
@@ -244,7 +245,9 @@ def markdown(doc):
             "server CPU per request and memory: lower is better. RSS: every process of the "
             "target (httpd parent and children, daemons, uWSGI or gunicorn) after the run, and "
             "PSS, which counts shared pages once; app: the processes that run Python apart "
-            "from httpd."]
+            "from httpd. cs/req: voluntary context switches of the target's threads per request "
+            "(the hand-offs between threads and processes a request pays), then involuntary "
+            "ones (preemptions: they grow with the machine's load)."]
     for shape in s["shapes"]:
         for sc in scenarios:
             rows = [e for e in entries if e["scenario"] == sc and e["shape"] == shape]
@@ -252,13 +255,14 @@ def markdown(doc):
                 continue
             out += ["", f"### {titles.get(sc, sc)}, {shapeTitle(shape)}", ""]
             out.append("| target | c | req/s | p50 ms | p99 ms | server CPU ms/req | RSS MiB "
-                       "| PSS MiB | app RSS MiB | other% |")
-            out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+                       "| PSS MiB | app RSS MiB | cs/req | other% |")
+            out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                       "| ---: |")
             for e in rows:
                 if e["status"] != "ok":
                     why = " ".join(e.get("failure", "").split())[:120]
                     out.append(f"| {e['target']} | {e['concurrency']} | FAILED: {why} "
-                               "| | | | | | | |")
+                               "| | | | | | | | |")
                     continue
                 r = e.get("ratios") or {}
 
@@ -272,6 +276,8 @@ def markdown(doc):
                            f"| {both('cpu_ms_per_req', '.3f')} | {both('rss_mib', '.1f')} "
                            f"| {fmt(e.get('pss_mib'), '.1f')} "
                            f"| {fmt(e.get('rss_app_mib'), '.1f')} "
+                           f"| {fmt(e.get('vcs_per_req'), '.1f')}"
+                           f"+{fmt(e.get('ivcs_per_req'), '.1f')} "
                            f"| {fmt(e.get('other_pct'), '.0f')} |")
 
     failures = doc.get("failures") or []

@@ -55,8 +55,10 @@ def measureRun(inst, conc, args):
         sys0, irq0, steal0 = proctree.systemCpuTicks()
         client0 = proctree.childrenCpuSeconds()
         cpu0 = inst.cpuTicks()
+        cs0 = inst.contextSwitches()
         w = wrk.run(inst.port, inst.scenario, args.duration, conc, args.wrk_threads,
                     args.client_cpus)
+        cs1 = inst.contextSwitches()
         cpu1 = inst.cpuTicks()
         client1 = proctree.childrenCpuSeconds()
         sys1, irq1, steal1 = proctree.systemCpuTicks()
@@ -77,6 +79,11 @@ def measureRun(inst, conc, args):
             "mib_per_s": round(w["bytes"] / MIB / secs, 1) if secs > 0 else 0.0,
             "server_cpu_s": round(serverSecs, 3),
             "cpu_ms_per_req": round(serverSecs * 1000.0 / reqs, 4) if reqs else None,
+            # Context switches of the target's threads per request: voluntary ones are the
+            # hand-offs a request pays (waits on sockets, locks, other threads), involuntary
+            # ones preemptions (they grow with the machine's load).
+            "vcs_per_req": round((cs1[0] - cs0[0]) / reqs, 2) if reqs else None,
+            "ivcs_per_req": round((cs1[1] - cs0[1]) / reqs, 2) if reqs else None,
             "client_cpu_s": round(client1 - client0, 3),
             # CPU the machine spent on anything but this target and wrk during the run (other
             # users of a shared machine): a high value means the run is not trustworthy.
@@ -110,7 +117,8 @@ def progressLine(r):
     if "failure" in r:
         return "FAILED: " + " ".join(r["failure"].split())[:200]
     return (f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
-            f"cpu {r['cpu_ms_per_req'] or 0:.3f} ms/req, rss {r['rss_mib']:.1f} MiB, "
+            f"cpu {r['cpu_ms_per_req'] or 0:.3f} ms/req, "
+            f"cs {r['vcs_per_req'] or 0:.1f}+{r['ivcs_per_req'] or 0:.1f}/req, rss {r['rss_mib']:.1f} MiB, "
             f"other {r['other_pct'] or 0:.0f}%")
 
 

@@ -481,6 +481,9 @@ class Instance:
     def cpuTicks(self, procs=None):
         return proctree.treeCpuTicks(self.roots(), procs)
 
+    def contextSwitches(self, procs=None):
+        return proctree.treeContextSwitches(self.roots(), procs)
+
     def memory(self):
         """The memory of every process of the target now: whole-tree RSS and PSS, the part in
         app processes (daemons, uWSGI, gunicorn) and in httpd's own children, and each process."""

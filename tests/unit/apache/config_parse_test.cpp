@@ -401,12 +401,12 @@ TEST(ParseDaemonProcess, BadGroupNames) {
     EXPECT_TRUE(contains(errorOf(std::string(GroupRegistry::kDefaultGroupName)), "reserved"));
 }
 
-TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
+TEST(ParseDaemonProcess, EveryModWsgiOptionHasAnEffect) {
     auto r = parseDaemonProcess(
-        "site interrupt-timeout=5 server-metrics=On "
-        "switch-interval=0.005 cpu-priority=-5 send-buffer-size=0 python-eggs=/tmp/eggs");
+        "site interrupt-timeout=5 server-metrics=On send-buffer-size=0 response-flush-delay=0 "
+        "switch-interval=0.005 cpu-priority=-5 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
-    EXPECT_EQ(r->unimplementedOptions, (std::vector<std::string>{"send-buffer-size"}));
+    EXPECT_TRUE(r->unimplementedOptions.empty());
 }
 
 TEST(ParseDaemonProcess, MonitoringOptions) {
@@ -444,6 +444,45 @@ TEST(ParseDaemonProcess, ProcessTuningOptions) {
     EXPECT_FALSE(defaults->switchInterval.has_value());
     EXPECT_EQ(defaults->cpuPriority, 0);
     EXPECT_EQ(defaults->stackSize, 0U);
+}
+
+TEST(ParseDaemonProcess, BufferOptions) {
+    auto d = parseDaemonProcess("site");
+    ASSERT_TRUE(d.isOk());
+    EXPECT_EQ(d->sendBufferSize, 0);  // 0: the kernel's default / the module's defaults
+    EXPECT_EQ(d->receiveBufferSize, 0);
+    EXPECT_EQ(d->headerBufferSize, 0);
+    EXPECT_EQ(d->responseBufferSize, 0);
+    EXPECT_EQ(d->responseFlushDelayMs, 0);
+    auto r = parseDaemonProcess(
+        "site send-buffer-size=65536 receive-buffer-size=512 header-buffer-size=8192 "
+        "response-buffer-size=1048576 response-flush-delay=5");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_TRUE(r->unimplementedOptions.empty());
+    EXPECT_EQ(r->sendBufferSize, 65536);
+    EXPECT_EQ(r->receiveBufferSize, 512);
+    EXPECT_EQ(r->headerBufferSize, 8192);
+    EXPECT_EQ(r->responseBufferSize, 1048576);
+    EXPECT_EQ(r->responseFlushDelayMs, 5);
+    auto zeros = parseDaemonProcess(
+        "site send-buffer-size=0 receive-buffer-size=0 header-buffer-size=0 "
+        "response-buffer-size=0 response-flush-delay=0");
+    ASSERT_TRUE(zeros.isOk()) << zeros.status().message();
+    EXPECT_TRUE(zeros->unimplementedOptions.empty());
+}
+
+TEST(ParseDaemonProcess, BufferOptionBounds) {
+    EXPECT_TRUE(contains(errorOf("site send-buffer-size=511"), "at least 512"));
+    EXPECT_TRUE(contains(errorOf("site receive-buffer-size=100"), "at least 512"));
+    EXPECT_TRUE(contains(errorOf("site send-buffer-size=2147483648"), "between 0 and 1073741824"));
+    EXPECT_TRUE(contains(errorOf("site header-buffer-size=8191"), "at least 8192"));
+    // The protocol's own cap on a whole Start frame.
+    EXPECT_TRUE(contains(errorOf("site header-buffer-size=1048577"), "between 0 and 1048576"));
+    EXPECT_TRUE(parseDaemonProcess("site header-buffer-size=1048576").isOk());
+    EXPECT_TRUE(contains(errorOf("site response-buffer-size=65535"), "at least 65536"));
+    EXPECT_TRUE(contains(errorOf("site response-flush-delay=-1"), "option 'response-flush-delay'"));
+    EXPECT_TRUE(contains(errorOf("site response-flush-delay=10001"), "between 0 and 10000"));
+    EXPECT_TRUE(contains(errorOf("site response-flush-delay=5ms"), "needs an integer"));
 }
 
 TEST(ParseDaemonProcess, TimeoutOptions) {

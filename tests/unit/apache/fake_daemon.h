@@ -174,6 +174,17 @@ private:
     protocol::FrameDecoder decoder_;
 };
 
+/// A module connection (pid 4242) and the FakeDaemon at its other end.
+struct RelayFixture {
+    RelayFixture() {
+        auto [a, b] = socketPair();
+        conn = std::make_unique<DaemonConnection>(std::move(a), "/test.sock", 4242);
+        daemon = std::make_unique<FakeDaemon>(std::move(b));
+    }
+    std::unique_ptr<DaemonConnection> conn;
+    std::unique_ptr<FakeDaemon> daemon;
+};
+
 /// A short socket directory under /tmp (Unix socket paths are capped at 108 bytes).
 class SocketDir {
 public:
@@ -302,6 +313,13 @@ public:
         held_.clear();
         return common::Status::ok();
     }
+    /// Passes what is held on without a flush (response-buffer-size= not reached yet).
+    common::Status release() override {
+        ++releases_;
+        body_ += held_;
+        held_.clear();
+        return common::Status::ok();
+    }
     common::Status end() override {
         ended_ = true;
         body_ += held_;
@@ -317,6 +335,7 @@ public:
     std::string held_;
     std::vector<std::string> flushedChunks_;
     int flushes_ = 0;
+    int releases_ = 0;
     bool ended_ = false;
 };
 

@@ -29,6 +29,7 @@ using test::getHead;
 using test::kRelay;
 using test::kTestDeadline;
 using test::RecordingSink;
+using test::RelayFixture;
 using test::socketPair;
 using test::StringSource;
 using namespace std::chrono_literals;
@@ -47,16 +48,6 @@ std::string pattern(std::size_t n) {
     }
     return s;
 }
-
-struct RelayFixture {
-    RelayFixture() {
-        auto [a, b] = socketPair();
-        conn = std::make_unique<DaemonConnection>(std::move(a), "/test.sock", 4242);
-        daemon = std::make_unique<FakeDaemon>(std::move(b));
-    }
-    std::unique_ptr<DaemonConnection> conn;
-    std::unique_ptr<FakeDaemon> daemon;
-};
 
 TEST(Relay, SimpleGetCompletesAndIsReusable) {
     RelayFixture fx;

@@ -29,15 +29,11 @@ using testing::readRange;
 constexpr std::chrono::milliseconds kGenerous{10000};
 constexpr std::chrono::milliseconds kExpireSoon{50};
 
-struct Pair {
-    UniqueFd a;
-    UniqueFd b;
-};
-
-Pair makePair() {
-    int fds[2] = {-1, -1};
-    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds), 0);
-    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+/// A connected pair; the test fails at once when socketpair() does.
+testing::StreamPair makePair() {
+    testing::StreamPair p = testing::streamPair();
+    EXPECT_TRUE(p.a);
+    return p;
 }
 
 // Sends `bytes` with `count` copies of `fd` in one SCM_RIGHTS message (what a hostile peer may).
@@ -47,7 +43,7 @@ void sendMany(int sock, std::string_view bytes, int fd, int count) {
 }
 
 TEST(DescriptorPassing, TheDescriptorArrivesWithItsBytesAndIsCloseOnExec) {
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     UniqueFd file = memFile("file contents");
     ASSERT_TRUE(sendWithDescriptor(p.a.get(), "frame", file.get(), Deadline::after(kGenerous)));
     file.reset();  // the kernel holds its own reference now
@@ -63,7 +59,7 @@ TEST(DescriptorPassing, TheDescriptorArrivesWithItsBytesAndIsCloseOnExec) {
 
 TEST(DescriptorPassing, AReadEndsRightAfterTheBytesADescriptorCameWith) {
     // What the module's rule rests on: earlier bytes may share the read, later ones never do.
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     UniqueFd file = memFile("x");
     ASSERT_EQ(::send(p.a.get(), "aaa", 3, 0), 3);
     ASSERT_TRUE(sendWithDescriptor(p.a.get(), "bbb", file.get(), Deadline::after(kGenerous)));
@@ -79,7 +75,7 @@ TEST(DescriptorPassing, AReadEndsRightAfterTheBytesADescriptorCameWith) {
 }
 
 TEST(DescriptorPassing, APartialReadGetsTheDescriptorWithItsFirstBytes) {
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     UniqueFd file = memFile("x");
     ASSERT_TRUE(
         sendWithDescriptor(p.a.get(), "0123456789", file.get(), Deadline::after(kGenerous)));
@@ -93,7 +89,7 @@ TEST(DescriptorPassing, APartialReadGetsTheDescriptorWithItsFirstBytes) {
 }
 
 TEST(DescriptorPassing, ExtraDescriptorsAreClosedAndReported) {
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     UniqueFd file = memFile("x");
     const int before = openDescriptorCount();
     for (const int count : {2, 3, 8}) {
@@ -109,7 +105,7 @@ TEST(DescriptorPassing, ExtraDescriptorsAreClosedAndReported) {
 }
 
 TEST(DescriptorPassing, PlainBytesBringNoDescriptor) {
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     ASSERT_EQ(::send(p.a.get(), "plain", 5, 0), 5);
     std::array<char, 64> buf{};
     ReceivedDescriptor got;
@@ -124,7 +120,7 @@ TEST(DescriptorPassing, PlainBytesBringNoDescriptor) {
 }
 
 TEST(DescriptorPassing, ALargeWriteWaitsForRoomAndCarriesOneDescriptor) {
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     const int small = 4096;
     ::setsockopt(p.a.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
     UniqueFd file = memFile("x");
@@ -153,7 +149,7 @@ TEST(DescriptorPassing, ALargeWriteWaitsForRoomAndCarriesOneDescriptor) {
 }
 
 TEST(DescriptorPassing, SendingGivesUpAtTheDeadlineAndOnAClosedPeer) {
-    Pair p = makePair();
+    testing::StreamPair p = makePair();
     UniqueFd file = memFile("x");
     const std::string chunk(65536, 'f');
     while (::send(p.a.get(), chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {

@@ -370,6 +370,39 @@ TEST(SocketIo, WaitWritableTimesOutOnFullSocket) {
     EXPECT_EQ(waitWritable(p.a.get(), Deadline::after(kExpireSoon)).code(), ErrorCode::Timeout);
 }
 
+TEST(SocketIo, SendNowTakesWhatFitsAndNeverWaits) {
+    auto p = makePair(/*nonBlocking=*/false);  // MSG_DONTWAIT holds on a blocking socket too
+    shrinkBuffers(p.a.get());
+    const std::string small = pattern(100, 3);
+    auto sent = sendNow(p.a.get(), small);
+    ASSERT_TRUE(sent.isOk());
+    EXPECT_EQ(*sent, small.size());
+    std::string got(small.size(), '\0');
+    ASSERT_TRUE(readFully(p.b.get(), got, Deadline::after(kGenerous)).isOk());
+    EXPECT_EQ(got, small);
+    const std::string large = pattern(std::size_t{1} << 20, 4);
+    sent = sendNow(p.a.get(), large);
+    ASSERT_TRUE(sent.isOk());
+    EXPECT_GT(*sent, 0U);
+    EXPECT_LT(*sent, large.size());  // only what the small buffer holds
+    sent = sendNow(p.a.get(), large);
+    ASSERT_TRUE(sent.isOk());
+    EXPECT_EQ(*sent, 0U);  // full: nothing, at once
+}
+
+TEST(SocketIo, SendNowToAClosedPeerIsClosedAndToAPipeIsNothing) {
+    auto p = makePair();
+    p.b.reset();
+    EXPECT_EQ(sendNow(p.a.get(), "x").status().code(), ErrorCode::Closed);
+    int fds[2] = {-1, -1};
+    ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    const UniqueFd readEnd(fds[0]);
+    const UniqueFd writeEnd(fds[1]);
+    auto sent = sendNow(writeEnd.get(), "x");
+    ASSERT_TRUE(sent.isOk());
+    EXPECT_EQ(*sent, 0U);  // not a socket: the caller writes with writeFully
+}
+
 TEST(SocketIo, ReadOnBadFdIsIoError) {
     char buf[4];
     auto n = readSome(-1, buf, Deadline::after(kExpireSoon));

@@ -116,14 +116,16 @@ common::Status put(ResponseWriter& writer, FrameType type, std::string_view data
 
 // Queues blocks until the writer thread is stuck in a write that only the reader can finish:
 // 128 KiB in blocks small enough to be queued (below kDirectWriteThreshold) is far more than the
-// small socket buffer holds, so once the module end is readable the writer is mid-write.
+// small socket buffer holds, so once the module end is readable the writer is mid-write. Uses
+// write(), which always hands small blocks to the writer thread (tryQueue may send a response's
+// first data itself, and the module end would then be readable before the writer started).
 // Returns the bytes queued.
 std::string stallWriter(ResponseWriter& writer, const Pair& pair) {
     constexpr std::size_t kBlock = kDirectWriteThreshold / 2;
     std::string queued = pattern(std::size_t{128} * 1024, 99);
     for (std::size_t off = 0; off < queued.size(); off += kBlock) {
         EXPECT_TRUE(
-            put(writer, FrameType::Body, std::string_view(queued).substr(off, kBlock)).isOk());
+            writer.write(FrameType::Body, std::string_view(queued).substr(off, kBlock)).isOk());
     }
     EXPECT_TRUE(common::waitReadable(pair.module.get(), Deadline::after(kGenerous)).isOk());
     return queued;
@@ -211,6 +213,54 @@ TEST(ResponseWriter, ALoneBlockIsDeliveredWithoutAnotherWrite) {
     EXPECT_EQ(last[0].type, FrameType::End);
 }
 
+TEST(ResponseWriter, AResponsesFirstSendIsMadeByTheCallerBeforeTryQueueReturns) {
+    Pair pair;
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    auto start = writer.tryQueue(FrameType::Start, "200 OK", /*more=*/true);
+    ASSERT_TRUE(start && start->isOk());
+    auto body = writer.tryQueue(FrameType::Body, "one block");
+    ASSERT_TRUE(body && body->isOk());
+    // Already in the socket, with no hand-off to the writer thread: a read that never waits
+    // finds both frames.
+    std::string raw(256, '\0');
+    const ssize_t n = ::recv(pair.module.get(), raw.data(), raw.size(), MSG_DONTWAIT);
+    ASSERT_GT(n, 0);
+    raw.resize(static_cast<std::size_t>(n));
+    protocol::FrameDecoder decoder;
+    decoder.feed(raw);
+    auto first = decoder.next();
+    ASSERT_TRUE(first.isOk() && first->has_value());
+    EXPECT_EQ((*first)->type, FrameType::Start);
+    auto second = decoder.next();
+    ASSERT_TRUE(second.isOk() && second->has_value());
+    EXPECT_EQ((*second)->type, FrameType::Body);
+    EXPECT_EQ((*second)->payload, "one block");
+    ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+    std::vector<Frame> last = readFrames(pair.module.get());
+    ASSERT_EQ(last.size(), 1U);
+    EXPECT_EQ(last[0].type, FrameType::End);
+}
+
+TEST(ResponseWriter, AFirstSendTheSocketTakesOnlyPartOfIsFinishedByTheWriterThread) {
+    Pair pair;  // a 4 KiB send buffer: a first block just under the direct-write size overflows it
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    const std::string block = pattern(kDirectWriteThreshold - 1, 7);
+    std::vector<Frame> frames;
+    std::thread reader([&] { frames = readFrames(pair.module.get()); });
+    auto start = writer.tryQueue(FrameType::Start, "200 OK", /*more=*/true);
+    ASSERT_TRUE(start && start->isOk());
+    ASSERT_TRUE(put(writer, FrameType::Body, block).isOk());
+    ASSERT_TRUE(put(writer, FrameType::Body, "tail").isOk());
+    ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+    reader.join();
+    ASSERT_GE(frames.size(), 3U);
+    EXPECT_EQ(frames.front().type, FrameType::Start);
+    EXPECT_EQ(bodyOf(frames), block + "tail");
+    EXPECT_EQ(frames.back().type, FrameType::End);
+}
+
 TEST(ResponseWriter, AHeldFrameGoesOutWithTheNextCall) {
     Pair pair;
     ResponseWriter writer;
@@ -279,9 +329,9 @@ TEST(ResponseWriter, AClosedPeerIsReported) {
     ResponseWriter writer;
     writer.begin(pair.daemon.get(), kGenerous);
     pair.module.reset();
-    ASSERT_TRUE(put(writer, FrameType::Start, "start").isOk());
-    // The failure surfaces from a later write (the queued one fails on the writer thread) or from
-    // the final flush; a direct write of a large block fails at once.
+    // The response's first send is made by the caller, so it fails at once.
+    EXPECT_FALSE(put(writer, FrameType::Start, "start").isOk());
+    // Every later call reports it too; a direct write of a large block fails at once.
     const common::Status direct = writer.write(FrameType::Body, pattern(kDirectWriteThreshold, 0));
     EXPECT_FALSE(direct.isOk());
     std::optional<common::Status> quick = writer.tryQueue(FrameType::Body, "x");
@@ -295,7 +345,8 @@ TEST(ResponseWriter, AFailedQueuedWriteIsReportedByTheFinalFlush) {
     ResponseWriter writer;
     writer.begin(pair.daemon.get(), kGenerous);
     pair.module.reset();
-    ASSERT_TRUE(put(writer, FrameType::Body, "lost").isOk());
+    // write() hands a small block to the writer thread: its failure is only known later.
+    ASSERT_TRUE(writer.write(FrameType::Body, "lost").isOk());
     EXPECT_FALSE(writer.finish(FrameType::End, {}).isOk());
     // The next response on a fresh socket starts clean.
     Pair next;

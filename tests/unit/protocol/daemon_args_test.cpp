@@ -72,6 +72,7 @@ DaemonArgs everyField() {
     a.cpuPriority = -7;
     a.stackSize = 524288;
     a.pythonEggs = "/srv/site-a/.eggs";
+    a.socketBuffers = {.send = 65536, .receive = 4096};
     a.serverMetrics = true;
     a.newrelicConfigFile = "/srv/site-a/newrelic.ini";
     a.newrelicEnvironment = "staging";
@@ -140,6 +141,8 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.cpuPriority, want.cpuPriority);
     EXPECT_EQ(got.stackSize, want.stackSize);
     EXPECT_EQ(got.pythonEggs, want.pythonEggs);
+    EXPECT_EQ(got.socketBuffers.send, want.socketBuffers.send);
+    EXPECT_EQ(got.socketBuffers.receive, want.socketBuffers.receive);
 }
 
 TEST(DaemonArgs, RoundTripsEveryField) {
@@ -246,7 +249,7 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
     a.serverMetrics = true;
     a.newrelicEnvironment = "qa";
     const std::string bytes = encodeDaemonArgs(a);
-    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 04")));
+    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 05")));
     const std::string tail = test::hexBytes(
         "e8 03 00 00 00 00 00 00"  // maximum-requests 1000
         "02 00 00 00 03 00 00 00"  // restart-interval 2, inactivity-timeout 3
@@ -263,6 +266,15 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
         "02 00 00 00 71 61");      // newrelic-environment "qa"
     ASSERT_GE(bytes.size(), tail.size());
     EXPECT_EQ(test::toHex(bytes.substr(bytes.size() - tail.size())), test::toHex(tail));
+}
+
+TEST(DaemonArgs, OversizedSocketBuffersAreRefused) {
+    DaemonArgs a;
+    a.group = "g";
+    a.socketBuffers.receive = common::kMaxSocketBufferBytes + 1;
+    EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(a)).isOk());
+    a.socketBuffers = {.send = common::kMaxSocketBufferBytes + 1, .receive = 0};
+    EXPECT_FALSE(decodeDaemonArgs(encodeDaemonArgs(a)).isOk());
 }
 
 TEST(DaemonArgs, OtherFormatVersionIsRefused) {

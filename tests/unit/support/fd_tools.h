@@ -16,7 +16,24 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/unique_fd.h"
+
 namespace wsgid::testing {
+
+/// Two connected AF_UNIX stream sockets, non-blocking and close-on-exec; both invalid when
+/// socketpair() fails.
+struct StreamPair {
+    common::UniqueFd a;
+    common::UniqueFd b;
+};
+
+inline StreamPair streamPair() {
+    int fds[2] = {-1, -1};
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) != 0) {
+        return {};
+    }
+    return {common::UniqueFd(fds[0]), common::UniqueFd(fds[1])};
+}
 
 /// `length` bytes of `fd` from `offset` (pread: the file position is left alone); fewer when the
 /// file ends first.
