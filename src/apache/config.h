@@ -177,6 +177,9 @@ struct DaemonGroup {
     // Timeouts of a daemon's own work (docs/operations.md, "Timeouts").
     std::chrono::seconds startupTimeout{0};  ///< startup-timeout=: a script load; 0 = off
     std::chrono::seconds requestTimeout{0};  ///< request-timeout=: one request; 0 = off
+    /// interrupt-timeout=: after request-timeout, mod_wsgi.RequestTimeout is raised in the
+    /// thread, which has this long to leave the app before the process is recycled; 0 = off
+    std::chrono::seconds interruptTimeout{0};
     /// deadlock-timeout=: how long the GIL may stay unavailable; mod_wsgi's default.
     std::chrono::seconds deadlockTimeout{300};
     /// max-in-flight=: the most requests of this group httpd may have in progress at once,
@@ -194,6 +197,9 @@ struct DaemonGroup {
     int cpuPriority = 0;     ///< cpu-priority=: nice value (0: inherited)
     std::uint64_t stackSize = 0;           ///< stack-size=: bytes per thread stack (0: libc's)
     std::string pythonEggs;                ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
+    bool serverMetrics = false;            ///< server-metrics=: mod_wsgi.server_metrics()
+    std::string newrelicConfigFile;        ///< newrelic-config-file=: the agent's ini file
+    std::string newrelicEnvironment;       ///< newrelic-environment=: its section
     std::optional<double> switchInterval;  ///< switch-interval=; unset: WSGISwitchInterval
 
     // Buffering between module and daemon (docs/configuration.md); 0: the default of each.

@@ -189,7 +189,7 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"deadlock-timeout", OptionKind::Seconds, &DaemonGroup::deadlockTimeout},
     DaemonOption{"inactivity-timeout", OptionKind::Seconds, &DaemonGroup::inactivityTimeout},
     DaemonOption{"request-timeout", OptionKind::Seconds, &DaemonGroup::requestTimeout},
-    DaemonOption{"interrupt-timeout", OptionKind::Seconds, {}},
+    DaemonOption{"interrupt-timeout", OptionKind::Seconds, &DaemonGroup::interruptTimeout},
     DaemonOption{"graceful-timeout", OptionKind::Seconds, &DaemonGroup::gracefulTimeout},
     DaemonOption{"eviction-timeout", OptionKind::Seconds, &DaemonGroup::evictionTimeout},
     DaemonOption{"restart-interval", OptionKind::Seconds, &DaemonGroup::restartInterval},
@@ -215,9 +215,9 @@ constexpr std::array kDaemonOptions = {
     DaemonOption{"virtual-memory-limit", OptionKind::Bytes, &DaemonGroup::virtualMemoryLimitBytes},
     // mod_wsgid's own: recycle (gracefully) when the resident set size passes this.
     DaemonOption{"maximum-memory", OptionKind::Bytes, &DaemonGroup::maximumMemoryBytes},
-    DaemonOption{"server-metrics", OptionKind::OnOff, {}},
-    DaemonOption{"newrelic-config-file", OptionKind::Text, {}},
-    DaemonOption{"newrelic-environment", OptionKind::Text, {}},
+    DaemonOption{"server-metrics", OptionKind::OnOff, &DaemonGroup::serverMetrics},
+    DaemonOption{"newrelic-config-file", OptionKind::Text, &DaemonGroup::newrelicConfigFile},
+    DaemonOption{"newrelic-environment", OptionKind::Text, &DaemonGroup::newrelicEnvironment},
 };
 
 /// True when no two rows of kDaemonOptions share a name (a second row would never be reached).

@@ -493,6 +493,7 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
         (g.evictionTimeout.count() > 0 ? g.evictionTimeout : g.gracefulTimeout).count());
     l.startupTimeoutSec = static_cast<int>(g.startupTimeout.count());
     l.requestTimeoutSec = static_cast<int>(g.requestTimeout.count());
+    l.interruptTimeoutSec = static_cast<int>(g.interruptTimeout.count());
     l.deadlockTimeoutSec = static_cast<int>(g.deadlockTimeout.count());
     a.preload = g.preload;
     a.python = registry_.python;
@@ -504,6 +505,9 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.pythonEggs = g.pythonEggs;
     a.socketBuffers = {.send = static_cast<std::uint32_t>(g.sendBufferSize),
                        .receive = static_cast<std::uint32_t>(g.receiveBufferSize)};
+    a.serverMetrics = g.serverMetrics;
+    a.newrelicConfigFile = g.newrelicConfigFile;
+    a.newrelicEnvironment = g.newrelicEnvironment;
     return a;
 }
 

@@ -88,6 +88,13 @@ public:
         return runtime_.stackOf(threadIdent);
     }
     void dumpAllStacks(int fd) noexcept override { runtime_.dumpAllStacks(fd); }
+    bool interrupt(unsigned long threadIdent, const std::string& requestId,
+                   std::chrono::seconds grace) noexcept override {
+        return runtime_.interrupt(threadIdent, requestId, grace);
+    }
+    bool publishSignal(int signo, const std::string& name) noexcept override {
+        return runtime_.publishSignal(signo, name);
+    }
     [[nodiscard]] std::optional<common::Clock::time_point> lastGilBeat() const noexcept override {
         return runtime_.lastGilBeat();
     }
@@ -303,6 +310,11 @@ int run(int argc, char** argv) {
         pyConfig.python.restrictSignal = false;
     }
     pyConfig.log = &log;
+    pyConfig.serverMetrics = args.serverMetrics;
+    pyConfig.newrelicConfigFile = args.newrelicConfigFile;
+    pyConfig.newrelicEnvironment = args.newrelicEnvironment;
+    pyConfig.processIndex = args.processIndex;
+    pyConfig.generation = args.generation;
     auto runtime = python::Runtime::start(pyConfig);
     if (!runtime) {
         return startupFailure(log, "WG0258", "cannot start Python: " + runtime.status().message());

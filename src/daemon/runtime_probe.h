@@ -5,6 +5,7 @@
 // library needs no Python. No httpd headers.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@ public:
     virtual std::vector<std::string> stackOf(unsigned long threadIdent) noexcept = 0;
     /// Writes every thread's Python stack to `fd` without the GIL.
     virtual void dumpAllStacks(int fd) noexcept = 0;
+    /// Raises mod_wsgi.RequestTimeout in OS thread `threadIdent` if it still runs `requestId`
+    /// (interrupt-timeout), without waiting for the GIL; false if that cannot be arranged.
+    virtual bool interrupt(unsigned long threadIdent, const std::string& requestId,
+                           std::chrono::seconds grace) noexcept = 0;
+    /// Hands `signo` to the app's mod_wsgi.subscribe_signals callbacks without waiting for the
+    /// GIL; false if that cannot be arranged.
+    virtual bool publishSignal(int signo, const std::string& name) noexcept = 0;
     /// When the GIL heartbeat last held the GIL; std::nullopt when it does not run.
     [[nodiscard]] virtual std::optional<common::Clock::time_point> lastGilBeat() const noexcept = 0;
     /// When the oldest WSGI script load still in progress began.

@@ -22,7 +22,7 @@ using common::Status;
 
 namespace {
 
-constexpr std::array<int, 5> kWatchedSignals = {SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGXCPU};
+constexpr std::array<int, 6> kWatchedSignals = {SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGUSR2, SIGXCPU};
 
 // Read by the handler; written only by install() and ~SignalWatcher() on the main thread while
 // the handlers are not installed. Lock-free atomics are async-signal-safe.
@@ -62,6 +62,9 @@ SignalAction actionFor(int signo) noexcept {
             return SignalAction::Evict;
         case SIGXCPU:
             return SignalAction::CpuTimeLimit;
+        case SIGHUP:
+        case SIGUSR2:
+            return SignalAction::Publish;
         default:
             return SignalAction::Ignore;
     }
@@ -77,6 +80,8 @@ std::string signalName(int signo) {
             return "SIGUSR1";
         case SIGHUP:
             return "SIGHUP";
+        case SIGUSR2:
+            return "SIGUSR2";
         case SIGXCPU:
             return "SIGXCPU";
         default:

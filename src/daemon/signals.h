@@ -19,11 +19,13 @@ enum class SignalAction {
                    ///< respawns us when it wants a daemon)
     Evict,         ///< ask the parent for a replacement, then stop when told (SIGUSR1)
     CpuTimeLimit,  ///< cpu-time-limit used up (SIGXCPU): ask for a replacement
-    Ignore,        ///< log it and carry on (SIGHUP)
+    Publish,       ///< pass it to the app's mod_wsgi.subscribe_signals callbacks (SIGHUP, SIGUSR2)
+    Ignore,        ///< log it and carry on
 };
 
 /// The meaning of `signo`: SIGTERM and SIGINT stop, SIGUSR1 evicts (a graceful replacement, as
-/// mod_wsgi's eviction), SIGXCPU is the CPU limit; anything else is ignored.
+/// mod_wsgi's eviction), SIGXCPU is the CPU limit, SIGHUP and SIGUSR2 go to the app (mod_wsgi 6's
+/// subscribe_signals); anything else is ignored.
 SignalAction actionFor(int signo) noexcept;
 
 /// "SIGTERM" etc. for log lines; "signal N" for others.
@@ -34,10 +36,10 @@ std::string signalName(int signo);
 /// module, for one, needs SIGCHLD at its default. Call first thing in main, before any thread.
 common::Status resetInheritedSignalState() noexcept;
 
-/// Installs handlers for SIGTERM, SIGINT, SIGUSR1, SIGHUP and SIGXCPU that write the signal number
-/// to a self-pipe, and ignores SIGPIPE. A handler running in a process forked by app code (getpid()
-/// differs from the daemon's) _exits instead. At most one instance per process; create and use
-/// it on the main thread. Destruction restores default dispositions.
+/// Installs handlers for SIGTERM, SIGINT, SIGUSR1, SIGHUP, SIGUSR2 and SIGXCPU that write the
+/// signal number to a self-pipe, and ignores SIGPIPE. A handler running in a process forked by app
+/// code (getpid() differs from the daemon's) _exits instead. At most one instance per process;
+/// create and use it on the main thread. Destruction restores default dispositions.
 class SignalWatcher {
 public:
     /// Creates the pipe and installs the handlers.

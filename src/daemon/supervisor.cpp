@@ -18,7 +18,8 @@ namespace {
 TimeoutLimits timeoutsOf(const protocol::DaemonLifecycle& l) noexcept {
     return {.requestTimeout = std::chrono::seconds(l.requestTimeoutSec),
             .deadlockTimeout = std::chrono::seconds(l.deadlockTimeoutSec),
-            .startupTimeout = std::chrono::seconds(l.startupTimeoutSec)};
+            .startupTimeout = std::chrono::seconds(l.startupTimeoutSec),
+            .interruptTimeout = std::chrono::seconds(l.interruptTimeoutSec)};
 }
 
 std::string seconds(std::chrono::seconds s) {
@@ -58,6 +59,15 @@ SupervisionEnd Supervisor::run() {
         }
         if (signo) {
             switch (actionFor(*signo)) {
+                case SignalAction::Publish: {
+                    const bool queued =
+                        probe_ != nullptr && probe_->publishSignal(*signo, signalName(*signo));
+                    log_.log(LogLevel::Info, "WG0262",
+                             "received " + signalName(*signo) +
+                                 (queued ? "; passed to mod_wsgi.subscribe_signals callbacks"
+                                         : "; ignored (no Python to pass it to)"));
+                    break;
+                }
                 case SignalAction::Ignore:
                     log_.log(LogLevel::Info, "WG0262",
                              "received " + signalName(*signo) + "; ignored");
@@ -142,9 +152,13 @@ bool Supervisor::enforceTimeouts() {
             log_.log(LogLevel::Error, "WG0293",
                      "the thread of request " +
                          (actions.stuck ? actions.stuck->requestId : std::string("?")) +
-                         " is still in the application " + seconds(kLetGoGrace) +
-                         " after its request-timeout; the process is recycled once its other "
-                         "requests finish");
+                         " is still in the application " + seconds(limits.letGoGrace()) +
+                         " after its request-timeout" +
+                         (limits.interruptTimeout.count() > 0
+                              ? std::string(" (interrupt-timeout: mod_wsgi.RequestTimeout did "
+                                            "not get it out)")
+                              : std::string()) +
+                         "; the process is recycled once its other requests finish");
             break;
         case StopReason::DeadlockTimeout:
             logWithAllStacks(LogLevel::Critical, "WG0294",
@@ -193,6 +207,15 @@ void Supervisor::cutOff(const RunningRequest& request) {
         log_.log(
             LogLevel::Error, "WG0292",
             "request " + id + ": its response had started, so the client connection is aborted");
+    }
+    const std::chrono::seconds interrupt = timeouts_.limits().interruptTimeout;
+    if (interrupt.count() > 0 && probe_ != nullptr &&
+        !probe_->interrupt(request.thread, request.requestId, interrupt)) {
+        log_.log(LogLevel::Warning, "WG0297",
+                 "request " + id +
+                     ": mod_wsgi.RequestTimeout cannot be raised in its thread; it "
+                     "has " +
+                     seconds(interrupt) + " to leave the application on its own");
     }
 }
 

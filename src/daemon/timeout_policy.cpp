@@ -17,7 +17,7 @@ TimeoutActions TimeoutPolicy::check(common::Clock::time_point now,
                 if (now - r.started >= limits_.requestTimeout) {
                     actions.cutOff.push_back(r);
                 }
-            } else if (!actions.stuck && now - *r.timedOutAt >= kLetGoGrace) {
+            } else if (!actions.stuck && now - *r.timedOutAt >= limits_.letGoGrace()) {
                 actions.stuck = r;
             }
         }

@@ -38,6 +38,14 @@ struct TimeoutLimits {
     std::chrono::seconds requestTimeout{0};
     std::chrono::seconds deadlockTimeout{0};
     std::chrono::seconds startupTimeout{0};
+    /// interrupt-timeout: with it, RequestTimeout is raised in a cut-off request's thread and
+    /// this (instead of kLetGoGrace) is how long the thread may take to leave the app.
+    std::chrono::seconds interruptTimeout{0};
+
+    /// How long a cut-off request's thread may take to leave the app.
+    [[nodiscard]] std::chrono::seconds letGoGrace() const noexcept {
+        return interruptTimeout.count() > 0 ? interruptTimeout : kLetGoGrace;
+    }
 };
 
 /// What to do now.

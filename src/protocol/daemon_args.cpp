@@ -171,6 +171,10 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.u32(static_cast<std::uint32_t>(l.startupTimeoutSec));
     w.u32(static_cast<std::uint32_t>(l.requestTimeoutSec));
     w.u32(static_cast<std::uint32_t>(l.deadlockTimeoutSec));
+    w.u32(static_cast<std::uint32_t>(l.interruptTimeoutSec));
+    w.u8(a.serverMetrics ? 1 : 0);
+    w.str(a.newrelicConfigFile);
+    w.str(a.newrelicEnvironment);
     return out;
 }
 
@@ -305,9 +309,16 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         !readInt(r, l.cpuTimeLimitSec) || !r.u64(l.memoryLimitBytes) ||
         !r.u64(l.virtualMemoryLimitBytes) || !readInt(r, l.gracefulTimeoutSec) ||
         !readInt(r, l.evictionTimeoutSec) || !readInt(r, l.startupTimeoutSec) ||
-        !readInt(r, l.requestTimeoutSec) || !readInt(r, l.deadlockTimeoutSec)) {
+        !readInt(r, l.requestTimeoutSec) || !readInt(r, l.deadlockTimeoutSec) ||
+        !readInt(r, l.interruptTimeoutSec)) {
         return invalid("bad lifecycle settings");
     }
+    std::uint8_t serverMetrics = 0;
+    if (!r.u8(serverMetrics) || serverMetrics > 1 || !readStr(r, a.newrelicConfigFile) ||
+        !readStr(r, a.newrelicEnvironment)) {
+        return invalid("bad monitoring settings");
+    }
+    a.serverMetrics = serverMetrics == 1;
     if (!r.done()) {
         return invalid("trailing bytes");
     }

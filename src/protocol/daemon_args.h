@@ -63,6 +63,7 @@ struct DaemonLifecycle {
     int startupTimeoutSec = 0;     ///< the script must load within this (docs/operations.md)
     int requestTimeoutSec = 0;     ///< a request may run this long
     int deadlockTimeoutSec = 300;  ///< the GIL may be held this long (mod_wsgi default)
+    int interruptTimeoutSec = 0;   ///< after request-timeout, RequestTimeout and this long to go
 };
 
 /// Everything a daemon process needs to know. Ids are numeric: names are resolved at
@@ -104,6 +105,9 @@ struct DaemonArgs {
     /// SO_SNDBUF (send-buffer-size=) and SO_RCVBUF (receive-buffer-size=) of every accepted
     /// connection; zeros leave the kernel's defaults.
     common::SocketBufferSizes socketBuffers;
+    bool serverMetrics = false;       ///< server-metrics=On: mod_wsgi.server_metrics() answers
+    std::string newrelicConfigFile;   ///< newrelic-config-file= ("" = no agent)
+    std::string newrelicEnvironment;  ///< newrelic-environment= ("" = the file's default)
 };
 
 /// Bounds of cpu-priority= (nice values).

@@ -31,8 +31,9 @@ void beat(const std::shared_ptr<GilWatch::State>& state) noexcept {
         const PyGILState_STATE gil = PyGILState_Ensure();
         state->lastBeat.store(GilWatch::Clock::now().time_since_epoch().count());
         PyGILState_Release(gil);
-        state->inGil.store(false);
         lock.lock();
+        state->inGil.store(false);
+        state->wake.notify_all();  // stop() may be waiting for this
         state->wake.wait_for(lock, kGilBeatInterval, [&] { return state->stopping; });
     }
 }
@@ -64,15 +65,17 @@ void GilWatch::stop() noexcept {
     if (!thread_.joinable()) {
         return;
     }
+    bool out = false;
     {
-        const std::lock_guard lock(state_->mutex);
+        std::unique_lock lock(state_->mutex);
         state_->stopping = true;
+        state_->wake.notify_all();
+        out = state_->wake.wait_for(lock, kGilStopGrace, [&] { return !state_->inGil.load(); });
     }
-    state_->wake.notify_all();
-    if (state_->inGil.load()) {
-        thread_.detach();  // waiting for a GIL that may never come: do not hang the exit
-    } else {
+    if (out) {
         thread_.join();
+    } else {
+        thread_.detach();  // waiting for a GIL that may never come: do not hang the exit
     }
     state_->running.store(false);
 }

@@ -15,6 +15,13 @@ namespace wsgid::python {
 /// whole seconds.
 inline constexpr std::chrono::seconds kGilBeatInterval{1};
 
+/// How long stop() waits for a thread that is waiting for (or holding) the GIL to come out before
+/// leaving it behind. The GIL changes hands every switch interval (5 ms), so a second is plenty
+/// unless a thread holds it for good; a thread left behind that later meets Python's
+/// finalization is ended by CPython with pthread_exit, which aborts the process when it unwinds
+/// through our noexcept thread function.
+inline constexpr std::chrono::seconds kGilStopGrace{1};
+
 /// The heartbeat thread. Start after Python is initialised (it uses the main interpreter's
 /// PyGILState API), stop before Python is finalized.
 class GilWatch {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "python/error_stream.h"
+#include "python/newrelic_agent.h"
 #include "python/py_error.h"
 
 #ifndef WSGID_PYTHON_PROGRAM
@@ -175,11 +176,20 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
     }
     stdoutStream = std::move(out);
     stderrStream = std::move(err);
-    return modWsgi.create({.processGroup = config.processGroup,
-                           .applicationGroup = group,
-                           .maximumProcesses = config.processes,
-                           .threadsPerProcess = config.threads,
-                           .fileWrapper = types.fileWrapper.get()});
+    common::Status made = modWsgi.create({.processGroup = config.processGroup,
+                                          .applicationGroup = group,
+                                          .maximumProcesses = config.processes,
+                                          .threadsPerProcess = config.threads,
+                                          .fileWrapper = types.fileWrapper.get(),
+                                          .metrics = config.metrics,
+                                          .serverMetrics = config.serverMetrics,
+                                          .processIndex = config.processIndex,
+                                          .generation = config.generation});
+    if (made.isOk() && !config.newrelicConfigFile.empty()) {
+        // Before any script loads here: the agent must wrap what the app imports.
+        startNewRelicAgent(config.newrelicConfigFile, config.newrelicEnvironment, log);
+    }
+    return made;
 }
 
 common::Status fromPyStatus(const PyStatus& status, const std::string& hint) {

@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // ModWsgiModule: the `mod_wsgi` module apps and libraries import inside a daemon (one per
 // interpreter): process_group, application_group, maximum_processes, threads_per_process,
-// version, FileWrapper, subscribe_events, subscribe_shutdown, request_data, active_requests, and
-// the hooks through which requests and the process's stop publish their events. Python objects
-// only; every member runs with the GIL held and the owning interpreter current.
+// version, FileWrapper, RequestTimeout, subscribe_events, subscribe_shutdown, request_data,
+// active_requests, and the hooks through which requests and the process's stop publish their
+// events. Python objects only; every member runs with the GIL held and the owning interpreter
+// current.
 #pragma once
 
 #include "python/python.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
+#include "python/process_metrics.h"
 #include "python/py_error.h"
 #include "python/py_ref.h"
 
@@ -19,11 +22,15 @@ namespace wsgid::python {
 
 /// What the module tells apps about where they run.
 struct ModWsgiFacts {
-    std::string processGroup;         ///< mod_wsgi.process_group
-    std::string applicationGroup;     ///< mod_wsgi.application_group ("" = %{GLOBAL})
-    int maximumProcesses = 1;         ///< processes= of the group
-    int threadsPerProcess = 1;        ///< threads= of the group
-    PyObject* fileWrapper = nullptr;  ///< mod_wsgi.FileWrapper (borrowed; the module keeps one)
+    std::string processGroup;           ///< mod_wsgi.process_group
+    std::string applicationGroup;       ///< mod_wsgi.application_group ("" = %{GLOBAL})
+    int maximumProcesses = 1;           ///< processes= of the group
+    int threadsPerProcess = 1;          ///< threads= of the group
+    PyObject* fileWrapper = nullptr;    ///< mod_wsgi.FileWrapper (borrowed; the module keeps one)
+    ProcessMetrics* metrics = nullptr;  ///< the process's accounting (outlives the module)
+    bool serverMetrics = false;         ///< server-metrics=On: server_metrics() answers
+    int processIndex = 0;               ///< server_metrics()'s process_num
+    std::uint32_t generation = 0;       ///< server_metrics()'s generation
 };
 
 /// The per-interpreter `mod_wsgi` module. Holds references: clear() or abandon() them with the
@@ -55,6 +62,12 @@ public:
     /// callbacks, with `reason` as shutdown_reason (mod_wsgi's names, e.g. "shutdown_signal").
     void processStopping(std::string_view reason);
 
+    /// mod_wsgi.RequestTimeout of this interpreter (borrowed; nullptr before create()).
+    [[nodiscard]] PyObject* requestTimeoutType() const noexcept { return requestTimeout_.get(); }
+
+    /// A signal for subscribe_signals callbacks (and subscribe_events ones, as process_signal).
+    void processSignal(int signo, std::string_view name);
+
     /// Drops the references (GIL held, the owning interpreter current).
     void clear() noexcept;
     /// Forgets the references without touching Python.
@@ -71,7 +84,9 @@ private:
     PyRef exception_;
     PyRef finish_;
     PyRef stopping_;
+    PyRef signal_;
     PyRef eventCallbacks_;  ///< the module's event_callbacks list
+    PyRef requestTimeout_;  ///< the module's RequestTimeout class
 };
 
 }  // namespace wsgid::python

@@ -125,6 +125,7 @@ struct CallOutcome {
     Kind kind = Kind::Completed;
     bool headersSent = false;  ///< whether writeStart succeeded (errors after it abort the client)
     std::string message;       ///< one line for the Error frame and the log
+    int status = 0;            ///< the app's HTTP status (500 without one); 0 if never run
 };
 
 }  // namespace wsgid::python

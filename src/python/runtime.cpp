@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "python/gil.h"
+#include "python/gil_job_thread.h"
 #include "python/gil_watch.h"
 #include "python/hook_call.h"
 #include "python/interpreter.h"
@@ -41,6 +42,9 @@ constexpr std::string_view kIdFinalizeError = "WG0306";
 constexpr std::string_view kIdInternal = "WG0335";
 constexpr std::string_view kIdMisuse = "WG0336";
 constexpr std::string_view kIdKeptInterpreters = "WG0339";
+constexpr std::string_view kIdInterrupted = "WG0340";
+constexpr std::string_view kIdLetGo = "WG0341";
+constexpr std::string_view kIdNotInterrupted = "WG0342";
 
 // Used when RuntimeConfig.log is null: one write() per line to stderr, which is the error log in
 // the daemon. Never destroyed (Python's sys.stdout may write to it until the process ends).
@@ -119,6 +123,25 @@ sys.stdout.flush()
 sys.stderr.flush()
 )PY";
 
+/// A request running on a worker thread, for Runtime::interrupt().
+struct RunningCall {
+    Interpreter* interpreter = nullptr;
+    std::string requestId;
+    bool interrupted = false;  ///< RequestTimeout was raised in its thread
+};
+
+/// The requests running on worker threads, by thread ident. The mutex is taken with or without
+/// the GIL, but no thread waits for the GIL while holding it.
+struct CallRegistry {
+    std::mutex mutex;
+    std::map<unsigned long, RunningCall> byThread;  // guarded by mutex
+};
+
+double wallSeconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 CallOutcome failure(CallOutcome::Kind kind, std::string message) {
     return {kind, false, std::move(message)};
 }
@@ -144,8 +167,17 @@ struct Runtime::Impl {
     std::map<std::string, std::unique_ptr<Interpreter>> subs;  // guarded by registryMutex
     std::atomic<bool> finalized{false};
     GilWatch gilWatch;  // deadlock-timeout's heartbeat; stopped before finalization
+    std::unique_ptr<ProcessMetrics> metrics;  // mod_wsgi.process_metrics() and the others
+
+    CallRegistry calls;             // the requests running on workers, for interrupt()
+    GilJobThread interrupter;       // interrupt-timeout's GIL taker; stopped before finalization
+    GilJobThread signalDispatcher;  // runs subscribe_signals callbacks; stopped before that
 
     common::Result<EnteredInterpreter> enter(WorkerScope::Impl& worker, const std::string& group);
+    /// On the interrupter thread, GIL held: raises RequestTimeout in `thread` if it still runs
+    /// `requestId`.
+    void raiseRequestTimeout(unsigned long thread, const std::string& requestId,
+                             std::chrono::seconds grace) noexcept;
     void keepInterpreters(std::string_view reason) noexcept;
 };
 
@@ -156,6 +188,60 @@ struct WorkerScope::Impl {
 
     explicit Impl(Runtime::Impl& r) : runtime(r) {}
 };
+
+namespace {
+
+/// Files the request a worker runs in Runtime::Impl::calls for its duration (made and destroyed
+/// without the GIL). If RequestTimeout was raised in the thread, clears it in case it is still
+/// pending (the app returned before running more bytecode), so the next request does not get it.
+class CallRecord {
+public:
+    CallRecord(CallRegistry& calls, common::LogSink& log, Interpreter* interpreter,
+               PyThreadState* state, const std::string& requestId)
+        : calls_(calls), log_(log), state_(state), thread_(PyThread_get_thread_ident()) {
+        const std::lock_guard lock(calls_.mutex);
+        calls_.byThread[thread_] = {interpreter, requestId, false};
+    }
+    ~CallRecord() {
+        bool interrupted = false;
+        std::string requestId;
+        {
+            const std::lock_guard lock(calls_.mutex);
+            const auto it = calls_.byThread.find(thread_);
+            if (it != calls_.byThread.end()) {
+                interrupted = it->second.interrupted;
+                requestId = std::move(it->second.requestId);
+                calls_.byThread.erase(it);
+            }
+        }
+        if (interrupted) {
+            {
+                const EnterThreadState python(state_);
+                PyThreadState_SetAsyncExc(thread_, nullptr);
+            }
+            try {
+                log_.log(common::LogLevel::Notice, kIdLetGo,
+                         "request " + requestId +
+                             ": its thread left the application after mod_wsgi.RequestTimeout; "
+                             "the process goes on serving");
+            } catch (...) {
+                // Out of memory while logging: drop the line.
+            }
+        }
+    }
+    CallRecord(const CallRecord&) = delete;
+    CallRecord& operator=(const CallRecord&) = delete;
+    CallRecord(CallRecord&&) = delete;
+    CallRecord& operator=(CallRecord&&) = delete;
+
+private:
+    CallRegistry& calls_;
+    common::LogSink& log_;
+    PyThreadState* state_;
+    unsigned long thread_;
+};
+
+}  // namespace
 
 // The worker's thread state for `group`, creating the sub-interpreter (first use in the
 // process) or the worker's thread state in it (first use on this worker). Called WITHOUT the GIL.
@@ -254,6 +340,8 @@ common::Result<std::unique_ptr<Runtime>> Runtime::start(const RuntimeConfig& con
     r.environ.multiprocess = config.multiprocess;
     r.environ.defaultProcessGroup = r.config.processGroup;
     r.startThread = std::this_thread::get_id();
+    r.metrics = std::make_unique<ProcessMetrics>(std::max(config.threads, 1), wallSeconds());
+    r.config.metrics = r.metrics.get();
     common::Result<std::unique_ptr<Interpreter>> main =
         Interpreter::initializeMain(r.config, *r.log);
     if (!main.isOk()) {
@@ -363,6 +451,8 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
             return failure(CallOutcome::Kind::ScriptLoadFailed, entered.status().message());
         }
         Interpreter& interpreter = *entered->interpreter;
+        const CallRecord record(r.calls, *r.log, entered->interpreter, entered->state,
+                                request.requestId);
         EnterThreadState python(entered->state);
         common::Result<PyRef> app = interpreter.scripts().callable(
             request.scriptFilename, request.callableObject, stamp, request.scriptReloading);
@@ -375,7 +465,12 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         if (isHookCall(request)) {
             return runHookCall(app->get(), request, io, context);
         }
-        return runWsgiCall(app->get(), request, io, context);
+        ProcessMetrics& metrics = *r.metrics;
+        const std::size_t slot = metrics.begin(PyThread_get_thread_ident(),
+                                               ProcessMetrics::Steady::now(), wallSeconds());
+        CallOutcome outcome = runWsgiCall(app->get(), request, io, context);
+        metrics.end(slot, ProcessMetrics::Steady::now(), wallSeconds(), outcome.status);
+        return outcome;
     } catch (const std::exception& e) {
         impl_->log->log(common::LogLevel::Critical, kIdInternal,
                         std::string("internal error while running a request: ") + e.what());
@@ -416,6 +511,8 @@ void Runtime::shutdown(std::chrono::milliseconds timeout, std::string_view reaso
         return;
     }
     r.gilWatch.stop();
+    r.interrupter.stop();
+    r.signalDispatcher.stop();
     FinalizeWatchdog watchdog(timeout, *r.log);
     PyEval_RestoreThread(r.mainThreadState);
     if (!r.config.python.destroyInterpreter) {
@@ -476,6 +573,96 @@ std::vector<std::string> Runtime::stackOf(unsigned long threadIdent) noexcept {
 void Runtime::dumpAllStacks(int fd) noexcept {
     if (!impl_->finalized.load()) {
         dumpAllStacksWithoutGil(fd);
+    }
+}
+
+bool Runtime::interrupt(unsigned long threadIdent, const std::string& requestId,
+                        std::chrono::seconds grace) noexcept {
+    if (impl_->finalized.load()) {
+        return false;
+    }
+    try {
+        Impl& r = *impl_;
+        return r.interrupter.post([&r, threadIdent, requestId, grace] {
+            r.raiseRequestTimeout(threadIdent, requestId, grace);
+        });
+    } catch (...) {
+        return false;
+    }
+}
+
+void Runtime::Impl::raiseRequestTimeout(unsigned long thread, const std::string& requestId,
+                                        std::chrono::seconds grace) noexcept {
+    const std::lock_guard lock(calls.mutex);
+    const auto it = calls.byThread.find(thread);
+    if (it == calls.byThread.end() || it->second.requestId != requestId) {
+        log->log(common::LogLevel::Info, kIdNotInterrupted,
+                 "request " + requestId +
+                     " left the application before mod_wsgi.RequestTimeout "
+                     "could be raised in its thread");
+        return;
+    }
+    Interpreter& interpreter = *it->second.interpreter;
+    PyObject* type = interpreter.modWsgi().requestTimeoutType();
+    int raised = 0;
+    if (type != nullptr) {
+        if (interpreter.isMain()) {
+            raised = PyThreadState_SetAsyncExc(thread, type);
+        } else if (PyThreadState* own = PyThreadState_New(interpreter.state())) {
+            // PyThreadState_SetAsyncExc looks for the thread in the current interpreter.
+            PyThreadState* previous = PyThreadState_Swap(own);
+            raised = PyThreadState_SetAsyncExc(thread, type);
+            PyThreadState_Clear(own);
+            PyThreadState_Swap(previous);
+            PyThreadState_Delete(own);
+        }
+    }
+    if (raised != 1) {
+        log->log(common::LogLevel::Warning, kIdNotInterrupted,
+                 "request " + requestId +
+                     ": mod_wsgi.RequestTimeout could not be raised in its "
+                     "thread (no Python thread state found for it)");
+        return;
+    }
+    it->second.interrupted = true;
+    log->log(common::LogLevel::Error, kIdInterrupted,
+             "request " + requestId +
+                 ": mod_wsgi.RequestTimeout raised in its thread; it has "
+                 "interrupt-timeout=" +
+                 std::to_string(grace.count()) +
+                 "s to leave the application "
+                 "(only Python bytecode sees it, not a blocking call in C)");
+}
+
+bool Runtime::publishSignal(int signo, const std::string& name) noexcept {
+    if (impl_->finalized.load()) {
+        return false;
+    }
+    try {
+        Impl& r = *impl_;
+        std::vector<Interpreter*> subs;
+        {
+            const std::lock_guard lock(r.registryMutex);  // never with the GIL held
+            for (auto& [group, sub] : r.subs) {
+                subs.push_back(sub.get());
+            }
+        }
+        return r.signalDispatcher.post([&r, subs = std::move(subs), signo, name] {
+            r.main->modWsgi().processSignal(signo, name);
+            for (Interpreter* sub : subs) {
+                PyThreadState* own = PyThreadState_New(sub->state());
+                if (own == nullptr) {
+                    continue;
+                }
+                PyThreadState* previous = PyThreadState_Swap(own);
+                sub->modWsgi().processSignal(signo, name);
+                PyThreadState_Clear(own);
+                PyThreadState_Swap(previous);
+                PyThreadState_Delete(own);
+            }
+        });
+    } catch (...) {
+        return false;
     }
 }
 

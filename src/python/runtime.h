@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "common/log_sink.h"
 #include "common/python_settings.h"
 #include "common/status.h"
+#include "python/process_metrics.h"
 #include "python/request_io.h"
 
 namespace wsgid::python {
@@ -26,9 +28,16 @@ struct RuntimeConfig {
     std::string processGroup;             ///< mod_wsgi.process_group
     int threads = 15;                     ///< wsgi.multithread = threads > 1
     int processes = 1;
-    bool multiprocess = false;       ///< wsgi.multiprocess
-    common::PythonSettings python;   ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
-    common::LogSink* log = nullptr;  ///< wsgi.errors, sys.stdout/stderr, our own lines
+    bool multiprocess = false;        ///< wsgi.multiprocess
+    common::PythonSettings python;    ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
+    common::LogSink* log = nullptr;   ///< wsgi.errors, sys.stdout/stderr, our own lines
+    bool serverMetrics = false;       ///< server-metrics=: mod_wsgi.server_metrics() answers
+    std::string newrelicConfigFile;   ///< newrelic-config-file=: start the agent in interpreters
+    std::string newrelicEnvironment;  ///< newrelic-environment=
+    int processIndex = 0;             ///< this process's number in its group (server_metrics())
+    std::uint32_t generation = 0;     ///< httpd generation that started it (server_metrics())
+    /// The process's request accounting (set by Runtime::start, which owns it).
+    ProcessMetrics* metrics = nullptr;
     /// See CallContext::inFlightGrace.
     std::chrono::milliseconds inFlightGrace = kInFlightGrace;
 };
@@ -97,6 +106,16 @@ public:
     std::vector<std::string> stackOf(unsigned long threadIdent) noexcept;
     /// Writes every thread's Python stack to `fd` without the GIL (stack_dump.h). Any thread.
     void dumpAllStacks(int fd) noexcept;
+    /// Raises mod_wsgi.RequestTimeout in OS thread `threadIdent` if it still runs request
+    /// `requestId` (interrupt-timeout=), from a thread of the Runtime's own, so the caller never
+    /// waits for the GIL; `grace` is only for the log line. False if it cannot be queued. Call
+    /// from one thread (the supervisor's).
+    bool interrupt(unsigned long threadIdent, const std::string& requestId,
+                   std::chrono::seconds grace) noexcept;
+    /// Calls the mod_wsgi.subscribe_signals callbacks of every interpreter with `signo` (named
+    /// `name`), on a thread of the Runtime's own; false if that cannot be queued. Call from one
+    /// thread (the supervisor's).
+    bool publishSignal(int signo, const std::string& name) noexcept;
     /// Starts the GIL heartbeat (gil_watch.h); false if it cannot run.
     bool startGilWatch() noexcept;
     /// When the heartbeat last held the GIL; std::nullopt when it does not run.

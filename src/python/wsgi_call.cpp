@@ -216,6 +216,7 @@ CallOutcome WsgiCall::run(PyObject* app) {
         if (context_.modWsgi != nullptr) {
             context_.modWsgi->requestFinished(request_.requestId, tracked, statusCode());
         }
+        outcome.status = statusCode();
         // The app may keep these objects; they must not reach this call or the RequestIo any
         // more. Threads already inside them hold passes, which close() waits for.
         reinterpret_cast<StarterObject*>(starter.get())->call = nullptr;

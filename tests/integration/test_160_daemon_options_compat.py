@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""1xx: WSGIDaemonProcess options of mod_wsgi that mod_wsgid does not act on yet: accepted with a
-start-up warning naming them (WG0012) when ignoring them is harmless. chroot=: test_720_chroot.py;
-threads=0: test_190_service_scripts.py."""
+"""1xx: WSGIDaemonProcess options of mod_wsgi that mod_wsgid once only accepted (with a start-up
+warning, WG0012) now all have their effect. chroot=: test_720_chroot.py; threads=0:
+test_195_service_scripts.py."""
 
 import pytest
 
@@ -9,15 +9,15 @@ from harness import http
 from harness.httpd import ServerConf, assert_configtest_fails
 
 
-@pytest.mark.allow_log("WG0012")
-def test_160_01_accepted_options_are_named_at_start(make_server):
+def test_160_01_no_option_is_accepted_without_effect(make_server):
     srv = make_server(ServerConf(r"""
-WSGIDaemonProcess opts threads=2 server-metrics=On newrelic-config-file=/etc/newrelic.ini
+WSGIDaemonProcess opts threads=2 request-timeout=60 interrupt-timeout=5 server-metrics=On \
+    send-buffer-size=65536 receive-buffer-size=65536 header-buffer-size=32768 \
+    response-buffer-size=131072 response-flush-delay=0
 WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=opts
 """))
     assert http.get(srv.port, "/env").status == 200
-    record = srv.log.wait_for(r"WG0012", 0)
-    assert "server-metrics" in srv.log.read_from(0) and "opts" in record.text, record.text
+    assert "WG0012" not in srv.log.read_from(0)
 
 
 @pytest.mark.allow_log("WG0116")

@@ -122,3 +122,50 @@ WSGIScriptAlias /t ${APPS}/timeouts/app.wsgi process-group=pre
                            timeout=30)
     assert "next attempt in" in rec.text, rec.text
     srv.stop()
+
+
+INTERRUPT_CONF = ServerConf(r"""
+WSGIDaemonProcess intr threads=2 request-timeout=2 interrupt-timeout=3 graceful-timeout=1 \
+    display-name=wsgid-intr
+WSGIScriptAlias /t ${APPS}/timeouts/app.wsgi process-group=intr
+""")
+# The cut-off request, RequestTimeout raised, the app's traceback of it, and the module's 504.
+INTERRUPT_IDS = ("WG0292", "WG0113", "WG0340", "WG0330")
+
+
+def test_430_06_interrupt_timeout_raises_request_timeout_and_the_process_goes_on(
+        make_server, allow_log):
+    allow_log(*INTERRUPT_IDS)
+    srv = make_server(INTERRUPT_CONF)
+    (daemon,) = group_daemons(srv, "wsgid-intr")
+    offset = srv.log.size()
+    # Python code runs between the naps, so RequestTimeout lands long before the 60 s are up.
+    r = http.get(srv.port, "/t?naps=60", timeout=60)
+    assert r.status == 504, r
+    srv.log.wait_for(r"WG0340: request \S+: mod_wsgi.RequestTimeout raised in its thread; it has "
+                     r"interrupt-timeout=3s", offset)
+    srv.log.wait_for(r"WG0341: request \S+: its thread left the application after "
+                     r"mod_wsgi.RequestTimeout; the process goes on serving", offset, timeout=30)
+    srv.log.wait_for(r"WG0330: .*RequestTimeout", offset)
+    # The same process serves the next request, and the app saw the exception.
+    r = http.get(srv.port, "/t")
+    assert r.status == 200 and r.json() == {"pid": daemon.pid, "interrupted": 1}, r
+    assert "WG0293" not in srv.log.read_from(offset)
+    assert [d.pid for d in group_daemons(srv, "wsgid-intr")] == [daemon.pid]
+
+
+def test_430_07_interrupt_timeout_recycles_a_thread_blocked_in_c(make_server, allow_log):
+    allow_log(*INTERRUPT_IDS, *STUCK_IDS)
+    srv = make_server(INTERRUPT_CONF)
+    (daemon,) = group_daemons(srv, "wsgid-intr")
+    offset = srv.log.size()
+    # sleep(3) in libc never returns to bytecode before the grace is up: no exception is seen.
+    r = http.get(srv.port, "/t?csleep=120", timeout=60)
+    assert r.status == 504, r
+    srv.log.wait_for(r"WG0340: request \S+: mod_wsgi.RequestTimeout raised", offset)
+    srv.log.wait_for(r"WG0293: the thread of request \S+ is still in the application 3s after "
+                     r"its request-timeout \(interrupt-timeout: mod_wsgi.RequestTimeout did not "
+                     r"get it out\)", offset, timeout=30)
+    wait_recycles(srv, offset, "request-timeout", 1)
+    srv.wait_daemons(1, exclude={daemon.pid})
+    assert http.get(srv.port, "/t").status == 200

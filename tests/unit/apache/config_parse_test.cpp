@@ -402,13 +402,24 @@ TEST(ParseDaemonProcess, BadGroupNames) {
     EXPECT_TRUE(contains(errorOf(std::string(GroupRegistry::kDefaultGroupName)), "reserved"));
 }
 
-TEST(ParseDaemonProcess, AcceptsUnimplementedModWsgiOptionsButListsThem) {
+TEST(ParseDaemonProcess, EveryModWsgiOptionHasAnEffect) {
     auto r = parseDaemonProcess(
-        "site interrupt-timeout=5 server-metrics=On "
+        "site interrupt-timeout=5 server-metrics=On send-buffer-size=0 response-flush-delay=0 "
         "switch-interval=0.005 cpu-priority=-5 python-eggs=/tmp/eggs");
     ASSERT_TRUE(r.isOk()) << r.status().message();
-    EXPECT_EQ(r->unimplementedOptions,
-              (std::vector<std::string>{"interrupt-timeout", "server-metrics"}));
+    EXPECT_TRUE(r->unimplementedOptions.empty());
+}
+
+TEST(ParseDaemonProcess, MonitoringOptions) {
+    auto r = parseDaemonProcess(
+        "site request-timeout=10 interrupt-timeout=5 server-metrics=On "
+        "newrelic-config-file=/etc/newrelic.ini newrelic-environment=staging");
+    ASSERT_TRUE(r.isOk()) << r.status().message();
+    EXPECT_EQ(r->interruptTimeout, std::chrono::seconds(5));
+    EXPECT_TRUE(r->serverMetrics);
+    EXPECT_EQ(r->newrelicConfigFile, "/etc/newrelic.ini");
+    EXPECT_EQ(r->newrelicEnvironment, "staging");
+    EXPECT_TRUE(r->unimplementedOptions.empty());
 }
 
 TEST(ParseDaemonProcess, ProcessTuningOptions) {

@@ -20,14 +20,17 @@ constexpr std::chrono::milliseconds kGenerous{10000};
 // Deadline for a wait that is meant to time out.
 constexpr std::chrono::milliseconds kExpireSoon{20};
 
-TEST(Signals, StopSignalsStopAndHangupIsIgnored) {
+TEST(Signals, StopSignalsStopAndHangupGoesToTheApp) {
     EXPECT_EQ(actionFor(SIGTERM), SignalAction::GracefulStop);
     EXPECT_EQ(actionFor(SIGINT), SignalAction::GracefulStop);
     EXPECT_EQ(actionFor(SIGUSR1), SignalAction::Evict);
     EXPECT_EQ(actionFor(SIGXCPU), SignalAction::CpuTimeLimit);
-    EXPECT_EQ(actionFor(SIGHUP), SignalAction::Ignore);
+    EXPECT_EQ(actionFor(SIGHUP), SignalAction::Publish);
+    EXPECT_EQ(actionFor(SIGUSR2), SignalAction::Publish);
+    EXPECT_EQ(actionFor(SIGWINCH), SignalAction::Ignore);
     EXPECT_EQ(signalName(SIGTERM), "SIGTERM");
-    EXPECT_EQ(signalName(SIGUSR2), "signal " + std::to_string(SIGUSR2));
+    EXPECT_EQ(signalName(SIGUSR2), "SIGUSR2");
+    EXPECT_EQ(signalName(SIGWINCH), "signal " + std::to_string(SIGWINCH));
 }
 
 TEST(Signals, WatcherReportsEachSignalInOrder) {

@@ -88,5 +88,17 @@ TEST(TimeoutPolicy, DeadlockComesFirst) {
     EXPECT_FALSE(a.stuck.has_value());
 }
 
+TEST(TimeoutPolicy, InterruptTimeoutIsTheGraceOfAnInterruptedThread) {
+    TimeoutPolicy p({.requestTimeout = seconds(60), .interruptTimeout = seconds(2)});
+    const auto cut = kT0 + seconds(60);
+    EXPECT_FALSE(
+        p.check(cut + seconds(1), {running("r", kT0, cut)}, std::nullopt, std::nullopt).recycle);
+    const auto a = p.check(cut + seconds(2), {running("r", kT0, cut)}, std::nullopt, std::nullopt);
+    EXPECT_EQ(a.recycle, StopReason::RequestTimeout);
+    // A thread that left within the grace is no longer running: nothing to recycle.
+    TimeoutPolicy q({.requestTimeout = seconds(60), .interruptTimeout = seconds(2)});
+    EXPECT_FALSE(q.check(cut + seconds(3), {}, std::nullopt, std::nullopt).recycle);
+}
+
 }  // namespace
 }  // namespace wsgid::daemon

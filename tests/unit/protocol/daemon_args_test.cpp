@@ -58,7 +58,8 @@ DaemonArgs everyField() {
                    .evictionTimeoutSec = 10,
                    .startupTimeoutSec = 15,
                    .requestTimeoutSec = 60,
-                   .deadlockTimeoutSec = 300};
+                   .deadlockTimeoutSec = 300,
+                   .interruptTimeoutSec = 5};
     a.python.optimize = 2;
     a.python.writeBytecode = false;
     a.python.warnings = {"ignore::DeprecationWarning", "error::ResourceWarning"};
@@ -73,6 +74,9 @@ DaemonArgs everyField() {
     a.stackSize = 524288;
     a.pythonEggs = "/srv/site-a/.eggs";
     a.socketBuffers = {.send = 65536, .receive = 4096};
+    a.serverMetrics = true;
+    a.newrelicConfigFile = "/srv/site-a/newrelic.ini";
+    a.newrelicEnvironment = "staging";
     return a;
 }
 
@@ -122,6 +126,10 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(g.startupTimeoutSec, w.startupTimeoutSec);
     EXPECT_EQ(g.requestTimeoutSec, w.requestTimeoutSec);
     EXPECT_EQ(g.deadlockTimeoutSec, w.deadlockTimeoutSec);
+    EXPECT_EQ(g.interruptTimeoutSec, w.interruptTimeoutSec);
+    EXPECT_EQ(got.serverMetrics, want.serverMetrics);
+    EXPECT_EQ(got.newrelicConfigFile, want.newrelicConfigFile);
+    EXPECT_EQ(got.newrelicEnvironment, want.newrelicEnvironment);
     EXPECT_EQ(got.python.optimize, want.python.optimize);
     EXPECT_EQ(got.python.writeBytecode, want.python.writeBytecode);
     EXPECT_EQ(got.python.warnings, want.python.warnings);
@@ -219,10 +227,12 @@ TEST(DaemonArgs, ForeignBytesAreRefusedByMagic) {
 }
 
 TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
-    // The record starts with the magic "WGDA" and format 4; the lifecycle block closes it:
-    // u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64 maximum-memory,
-    // u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32 graceful-timeout,
-    // u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32 deadlock-timeout.
+    // The record starts with the magic "WGDA" and format 4; the lifecycle block comes last but
+    // one: u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64
+    // maximum-memory, u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32
+    // graceful-timeout, u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32
+    // deadlock-timeout, u32 interrupt-timeout; then the monitoring block: u8 server-metrics,
+    // str newrelic-config-file, str newrelic-environment (u32 length, then the bytes).
     DaemonArgs a;
     a.group = "g";
     a.lifecycle = {.maximumRequests = 1000,
@@ -236,7 +246,10 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
                    .evictionTimeoutSec = 7,
                    .startupTimeoutSec = 8,
                    .requestTimeoutSec = 9,
-                   .deadlockTimeoutSec = 300};
+                   .deadlockTimeoutSec = 300,
+                   .interruptTimeoutSec = 10};
+    a.serverMetrics = true;
+    a.newrelicEnvironment = "qa";
     const std::string bytes = encodeDaemonArgs(a);
     EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 05")));
     const std::string tail = test::hexBytes(
@@ -248,7 +261,11 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
         "06 00 00 00 00 00 00 00"  // virtual-memory-limit 6
         "0f 00 00 00 07 00 00 00"  // graceful-timeout 15, eviction-timeout 7
         "08 00 00 00 09 00 00 00"  // startup-timeout 8, request-timeout 9
-        "2c 01 00 00");            // deadlock-timeout 300
+        "2c 01 00 00"              // deadlock-timeout 300
+        "0a 00 00 00"              // interrupt-timeout 10
+        "01"                       // server-metrics On
+        "00 00 00 00"              // newrelic-config-file ""
+        "02 00 00 00 71 61");      // newrelic-environment "qa"
     ASSERT_GE(bytes.size(), tail.size());
     EXPECT_EQ(test::toHex(bytes.substr(bytes.size() - tail.size())), test::toHex(tail));
 }
