@@ -482,14 +482,6 @@ void checkReferences(const GroupRegistry& registry, ConfigErrors& errors) {
 }
 
 void logNoticesOnce(const GroupRegistry& registry, server_rec* s) {
-    for (const auto& g : registry.groups()) {
-        for (const auto& opt : g->unimplementedOptions) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
-                         "WG0012: WSGIDaemonProcess option '%s' is accepted but not implemented "
-                         "yet (group %s at %s)",
-                         opt.c_str(), g->name.c_str(), g->definedAt);
-        }
-    }
     for (const auto& line : registry.ignoredDirectives) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_NOTICE, 0, s, "WG0013: %s", line.c_str());
     }

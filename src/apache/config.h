@@ -239,9 +239,6 @@ struct DaemonGroup {
     /// its children, which inherit it); the daemons get it and older ones through a pipe.
     protocol::Secret secret{};
 
-    /// Options mod_wsgi documents that mod_wsgid accepts but does not implement yet; a warning
-    /// naming each is logged at start.
-    std::vector<std::string> unimplementedOptions;
     /// Scripts loaded when a process starts, as "script|application-group" ("" = %{GLOBAL}):
     /// WSGIImportScript, and WSGIScriptAlias with literal process-group= and application-group=.
     std::vector<std::string> preload;
@@ -338,7 +335,7 @@ const DirConfig* getDirConfig(ap_conf_vector_t* perDirConfig) noexcept;
 /// socket path lengths, the daemon binary), creates the implicit default group and fills in
 /// inherited settings (WSGIPythonHome, the socket prefix, DaemonGroup::serverName). Logs every
 /// problem with what to change and returns false if there was any. Also logs the startup
-/// warnings (unimplemented options, ignored directives) when `logNotices`.
+/// notices (ignored directives) when `logNotices`.
 bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexcept;
 
 }  // namespace wsgid::apache

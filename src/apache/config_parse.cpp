@@ -106,13 +106,11 @@ enum class OptionKind {
     DisplayName,    ///< text with %{GROUP} expanded
 };
 
-/// The DaemonGroup member an option sets; std::monostate for an option that is accepted and
-/// checked but not implemented yet (it is listed in DaemonGroup::unimplementedOptions and
-/// logged as WG0012 at start).
+/// The DaemonGroup member an option sets. Every option has one: an option accepted without an
+/// effect would let a configuration that relies on it run without it.
 using OptionTarget =
-    std::variant<std::monostate, int DaemonGroup::*, bool DaemonGroup::*,
-                 std::string DaemonGroup::*, std::uint64_t DaemonGroup::*,
-                 std::chrono::seconds DaemonGroup::*,
+    std::variant<int DaemonGroup::*, bool DaemonGroup::*, std::string DaemonGroup::*,
+                 std::uint64_t DaemonGroup::*, std::chrono::seconds DaemonGroup::*,
                  std::optional<std::chrono::seconds> DaemonGroup::*,
                  std::optional<int> DaemonGroup::*, std::optional<mode_t> DaemonGroup::*,
                  std::vector<std::string> DaemonGroup::*, std::optional<double> DaemonGroup::*>;
@@ -902,10 +900,6 @@ Result<DaemonGroup> parseDaemonProcess(std::string_view raw) {
         auto parsed = parseOptionValue(*option, what, value, g.name);
         if (!parsed) {
             return parsed.status();
-        }
-        if (std::holds_alternative<std::monostate>(option->target)) {
-            g.unimplementedOptions.push_back(key);
-            continue;
         }
         storeOption(g, option->target, std::move(parsed.value()));
         if (option->after != nullptr) {

@@ -165,9 +165,8 @@ int maxInFlightLimit(const DaemonGroup& g, int httpdWorkers) noexcept;
 
 /// Parses `WSGIDaemonProcess NAME option=value...` into a group (not yet registered; user names
 /// are not resolved and paths are not checked here). Options come from one table in
-/// config_parse.cpp (kDaemonOptions: name, kind, bounds and the DaemonGroup member each sets);
-/// options mod_wsgi documents that mod_wsgid does not implement yet are validated by type and
-/// listed in DaemonGroup::unimplementedOptions. Errors name the group and the option.
+/// config_parse.cpp (kDaemonOptions: name, kind, bounds and the DaemonGroup member each sets).
+/// Errors name the group and the option.
 common::Result<DaemonGroup> parseDaemonProcess(std::string_view raw);
 
 }  // namespace wsgid::apache

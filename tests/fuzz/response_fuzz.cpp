@@ -147,7 +147,7 @@ bool referenceErrorValid(std::string_view payload) {
     std::uint16_t code = 0;
     std::string_view message;
     return r.u16(code) && r.str(message) && r.atEnd() && message.size() <= p::kMaxErrorMessage &&
-           code >= 1 && code <= 9;  // docs/protocol.md "Error codes"
+           code >= 1 && code <= 10;  // docs/protocol.md "Error codes"
 }
 
 void checkFilePayload(std::string_view payload) {
