@@ -85,6 +85,7 @@ authn_status checkPassword(request_rec* r, const char* user, const char* passwor
             return AUTH_GRANTED;
         case Kind::Hash:
         case Kind::Groups:
+        case Kind::Dispatch:
             break;
     }
     return AUTH_GENERAL_ERROR;
@@ -184,6 +185,7 @@ int accessCheckerHook(request_rec* r) noexcept {
         case Kind::User:
         case Kind::Hash:
         case Kind::Groups:
+        case Kind::Dispatch:
             break;
     }
     return HTTP_INTERNAL_SERVER_ERROR;

@@ -119,6 +119,7 @@ void* mergeDirConfig(apr_pool_t* p, void* baseV, void* addV) noexcept {
     c->authUserScript = add->authUserScript != nullptr ? add->authUserScript : base->authUserScript;
     c->authGroupScript =
         add->authGroupScript != nullptr ? add->authGroupScript : base->authGroupScript;
+    c->dispatchScript = add->dispatchScript != nullptr ? add->dispatchScript : base->dispatchScript;
     return c;
 }
 

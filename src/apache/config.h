@@ -77,9 +77,10 @@ struct ServerConfig {
 };
 static_assert(std::is_trivially_destructible_v<ServerConfig>);
 
-/// One WSGIAccessScript, WSGIAuthUserScript or WSGIAuthGroupScript (config pool): the script whose
-/// allow_access/check_password/get_realm_hash/groups_for_user httpd calls, run in the daemon group
-/// of the request.
+/// One WSGIAccessScript, WSGIAuthUserScript, WSGIAuthGroupScript or WSGIDispatchScript (config
+/// pool): the script whose allow_access/check_password/get_realm_hash/groups_for_user (or
+/// process_group/application_group/callable_object) httpd calls, run in the daemon group of the
+/// request.
 struct HookScript {
     const char* script;            ///< script file (absolute)
     const char* applicationGroup;  ///< application-group= (%{...} allowed), nullptr: %{GLOBAL}
@@ -114,6 +115,7 @@ struct DirConfig {
     const HookScript* accessScript;     ///< WSGIAccessScript, nullptr: inherit (none)
     const HookScript* authUserScript;   ///< WSGIAuthUserScript, nullptr: inherit (none)
     const HookScript* authGroupScript;  ///< WSGIAuthGroupScript, nullptr: inherit (none)
+    const HookScript* dispatchScript;   ///< WSGIDispatchScript, nullptr: inherit (none)
 };
 static_assert(std::is_trivially_destructible_v<DirConfig>);
 

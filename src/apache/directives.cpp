@@ -260,9 +260,10 @@ const char* setTrustedProxies(cmd_parms* cmd, void* mconfig, const char* raw) no
     });
 }
 
-/// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript; cmd->info is the DirConfig field.
+/// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript / WSGIDispatchScript; cmd->info
+/// is the DirConfig field.
 const char* setHookScript(cmd_parms* cmd, void* mconfig, const char* raw) noexcept {
-    return guarded("authentication script", kInternalError, [&]() -> const char* {
+    return guarded("hook script", kInternalError, [&]() -> const char* {
         auto parsed = parseHookScript(cmd->cmd->name, raw);
         if (!parsed) {
             return poolError(cmd, parsed.status().message());
@@ -299,15 +300,6 @@ const char* setMapHeadToGet(cmd_parms* cmd, void* mconfig, const char* value) no
         }
         static_cast<DirConfig*>(mconfig)->mapHeadToGet = mode.value();
         return nullptr;
-    });
-}
-
-/// Directives of mod_wsgi that mod_wsgid cannot honour yet: configtest fails with cmd->info's
-/// explanation rather than silently routing otherwise.
-const char* refuseUnsupported(cmd_parms* cmd, void* /*mconfig*/, const char* /*raw*/) noexcept {
-    return guarded("unsupported directive", kInternalError, [&]() -> const char* {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, " is not supported by mod_wsgid yet: ",
-                           static_cast<const char*>(cmd->info), nullptr);
     });
 }
 
@@ -645,6 +637,7 @@ constexpr bool common::PythonSettings::*kWriteBytecodeField =
 constexpr const HookScript* DirConfig::*kAccessScriptField = &DirConfig::accessScript;
 constexpr const HookScript* DirConfig::*kAuthUserScriptField = &DirConfig::authUserScript;
 constexpr const HookScript* DirConfig::*kAuthGroupScriptField = &DirConfig::authGroupScript;
+constexpr const HookScript* DirConfig::*kDispatchScriptField = &DirConfig::dispatchScript;
 
 // The Flag fields of setDirFlag's directives (cmd->info points at one).
 constexpr Flag DirConfig::*kScriptReloadingField = &DirConfig::scriptReloading;
@@ -709,12 +702,12 @@ const command_rec kDirectives[] = {
                      "Forwarded, ...) that rewrite the environ when the peer is trusted"),
     AP_INIT_RAW_ARGS("WSGITrustedProxies", asCmd(setTrustedProxies), nullptr, OR_FILEINFO,
                      "addresses or networks of the proxies whose headers are trusted"),
-    AP_INIT_RAW_ARGS(
-        "WSGIDispatchScript", asCmd(refuseUnsupported),
-        const_cast<char*>("a dispatch script would run Python inside httpd; choose the group with "
-                          "WSGIProcessGroup %{ENV:NAME} and SetEnvIf/RewriteRule [E=NAME:...] "
-                          "instead"),
-        RSRC_CONF | ACCESS_CONF, "not supported by mod_wsgid yet"),
+    AP_INIT_RAW_ARGS("WSGIDispatchScript", asCmd(setHookScript),
+                     const_cast<void*>(static_cast<const void*>(&kDispatchScriptField)),
+                     RSRC_CONF | ACCESS_CONF,
+                     "file-path [application-group=NAME]: its process_group/application_group/"
+                     "callable_object(environ) reroute each request, run in the request's daemon "
+                     "group"),
     AP_INIT_RAW_ARGS("WSGIDaemonProcess", asCmd(setDaemonProcess), nullptr, RSRC_CONF,
                      "NAME [option=value ...]: a daemon process group"),
     AP_INIT_TAKE1("WSGIProcessGroup", asCmd(setProcessGroup), nullptr, RSRC_CONF | ACCESS_CONF,

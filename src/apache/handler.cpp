@@ -121,6 +121,35 @@ private:
     const request_rec* r_;
 };
 
+/// What %{...} means for one request whose SCRIPT_NAME is `scriptName` (a view: it must outlive
+/// this). Under WSGICaseSensitivity Off, %{RESOURCE} names the interpreter by the lower-cased
+/// mount.
+class RequestExpansion {
+public:
+    RequestExpansion(const request_rec* r, bool caseSensitive, std::string_view scriptName)
+        : env_(r),
+          folded_(caseSensitive ? std::string() : std::string(scriptName)),
+          ctx_{.serverHostname = orEmpty(r->server->server_hostname),
+               .requestHost = orEmpty(r->hostname),
+               .port = ap_get_server_port(r),
+               .scriptName = caseSensitive ? scriptName : std::string_view(folded_),
+               .env = &env_} {
+        std::transform(folded_.begin(), folded_.end(), folded_.begin(), common::asciiToLower);
+    }
+    RequestExpansion(const RequestExpansion&) = delete;
+    RequestExpansion& operator=(const RequestExpansion&) = delete;
+    RequestExpansion(RequestExpansion&&) = delete;
+    RequestExpansion& operator=(RequestExpansion&&) = delete;
+    ~RequestExpansion() = default;
+
+    [[nodiscard]] const ExpansionContext& context() const { return ctx_; }
+
+private:
+    RequestEnvLookup env_;
+    std::string folded_;  ///< lower-cased SCRIPT_NAME, when case-insensitive
+    ExpansionContext ctx_;
+};
+
 template <typename Fn>
 auto guarded(request_rec* r, const char* what, Fn&& fn) noexcept -> int {
     try {
@@ -467,7 +496,8 @@ RequestConfig requestConfigOf(const request_rec* r, const RouteNote* note,
                                       .trustedProxies = nullptr,
                                       .accessScript = nullptr,
                                       .authUserScript = nullptr,
-                                      .authGroupScript = nullptr};
+                                      .authGroupScript = nullptr,
+                                      .dispatchScript = nullptr};
     static constexpr ServerConfig kNoServer{.aliases = nullptr,
                                             .processGroup = nullptr,
                                             .applicationGroup = nullptr,
@@ -557,6 +587,72 @@ std::string expandOption(const char* spec, bool literal, const ExpansionContext&
     return literal ? std::string(spec) : expandGroupSpec(spec, ctx);
 }
 
+/// Why a process-group value cannot take a request (see checkGroup).
+enum class GroupCheck { Ok, Restricted, Unknown, OtherServer, ServiceOnly, NoSocket };
+
+/// A process-group value checked for a request: the group it names when usable.
+struct CheckedGroup {
+    GroupCheck check = GroupCheck::Unknown;
+    std::string name;  ///< the expanded value, the default group's name for "" (%{GLOBAL})
+    const DaemonGroup* group = nullptr;
+};
+
+/// Whether the (expanded) process-group value `groupName` may take request `r`: WSGIRestrictProcess
+/// lists it, such a group exists, it is not another virtual host's, and it has a socket. The rule
+/// of WSGIProcessGroup values and of WSGIDispatchScript's process_group() answers alike.
+CheckedGroup checkGroup(const request_rec* r, const GroupRegistry& registry,
+                        const RequestConfig& conf, std::string groupName) {
+    CheckedGroup out{.check = GroupCheck::Ok, .name = std::move(groupName), .group = nullptr};
+    if (const apr_array_header_t* allowed = conf.dir.restrictProcess; allowed != nullptr) {
+        const std::span<const char* const> names(
+            reinterpret_cast<const char* const*>(allowed->elts),
+            static_cast<std::size_t>(allowed->nelts));
+        if (!processGroupAllowed(names, out.name)) {
+            out.check = GroupCheck::Restricted;
+            return out;
+        }
+    }
+    if (out.name.empty()) {
+        out.name = GroupRegistry::kDefaultGroupName;
+    }
+    out.group = registry.find(out.name);
+    if (out.group == nullptr) {
+        out.check = GroupCheck::Unknown;
+    } else if (!out.group->serverName.empty() &&
+               out.group->serverName != orEmpty(r->server->server_hostname)) {
+        out.check = GroupCheck::OtherServer;
+    } else if (out.group->threads == 0) {
+        out.check = GroupCheck::ServiceOnly;
+    } else if (out.group->socketPath.empty()) {
+        out.check = GroupCheck::NoSocket;
+    }
+    return out;
+}
+
+/// Why checkGroup refused a group, to follow its name in a log line.
+const char* whyRefused(GroupCheck check) noexcept {
+    switch (check) {
+        case GroupCheck::Ok:
+            break;
+        case GroupCheck::Restricted:
+            return "is not one WSGIRestrictProcess allows here";
+        case GroupCheck::Unknown:
+            return "is not a configured WSGIDaemonProcess";
+        case GroupCheck::OtherServer:
+            return "belongs to another virtual host";
+        case GroupCheck::ServiceOnly:
+            return "has threads=0: it runs service scripts and takes no requests";
+        case GroupCheck::NoSocket:
+            return "has no socket (not started)";
+    }
+    return "is usable";
+}
+
+/// The status a request gets for a group that cannot take it.
+int statusFor(GroupCheck check) noexcept {
+    return check == GroupCheck::NoSocket ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /// The daemon group of the request: the route's option, then WSGIProcessGroup of the directory,
 /// then of the server, else the default group; %{...} expanded. 500 when no such group exists,
 /// it belongs to another virtual host, WSGIRestrictProcess does not list it or it takes no
@@ -566,59 +662,49 @@ Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& regis
                                       const RequestConfig& conf, const ExpansionContext& ctx) {
     const char* groupSpec =
         pick(conf.route.processGroup, conf.dir.processGroup, conf.server.processGroup);
-    std::string groupName = groupSpec != nullptr
-                                ? expandOption(groupSpec,
-                                               groupSpec == conf.route.processGroup &&
-                                                   (conf.literal & kLiteralProcessGroup) != 0,
-                                               ctx)
-                                : std::string();
-    if (const apr_array_header_t* allowed = conf.dir.restrictProcess; allowed != nullptr) {
-        const std::span<const char* const> names(
-            reinterpret_cast<const char* const*>(allowed->elts),
-            static_cast<std::size_t>(allowed->nelts));
-        if (!processGroupAllowed(names, groupName)) {
+    const CheckedGroup checked = checkGroup(
+        r, registry, conf,
+        groupSpec != nullptr ? expandOption(groupSpec,
+                                            groupSpec == conf.route.processGroup &&
+                                                (conf.literal & kLiteralProcessGroup) != 0,
+                                            ctx)
+                             : std::string());
+    switch (checked.check) {
+        case GroupCheck::Ok:
+            return {.value = checked.group};
+        case GroupCheck::Restricted:
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0151: daemon process group '%s' (from '%s') is not one "
                           "WSGIRestrictProcess allows for %s",
-                          groupName.empty() ? "%{GLOBAL}" : groupName.c_str(),
-                          groupSpec != nullptr ? groupSpec : "", orEmpty(r->filename));
-            return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
-        }
+                          checked.name.empty() ? "%{GLOBAL}" : checked.name.c_str(),
+                          orEmpty(groupSpec), orEmpty(r->filename));
+            break;
+        case GroupCheck::Unknown:
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                "WG0106: no WSGI daemon process group '%s' is configured (from '%s') for %s",
+                checked.name.c_str(), orEmpty(groupSpec), orEmpty(r->filename));
+            break;
+        case GroupCheck::OtherServer:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0107: daemon process group '%s' belongs to server '%s' and may not be "
+                          "used by server '%s'",
+                          checked.group->name.c_str(), checked.group->serverName.c_str(),
+                          orEmpty(r->server->server_hostname));
+            break;
+        case GroupCheck::ServiceOnly:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0175: daemon process group '%s' (from '%s') has threads=0: it runs "
+                          "service scripts and takes no requests; send %s to another group",
+                          checked.group->name.c_str(), orEmpty(groupSpec), orEmpty(r->filename));
+            break;
+        case GroupCheck::NoSocket:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WG0108: daemon process group '%s' has no socket (not started)",
+                          checked.group->name.c_str());
+            break;
     }
-    if (groupName.empty()) {
-        groupName = GroupRegistry::kDefaultGroupName;
-    }
-    const DaemonGroup* group = registry.find(groupName);
-    if (group == nullptr) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0106: no WSGI daemon process group '%s' is configured (from '%s') for %s",
-                      groupName.c_str(), groupSpec != nullptr ? groupSpec : "",
-                      orEmpty(r->filename));
-        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
-    }
-    if (!group->serverName.empty() && group->serverName != orEmpty(r->server->server_hostname)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0107: daemon process group '%s' belongs to server '%s' and may not be "
-                      "used by server '%s'",
-                      group->name.c_str(), group->serverName.c_str(),
-                      orEmpty(r->server->server_hostname));
-        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
-    }
-    if (group->threads == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0175: daemon process group '%s' (from '%s') has threads=0: it runs "
-                      "service scripts and takes no requests; send %s to another group",
-                      group->name.c_str(), groupSpec != nullptr ? groupSpec : "",
-                      orEmpty(r->filename));
-        return Step<const DaemonGroup*>::stop(HTTP_INTERNAL_SERVER_ERROR);
-    }
-    if (group->socketPath.empty()) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0108: daemon process group '%s' has no socket (not started)",
-                      group->name.c_str());
-        return Step<const DaemonGroup*>::stop(HTTP_SERVICE_UNAVAILABLE);
-    }
-    return {.value = group};
+    return Step<const DaemonGroup*>::stop(statusFor(checked.check));
 }
 
 /// chroot= of `group`: whether `script` (the file the daemon loads) is inside the jail; logs
@@ -646,20 +732,8 @@ bool hasContentFilter(const request_rec* r) noexcept {
 /// directory, then the server.
 Step<Route> resolveRoute(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
                          ScriptPath&& path) {
-    const RequestEnvLookup envLookup(r);
-    // WSGICaseSensitivity Off: %{RESOURCE} names the interpreter by the lower-cased mount.
-    std::string foldedScriptName;
-    if (!registry.python.caseSensitive) {
-        foldedScriptName = path.scriptName;
-        std::transform(foldedScriptName.begin(), foldedScriptName.end(), foldedScriptName.begin(),
-                       common::asciiToLower);
-    }
-    const ExpansionContext ctx{
-        .serverHostname = orEmpty(r->server->server_hostname),
-        .requestHost = orEmpty(r->hostname),
-        .port = ap_get_server_port(r),
-        .scriptName = registry.python.caseSensitive ? path.scriptName : foldedScriptName,
-        .env = &envLookup};
+    const RequestExpansion expansion(r, registry.python.caseSensitive, path.scriptName);
+    const ExpansionContext& ctx = expansion.context();
     const Step<const DaemonGroup*> group = resolveGroup(r, registry, conf, ctx);
     if (!group.value) {
         return Step<Route>::stop(group.status);
@@ -881,53 +955,24 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
 /// Bound on a hook's answer: a user name, a digest or a list of groups.
 constexpr std::size_t kMaxHookAnswerBytes = std::size_t{64} * 1024;
 
-common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const HookScript& script,
-                                                      std::string_view hook,
-                                                      std::vector<protocol::EnvEntry>&& args) {
+/// Sends a hook call (routing.hook, its script and arguments) to `daemons` as a request and
+/// decodes the answer.
+common::Result<common::HookResult> askDaemon(request_rec* r, const DaemonGroup& daemons,
+                                             RequestRouting&& routing) {
     ChildState* child = gChildState.load();
     if (child == nullptr || child->registry == nullptr) {
         return common::Status(common::ErrorCode::Internal,
                               "mod_wsgid was not initialised in this httpd child");
     }
-    const auto* note =
-        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
-    ScriptPath path = note != nullptr
-                          ? ScriptPath{.scriptName = note->scriptName, .pathInfo = note->pathInfo}
-                          : splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
-    const RequestConfig conf = requestConfigOf(r, note, nullptr);
-    const RequestEnvLookup envLookup(r);
-    const ExpansionContext ctx{.serverHostname = orEmpty(r->server->server_hostname),
-                               .requestHost = orEmpty(r->hostname),
-                               .port = ap_get_server_port(r),
-                               .scriptName = path.scriptName,
-                               .env = &envLookup};
-    // The request's own daemon group: a tenant's script runs with the tenant's code.
-    const Step<const DaemonGroup*> group = resolveGroup(r, *child->registry, conf, ctx);
-    if (!group.value) {
-        return common::Status(common::ErrorCode::NotFound,
-                              "no daemon group can run it (see the message before)");
-    }
-    if (!scriptInJail(r, **group.value, script.script)) {
+    if (!scriptInJail(r, daemons, routing.hookScript)) {
         return common::Status(common::ErrorCode::NotFound,
                               "its script is outside the group's chroot= jail");
     }
-    RequestRouting routing;
-    routing.jail = (*group.value)->chroot;
-    // mod_wsgi runs these scripts in the main interpreter unless application-group= says.
-    routing.applicationGroup = expandGroupSpec(
-        script.applicationGroup != nullptr ? script.applicationGroup : "%{GLOBAL}", ctx);
-    routing.callableObject = hook;
-    routing.processGroup = (*group.value)->name;
+    routing.jail = daemons.chroot;
+    routing.processGroup = daemons.name;
     routing.contentLength = 0;
     routing.enableSendfile = false;  // the answer is read here (CollectingSink), never a file
-    routing.hookScript = script.script;
-    routing.hook = hook;
-    routing.hookArgs = std::move(args);
-    routing.scriptName = std::move(path.scriptName);
-    routing.pathInfo = std::move(path.pathInfo);
     const protocol::RequestHead head = buildRequestHead(r, std::move(routing));
-
-    const DaemonGroup& daemons = **group.value;
     EmptyBodySource source;
     CollectingSink sink(kMaxHookAnswerBytes);
     auto attempt = runRequestAttempts(
@@ -950,6 +995,121 @@ common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const Hook
                               "daemon group '" + daemons.name + "' failed it: " + why);
     }
     return common::decodeHookResult(sink.bodyText());
+}
+
+/// The application group a hook script runs in: its application-group=, else (as mod_wsgi) the
+/// main interpreter.
+std::string hookApplicationGroup(const HookScript& script, const ExpansionContext& ctx) {
+    return expandGroupSpec(
+        script.applicationGroup != nullptr ? script.applicationGroup : "%{GLOBAL}", ctx);
+}
+
+common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const HookScript& script,
+                                                      std::string_view hook,
+                                                      std::vector<protocol::EnvEntry>&& args) {
+    ChildState* child = gChildState.load();
+    if (child == nullptr || child->registry == nullptr) {
+        return common::Status(common::ErrorCode::Internal,
+                              "mod_wsgid was not initialised in this httpd child");
+    }
+    const auto* note =
+        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    ScriptPath path = note != nullptr
+                          ? ScriptPath{.scriptName = note->scriptName, .pathInfo = note->pathInfo}
+                          : splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
+    const RequestConfig conf = requestConfigOf(r, note, nullptr);
+    const RequestExpansion expansion(r, child->registry->python.caseSensitive, path.scriptName);
+    const ExpansionContext& ctx = expansion.context();
+    // The request's own daemon group: a tenant's script runs with the tenant's code.
+    const Step<const DaemonGroup*> group = resolveGroup(r, *child->registry, conf, ctx);
+    if (!group.value) {
+        return common::Status(common::ErrorCode::NotFound,
+                              "no daemon group can run it (see the message before)");
+    }
+    RequestRouting routing;
+    routing.applicationGroup = hookApplicationGroup(script, ctx);
+    routing.callableObject = hook;
+    routing.hookScript = script.script;
+    routing.hook = hook;
+    routing.hookArgs = std::move(args);
+    routing.scriptName = path.scriptName;  // a copy: ctx views path.scriptName
+    routing.pathInfo = std::move(path.pathInfo);
+    return askDaemon(r, **group.value, std::move(routing));
+}
+
+/// Logs why WSGIDispatchScript could not route request `r` (WG0165) and returns 500 (503 when
+/// `status` says so).
+int dispatchFailed(request_rec* r, const HookScript& script, const std::string& why,
+                   const char* fix, int status = HTTP_INTERNAL_SERVER_ERROR) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "WG0165: WSGIDispatchScript %s could not route %s %s: %s; %s", script.script,
+                  orEmpty(r->method), orEmpty(r->uri), why.c_str(), fix);
+    return status;
+}
+
+/// WSGIDispatchScript: asks the script's process_group(), application_group() and
+/// callable_object() in the daemon group the request would use without it, in the script's
+/// application group, with the request's environ; each str answer replaces that part of
+/// `route`, expanded and checked as the directive it stands for (checkGroup). OK, or the status
+/// of a failure (logged once, WG0165: never a silent fallback to the configured routing).
+int applyDispatchScript(request_rec* r, const GroupRegistry& registry, const RequestConfig& conf,
+                        Route& route) {
+    const HookScript& script = *conf.dir.dispatchScript;
+    const RequestExpansion expansion(r, registry.python.caseSensitive, route.routing.scriptName);
+    const ExpansionContext& ctx = expansion.context();
+    RequestRouting call = route.routing;  // the environ as the app would see it
+    call.applicationGroup = hookApplicationGroup(script, ctx);
+    call.callableObject = common::kDispatch;
+    call.hookScript = script.script;
+    call.hook = common::kDispatch;
+    call.hookArgs = {
+        {std::string(common::kHookApplicationGroupKey), route.routing.applicationGroup},
+        {std::string(common::kHookCallableObjectKey), route.routing.callableObject}};
+    auto answer = askDaemon(r, *route.group, std::move(call));
+    if (!answer) {
+        return dispatchFailed(r, script, answer.status().message(),
+                              "fix the script (the daemon's log has its error above)");
+    }
+    if (answer->kind != common::HookResult::Kind::Dispatch) {
+        return dispatchFailed(r, script, "the daemon answered no dispatch result",
+                              "check that daemons and module are of the same build");
+    }
+    const common::DispatchAnswer& d = answer->dispatch;
+    if (d.processGroup) {
+        const CheckedGroup checked =
+            checkGroup(r, registry, conf, expandGroupSpec(*d.processGroup, ctx));
+        if (checked.check != GroupCheck::Ok) {
+            // "" and %{GLOBAL} name the default group, which exists only when a mount uses it.
+            const bool global =
+                checked.name.empty() || checked.name == GroupRegistry::kDefaultGroupName;
+            const std::string why = "process_group() answered '" + *d.processGroup + "': " +
+                                    (global ? std::string("the default group (%{GLOBAL})")
+                                            : "daemon process group '" + checked.name + "'") +
+                                    " " + whyRefused(checked.check);
+            return dispatchFailed(
+                r, script, why,
+                "change process_group() to answer a group this virtual host may use, or add "
+                "it (WSGIDaemonProcess, WSGIRestrictProcess)",
+                statusFor(checked.check));
+        }
+        route.group = checked.group;
+        route.routing.processGroup = checked.group->name;
+    }
+    if (d.applicationGroup) {
+        route.routing.applicationGroup = expandGroupSpec(*d.applicationGroup, ctx);
+    }
+    if (d.callableObject) {
+        std::string callable = expandGroupSpec(*d.callableObject, ctx);
+        if (!isCallableName(callable)) {
+            return dispatchFailed(
+                r, script,
+                "callable_object() answered '" + *d.callableObject + "', which is no Python name",
+                "make callable_object() answer the name of a global of the "
+                "WSGI script, or None");
+        }
+        route.routing.callableObject = std::move(callable);
+    }
+    return OK;
 }
 
 bool isWsgiHandler(const request_rec* r) noexcept {
@@ -983,6 +1143,13 @@ int handleRequestImpl(request_rec* r) {
     Step<Route> route = resolveRoute(r, *child->registry, conf, std::move(*path.value));
     if (!route.value) {
         return route.status;
+    }
+    if (conf.dir.dispatchScript != nullptr) {
+        // Only requests under a WSGIDispatchScript pay for its round trip.
+        if (const int dispatched = applyDispatchScript(r, *child->registry, conf, *route.value);
+            dispatched != OK) {
+            return dispatched;
+        }
     }
     if (const int owner = checkScriptOwner(r, *route.value->group, handlerScript); owner != OK) {
         return owner;

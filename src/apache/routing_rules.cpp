@@ -11,6 +11,17 @@ bool processGroupAllowed(std::span<const char* const> allowed, std::string_view 
                        [group](const char* name) { return name != nullptr && group == name; });
 }
 
+bool isCallableName(std::string_view name) noexcept {
+    if (name.empty() || (name.front() >= '0' && name.front() <= '9')) {
+        return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x80U || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9');
+    });
+}
+
 bool headShownAsGet(HeadMapping mode, bool headRequest, bool contentFilter) noexcept {
     switch (mode) {
         case HeadMapping::On:

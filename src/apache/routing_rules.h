@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Pure rules of the request-routing directives: WSGIRestrictProcess, WSGIMapHEADToGET, the
+// Pure rules of the request-routing directives: WSGIRestrictProcess, WSGIDispatchScript's
+// callable_object() answers, WSGIMapHEADToGET, the
 // script-user=/script-group= owner check, and what becomes of an app's response (WSGIErrorOverride,
 // the Location: internal redirect). No ap_* calls, no syscalls: the handler feeds them what it read
 // from request_rec.
@@ -18,6 +19,12 @@ namespace wsgid::apache {
 /// WSGIRestrictProcess: whether `group` (the expanded process-group value, "" for %{GLOBAL}) is
 /// one of `allowed`.
 bool processGroupAllowed(std::span<const char* const> allowed, std::string_view group) noexcept;
+
+/// WSGIDispatchScript: whether a callable_object() answer (after %{...} expansion) can name a
+/// module global at all: a Python identifier (ASCII letters, digits and '_', or any non-ASCII
+/// byte of a latin-1 name; not starting with a digit). Anything else could only fail later with
+/// a vaguer "no callable" error, so the module refuses it with the script's name.
+bool isCallableName(std::string_view name) noexcept;
 
 /// WSGIMapHEADToGET: whether a HEAD request reaches the app as GET. On: always; Auto (the
 /// default, also for Unset): only when an output filter before httpd's protocol filters works on

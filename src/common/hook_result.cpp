@@ -11,14 +11,23 @@ namespace {
 
 using Kind = HookResult::Kind;
 
-constexpr std::array<std::pair<Kind, std::string_view>, 6> kWords = {{
+constexpr std::array<std::pair<Kind, std::string_view>, 7> kWords = {{
     {Kind::Allow, "allow"},
     {Kind::Deny, "deny"},
     {Kind::None, "none"},
     {Kind::User, "user"},
     {Kind::Hash, "hash"},
     {Kind::Groups, "groups"},
+    {Kind::Dispatch, "dispatch"},
 }};
+
+/// The answers of a Dispatch result, by the name of the function that gave them.
+constexpr std::array<std::pair<std::string_view, std::optional<std::string> DispatchAnswer::*>, 3>
+    kDispatchFields = {{
+        {kProcessGroupFunction, &DispatchAnswer::processGroup},
+        {kApplicationGroupFunction, &DispatchAnswer::applicationGroup},
+        {kCallableObjectFunction, &DispatchAnswer::callableObject},
+    }};
 
 Status malformed(std::string what) {
     return {ErrorCode::ProtocolError, "hook result: " + std::move(what)};
@@ -42,6 +51,12 @@ std::string encodeHookResult(const HookResult& result) {
     } else if (result.kind == Kind::Groups) {
         for (const std::string& g : result.groups) {
             out.append("\n").append(g);
+        }
+    } else if (result.kind == Kind::Dispatch) {
+        for (const auto& [name, field] : kDispatchFields) {
+            if (const std::optional<std::string>& v = result.dispatch.*field) {
+                out.append("\n").append(name).append("=").append(*v);
+            }
         }
     }
     return out;
@@ -89,6 +104,23 @@ Result<HookResult> decodeHookResult(std::string_view bytes) {
             break;
         case Kind::Groups:
             r.groups.assign(lines.begin() + 1, lines.end());
+            break;
+        case Kind::Dispatch:
+            for (std::size_t i = 1; i < lines.size(); ++i) {
+                const std::size_t eq = lines[i].find('=');
+                const std::string_view name = lines[i].substr(0, eq);
+                bool taken = false;
+                for (const auto& [fieldName, field] : kDispatchFields) {
+                    if (eq != std::string_view::npos && name == fieldName && !(r.dispatch.*field)) {
+                        r.dispatch.*field = std::string(lines[i].substr(eq + 1));
+                        taken = true;
+                    }
+                }
+                if (!taken) {
+                    return malformed("unknown or repeated dispatch answer '" +
+                                     std::string(lines[i]) + "'");
+                }
+            }
             break;
     }
     return r;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Authentication hook calls (see hook_call.h).
+// Hook calls: authentication and dispatch scripts (see hook_call.h).
 #include "python/hook_call.h"
 
 #include <optional>
@@ -63,17 +63,18 @@ std::optional<std::string> hookText(PyObject* obj) {
 std::optional<HookResult> interpret(std::string_view hook, PyObject* result, std::string& why) {
     const bool yesNo = hook == common::kAllowAccess || hook == common::kCheckPassword;
     if (result == Py_None && hook != common::kGroupsForUser) {
-        return HookResult{HookResult::Kind::None, {}, {}};
+        return HookResult{HookResult::Kind::None, {}, {}, {}};
     }
     if (yesNo && PyBool_Check(result) != 0) {
         return HookResult{
-            result == Py_True ? HookResult::Kind::Allow : HookResult::Kind::Deny, {}, {}};
+            result == Py_True ? HookResult::Kind::Allow : HookResult::Kind::Deny, {}, {}, {}};
     }
     if (hook == common::kCheckPassword || hook == common::kGetRealmHash) {
         if (std::optional<std::string> text = hookText(result); text && !text->empty()) {
             return HookResult{
                 hook == common::kCheckPassword ? HookResult::Kind::User : HookResult::Kind::Hash,
                 std::move(*text),
+                {},
                 {}};
         }
         why = hook == common::kCheckPassword
@@ -82,7 +83,7 @@ std::optional<HookResult> interpret(std::string_view hook, PyObject* result, std
         return std::nullopt;
     }
     if (hook == common::kGroupsForUser) {
-        HookResult groups{HookResult::Kind::Groups, {}, {}};
+        HookResult groups{HookResult::Kind::Groups, {}, {}, {}};
         if (result == Py_None) {
             return groups;
         }
@@ -132,7 +133,7 @@ PyRef argumentsFor(std::string_view hook, const WsgiRequest& request, PyObject* 
 bool dropHookKeys(PyObject* environ) {
     for (const std::string_view key :
          {common::kHookKey, common::kHookUserKey, common::kHookPasswordKey, common::kHookRealmKey,
-          common::kHookHostKey}) {
+          common::kHookHostKey, common::kHookApplicationGroupKey, common::kHookCallableObjectKey}) {
         PyRef k = latin1(key);
         if (!k ||
             (PyDict_Contains(environ, k.get()) == 1 && PyDict_DelItem(environ, k.get()) != 0)) {
@@ -142,10 +143,94 @@ bool dropHookKeys(PyObject* environ) {
     return true;
 }
 
+/// What calling a hook gave: an answer, or why not (`raised`: a Python exception is pending).
+struct HookAnswer {
+    std::optional<HookResult> answer;
+    bool raised = false;
+    std::string why;  ///< for an answer of the wrong type: what was returned and expected
+};
+
+/// An authentication hook: `function` called with the environ and the hook's arguments.
+HookAnswer callAuthHook(PyObject* function, std::string_view hook, const WsgiRequest& request,
+                        PyObject* environ) {
+    HookAnswer out;
+    PyRef args = argumentsFor(hook, request, environ);
+    PyRef result = args ? PyRef::steal(PyObject_CallObject(function, args.get())) : PyRef();
+    std::string why;
+    if (result) {
+        out.answer = interpret(hook, result.get(), why);
+    }
+    if (!out.answer && (!result || PyErr_Occurred() != nullptr)) {
+        out.raised = true;  // the call raised, or interpreting its answer did
+    } else if (!out.answer) {
+        out.why = std::string("returned a '") + Py_TYPE(result.get())->tp_name + "': " + why;
+    }
+    return out;
+}
+
+/// Shows the dispatch functions the request's own routing, as its app would see it.
+bool showRequestRouting(const WsgiRequest& request, PyObject* environ) {
+    const std::pair<std::string_view, const char*> shown[] = {
+        {common::kHookApplicationGroupKey, "mod_wsgi.application_group"},
+        {common::kHookCallableObjectKey, "mod_wsgi.callable_object"},
+    };
+    for (const auto& [hookKey, environKey] : shown) {
+        PyRef value = latin1(environValue(request, hookKey));
+        if (!value || PyDict_SetItemString(environ, environKey, value.get()) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// WSGIDispatchScript: each of process_group, application_group and callable_object that
+/// `module` defines, called with the environ; a str (or latin-1 bytes) answer overrides that
+/// part of the routing, None leaves it.
+HookAnswer callDispatch(PyObject* module, PyObject* environ) {
+    using Field = std::optional<std::string> common::DispatchAnswer::*;
+    const std::pair<std::string_view, Field> functions[] = {
+        {common::kProcessGroupFunction, &common::DispatchAnswer::processGroup},
+        {common::kApplicationGroupFunction, &common::DispatchAnswer::applicationGroup},
+        {common::kCallableObjectFunction, &common::DispatchAnswer::callableObject},
+    };
+    HookAnswer out;
+    HookResult result{HookResult::Kind::Dispatch, {}, {}, {}};
+    for (const auto& [name, field] : functions) {
+        const std::string fname(name);
+        if (PyObject_HasAttrString(module, fname.c_str()) == 0) {
+            continue;  // mod_wsgi: every function is optional
+        }
+        PyRef function = PyRef::steal(PyObject_GetAttrString(module, fname.c_str()));
+        PyRef answer =
+            function ? PyRef::steal(PyObject_CallFunctionObjArgs(function.get(), environ, nullptr))
+                     : PyRef();
+        if (!answer) {
+            out.raised = true;
+            return out;
+        }
+        if (answer.get() == Py_None) {
+            continue;
+        }
+        std::optional<std::string> text = hookText(answer.get());
+        if (!text) {
+            out.why = fname + "() returned a '" + Py_TYPE(answer.get())->tp_name +
+                      "': expected None or a str (latin-1, without line breaks)";
+            return out;
+        }
+        result.dispatch.*field = std::move(*text);
+    }
+    out.answer = std::move(result);
+    return out;
+}
+
 }  // namespace
 
 bool isHookCall(const WsgiRequest& request) noexcept {
     return !environValue(request, common::kHookKey).empty();
+}
+
+bool isDispatchCall(const WsgiRequest& request) noexcept {
+    return environValue(request, common::kHookKey) == common::kDispatch;
 }
 
 CallOutcome runHookCall(PyObject* function, const WsgiRequest& request, RequestIo& io,
@@ -164,19 +249,16 @@ CallOutcome runHookCall(PyObject* function, const WsgiRequest& request, RequestI
         environ = buildEnviron(request, context.environ,
                                {input.get(), errors.get(), context.types.fileWrapper.get()});
     }
-    PyRef args;
-    if (environ && dropHookKeys(environ.get())) {
-        args = argumentsFor(hook, request, environ.get());
+    const bool dispatch = hook == common::kDispatch;
+    HookAnswer called{.answer = std::nullopt, .raised = true, .why = {}};
+    if (environ && (!dispatch || showRequestRouting(request, environ.get())) &&
+        dropHookKeys(environ.get())) {
+        called = dispatch ? callDispatch(function, environ.get())
+                          : callAuthHook(function, hook, request, environ.get());
     }
-    PyRef result = args ? PyRef::steal(PyObject_CallObject(function, args.get())) : PyRef();
     CallOutcome outcome{CallOutcome::Kind::Completed, false, {}};
-    std::optional<HookResult> answer;
-    std::string why;
-    if (result) {
-        answer = interpret(hook, result.get(), why);
-    }
-    if (!answer && (!result || PyErr_Occurred() != nullptr)) {
-        // The call raised, or interpreting its answer did (a str() that failed, say).
+    std::optional<HookResult>& answer = called.answer;
+    if (called.raised) {
         PyErrorInfo error = fetchError();
         outcome = {CallOutcome::Kind::AppError, false, describeError(error)};
         logError(
@@ -184,13 +266,10 @@ CallOutcome runHookCall(PyObject* function, const WsgiRequest& request, RequestI
             "exception in " + what + " (request " + request.requestId + "): " + outcome.message,
             error);
     } else if (!answer) {
-        outcome = {CallOutcome::Kind::AppError, false,
-                   what + " returned a '" + Py_TYPE(result.get())->tp_name + "': " + why};
+        outcome = {CallOutcome::Kind::AppError, false, what + (dispatch ? ": " : " ") + called.why};
         logLinesWithoutGil(context.log, common::LogLevel::Error, kIdHookAnswer,
                            {outcome.message + " (request " + request.requestId + ")"});
     }
-    result.reset();
-    args.reset();
     environ.reset();
     if (answer) {
         const std::string body = common::encodeHookResult(*answer);

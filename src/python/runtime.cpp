@@ -454,8 +454,13 @@ CallOutcome Runtime::handle(WorkerScope& worker, const WsgiRequest& request,
         const CallRecord record(r.calls, *r.log, entered->interpreter, entered->state,
                                 request.requestId);
         EnterThreadState python(entered->state);
-        common::Result<PyRef> app = interpreter.scripts().callable(
-            request.scriptFilename, request.callableObject, stamp, request.scriptReloading);
+        // A dispatch script's functions are all optional: it runs on its module.
+        common::Result<PyRef> app =
+            isDispatchCall(request)
+                ? interpreter.scripts().module(request.scriptFilename, stamp,
+                                               request.scriptReloading)
+                : interpreter.scripts().callable(request.scriptFilename, request.callableObject,
+                                                 stamp, request.scriptReloading);
         if (!app.isOk()) {
             return failure(CallOutcome::Kind::ScriptLoadFailed, app.status().message());
         }

@@ -297,7 +297,6 @@ SetEnv mod_wsgi.script_reloading 0
     ("WSGIDaemonProcess g threads=1\n"
      "WSGIScriptAliasMatch ^/(a) ${APPS}/environ/app.wsgi process-group=$1 application-group=$3\n",
      ["application-group=", "$3"]),
-    ("WSGIDispatchScript ${APPS}/environ/app.wsgi\n", ["WSGIDispatchScript", "not supported"]),
     ("WSGIMapHEADToGET Sometimes\n", ["WSGIMapHEADToGET", "On, Off or Auto"]),
     ("WSGIRestrictProcess %{ENV:X}\n", ["WSGIRestrictProcess", "%{ENV:X}"]),
     ("WSGIHandlerScript h ${APPS}/handler/app.wsgi process-group=nosuchgroup\n",

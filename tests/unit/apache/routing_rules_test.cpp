@@ -18,6 +18,15 @@ TEST(ProcessGroupAllowed, OnlyListedNames) {
     EXPECT_FALSE(processGroupAllowed({}, "site"));
 }
 
+TEST(IsCallableName, PythonIdentifiersOnly) {
+    for (const char* good : {"application", "_app", "app2", "App_V2", "\xe9t\xe9"}) {
+        EXPECT_TRUE(isCallableName(good)) << good;
+    }
+    for (const char* bad : {"", "2app", "my-app", "app.main", "app main", "%{ENV:APP}", "a\tb"}) {
+        EXPECT_FALSE(isCallableName(bad)) << bad;
+    }
+}
+
 TEST(HeadShownAsGet, FollowsTheMode) {
     EXPECT_TRUE(headShownAsGet(HeadMapping::On, true, false));
     EXPECT_FALSE(headShownAsGet(HeadMapping::Off, true, true));

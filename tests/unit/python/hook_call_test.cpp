@@ -47,9 +47,26 @@ struct Answer {
     std::string body;
 };
 
-Answer call(std::string_view hook, std::vector<std::pair<std::string, std::string>> args) {
+// A dispatch script: process_group() and application_group() answer from the environ the app
+// would see; callable_object() is missing (optional, as every dispatch function).
+constexpr const char* kDispatchScript = R"PY(
+def process_group(environ):
+    assert not [k for k in environ if k.startswith('mod_wsgid.hook')], sorted(environ)
+    path = environ.get('HTTP_X_ROUTE')
+    if path == '/boom':
+        raise RuntimeError('dispatch failure')
+    if path == '/int':
+        return 42
+    return {'/a': 'tenant-a', '/global': '', '/bytes': b'tenant-b'}.get(path)
+
+def application_group(environ):
+    return 'was-' + environ['mod_wsgi.application_group'] + '-' + environ['mod_wsgi.callable_object']
+)PY";
+
+Answer call(std::string_view hook, std::vector<std::pair<std::string, std::string>> args,
+            const char* script = kScript) {
     python::WsgiRequest request;
-    request.scriptFilename = writeScript(kScript);
+    request.scriptFilename = writeScript(script);
     request.callableObject = std::string(hook);
     request.environ = basicEnviron();
     request.environ.emplace_back(std::string(common::kHookKey), std::string(hook));
@@ -118,6 +135,37 @@ TEST(HookCall, RealmHashGroupsAndAccess) {
               HookResult::Kind::Deny);
     EXPECT_EQ(decoded(call(common::kAllowAccess, {{host, "10.0.0.2"}})).kind,
               HookResult::Kind::None);
+}
+
+Answer dispatch(std::string pathInfo) {
+    return call(common::kDispatch,
+                {{"HTTP_X_ROUTE", std::move(pathInfo)},
+                 {std::string(common::kHookApplicationGroupKey), "site|/"},
+                 {std::string(common::kHookCallableObjectKey), "application"}},
+                kDispatchScript);
+}
+
+TEST(HookCall, DispatchAnswersEachFunctionThatExists) {
+    const HookResult a = decoded(dispatch("/a"));
+    EXPECT_EQ(a.kind, HookResult::Kind::Dispatch);
+    // application_group() saw the request's own routing, not the dispatch call's.
+    EXPECT_EQ(a.dispatch, (common::DispatchAnswer{"tenant-a", "was-site|/-application", {}}));
+    EXPECT_EQ(decoded(dispatch("/global")).dispatch.processGroup, "");
+    EXPECT_EQ(decoded(dispatch("/bytes")).dispatch.processGroup, "tenant-b");
+    EXPECT_EQ(decoded(dispatch("/other")).dispatch.processGroup, std::nullopt);
+}
+
+TEST(HookCall, DispatchWrongAnswerOrExceptionIsAnError) {
+    testLog().clear();
+    EXPECT_EQ(dispatch("/int").kind, Kind::AppError);
+    EXPECT_TRUE(testLog().contains("WG0351", "process_group() returned a 'int'"));
+    EXPECT_EQ(dispatch("/boom").kind, Kind::AppError);
+    EXPECT_TRUE(testLog().contains("WG0350", "RuntimeError: dispatch failure"));
+}
+
+TEST(HookCall, DispatchScriptWithoutFunctionsChangesNothing) {
+    const HookResult r = decoded(call(common::kDispatch, {}, "x = 1\n"));
+    EXPECT_EQ(r, (HookResult{HookResult::Kind::Dispatch, "", {}, {}}));
 }
 
 }  // namespace
