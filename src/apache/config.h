@@ -149,7 +149,10 @@ struct DaemonGroup {
     std::string displayName;  ///< already expanded (%{GROUP} -> "(wsgi:NAME)")
     std::string lang;
     std::string locale;
-    int listenBacklog = 100;                            ///< mod_wsgi's default
+    int listenBacklog = 100;  ///< mod_wsgi's default
+    /// The max-in-flight= limit in force, resolved by post_config (maxInFlightLimit); 0: none.
+    /// (Next to listenBacklog so the two ints share one 8-byte slot.)
+    int inFlightLimit = 0;
     std::chrono::seconds connectTimeout{15};            ///< mod_wsgi's default
     std::optional<std::chrono::seconds> socketTimeout;  ///< unset: the server's Timeout
     /// response-socket-timeout=: bound on each write of the response to an HTTP/1.x client;
@@ -188,18 +191,16 @@ struct DaemonGroup {
     /// running or waiting for a worker, over all its children (0: no limit); unset: see
     /// maxInFlightLimit(). mod_wsgid only.
     std::optional<int> maxInFlight;
-    /// The limit in force, resolved by post_config (maxInFlightLimit); 0: none.
-    int inFlightLimit = 0;
     /// log-rate= and log-burst=: the group's error-log rate limit in the log relay (bytes/s and
     /// bytes; 0 = no limit). Defaults in log_rate_limit.h.
     std::uint64_t logRateBytes = kLogRateBytesPerSecond;
     std::uint64_t logBurstBytes = kLogBurstBytes;
 
     bool allowRoot = false;  ///< allow-root=On: user=root is accepted and Python may run as root
-    int cpuPriority = 0;     ///< cpu-priority=: nice value (0: inherited)
+    bool serverMetrics = false;            ///< server-metrics=: mod_wsgi.server_metrics()
+    int cpuPriority = 0;                   ///< cpu-priority=: nice value (0: inherited)
     std::uint64_t stackSize = 0;           ///< stack-size=: bytes per thread stack (0: libc's)
     std::string pythonEggs;                ///< python-eggs=: PYTHON_EGG_CACHE ("" = not set)
-    bool serverMetrics = false;            ///< server-metrics=: mod_wsgi.server_metrics()
     std::string newrelicConfigFile;        ///< newrelic-config-file=: the agent's ini file
     std::string newrelicEnvironment;       ///< newrelic-environment=: its section
     std::optional<double> switchInterval;  ///< switch-interval=; unset: WSGISwitchInterval
