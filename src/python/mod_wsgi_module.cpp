@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <numeric>
 
 namespace wsgid::python {
 
@@ -319,10 +320,7 @@ PyObject* requestDict(const MetricsSource& src) {
     }
     const double period = w->stopTime - w->startTime;
     const int maximum = static_cast<int>(w->completed.size());
-    double busy = 0;
-    for (const double b : w->busyTime) {
-        busy += b;
-    }
+    const double busy = std::accumulate(w->busyTime.begin(), w->busyTime.end(), 0.0);
     const auto count = static_cast<double>(w->requestCount);
     PyRef d = PyRef::steal(PyDict_New());
     if (!d || !put(d.get(), "start_time", PyFloat_FromDouble(w->startTime)) ||

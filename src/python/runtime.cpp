@@ -126,6 +126,8 @@ sys.stderr.flush()
 /// A request running on a worker thread, for Runtime::interrupt().
 struct RunningCall {
     Interpreter* interpreter = nullptr;
+    // Read back through the map in ~CallRecord, which cppcheck does not follow.
+    // cppcheck-suppress unusedStructMember
     std::string requestId;
     bool interrupted = false;  ///< RequestTimeout was raised in its thread
 };
