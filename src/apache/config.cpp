@@ -591,6 +591,14 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             checkServiceGroup(g, errors);
         }
         checkReferences(registry, errors);
+        for (const InterpreterSection& section : registry.interpreterSections) {
+            if (section.processGroup && registry.find(*section.processGroup) == nullptr) {
+                errors.add("<WSGIInterpreterOptions> at " + std::string(section.definedAt) +
+                           " names process-group '" + *section.processGroup +
+                           "', which no WSGIDaemonProcess defines (and no mount uses, for "
+                           "%{GLOBAL}); correct the name or remove the section");
+            }
+        }
         if (!registry.groups().empty()) {
             resolveSocketPrefix(pconf, s, registry, errors, logNotices);
             chooseDaemonBinary(registry, errors);

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "apache/in_flight_table.h"
+#include "apache/interpreter_sections.h"
 #include "apache/log_rate_limit.h"
 #include "common/python_settings.h"
 #include "protocol/handshake.h"
@@ -298,6 +299,12 @@ public:
     std::vector<PendingPreload> pendingPreloads;
     /// A directive names %{GLOBAL}, so check_config creates the implicit default group.
     bool defaultGroupWanted = false;
+
+    /// The <WSGIInterpreterOptions> sections, in configuration order.
+    std::vector<InterpreterSection> interpreterSections;
+    /// The section whose directives are being read (they set it instead of the server-wide
+    /// settings); nullopt outside one.
+    std::optional<std::size_t> openInterpreterSection;
     /// Servers with a WSGIHandlerScript without process-group=: like such an alias, they need
     /// the default group unless the server has a literal WSGIProcessGroup.
     std::vector<server_rec*> handlerScriptServers;

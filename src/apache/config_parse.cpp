@@ -827,6 +827,51 @@ Result<ImportScriptArgs> parseImportScript(std::string_view raw) {
     return a;
 }
 
+Result<InterpreterSection> parseInterpreterSection(std::string_view raw) {
+    static constexpr std::string_view kDirective = "<WSGIInterpreterOptions>";
+    auto words = splitWords(raw);
+    if (!words) {
+        return invalid(std::string(kDirective) + ": " + words.status().message());
+    }
+    InterpreterSection section;
+    for (const std::string& word : *words) {
+        const auto opt = splitOption(word);
+        if (!opt) {
+            return invalid(std::string(kDirective) + ": expected option=value, got " +
+                           quoted(word));
+        }
+        const std::string what = std::string(kDirective) + " option '" + opt->key + "'";
+        std::optional<std::string>* target = nullptr;
+        std::string global;
+        if (opt->key == "process-group") {
+            target = &section.processGroup;
+            global = GroupRegistry::kDefaultGroupName;
+        } else if (opt->key == "application-group") {
+            target = &section.options.applicationGroup;
+        } else {
+            return invalid(std::string(kDirective) + ": unknown option " + quoted(opt->key) +
+                           " (known: process-group, application-group)");
+        }
+        if (target->has_value()) {
+            return invalid(what + " is given twice");
+        }
+        if (opt->value.empty()) {
+            return invalid(what + " needs a value");
+        }
+        if (opt->value == "%{GLOBAL}") {
+            *target = global;
+        } else if (isLiteralName(opt->value)) {
+            *target = opt->value;
+        } else {
+            return invalid(what +
+                           " must be a name or %{GLOBAL}: the section is matched when "
+                           "the configuration is read, not per request; got " +
+                           quoted(opt->value));
+        }
+    }
+    return section;
+}
+
 int maxInFlightLimit(const DaemonGroup& g, int httpdWorkers) noexcept {
     if (g.maxInFlight) {
         return *g.maxInFlight;

@@ -156,6 +156,11 @@ struct ImportScriptArgs {
 /// Parses WSGIImportScript arguments; both options are required.
 common::Result<ImportScriptArgs> parseImportScript(std::string_view raw);
 
+/// Parses the arguments of `<WSGIInterpreterOptions [process-group=G] [application-group=A]>`
+/// (without the closing '>'): literal names, or %{GLOBAL} (the default daemon group, the main
+/// interpreter). The section's settings are filled in by the directives inside it.
+common::Result<InterpreterSection> parseInterpreterSection(std::string_view raw);
+
 /// The effective max-in-flight= of `g` on an httpd of `httpdWorkers` (MaxRequestWorkers): as set,
 /// else the group's own workers (processes x threads) plus its listen-backlog of waiting
 /// requests (mod_wsgi's own bound: past the backlog its connects fail), but at most half of

@@ -3,7 +3,10 @@
 // and the GroupRegistry. Cross-directive checks happen later, in checkConfiguration (config.cpp).
 #include "apache/directives.h"
 
+#include <algorithm>
+#include <array>
 #include <string>
+#include <string_view>
 
 #include "apache/config.h"
 #include "apache/config_parse.h"
@@ -435,12 +438,76 @@ const char* setPythonHome(cmd_parms* cmd, void* /*mconfig*/, const char* value) 
     });
 }
 
+/// The <WSGIInterpreterOptions> section whose directives are being read, or nullptr.
+InterpreterSection* openSection(GroupRegistry& registry) {
+    return registry.openInterpreterSection
+               ? &registry.interpreterSections[*registry.openInterpreterSection]
+               : nullptr;
+}
+
+/// The directives a <WSGIInterpreterOptions> section may hold (mod_wsgi 6's list).
+constexpr std::array<std::string_view, 7> kInterpreterSectionDirectives = {
+    "WSGIPythonPath",     "WSGIRestrictStdin",     "WSGIRestrictStdout", "WSGIRestrictSignal",
+    "WSGISwitchInterval", "WSGIPerInterpreterGIL", "WSGIFreeThreading"};
+
+bool allowedInSection(const char* directive) {
+    return std::any_of(kInterpreterSectionDirectives.begin(), kInterpreterSectionDirectives.end(),
+                       [directive](std::string_view name) {
+                           // The names are literals, so name.data() ends in a NUL.
+                           return ap_cstr_casecmp(directive, name.data()) == 0;
+                       });
+}
+
+/// <WSGIInterpreterOptions [process-group=G] [application-group=A]> ... </WSGIInterpreterOptions>:
+/// the directives inside apply to the matching interpreters only (interpreter_sections.h).
+const char* openInterpreterOptions(cmd_parms* cmd, void* /*mconfig*/, const char* raw) noexcept {
+    return guarded("<WSGIInterpreterOptions>", kInternalError, [&]() -> const char* {
+        if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY); err != nullptr) {
+            return err;
+        }
+        const std::string_view args(raw);
+        const std::size_t close = args.rfind('>');
+        if (close == std::string_view::npos) {
+            return "<WSGIInterpreterOptions> directive missing closing '>'";
+        }
+        GroupRegistry& registry = GroupRegistry::get(cmd->pool);
+        if (registry.openInterpreterSection) {
+            return "<WSGIInterpreterOptions> sections cannot be nested";
+        }
+        auto section = parseInterpreterSection(args.substr(0, close));
+        if (!section) {
+            return poolError(cmd, section.status().message());
+        }
+        for (const ap_directive_t* d = cmd->directive->first_child; d != nullptr; d = d->next) {
+            if (!allowedInSection(d->directive)) {
+                return apr_psprintf(cmd->pool,
+                                    "%s (%s:%d) cannot be used inside <WSGIInterpreterOptions>; "
+                                    "a section takes only WSGIPythonPath, WSGIRestrictStdin, "
+                                    "WSGIRestrictStdout, WSGIRestrictSignal, WSGISwitchInterval, "
+                                    "WSGIPerInterpreterGIL and WSGIFreeThreading",
+                                    d->directive, d->filename, d->line_num);
+            }
+        }
+        section->definedAt = where(cmd);
+        registry.interpreterSections.push_back(std::move(*section));
+        registry.openInterpreterSection = registry.interpreterSections.size() - 1;
+        const char* err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+        registry.openInterpreterSection.reset();
+        return err;
+    });
+}
+
 const char* setPythonPath(cmd_parms* cmd, void* /*mconfig*/, const char* value) noexcept {
     return guarded("WSGIPythonPath", kInternalError, [&]() -> const char* {
         if (const char* err = checkGlobal(cmd, value); err != nullptr) {
             return err;
         }
-        GroupRegistry::get(cmd->pool).pythonPath = splitColonList(value);
+        GroupRegistry& registry = GroupRegistry::get(cmd->pool);
+        if (InterpreterSection* section = openSection(registry); section != nullptr) {
+            section->options.pythonPath = splitColonList(value);
+        } else {
+            registry.pythonPath = splitColonList(value);
+        }
         return nullptr;
     });
 }
@@ -497,7 +564,17 @@ const char* setPythonFlagImpl(cmd_parms* cmd, int on, bool invert) {
         return err;
     }
     const auto field = *static_cast<bool common::PythonSettings::*const*>(cmd->info);
-    GroupRegistry::get(cmd->pool).python.*field = (on != 0) != invert;
+    GroupRegistry& registry = GroupRegistry::get(cmd->pool);
+    if (InterpreterSection* section = openSection(registry); section != nullptr) {
+        // Only the WSGIRestrict* flags are allowed inside a section (openInterpreterOptions).
+        std::optional<bool>& flag =
+            field == &common::PythonSettings::restrictStdin    ? section->options.restrictStdin
+            : field == &common::PythonSettings::restrictStdout ? section->options.restrictStdout
+                                                               : section->options.restrictSignal;
+        flag = (on != 0) != invert;
+        return nullptr;
+    }
+    registry.python.*field = (on != 0) != invert;
     return nullptr;
 }
 
@@ -616,7 +693,17 @@ const char* setSwitchInterval(cmd_parms* cmd, void* /*mconfig*/, const char* val
         if (!seconds) {
             return poolError(cmd, seconds.status().message());
         }
-        GroupRegistry::get(cmd->pool).python.switchInterval = *seconds;
+        GroupRegistry& registry = GroupRegistry::get(cmd->pool);
+        if (InterpreterSection* section = openSection(registry); section != nullptr) {
+            if (section->options.applicationGroup) {
+                return "WSGISwitchInterval cannot be used in a <WSGIInterpreterOptions> section "
+                       "with application-group=: Python has one switch interval per process; "
+                       "put it in a section with process-group= only";
+            }
+            section->options.switchInterval = *seconds;
+        } else {
+            registry.python.switchInterval = *seconds;
+        }
         return nullptr;
     });
 }
@@ -758,6 +845,9 @@ const command_rec kDirectives[] = {
                  "Off: a stopping daemon does not end its interpreters or finalize Python"),
     AP_INIT_TAKE1("WSGIPythonEggs", asCmd(setPythonEggs), nullptr, RSRC_CONF,
                   "PYTHON_EGG_CACHE of the implicit default group (daemon groups: python-eggs=)"),
+    AP_INIT_RAW_ARGS("<WSGIInterpreterOptions", asCmd(openInterpreterOptions), nullptr, RSRC_CONF,
+                     "[process-group=G] [application-group=A]: Python settings for the matching "
+                     "interpreters only"),
     AP_INIT_TAKE1("WSGISwitchInterval", asCmd(setSwitchInterval), nullptr, RSRC_CONF,
                   "seconds (a positive number): sys.setswitchinterval() in every daemon"),
     AP_INIT_FLAG("WSGIPerInterpreterGIL", asCmd(ignoreUnlessOn),

@@ -508,6 +508,13 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.serverMetrics = g.serverMetrics;
     a.newrelicConfigFile = g.newrelicConfigFile;
     a.newrelicEnvironment = g.newrelicEnvironment;
+    a.interpreterOptions = interpreterOptionsFor(registry_.interpreterSections, g.name);
+    if (g.switchInterval) {
+        // The group's own switch-interval= is more specific than any section.
+        for (common::InterpreterOptions& o : a.interpreterOptions) {
+            o.switchInterval.reset();
+        }
+    }
     return a;
 }
 

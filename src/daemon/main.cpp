@@ -305,10 +305,7 @@ int run(int argc, char** argv) {
     pyConfig.processes = args.processes;
     pyConfig.multiprocess = args.multiprocess;
     pyConfig.python = args.python;
-    if (args.threads == 0) {
-        // As mod_wsgi: a service script may install its own signal handlers.
-        pyConfig.python.restrictSignal = false;
-    }
+    pyConfig.interpreterOptions = args.interpreterOptions;
     pyConfig.log = &log;
     pyConfig.serverMetrics = args.serverMetrics;
     pyConfig.newrelicConfigFile = args.newrelicConfigFile;

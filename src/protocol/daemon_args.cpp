@@ -24,8 +24,9 @@ namespace {
 constexpr std::uint32_t kArgsMagic = 0x41444757;
 /// 2: socket-timeout and queue-timeout; 3: the lifecycle block (DaemonLifecycle) at the end;
 /// 4: the Python settings (PythonSettings) and the process tuning (cpu-priority,
-/// stack-size, python-eggs) before it; 5: the socket buffer sizes after python-eggs.
-constexpr std::uint8_t kArgsFormat = 5;
+/// stack-size, python-eggs) before it; 5: the socket buffer sizes after python-eggs;
+/// 6: the <WSGIInterpreterOptions> sections at the end.
+constexpr std::uint8_t kArgsFormat = 6;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -89,6 +90,88 @@ bool readInt(ByteReader& r, int& out) noexcept {
     return true;
 }
 
+// A switch interval: its shortest exact decimal form, "" when unset.
+void optInterval(ByteWriter& w, const std::optional<double>& seconds) {
+    std::string text;
+    if (seconds) {
+        std::array<char, 32> buf{};
+        const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), *seconds);
+        text.assign(buf.data(), res.ptr);  // shortest form that reads back exactly
+    }
+    w.str(text);
+}
+
+bool readOptInterval(ByteReader& r, std::optional<double>& seconds) {
+    std::string_view text;
+    if (!r.str(text)) {
+        return false;
+    }
+    seconds.reset();
+    if (text.empty()) {
+        return true;
+    }
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !(value > 0)) {
+        return false;
+    }
+    seconds = value;
+    return true;
+}
+
+// An optional flag: 0 unset, 1 Off, 2 On.
+void optFlag(ByteWriter& w, const std::optional<bool>& flag) {
+    w.u8(!flag ? 0 : (*flag ? 2 : 1));
+}
+
+bool readOptFlag(ByteReader& r, std::optional<bool>& flag) noexcept {
+    std::uint8_t v = 0;
+    if (!r.u8(v) || v > 2) {
+        return false;
+    }
+    flag.reset();
+    if (v != 0) {
+        flag = v == 2;
+    }
+    return true;
+}
+
+void interpreterSections(ByteWriter& w, const std::vector<common::InterpreterOptions>& sections) {
+    w.u32(static_cast<std::uint32_t>(sections.size()));
+    for (const common::InterpreterOptions& s : sections) {
+        w.u8(s.applicationGroup ? 1 : 0);
+        w.str(s.applicationGroup.value_or(std::string()));
+        optFlag(w, s.restrictStdin);
+        optFlag(w, s.restrictStdout);
+        optFlag(w, s.restrictSignal);
+        optInterval(w, s.switchInterval);
+        strList(w, s.pythonPath);
+    }
+}
+
+bool readInterpreterSections(ByteReader& r, std::vector<common::InterpreterOptions>& sections) {
+    std::uint32_t n = 0;
+    if (!r.u32(n) || n > kMaxListEntries) {
+        return false;
+    }
+    sections.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        common::InterpreterOptions s;
+        std::uint8_t scoped = 0;
+        std::string group;
+        if (!r.u8(scoped) || scoped > 1 || !readStr(r, group) || !readOptFlag(r, s.restrictStdin) ||
+            !readOptFlag(r, s.restrictStdout) || !readOptFlag(r, s.restrictSignal) ||
+            !readOptInterval(r, s.switchInterval) || !readStrList(r, s.pythonPath)) {
+            return false;
+        }
+        if (scoped == 1) {
+            s.applicationGroup = std::move(group);
+        }
+        sections.push_back(std::move(s));
+    }
+    return true;
+}
+
 Status invalid(const char* what) {
     return {ErrorCode::InvalidArgument, std::string("daemon arguments: ") + what};
 }
@@ -146,13 +229,7 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
                                    (py.restrictStdout ? 4U : 0U) | (py.restrictSignal ? 8U : 0U) |
                                    (py.caseSensitive ? 16U : 0U) |
                                    (py.destroyInterpreter ? 32U : 0U)));
-    std::string interval;
-    if (py.switchInterval) {
-        std::array<char, 32> buf{};
-        const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), *py.switchInterval);
-        interval.assign(buf.data(), res.ptr);  // shortest form that reads back exactly
-    }
-    w.str(interval);
+    optInterval(w, py.switchInterval);
     w.u8(static_cast<std::uint8_t>(a.cpuPriority - kMinCpuPriority));
     w.u64(a.stackSize);
     w.str(a.pythonEggs);
@@ -175,6 +252,7 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.u8(a.serverMetrics ? 1 : 0);
     w.str(a.newrelicConfigFile);
     w.str(a.newrelicEnvironment);
+    interpreterSections(w, a.interpreterOptions);
     return out;
 }
 
@@ -282,18 +360,8 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     py.restrictSignal = (flags & 8U) != 0;
     py.caseSensitive = (flags & 16U) != 0;
     py.destroyInterpreter = (flags & 32U) != 0;
-    std::string_view interval;
-    if (!r.str(interval)) {
-        return invalid("bad Python settings");
-    }
-    if (!interval.empty()) {
-        double seconds = 0;
-        const auto [end, ec] =
-            std::from_chars(interval.data(), interval.data() + interval.size(), seconds);
-        if (ec != std::errc() || end != interval.data() + interval.size() || !(seconds > 0)) {
-            return invalid("bad switch interval");
-        }
-        py.switchInterval = seconds;
+    if (!readOptInterval(r, py.switchInterval)) {
+        return invalid("bad switch interval");
     }
     std::uint8_t priority = 0;
     if (!r.u8(priority) || priority > kMaxCpuPriority - kMinCpuPriority || !r.u64(a.stackSize) ||
@@ -319,6 +387,9 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
         return invalid("bad monitoring settings");
     }
     a.serverMetrics = serverMetrics == 1;
+    if (!readInterpreterSections(r, a.interpreterOptions)) {
+        return invalid("bad <WSGIInterpreterOptions> sections");
+    }
     if (!r.done()) {
         return invalid("trailing bytes");
     }

@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include "common/interpreter_options.h"
 #include "common/python_settings.h"
 #include "common/socket_buffers.h"
 #include "common/status.h"
@@ -108,6 +109,9 @@ struct DaemonArgs {
     bool serverMetrics = false;       ///< server-metrics=On: mod_wsgi.server_metrics() answers
     std::string newrelicConfigFile;   ///< newrelic-config-file= ("" = no agent)
     std::string newrelicEnvironment;  ///< newrelic-environment= ("" = the file's default)
+    /// The <WSGIInterpreterOptions> sections that match this group, least specific first (the
+    /// daemon applies them in this order when it creates each interpreter).
+    std::vector<common::InterpreterOptions> interpreterOptions;
 };
 
 /// Bounds of cpu-priority= (nice values).

@@ -9,6 +9,7 @@
 
 #include <sys/stat.h>
 
+#include "common/interpreter_options.h"
 #include "python/error_stream.h"
 #include "python/newrelic_agent.h"
 #include "python/py_error.h"
@@ -131,13 +132,21 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
     if (!types.create()) {
         return failed("creating the WSGI types failed");
     }
+    // This interpreter's settings: the group's, then the <WSGIInterpreterOptions> sections that
+    // match it.
+    common::PythonSettings python = config.python;
+    std::vector<std::string> pythonPath = config.pythonPath;
+    common::applyInterpreterOptions(config.interpreterOptions, group, python, pythonPath);
+    if (config.threads == 0) {
+        python.restrictSignal = false;  // as mod_wsgi: a service script installs its own handlers
+    }
     PyRef globals = PyRef::steal(PyDict_New());
     PyRef paths = PyRef::steal(PyList_New(0));
     if (!globals || !paths ||
         PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins()) != 0) {
         return failed("preparing the interpreter set-up failed");
     }
-    for (const std::string& path : config.pythonPath) {
+    for (const std::string& path : pythonPath) {
         PyRef item = fsString(path);
         if (!item || PyList_Append(paths.get(), item.get()) != 0) {
             return failed("preparing python-path failed");
@@ -151,8 +160,8 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
     PyRef signalLog = newErrorStream(types.errorStream.get(),
                                      {&log, kIdSignalIgnored, {}, 2, common::LogLevel::Warning});
     PyRef home = fsString(config.home);
-    PyRef interval = config.python.switchInterval
-                         ? PyRef::steal(PyFloat_FromDouble(*config.python.switchInterval))
+    PyRef interval = python.switchInterval
+                         ? PyRef::steal(PyFloat_FromDouble(*python.switchInterval))
                          : PyRef::borrow(Py_None);
     if (!out || !err || !signalLog || !home || !interval ||
         PyDict_SetItemString(globals.get(), "_wsgid_signal_log", signalLog.get()) ||
@@ -161,11 +170,11 @@ common::Status setUpInterpreter(const RuntimeConfig& config, const std::string& 
         PyDict_SetItemString(globals.get(), "_wsgid_stdout", out.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_stderr", err.get()) ||
         PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdin",
-                             config.python.restrictStdin ? Py_True : Py_False) ||
+                             python.restrictStdin ? Py_True : Py_False) ||
         PyDict_SetItemString(globals.get(), "_wsgid_restrict_stdout",
-                             config.python.restrictStdout ? Py_True : Py_False) ||
+                             python.restrictStdout ? Py_True : Py_False) ||
         PyDict_SetItemString(globals.get(), "_wsgid_restrict_signal",
-                             config.python.restrictSignal ? Py_True : Py_False) ||
+                             python.restrictSignal ? Py_True : Py_False) ||
         PyDict_SetItemString(globals.get(), "_wsgid_switch_interval", interval.get())) {
         return failed("preparing the interpreter set-up failed");
     }

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/interpreter_options.h"
 #include "common/log_sink.h"
 #include "common/python_settings.h"
 #include "common/status.h"
@@ -28,8 +29,11 @@ struct RuntimeConfig {
     std::string processGroup;             ///< mod_wsgi.process_group
     int threads = 15;                     ///< wsgi.multithread = threads > 1
     int processes = 1;
-    bool multiprocess = false;        ///< wsgi.multiprocess
-    common::PythonSettings python;    ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
+    bool multiprocess = false;      ///< wsgi.multiprocess
+    common::PythonSettings python;  ///< WSGIPythonOptimize, WSGIRestrictStdout, ...
+    /// <WSGIInterpreterOptions> sections of this group, least specific first: applied to each
+    /// interpreter's WSGIRestrict*, switch interval and python-path as it is created.
+    std::vector<common::InterpreterOptions> interpreterOptions;
     common::LogSink* log = nullptr;   ///< wsgi.errors, sys.stdout/stderr, our own lines
     bool serverMetrics = false;       ///< server-metrics=: mod_wsgi.server_metrics() answers
     std::string newrelicConfigFile;   ///< newrelic-config-file=: start the agent in interpreters

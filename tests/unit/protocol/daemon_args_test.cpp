@@ -77,6 +77,13 @@ DaemonArgs everyField() {
     a.serverMetrics = true;
     a.newrelicConfigFile = "/srv/site-a/newrelic.ini";
     a.newrelicEnvironment = "staging";
+    a.interpreterOptions = {
+        common::InterpreterOptions{.switchInterval = 0.01, .pythonPath = {"/srv/site-a/shared"}},
+        common::InterpreterOptions{.applicationGroup = "",
+                                   .restrictStdin = false,
+                                   .restrictStdout = true,
+                                   .restrictSignal = false},
+        common::InterpreterOptions{.applicationGroup = "admin", .pythonPath = {"/a", "/b"}}};
     return a;
 }
 
@@ -145,6 +152,17 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.pythonEggs, want.pythonEggs);
     EXPECT_EQ(got.socketBuffers.send, want.socketBuffers.send);
     EXPECT_EQ(got.socketBuffers.receive, want.socketBuffers.receive);
+    ASSERT_EQ(got.interpreterOptions.size(), want.interpreterOptions.size());
+    for (std::size_t i = 0; i < got.interpreterOptions.size(); ++i) {
+        const common::InterpreterOptions& go = got.interpreterOptions[i];
+        const common::InterpreterOptions& wo = want.interpreterOptions[i];
+        EXPECT_EQ(go.applicationGroup, wo.applicationGroup);
+        EXPECT_EQ(go.restrictStdin, wo.restrictStdin);
+        EXPECT_EQ(go.restrictStdout, wo.restrictStdout);
+        EXPECT_EQ(go.restrictSignal, wo.restrictSignal);
+        EXPECT_EQ(go.switchInterval, wo.switchInterval);
+        EXPECT_EQ(go.pythonPath, wo.pythonPath);
+    }
 }
 
 TEST(DaemonArgs, RoundTripsEveryField) {
@@ -227,12 +245,14 @@ TEST(DaemonArgs, ForeignBytesAreRefusedByMagic) {
 }
 
 TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
-    // The record starts with the magic "WGDA" and format 4; the lifecycle block comes last but
+    // The record starts with the magic "WGDA" and format 6; the lifecycle block comes last but
     // one: u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64
     // maximum-memory, u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32
     // graceful-timeout, u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32
     // deadlock-timeout, u32 interrupt-timeout; then the monitoring block: u8 server-metrics,
-    // str newrelic-config-file, str newrelic-environment (u32 length, then the bytes).
+    // str newrelic-config-file, str newrelic-environment (u32 length, then the bytes); last, the
+    // <WSGIInterpreterOptions> sections: u32 count, then each: u8 scoped, str application-group,
+    // u8 stdin, stdout and signal (0 unset, 1 Off, 2 On), str switch interval, u32 + str paths.
     DaemonArgs a;
     a.group = "g";
     a.lifecycle = {.maximumRequests = 1000,
@@ -250,8 +270,10 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
                    .interruptTimeoutSec = 10};
     a.serverMetrics = true;
     a.newrelicEnvironment = "qa";
+    a.interpreterOptions = {common::InterpreterOptions{
+        .applicationGroup = "x", .restrictStdout = true, .pythonPath = {"/p"}}};
     const std::string bytes = encodeDaemonArgs(a);
-    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 05")));
+    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 06")));
     const std::string tail = test::hexBytes(
         "e8 03 00 00 00 00 00 00"  // maximum-requests 1000
         "02 00 00 00 03 00 00 00"  // restart-interval 2, inactivity-timeout 3
@@ -265,7 +287,12 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
         "0a 00 00 00"              // interrupt-timeout 10
         "01"                       // server-metrics On
         "00 00 00 00"              // newrelic-config-file ""
-        "02 00 00 00 71 61");      // newrelic-environment "qa"
+        "02 00 00 00 71 61"        // newrelic-environment "qa"
+        "01 00 00 00"              // one section
+        "01 01 00 00 00 78"        // application-group= "x"
+        "00 02 00"                 // WSGIRestrictStdin unset, WSGIRestrictStdout On, Signal unset
+        "00 00 00 00"              // no WSGISwitchInterval
+        "01 00 00 00 02 00 00 00 2f 70");  // WSGIPythonPath "/p"
     ASSERT_GE(bytes.size(), tail.size());
     EXPECT_EQ(test::toHex(bytes.substr(bytes.size() - tail.size())), test::toHex(tail));
 }

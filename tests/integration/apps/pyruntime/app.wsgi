@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Answers how Python is set up in this daemon (WSGIPythonOptimize, WSGIDontWriteBytecode,
 # WSGIPythonWarnings, WSGIPythonHashSeed) and what sys.stdin, print() and signal.signal() do
-# (WSGIRestrictStdin, WSGIRestrictStdout, WSGIRestrictSignal), plus this module's __name__.
+# (WSGIRestrictStdin, WSGIRestrictStdout, WSGIRestrictSignal), plus this module's __name__ and
+# sys.path.
 import json
 import signal
 import sys
@@ -25,6 +26,7 @@ def application(environ, start_response):
         "print": outcome(lambda: print("pyruntime app prints")),
         "signal": outcome(lambda: signal.signal(signal.SIGUSR2, signal.SIG_IGN)),
         "module": __name__,
+        "path": sys.path,
     }).encode()
     start_response("200 OK", [("Content-Type", "application/json")])
     return [body]
