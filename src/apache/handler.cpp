@@ -598,8 +598,9 @@ struct CheckedGroup {
 };
 
 /// Whether the (expanded) process-group value `groupName` may take request `r`: WSGIRestrictProcess
-/// lists it, such a group exists, it is not another virtual host's, and it has a socket. The rule
-/// of WSGIProcessGroup values and of WSGIDispatchScript's process_group() answers alike.
+/// lists it, such a group exists, it is not another virtual host's, it takes requests (not
+/// threads=0) and it has a socket. The rule of WSGIProcessGroup values and of
+/// WSGIDispatchScript's process_group() answers alike.
 CheckedGroup checkGroup(const request_rec* r, const GroupRegistry& registry,
                         const RequestConfig& conf, std::string groupName) {
     CheckedGroup out{.check = GroupCheck::Ok, .name = std::move(groupName), .group = nullptr};
@@ -656,8 +657,7 @@ int statusFor(GroupCheck check) noexcept {
 /// The daemon group of the request: the route's option, then WSGIProcessGroup of the directory,
 /// then of the server, else the default group; %{...} expanded. 500 when no such group exists,
 /// it belongs to another virtual host, WSGIRestrictProcess does not list it or it takes no
-/// requests (threads=0); 503 when it has
-/// no socket.
+/// requests (threads=0); 503 when it has no socket.
 Step<const DaemonGroup*> resolveGroup(request_rec* r, const GroupRegistry& registry,
                                       const RequestConfig& conf, const ExpansionContext& ctx) {
     const char* groupSpec =
