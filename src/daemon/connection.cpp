@@ -161,6 +161,11 @@ Connection::Event Connection::onReadable() noexcept {
             if (n > 0) {
                 decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
                 total += static_cast<std::size_t>(n);
+                if (static_cast<std::size_t>(n) < sizeof(buf)) {
+                    // A short read emptied the socket: asking again would only say EAGAIN (a
+                    // system call per request). What arrives later re-arms the connection.
+                    break;
+                }
                 continue;
             }
             if (n == 0) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Connection: one persistent module connection on the daemon side. The I/O thread uses it to
-// decode frames up to a complete RequestHead; a worker then runs that request through an
-// Application and writes the response frames (docs/protocol.md "Sessions"). No httpd headers.
+// Connection: one persistent module connection on the daemon side. The thread that takes its
+// readiness (an idle worker, or the I/O thread while every worker is busy) decodes frames up to a
+// complete RequestHead; a worker then runs that request through an Application and writes the
+// response frames (docs/protocol.md "Sessions"). No httpd headers.
 #pragma once
 
 #include <atomic>
@@ -43,8 +44,8 @@ inline constexpr std::chrono::milliseconds kSocketTimeout = std::chrono::seconds
 /// keeps one broken peer from stalling the thread that serves every other connection.
 inline constexpr std::chrono::milliseconds kControlWriteTimeout = std::chrono::seconds(1);
 
-/// Most bytes the I/O thread reads from one connection per readiness event, so one fast sender
-/// cannot starve the others; epoll reports the connection again if more is waiting.
+/// Most bytes read from one connection per readiness event, so one fast sender cannot starve the
+/// others; epoll reports the connection again if more is waiting.
 inline constexpr std::size_t kMaxReadPerWakeup = std::size_t{256} * 1024;
 
 /// How long a new connection may take to answer the Challenge with a valid Hello. An httpd child
@@ -71,8 +72,9 @@ struct ConnectionConfig {
     std::chrono::milliseconds socketTimeout = kSocketTimeout;
 };
 
-/// One accepted connection. Owned by exactly one thread at a time: the I/O thread while it is
-/// idle, the request queue and then one worker while a request runs. The fd is non-blocking.
+/// One accepted connection. Owned by exactly one thread at a time: the Server's idle set while it
+/// waits, then the thread that took its readiness, the request queue if every worker is busy, and
+/// one worker while a request runs. The fd is non-blocking.
 class Connection {
 public:
     /// What the owner does next with the connection.
@@ -106,8 +108,9 @@ public:
     /// Drops a connection whose handshake did not finish in time; logs the peer.
     void handshakeTimedOut() noexcept;
 
-    /// I/O thread: reads what the socket has (at most kMaxReadPerWakeup) and processes the whole
-    /// frames buffered so far (Hello, RequestHead, the body of a rejected request).
+    /// The thread that took the readiness event (an idle worker, or the I/O thread while every
+    /// worker is busy): reads what the socket has (at most kMaxReadPerWakeup) and processes the
+    /// whole frames buffered so far (Hello, RequestHead, the body of a rejected request).
     Event onReadable() noexcept;
 
     /// Processes frames already buffered without reading: after a request finished, or after a

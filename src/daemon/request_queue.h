@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// RequestQueue: the bounded hand-off between the daemon's I/O thread and its worker threads.
+// RequestQueue: the bounded hand-off of requests read while every worker is busy (by the
+// daemon's I/O thread) to the worker threads.
 // Knows nothing about connections or Python; no httpd headers here.
 #pragma once
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Server: accept loop, epoll over idle connections, worker pool and graceful drain.
+// Server: accept loop, leader/follower workers over idle connections, the queue for when every
+// worker is busy, and graceful drain.
 // Thread model: docs/architecture.md "GIL and thread model". No httpd headers here.
 #include "daemon/server.h"
 
@@ -37,8 +38,19 @@ constexpr int kMaxEventsPerWait = 64;
 constexpr int kMaxAcceptsPerWakeup = 64;
 
 // Connections wait for readable data, one readiness report at a time: while the I/O thread or a
-// worker owns a connection, epoll stays silent about it.
+// worker owns a connection, epoll stays silent about it, and two threads waiting on the set never
+// get the same connection.
 constexpr std::uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+
+// The connection set as the I/O thread watches it (nested in its own set while no worker is
+// idle). Every item in the set is EPOLLONESHOT, so once taken it is not ready any more and a
+// level-triggered watch cannot spin.
+constexpr std::uint32_t kConnectionSetEvents = EPOLLIN;
+
+// The nudge eventfd in the connection set: one report per arming, like a connection, so one
+// idle worker wakes per nudge and the I/O thread, which may take one while it still watches the
+// set, can hold it back (passNudge) instead of seeing it again and again.
+constexpr std::uint32_t kNudgeEvents = EPOLLIN | EPOLLONESHOT;
 
 // Every daemon of the group that has a free worker watches the group's socket, and a new
 // connection wakes all of them: one accept() succeeds, the others see EAGAIN. Not EPOLLEXCLUSIVE:
@@ -112,6 +124,21 @@ Status Server::start() noexcept {
         if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, listenFd_.get(), &listen) != 0) {
             return sysError("epoll_ctl(listening socket)", errno);
         }
+        // Leader/follower (docs/architecture.md "GIL and thread model"): idle workers wait on
+        // the connection set; the I/O thread watches it until a worker is idle (every worker
+        // starts busy: none has reached its wait yet).
+        connEpollFd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+        nudgeFd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE));
+        if (!connEpollFd_ || !nudgeFd_) {
+            return sysError("epoll_create1/eventfd (connection set)", errno);
+        }
+        epoll_event nudge{.events = kNudgeEvents, .data = {.ptr = &nudgeFd_}};
+        epoll_event connSet{.events = kConnectionSetEvents, .data = {.ptr = &connEpollFd_}};
+        if (::epoll_ctl(connEpollFd_.get(), EPOLL_CTL_ADD, nudgeFd_.get(), &nudge) != 0 ||
+            ::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, connEpollFd_.get(), &connSet) != 0) {
+            return sysError("epoll_ctl(connection set)", errno);
+        }
+        ioWatchesConnections_ = true;
 
         // The threads keep the signal mask of the caller. Blocking the stop signals in them
         // would leak into every program app code starts from a worker (exec keeps the mask);
@@ -168,7 +195,7 @@ StopReport Server::stop(Deadline deadline) noexcept {
     } else {
         closeForStop();
     }
-    queue_.close();
+    closeQueue();
 
     bool allExited = false;
     {
@@ -205,6 +232,51 @@ StopReport Server::stop(Deadline deadline) noexcept {
         // Building the message failed; the report still carries the count.
     }
     return report;
+}
+
+void Server::closeQueue() noexcept {
+    queue_.close();
+    // Counts are never taken once the queue is closed (nextRequest), and each worker that wakes
+    // to find it closed arms the nudge again for the next, so every idle worker, now or later,
+    // wakes and exits. One count per worker: a worker that saw the queue open just before may
+    // still take one.
+    const std::uint64_t counts = static_cast<std::uint64_t>(config_.threads) + 1;
+    const std::lock_guard lock(idleWorkersMutex_);
+    [[maybe_unused]] const ssize_t n = ::write(nudgeFd_.get(), &counts, sizeof(counts));
+    if (nudgeParked_) {
+        armNudge();
+    }
+}
+
+void Server::nudgeIdleWorker() noexcept {
+    // Under the lock that enterIdle holds while it counts a worker idle: either that worker looks
+    // at the queue after this push, or this sees it idle and wakes it.
+    const std::lock_guard lock(idleWorkersMutex_);
+    if (idleWorkers_ == 0) {
+        return;  // the next worker to finish pops the queue before it waits
+    }
+    const std::uint64_t one = 1;
+    // Only fails if the counter would overflow, and then idle workers are already woken.
+    [[maybe_unused]] const ssize_t n = ::write(nudgeFd_.get(), &one, sizeof(one));
+}
+
+void Server::armNudge() noexcept {
+    nudgeParked_ = false;
+    epoll_event nudge{.events = kNudgeEvents, .data = {.ptr = &nudgeFd_}};
+    // Only fails for lack of kernel memory; then idle workers see queued requests when a
+    // request or a finished one wakes them.
+    (void)::epoll_ctl(connEpollFd_.get(), EPOLL_CTL_MOD, nudgeFd_.get(), &nudge);
+}
+
+void Server::passNudge() noexcept {
+    const std::lock_guard lock(idleWorkersMutex_);
+    if (idleWorkers_ > 0) {
+        armNudge();  // a worker waits on the set now, and this thread no longer watches it
+    } else {
+        // Armed now, it would be ready again at once for this thread, which watches the set
+        // while no worker is idle. Every worker is busy and pops the queue before it waits.
+        nudgeParked_ = true;
+    }
 }
 
 void Server::wakeIoThread() noexcept {
@@ -252,8 +324,8 @@ void Server::ioMain() noexcept {
                     }
                 } else if (tag == &listenFd_) {
                     acceptConnections();
-                } else {
-                    onConnectionEvent(static_cast<Connection*>(tag));
+                } else if (tag == &connEpollFd_) {
+                    takeReadyConnections();
                 }
             }
             expireQueued();
@@ -263,6 +335,21 @@ void Server::ioMain() noexcept {
         log_.log(LogLevel::Critical, "WG0232", "the I/O thread failed (out of memory)");
         healthy_ = false;
         closeForStop();
+    }
+}
+
+void Server::takeReadyConnections() {
+    std::array<epoll_event, kMaxEventsPerWait> ready{};
+    // No wait: the outer epoll_wait said the set is ready; an idle worker may have taken the
+    // events meanwhile, and then there is nothing to do.
+    const int n = ::epoll_wait(connEpollFd_.get(), ready.data(), kMaxEventsPerWait, 0);
+    for (int i = 0; i < n; ++i) {
+        void* tag = ready[static_cast<std::size_t>(i)].data.ptr;
+        if (tag == &nudgeFd_) {
+            passNudge();
+        } else {
+            onConnectionEvent(static_cast<Connection*>(tag));
+        }
     }
 }
 
@@ -296,7 +383,7 @@ void Server::closeForStop() {
         conn->sayShuttingDown();
         retire(std::move(conn));
     }
-    queue_.close();
+    closeQueue();
 }
 
 void Server::applySocketBuffers(int fd) {
@@ -354,7 +441,7 @@ void Server::acceptConnections() {
         Connection* raw = conn.get();
         const std::lock_guard lock(idleMutex_);
         epoll_event ev{.events = kConnectionEvents, .data = {.ptr = raw}};
-        if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (::epoll_ctl(connEpollFd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
             log_.log(LogLevel::Error, "WG0233",
                      "cannot watch a new connection: " + common::errnoText(errno));
             --unclaimed_;
@@ -471,19 +558,46 @@ void Server::expireHandshakes(common::Clock::time_point now, std::size_t keep) {
     }
 }
 
+Server::ConnectionPtr Server::takeIdle(Connection* conn) {
+    // Looked up by address only: with several threads taking events, the connection an event
+    // named may be gone (retired at its handshake deadline, or at stop) before its taker gets
+    // here. If another connection now lives at that address, reading it finds nothing to read
+    // and re-arms it, which loses nothing.
+    const std::lock_guard lock(idleMutex_);
+    const auto it = idle_.find(conn);
+    if (it == idle_.end()) {
+        return nullptr;
+    }
+    ConnectionPtr owned = std::move(it->second);
+    idle_.erase(it);
+    return owned;
+}
+
 void Server::onConnectionEvent(Connection* conn) {
-    ConnectionPtr owned;
-    {
-        const std::lock_guard lock(idleMutex_);
-        const auto it = idle_.find(conn);
-        if (it == idle_.end()) {
-            return;  // not ours any more (cannot happen with EPOLLONESHOT; be safe)
-        }
-        owned = std::move(it->second);
-        idle_.erase(it);
+    ConnectionPtr owned = takeIdle(conn);
+    if (!owned) {
+        return;
     }
     const Connection::Event event = owned->onReadable();
     dispatch(std::move(owned), event);
+}
+
+bool Server::admitRequest(Connection& conn, Connection::Event& event) {
+    // The first request of a connection this process accepted has its worker reserved; with
+    // siblings, any other request is taken only while a worker is free and not reserved for
+    // such a request, unless the module has nowhere else to go.
+    const bool reserved = conn.firstRequest();
+    if (reserved) {
+        --unclaimed_;
+    }
+    if (config_.siblings && !reserved && !conn.mayQueue() && !hasRoomForConnection()) {
+        event =
+            conn.rejectRequest(protocol::ResponseErrorCode::Busy, "no free worker in this process");
+        return false;
+    }
+    ++admitted_;
+    conn.setQueuedAt(common::Clock::now());
+    return true;
 }
 
 void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
@@ -493,23 +607,12 @@ void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
                 retire(std::move(conn));
                 return;
             case Connection::Event::RequestReady: {
-                // Admission (docs/architecture.md): the first request of a connection this
-                // process accepted has its worker reserved; with siblings, any other request
-                // is taken only while a worker is free and not reserved for such a request,
-                // unless the module has nowhere else to go.
-                const bool reserved = conn->firstRequest();
-                if (reserved) {
-                    --unclaimed_;
+                if (!admitRequest(*conn, event)) {
+                    break;  // answered Busy; `event` is what the connection does next
                 }
-                if (config_.siblings && !reserved && !conn->mayQueue() && !hasRoomForConnection()) {
-                    event = conn->rejectRequest(protocol::ResponseErrorCode::Busy,
-                                                "no free worker in this process");
-                    break;
-                }
-                ++admitted_;
-                conn->setQueuedAt(common::Clock::now());
                 const PushResult pushed = queue_.tryPush(conn);
                 if (pushed == PushResult::Pushed) {
+                    nudgeIdleWorker();
                     return;
                 }
                 --admitted_;
@@ -535,7 +638,7 @@ void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
                     return;
                 }
                 epoll_event ev{.events = kConnectionEvents, .data = {.ptr = raw}};
-                if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_MOD, raw->fd(), &ev) != 0) {
+                if (::epoll_ctl(connEpollFd_.get(), EPOLL_CTL_MOD, raw->fd(), &ev) != 0) {
                     log_.log(LogLevel::Error, "WG0233",
                              "cannot watch a connection: " + common::errnoText(errno));
                     retire(std::move(conn));
@@ -557,7 +660,7 @@ void Server::retire(ConnectionPtr conn) noexcept {
     }
     // Explicit removal: a process forked by app code may hold a copy of the descriptor, and
     // then closing ours would leave the registration (and its pointer) in the epoll set.
-    (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, conn->fd(), nullptr);
+    (void)::epoll_ctl(connEpollFd_.get(), EPOLL_CTL_DEL, conn->fd(), nullptr);
     conn.reset();
 }
 
@@ -688,6 +791,95 @@ void Server::expireQueued() {
     }
 }
 
+void Server::enterIdle() {
+    const std::lock_guard lock(idleWorkersMutex_);
+    if (++idleWorkers_ == 1 && ioWatchesConnections_) {
+        // A worker waits on the connections now: the I/O thread need not read them.
+        (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, connEpollFd_.get(), nullptr);
+        ioWatchesConnections_ = false;
+    }
+    if (nudgeParked_) {
+        armNudge();
+    }
+}
+
+void Server::leaveIdle() {
+    const std::lock_guard lock(idleWorkersMutex_);
+    if (--idleWorkers_ == 0 && !ioWatchesConnections_) {
+        // Every worker is busy: requests that arrive now are read by the I/O thread, which
+        // queues them or answers Busy (siblings) and expires them at queue-timeout.
+        epoll_event connSet{.events = kConnectionSetEvents, .data = {.ptr = &connEpollFd_}};
+        if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, connEpollFd_.get(), &connSet) != 0) {
+            // Only for lack of kernel memory. Requests still run as workers free up; only the
+            // Busy answers and queue-timeout's early 503 wait for them meanwhile.
+            log_.log(
+                LogLevel::Error, "WG0233",
+                "cannot watch the connections from the I/O thread: " + common::errnoText(errno));
+            return;
+        }
+        ioWatchesConnections_ = true;
+    }
+}
+
+Server::ConnectionPtr Server::nextRequest() {
+    for (;;) {
+        // Requests the I/O thread queued while every worker was busy come first.
+        if (auto queued = queue_.tryPop()) {
+            return std::move(*queued);
+        }
+        if (queue_.closed()) {
+            return nullptr;
+        }
+        enterIdle();
+        // Looked at again once counted idle: a request queued before the count rose is taken
+        // here, and one queued after it sends a nudge (nudgeIdleWorker), so none waits unseen.
+        if (auto queued = queue_.tryPop()) {
+            leaveIdle();
+            return std::move(*queued);
+        }
+        epoll_event ready{};
+        // No deadline: a request, a nudge or closeQueue() (stop) wakes the worker; it has
+        // nothing else to do meanwhile. One event: a worker runs one request at a time.
+        const int n = ::epoll_wait(connEpollFd_.get(), &ready, 1, -1);
+        const int err = errno;
+        leaveIdle();
+        if (n < 0) {
+            if (err == EINTR) {
+                continue;
+            }
+            log_.log(LogLevel::Critical, "WG0239",
+                     "a worker could not wait for requests (epoll_wait: " + common::errnoText(err) +
+                         "); the daemon will exit");
+            healthy_ = false;
+            return nullptr;
+        }
+        if (n == 0) {
+            continue;
+        }
+        if (ready.data.ptr == &nudgeFd_) {
+            if (!queue_.closed()) {
+                std::uint64_t one = 0;
+                // Takes one count (semaphore mode); EAGAIN when the counts are used up.
+                [[maybe_unused]] const ssize_t taken = ::read(nudgeFd_.get(), &one, sizeof(one));
+            }
+            // Armed again for the next idle worker: counts left (more requests queued, or stop)
+            // wake it at once.
+            const std::lock_guard lock(idleWorkersMutex_);
+            armNudge();
+            continue;
+        }
+        ConnectionPtr conn = takeIdle(static_cast<Connection*>(ready.data.ptr));
+        if (!conn) {
+            continue;
+        }
+        Connection::Event next = conn->onReadable();
+        if (next == Connection::Event::RequestReady && admitRequest(*conn, next)) {
+            return conn;  // read by this worker, run by it: no hand-off
+        }
+        dispatch(std::move(conn), next);
+    }
+}
+
 void Server::workerMain(std::size_t index) noexcept {
     try {
         // Cut past 99 workers (Linux keeps 15 bytes); the name is only a diagnostic aid.
@@ -706,16 +898,15 @@ void Server::workerMain(std::size_t index) noexcept {
                          "could not start a response writer thread; this worker writes "
                          "responses synchronously");
             }
-            // Deadline::never: close() on stop wakes every waiting worker.
-            while (auto conn = queue_.pop(Deadline::never())) {
-                if (refuseStale(*conn)) {
+            while (ConnectionPtr conn = nextRequest()) {
+                if (refuseStale(conn)) {
                     continue;
                 }
                 ++busyWorkers_;
                 noteActivity();
-                beginRunning(index, **conn);
+                beginRunning(index, *conn);
                 bool placeFreed = false;
-                const bool keep = (*conn)->serve(app_, *worker, writer, [&]() noexcept {
+                const bool keep = conn->serve(app_, *worker, writer, [&]() noexcept {
                     placeFreed = true;
                     finished();
                 });
@@ -727,10 +918,10 @@ void Server::workerMain(std::size_t index) noexcept {
                     finished();
                 }
                 if (keep) {
-                    const Connection::Event next = (*conn)->processBuffered();
-                    dispatch(std::move(*conn), next);
+                    const Connection::Event next = conn->processBuffered();
+                    dispatch(std::move(conn), next);
                 } else {
-                    retire(std::move(*conn));
+                    retire(std::move(conn));
                 }
             }
             worker.reset();  // on this thread, as Worker requires

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Server: the daemon's request engine. One I/O thread accepts on the inherited listening socket
-// and watches idle connections with epoll; N worker threads run queued requests through an
-// Application; stop() drains gracefully within a deadline. No httpd headers, no Python here.
+// Server: the daemon's request engine. Idle worker threads wait on the module's connections
+// themselves and run the request they read (leader/follower: no hand-off between threads); an I/O
+// thread accepts on the inherited listening socket, and reads and queues requests only while
+// every worker is busy; stop() drains gracefully within a deadline. No httpd headers, no Python.
 #pragma once
 
 #include <atomic>
@@ -132,6 +133,30 @@ private:
 
     void ioMain() noexcept;
     void workerMain(std::size_t index) noexcept;
+    /// Worker: the next request to run, from the queue or read from a connection while idle;
+    /// nullptr when the worker should exit (stop, or a failed wait).
+    ConnectionPtr nextRequest();
+    /// Worker: counts this worker as idle (waiting on the connections) or busy again. The I/O
+    /// thread watches the connections only while no worker is idle (ServerConfig::siblings' Busy
+    /// answers and queue-timeout need someone reading requests when every worker is taken).
+    void enterIdle();
+    void leaveIdle();
+    /// Wakes one idle worker for a request just queued (none idle: nothing to do). Any thread.
+    void nudgeIdleWorker() noexcept;
+    /// Arms nudgeFd_ for one more report. Call with idleWorkersMutex_ held.
+    void armNudge() noexcept;
+    /// I/O thread: a nudge it took from the connection set (while it watched the set, between
+    /// a worker going idle and the watch ending) is passed on to an idle worker, or parked until
+    /// one goes idle.
+    void passNudge() noexcept;
+    /// Closes the queue and wakes every idle worker for good, so they finish what is queued and
+    /// exit. Idempotent.
+    void closeQueue() noexcept;
+    /// I/O thread: reads and dispatches every connection ready now (only while it watches them).
+    void takeReadyConnections();
+    /// The idle connection `conn` is, taken out of idle_; nullptr when it is not there (another
+    /// thread took it, or it was retired).
+    ConnectionPtr takeIdle(Connection* conn);
     void beginRunning(std::size_t index, Connection& conn) noexcept;
     void endRunning(std::size_t index) noexcept;
     void noteActivity() noexcept;
@@ -147,9 +172,11 @@ private:
     /// true without siblings): the process may take a new connection or a pooled request.
     [[nodiscard]] bool hasRoomForConnection() const noexcept;
     bool watchListener(bool on);
-    /// Admits a decoded request to the queue or answers it Busy (docs/architecture.md
-    /// "Admission"); any thread that owns the connection.
-    void admit(ConnectionPtr conn);
+    /// Admission of the request `conn` just decoded (docs/architecture.md "Admission"): true when
+    /// it is admitted (counted in admitted_; the caller runs or queues it); false when it was
+    /// answered Busy instead, and `event` says what the connection does next. Any thread that
+    /// owns the connection.
+    bool admitRequest(Connection& conn, Connection::Event& event);
     /// Worker: answers a queued request that must not run (its module hung up, or it waited
     /// longer than queue-timeout); true when it was answered so.
     bool refuseStale(ConnectionPtr& conn);
@@ -172,8 +199,15 @@ private:
     const ServerConfig config_;
     Application& app_;
     common::LogSink& log_;
+    /// The I/O thread's: wakeFd_, listenFd_, and connEpollFd_ while no worker is idle.
     common::UniqueFd epollFd_;
     common::UniqueFd wakeFd_;  // eventfd: stop() wakes the I/O thread through it
+    /// What idle workers wait on: the module's idle connections and nudgeFd_, each
+    /// EPOLLONESHOT. While no worker is idle it is nested in epollFd_ for the I/O thread.
+    common::UniqueFd connEpollFd_;
+    /// eventfd (semaphore): one count per request queued while a worker was idle, plus one per
+    /// worker from closeQueue(), whose counts are never taken, so every idle worker wakes.
+    common::UniqueFd nudgeFd_;
     RequestQueue<ConnectionPtr> queue_;
     std::thread ioThread_;
     std::vector<std::thread> workers_;
@@ -192,6 +226,12 @@ private:
     /// the I/O thread to watch it again.
     std::atomic<bool> gateClosed_{false};
     std::atomic<std::uint64_t> requestsDone_{0};
+    /// Idle workers and who watches the connections. Invariant, under the lock: the I/O thread
+    /// watches them (connEpollFd_ is in epollFd_) exactly when no worker is idle.
+    std::mutex idleWorkersMutex_;
+    int idleWorkers_ = 0;                // guarded by idleWorkersMutex_
+    bool ioWatchesConnections_ = false;  // guarded by idleWorkersMutex_
+    bool nudgeParked_ = false;           // nudgeFd_ is disarmed until a worker goes idle; same lock
     /// The request each worker runs (index = worker), for request-timeout.
     struct Running {
         Connection* conn = nullptr;  ///< valid while set: the worker clears it under the lock

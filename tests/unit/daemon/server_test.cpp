@@ -791,6 +791,43 @@ TEST_F(ServerTest, FourConnectionsRunConcurrentlyOnFourThreads) {
     EXPECT_EQ(threads.size(), 4U);
 }
 
+TEST_F(ServerTest, ManyMoreConnectionsThanWorkersAreAllServedInTurn) {
+    // Leader/follower: idle workers read requests themselves, the I/O thread reads and queues
+    // them while both workers are busy, and a request queued as a worker goes idle must still
+    // be run. Sixteen clients sending at once against two workers cross those hand-overs often.
+    constexpr int kClients = 16;
+    constexpr int kRequestsEach = 20;
+    startServer(echo, /*threads=*/2);
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int i = 0; i < kClients; ++i) {
+        clients.push_back(connect());
+    }
+    std::atomic<int> good{0};
+    std::vector<std::thread> senders;
+    for (int i = 0; i < kClients; ++i) {
+        senders.emplace_back([&, i] {
+            TestClient& client = *clients[static_cast<std::size_t>(i)];
+            for (int r = 0; r < kRequestsEach; ++r) {
+                const std::string body = std::to_string(i) + "/" + std::to_string(r);
+                if (!client.sendRequest(makeHead("c" + body), {body})) {
+                    return;
+                }
+                auto response = client.readResponse();
+                if (!response.isOk() || response.value().body() != body) {
+                    return;
+                }
+                ++good;
+            }
+        });
+    }
+    for (auto& t : senders) {
+        t.join();
+    }
+    EXPECT_EQ(good.load(), kClients * kRequestsEach);
+    EXPECT_TRUE(noneAdmitted());
+    EXPECT_EQ(server_->queuedRequests(), 0U);
+}
+
 TEST_F(ServerTest, FullQueueRefusesWithShuttingDown) {
     Gate& gate = gate_;
     startServer(
