@@ -208,9 +208,10 @@ struct DaemonGroup {
 
     // Buffering between module and daemon (docs/configuration.md); 0: the default of each.
     /// send-buffer-size=: bytes in flight daemon -> module (SO_SNDBUF of the daemon's sockets,
-    /// SO_RCVBUF of the module's); 0: the kernel's default.
+    /// SO_RCVBUF of the module's); 0: common::kDefaultSocketBufferBytes within the kernel's
+    /// maximum (common::withDefaultSizes).
     int sendBufferSize = 0;
-    /// receive-buffer-size=: bytes in flight module -> daemon (the reverse); 0: the kernel's.
+    /// receive-buffer-size=: bytes in flight module -> daemon (the reverse); 0: as above.
     int receiveBufferSize = 0;
     /// header-buffer-size=: longest response header line (name + value) the module accepts
     /// from a daemon; 0: kDefaultHeaderBufferBytes (response_buffering.h).

@@ -40,6 +40,7 @@
 #include "apache/request_attempts.h"
 #include "apache/routing_rules.h"
 #include "common/ascii.h"
+#include "common/socket_buffers.h"
 #include "protocol/response.h"
 
 APLOG_USE_MODULE(wsgid);
@@ -892,8 +893,11 @@ ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
         .generation = registry.generation,
         .secret = group.secret,
         // The module sends what the daemon receives, and the reverse.
-        .socketBuffers = {.send = static_cast<std::uint32_t>(group.receiveBufferSize),
-                          .receive = static_cast<std::uint32_t>(group.sendBufferSize)}};
+        .socketBuffers = common::withDefaultSizes(
+                             {.send = static_cast<std::uint32_t>(group.sendBufferSize),
+                              .receive = static_cast<std::uint32_t>(group.receiveBufferSize)},
+                             common::kernelSocketBufferMax())
+                             .mirrored()};
 }
 
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,

@@ -39,6 +39,7 @@
 #include "apache/status_channel.h"
 #include "apache/supervision_waker.h"
 #include "common/random.h"
+#include "common/socket_buffers.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
 // httpd_includes.h first: apr_raii.h and other_child.h need the APR API.
@@ -503,8 +504,10 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.cpuPriority = g.cpuPriority;
     a.stackSize = g.stackSize;
     a.pythonEggs = g.pythonEggs;
-    a.socketBuffers = {.send = static_cast<std::uint32_t>(g.sendBufferSize),
-                       .receive = static_cast<std::uint32_t>(g.receiveBufferSize)};
+    a.socketBuffers =
+        common::withDefaultSizes({.send = static_cast<std::uint32_t>(g.sendBufferSize),
+                                  .receive = static_cast<std::uint32_t>(g.receiveBufferSize)},
+                                 common::kernelSocketBufferMax());
     a.serverMetrics = g.serverMetrics;
     a.newrelicConfigFile = g.newrelicConfigFile;
     a.newrelicEnvironment = g.newrelicEnvironment;

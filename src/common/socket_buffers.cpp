@@ -2,7 +2,10 @@
 // SO_SNDBUF / SO_RCVBUF of the module<->daemon sockets (see socket_buffers.h).
 #include "common/socket_buffers.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <limits>
 #include <string>
 
 #include <sys/socket.h>
@@ -33,7 +36,36 @@ Result<std::uint32_t> getSize(int fd, int option) noexcept {
     return static_cast<std::uint32_t>(value);
 }
 
+/// A /proc/sys value as a byte count, 0 when unreadable.
+std::uint32_t readSysctlBytes(const char* path) noexcept {
+    try {
+        std::ifstream in(path);
+        long long value = 0;
+        if (!(in >> value) || value <= 0) {
+            return 0;
+        }
+        return static_cast<std::uint32_t>(
+            std::min<long long>(value, std::numeric_limits<std::uint32_t>::max()));
+    } catch (...) {
+        return 0;
+    }
+}
+
 }  // namespace
+
+SocketBufferSizes withDefaultSizes(SocketBufferSizes configured, std::uint32_t kernelMax) noexcept {
+    const std::uint32_t fallback = kernelMax < kMinDefaultSocketBufferBytes
+                                       ? 0
+                                       : std::min(kDefaultSocketBufferBytes, kernelMax);
+    return {.send = configured.send != 0 ? configured.send : fallback,
+            .receive = configured.receive != 0 ? configured.receive : fallback};
+}
+
+std::uint32_t kernelSocketBufferMax() noexcept {
+    static const std::uint32_t max = std::min(readSysctlBytes("/proc/sys/net/core/wmem_max"),
+                                              readSysctlBytes("/proc/sys/net/core/rmem_max"));
+    return max;
+}
 
 Status applySocketBufferSizes(int fd, SocketBufferSizes sizes) noexcept {
     if (Status s = setSize(fd, SO_SNDBUF, "SO_SNDBUF", sizes.send); !s) {

@@ -33,6 +33,9 @@ namespace {
 // kMaxDataChunk in a few reads; lives on the stack of the I/O thread or worker.
 constexpr std::size_t kReadBufferSize = std::size_t{64} * 1024;
 
+/// The deadline of a read that must not wait: it takes only what the socket already has.
+constexpr std::chrono::milliseconds kNoWait{0};
+
 std::string frameTypeName(FrameType type) {
     switch (type) {
         case FrameType::Hello:
@@ -606,11 +609,43 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
         if (std::optional<Status> broken = brokenStatus()) {
             return *broken;
         }
-        while (bodyOffset_ >= bodyChunk_.size()) {
+        // BodyChunks that already arrived are handed out together, up to `max`: every call costs
+        // the app a release and a re-take of the GIL. Only the first frame is waited for; later
+        // ones are taken only when the socket has them at once.
+        // Logs a failed read and marks the connection broken with it.
+        const auto readFailed = [this](const Status& s) {
+            if (s.code() == ErrorCode::Timeout) {
+                log_.log(LogLevel::Warning, "WG0225",
+                         "request " + requestId_ + ": timed out after " +
+                             std::to_string(config_.socketTimeout.count()) +
+                             " ms waiting for the request body");
+                return fail(Status(ErrorCode::Timeout, "timed out reading the request body"));
+            }
+            if (s.code() != ErrorCode::ProtocolError && s.code() != ErrorCode::LimitExceeded) {
+                log_.log(
+                    LogLevel::Info, "WG0226",
+                    "request " + requestId_ + ": reading the request body failed: " + s.message());
+            }
+            return fail(Status(s.code(), "reading the request body failed: " + s.message()));
+        };
+        std::size_t got = 0;
+        for (;;) {
+            if (bodyOffset_ < bodyChunk_.size()) {
+                const std::size_t n = std::min(max - got, bodyChunk_.size() - bodyOffset_);
+                out.append(bodyChunk_, bodyOffset_, n);
+                bodyOffset_ += n;
+                got += n;
+                if (got == max) {
+                    return got;
+                }
+            }
             if (body_ == BodyState::None || body_ == BodyState::Ended) {
-                return std::size_t{0};
+                return got;
             }
             if (body_ == BodyState::Abandoned) {
+                if (got != 0) {
+                    return got;
+                }
                 return Status(ErrorCode::Closed, "request body abandoned by client");
             }
             if (max == 0) {
@@ -621,22 +656,18 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
                     return s;
                 }
             }
-            auto frame = readFrame(Deadline::after(config_.socketTimeout));
+            const bool waiting = got == 0;
+            auto frame = readFrame(Deadline::after(waiting ? config_.socketTimeout : kNoWait));
             if (!frame) {
                 const Status& s = frame.status();
-                if (s.code() == ErrorCode::Timeout) {
-                    log_.log(LogLevel::Warning, "WG0225",
-                             "request " + requestId_ + ": timed out after " +
-                                 std::to_string(config_.socketTimeout.count()) +
-                                 " ms waiting for the request body");
-                    return fail(Status(ErrorCode::Timeout, "timed out reading the request body"));
+                if (!waiting && s.code() == ErrorCode::Timeout) {
+                    return got;  // nothing more has arrived yet
                 }
-                if (s.code() != ErrorCode::ProtocolError && s.code() != ErrorCode::LimitExceeded) {
-                    log_.log(LogLevel::Info, "WG0226",
-                             "request " + requestId_ +
-                                 ": reading the request body failed: " + s.message());
+                Status failed = readFailed(s);
+                if (got != 0) {
+                    return got;  // the next call reports the failure
                 }
-                return fail(Status(s.code(), "reading the request body failed: " + s.message()));
+                return failed;
             }
             Frame& f = frame.value();
             if (f.type == FrameType::BodyEnd) {
@@ -649,14 +680,15 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
                 log_.log(LogLevel::Error, "WG0216",
                          "unexpected " + frameTypeName(f.type) +
                              " frame in a request body, closing the connection");
-                return fail(Status(ErrorCode::ProtocolError,
-                                   "unexpected " + frameTypeName(f.type) + " in the request body"));
+                Status failed =
+                    fail(Status(ErrorCode::ProtocolError,
+                                "unexpected " + frameTypeName(f.type) + " in the request body"));
+                if (got != 0) {
+                    return got;
+                }
+                return failed;
             }
         }
-        const std::size_t n = std::min(max, bodyChunk_.size() - bodyOffset_);
-        out.append(bodyChunk_, bodyOffset_, n);
-        bodyOffset_ += n;
-        return n;
     } catch (...) {
         return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
     }

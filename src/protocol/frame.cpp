@@ -2,6 +2,7 @@
 // Frame encoding and the incremental decoder. Pure: no syscalls, no httpd, no Python.
 #include "protocol/frame.h"
 
+#include <algorithm>
 #include <string>
 
 namespace wsgid::protocol {
@@ -72,7 +73,25 @@ void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::str
     out.append(payload);
 }
 
+namespace {
+
+/// Payload size from which a frame that is not complete yet is assembled in its own payload
+/// rather than in the decoder's buffer: body frames (tens to hundreds of KiB) then cost one copy
+/// and one allocation of their exact size; small frames stay in the buffer (no allocation each).
+constexpr std::uint32_t kDirectAssemblyBytes = std::uint32_t{16} * 1024;
+
+}  // namespace
+
 void FrameDecoder::feed(std::string_view bytes) {
+    if (partial_) {
+        const std::size_t take =
+            std::min<std::size_t>(bytes.size(), partialLength_ - partial_->payload.size());
+        partial_->payload.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        if (bytes.empty()) {
+            return;
+        }
+    }
     // Compact before growing, so a long-lived connection's buffer does not creep.
     if (pos_ > 0 && (pos_ == buf_.size() || pos_ > std::size_t{64} * 1024)) {
         buf_.erase(0, pos_);
@@ -84,6 +103,14 @@ void FrameDecoder::feed(std::string_view bytes) {
 Result<std::optional<Frame>> FrameDecoder::next() {
     if (!error_.isOk()) {
         return error_;
+    }
+    if (partial_) {
+        if (partial_->payload.size() < partialLength_) {
+            return std::optional<Frame>{};
+        }
+        std::optional<Frame> done = std::move(partial_);
+        partial_.reset();
+        return done;
     }
     if (buffered() < kFrameHeaderSize) {
         return std::optional<Frame>{};
@@ -111,6 +138,17 @@ Result<std::optional<Frame>> FrameDecoder::next() {
         return error_;
     }
     if (buffered() < kFrameHeaderSize + length) {
+        if (length >= kDirectAssemblyBytes) {
+            // Everything buffered after the header belongs to this frame.
+            partial_.emplace();
+            partial_->type = type;
+            partial_->flags = flags;
+            partial_->payload.reserve(length);
+            partial_->payload.assign(buf_, pos_ + kFrameHeaderSize);
+            partialLength_ = length;
+            buf_.clear();
+            pos_ = 0;
+        }
         return std::optional<Frame>{};
     }
     Frame f;

@@ -75,12 +75,19 @@ public:
     common::Result<std::optional<Frame>> next();
 
     /// Bytes fed but not yet returned as frames.
-    [[nodiscard]] std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+    [[nodiscard]] std::size_t buffered() const noexcept {
+        return buf_.size() - pos_ + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
+    }
 
 private:
     std::string buf_;
     std::size_t pos_ = 0;
     common::Status error_;
+    /// A large frame whose header is decoded and whose payload is still arriving: feed()
+    /// appends straight to its payload (allocated once at its full length), so a body frame is
+    /// copied once on its way through instead of through buf_'s growth and then out of it.
+    std::optional<Frame> partial_;
+    std::uint32_t partialLength_ = 0;  ///< the payload length partial_ is complete at
 };
 
 }  // namespace wsgid::protocol

@@ -21,6 +21,10 @@ constexpr std::size_t kRefillBytes = std::size_t{64} * 1024;
 // Upper bound of one refill: read(huge) is served in pieces so one call to readBody never has
 // to produce an unbounded amount of data.
 constexpr std::size_t kMaxRefillBytes = std::size_t{1024} * 1024;
+// Most bytes reserved ahead for one read (reserveFor): a Content-Length is the client's claim,
+// so a huge one is not allocated before its bytes arrive; beyond this the buffer grows as they do.
+constexpr std::size_t kMaxReserveBytes = std::size_t{16} * 1024 * 1024;
+
 // Once this much consumed data sits at the buffer's front, it is dropped (amortised O(1)).
 constexpr std::size_t kCompactBytes = std::size_t{256} * 1024;
 
@@ -137,10 +141,23 @@ bool parseSize(PyObject* args, const char* format, std::size_t& size) {
     return true;
 }
 
+// Makes room in the buffer for a read of `size` bytes at once, as far as the body's known
+// length says they will come: the buffer then grows once instead of doubling (and copying) its
+// way up to a large body.
+void reserveFor(InputState& s, std::size_t size) {
+    if (s.remaining <= 0 || available(s) >= size) {
+        return;
+    }
+    const std::size_t coming =
+        std::min({size - available(s), static_cast<std::size_t>(s.remaining), kMaxReserveBytes});
+    s.buffer.reserve(s.buffer.size() + coming);
+}
+
 PyObject* readImpl(InputState& s, std::size_t size) {
     if (!enter(s)) {
         return nullptr;
     }
+    reserveFor(s, size);
     while (available(s) < size && !s.eof) {
         const std::size_t need =
             size == std::numeric_limits<std::size_t>::max() ? kMaxRefillBytes : size - available(s);

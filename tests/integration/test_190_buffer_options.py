@@ -166,3 +166,26 @@ WSGIScriptAlias /env ${{APPS}}/environ/app.wsgi process-group=capped
     assert http.get(srv.port, "/env").status == 200  # served all the same
     record = srv.log.wait_for(r"WG0298", 0)
     assert f"send-buffer-size={asked}" in record.text and "wmem_max" in record.text, record.text
+
+
+@ROOT_ONLY
+def test_190_09_without_the_options_both_directions_get_the_default(make_server):
+    # No send-buffer-size= / receive-buffer-size=: 1 MiB each way (a 1 MiB body crosses in one
+    # round), lowered to what the kernel lets a process ask for; Linux doubles it. No WG0298.
+    kernel_max = min(int(open(f"/proc/sys/net/core/{name}").read())
+                     for name in ("wmem_max", "rmem_max"))
+    if kernel_max < 128 * 1024:
+        pytest.skip("net.core.wmem_max/rmem_max too small for the default to apply")
+    asked = min(1 << 20, kernel_max)
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess unsized threads=2
+WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=unsized
+"""))
+    assert http.get(srv.port, "/env").status == 200  # the connection stays pooled
+    pairs = connection_buffers(srv)
+    assert pairs, "no established module<->daemon connection found"
+    for daemon_side, module_side in pairs:
+        for side in (daemon_side, module_side):
+            assert asked <= side["tb"] <= 2 * asked, side
+            assert asked <= side["rb"] <= 2 * asked, side
+    assert "WG0298" not in srv.log.read_from(0)

@@ -4,7 +4,10 @@
 // AF_UNIX stream socket.
 #include "common/socket_buffers.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -81,6 +84,39 @@ TEST(SocketBuffersTest, MirroredSwapsTheDirections) {
     EXPECT_EQ(moduleSide.receive, 4096U);
     EXPECT_TRUE(daemonSide.any());
     EXPECT_FALSE(SocketBufferSizes{}.any());
+}
+
+TEST(SocketBuffersTest, UnsetSizesGetTheDefaultWithinTheKernelMaximum) {
+    constexpr std::uint32_t kLarge = 4U * 1024 * 1024;
+    const SocketBufferSizes fromDefault = withDefaultSizes({}, kLarge);
+    EXPECT_EQ(fromDefault.send, kDefaultSocketBufferBytes);
+    EXPECT_EQ(fromDefault.receive, kDefaultSocketBufferBytes);
+    // Lowered to what the kernel lets a process ask for (net.core.wmem_max as Debian ships it).
+    const SocketBufferSizes capped = withDefaultSizes({}, 212992);
+    EXPECT_EQ(capped.send, 212992U);
+    EXPECT_EQ(capped.receive, 212992U);
+    // A maximum too small to gain anything, or unknown: the kernel's default.
+    EXPECT_FALSE(withDefaultSizes({}, kMinDefaultSocketBufferBytes - 1).any());
+    EXPECT_FALSE(withDefaultSizes({}, 0).any());
+}
+
+TEST(SocketBuffersTest, GivenSizesAreKeptAsTheyAre) {
+    const SocketBufferSizes given = withDefaultSizes({.send = 65536, .receive = 0}, 212992);
+    EXPECT_EQ(given.send, 65536U);
+    EXPECT_EQ(given.receive, 212992U);
+    // Above the kernel maximum too: applying it reports the cap (WG0298).
+    EXPECT_EQ(withDefaultSizes({.send = 8U << 20, .receive = 512}, 212992).send, 8U << 20);
+}
+
+TEST(SocketBuffersTest, TheKernelMaximumIsTheLowerOfWmemMaxAndRmemMax) {
+    std::uint64_t wmem = 0;
+    std::uint64_t rmem = 0;
+    std::ifstream("/proc/sys/net/core/wmem_max") >> wmem;
+    std::ifstream("/proc/sys/net/core/rmem_max") >> rmem;
+    if (wmem == 0 || rmem == 0) {
+        GTEST_SKIP() << "no /proc/sys/net/core here";
+    }
+    EXPECT_EQ(kernelSocketBufferMax(), std::min(wmem, rmem));
 }
 
 TEST(SocketBuffersTest, HonoursComparesEachNonZeroSize) {

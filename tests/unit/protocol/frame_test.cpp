@@ -372,6 +372,44 @@ TEST(FrameDecoder, BufferedCountsBytesNotYetReturned) {
     EXPECT_EQ(d.buffered(), 0U);
 }
 
+TEST(FrameDecoder, LargeFrameArrivingInPiecesIsAssembledWithTheFramesAroundIt) {
+    // A body frame larger than what arrived so far is assembled straight into its payload: the
+    // frames before and after it, the byte counts and the flags must not notice.
+    const std::string before = frameBytes(FrameType::Start, 0, "head");
+    std::string big(200000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>('a' + i % 23);
+    }
+    const std::string large = frameBytes(FrameType::Body, 7, big);
+    const std::string after = frameBytes(FrameType::End, 0, "");
+    const std::string stream = before + large + after;
+    for (const std::size_t piece : {1000U, 65536U, 199999U}) {
+        FrameDecoder d;
+        std::vector<Frame> got;
+        std::size_t fed = 0;
+        while (fed < stream.size()) {
+            const std::size_t n = std::min(piece, stream.size() - fed);
+            d.feed(std::string_view(stream).substr(fed, n));
+            fed += n;
+            for (auto& f : drain(d)) {
+                got.push_back(std::move(f));
+            }
+            std::size_t returned = 0;
+            for (const Frame& f : got) {
+                returned += kFrameHeaderSize + f.payload.size();
+            }
+            ASSERT_EQ(d.buffered(), fed - returned) << "piece " << piece << " at " << fed;
+        }
+        ASSERT_EQ(got.size(), 3U) << "piece " << piece;
+        EXPECT_EQ(got[0].payload, "head");
+        EXPECT_EQ(got[1].type, FrameType::Body);
+        EXPECT_EQ(got[1].flags, 7);
+        EXPECT_EQ(got[1].payload, big);
+        EXPECT_EQ(got[2].type, FrameType::End);
+        EXPECT_EQ(d.buffered(), 0U);
+    }
+}
+
 TEST(FrameDecoder, LongStreamOfLargeFramesDecodesIntact) {
     // Exercises buffer compaction: many frames, each fed in two pieces straddling frames.
     FrameDecoder d;
