@@ -7,6 +7,7 @@
 namespace wsgid::daemon {
 
 bool limitMallocArenas() noexcept {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): called before any thread starts
     return ::mallopt(M_ARENA_MAX, kMallocArenas) == 1;
 }
 
