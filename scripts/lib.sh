@@ -3,7 +3,7 @@
 # and the in-tree build. Needs bash.
 
 # Everything the build, the unit tests and the integration tests need on a fresh Debian.
-WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev python3-dev pkg-config
+WSGID_BUILD_PACKAGES=(apache2 apache2-dev libapr1-dev libaprutil1-dev python3-dev pkg-config
     autoconf automake libtool g++ make)
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build the fuzz targets.
 # curl (built with nghttp2) is the integration tests' HTTP/2 client; openssl makes their TLS

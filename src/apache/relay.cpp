@@ -6,9 +6,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
+#include <span>
 #include <utility>
-#include <vector>
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -39,6 +40,9 @@ constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
 /// response-buffer-size= is reached), so memory per request stays bounded and client
 /// back-pressure reaches the daemon.
 constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
+
+/// The read buffer serves both directions.
+constexpr std::size_t kReadBufferBytes = std::max(kDaemonReadSize, kBodyReadSize);
 
 /// After the response is complete, how long to wait for the socket to take the rest of the
 /// request stream (the tail of a BodyChunk and the BodyEnd). The daemon discards those frames
@@ -188,7 +192,10 @@ private:
     protocol::FrameDecoder decoder_;
     std::string out_;         ///< request bytes not yet written
     std::size_t outPos_ = 0;  ///< how much of out_ is written
-    std::vector<char> buf_;   ///< body and response read buffer
+    /// Body and response read buffer, kReadBufferBytes. Left uninitialised, so only the bytes
+    /// reads write are ever touched: zero-filled, it kept 64 KiB resident in each of an httpd
+    /// child's malloc arenas (docs/performance.md, "Memory").
+    std::unique_ptr<char[]> buf_;
 
     bool headRequest_ = false;  ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
     bool acceptFiles_ = false;  ///< the request passes files (protocol::passesFiles)
@@ -228,7 +235,7 @@ void Relay::refill() {
         queueBodyEnd(true);
         return;
     }
-    auto n = source_.read(std::span<char>(buf_.data(), kBodyReadSize));
+    auto n = source_.read(std::span<char>(buf_.get(), kBodyReadSize));
     if (!n) {
         // Tell the daemon (best effort, without waiting) and stop: the client is gone or
         // httpd already answered it (e.g. 413), so the response has nowhere to go.
@@ -242,7 +249,7 @@ void Relay::refill() {
         return;
     }
     bodyBytesRead_ += n.value();
-    queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.data(), n.value()));
+    queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.get(), n.value()));
 }
 
 void Relay::writeSome() {
@@ -510,7 +517,8 @@ void Relay::pumpResponse() {
         // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
         // anything else is looked at, so none leaks on any path.
         common::ReceivedDescriptor received;
-        const ssize_t n = common::receiveWithDescriptor(conn_.fd(), buf_, received);
+        const ssize_t n = common::receiveWithDescriptor(
+            conn_.fd(), std::span<char>(buf_.get(), kReadBufferBytes), received);
         if (n <= 0 && (received.fd || received.tooMany())) {
             fail(RelayOutcome::Malformed, "a descriptor without bytes");
             return;
@@ -518,7 +526,7 @@ void Relay::pumpResponse() {
         if (n > 0) {
             const std::size_t from = receivedBytes_;
             receivedBytes_ += static_cast<std::size_t>(n);
-            decoder_.feed(std::string_view(buf_.data(), static_cast<std::size_t>(n)));
+            decoder_.feed(std::string_view(buf_.get(), static_cast<std::size_t>(n)));
             // Frames that began before this read go with what came before it: so how the
             // kernel cut the reads does not decide which descriptor a frame sees.
             processFrames(from);
@@ -684,7 +692,7 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     headRequest_ = isHeadRequest(head);
     acceptFiles_ = protocol::passesFiles(head);
-    buf_.resize(std::max(kDaemonReadSize, kBodyReadSize));
+    buf_ = std::make_unique_for_overwrite<char[]>(kReadBufferBytes);
     queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
     headFrameSize_ = out_.size();
     request_ = head.contentLength == 0 ? RequestState::HeadOnly : RequestState::BodyNotAsked;

@@ -22,6 +22,7 @@
 #include "daemon/application.h"
 #include "daemon/args_pipe.h"
 #include "daemon/log_sink_stderr.h"
+#include "daemon/malloc_arenas.h"
 #include "daemon/privileges.h"
 #include "daemon/process_tuning.h"
 #include "daemon/resource_limits.h"
@@ -216,6 +217,8 @@ int runServiceScripts(python::Runtime& runtime, SignalWatcher& watcher,
 }
 
 int run(int argc, char** argv) {
+    // First, while this is the only thread: the limit applies to every arena made from now on.
+    (void)limitMallocArenas();
     StderrLogSink bootstrapLog(kBootstrapLogRank);
 
     // exec kept httpd's blocked mask and ignored signals; start clean, then catch ours at once

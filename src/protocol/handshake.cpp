@@ -1,14 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Handshake payloads and the proof. HMAC-SHA256 comes from OpenSSL's libcrypto, which every
-// Debian apache2 already loads for mod_ssl. Pure: no syscalls, no httpd, no Python.
+// Handshake payloads and the proof (HMAC-SHA256 from common/sha256.h). Pure: no syscalls, no
+// httpd, no Python.
 #include "protocol/handshake.h"
 
-#include <stdexcept>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "common/sha256.h"
 #include "protocol/codec.h"
 
 namespace wsgid::protocol {
@@ -96,21 +91,6 @@ Result<HelloAck> decodeHelloAck(std::string_view payload) {
     return a;
 }
 
-std::array<std::uint8_t, 32> hmacSha256(std::string_view key, std::string_view message) {
-    std::array<std::uint8_t, 32> out{};
-    unsigned int len = 0;
-    // One-shot HMAC(): not deprecated in OpenSSL 3, no context to manage.
-    const unsigned char* ok = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                                   reinterpret_cast<const unsigned char*>(message.data()),
-                                   message.size(), out.data(), &len);
-    if (ok == nullptr || len != out.size()) {
-        // Only an OpenSSL without SHA-256 (or out of memory) gets here; never return a
-        // predictable proof.
-        throw std::runtime_error("HMAC-SHA256 failed");
-    }
-    return out;
-}
-
 Proof helloProof(const Secret& secret, std::string_view group, const Nonce& nonce,
                  std::uint32_t managerPid, std::uint32_t generation) {
     std::string message;
@@ -120,12 +100,13 @@ Proof helloProof(const Secret& secret, std::string_view group, const Nonce& nonc
     putBytes(w, nonce);
     w.u32(managerPid);
     w.u32(generation);
-    return hmacSha256(std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()),
-                      message);
+    return common::hmacSha256(
+        std::string_view(reinterpret_cast<const char*>(secret.data()), secret.size()), message);
 }
 
 bool proofsEqual(const Proof& a, const Proof& b) noexcept {
-    return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+    static_assert(kProofSize == common::kSha256Bytes);
+    return common::digestsEqual(a, b);
 }
 
 }  // namespace wsgid::protocol

@@ -63,7 +63,4 @@ Proof helloProof(const Secret& secret, std::string_view group, const Nonce& nonc
 /// Compares two proofs in constant time (no early exit a peer could time).
 [[nodiscard]] bool proofsEqual(const Proof& a, const Proof& b) noexcept;
 
-/// HMAC-SHA256 of `message` with `key` (exposed for the RFC 4231 test vectors).
-std::array<std::uint8_t, 32> hmacSha256(std::string_view key, std::string_view message);
-
 }  // namespace wsgid::protocol
