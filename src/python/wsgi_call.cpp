@@ -53,6 +53,15 @@ std::optional<Rejection> latin1Bytes(PyObject* value, const char* what, std::str
         return Rejection{PyExc_TypeError,
                          std::string(what) + " must be str, not " + Py_TYPE(value)->tp_name};
     }
+    if (PyUnicode_READY(value) != 0) {
+        PyErr_Clear();  // the encoding below fails as well, and says why
+    } else if (PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND) {
+        // One byte per character (code points below 256): the str's own data are its latin-1
+        // encoding, so no bytes object is made for it.
+        out.assign(reinterpret_cast<const char*>(PyUnicode_1BYTE_DATA(value)),
+                   static_cast<std::size_t>(PyUnicode_GET_LENGTH(value)));
+        return std::nullopt;
+    }
     PyRef bytes = PyRef::steal(PyUnicode_AsLatin1String(value));
     if (!bytes) {
         PyErr_Clear();

@@ -447,6 +447,24 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("'200 OK', [('Content-Length', 'ten')]", "invalid Content-Length"),
         std::make_pair("'200 OK', [('Content-Length', '-1')]", "invalid Content-Length")));
 
+TEST(StartResponse, Latin1TextAndStrSubclassesAreSentAsTheirLatin1Bytes) {
+    FakeRequestIo io;
+    const auto outcome = runApp(R"PY(
+class Text(str):
+    pass
+def application(environ, start_response):
+    start_response(Text('200 OK'), [('X-Latin', 'caf\xe9'), (Text('X-Sub'), Text('v\xff')),
+                                    ('X-Ascii', 'plain'), ('X-Empty', '')])
+    return [b'x']
+)PY",
+                                io);
+    EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+    EXPECT_EQ(io.status, "200 OK");
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"X-Latin", "caf\xe9"}, {"X-Sub", "v\xff"}, {"X-Ascii", "plain"}, {"X-Empty", ""}};
+    EXPECT_EQ(io.headers, expected);
+}
+
 TEST(StartResponse, InvalidResponseLogsTheAppsTraceback) {
     FakeRequestIo io;
     testLog().clear();
