@@ -43,7 +43,7 @@ TEST(EnvironNames, EveryNameIsWithinAFewBucketsOfItsHash) {
         }
         longest = std::max(longest, (at - home) & (python::kEnvironIndexBuckets - 1));
     }
-    EXPECT_LE(longest, 4U);
+    EXPECT_LE(longest, 2U);
 }
 
 TEST(EnvironNames, OtherNamesAreNotFound) {
