@@ -64,15 +64,15 @@ PyRef decodeEnvironValue(std::string_view bytes, ValueDecoding decoding) {
 bool EnvironCache::create() {
     for (std::size_t i = 0; i < kEnvironNames.size(); ++i) {
         const std::string_view name = kEnvironNames[i].name;
-        PyObject* key =
+        PyObject* text =
             PyUnicode_DecodeLatin1(name.data(), static_cast<Py_ssize_t>(name.size()), nullptr);
-        if (key == nullptr) {
+        if (text == nullptr) {
             return false;
         }
         // Interned: the dict lookups apps make with literal keys compare by identity first, and
         // the hash is computed once.
-        PyUnicode_InternInPlace(&key);
-        keys_[i] = PyRef::steal(key);
+        PyUnicode_InternInPlace(&text);
+        keys_[i] = PyRef::steal(text);
     }
     wsgiVersion_ = PyRef::steal(Py_BuildValue("(ii)", 1, 0));
     http_ = PyRef::steal(PyUnicode_InternFromString("http"));

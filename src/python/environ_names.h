@@ -33,133 +33,130 @@ struct EnvironName {
     ValueDecoding decoding;
 };
 
-namespace environ_names_detail {
-
-constexpr EnvironName repeating(std::string_view name) {
+/// A name whose value usually repeats (see EnvironName::valueRepeats).
+constexpr EnvironName repeatingValue(std::string_view name) {
     return {name, true, ValueDecoding::Latin1};
 }
+/// A file system path whose value usually repeats.
 constexpr EnvironName repeatingPath(std::string_view name) {
     return {name, true, ValueDecoding::FileSystem};
 }
-constexpr EnvironName varying(std::string_view name) {
+/// A name whose value changes from request to request, or must not be kept.
+constexpr EnvironName varyingValue(std::string_view name) {
     return {name, false, ValueDecoding::Latin1};
 }
-
-}  // namespace environ_names_detail
 
 /// Every known name, sorted by bytes (which proves there is no duplicate). The HTTP_* names are
 /// those of the headers browsers, proxies and API clients commonly send; any other name still
 /// works, its key is made for each request.
-inline constexpr auto kEnvironNames = [] {
-    using namespace environ_names_detail;
-    return std::to_array<EnvironName>({
-        repeating("AUTH_TYPE"),
-        varying("CONTENT_LENGTH"),
-        repeating("CONTENT_TYPE"),
-        repeating("CONTEXT_DOCUMENT_ROOT"),
-        repeating("CONTEXT_PREFIX"),
-        repeatingPath("DOCUMENT_ROOT"),
-        repeating("GATEWAY_INTERFACE"),
-        repeating("HTTP_ACCEPT"),
-        repeating("HTTP_ACCEPT_CHARSET"),
-        repeating("HTTP_ACCEPT_ENCODING"),
-        repeating("HTTP_ACCEPT_LANGUAGE"),
-        varying("HTTP_AUTHORIZATION"),
-        repeating("HTTP_CACHE_CONTROL"),
-        repeating("HTTP_CONNECTION"),
-        repeating("HTTP_CONTENT_ENCODING"),
-        varying("HTTP_COOKIE"),
-        repeating("HTTP_DNT"),
-        repeating("HTTP_EXPECT"),
-        varying("HTTP_FORWARDED"),
-        repeating("HTTP_HOST"),
-        varying("HTTP_IF_MATCH"),
-        varying("HTTP_IF_MODIFIED_SINCE"),
-        varying("HTTP_IF_NONE_MATCH"),
-        varying("HTTP_IF_RANGE"),
-        varying("HTTP_IF_UNMODIFIED_SINCE"),
-        repeating("HTTP_ORIGIN"),
-        repeating("HTTP_PRAGMA"),
-        varying("HTTP_PROXY_AUTHORIZATION"),
-        varying("HTTP_RANGE"),
-        varying("HTTP_REFERER"),
-        repeating("HTTP_SEC_CH_UA"),
-        repeating("HTTP_SEC_CH_UA_MOBILE"),
-        repeating("HTTP_SEC_CH_UA_PLATFORM"),
-        repeating("HTTP_SEC_FETCH_DEST"),
-        repeating("HTTP_SEC_FETCH_MODE"),
-        repeating("HTTP_SEC_FETCH_SITE"),
-        repeating("HTTP_SEC_FETCH_USER"),
-        repeating("HTTP_TE"),
-        varying("HTTP_TRACEPARENT"),
-        varying("HTTP_TRACESTATE"),
-        repeating("HTTP_TRANSFER_ENCODING"),
-        repeating("HTTP_UPGRADE"),
-        repeating("HTTP_UPGRADE_INSECURE_REQUESTS"),
-        repeating("HTTP_USER_AGENT"),
-        repeating("HTTP_VIA"),
-        varying("HTTP_X_CSRFTOKEN"),
-        varying("HTTP_X_FORWARDED_FOR"),
-        repeating("HTTP_X_FORWARDED_HOST"),
-        repeating("HTTP_X_FORWARDED_PORT"),
-        repeating("HTTP_X_FORWARDED_PROTO"),
-        repeating("HTTP_X_FORWARDED_SERVER"),
-        varying("HTTP_X_REAL_IP"),
-        repeating("HTTP_X_REQUESTED_WITH"),
-        varying("HTTP_X_REQUEST_ID"),
-        repeating("PATH"),
-        varying("PATH_INFO"),
-        varying("QUERY_STRING"),
-        varying("REDIRECT_QUERY_STRING"),
-        varying("REDIRECT_REMOTE_USER"),
-        repeating("REDIRECT_STATUS"),
-        varying("REDIRECT_URL"),
-        repeating("REMOTE_ADDR"),
-        repeating("REMOTE_HOST"),
-        varying("REMOTE_PORT"),
-        varying("REMOTE_USER"),
-        repeating("REQUEST_METHOD"),
-        repeating("REQUEST_SCHEME"),
-        varying("REQUEST_URI"),
-        repeatingPath("SCRIPT_FILENAME"),
-        repeating("SCRIPT_NAME"),
-        repeating("SERVER_ADDR"),
-        repeating("SERVER_ADMIN"),
-        repeating("SERVER_NAME"),
-        repeating("SERVER_PORT"),
-        repeating("SERVER_PROTOCOL"),
-        repeating("SERVER_SIGNATURE"),
-        repeating("SERVER_SOFTWARE"),
-        varying("UNIQUE_ID"),
-        repeating("mod_wsgi.application_group"),
-        repeating("mod_wsgi.callable_object"),
-        varying("mod_wsgi.daemon_start"),
-        repeating("mod_wsgi.enable_sendfile"),
-        repeating("mod_wsgi.handler_script"),
-        repeating("mod_wsgi.ignore_activity"),
-        repeating("mod_wsgi.mount_point"),
-        varying("mod_wsgi.path_info"),
-        repeating("mod_wsgi.process_group"),
-        varying("mod_wsgi.queue_start"),
-        repeating("mod_wsgi.request_handler"),
-        varying("mod_wsgi.request_id"),
-        varying("mod_wsgi.request_start"),
-        repeating("mod_wsgi.script_name"),
-        repeating("mod_wsgi.script_reloading"),
-        repeating("mod_wsgi.version"),
-        repeating("mod_wsgid.version"),
-        varying("wsgi.errors"),
-        repeating("wsgi.file_wrapper"),
-        varying("wsgi.input"),
-        repeating("wsgi.input_terminated"),
-        repeating("wsgi.multiprocess"),
-        repeating("wsgi.multithread"),
-        repeating("wsgi.run_once"),
-        repeating("wsgi.url_scheme"),
-        repeating("wsgi.version"),
-    });
-}();
+inline constexpr std::array<EnvironName, 104> kEnvironNames = {{
+    repeatingValue("AUTH_TYPE"),
+    varyingValue("CONTENT_LENGTH"),
+    repeatingValue("CONTENT_TYPE"),
+    repeatingValue("CONTEXT_DOCUMENT_ROOT"),
+    repeatingValue("CONTEXT_PREFIX"),
+    repeatingPath("DOCUMENT_ROOT"),
+    repeatingValue("GATEWAY_INTERFACE"),
+    repeatingValue("HTTP_ACCEPT"),
+    repeatingValue("HTTP_ACCEPT_CHARSET"),
+    repeatingValue("HTTP_ACCEPT_ENCODING"),
+    repeatingValue("HTTP_ACCEPT_LANGUAGE"),
+    varyingValue("HTTP_AUTHORIZATION"),
+    repeatingValue("HTTP_CACHE_CONTROL"),
+    repeatingValue("HTTP_CONNECTION"),
+    repeatingValue("HTTP_CONTENT_ENCODING"),
+    varyingValue("HTTP_COOKIE"),
+    repeatingValue("HTTP_DNT"),
+    repeatingValue("HTTP_EXPECT"),
+    varyingValue("HTTP_FORWARDED"),
+    repeatingValue("HTTP_HOST"),
+    varyingValue("HTTP_IF_MATCH"),
+    varyingValue("HTTP_IF_MODIFIED_SINCE"),
+    varyingValue("HTTP_IF_NONE_MATCH"),
+    varyingValue("HTTP_IF_RANGE"),
+    varyingValue("HTTP_IF_UNMODIFIED_SINCE"),
+    repeatingValue("HTTP_ORIGIN"),
+    repeatingValue("HTTP_PRAGMA"),
+    varyingValue("HTTP_PROXY_AUTHORIZATION"),
+    varyingValue("HTTP_RANGE"),
+    varyingValue("HTTP_REFERER"),
+    repeatingValue("HTTP_SEC_CH_UA"),
+    repeatingValue("HTTP_SEC_CH_UA_MOBILE"),
+    repeatingValue("HTTP_SEC_CH_UA_PLATFORM"),
+    repeatingValue("HTTP_SEC_FETCH_DEST"),
+    repeatingValue("HTTP_SEC_FETCH_MODE"),
+    repeatingValue("HTTP_SEC_FETCH_SITE"),
+    repeatingValue("HTTP_SEC_FETCH_USER"),
+    repeatingValue("HTTP_TE"),
+    varyingValue("HTTP_TRACEPARENT"),
+    varyingValue("HTTP_TRACESTATE"),
+    repeatingValue("HTTP_TRANSFER_ENCODING"),
+    repeatingValue("HTTP_UPGRADE"),
+    repeatingValue("HTTP_UPGRADE_INSECURE_REQUESTS"),
+    repeatingValue("HTTP_USER_AGENT"),
+    repeatingValue("HTTP_VIA"),
+    varyingValue("HTTP_X_CSRFTOKEN"),
+    varyingValue("HTTP_X_FORWARDED_FOR"),
+    repeatingValue("HTTP_X_FORWARDED_HOST"),
+    repeatingValue("HTTP_X_FORWARDED_PORT"),
+    repeatingValue("HTTP_X_FORWARDED_PROTO"),
+    repeatingValue("HTTP_X_FORWARDED_SERVER"),
+    varyingValue("HTTP_X_REAL_IP"),
+    repeatingValue("HTTP_X_REQUESTED_WITH"),
+    varyingValue("HTTP_X_REQUEST_ID"),
+    repeatingValue("PATH"),
+    varyingValue("PATH_INFO"),
+    varyingValue("QUERY_STRING"),
+    varyingValue("REDIRECT_QUERY_STRING"),
+    varyingValue("REDIRECT_REMOTE_USER"),
+    repeatingValue("REDIRECT_STATUS"),
+    varyingValue("REDIRECT_URL"),
+    repeatingValue("REMOTE_ADDR"),
+    repeatingValue("REMOTE_HOST"),
+    varyingValue("REMOTE_PORT"),
+    varyingValue("REMOTE_USER"),
+    repeatingValue("REQUEST_METHOD"),
+    repeatingValue("REQUEST_SCHEME"),
+    varyingValue("REQUEST_URI"),
+    repeatingPath("SCRIPT_FILENAME"),
+    repeatingValue("SCRIPT_NAME"),
+    repeatingValue("SERVER_ADDR"),
+    repeatingValue("SERVER_ADMIN"),
+    repeatingValue("SERVER_NAME"),
+    repeatingValue("SERVER_PORT"),
+    repeatingValue("SERVER_PROTOCOL"),
+    repeatingValue("SERVER_SIGNATURE"),
+    repeatingValue("SERVER_SOFTWARE"),
+    varyingValue("UNIQUE_ID"),
+    repeatingValue("mod_wsgi.application_group"),
+    repeatingValue("mod_wsgi.callable_object"),
+    varyingValue("mod_wsgi.daemon_start"),
+    repeatingValue("mod_wsgi.enable_sendfile"),
+    repeatingValue("mod_wsgi.handler_script"),
+    repeatingValue("mod_wsgi.ignore_activity"),
+    repeatingValue("mod_wsgi.mount_point"),
+    varyingValue("mod_wsgi.path_info"),
+    repeatingValue("mod_wsgi.process_group"),
+    varyingValue("mod_wsgi.queue_start"),
+    repeatingValue("mod_wsgi.request_handler"),
+    varyingValue("mod_wsgi.request_id"),
+    varyingValue("mod_wsgi.request_start"),
+    repeatingValue("mod_wsgi.script_name"),
+    repeatingValue("mod_wsgi.script_reloading"),
+    repeatingValue("mod_wsgi.version"),
+    repeatingValue("mod_wsgid.version"),
+    varyingValue("wsgi.errors"),
+    repeatingValue("wsgi.file_wrapper"),
+    varyingValue("wsgi.input"),
+    repeatingValue("wsgi.input_terminated"),
+    repeatingValue("wsgi.multiprocess"),
+    repeatingValue("wsgi.multithread"),
+    repeatingValue("wsgi.run_once"),
+    repeatingValue("wsgi.url_scheme"),
+    repeatingValue("wsgi.version"),
+}};
 
+// Also fails when the count above is larger than the names listed (the rest would be empty).
 static_assert(std::adjacent_find(kEnvironNames.begin(), kEnvironNames.end(),
                                  [](const EnvironName& a, const EnvironName& b) {
                                      return !(a.name < b.name);
@@ -177,10 +174,10 @@ constexpr std::uint32_t environNameHash(std::string_view name) noexcept {
     if (n == 0) {
         return hash;
     }
-    for (const std::size_t i : {n - 1, n >= 2 ? n - 2 : 0, n / 2}) {
-        hash = (hash ^ static_cast<unsigned char>(name[i])) * 16777619U;
-    }
-    return hash;
+    const auto mix = [](std::uint32_t h, char c) {
+        return (h ^ static_cast<unsigned char>(c)) * 16777619U;
+    };
+    return mix(mix(mix(hash, name[n - 1]), name[n >= 2 ? n - 2 : 0]), name[n / 2]);
 }
 
 /// Buckets of kEnvironIndex: a power of two, at least twice the names, so that a lookup probes
@@ -192,7 +189,7 @@ static_assert((kEnvironIndexBuckets & (kEnvironIndexBuckets - 1)) == 0 &&
 
 /// An open-addressing hash table (linear probing) over kEnvironNames: 0 is an empty bucket,
 /// i + 1 is kEnvironNames[i].
-inline constexpr auto kEnvironIndex = [] {
+consteval std::array<std::uint8_t, kEnvironIndexBuckets> makeEnvironIndex() {
     std::array<std::uint8_t, kEnvironIndexBuckets> buckets{};
     for (std::size_t i = 0; i < kEnvironNames.size(); ++i) {
         std::size_t at = environNameHash(kEnvironNames[i].name) & (kEnvironIndexBuckets - 1);
@@ -202,7 +199,8 @@ inline constexpr auto kEnvironIndex = [] {
         buckets[at] = static_cast<std::uint8_t>(i + 1);
     }
     return buckets;
-}();
+}
+inline constexpr std::array<std::uint8_t, kEnvironIndexBuckets> kEnvironIndex = makeEnvironIndex();
 
 /// The index of `name` in kEnvironNames, or std::nullopt for a name not in it.
 constexpr std::optional<std::size_t> environNameIndex(std::string_view name) noexcept {
