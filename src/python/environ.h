@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The PEP 3333 environ dict of one request: the CGI variables from WsgiRequest plus the wsgi.*
-// and mod_wsgi.* keys. Python objects only; call with the GIL held.
+// and mod_wsgi.* keys, with the keys and constant values of the interpreter's EnvironCache.
+// Python objects only; call with the GIL held.
 #pragma once
 
 #include "python/python.h"
 
 #include <string_view>
 
+#include "python/environ_cache.h"
 #include "python/py_ref.h"
 #include "python/request_io.h"
 
@@ -29,8 +31,10 @@ struct EnvironObjects {
 /// Whether a CGI HTTPS value means TLS: "on" or "1", in any case (what mod_ssl and proxies set).
 bool httpsIsOn(std::string_view value) noexcept;
 
-/// Builds the environ dict. Empty PyRef with a Python exception set on failure. GIL held.
+/// Builds the environ dict, its keys in the order of request.environ, then the wsgi.* and
+/// mod_wsgi.* ones. `cache` is that of the current interpreter. Empty PyRef with a Python
+/// exception set on failure. GIL held.
 PyRef buildEnviron(const WsgiRequest& request, const EnvironSettings& settings,
-                   const EnvironObjects& objects);
+                   const EnvironObjects& objects, EnvironCache& cache);
 
 }  // namespace wsgid::python

@@ -247,7 +247,8 @@ CallOutcome runHookCall(PyObject* function, const WsgiRequest& request, RequestI
     }
     if (errors) {
         environ = buildEnviron(request, context.environ,
-                               {input.get(), errors.get(), context.types.fileWrapper.get()});
+                               {input.get(), errors.get(), context.types.fileWrapper.get()},
+                               context.types.environ);
     }
     const bool dispatch = hook == common::kDispatch;
     HookAnswer called{.answer = std::nullopt, .raised = true, .why = {}};

@@ -61,7 +61,7 @@ public:
     /// Whether this is the main interpreter (%{GLOBAL}). Any thread.
     [[nodiscard]] bool isMain() const noexcept { return group_.empty(); }
     /// The WSGI types of this interpreter; use with its GIL.
-    [[nodiscard]] const WsgiTypes& types() const noexcept { return types_; }
+    [[nodiscard]] WsgiTypes& types() noexcept { return types_; }
     /// The script cache of this interpreter; use with its GIL.
     [[nodiscard]] ScriptLoader& scripts() noexcept { return scripts_; }
     /// The mod_wsgi module of this interpreter; use with its GIL.

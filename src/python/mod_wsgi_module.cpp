@@ -509,8 +509,12 @@ common::Status ModWsgiModule::create(const ModWsgiFacts& facts) {
     signal_ = get("_signal");
     eventCallbacks_ = get("event_callbacks");
     requestTimeout_ = get("RequestTimeout");
+    current_ = get("_current");
+    activeRequests_ = get("active_requests");
     if (!requestTimeout_ || !begin_ || !responseStarted_ || !exception_ || !finish_ || !stopping_ ||
-        !signal_ || !eventCallbacks_ || !PyList_Check(eventCallbacks_.get())) {
+        !signal_ || !eventCallbacks_ || !PyList_Check(eventCallbacks_.get()) || !current_ ||
+        !PyContextVar_CheckExact(current_.get()) || !activeRequests_ ||
+        !PyDict_CheckExact(activeRequests_.get())) {
         clear();
         return {common::ErrorCode::Internal, "the mod_wsgi module lacks its hooks"};
     }
@@ -537,14 +541,40 @@ PyRef ModWsgiModule::call(const PyRef& fn, PyObject* args) noexcept {
 ModWsgiModule::Request ModWsgiModule::requestStarted(std::string_view requestId, PyObject* environ,
                                                      PyObject* application) {
     PyRef id = text(requestId);
+    if (id && !hasSubscribers()) {
+        if (Request started = beginHere(PyRef::borrow(id.get()), application); started.state) {
+            return started;
+        }
+    }
     PyRef result =
         id ? call(begin_, Py_BuildValue("(OOO)", id.get(), environ, application)) : PyRef();
     if (!result || !PyTuple_Check(result.get()) || PyTuple_GET_SIZE(result.get()) != 2) {
         PyErr_Clear();
-        return {PyRef::borrow(application), PyRef()};
+        return {PyRef::borrow(application), PyRef(), PyRef()};
     }
     return {PyRef::borrow(PyTuple_GET_ITEM(result.get(), 0)),
-            PyRef::borrow(PyTuple_GET_ITEM(result.get(), 1))};
+            PyRef::borrow(PyTuple_GET_ITEM(result.get(), 1)), std::move(id)};
+}
+
+// What _begin does when no one subscribed: data = {}, token = _current.set(data),
+// active_requests[request_id] = data, and the state (token, time.time()) _finish takes.
+ModWsgiModule::Request ModWsgiModule::beginHere(PyRef id, PyObject* application) noexcept {
+    PyRef data = PyRef::steal(PyDict_New());
+    PyRef token = data ? PyRef::steal(PyContextVar_Set(current_.get(), data.get())) : PyRef();
+    if (!token) {
+        PyErr_Clear();
+        return {};
+    }
+    PyRef start = PyRef::steal(PyFloat_FromDouble(wallNow()));
+    PyRef state = start ? PyRef::steal(PyTuple_Pack(2, token.get(), start.get())) : PyRef();
+    if (!state || PyDict_SetItem(activeRequests_.get(), id.get(), data.get()) != 0) {
+        PyErr_Clear();
+        if (PyContextVar_Reset(current_.get(), token.get()) != 0) {
+            PyErr_Clear();
+        }
+        return {};
+    }
+    return {PyRef::borrow(application), std::move(state), std::move(id)};
 }
 
 void ModWsgiModule::responseStarted(std::string_view requestId, PyObject* status, PyObject* headers,
@@ -575,14 +605,30 @@ void ModWsgiModule::requestException(std::string_view requestId, const PyErrorIn
 
 void ModWsgiModule::requestFinished(std::string_view requestId, const Request& request,
                                     int status) {
-    if (!request.state) {
+    if (!request.state || (!hasSubscribers() && finishHere(request))) {
         return;
     }
-    PyRef id = text(requestId);
+    PyRef id = request.id ? PyRef::borrow(request.id.get()) : text(requestId);
     if (id) {
         (void)call(finish_, Py_BuildValue("(OOi)", id.get(), request.state.get(), status));
     }
     PyErr_Clear();
+}
+
+// What _finish does when no one subscribed: active_requests.pop(request_id, None), then
+// _current.reset(token); a failure is reported as the module's would be.
+bool ModWsgiModule::finishHere(const Request& request) noexcept {
+    PyObject* state = request.state.get();
+    if (!request.id || !PyTuple_CheckExact(state) || PyTuple_GET_SIZE(state) != 2) {
+        return false;
+    }
+    if (PyDict_DelItem(activeRequests_.get(), request.id.get()) != 0) {
+        PyErr_Clear();  // not there: pop(request_id, None)
+    }
+    if (PyContextVar_Reset(current_.get(), PyTuple_GET_ITEM(state, 0)) != 0) {
+        PyErr_WriteUnraisable(finish_.get());
+    }
+    return true;
 }
 
 void ModWsgiModule::processStopping(std::string_view reason) {
@@ -610,11 +656,13 @@ void ModWsgiModule::clear() noexcept {
     signal_.reset();
     eventCallbacks_.reset();
     requestTimeout_.reset();
+    current_.reset();
+    activeRequests_.reset();
 }
 
 void ModWsgiModule::abandon() noexcept {
     for (PyRef* ref : {&begin_, &responseStarted_, &exception_, &finish_, &stopping_, &signal_,
-                       &eventCallbacks_, &requestTimeout_}) {
+                       &eventCallbacks_, &requestTimeout_, &current_, &activeRequests_}) {
         (void)ref->release();
     }
 }

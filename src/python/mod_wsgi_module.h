@@ -44,11 +44,13 @@ public:
     struct Request {
         PyRef application;  ///< what to call: the app, or what a request_started subscriber put
         PyRef state;        ///< opaque: the request_data token and start time
+        PyRef id;           ///< the request id as a str, made once for both hooks
     };
 
     /// A request begins on this thread: a fresh request_data() dict, filed in active_requests,
     /// and (with subscribers) the request_started event, whose subscribers may wrap the app.
     /// Falls back to `application` itself if the module's own code fails (logged to sys.stderr).
+    /// Without subscribers the work is done here, without running the module's Python code.
     Request requestStarted(std::string_view requestId, PyObject* environ, PyObject* application);
     /// The response_started event (start_response was accepted); only with subscribers.
     void responseStarted(std::string_view requestId, PyObject* status, PyObject* headers,
@@ -57,6 +59,7 @@ public:
     void requestException(std::string_view requestId, const PyErrorInfo& error);
     /// The request ended: the request_finished event (with subscribers), then the request is
     /// removed from active_requests and request_data() no longer answers on this thread.
+    /// Without subscribers (by then) the work is done here, as in requestStarted.
     void requestFinished(std::string_view requestId, const Request& request, int status);
     /// The process stops: the process_stopping event to subscribe_shutdown and subscribe_events
     /// callbacks, with `reason` as shutdown_reason (mod_wsgi's names, e.g. "shutdown_signal").
@@ -78,6 +81,11 @@ private:
     /// Calls the module function `fn` with `args` (a new tuple, stolen); a failure of our own
     /// code is reported through sys.stderr and cleared. The result, or an empty PyRef.
     PyRef call(const PyRef& fn, PyObject* args) noexcept;
+    /// _begin without subscribers: the same state, no Python frame. An empty state (no
+    /// exception set, nothing changed) when it failed.
+    Request beginHere(PyRef id, PyObject* application) noexcept;
+    /// _finish without subscribers; false (nothing done) when the module's code must run.
+    bool finishHere(const Request& request) noexcept;
 
     PyRef begin_;
     PyRef responseStarted_;
@@ -87,6 +95,8 @@ private:
     PyRef signal_;
     PyRef eventCallbacks_;  ///< the module's event_callbacks list
     PyRef requestTimeout_;  ///< the module's RequestTimeout class
+    PyRef current_;         ///< the module's _current ContextVar (request_data())
+    PyRef activeRequests_;  ///< the module's active_requests dict
 };
 
 }  // namespace wsgid::python

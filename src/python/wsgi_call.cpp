@@ -53,6 +53,15 @@ std::optional<Rejection> latin1Bytes(PyObject* value, const char* what, std::str
         return Rejection{PyExc_TypeError,
                          std::string(what) + " must be str, not " + Py_TYPE(value)->tp_name};
     }
+    if (PyUnicode_READY(value) != 0) {
+        PyErr_Clear();  // the encoding below fails as well, and says why
+    } else if (PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND) {
+        // One byte per character (code points below 256): the str's own data are its latin-1
+        // encoding, so no bytes object is made for it.
+        out.assign(reinterpret_cast<const char*>(PyUnicode_1BYTE_DATA(value)),
+                   static_cast<std::size_t>(PyUnicode_GET_LENGTH(value)));
+        return std::nullopt;
+    }
     PyRef bytes = PyRef::steal(PyUnicode_AsLatin1String(value));
     if (!bytes) {
         PyErr_Clear();
@@ -198,7 +207,8 @@ CallOutcome WsgiCall::run(PyObject* app) {
     }
     if (errors) {
         environ = buildEnviron(request_, context_.environ,
-                               {input.get(), errors.get(), context_.types.fileWrapper.get()});
+                               {input.get(), errors.get(), context_.types.fileWrapper.get()},
+                               context_.types.environ);
     }
     if (environ) {
         auto* type = reinterpret_cast<PyTypeObject*>(context_.types.startResponse.get());
@@ -493,7 +503,7 @@ void WsgiCall::callClose(PyObject* result) {
     if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
         return;
     }
-    PyRef close = PyRef::steal(PyObject_GetAttrString(result, "close"));
+    PyRef close = PyRef::steal(PyObject_GetAttr(result, context_.types.closeName.get()));
     if (!close) {
         PyErrorInfo error = fetchError();
         if (!error.matches(PyExc_AttributeError)) {
@@ -696,7 +706,7 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
     startCalled_ = true;
     invalidError_.reset();
     invalidMessage_.clear();
-    return PyObject_GetAttrString(self, "write");
+    return PyObject_GetAttr(self, context_.types.writeName.get());
 }
 
 PyObject* WsgiCall::write(PyObject* data) {
@@ -742,7 +752,9 @@ PyObject* WsgiCall::write(PyObject* data) {
 bool WsgiTypes::create() {
     // Each step runs only if the previous one succeeded (no call with an exception pending).
     return (inputStream = createInputStreamType()) && (errorStream = createErrorStreamType()) &&
-           (fileWrapper = createFileWrapperType()) && (startResponse = createStartResponseType());
+           (fileWrapper = createFileWrapperType()) && (startResponse = createStartResponseType()) &&
+           environ.create() && (writeName = PyRef::steal(PyUnicode_InternFromString("write"))) &&
+           (closeName = PyRef::steal(PyUnicode_InternFromString("close")));
 }
 
 void WsgiTypes::clear() noexcept {
@@ -750,6 +762,9 @@ void WsgiTypes::clear() noexcept {
     errorStream.reset();
     fileWrapper.reset();
     startResponse.reset();
+    environ.clear();
+    writeName.reset();
+    closeName.reset();
 }
 
 void WsgiTypes::abandon() noexcept {
@@ -757,6 +772,9 @@ void WsgiTypes::abandon() noexcept {
     (void)errorStream.release();
     (void)fileWrapper.release();
     (void)startResponse.release();
+    environ.abandon();
+    (void)writeName.release();
+    (void)closeName.release();
 }
 
 PyRef createStartResponseType() {

@@ -17,13 +17,17 @@
 
 namespace wsgid::python {
 
-/// The type objects a request needs, made once per interpreter (heap types are per
-/// interpreter). Holds references: clear() or abandon() them with the GIL of their interpreter.
+/// The type objects and shared strings a request needs, made once per interpreter (heap types
+/// are per interpreter). Holds references: clear() or abandon() them with the GIL of their
+/// interpreter.
 struct WsgiTypes {
     PyRef inputStream;
     PyRef errorStream;
     PyRef fileWrapper;
     PyRef startResponse;
+    EnvironCache environ;
+    PyRef writeName;  ///< "write", interned: the attribute start_response returns
+    PyRef closeName;  ///< "close", interned: the method of a response called at its end
 
     /// Creates all types in the current interpreter; false with a Python exception on failure.
     bool create();
@@ -41,7 +45,7 @@ PyRef createStartResponseType();
 /// What a call needs besides the request: the current interpreter's types, the log and the
 /// per-process environ facts. Everything must outlive the call.
 struct CallContext {
-    const WsgiTypes& types;
+    WsgiTypes& types;
     common::LogSink& log;
     EnvironSettings environ;
     bool subInterpreter = false;  ///< add the %{GLOBAL} hint to ImportErrors

@@ -155,5 +155,57 @@ def application(environ, start_response):
     EXPECT_TRUE(testLog().contains("WG0312", "ValueError: subscriber bug"));
 }
 
+TEST(ModWsgiModule, EachRequestGetsAFreshRequestDataDictWithoutSubscribers) {
+    // Without subscribers the request's state is made natively (ModWsgiModule::beginHere).
+    const char* app = R"PY(
+import mod_wsgi, sys
+def application(environ, start_response):
+    data = mod_wsgi.request_data()
+    seen = (dict(data), mod_wsgi.active_requests.get(environ['mod_wsgi.request_id']) is data,
+            sorted(mod_wsgi.active_requests))
+    data['mark'] = environ['mod_wsgi.request_id']
+    start_response('200 OK', [])
+    return [repr(seen).encode()]
+)PY";
+    for (const char* id : {"req-one", "req-two"}) {
+        FakeRequestIo io;
+        ASSERT_EQ(runIn("modwsgi-fresh", app, io, id).kind, Kind::Completed);
+        EXPECT_EQ(io.sent(), std::string("({}, True, ['") + id + "'])");
+    }
+}
+
+TEST(ModWsgiModule, ASubscriberAddedDuringARequestHearsItFinish) {
+    // The request began without subscribers (natively); its end runs the module's _finish.
+    FakeRequestIo io;
+    ASSERT_EQ(runIn("modwsgi-late", R"PY(
+import mod_wsgi, sys
+def application(environ, start_response):
+    mod_wsgi.request_data()['k'] = 'late'
+    @mod_wsgi.subscribe_events
+    def record(name, **event):
+        if name == 'request_finished':
+            sys.modules['__main__']._wsgid_late = (
+                event['request_id'], event['status'], event['request_data'],
+                event['application_time'] >= 0, event['application_start'] > 0)
+    start_response('202 Accepted', [])
+    return [b'']
+)PY",
+                    io, "req-late")
+                  .kind,
+              Kind::Completed);
+    FakeRequestIo check;
+    ASSERT_EQ(runIn("modwsgi-late", R"PY(
+import mod_wsgi, sys
+def application(environ, start_response):
+    start_response('200 OK', [])
+    return [repr((sys.modules['__main__']._wsgid_late, sorted(mod_wsgi.active_requests),
+                  mod_wsgi.request_data())).encode()]
+)PY",
+                    check, "req-check")
+                  .kind,
+              Kind::Completed);
+    EXPECT_EQ(check.sent(), "(('req-late', 202, {'k': 'late'}, True, True), ['req-check'], {})");
+}
+
 }  // namespace
 }  // namespace wsgid::testing

@@ -3,7 +3,11 @@
 // iteration, close(), Content-Length, errors, wsgi.errors, print() and wsgi.file_wrapper.
 #include "python/python.h"
 
+#include <iterator>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -142,6 +146,163 @@ TEST(WsgiEnviron, RequestProcessGroupWinsOverTheDefault) {
                io, request);
     EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
     EXPECT_EQ(io.sent(), "ok");
+}
+
+TEST(WsgiEnviron, KeysComeInTheRequestsOrderThenTheWsgiAndModWsgiOnes) {
+    FakeRequestIo io;
+    const auto outcome = runApp(checkingApp(R"PY(
+    expected = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME',
+                'SERVER_PORT', 'SERVER_PROTOCOL', 'HTTP_X_OWN', 'wsgi.version', 'wsgi.url_scheme',
+                'wsgi.input', 'wsgi.input_terminated', 'wsgi.errors', 'wsgi.multithread',
+                'wsgi.multiprocess', 'wsgi.run_once', 'wsgi.file_wrapper', 'mod_wsgi.version',
+                'mod_wsgid.version', 'mod_wsgi.process_group', 'mod_wsgi.application_group',
+                'mod_wsgi.callable_object', 'mod_wsgi.request_id', 'mod_wsgi.daemon_start',
+                'mod_wsgi.script_name', 'mod_wsgi.path_info']
+    check(list(environ) == expected, repr(list(environ)))
+)PY"),
+                                io, requestWith({{"HTTP_X_OWN", "1"}}));
+    EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+    EXPECT_EQ(io.sent(), "ok");
+}
+
+// The checks of KnownKeysAreInternedInEveryInterpreter.
+constexpr const char* kInternedKeyChecks = R"PY(
+    import sys
+    for key in environ:
+        if key in ('REQUEST_METHOD', 'SERVER_NAME', 'HTTP_HOST', 'wsgi.version', 'wsgi.input',
+                   'mod_wsgi.request_id', 'mod_wsgi.script_name'):
+            check(sys.intern(key) is key, key + ' not interned')
+    check(environ['HTTP_HOST'] == 'example.org', 'HTTP_HOST')
+    check(environ['wsgi.version'] == (1, 0), 'version')
+)PY";
+
+class KnownKeys : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KnownKeys, AreInternedInEveryInterpreter) {
+    for (int round = 0; round < 2; ++round) {
+        FakeRequestIo io;
+        python::WsgiRequest request = requestWith({{"HTTP_HOST", "example.org"}});
+        request.applicationGroup = GetParam();
+        const auto outcome = runApp(checkingApp(kInternedKeyChecks), io, request);
+        EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+        EXPECT_EQ(io.sent(), "ok") << "round " << round;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(WsgiEnviron, KnownKeys, ::testing::Values("", "environ-cache"));
+
+// A Python str literal whose characters are `bytes` (latin-1), every byte escaped.
+std::string latin1Literal(std::string_view bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        out += "\\x";
+        out += kHex[b >> 4];
+        out += kHex[b & 15];
+    }
+    return out + "'";
+}
+
+// An app that checks environ[key] == the latin-1 text of the bytes for each of `latin1`, and
+// == os.fsdecode(bytes) for each of `paths`; and, if an earlier such app ran in this
+// interpreter, that each of `shared` is the very object that app saw.
+std::string repeatApp(const std::vector<std::pair<std::string, std::string>>& latin1,
+                      const std::vector<std::pair<std::string, std::string>>& paths,
+                      const std::vector<std::string>& shared) {
+    std::string checks =
+        "    import os, sys\n"
+        "    previous = getattr(sys, '_wsgid_test_previous', None)\n"
+        "    sys._wsgid_test_previous = dict(environ)\n";
+    for (const auto& [key, bytes] : latin1) {
+        checks += "    check(environ.get('" + key + "') == " + latin1Literal(bytes) + ", '" + key +
+                  " ' + repr(environ.get('" + key + "')))\n";
+    }
+    for (const auto& [key, bytes] : paths) {
+        checks += "    check(environ.get('" + key + "') == os.fsdecode(" + latin1Literal(bytes) +
+                  ".encode('latin-1')), '" + key + " ' + repr(environ.get('" + key + "')))\n";
+    }
+    for (const auto& key : shared) {
+        checks += "    check(previous is None or previous['" + key + "'] is environ['" + key +
+                  "'], '" + key + " not shared')\n";
+    }
+    return checkingApp(checks);
+}
+
+TEST(WsgiEnviron, RepeatingValuesAreSharedWhileTheirBytesStayTheSameAndFollowEveryChange) {
+    const std::string longAccept(300, 'a');  // above kMaxReusedValueBytes: never kept
+    const std::vector<std::pair<std::string, std::string>> first = {
+        {"HTTP_USER_AGENT", "agent/\xe9"},
+        {"HTTP_ACCEPT", longAccept},
+        {"HTTP_X_OWN", "own"},
+        {"HTTP_COOKIE", "a=1"},
+        {"DOCUMENT_ROOT", "/srv/caf\xc3\xa9"},
+        {"SCRIPT_FILENAME", "/srv/app.wsgi"},
+    };
+    const std::vector<std::pair<std::string, std::string>> changed = {
+        {"REQUEST_METHOD", "POST"},
+        {"HTTP_USER_AGENT", "agent/\xe8"},
+        {"HTTP_ACCEPT", std::string(300, 'b')},
+        {"HTTP_X_OWN", "other"},
+        {"HTTP_COOKIE", "a=2"},
+        {"DOCUMENT_ROOT", "/srv/cafe"},
+        {"SCRIPT_FILENAME", "/srv/app2.wsgi"},
+    };
+    const auto latin1Of = [](const std::vector<std::pair<std::string, std::string>>& entries) {
+        std::vector<std::pair<std::string, std::string>> out = {{"REQUEST_METHOD", "GET"},
+                                                                {"SERVER_NAME", "localhost"}};
+        for (const auto& entry : entries) {
+            if (entry.first == "REQUEST_METHOD") {
+                out.front().second = entry.second;
+            } else if (entry.first != "DOCUMENT_ROOT" && entry.first != "SCRIPT_FILENAME") {
+                out.push_back(entry);
+            }
+        }
+        return out;
+    };
+    const auto pathsOf = [](const std::vector<std::pair<std::string, std::string>>& entries) {
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto& entry : entries) {
+            if (entry.first == "DOCUMENT_ROOT" || entry.first == "SCRIPT_FILENAME") {
+                out.push_back(entry);
+            }
+        }
+        return out;
+    };
+    const std::vector<std::string> alwaysShared = {"SERVER_NAME", "SERVER_PROTOCOL",
+                                                   "mod_wsgi.process_group", "wsgi.version",
+                                                   "wsgi.url_scheme"};
+    struct Round {
+        const std::vector<std::pair<std::string, std::string>>& entries;
+        std::vector<std::string> shared;
+    };
+    const Round rounds[] = {
+        {first, alwaysShared},
+        // The same bytes: the same objects (the ASCII path too; the non-ASCII one is decoded
+        // again, which the checks of its value cover).
+        {first, {"REQUEST_METHOD", "HTTP_USER_AGENT", "SCRIPT_FILENAME", "SERVER_NAME"}},
+        {changed, alwaysShared},
+        {changed, {"REQUEST_METHOD", "HTTP_USER_AGENT", "DOCUMENT_ROOT", "SCRIPT_FILENAME"}},
+        {first, alwaysShared},
+    };
+    for (std::size_t i = 0; i < std::size(rounds); ++i) {
+        FakeRequestIo io;
+        python::WsgiRequest request = requestWith({});
+        request.environ.erase(request.environ.begin());  // REQUEST_METHOD: set below
+        request.environ.emplace_back("REQUEST_METHOD", "GET");
+        for (const auto& entry : rounds[i].entries) {
+            if (entry.first == "REQUEST_METHOD") {
+                request.environ.back().second = entry.second;
+            } else {
+                request.environ.push_back(entry);
+            }
+        }
+        const auto outcome = runApp(
+            repeatApp(latin1Of(rounds[i].entries), pathsOf(rounds[i].entries), rounds[i].shared),
+            io, request);
+        EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+        EXPECT_EQ(io.sent(), "ok") << "round " << i;
+    }
 }
 
 TEST(StartResponse, ListBodyIsSentWithStatusAndHeaders) {
@@ -285,6 +446,24 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_pair("'200 OK', [['X-A', 'b']]", "(name, value) tuple"),
         std::make_pair("'200 OK', [('Content-Length', 'ten')]", "invalid Content-Length"),
         std::make_pair("'200 OK', [('Content-Length', '-1')]", "invalid Content-Length")));
+
+TEST(StartResponse, Latin1TextAndStrSubclassesAreSentAsTheirLatin1Bytes) {
+    FakeRequestIo io;
+    const auto outcome = runApp(R"PY(
+class Text(str):
+    pass
+def application(environ, start_response):
+    start_response(Text('200 OK'), [('X-Latin', 'caf\xe9'), (Text('X-Sub'), Text('v\xff')),
+                                    ('X-Ascii', 'plain'), ('X-Empty', '')])
+    return [b'x']
+)PY",
+                                io);
+    EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+    EXPECT_EQ(io.status, "200 OK");
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"X-Latin", "caf\xe9"}, {"X-Sub", "v\xff"}, {"X-Ascii", "plain"}, {"X-Empty", ""}};
+    EXPECT_EQ(io.headers, expected);
+}
 
 TEST(StartResponse, InvalidResponseLogsTheAppsTraceback) {
     FakeRequestIo io;
