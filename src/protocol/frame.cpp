@@ -76,9 +76,11 @@ void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::str
 namespace {
 
 /// Payload size from which a frame that is not complete yet is assembled in its own payload
-/// rather than in the decoder's buffer: body frames (tens to hundreds of KiB) then cost one copy
-/// and one allocation of their exact size; small frames stay in the buffer (no allocation each).
-constexpr std::uint32_t kDirectAssemblyBytes = std::uint32_t{16} * 1024;
+/// rather than in the decoder's buffer: a large body frame (hundreds of KiB, read 64 KiB at a
+/// time) then costs one copy instead of the buffer's doubling growth. Above the 64 KiB frames a
+/// relay or a daemon writes per block: assembled in place, such a frame came to fresh pages on
+/// every request and cost more in page faults than the copy it saved (docs/performance.md).
+constexpr std::uint32_t kDirectAssemblyBytes = std::uint32_t{128} * 1024;
 
 }  // namespace
 
