@@ -128,6 +128,8 @@ CORPORA = {
         "send_body.bin": seed(WITH_BODY | 4) + G_SEND_BODY + frame(START, G_START) + G_BODY + G_END,
         "send_body_late.bin": seed(WITH_BODY | 6) + frame(START, G_START) + G_SEND_BODY + G_END,
         "busy.bin": seed(WITH_BODY) + frame(ERROR, struct.pack("<H", 8) + text("no free worker")),
+        # RequestTimeout (10) is a 504: the one Error that is neither 400, 500 nor 503.
+        "request_timeout.bin": seed(0) + frame(ERROR, struct.pack("<H", 10) + text("timed out")),
         "error_before_start.bin": seed(0) + frame(ERROR, G_ERROR),
         "error_after_start.bin": seed(9) + frame(START, G_START) + G_BODY + frame(ERROR, ERROR_APP),
         # File frames: with their descriptor (a regular file for seeds 0x3xx here, 0x2xx after a

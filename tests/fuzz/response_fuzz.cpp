@@ -184,7 +184,9 @@ void checkErrorPayload(std::string_view payload) {
     const p::ResponseError& err = e.value();
     check(err.message.size() <= p::kMaxErrorMessage, "error message within its limit");
     const int http = p::httpStatusFor(err.code);
-    check(http == 400 || http == 500 || http == 503, "an Error maps to 400, 500 or 503");
+    check(http == 400 || http == 500 || http == 503 ||
+              (http == 504 && err.code == p::ResponseErrorCode::RequestTimeout),
+          "an Error maps to 400, 500 or 503, and only RequestTimeout to 504");
     check(p::toString(err.code) != "unknown", "every accepted code has a name");
     check(p::encodeResponseError(err) == payload, "a decoded Error re-encodes identically");
 }
