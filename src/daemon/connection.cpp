@@ -612,6 +612,7 @@ Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noex
         // BodyChunks that already arrived are handed out together, up to `max`: every call costs
         // the app a release and a re-take of the GIL. Only the first frame is waited for; later
         // ones are taken only when the socket has them at once.
+        //
         // Logs a failed read and marks the connection broken with it.
         const auto readFailed = [this](const Status& s) {
             if (s.code() == ErrorCode::Timeout) {

@@ -67,6 +67,12 @@ std::int64_t nowUs() {
         .count();
 }
 
+// Adds `count` to an eventfd's counter. Fails only if the counter would overflow, and then its
+// waiters are woken already.
+void addToEventFd(int fd, std::uint64_t count) noexcept {
+    [[maybe_unused]] const ssize_t n = ::write(fd, &count, sizeof(count));
+}
+
 Status sysError(const char* what, int err) {
     return {ErrorCode::IoError, std::string(what) + ": " + common::errnoText(err)};
 }
@@ -240,9 +246,8 @@ void Server::closeQueue() noexcept {
     // to find it closed arms the nudge again for the next, so every idle worker, now or later,
     // wakes and exits. One count per worker: a worker that saw the queue open just before may
     // still take one.
-    const std::uint64_t counts = static_cast<std::uint64_t>(config_.threads) + 1;
     const std::lock_guard lock(idleWorkersMutex_);
-    [[maybe_unused]] const ssize_t n = ::write(nudgeFd_.get(), &counts, sizeof(counts));
+    addToEventFd(nudgeFd_.get(), static_cast<std::uint64_t>(config_.threads) + 1);
     if (nudgeParked_) {
         armNudge();
     }
@@ -255,9 +260,7 @@ void Server::nudgeIdleWorker() noexcept {
     if (idleWorkers_ == 0) {
         return;  // the next worker to finish pops the queue before it waits
     }
-    const std::uint64_t one = 1;
-    // Only fails if the counter would overflow, and then idle workers are already woken.
-    [[maybe_unused]] const ssize_t n = ::write(nudgeFd_.get(), &one, sizeof(one));
+    addToEventFd(nudgeFd_.get(), 1);
 }
 
 void Server::armNudge() noexcept {
@@ -280,9 +283,7 @@ void Server::passNudge() noexcept {
 }
 
 void Server::wakeIoThread() noexcept {
-    const std::uint64_t one = 1;
-    // Only fails if the counter would overflow, and then the thread is already woken.
-    [[maybe_unused]] const ssize_t n = ::write(wakeFd_.get(), &one, sizeof(one));
+    addToEventFd(wakeFd_.get(), 1);
 }
 
 // ---- I/O thread ---------------------------------------------------------------------------
