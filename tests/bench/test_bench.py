@@ -296,6 +296,18 @@ def test_every_daemon_gets_the_same_shape(tmp_path):
                                                tmp_path).httpdConfig()
 
 
+def test_every_mod_wsgi_family_target_loads_the_script_at_process_start(tmp_path):
+    # Both options on the alias: a process's first request in a measured run would otherwise
+    # pay the app's import (uWSGI and gunicorn load their app at start).
+    for name, group in (("mod_wsgid", "bench"), ("mod_wsgid-compare", "bench"),
+                        ("mod_wsgi-daemon", "bench"), ("mod_wsgi-embedded", "%{GLOBAL}")):
+        inst = instance(name, "flask", tmp_path, "2x16")
+        aliases = [line for line in inst.httpdConfig().splitlines()
+                   if line.startswith("WSGIScriptAlias")]
+        assert aliases == [f'WSGIScriptAlias / "{inst.appPath()}" process-group={group} '
+                           "application-group=%{GLOBAL}"], name
+
+
 def test_apache_serves_the_same_bytes_or_is_skipped_with_a_reason():
     apache = targets.BY_NAME["apache"]
     for name in ("hello", "body64k", "yields", "file", "post"):
