@@ -23,6 +23,7 @@ def application(environ, start_response):
             deadline = time.monotonic() + WAIT_LIMIT_S
             while not os.path.exists(seen) and time.monotonic() < deadline:
                 time.sleep(0.01)
-            yield b"data: event-%d flag=%s\n\n" % (k, b"seen" if os.path.exists(seen) else b"missing")
+            state = b"seen" if os.path.exists(seen) else b"missing"
+            yield b"data: event-%d flag=%s\n\n" % (k, state)
 
     return events()
