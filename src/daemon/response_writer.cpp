@@ -7,6 +7,8 @@
 #include <array>
 #include <span>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -40,12 +42,26 @@ void releaseIfLarge(std::string& buffer) {
     }
 }
 
+// Makes the calling thread SCHED_BATCH: the same nice level and share of the CPU as before, but
+// its wake-ups never preempt the thread that runs (Linux lets only the tick preempt for a batch
+// task). The worker wakes the writer when it queues a block and goes on running the app: on a CPU
+// the two share, the writer then runs once the worker sleeps (the app waits for anything, or the
+// response ends) or its time slice is up, and takes every block queued meanwhile in one write;
+// with a CPU free it runs at once, as before. Without it, on a busy core, a wake-up could switch
+// to the writer after almost every yield, for a write and an httpd wake-up of its own
+// (docs/architecture.md, "Coalescing without delay"). Best effort: refused, nothing changes.
+void runWithoutWakeupPreemption() noexcept {
+    const sched_param param{.sched_priority = 0};
+    (void)::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
+}
+
 }  // namespace
 
 ResponseWriter::ResponseWriter() noexcept {
     try {
         thread_ = std::thread([this] {
             common::nameThisThread("wsgid-writer");
+            runWithoutWakeupPreemption();
             run();
         });
     } catch (...) {

@@ -124,6 +124,21 @@ class TestResponse:
         assert b"HTTP/1.1 200" in seen
         assert b"data: event-2 flag=seen" in seen, seen
 
+    def test_300_09b_every_yielded_block_is_delivered_while_the_app_waits(self, client):
+        # Server-sent events past the first: the first block goes out with the response's first
+        # send, the later ones through the daemon's response writer (and, over HTTP/2, through
+        # mod_http2). Each must reach the client before the app yields the next one.
+        events = 6
+        flag = client.server.state / f"sse-{uuid.uuid4().hex}"
+        with client.stream(f"/sse?flag={flag}&n={events}") as stream:
+            for k in range(1, events):
+                seen = stream.wait_for(b"data: event-%d" % k)
+                assert b"event-%d" % (k + 1) not in seen, seen
+                flag.with_name(f"{flag.name}.{k}").write_text("go")
+            data = stream.read_to_end()
+        for k in range(2, events + 1):
+            assert b"data: event-%d flag=seen" % k in data, data
+
     # ---- close() -----------------------------------------------------------------------------
 
     def marker(self, server) -> str:

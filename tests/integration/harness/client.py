@@ -5,6 +5,9 @@ negotiated by ALPN). The standard library has no HTTP/2 client, so HTTP/2 reques
 curl (built with nghttp2); every run is bounded by a timeout, and a response that did not come
 over the protocol asked for fails the request rather than passing silently over HTTP/1.1."""
 
+import os
+import select
+import socket
 import subprocess
 import tempfile
 import time
@@ -103,6 +106,13 @@ class Client:
                                 timeout=timeout, encode_chunked=chunked)
         return self._curl(method, path, body, headers or {}, timeout, chunked)
 
+    def stream(self, path: str, timeout: float = http.REQUEST_TIMEOUT) -> "Stream":
+        """GETs `path` and lets the test read the response as it arrives (Stream.wait_for), to
+        check that each block reaches the client before the app produces the next. Over
+        HTTP/1.1 the raw bytes (head and chunked framing), over HTTP/2 the body curl writes as
+        it arrives (--no-buffer). Use it as a context manager."""
+        return Stream(self, path, timeout)
+
     def access_offset(self) -> int:
         """The access log's size now, for wait_access(after=...)."""
         try:
@@ -177,3 +187,65 @@ class Client:
             # stream could not carry one anyway).
             data = body_file.read_bytes() if body_file.exists() and method != "HEAD" else b""
         return http.Response(status, reason, resp_headers, data)
+
+
+class Stream:
+    """A response read as it arrives (Client.stream): everything received so far in `data`."""
+
+    def __init__(self, client: Client, path: str, timeout: float):
+        self.deadline = time.monotonic() + timeout
+        self.data = b""
+        self.closed = False
+        self._sock: Optional[socket.socket] = None
+        self._curl: Optional[subprocess.Popen] = None
+        if client.proto == "h1":
+            self._sock = http.raw_connect(client.port, timeout)
+            self._sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
+                               "Connection: close\r\n\r\n".encode())
+            self._fd = self._sock.fileno()
+        else:
+            args = ["curl", "--silent", "--show-error", "--no-buffer", "--max-time", str(timeout),
+                    "--output", "-"]
+            args += (["--http2-prior-knowledge"] if client.proto == "h2c"
+                     else ["--http2", "--insecure"])
+            args.append(f"{client.scheme}://127.0.0.1:{client.port}{path}")
+            self._curl = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self._fd = self._curl.stdout.fileno()
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._sock is not None:
+            self._sock.close()
+        if self._curl is not None:
+            if self._curl.poll() is None:
+                self._curl.kill()
+            self._curl.communicate(timeout=CURL_SLACK)
+
+    def _read_some(self) -> bool:
+        """Reads what arrives before the deadline; False at the end of the response."""
+        left = self.deadline - time.monotonic()
+        if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+            raise TimeoutError(f"nothing more within the stream's timeout; got {self.data!r}")
+        chunk = os.read(self._fd, 65536)
+        if not chunk:
+            self.closed = True
+            return False
+        self.data += chunk
+        return True
+
+    def wait_for(self, marker: bytes) -> bytes:
+        """Reads until `marker` arrived (failing if the response ended first): all data so far."""
+        while marker not in self.data:
+            assert self._read_some(), f"the response ended before {marker!r}: {self.data!r}"
+        return self.data
+
+    def read_to_end(self) -> bytes:
+        """Reads until the response ends: all data."""
+        while self._read_some():
+            pass
+        if self._curl is not None:
+            self._curl.wait(timeout=CURL_SLACK)
+            assert self._curl.returncode == 0, self._curl.stderr.read()
+        return self.data

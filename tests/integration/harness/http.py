@@ -216,8 +216,8 @@ def raw_get(port: int, path: str, timeout: float = REQUEST_TIMEOUT,
 
 def sse_exchange(port: int, path: str, flag, timeout: float = REQUEST_TIMEOUT) -> bytes:
     """GETs the sse app at `path` (its ?flag= is `flag`, a pathlib.Path): asserts that event 1
-    arrives while the app waits, and only then creates `flag` so that the app sends event 2.
-    Returns everything read until the server closed the connection."""
+    arrives while the app waits, and only then creates the flag file `flag`.1 so that the app
+    sends event 2. Returns everything read until the server closed the connection."""
     with raw_connect(port, timeout) as sock:
         sock.sendall(f"GET {path}?flag={flag} HTTP/1.1\r\nHost: localhost\r\n"
                      "Connection: close\r\n\r\n".encode())
@@ -227,7 +227,7 @@ def sse_exchange(port: int, path: str, flag, timeout: float = REQUEST_TIMEOUT) -
             assert chunk, f"connection closed before the first event: {seen!r}"
             seen += chunk
         assert b"event-2" not in seen, seen
-        flag.write_text("go")
+        flag.with_name(flag.name + ".1").write_text("go")
         rest, _, _ = read_until_close(sock, timeout)
     return seen + rest
 

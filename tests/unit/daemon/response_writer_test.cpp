@@ -6,12 +6,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include "common/descriptor_passing.h"
@@ -134,6 +137,32 @@ std::string stallWriter(ResponseWriter& writer, const Pair& pair) {
 TEST(ResponseWriter, StartsTheThread) {
     ResponseWriter writer;
     EXPECT_TRUE(writer.usesThread());
+}
+
+// The scheduling policies of this process's threads named `name`.
+std::vector<int> policiesOfThreadsNamed(const std::string& name) {
+    std::vector<int> policies;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string line;
+        if (std::getline(comm, line) && line == name) {
+            policies.push_back(::sched_getscheduler(std::stoi(task.path().filename().string())));
+        }
+    }
+    return policies;
+}
+
+TEST(ResponseWriter, TheWriterThreadsWakeUpsDoNotPreemptTheWorker) {
+    Pair pair;
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    // write() hands a small block to the writer thread: once it arrived, the thread is running.
+    ASSERT_TRUE(writer.write(FrameType::Body, "block").isOk());
+    ASSERT_EQ(readFrames(pair.module.get(), 1).size(), 1U);
+    const std::vector<int> policies = policiesOfThreadsNamed("wsgid-writer");
+    ASSERT_EQ(policies.size(), 1U);
+    EXPECT_EQ(policies[0], SCHED_BATCH);
+    ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
 }
 
 TEST(ResponseWriter, BlocksArriveInOrderAndIntact) {
