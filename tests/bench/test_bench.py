@@ -21,7 +21,7 @@ BENCH_DIR = REPO / "scripts" / "bench"
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench  # noqa: E402
-from wsgibench import machine, proctree, report, scenarios, targets  # noqa: E402
+from wsgibench import machine, proctree, report, scenarios, soak, targets  # noqa: E402
 
 BUILD_DIR = Path(os.environ.get("WSGID_BUILDDIR", REPO))
 # Bound on one functional run: two targets, a second of wrk each, start and stop included.
@@ -231,6 +231,11 @@ def test_quick_mode_defaults_and_explicit_options_win():
     full = bench.parseArgs([])
     assert [s.name for s in full.shapeList] == ["1x15", "2x16"]
     assert full.concurrencyList == [1, 16, 64]
+
+
+def test_soak_failures_say_what_wrk_counted():
+    assert soak.kindsText({}) == ""
+    assert soak.kindsText({"timeout": 1, "read": 3}) == " (wrk: read 3, timeout 1)"
 
 
 def test_soak_mode_defaults():

@@ -11,6 +11,13 @@ from .runner import memoryFigures
 from .targets import Instance
 
 
+def kindsText(errors):
+    """The kinds of failure wrk counted so far, as ' (wrk: read 3, timeout 1)'; '' for none."""
+    if not errors:
+        return ""
+    return " (wrk: " + ", ".join(f"{k} {v}" for k, v in sorted(errors.items())) + ")"
+
+
 def runSoak(args, workDir):
     """Returns ({"target", "samples", "failed_requests", "failure"} per target, interrupted)."""
     scenario = args.scenarioList[0]
@@ -19,7 +26,7 @@ def runSoak(args, workDir):
     states = []
     for i, target in enumerate(args.targetList):
         state = {"target": target.name, "samples": [], "requests": 0, "failed_requests": 0,
-                 "failure": None, "inst": None}
+                 "errors": {}, "failure": None, "inst": None}
         states.append(state)
         why = target.unsupported(scenario) or target.missing(args)
         if why:
@@ -51,12 +58,16 @@ def runSoak(args, workDir):
                     continue
                 s["requests"] += w["requests"]
                 s["failed_requests"] += wrk.errorCount(w)
+                for kind, count in w.items():
+                    if kind.startswith("err_") and count:
+                        s["errors"][kind[4:]] = s["errors"].get(kind[4:], 0) + count
                 mem = memoryFigures(inst.memory())
                 s["samples"].append({"t": round(time.monotonic() - started, 1),
                                      "requests": s["requests"], "rss_mib": mem["rss_mib"],
                                      "processes": mem["processes"]})
                 print(f"  {s['target']:<18} {s['requests']:>9} requests, "
-                      f"{s['failed_requests']} failed, rss {mem['rss_mib']:.1f} MiB", flush=True)
+                      f"{s['failed_requests']} failed{kindsText(s['errors'])}, "
+                      f"rss {mem['rss_mib']:.1f} MiB", flush=True)
                 if not inst.alive():
                     s["failure"] = "the server exited: " + " | ".join(inst.logTails()[-10:])
                 elif s["failed_requests"] and not s["failure"]:
@@ -78,5 +89,5 @@ def runSoak(args, workDir):
             s["failure"] = (f"reached {s['requests']} of {args.soak} requests within "
                             f"{args.soak_max_minutes} min")
         if s["failure"] is None and s["failed_requests"]:
-            s["failure"] = f"{s['failed_requests']} requests failed"
+            s["failure"] = f"{s['failed_requests']} requests failed{kindsText(s['errors'])}"
     return states, interrupted
