@@ -248,10 +248,10 @@ def test_bad_options_are_refused(argv):
         bench.parseArgs(argv)
 
 
-def instance(targetName, scenarioName, tmp_path, shape="2x16"):
+def instance(targetName, scenarioName, tmp_path, shape="2x16", httpdSendfile="off"):
     args = SimpleNamespace(builds={targets.BUILD_MAIN: machine.Build("/b"),
                                    targets.BUILD_COMPARE: machine.Build("/c")},
-                           concurrencyList=[1, 16, 64],
+                           concurrencyList=[1, 16, 64], httpd_sendfile=httpdSendfile,
                            wsgid_daemon_options="", server_cpus="1", buildDir="/b")
     return targets.Instance(targets.BY_NAME[targetName], scenarios.BY_NAME[scenarioName],
                             targets.Shape(shape), args, str(tmp_path), 1)
@@ -265,6 +265,17 @@ def test_mod_wsgi_and_mod_wsgid_never_share_an_httpd(name, tmp_path):
     # A worker per connection of the largest concurrency: the MPM never sheds keep-alive
     # connections, which wrk would count as errors of the target.
     assert "ThreadsPerChild 64" in conf
+
+
+def test_every_target_gets_debians_sendfile_and_mmap_defaults(tmp_path):
+    # apache2.conf sets neither: httpd's defaults, the same for every target, unless asked.
+    for name in targets.BY_NAME:
+        conf = instance(name, "file", tmp_path).httpdConfig().splitlines()
+        assert "EnableSendfile Off" in conf and "EnableMMAP On" in conf
+        assert "EnableSendfile On" in instance(name, "file", tmp_path,
+                                               httpdSendfile="on").httpdConfig().splitlines()
+    assert bench.parseArgs([]).httpd_sendfile == "off"
+    assert bench.parseArgs(["--httpd-sendfile", "on"]).httpd_sendfile == "on"
 
 
 def test_a_compare_build_is_a_target_of_its_own(tmp_path):

@@ -386,7 +386,13 @@ class Instance:
             "MaxKeepAliveRequests 0",
             "KeepAliveTimeout 5",
             "Timeout 60",
-            "EnableSendfile On",
+            # As a Debian user has them: apache2.conf sets neither, so httpd's defaults apply
+            # (sendfile off, mmap on), and the same for every target. Apache alone then sends
+            # its static file by mmap and writev; mod_wsgi's and mod_wsgid's file_wrapper
+            # paths follow WSGIEnableSendfile instead, whatever these say. --httpd-sendfile on
+            # measures Apache alone with sendfile.
+            f"EnableSendfile {self.args.httpd_sendfile.capitalize()}",
+            "EnableMMAP On",
             "<Directory />",
             "    Require all denied",
             "</Directory>",
