@@ -86,6 +86,10 @@ def parseArgs(argv):
     p.add_argument("--no-pin", action="store_true", help="no CPU pinning at all")
     p.add_argument("--wsgid-daemon-options", default="",
                    help="extra WSGIDaemonProcess options for mod_wsgid only (e.g. log-rate=0)")
+    p.add_argument("--httpd-sendfile", choices=("off", "on"), default="on",
+                   help="httpd's EnableSendfile for every target (default on: Apache alone sends "
+                        "its file with sendfile, the ceiling of the file_wrapper target; off is "
+                        "httpd's own default, which Debian's apache2.conf keeps)")
     p.add_argument("--out", default="/tmp", help="directory for the JSON and Markdown reports")
     p.add_argument("--repo", default=DEFAULT_REPO, help="source tree (for version info)")
     p.add_argument("--build-dir", default=None,
@@ -196,6 +200,7 @@ def settingsOf(args):
         "server_cpus": args.server_cpus,
         "client_cpus": args.client_cpus,
         "wsgid_daemon_options": args.wsgid_daemon_options,
+        "httpd_sendfile": args.httpd_sendfile,
         "mpm": f"event (StartServers 2, ThreadsPerChild "
                f"{targets.threadsPerChild(args.concurrencyList)})",
     }

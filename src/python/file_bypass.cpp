@@ -33,12 +33,10 @@ std::optional<long long> callForCount(PyObject* obj, const char* name) {
     return n;
 }
 
-/// True when `filelike` is an io.TextIOBase: its blocks are str, which iterating rejects as an
-/// invalid response; passing its bytes would hide that.
-bool isTextFile(PyObject* filelike) {
-    PyRef io = PyRef::steal(PyImport_ImportModule("io"));
-    PyRef textBase = io ? PyRef::steal(PyObject_GetAttrString(io.get(), "TextIOBase")) : PyRef();
-    const int text = textBase ? PyObject_IsInstance(filelike, textBase.get()) : -1;
+/// True when `filelike` is an io.TextIOBase (`textBase`): its blocks are str, which iterating
+/// rejects as an invalid response; passing its bytes would hide that.
+bool isTextFile(PyObject* filelike, PyObject* textBase) {
+    const int text = textBase != nullptr ? PyObject_IsInstance(filelike, textBase) : -1;
     if (text < 0) {
         PyErr_Clear();
         return true;  // cannot tell: stream, which is always right
@@ -72,13 +70,19 @@ common::UniqueFd ownDescriptor(int fd) {
 
 }  // namespace
 
+PyRef textIoBaseType() {
+    PyRef io = PyRef::steal(PyImport_ImportModule("io"));
+    return io ? PyRef::steal(PyObject_GetAttrString(io.get(), "TextIOBase")) : PyRef();
+}
+
 std::optional<PassableFile> findPassableFile(PyObject* result, PyObject* wrapperType,
+                                             PyObject* textBase,
                                              std::optional<std::uint64_t> room) {
     if (wrapperType == nullptr || Py_TYPE(result) != reinterpret_cast<PyTypeObject*>(wrapperType)) {
         return std::nullopt;
     }
     PyObject* filelike = fileWrapperFilelike(result);
-    if (filelike == nullptr || isTextFile(filelike) || !flushed(filelike)) {
+    if (filelike == nullptr || isTextFile(filelike, textBase) || !flushed(filelike)) {
         return std::nullopt;
     }
     const std::optional<long long> fd = callForCount(filelike, "fileno");

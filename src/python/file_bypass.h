@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/unique_fd.h"
+#include "python/py_ref.h"
 
 namespace wsgid::python {
 
@@ -24,9 +25,14 @@ struct PassableFile {
     std::uint64_t length = 0;  ///< to the end of the file, or what Content-Length leaves
 };
 
+/// io.TextIOBase of the current interpreter, for findPassableFile; empty PyRef with a Python
+/// exception set when io cannot be imported. GIL held.
+PyRef textIoBaseType();
+
 /// The file `result` may be sent as, or std::nullopt (no Python exception left set) when it must
 /// be iterated as usual: `result` is not exactly of `wrapperType` (the interpreter's
-/// wsgi.file_wrapper), its filelike is a text file or has no usable fileno() or tell(), the
+/// wsgi.file_wrapper), its filelike is a text file (an instance of `textBase`, the interpreter's
+/// io.TextIOBase: see textIoBaseType) or has no usable fileno() or tell(), the
 /// descriptor is not a regular file (a pipe, a socket, a device) or is on a FUSE file system
 /// (which the module refuses), nothing is left to send, the file has less than `room` (the
 /// bytes the response's Content-Length still allows; iterating then reports the short body), or
@@ -35,6 +41,6 @@ struct PassableFile {
 /// flush() (bytes written through it must be in the file), fileno() and tell(): application
 /// code. GIL held.
 std::optional<PassableFile> findPassableFile(PyObject* result, PyObject* wrapperType,
-                                             std::optional<std::uint64_t> room);
+                                             PyObject* textBase, std::optional<std::uint64_t> room);
 
 }  // namespace wsgid::python

@@ -278,7 +278,8 @@ std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
     if (contentLength_) {
         room = static_cast<std::uint64_t>(std::max<std::int64_t>(*contentLength_ - sent_, 0));
     }
-    std::optional<PassableFile> file = findPassableFile(result, wrapperType, room);
+    std::optional<PassableFile> file =
+        findPassableFile(result, wrapperType, context_.types.textIoBase.get(), room);
     if (!file) {
         return std::nullopt;
     }
@@ -754,7 +755,8 @@ bool WsgiTypes::create() {
     return (inputStream = createInputStreamType()) && (errorStream = createErrorStreamType()) &&
            (fileWrapper = createFileWrapperType()) && (startResponse = createStartResponseType()) &&
            environ.create() && (writeName = PyRef::steal(PyUnicode_InternFromString("write"))) &&
-           (closeName = PyRef::steal(PyUnicode_InternFromString("close")));
+           (closeName = PyRef::steal(PyUnicode_InternFromString("close"))) &&
+           (textIoBase = textIoBaseType());
 }
 
 void WsgiTypes::clear() noexcept {
@@ -765,6 +767,7 @@ void WsgiTypes::clear() noexcept {
     environ.clear();
     writeName.reset();
     closeName.reset();
+    textIoBase.reset();
 }
 
 void WsgiTypes::abandon() noexcept {
@@ -775,6 +778,7 @@ void WsgiTypes::abandon() noexcept {
     environ.abandon();
     (void)writeName.release();
     (void)closeName.release();
+    (void)textIoBase.release();
 }
 
 PyRef createStartResponseType() {

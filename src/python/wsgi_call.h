@@ -28,6 +28,9 @@ struct WsgiTypes {
     EnvironCache environ;
     PyRef writeName;  ///< "write", interned: the attribute start_response returns
     PyRef closeName;  ///< "close", interned: the method of a response called at its end
+    /// io.TextIOBase of the interpreter: a file_wrapper over a text file is never passed. Looked
+    /// up once here, not with an import per file response.
+    PyRef textIoBase;
 
     /// Creates all types in the current interpreter; false with a Python exception on failure.
     bool create();

@@ -253,10 +253,10 @@ def test_bad_options_are_refused(argv):
         bench.parseArgs(argv)
 
 
-def instance(targetName, scenarioName, tmp_path, shape="2x16"):
+def instance(targetName, scenarioName, tmp_path, shape="2x16", httpdSendfile="on"):
     args = SimpleNamespace(builds={targets.BUILD_MAIN: machine.Build("/b"),
                                    targets.BUILD_COMPARE: machine.Build("/c")},
-                           concurrencyList=[1, 16, 64],
+                           concurrencyList=[1, 16, 64], httpd_sendfile=httpdSendfile,
                            wsgid_daemon_options="", server_cpus="1", buildDir="/b")
     return targets.Instance(targets.BY_NAME[targetName], scenarios.BY_NAME[scenarioName],
                             targets.Shape(shape), args, str(tmp_path), 1)
@@ -270,6 +270,18 @@ def test_mod_wsgi_and_mod_wsgid_never_share_an_httpd(name, tmp_path):
     # A worker per connection of the largest concurrency: the MPM never sheds keep-alive
     # connections, which wrk would count as errors of the target.
     assert "ThreadsPerChild 64" in conf
+
+
+def test_every_target_gets_the_same_sendfile_and_mmap_settings(tmp_path):
+    # Sendfile on by default (Apache alone's strictest ceiling); off gives httpd's own defaults,
+    # which Debian's apache2.conf keeps. The same for every target either way.
+    for name in targets.BY_NAME:
+        conf = instance(name, "file", tmp_path).httpdConfig().splitlines()
+        assert "EnableSendfile On" in conf and "EnableMMAP On" in conf
+        assert "EnableSendfile Off" in instance(name, "file", tmp_path,
+                                                httpdSendfile="off").httpdConfig().splitlines()
+    assert bench.parseArgs([]).httpd_sendfile == "on"
+    assert bench.parseArgs(["--httpd-sendfile", "off"]).httpd_sendfile == "off"
 
 
 def test_a_compare_build_is_a_target_of_its_own(tmp_path):

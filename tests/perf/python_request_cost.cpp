@@ -6,11 +6,15 @@
 // time, median of rounds), to compare two builds: build it in each (`make
 // python_request_cost`) and run both. Not a test: it asserts nothing about the figures.
 //
-//   ./python_request_cost [--app hello|flask] [--requests N] [--rounds R]
+//   ./python_request_cost [--app hello|flask|file] [--requests N] [--rounds R]
+//
+// `file` is the benchmark's 1 MiB wsgi.file_wrapper app: the descriptor is passed (and closed
+// by the RequestIo here), so it measures what deciding to pass a file costs, not any reading.
 #include "python/python.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/log_sink.h"
+#include "common/unique_fd.h"
 #include "python/request_io.h"
 #include "python/runtime.h"
 
@@ -49,6 +54,22 @@ def index():
 )PY";
 
 // Keeps the log quiet: a request that fails shows in the outcome instead.
+// scripts/bench/apps/file.wsgi, with the file beside the script.
+constexpr const char* kFileApp = R"PY(
+import os
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data.bin")
+def application(environ, start_response):
+    wrapper = environ["wsgi.file_wrapper"]
+    f = open(DATA, "rb")
+    size = os.fstat(f.fileno()).st_size
+    start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                              ("Content-Length", str(size))])
+    return wrapper(f)
+)PY";
+
+// The size of the benchmark's data file (scripts/bench/wsgibench/scenarios.py).
+constexpr std::size_t kDataFileBytes = 1 << 20;
+
 class NullLog final : public common::LogSink {
 public:
     void log(common::LogLevel /*level*/, std::string_view /*id*/,
@@ -81,6 +102,13 @@ public:
         bytes += data.size();
         return common::Status::ok();
     }
+    [[nodiscard]] bool canPassFiles() const noexcept override { return true; }
+    // The descriptor is closed here, as the daemon's connection closes it once sent.
+    common::Status writeFile(common::UniqueFd /*fd*/, std::uint64_t /*offset*/,
+                             std::uint64_t length) override {
+        bytes += length;
+        return common::Status::ok();
+    }
 };
 
 // What src/apache/environ.cpp sends for wrk's GET / on a keep-alive connection.
@@ -90,6 +118,7 @@ python::WsgiRequest benchRequest(const std::string& script, int n) {
     request.processGroup = "bench";
     request.requestId = "Z2NAbBcDeFgHiJkLmNoP" + std::to_string(n);
     request.contentLength = 0;
+    request.passFiles = true;  // mod_wsgi.enable_sendfile below, as the daemon decodes it
     const std::string now = std::to_string(1765000000000000LL + n);
     request.environ = {
         {"GATEWAY_INTERFACE", "CGI/1.1"},
@@ -147,8 +176,8 @@ int run(int argc, char** argv) {
             rounds = std::atoi(argv[i + 1]);
         }
     }
-    if ((app != "hello" && app != "flask") || requests <= 0 || rounds <= 0) {
-        std::fprintf(stderr, "usage: %s [--app hello|flask] [--requests N] [--rounds R]\n",
+    if ((app != "hello" && app != "flask" && app != "file") || requests <= 0 || rounds <= 0) {
+        std::fprintf(stderr, "usage: %s [--app hello|flask|file] [--requests N] [--rounds R]\n",
                      argv[0]);
         return 2;
     }
@@ -159,7 +188,10 @@ int run(int argc, char** argv) {
     }
     const std::filesystem::path dir = dirTemplate;
     const std::string script = (dir / (app + ".wsgi")).string();
-    std::ofstream(script) << (app == "flask" ? kFlaskApp : kHelloApp);
+    std::ofstream(script) << (app == "flask" ? kFlaskApp : app == "file" ? kFileApp : kHelloApp);
+    if (app == "file") {
+        std::ofstream(dir / "data.bin", std::ios::binary) << std::string(kDataFileBytes, 'x');
+    }
 
     NullLog log;
     python::RuntimeConfig config;

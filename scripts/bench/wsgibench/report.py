@@ -194,6 +194,9 @@ def markdown(doc):
     out.append(f"Runs: {s.get('duration')} s measured after {s.get('warmup')} s of warm-up, "
                f"repeat {s.get('repeat')} (medians), order alternating between targets; "
                f"mod_wsgid {m.get('mod_wsgid_commit') or '?'}.")
+    if s.get("httpd_sendfile"):
+        out.append(f"Every target's httpd: EnableSendfile {s['httpd_sendfile'].capitalize()}, "
+                   "EnableMMAP On.")
     out.append("")
     index = {(e["scenario"], e["shape"], e["concurrency"], e["target"]): e for e in entries}
     scenarios = [sc for sc in s["scenarios"] if any(e["scenario"] == sc for e in entries)]

@@ -391,7 +391,13 @@ class Instance:
             "MaxKeepAliveRequests 0",
             "KeepAliveTimeout 5",
             "Timeout 60",
-            "EnableSendfile On",
+            # The same for every target. Only Apache alone's static file follows them: with
+            # sendfile on (the default here) it is the strictest ceiling for file_wrapper, whose
+            # sendfile path follows WSGIEnableSendfile in mod_wsgi and mod_wsgid instead.
+            # --httpd-sendfile off gives httpd's own defaults, which Debian's apache2.conf keeps
+            # (sendfile off, mmap on: Apache alone then maps the file and writes it).
+            f"EnableSendfile {self.args.httpd_sendfile.capitalize()}",
+            "EnableMMAP On",
             "<Directory />",
             "    Require all denied",
             "</Directory>",
