@@ -132,6 +132,37 @@ Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noe
     }
 }
 
+Result<std::size_t> readSomeV(int fd, std::span<const iovec> buffers, Deadline deadline) noexcept {
+    msghdr message{};
+    // recvmsg() does not write through msg_iov; the cast only satisfies its C signature.
+    message.msg_iov = const_cast<iovec*>(buffers.data());
+    message.msg_iovlen = buffers.size();
+    for (;;) {
+        const ssize_t n = ::recvmsg(fd, &message, MSG_DONTWAIT);
+        if (n > 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (n == 0) {
+            return Status(ErrorCode::Closed, "connection closed by peer");
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno == ECONNRESET) {
+            return Status(ErrorCode::Closed, "connection reset by peer");
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return ioError("read", errno);
+        }
+        if (deadline.expired()) {
+            return Status(ErrorCode::Timeout, "timed out waiting for the peer");
+        }
+        if (Status s = waitReadable(fd, deadline); !s) {
+            return s;
+        }
+    }
+}
+
 Status readFully(int fd, std::span<char> buf, Deadline deadline) noexcept {
     // Copying the error Status allocates; an allocation failure must not escape the noexcept.
     try {
