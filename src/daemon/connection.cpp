@@ -602,11 +602,11 @@ std::optional<Result<std::size_t>> Connection::tryReadBody(std::span<char> out) 
         if (out.empty() || body_ == BodyState::NotAsked || isBroken()) {
             return std::nullopt;
         }
-        BodyRead read = takeBody(out, noWaitDeadline());
+        const BodyRead read = takeBody(out, noWaitDeadline());
         if (read.got == 0 && read.status.code() == ErrorCode::Timeout) {
             return std::nullopt;  // nothing here yet: readBody waits for it
         }
-        return bodyResult(std::move(read));
+        return bodyResult(read);
     } catch (...) {
         return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
     }
@@ -686,7 +686,7 @@ Connection::BodyRead Connection::takeBody(std::span<char> out, Deadline firstByt
     return {.got = got, .status = Status::ok()};
 }
 
-Result<std::size_t> Connection::bodyResult(BodyRead read) {
+Result<std::size_t> Connection::bodyResult(const BodyRead& read) {
     if (!read.status.isOk()) {
         Status failed;
         const Status& s = read.status;

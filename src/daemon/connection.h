@@ -224,7 +224,7 @@ private:
     BodyRead takeBody(std::span<char> out, common::Deadline firstByte);
     /// takeBody's result as readBody returns it: a failure is logged and breaks the connection
     /// (reported now, or by the next call when bytes came before it).
-    common::Result<std::size_t> bodyResult(BodyRead read);
+    common::Result<std::size_t> bodyResult(const BodyRead& read);
     common::Status writeStart(
         std::string_view status,
         const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
