@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "apache/passed_file.h"
+#include "common/byte_buffer.h"
 #include "common/descriptor_passing.h"
 #include "common/duration_text.h"
 #include "common/http_syntax.h"
@@ -40,9 +41,6 @@ constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
 /// response-buffer-size= is reached), so memory per request stays bounded and client
 /// back-pressure reaches the daemon.
 constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
-
-/// The read buffer serves both directions.
-constexpr std::size_t kReadBufferBytes = std::max(kDaemonReadSize, kBodyReadSize);
 
 /// After the response is complete, how long to wait for the socket to take the rest of the
 /// request stream (the tail of a BodyChunk and the BodyEnd). The daemon discards those frames
@@ -125,7 +123,7 @@ public:
     RelayResult run(const protocol::RequestHead& head);
 
 private:
-    [[nodiscard]] bool outDrained() const noexcept { return outPos_ == out_.size(); }
+    [[nodiscard]] bool outDrained() const noexcept { return out_.empty(); }
     [[nodiscard]] bool stopped() const noexcept { return result_.has_value(); }
     /// The sink got start(): the status can no longer change.
     [[nodiscard]] bool started() const noexcept {
@@ -190,9 +188,10 @@ private:
     const RelayOptions options_;
 
     protocol::FrameDecoder decoder_;
-    std::string out_;         ///< request bytes not yet written
-    std::size_t outPos_ = 0;  ///< how much of out_ is written
-    /// Body and response read buffer, kReadBufferBytes. Left uninitialised, so only the bytes
+    /// Request bytes not yet written. A body piece is read from the client straight into it,
+    /// behind room for its frame header: no copy between the client's buckets and the socket.
+    common::ByteBuffer out_;
+    /// Response read buffer, kDaemonReadSize. Left uninitialised, so only the bytes
     /// reads write are ever touched: zero-filled, it kept 64 KiB resident in each of an httpd
     /// child's malloc arenas (docs/performance.md, "Memory").
     std::unique_ptr<char[]> buf_;
@@ -218,11 +217,10 @@ private:
 };
 
 void Relay::queueFrame(FrameType type, std::uint16_t flags, std::string_view payload) {
-    if (outPos_ == out_.size()) {
-        out_.clear();
-        outPos_ = 0;
-    }
-    protocol::appendFrame(out_, type, flags, payload);
+    char header[protocol::kFrameHeaderSize];
+    protocol::encodeHeader(type, flags, static_cast<std::uint32_t>(payload.size()), header);
+    out_.append(std::string_view(header, sizeof(header)));
+    out_.append(payload);
 }
 
 void Relay::queueBodyEnd(bool abandoned) {
@@ -235,7 +233,8 @@ void Relay::refill() {
         queueBodyEnd(true);
         return;
     }
-    auto n = source_.read(std::span<char>(buf_.get(), kBodyReadSize));
+    const std::span<char> room = out_.prepare(protocol::kFrameHeaderSize + kBodyReadSize);
+    auto n = source_.read(room.subspan(protocol::kFrameHeaderSize));
     if (!n) {
         // Tell the daemon (best effort, without waiting) and stop: the client is gone or
         // httpd already answered it (e.g. 413), so the response has nowhere to go.
@@ -249,15 +248,16 @@ void Relay::refill() {
         return;
     }
     bodyBytesRead_ += n.value();
-    queueFrame(FrameType::BodyChunk, 0, std::string_view(buf_.get(), n.value()));
+    protocol::encodeHeader(FrameType::BodyChunk, 0, static_cast<std::uint32_t>(n.value()),
+                           room.first<protocol::kFrameHeaderSize>());
+    out_.commit(protocol::kFrameHeaderSize + n.value());
 }
 
 void Relay::writeSome() {
     while (!outDrained() && !writeFailed()) {
-        const ssize_t n = ::send(conn_.fd(), out_.data() + outPos_, out_.size() - outPos_,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n = ::send(conn_.fd(), out_.data(), out_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) {
-            outPos_ += static_cast<std::size_t>(n);
+            out_.consume(static_cast<std::size_t>(n));
             sentBytes_ += static_cast<std::size_t>(n);
             continue;
         }
@@ -518,7 +518,7 @@ void Relay::pumpResponse() {
         // anything else is looked at, so none leaks on any path.
         common::ReceivedDescriptor received;
         const ssize_t n = common::receiveWithDescriptor(
-            conn_.fd(), std::span<char>(buf_.get(), kReadBufferBytes), received);
+            conn_.fd(), std::span<char>(buf_.get(), kDaemonReadSize), received);
         if (n <= 0 && (received.fd || received.tooMany())) {
             fail(RelayOutcome::Malformed, "a descriptor without bytes");
             return;
@@ -692,7 +692,7 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     headRequest_ = isHeadRequest(head);
     acceptFiles_ = protocol::passesFiles(head);
-    buf_ = std::make_unique_for_overwrite<char[]>(kReadBufferBytes);
+    buf_ = std::make_unique_for_overwrite<char[]>(kDaemonReadSize);
     queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
     headFrameSize_ = out_.size();
     request_ = head.contentLength == 0 ? RequestState::HeadOnly : RequestState::BodyNotAsked;

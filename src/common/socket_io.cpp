@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <fcntl.h>
@@ -37,6 +38,31 @@ Status waitFor(int fd, short events, Deadline deadline) noexcept {
             return ioError("poll", errno);
         }
     }
+}
+
+// What a read that returned `n` (negative: errno says why) means: the byte count, Closed at EOF
+// or on a reset, an IoError; std::nullopt when it is to be made again, at once after EINTR
+// (`wait` false) or once the fd is readable after EAGAIN (`wait` true).
+std::optional<Result<std::size_t>> readOutcome(ssize_t n, bool& wait) noexcept {
+    wait = false;
+    if (n > 0) {
+        return static_cast<std::size_t>(n);
+    }
+    if (n == 0) {
+        return Status(ErrorCode::Closed, "connection closed by peer");
+    }
+    if (errno == EINTR) {
+        return std::nullopt;
+    }
+    if (errno == ECONNRESET) {
+        // The peer closed with our data unread in its queue: still a close, not an I/O fault.
+        return Status(ErrorCode::Closed, "connection reset by peer");
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        return ioError("read", errno);
+    }
+    wait = true;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -110,21 +136,34 @@ Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noe
             }
             n = ::read(fd, buf.data(), buf.size());
         }
-        if (n > 0) {
-            return static_cast<std::size_t>(n);
+        bool wait = false;
+        if (std::optional<Result<std::size_t>> done = readOutcome(n, wait)) {
+            return std::move(*done);
         }
-        if (n == 0) {
-            return Status(ErrorCode::Closed, "connection closed by peer");
+        if (wait) {
+            if (Status s = waitReadable(fd, deadline); !s) {
+                return s;
+            }
         }
-        if (errno == EINTR) {
+    }
+}
+
+Result<std::size_t> readSomeV(int fd, std::span<const iovec> buffers, Deadline deadline) noexcept {
+    msghdr message{};
+    // recvmsg() does not write through msg_iov; the cast only satisfies its C signature.
+    message.msg_iov = const_cast<iovec*>(buffers.data());
+    message.msg_iovlen = buffers.size();
+    for (;;) {
+        const ssize_t n = ::recvmsg(fd, &message, MSG_DONTWAIT);
+        bool wait = false;
+        if (std::optional<Result<std::size_t>> done = readOutcome(n, wait)) {
+            return std::move(*done);
+        }
+        if (!wait) {
             continue;
         }
-        if (errno == ECONNRESET) {
-            // The peer closed with our data unread in its queue: still a close, not an I/O fault.
-            return Status(ErrorCode::Closed, "connection reset by peer");
-        }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            return ioError("read", errno);
+        if (deadline.expired()) {
+            return Status(ErrorCode::Timeout, "timed out waiting for the peer");
         }
         if (Status s = waitReadable(fd, deadline); !s) {
             return s;

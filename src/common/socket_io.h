@@ -56,6 +56,12 @@ Status waitWritable(int fd, Deadline deadline) noexcept;
 /// or when the peer reset the connection.
 Result<std::size_t> readSome(int fd, std::span<char> buf, Deadline deadline) noexcept;
 
+/// Reads at least one byte into the buffers, in order (one recvmsg()), from a socket: the
+/// reader then puts a stream's bytes straight where each belongs. Returns the byte count; Closed
+/// at EOF or when the peer reset the connection. With an already expired deadline it takes only
+/// what the socket has at once and never polls (Timeout when that is nothing): one system call.
+Result<std::size_t> readSomeV(int fd, std::span<const iovec> buffers, Deadline deadline) noexcept;
+
 /// Reads exactly `buf.size()` bytes. Closed if EOF comes first.
 Status readFully(int fd, std::span<char> buf, Deadline deadline) noexcept;
 

@@ -29,12 +29,16 @@ using protocol::ResponseErrorCode;
 
 namespace {
 
-// Size of one read() from the socket. Large enough for a whole BodyChunk frame of
-// kMaxDataChunk in a few reads; lives on the stack of the I/O thread or worker.
+// Size of one read() from the socket into a buffer of our own (frames between requests, and a
+// body the app left unread, which is discarded); lives on the stack of the I/O thread or worker.
+// The body the app reads goes straight from the socket into the app's buffer instead.
 constexpr std::size_t kReadBufferSize = std::size_t{64} * 1024;
 
-/// The deadline of a read that must not wait: it takes only what the socket already has.
-constexpr std::chrono::milliseconds kNoWait{0};
+/// The deadline of a read that must not wait (it has passed already): readSomeV then takes only
+/// what the socket has, without a poll().
+Deadline noWaitDeadline() noexcept {
+    return Deadline(common::Clock::time_point::min());
+}
 
 std::string frameTypeName(FrameType type) {
     switch (type) {
@@ -121,8 +125,9 @@ class Connection::BodyIo final : public python::RequestIo {
 public:
     explicit BodyIo(Connection& conn) noexcept : conn_(conn) {}
 
-    Result<std::size_t> readBody(std::string& out, std::size_t max) override {
-        return conn_.readBody(out, max);
+    Result<std::size_t> readBody(std::span<char> out) override { return conn_.readBody(out); }
+    std::optional<Result<std::size_t>> tryReadBody(std::span<char> out) override {
+        return conn_.tryReadBody(out);
     }
     Status writeStart(std::string_view status,
                       const std::vector<std::pair<std::string, std::string>>& headers) override {
@@ -439,8 +444,7 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer,
         }
         const python::WsgiRequest request = toWsgiRequest(std::move(*pending_));
         pending_.reset();
-        bodyChunk_.clear();
-        bodyOffset_ = 0;
+        chunkLeft_ = 0;
         body_ = request.contentLength == 0 ? BodyState::None : BodyState::NotAsked;
         startSent_ = false;
         {
@@ -461,8 +465,6 @@ bool Connection::serve(Application& app, Worker& worker, ResponseWriter& writer,
         }
         writer_ = nullptr;
         const bool keep = finished && drainBody();
-        bodyChunk_.clear();
-        bodyChunk_.shrink_to_fit();
         requestId_.clear();
         if (keep) {
             state_ = State::Idle;
@@ -541,49 +543,20 @@ bool Connection::drainBody() {
     // for the whole drain: after End/Error the module sends at most what was in flight and then
     // BodyEnd (abandoned), so this is quick unless the module is stuck.
     const Deadline deadline = Deadline::after(config_.socketTimeout);
+    char scratch[kReadBufferSize];
     while (body_ == BodyState::Streaming) {
-        auto frame = readFrame(deadline);
-        if (!frame) {
-            log_.log(LogLevel::Info, "WG0224",
-                     "request " + requestId_ +
-                         ": discarding the rest of the body failed: " + frame.status().message());
-            return false;
-        }
-        if (frame.value().type == FrameType::BodyEnd) {
-            body_ = BodyState::Ended;
-        } else if (frame.value().type != FrameType::BodyChunk) {
-            log_.log(LogLevel::Error, "WG0216",
-                     "unexpected " + frameTypeName(frame.value().type) +
-                         " frame in a request body, closing the connection");
+        const BodyRead read = takeBody(scratch, deadline);
+        if (!read.status.isOk()) {
+            const ErrorCode code = read.status.code();
+            if (code != ErrorCode::ProtocolError && code != ErrorCode::LimitExceeded) {
+                log_.log(LogLevel::Info, "WG0224",
+                         "request " + requestId_ +
+                             ": discarding the rest of the body failed: " + read.status.message());
+            }
             return false;
         }
     }
     return true;
-}
-
-Result<Frame> Connection::readFrame(Deadline deadline) noexcept {
-    try {
-        for (;;) {
-            auto next = decoder_.next();
-            if (!next) {
-                log_.log(LogLevel::Error, "WG0213",
-                         "malformed frame from the module, closing the connection: " +
-                             next.status().message());
-                return next.status();
-            }
-            if (next.value()) {
-                return std::move(*next.value());
-            }
-            char buf[kReadBufferSize];
-            auto n = common::readSome(fd_.get(), buf, deadline);
-            if (!n) {
-                return n.status();
-            }
-            decoder_.feed(std::string_view(buf, n.value()));
-        }
-    } catch (...) {
-        return Status(ErrorCode::Internal, "out of memory");
-    }
 }
 
 bool Connection::isBroken() const noexcept {
@@ -604,95 +577,142 @@ Status Connection::fail(Status status) {
     return status;
 }
 
-Result<std::size_t> Connection::readBody(std::string& out, std::size_t max) noexcept {
+Result<std::size_t> Connection::readBody(std::span<char> out) noexcept {
     try {
         if (std::optional<Status> broken = brokenStatus()) {
             return *broken;
         }
-        // BodyChunks that already arrived are handed out together, up to `max`: every call costs
-        // the app a release and a re-take of the GIL. Only the first frame is waited for; later
-        // ones are taken only when the socket has them at once.
-        //
-        // Logs a failed read and marks the connection broken with it.
-        const auto readFailed = [this](const Status& s) {
-            if (s.code() == ErrorCode::Timeout) {
-                log_.log(LogLevel::Warning, "WG0225",
-                         "request " + requestId_ + ": timed out after " +
-                             std::to_string(config_.socketTimeout.count()) +
-                             " ms waiting for the request body");
-                return fail(Status(ErrorCode::Timeout, "timed out reading the request body"));
+        if (out.empty()) {
+            return std::size_t{0};
+        }
+        if (body_ == BodyState::NotAsked) {
+            if (Status s = askForBody(); !s) {
+                return s;
             }
+        }
+        return bodyResult(takeBody(out, Deadline::after(config_.socketTimeout)));
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
+    }
+}
+
+std::optional<Result<std::size_t>> Connection::tryReadBody(std::span<char> out) noexcept {
+    try {
+        // SendBody is a write that may wait: readBody sends it.
+        if (out.empty() || body_ == BodyState::NotAsked || isBroken()) {
+            return std::nullopt;
+        }
+        const BodyRead read = takeBody(out, noWaitDeadline());
+        if (read.got == 0 && read.status.code() == ErrorCode::Timeout) {
+            return std::nullopt;  // nothing here yet: readBody waits for it
+        }
+        return bodyResult(read);
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
+    }
+}
+
+Connection::BodyRead Connection::takeBody(std::span<char> out, Deadline firstByte) {
+    const Deadline noWait = noWaitDeadline();
+    std::size_t got = 0;
+    // Ends the call on a read's failure; a timeout after some bytes is no failure.
+    const auto stop = [&got](Status status) {
+        if (got != 0 && status.code() == ErrorCode::Timeout) {
+            return BodyRead{.got = got, .status = Status::ok()};
+        }
+        return BodyRead{.got = got, .status = std::move(status)};
+    };
+    while (got < out.size()) {
+        if (chunkLeft_ > 0) {
+            const std::span<char> into =
+                out.subspan(got, std::min<std::size_t>(chunkLeft_, out.size() - got));
+            std::size_t n = decoder_.takeBuffered(into);
+            if (n == 0) {
+                // The rest of the payload is in the socket: read it straight into `out`, and
+                // when all of it fits, the next frame's header with it (one read per frame).
+                char header[protocol::kFrameHeaderSize];
+                const iovec iov[2] = {{into.data(), into.size()}, {header, sizeof(header)}};
+                const std::size_t parts = into.size() == chunkLeft_ ? 2 : 1;
+                auto r = common::readSomeV(fd_.get(), std::span(iov, parts),
+                                           got == 0 ? firstByte : noWait);
+                if (!r) {
+                    return stop(r.status());
+                }
+                n = std::min(r.value(), into.size());
+                if (r.value() > n) {
+                    decoder_.feed(std::string_view(header, r.value() - n));
+                }
+            }
+            got += n;
+            chunkLeft_ -= static_cast<std::uint32_t>(n);
+            continue;
+        }
+        if (body_ != BodyState::Streaming) {
+            break;
+        }
+        auto next = decoder_.nextHeader();
+        if (!next) {
+            log_.log(LogLevel::Error, "WG0213",
+                     "malformed frame from the module, closing the connection: " +
+                         next.status().message());
+            return stop(next.status());
+        }
+        if (!next.value()) {
+            // Only the header's missing bytes: the payload behind it goes straight to `out`.
+            char header[protocol::kFrameHeaderSize];
+            const iovec iov[1] = {{header, protocol::kFrameHeaderSize - decoder_.buffered()}};
+            auto r = common::readSomeV(fd_.get(), iov, got == 0 ? firstByte : noWait);
+            if (!r) {
+                return stop(r.status());
+            }
+            decoder_.feed(std::string_view(header, r.value()));
+            continue;
+        }
+        const protocol::FrameHeader& header = *next.value();
+        if (header.type == FrameType::BodyChunk) {
+            chunkLeft_ = header.length;
+        } else if (header.type == FrameType::BodyEnd) {
+            body_ = (header.flags & protocol::kBodyAbandoned) != 0 ? BodyState::Abandoned
+                                                                   : BodyState::Ended;
+        } else {
+            log_.log(LogLevel::Error, "WG0216",
+                     "unexpected " + frameTypeName(header.type) +
+                         " frame in a request body, closing the connection");
+            return stop(
+                Status(ErrorCode::ProtocolError,
+                       "unexpected " + frameTypeName(header.type) + " in the request body"));
+        }
+    }
+    return {.got = got, .status = Status::ok()};
+}
+
+Result<std::size_t> Connection::bodyResult(const BodyRead& read) {
+    if (!read.status.isOk()) {
+        Status failed;
+        const Status& s = read.status;
+        if (s.code() == ErrorCode::Timeout) {
+            log_.log(LogLevel::Warning, "WG0225",
+                     "request " + requestId_ + ": timed out after " +
+                         std::to_string(config_.socketTimeout.count()) +
+                         " ms waiting for the request body");
+            failed = fail(Status(ErrorCode::Timeout, "timed out reading the request body"));
+        } else {
             if (s.code() != ErrorCode::ProtocolError && s.code() != ErrorCode::LimitExceeded) {
                 log_.log(
                     LogLevel::Info, "WG0226",
                     "request " + requestId_ + ": reading the request body failed: " + s.message());
             }
-            return fail(Status(s.code(), "reading the request body failed: " + s.message()));
-        };
-        std::size_t got = 0;
-        for (;;) {
-            if (bodyOffset_ < bodyChunk_.size()) {
-                const std::size_t n = std::min(max - got, bodyChunk_.size() - bodyOffset_);
-                out.append(bodyChunk_, bodyOffset_, n);
-                bodyOffset_ += n;
-                got += n;
-                if (got == max) {
-                    return got;
-                }
-            }
-            if (body_ == BodyState::None || body_ == BodyState::Ended) {
-                return got;
-            }
-            if (body_ == BodyState::Abandoned) {
-                if (got != 0) {
-                    return got;
-                }
-                return Status(ErrorCode::Closed, "request body abandoned by client");
-            }
-            if (max == 0) {
-                return std::size_t{0};
-            }
-            if (body_ == BodyState::NotAsked) {
-                if (Status s = askForBody(); !s) {
-                    return s;
-                }
-            }
-            const bool waiting = got == 0;
-            auto frame = readFrame(Deadline::after(waiting ? config_.socketTimeout : kNoWait));
-            if (!frame) {
-                const Status& s = frame.status();
-                if (!waiting && s.code() == ErrorCode::Timeout) {
-                    return got;  // nothing more has arrived yet
-                }
-                Status failed = readFailed(s);
-                if (got != 0) {
-                    return got;  // the next call reports the failure
-                }
-                return failed;
-            }
-            Frame& f = frame.value();
-            if (f.type == FrameType::BodyEnd) {
-                body_ = (f.flags & protocol::kBodyAbandoned) != 0 ? BodyState::Abandoned
-                                                                  : BodyState::Ended;
-            } else if (f.type == FrameType::BodyChunk) {
-                bodyChunk_ = std::move(f.payload);
-                bodyOffset_ = 0;
-            } else {
-                log_.log(LogLevel::Error, "WG0216",
-                         "unexpected " + frameTypeName(f.type) +
-                             " frame in a request body, closing the connection");
-                Status failed =
-                    fail(Status(ErrorCode::ProtocolError,
-                                "unexpected " + frameTypeName(f.type) + " in the request body"));
-                if (got != 0) {
-                    return got;
-                }
-                return failed;
-            }
+            failed = fail(Status(s.code(), "reading the request body failed: " + s.message()));
         }
-    } catch (...) {
-        return fail(Status(ErrorCode::Internal, "out of memory reading the request body"));
+        if (read.got != 0) {
+            return read.got;  // the next call reports the failure
+        }
+        return failed;
     }
+    if (read.got == 0 && body_ == BodyState::Abandoned) {
+        return Status(ErrorCode::Closed, "request body abandoned by client");
+    }
+    return read.got;
 }
 
 Status Connection::askForBody() noexcept {

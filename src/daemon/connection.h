@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -207,8 +208,23 @@ private:
     // Worker side (Deadline-bounded, blocking on the non-blocking fd through common/socket_io).
     // The helpers without noexcept may throw only std::bad_alloc; serve() and the RequestIo
     // entry points catch it.
-    common::Result<protocol::Frame> readFrame(common::Deadline deadline) noexcept;
-    common::Result<std::size_t> readBody(std::string& out, std::size_t max) noexcept;
+    // python::RequestIo::readBody and tryReadBody.
+    common::Result<std::size_t> readBody(std::span<char> out) noexcept;
+    std::optional<common::Result<std::size_t>> tryReadBody(std::span<char> out) noexcept;
+    /// What takeBody got: `got` bytes, then `status` (ok; Timeout when `got` is 0 and nothing came
+    /// by the deadline; or the failure that stopped it, which the next call meets again).
+    struct BodyRead {
+        std::size_t got = 0;
+        common::Status status;
+    };
+    /// The body reader under readBody, tryReadBody and drainBody: copies body bytes into `out`,
+    /// a BodyChunk's payload straight from the socket (docs/architecture.md "The request body"),
+    /// waiting until `firstByte` for the first byte and never for later ones. Stops at the body's
+    /// end (body_ leaves Streaming). Logs malformed frames (WG0213, WG0216); nothing else.
+    BodyRead takeBody(std::span<char> out, common::Deadline firstByte);
+    /// takeBody's result as readBody returns it: a failure is logged and breaks the connection
+    /// (reported now, or by the next call when bytes came before it).
+    common::Result<std::size_t> bodyResult(const BodyRead& read);
     common::Status writeStart(
         std::string_view status,
         const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
@@ -253,10 +269,11 @@ private:
     std::int64_t receivedAtUs_ = 0;         // the pending RequestHead's receivedAtUs
     std::uint64_t requestsSeen_ = 0;        // RequestHeads decoded on this connection
     common::Clock::time_point queuedAt_{};  // when the pending request was queued
-    std::string bodyChunk_;                 // a BodyChunk not yet handed out in full
-    std::size_t bodyOffset_ = 0;            // bytes of bodyChunk_ already handed out
-    BodyState body_ = BodyState::None;      // worker side, with the reading thread
-    bool startSent_ = false;                // written under startMutex_
+    // Payload bytes of the current BodyChunk not yet handed out: in decoder_'s buffer first,
+    // then in the socket. Reading thread only, as body_.
+    std::uint32_t chunkLeft_ = 0;
+    BodyState body_ = BodyState::None;  // worker side, with the reading thread
+    bool startSent_ = false;            // written under startMutex_
     // Held while the response start is written or queued, and by timeOut(), which so never
     // writes its Error into the middle of a start.
     std::mutex startMutex_;

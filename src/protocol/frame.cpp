@@ -102,6 +102,34 @@ void FrameDecoder::feed(std::string_view bytes) {
     buf_.append(bytes);
 }
 
+Result<FrameHeader> FrameDecoder::parseHeader() {
+    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
+    if (h[0] != kProtocolVersion) {
+        error_ =
+            Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
+                                                 ", expected " + std::to_string(kProtocolVersion));
+        return error_;
+    }
+    if (!isKnownFrameType(h[1])) {
+        error_ = Status(ErrorCode::ProtocolError, "unknown frame type " + std::to_string(h[1]));
+        return error_;
+    }
+    FrameHeader header;
+    header.type = static_cast<FrameType>(h[1]);
+    header.flags = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
+    header.length = static_cast<std::uint32_t>(h[4]) | (static_cast<std::uint32_t>(h[5]) << 8) |
+                    (static_cast<std::uint32_t>(h[6]) << 16) |
+                    (static_cast<std::uint32_t>(h[7]) << 24);
+    if (header.length > maxPayloadFor(header.type)) {
+        error_ =
+            Status(ErrorCode::LimitExceeded, "frame type " + std::to_string(h[1]) + " length " +
+                                                 std::to_string(header.length) + " exceeds limit " +
+                                                 std::to_string(maxPayloadFor(header.type)));
+        return error_;
+    }
+    return header;
+}
+
 Result<std::optional<Frame>> FrameDecoder::next() {
     if (!error_.isOk()) {
         return error_;
@@ -117,28 +145,11 @@ Result<std::optional<Frame>> FrameDecoder::next() {
     if (buffered() < kFrameHeaderSize) {
         return std::optional<Frame>{};
     }
-    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
-    if (h[0] != kProtocolVersion) {
-        error_ =
-            Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
-                                                 ", expected " + std::to_string(kProtocolVersion));
-        return error_;
+    Result<FrameHeader> parsed = parseHeader();
+    if (!parsed) {
+        return parsed.status();
     }
-    if (!isKnownFrameType(h[1])) {
-        error_ = Status(ErrorCode::ProtocolError, "unknown frame type " + std::to_string(h[1]));
-        return error_;
-    }
-    const auto type = static_cast<FrameType>(h[1]);
-    const auto flags = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
-    const std::uint32_t length =
-        static_cast<std::uint32_t>(h[4]) | (static_cast<std::uint32_t>(h[5]) << 8) |
-        (static_cast<std::uint32_t>(h[6]) << 16) | (static_cast<std::uint32_t>(h[7]) << 24);
-    if (length > maxPayloadFor(type)) {
-        error_ = Status(ErrorCode::LimitExceeded,
-                        "frame type " + std::to_string(h[1]) + " length " + std::to_string(length) +
-                            " exceeds limit " + std::to_string(maxPayloadFor(type)));
-        return error_;
-    }
+    const auto [type, flags, length] = parsed.value();
     if (buffered() < kFrameHeaderSize + length) {
         if (length >= kDirectAssemblyBytes) {
             // Everything buffered after the header belongs to this frame.
@@ -163,6 +174,48 @@ Result<std::optional<Frame>> FrameDecoder::next() {
         pos_ = 0;
     }
     return std::optional<Frame>(std::move(f));
+}
+
+Result<std::optional<FrameHeader>> FrameDecoder::nextHeader() {
+    if (!error_.isOk()) {
+        return error_;
+    }
+    if (partial_) {
+        // A frame next() began to assemble: its header is consumed already, and what arrived of
+        // its payload becomes the buffered bytes that follow it.
+        FrameHeader header{
+            .type = partial_->type, .flags = partial_->flags, .length = partialLength_};
+        std::string payload = std::move(partial_->payload);
+        partial_.reset();
+        payload.append(buf_, pos_);
+        buf_ = std::move(payload);
+        pos_ = 0;
+        return std::optional<FrameHeader>(header);
+    }
+    if (buf_.size() - pos_ < kFrameHeaderSize) {
+        return std::optional<FrameHeader>{};
+    }
+    Result<FrameHeader> parsed = parseHeader();
+    if (!parsed) {
+        return parsed.status();
+    }
+    pos_ += kFrameHeaderSize;
+    if (pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+    }
+    return std::optional<FrameHeader>(parsed.value());
+}
+
+std::size_t FrameDecoder::takeBuffered(std::span<char> out) noexcept {
+    const std::size_t n = std::min(out.size(), buf_.size() - pos_);
+    std::copy_n(buf_.data() + pos_, n, out.data());
+    pos_ += n;
+    if (pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+    }
+    return n;
 }
 
 }  // namespace wsgid::protocol

@@ -48,6 +48,13 @@ bool isKnownFrameType(std::uint8_t t) noexcept;
 /// Largest payload allowed for a frame of type `t`.
 std::uint32_t maxPayloadFor(FrameType t) noexcept;
 
+/// A frame's header alone, for a reader that takes the payload itself (FrameDecoder::nextHeader).
+struct FrameHeader {
+    FrameType type{};
+    std::uint16_t flags = 0;
+    std::uint32_t length = 0;  ///< payload bytes that follow the header in the stream
+};
+
 /// A decoded frame. The payload is owned.
 struct Frame {
     FrameType type{};
@@ -74,12 +81,27 @@ public:
     /// (ProtocolError or LimitExceeded) when the stream is malformed.
     common::Result<std::optional<Frame>> next();
 
+    /// For a reader that puts a frame's payload where it wants it (the daemon reads a request
+    /// body straight into the app's buffer, docs/architecture.md "The request body"): consumes and
+    /// returns the next frame's header alone, validated as next() validates it, when the whole
+    /// header is buffered; std::nullopt when more bytes are needed. The frame's `length` payload
+    /// bytes come next in the stream: takeBuffered() has those already fed, the rest the caller
+    /// reads itself and never feeds. After the payload, next() and nextHeader() go on as usual.
+    common::Result<std::optional<FrameHeader>> nextHeader();
+
+    /// Moves up to `out.size()` bytes fed and not yet returned into `out`; returns the count.
+    /// Only between nextHeader() and the end of that frame's payload: they are payload bytes.
+    std::size_t takeBuffered(std::span<char> out) noexcept;
+
     /// Bytes fed but not yet returned as frames.
     [[nodiscard]] std::size_t buffered() const noexcept {
         return buf_.size() - pos_ + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
     }
 
 private:
+    /// Validates the header at buf_[pos_] (all of it buffered); sets error_ when it is bad.
+    common::Result<FrameHeader> parseHeader();
+
     std::string buf_;
     std::size_t pos_ = 0;
     common::Status error_;

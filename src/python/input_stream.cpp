@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// wsgi.input (see input_stream.h): read/readline/readlines/iteration with an internal buffer,
-// the GIL released around every RequestIo::readBody, each made with a pass of the request's gate.
+// wsgi.input (see input_stream.h): read/readline/readlines/iteration. Body bytes already here
+// are taken with the GIL held (RequestIo::tryReadBody); only a read that has to wait releases it
+// around RequestIo::readBody, each read made with a pass of the request's gate. A large read goes
+// straight into the bytes object it returns; readline and small reads go through a read-ahead
+// buffer.
 #include "python/input_stream.h"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
-#include <string>
+#include <new>
+#include <optional>
+#include <span>
+#include <string_view>
 
+#include "common/byte_buffer.h"
 #include "python/request_gate.h"
 #include "python/slot_guard.h"
 
@@ -16,25 +23,26 @@ namespace wsgid::python {
 namespace {
 
 // Bytes asked of RequestIo per refill when the app wants less (readline, small reads): one
-// protocol body frame's worth, so small reads do not cost one round through the GIL each.
+// protocol body frame's worth, so small reads do not cost one RequestIo call each. A read that
+// still needs this much or more goes straight into the bytes object it returns instead.
 constexpr std::size_t kRefillBytes = std::size_t{64} * 1024;
-// Upper bound of one refill: read(huge) is served in pieces so one call to readBody never has
-// to produce an unbounded amount of data.
+// Upper bound of one refill: a read-ahead never holds more than this beyond what was asked for.
+// Also the first allocation of a large read whose end is unknown (a chunked body), which then
+// grows by doubling.
 constexpr std::size_t kMaxRefillBytes = std::size_t{1024} * 1024;
-// Most bytes reserved ahead for one read (reserveFor): a Content-Length is the client's claim,
-// so a huge one is not allocated before its bytes arrive; beyond this the buffer grows as they do.
+// Most bytes allocated ahead for one read whose end the Content-Length tells: it is the client's
+// claim, so a huge one is not allocated before its bytes arrive; beyond this the result grows as
+// they do.
 constexpr std::size_t kMaxReserveBytes = std::size_t{16} * 1024 * 1024;
 
-// Once this much consumed data sits at the buffer's front, it is dropped (amortised O(1)).
-constexpr std::size_t kCompactBytes = std::size_t{256} * 1024;
+constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
 
 struct InputState {
     RequestGate* gate = nullptr;  // nullptr once detached
     std::int64_t remaining = -1;  // body bytes not yet asked of io; -1 = unknown
-    std::string buffer;           // buffer[pos..] is unread data
-    std::size_t pos = 0;
+    common::ByteBuffer buffer;    // read-ahead: bytes read from io and not yet returned
     bool eof = false;
-    bool busy = false;  // a read has the GIL released; guards buffer against a second thread
+    bool busy = false;  // a read has the GIL released; guards the state against a second thread
 };
 
 struct InputObject {
@@ -46,12 +54,14 @@ InputState& stateOf(PyObject* self) {
 }
 
 std::size_t available(const InputState& s) {
-    return s.buffer.size() - s.pos;
+    return s.buffer.size();
 }
 
-// Reads more body into the buffer (GIL released during the read). False with OSError set when
-// the body cannot be read; sets eof when it ended.
-bool refill(InputState& s, std::size_t want) {
+// Reads body bytes into `out` (not empty): those already here with the GIL held, or else with
+// the GIL released while it waits. Sets `got` (0 with eof set when the body ended). False with
+// OSError set when the body cannot be read.
+bool readIo(InputState& s, std::span<char> out, std::size_t& got) {
+    got = 0;
     if (s.eof) {
         return true;
     }
@@ -65,35 +75,54 @@ bool refill(InputState& s, std::size_t want) {
         s.eof = true;
         return true;
     }
-    if (s.pos >= kCompactBytes && s.pos * 2 >= s.buffer.size()) {
-        s.buffer.erase(0, s.pos);
-        s.pos = 0;
-    }
-    std::size_t ask = std::clamp(want, kRefillBytes, kMaxRefillBytes);
     if (s.remaining > 0) {
-        ask = std::min<std::size_t>(ask, static_cast<std::size_t>(s.remaining));
+        out = out.first(std::min<std::size_t>(out.size(), static_cast<std::size_t>(s.remaining)));
     }
-    s.busy = true;
-    common::Result<std::size_t> got =
-        pass.withoutGil([&](RequestIo& io) { return io.readBody(s.buffer, ask); });
-    s.busy = false;
-    if (!got.isOk() && pass.interrupted()) {
+    std::optional<common::Result<std::size_t>> quick = pass.io().tryReadBody(out);
+    if (!quick) {
+        s.busy = true;
+        quick = pass.withoutGil([&](RequestIo& io) { return io.readBody(out); });
+        s.busy = false;
+    }
+    const common::Result<std::size_t>& r = *quick;
+    if (!r.isOk() && pass.interrupted()) {
         PyErr_SetString(PyExc_OSError,
                         "the request ended while wsgi.input was being read; its connection was "
                         "closed");
         return false;
     }
-    if (!got.isOk()) {
+    if (!r.isOk()) {
         PyErr_Format(PyExc_OSError, "failed to read the request body: %s",
-                     got.status().message().c_str());
+                     r.status().message().c_str());
         return false;
     }
-    if (got.value() == 0) {
+    got = std::min(r.value(), out.size());
+    if (got == 0) {
         s.eof = true;
     } else if (s.remaining > 0) {
-        s.remaining -= static_cast<std::int64_t>(
-            std::min<std::size_t>(got.value(), static_cast<std::size_t>(s.remaining)));
+        s.remaining -= static_cast<std::int64_t>(got);
     }
+    return true;
+}
+
+// Reads more body into the read-ahead buffer, at least `want` bytes' worth of room. False with
+// an exception set when the body cannot be read; sets eof when it ended.
+bool refill(InputState& s, std::size_t want) {
+    if (s.eof) {
+        return true;
+    }
+    std::size_t got = 0;
+    if (s.remaining == 0) {
+        return readIo(s, {}, got);  // checks the pass, then sets eof
+    }
+    std::size_t ask = std::clamp(want, kRefillBytes, kMaxRefillBytes);
+    if (s.remaining > 0) {
+        ask = std::min<std::size_t>(ask, static_cast<std::size_t>(s.remaining));
+    }
+    if (!readIo(s, s.buffer.prepare(ask), got)) {
+        return false;
+    }
+    s.buffer.commit(got);
     return true;
 }
 
@@ -109,25 +138,20 @@ bool enter(const InputState& s) {
 
 PyObject* take(InputState& s, std::size_t count) {
     count = std::min(count, available(s));
-    PyObject* out =
-        PyBytes_FromStringAndSize(s.buffer.data() + s.pos, static_cast<Py_ssize_t>(count));
+    PyObject* out = PyBytes_FromStringAndSize(s.buffer.data(), static_cast<Py_ssize_t>(count));
     if (out != nullptr) {
-        s.pos += count;
-        if (s.pos == s.buffer.size()) {
-            s.buffer.clear();
-            s.pos = 0;
-        }
+        s.buffer.consume(count);
     }
     return out;
 }
 
-// Parses an optional size argument: None or negative = unlimited (SIZE_MAX).
+// Parses an optional size argument: None or negative = unlimited (kUnlimited).
 bool parseSize(PyObject* args, const char* format, std::size_t& size) {
     PyObject* arg = Py_None;
     if (PyArg_ParseTuple(args, format, &arg) == 0) {
         return false;
     }
-    size = std::numeric_limits<std::size_t>::max();
+    size = kUnlimited;
     if (arg == Py_None) {
         return true;
     }
@@ -141,26 +165,87 @@ bool parseSize(PyObject* args, const char* format, std::size_t& size) {
     return true;
 }
 
-// Makes room in the buffer for a read of `size` bytes at once, as far as the body's known
-// length says they will come: the buffer then grows once instead of doubling (and copying) its
-// way up to a large body.
-void reserveFor(InputState& s, std::size_t size) {
-    if (s.remaining <= 0 || available(s) >= size) {
-        return;
+// A read of up to `most` bytes (more than are buffered, at least kRefillBytes more) straight
+// into the bytes object it returns: the buffered bytes first, then the body as it comes, with no
+// copy in between. The object is allocated at once as far as the Content-Length vouches for the
+// bytes (up to kMaxReserveBytes more), else grows by doubling. Bytes read before a failure go
+// back to the buffer, so a later read still sees them, as with the buffered path.
+PyObject* readDirect(InputState& s, std::size_t most) {
+    const std::size_t have = available(s);
+    const std::size_t ahead = s.remaining >= 0 ? kMaxReserveBytes : kMaxRefillBytes;
+    std::size_t allocated = most - have <= ahead ? most : have + ahead;
+    PyRef out =
+        PyRef::steal(PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(allocated)));
+    if (!out) {
+        return nullptr;
     }
-    const std::size_t coming =
-        std::min({size - available(s), static_cast<std::size_t>(s.remaining), kMaxReserveBytes});
-    s.buffer.reserve(s.buffer.size() + coming);
+    if (have > 0) {
+        std::memcpy(PyBytes_AS_STRING(out.get()), s.buffer.data(), have);
+        s.buffer.consume(have);
+    }
+    std::size_t filled = have;
+    bool failed = false;
+    while (filled < most && !s.eof && !failed) {
+        if (filled == allocated) {
+            // Only without a Content-Length (or past kMaxReserveBytes): copies at most as many
+            // bytes as the body has, once each doubling.
+            allocated = most - allocated <= allocated ? most : 2 * allocated;
+            PyRef grown = PyRef::steal(
+                PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(allocated)));
+            if (!grown) {
+                failed = true;  // MemoryError: keep what was read
+                break;
+            }
+            std::memcpy(PyBytes_AS_STRING(grown.get()), PyBytes_AS_STRING(out.get()), filled);
+            out = std::move(grown);
+        }
+        std::size_t got = 0;
+        failed = !readIo(
+            s, std::span<char>(PyBytes_AS_STRING(out.get()) + filled, allocated - filled), got);
+        filled += got;
+    }
+    if (failed) {
+        // The buffer is still empty (no other read ran meanwhile: busy). Best effort: the read
+        // raises anyway.
+        PyObject* type = nullptr;
+        PyObject* value = nullptr;
+        PyObject* traceback = nullptr;
+        PyErr_Fetch(&type, &value, &traceback);
+        try {
+            s.buffer.append(std::string_view(PyBytes_AS_STRING(out.get()), filled));
+        } catch (const std::bad_alloc&) {
+            // The bytes are lost; the read's own error is what the app sees.
+        }
+        PyErr_Restore(type, value, traceback);
+        return nullptr;
+    }
+    if (filled == allocated) {
+        return out.release();
+    }
+    PyObject* result = out.release();
+    if (_PyBytes_Resize(&result, static_cast<Py_ssize_t>(filled)) != 0) {
+        return nullptr;
+    }
+    return result;
 }
 
 PyObject* readImpl(InputState& s, std::size_t size) {
     if (!enter(s)) {
         return nullptr;
     }
-    reserveFor(s, size);
+    if (available(s) >= size || s.eof) {
+        return take(s, size);
+    }
+    // The most this read can return: what is asked, as far as the body still has it.
+    std::size_t most = size;
+    if (s.remaining >= 0) {
+        most = std::min(size, available(s) + static_cast<std::size_t>(s.remaining));
+    }
+    if (most - available(s) >= kRefillBytes) {
+        return readDirect(s, most);
+    }
     while (available(s) < size && !s.eof) {
-        const std::size_t need =
-            size == std::numeric_limits<std::size_t>::max() ? kMaxRefillBytes : size - available(s);
+        const std::size_t need = size == kUnlimited ? kMaxRefillBytes : size - available(s);
         if (!refill(s, need)) {
             return nullptr;
         }
@@ -176,7 +261,7 @@ PyObject* readlineImpl(InputState& s, std::size_t limit) {
     std::size_t scanned = 0;
     for (;;) {
         const std::size_t window = std::min(available(s), limit);
-        const char* begin = s.buffer.data() + s.pos;
+        const char* begin = s.buffer.data();
         const void* nl =
             scanned < window ? std::memchr(begin + scanned, '\n', window - scanned) : nullptr;
         if (nl != nullptr) {
@@ -225,7 +310,7 @@ PyObject* inputReadlines(PyObject* self, PyObject* args) noexcept {
         }
         std::size_t total = 0;
         for (;;) {
-            PyRef line = PyRef::steal(readlineImpl(s, std::numeric_limits<std::size_t>::max()));
+            PyRef line = PyRef::steal(readlineImpl(s, kUnlimited));
             if (!line) {
                 return nullptr;
             }
@@ -252,7 +337,7 @@ PyObject* inputIter(PyObject* self) noexcept {
 
 PyObject* inputNext(PyObject* self) noexcept {
     return guardedObject([&]() -> PyObject* {
-        PyObject* line = readlineImpl(stateOf(self), std::numeric_limits<std::size_t>::max());
+        PyObject* line = readlineImpl(stateOf(self), kUnlimited);
         if (line != nullptr && PyBytes_GET_SIZE(line) == 0) {
             Py_DECREF(line);
             return nullptr;  // no exception set: StopIteration

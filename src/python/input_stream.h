@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The wsgi.input type: a buffered binary reader over RequestIo::readBody. Python objects only;
-// call everything with the GIL held (the reads themselves release it).
+// The wsgi.input type: a binary reader over RequestIo::tryReadBody and readBody. Python objects
+// only; call everything with the GIL held (a read that has to wait for the body releases it).
 #pragma once
 
 #include "python/python.h"

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,16 +45,26 @@ struct WsgiRequest {
 /// write() or wsgi.input, one call of each direction at a time; the Python layer makes no call
 /// once the request ended (python/request_gate.h). readBody, writeStart and writeBody are called
 /// WITHOUT the GIL held (the Python layer releases it around them) and may block, every wait
-/// bounded by a deadline. tryWriteStart and tryWriteBody are called WITH the GIL held and must
-/// never block; they let a small block skip the GIL release and re-acquire.
+/// bounded by a deadline. tryReadBody, tryWriteStart and tryWriteBody are called WITH the GIL
+/// held and must never block; they let a read of bytes already here, or a small block, skip the
+/// GIL release and re-acquire (with several threads in a process, a hand-off to another thread).
 class RequestIo {
 public:
     virtual ~RequestIo() = default;
 
-    /// Appends up to `max` body bytes to `out`. Returns the count appended; 0 means the body
-    /// ended. A non-ok status means the body cannot be read (client gone, timeout, abandoned):
-    /// wsgi.input raises OSError with the message.
-    virtual common::Result<std::size_t> readBody(std::string& out, std::size_t max) = 0;
+    /// Reads body bytes into `out` (not empty): waits for the first, then takes more only as far
+    /// as they are here at once. Returns the count; 0 means the body ended. A non-ok status means
+    /// the body cannot be read (client gone, timeout, abandoned): wsgi.input raises OSError with
+    /// the message.
+    virtual common::Result<std::size_t> readBody(std::span<char> out) = 0;
+
+    /// readBody without blocking, GIL held: the body bytes that are here already (received, or
+    /// readable without waiting), or the body's end (0), or a failure, as readBody returns them;
+    /// std::nullopt when getting anything needs a wait (or a write, such as asking the module for
+    /// the body): the caller then releases the GIL and calls readBody. Default: std::nullopt.
+    virtual std::optional<common::Result<std::size_t>> tryReadBody(std::span<char> /*out*/) {
+        return std::nullopt;
+    }
 
     /// Sends the status line and headers (already validated). Called once, before writeBody.
     virtual common::Status writeStart(

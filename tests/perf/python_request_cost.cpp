@@ -80,7 +80,7 @@ public:
 class DiscardingIo final : public python::RequestIo {
 public:
     std::size_t bytes = 0;
-    common::Result<std::size_t> readBody(std::string& /*out*/, std::size_t /*max*/) override {
+    common::Result<std::size_t> readBody(std::span<char> /*out*/) override {
         return std::size_t{0};
     }
     common::Status writeStart(

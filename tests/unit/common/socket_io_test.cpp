@@ -191,6 +191,44 @@ TEST(SocketIo, ReadSomeReportsClosedWhenPeerResets) {
     EXPECT_EQ(n.status().code(), ErrorCode::Closed) << n.status().message();
 }
 
+TEST(SocketIo, ReadSomeVFillsTheBuffersInOrder) {
+    auto p = makePair();
+    ASSERT_TRUE(
+        writeFully(p.b.get(), std::string_view("headpayload!"), Deadline::after(kGenerous)));
+    char head[4];
+    char rest[64];
+    const iovec iov[2] = {{head, sizeof(head)}, {rest, sizeof(rest)}};
+    auto n = readSomeV(p.a.get(), iov, Deadline::after(kGenerous));
+    ASSERT_TRUE(n.isOk()) << n.status().message();
+    ASSERT_EQ(n.value(), 12u);
+    EXPECT_EQ(std::string(head, 4), "head");
+    EXPECT_EQ(std::string(rest, 8), "payload!");
+}
+
+TEST(SocketIo, ReadSomeVWithAnExpiredDeadlineTakesOnlyWhatIsThere) {
+    auto p = makePair();
+    char buf[8];
+    const iovec iov[1] = {{buf, sizeof(buf)}};
+    const Deadline now(Clock::time_point::min());
+    auto none = readSomeV(p.a.get(), iov, now);
+    ASSERT_FALSE(none.isOk());
+    EXPECT_EQ(none.status().code(), ErrorCode::Timeout);
+    ASSERT_TRUE(writeFully(p.b.get(), std::string_view("ab"), Deadline::after(kGenerous)));
+    auto some = readSomeV(p.a.get(), iov, now);
+    ASSERT_TRUE(some.isOk()) << some.status().message();
+    EXPECT_EQ(std::string(buf, some.value()), "ab");
+}
+
+TEST(SocketIo, ReadSomeVReportsClosedAtEof) {
+    auto p = makePair();
+    p.b.reset();
+    char buf[8];
+    const iovec iov[1] = {{buf, sizeof(buf)}};
+    auto n = readSomeV(p.a.get(), iov, Deadline::after(kGenerous));
+    ASSERT_FALSE(n.isOk());
+    EXPECT_EQ(n.status().code(), ErrorCode::Closed);
+}
+
 TEST(SocketIo, ReadTimesOutWithShortDeadline) {
     auto p = makePair();
     char buf[4];

@@ -94,14 +94,16 @@ private:
 /// Reads the whole body through `io`; the error status if reading fails.
 common::Result<std::string> readAll(RequestIo& io) {
     std::string body;
+    char buf[7000];  // odd size: exercises partial chunks
     for (;;) {
-        auto n = io.readBody(body, 7000);  // odd size: exercises partial chunks
+        auto n = io.readBody(buf);
         if (!n) {
             return n.status();
         }
         if (n.value() == 0) {
             return body;
         }
+        body.append(buf, n.value());
     }
 }
 
@@ -537,6 +539,77 @@ TEST_F(ServerTest, LargeBodiesStreamBothWaysAndResponseFramesAreSplit) {
         EXPECT_LE(frame.size(), protocol::kMaxDataChunk);
         EXPECT_FALSE(frame.empty());
     }
+}
+
+TEST_F(ServerTest, BodyFramesOfEverySizeArriveWholeWhateverTheReadSize) {
+    // A read may end inside a frame or take several: empty frames, frames smaller than a
+    // header, and frames larger than one read, with reads larger than the whole body.
+    std::string body;
+    std::vector<std::string> chunks;
+    for (const std::size_t size : {0U, 1U, 7U, 8U, 9U, 65536U, 0U, 70001U, 3U, 262144U, 5U}) {
+        std::string chunk(size, '\0');
+        for (std::size_t i = 0; i < size; ++i) {
+            chunk[i] = static_cast<char>('A' + (body.size() + i) % 53);
+        }
+        body += chunk;
+        chunks.push_back(std::move(chunk));
+    }
+    // The request id is the read size; every request on the one connection.
+    startServer([](const WsgiRequest& request, RequestIo& io) {
+        std::string got;
+        std::vector<char> buf(std::stoul(request.requestId));
+        for (;;) {
+            auto n = io.readBody(buf);
+            if (!n) {
+                return outcome(CallOutcome::Kind::AppError, n.status().message());
+            }
+            if (n.value() == 0) {
+                return respond(io, got);
+            }
+            got.append(buf.data(), n.value());
+        }
+    });
+    auto client = connect();
+    for (const std::size_t readSize : {3U, 8192U, 100000U, 1048576U}) {
+        ASSERT_TRUE(client->sendRequest(makeHead(std::to_string(readSize)), chunks));
+        auto response = client->readResponse();
+        ASSERT_TRUE(response.isOk()) << response.status().message();
+        EXPECT_EQ(response.value().body(), body) << "reads of " << readSize;
+    }
+}
+
+TEST_F(ServerTest, TryReadBodyTakesOnlyWhatIsHereAndNeverAsksForTheBody) {
+    // Before SendBody nothing can be here (and asking is a write): std::nullopt. After the body
+    // ended: 0, as readBody says it. In between, what it answers is part of the body in order.
+    std::promise<std::string> seen;
+    startServer([&seen](const WsgiRequest&, RequestIo& io) {
+        std::string report;
+        char buf[1000];
+        report += io.tryReadBody(buf) ? "early answer;" : "nullopt before SendBody;";
+        std::string got;
+        bool ended = false;
+        while (!ended) {
+            std::optional<common::Result<std::size_t>> quick = io.tryReadBody(buf);
+            common::Result<std::size_t> n = quick ? std::move(*quick) : io.readBody(buf);
+            if (!n) {
+                report += "error " + n.status().message();
+                break;
+            }
+            ended = n.value() == 0;
+            got.append(buf, n.value());
+        }
+        auto after = io.tryReadBody(buf);
+        report += after && after->isOk() && after->value() == 0 ? "0 after the end;" : "not 0;";
+        seen.set_value(report);
+        return respond(io, got);
+    });
+    auto client = connect();
+    const std::string body(50000, 'q');
+    ASSERT_TRUE(client->sendRequest(makeHead("try"), {body.substr(0, 20000), body.substr(20000)}));
+    auto response = client->readResponse();
+    ASSERT_TRUE(response.isOk()) << response.status().message();
+    EXPECT_EQ(response.value().body(), body);
+    EXPECT_EQ(seen.get_future().get(), "nullopt before SendBody;0 after the end;");
 }
 
 TEST_F(ServerTest, UnreadBodyIsDrainedSoTheNextRequestWorks) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -430,6 +431,82 @@ TEST(FrameDecoder, LongStreamOfLargeFramesDecodesIntact) {
     seen += drain(d).size();
     EXPECT_EQ(seen, 64U);
     EXPECT_EQ(d.buffered(), 0U);
+}
+
+TEST(FrameDecoder, NextHeaderLeavesThePayloadToTheCaller) {
+    // The caller takes the payload itself: what is buffered with takeBuffered(), the rest from
+    // its own reads, which it never feeds; then frames decode as usual again.
+    const std::string payload = "0123456789";
+    const std::string after = frameBytes(FrameType::BodyEnd, kBodyAbandoned, "");
+    FrameDecoder d;
+    d.feed(frameBytes(FrameType::BodyChunk, 3, payload).substr(0, kFrameHeaderSize + 4));
+    auto header = d.nextHeader();
+    ASSERT_TRUE(header.isOk()) << header.status().message();
+    ASSERT_TRUE(header.value().has_value());
+    EXPECT_EQ(header.value()->type, FrameType::BodyChunk);
+    EXPECT_EQ(header.value()->flags, 3);
+    EXPECT_EQ(header.value()->length, 10U);
+    EXPECT_EQ(d.buffered(), 4U);
+    char out[16];
+    EXPECT_EQ(d.takeBuffered(std::span<char>(out, 3)), 3U);
+    EXPECT_EQ(d.takeBuffered(std::span<char>(out + 3, 13)), 1U);
+    EXPECT_EQ(std::string(out, 4), "0123");
+    EXPECT_EQ(d.buffered(), 0U);
+    // Bytes 4..9 of the payload were read by the caller; the stream goes on after them.
+    d.feed(after.substr(0, 3));
+    auto none = d.nextHeader();
+    ASSERT_TRUE(none.isOk());
+    EXPECT_FALSE(none.value().has_value());
+    d.feed(after.substr(3));
+    auto end = d.next();
+    ASSERT_TRUE(end.isOk());
+    ASSERT_TRUE(end.value().has_value());
+    EXPECT_EQ(end.value()->type, FrameType::BodyEnd);
+    EXPECT_EQ(end.value()->flags, kBodyAbandoned);
+}
+
+TEST(FrameDecoder, NextHeaderTakesOverALargeFrameNextBeganToAssemble) {
+    std::string big(200000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>('a' + i % 19);
+    }
+    const std::string stream =
+        frameBytes(FrameType::BodyChunk, 0, big) + frameBytes(FrameType::BodyEnd, 0, "");
+    FrameDecoder d;
+    d.feed(std::string_view(stream).substr(0, 70000));
+    auto pending = d.next();
+    ASSERT_TRUE(pending.isOk());
+    ASSERT_FALSE(pending.value().has_value());  // assembling in place now
+    d.feed(std::string_view(stream).substr(70000, 30000));
+    auto header = d.nextHeader();
+    ASSERT_TRUE(header.isOk());
+    ASSERT_TRUE(header.value().has_value());
+    EXPECT_EQ(header.value()->type, FrameType::BodyChunk);
+    EXPECT_EQ(header.value()->length, big.size());
+    std::string got(100000 - kFrameHeaderSize, '\0');
+    EXPECT_EQ(d.takeBuffered(got), got.size());
+    EXPECT_EQ(got, big.substr(0, got.size()));
+    d.feed(std::string_view(stream).substr(100000 + big.size() - got.size()));
+    auto end = d.next();
+    ASSERT_TRUE(end.isOk());
+    ASSERT_TRUE(end.value().has_value());
+    EXPECT_EQ(end.value()->type, FrameType::BodyEnd);
+}
+
+TEST(FrameDecoder, NextHeaderValidatesLikeNextAndItsErrorsAreSticky) {
+    FrameDecoder d;
+    d.feed(headerBytes(kProtocolVersion, static_cast<std::uint8_t>(FrameType::BodyChunk),
+                       kMaxDataChunk + 1));
+    auto r = d.nextHeader();
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code(), ErrorCode::LimitExceeded);
+    EXPECT_FALSE(d.next().isOk());
+    FrameDecoder bad;
+    bad.feed(headerBytes(kProtocolVersion + 1, 3, 0));
+    auto v = bad.nextHeader();
+    ASSERT_FALSE(v.isOk());
+    EXPECT_EQ(v.status().code(), ErrorCode::ProtocolError);
+    EXPECT_FALSE(bad.nextHeader().isOk());
 }
 
 }  // namespace

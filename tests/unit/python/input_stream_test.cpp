@@ -133,6 +133,135 @@ TEST(InputStream, LargeBodyReadsCompletely) {
               "3145745 3145745");
 }
 
+// A body of `size` bytes that tells its positions apart (a byte out of place changes it).
+std::string patternBody(std::size_t size) {
+    std::string body(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        body[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+    }
+    return body;
+}
+
+// Python code that sets `result` to "OK" when `data` equals the first `length` bytes of the body
+// (passed as environ['body']), else to where they differ.
+std::string checkData(const std::string& read) {
+    return "    data = " + read +
+           "\n"
+           "    want = environ['body'][:len(data)]\n"
+           "    result = 'OK %d' % len(data) if data == want else 'differs at %d' % next(\n"
+           "        i for i in range(len(data)) if data[i] != want[i])\n";
+}
+
+std::string hexOf(const std::string& bytes) {
+    static constexpr const char* kDigits = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * bytes.size());
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += kDigits[byte >> 4];
+        out += kDigits[byte & 15];
+    }
+    return out;
+}
+
+// Runs `code` like readWith, with the body also in environ['body'] (bytes) for checkData.
+std::string readChecked(const std::string& code, FakeRequestIo& io,
+                        std::int64_t contentLength = -1) {
+    return readWith("    environ['body'] = bytes.fromhex('" + hexOf(io.body) + "')\n" + code, io,
+                    contentLength);
+}
+
+TEST(InputStream, ReadTakesBytesAlreadyHereWithoutReleasingTheGil) {
+    FakeRequestIo io;
+    io.body = patternBody(300 * 1024);
+    io.maxReadChunk = 64 * 1024;
+    io.quickBytes = io.body.size();
+    EXPECT_EQ(readChecked(checkData("inp.read()"), io, static_cast<std::int64_t>(io.body.size())),
+              "OK 307200");
+    EXPECT_EQ(io.readCalls, 0u);  // never had to wait: the GIL was never released
+    EXPECT_GE(io.quickReadCalls, 5u);
+}
+
+TEST(InputStream, ReadWaitsOnlyWhenNothingIsHere) {
+    // Each wait brings 100 KiB that the next reads take at once.
+    FakeRequestIo io;
+    io.body = patternBody(1024 * 1024 + 3);
+    io.maxReadChunk = 40 * 1024;
+    io.readyAfterWait = 100 * 1024;
+    EXPECT_EQ(readChecked(checkData("inp.read()"), io, static_cast<std::int64_t>(io.body.size())),
+              "OK 1048579");
+    EXPECT_GE(io.quickReadCalls, 2 * io.readCalls);
+    EXPECT_LE(io.readCalls, 11u);
+}
+
+TEST(InputStream, LargeReadTakesTheBufferedBytesFirstThenTheRest) {
+    // readline leaves read-ahead in the buffer; the large read that follows starts with it and
+    // goes on with bytes from the connection (some here already, some waited for).
+    FakeRequestIo io;
+    io.body = "first line\n" + patternBody(500 * 1024);
+    io.maxReadChunk = 30 * 1024;
+    io.readyAfterWait = 50 * 1024;
+    EXPECT_EQ(readChecked("    line = inp.readline()\n" + checkData("line + inp.read(400000)") +
+                              "    result += ' %d' % len(inp.read())\n",
+                          io, static_cast<std::int64_t>(io.body.size())),
+              "OK 400011 112000");
+}
+
+TEST(InputStream, LargeReadOfABodyOfUnknownLength) {
+    // No Content-Length (chunked): the result grows as the bytes come, and ends where they do.
+    FakeRequestIo io;
+    io.body = patternBody(2 * 1024 * 1024 + 5);
+    io.maxReadChunk = 256 * 1024;
+    io.quickBytes = 700 * 1024;
+    EXPECT_EQ(readChecked(checkData("inp.read()") + "    result += ' %r' % inp.read(1)\n", io),
+              "OK 2097157 b''");
+    FakeRequestIo shorter;
+    shorter.body = patternBody(70 * 1024);
+    EXPECT_EQ(readChecked(checkData("inp.read(5000000)"), shorter), "OK 71680");
+}
+
+TEST(InputStream, ReadNeverAsksBeyondTheContentLengthOnEitherPath) {
+    FakeRequestIo io;
+    io.body = patternBody(200 * 1024);
+    io.quickBytes = 50 * 1024;
+    EXPECT_EQ(readChecked(checkData("inp.read()"), io, 150 * 1024), "OK 153600");
+    EXPECT_EQ(io.bodyRead(), 150u * 1024);
+}
+
+TEST(InputStream, BytesReadBeforeAFailureAreStillThere) {
+    // The failure raises; what came before it is not lost: the next read returns it.
+    FakeRequestIo io;
+    io.body = patternBody(300 * 1024);
+    io.maxReadChunk = 64 * 1024;
+    io.readError = "connection reset";
+    io.failReadAfter = 100 * 1024;
+    io.quickBytes = 30 * 1024;
+    EXPECT_EQ(readChecked("    try:\n"
+                          "        inp.read()\n"
+                          "        raise AssertionError('no error')\n"
+                          "    except OSError as e:\n"
+                          "        error = str(e)\n" +
+                              checkData("inp.read(102400)") + "    result += ' ' + error\n",
+                          io, static_cast<std::int64_t>(io.body.size())),
+              "OK 102400 failed to read the request body: connection reset");
+}
+
+TEST(InputStream, AFailureWithTheGilHeldRaisesLikeOneAfterAWait) {
+    FakeRequestIo io;
+    io.body = "abc";
+    io.quickBytes = 3;
+    io.readError = "module went away";
+    EXPECT_EQ(readWith("    try:\n"
+                       "        inp.read(2)\n"
+                       "        result = 'no error'\n"
+                       "    except OSError as e:\n"
+                       "        result = str(e)\n",
+                       io),
+              "failed to read the request body: module went away");
+    EXPECT_EQ(io.quickReadCalls, 1u);
+    EXPECT_EQ(io.readCalls, 0u);
+}
+
 TEST(InputStream, ReadErrorRaisesOSErrorWithTheMessage) {
     FakeRequestIo io;
     io.readError = "body read timed out";

@@ -1040,9 +1040,9 @@ class GilCheckingIo : public FakeRequestIo {
 public:
     bool calledWithGil = false;
     int calls = 0;
-    common::Result<std::size_t> readBody(std::string& out, std::size_t max) override {
+    common::Result<std::size_t> readBody(std::span<char> out) override {
         note();
-        return FakeRequestIo::readBody(out, max);
+        return FakeRequestIo::readBody(out);
     }
     common::Status writeStart(
         std::string_view statusLine,

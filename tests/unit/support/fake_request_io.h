@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,17 +35,26 @@ public:
     std::string body;                      ///< what readBody serves
     std::size_t maxReadChunk = 1 << 30;    ///< most bytes one readBody call returns
     std::optional<std::string> readError;  ///< when set, readBody fails with it
-    bool failStart = false;                ///< writeStart reports a closed connection
-    int failBodyAt = -1;                   ///< writeBody call (0-based) that fails first
-    bool passFiles = false;                ///< canPassFiles(): writeFile may be called
-    bool failFile = false;                 ///< writeFile reports a closed connection
+    /// With readError: how many body bytes are read before the reads fail.
+    std::size_t failReadAfter = 0;
+    /// Body bytes "already here": tryReadBody hands out up to this many (GIL held), then answers
+    /// std::nullopt (it would wait) and the caller goes to readBody.
+    std::size_t quickBytes = 0;
+    /// Body bytes each readBody call makes "already here" after it (added to quickBytes), as a
+    /// socket that fills while the app waits.
+    std::size_t readyAfterWait = 0;
+    bool failStart = false;  ///< writeStart reports a closed connection
+    int failBodyAt = -1;     ///< writeBody call (0-based) that fails first
+    bool passFiles = false;  ///< canPassFiles(): writeFile may be called
+    bool failFile = false;   ///< writeFile reports a closed connection
 
     // ---- recorded ----
     int startCalls = 0;
     std::string status;
     std::vector<std::pair<std::string, std::string>> headers;
     std::vector<std::string> blocks;  ///< every successful writeBody, in order
-    std::size_t readCalls = 0;
+    std::size_t readCalls = 0;        ///< readBody calls (the GIL released)
+    std::size_t quickReadCalls = 0;   ///< tryReadBody calls that answered (GIL held)
     std::size_t largestReadRequest = 0;
     bool bodyBeforeStart = false;  ///< writeBody was called before writeStart (a bug)
     int fileCalls = 0;             ///< writeFile calls (a passed file is also one of `blocks`)
@@ -53,16 +63,23 @@ public:
     int fileAccessMode = -1;  ///< O_ACCMODE of the passed descriptor
     bool fileCloseOnExec = false;
 
-    common::Result<std::size_t> readBody(std::string& out, std::size_t max) override {
+    common::Result<std::size_t> readBody(std::span<char> out) override {
         ++readCalls;
-        largestReadRequest = std::max(largestReadRequest, max);
-        if (readError) {
-            return common::Status(common::ErrorCode::Timeout, *readError);
+        common::Result<std::size_t> r = serve(out);
+        quickBytes += readyAfterWait;
+        return r;
+    }
+
+    std::optional<common::Result<std::size_t>> tryReadBody(std::span<char> out) override {
+        if (quickBytes == 0) {
+            return std::nullopt;
         }
-        const std::size_t n = std::min({max, maxReadChunk, body.size() - readPos_});
-        out.append(body, readPos_, n);
-        readPos_ += n;
-        return n;
+        ++quickReadCalls;
+        common::Result<std::size_t> r = serve(out.first(std::min(out.size(), quickBytes)));
+        if (r) {
+            quickBytes -= r.value();
+        }
+        return r;
     }
 
     common::Status writeStart(
@@ -131,6 +148,19 @@ public:
     [[nodiscard]] std::size_t bodyRead() const { return readPos_; }
 
 private:
+    common::Result<std::size_t> serve(std::span<char> out) {
+        largestReadRequest = std::max(largestReadRequest, out.size());
+        if (readError && readPos_ >= failReadAfter) {
+            return common::Status(common::ErrorCode::Timeout, *readError);
+        }
+        const std::size_t untilError = readError ? failReadAfter - readPos_ : body.size();
+        const std::size_t n =
+            std::min({out.size(), maxReadChunk, body.size() - readPos_, untilError});
+        body.copy(out.data(), n, readPos_);
+        readPos_ += n;
+        return n;
+    }
+
     std::size_t readPos_ = 0;
     int bodyCalls_ = 0;
 };
@@ -149,11 +179,11 @@ public:
     bool holdReads = false;
     int notifyFd = -1;
 
-    common::Result<std::size_t> readBody(std::string& out, std::size_t max) override {
+    common::Result<std::size_t> readBody(std::span<char> out) override {
         if (holdReads && !hold()) {
             return common::Status(common::ErrorCode::Closed, "connection shut down");
         }
-        return FakeRequestIo::readBody(out, max);
+        return FakeRequestIo::readBody(out);
     }
 
     common::Status writeBody(std::string_view data) override {

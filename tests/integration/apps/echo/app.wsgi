@@ -40,6 +40,20 @@ def read_body(stream, mode, size, length):
         return b"".join(stream.readlines())
     if mode == "iter":
         return b"".join(line for line in stream)
+    if mode == "mixed":
+        # A line, then reads that start in what the line's read-ahead left and go on with bytes
+        # still on their way (some large enough to go straight into the result). read(n) returns
+        # n bytes until the body ends.
+        parts = [stream.readline(), stream.read(10)]
+        for n in (300000, 1, 70000, 65536, 200000):
+            block = stream.read(n)
+            assert len(block) <= n, (len(block), n)
+            if length:
+                assert len(block) == min(n, length - sum(map(len, parts))), (len(block), n)
+            parts.append(block)
+        parts.append(stream.read())
+        assert stream.read(1) == b""
+        return b"".join(parts)
     if mode == "overread":
         # Reads never go beyond the body: asking for more returns what there is, then b"".
         data = stream.read(length + 1000)
