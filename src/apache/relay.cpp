@@ -31,18 +31,17 @@ using common::durationText;
 using common::Status;
 using protocol::FrameType;
 
-/// Bytes read from the daemon per recv(): a full Body frame of kMaxDataChunk needs a few reads,
-/// a hello-world response one.
-constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
+/// Room for each recv() from the daemon, read in place into the frame decoder (which grows it to
+/// hold a whole frame once it has the frame's header): a response of one 64 KiB block (Start,
+/// Body and End frames) in one read, a hello-world response in one read of a buffer whose pages
+/// it barely touches.
+constexpr std::size_t kDaemonReadSize = std::size_t{72} * 1024;
 
 /// Response bytes read in one go while the daemon keeps the socket readable: beyond this the
 /// relay hands what it has to the client's filters (with a FLUSH only once
 /// response-buffer-size= is reached), so memory per request stays bounded and client
 /// back-pressure reaches the daemon.
 constexpr std::size_t kMaxCoalesceBytes = std::size_t{256} * 1024;
-
-/// The read buffer serves both directions.
-constexpr std::size_t kReadBufferBytes = std::max(kDaemonReadSize, kBodyReadSize);
 
 /// After the response is complete, how long to wait for the socket to take the rest of the
 /// request stream (the tail of a BodyChunk and the BodyEnd). The daemon discards those frames
@@ -161,8 +160,8 @@ private:
     /// first frame that begins at stream offset `before` or later.
     void processFrames(std::size_t before = std::numeric_limits<std::size_t>::max());
     /// `at`: the stream offset of the frame's first byte (for the descriptor rule).
-    void handleFrame(protocol::Frame& frame, std::size_t at);
-    void handleFile(const protocol::Frame& frame, std::size_t at);
+    void handleFrame(const protocol::FrameView& frame, std::size_t at);
+    void handleFile(const protocol::FrameView& frame, std::size_t at);
     /// Takes what the read of the bytes from stream offset `from` to receivedBytes_ brought
     /// besides bytes: false when the relay stopped.
     bool takeDescriptor(common::ReceivedDescriptor& received, std::size_t from);
@@ -192,9 +191,10 @@ private:
     protocol::FrameDecoder decoder_;
     std::string out_;         ///< request bytes not yet written
     std::size_t outPos_ = 0;  ///< how much of out_ is written
-    /// Body and response read buffer, kReadBufferBytes. Left uninitialised, so only the bytes
-    /// reads write are ever touched: zero-filled, it kept 64 KiB resident in each of an httpd
-    /// child's malloc arenas (docs/performance.md, "Memory").
+    /// The request body's read buffer, kBodyReadSize, made by the first refill(): a request
+    /// without a body needs none (the response is read into decoder_). Left uninitialised, so
+    /// only the bytes reads write are ever touched: zero-filled, it kept 64 KiB resident in each
+    /// of an httpd child's malloc arenas (docs/performance.md, "Memory").
     std::unique_ptr<char[]> buf_;
 
     bool headRequest_ = false;  ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
@@ -234,6 +234,9 @@ void Relay::refill() {
     if (responseDone()) {
         queueBodyEnd(true);
         return;
+    }
+    if (!buf_) {
+        buf_ = std::make_unique_for_overwrite<char[]>(kBodyReadSize);
     }
     auto n = source_.read(std::span<char>(buf_.get(), kBodyReadSize));
     if (!n) {
@@ -309,7 +312,7 @@ void Relay::clientFailed(RelayOutcome outcome, Status status) {
     result_ = std::move(r);
 }
 
-void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
+void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
     if (descriptor_ && (frame.type == FrameType::End || frame.type == FrameType::Error)) {
         // A File frame after this one would never be read: the descriptor came with no File.
         fail(RelayOutcome::Malformed, "a descriptor that came with no File frame");
@@ -427,7 +430,7 @@ void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
     }
 }
 
-void Relay::handleFile(const protocol::Frame& frame, std::size_t at) {
+void Relay::handleFile(const protocol::FrameView& frame, std::size_t at) {
     if (!acceptFiles_) {
         fail(RelayOutcome::Malformed,
              "a File frame for a request that does not pass files (WSGIEnableSendfile Off)");
@@ -476,7 +479,7 @@ void Relay::processFrames(std::size_t before) {
         if (at >= before) {
             return;
         }
-        auto next = decoder_.next();
+        auto next = decoder_.nextView();
         if (!next) {
             fail(RelayOutcome::Malformed, next.status().message());
             return;
@@ -517,8 +520,8 @@ void Relay::pumpResponse() {
         // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
         // anything else is looked at, so none leaks on any path.
         common::ReceivedDescriptor received;
-        const ssize_t n = common::receiveWithDescriptor(
-            conn_.fd(), std::span<char>(buf_.get(), kReadBufferBytes), received);
+        const ssize_t n =
+            common::receiveWithDescriptor(conn_.fd(), decoder_.prepare(kDaemonReadSize), received);
         if (n <= 0 && (received.fd || received.tooMany())) {
             fail(RelayOutcome::Malformed, "a descriptor without bytes");
             return;
@@ -526,7 +529,7 @@ void Relay::pumpResponse() {
         if (n > 0) {
             const std::size_t from = receivedBytes_;
             receivedBytes_ += static_cast<std::size_t>(n);
-            decoder_.feed(std::string_view(buf_.get(), static_cast<std::size_t>(n)));
+            decoder_.commit(static_cast<std::size_t>(n));
             // Frames that began before this read go with what came before it: so how the
             // kernel cut the reads does not decide which descriptor a frame sees.
             processFrames(from);
@@ -639,14 +642,14 @@ std::size_t Relay::unexpectedTrailingBytes() {
     if (left == 0) {
         return 0;
     }
-    auto next = decoder_.next();
+    auto next = decoder_.nextView();
     if (!next) {
         return left;
     }
     if (!next.value()) {
         return 0;
     }
-    const protocol::Frame& f = *next.value();
+    const protocol::FrameView& f = *next.value();
     if (f.type == FrameType::Error && decoder_.buffered() == 0) {
         auto err = protocol::decodeResponseError(f.payload);
         if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
@@ -692,7 +695,6 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     headRequest_ = isHeadRequest(head);
     acceptFiles_ = protocol::passesFiles(head);
-    buf_ = std::make_unique_for_overwrite<char[]>(kReadBufferBytes);
     queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
     headFrameSize_ = out_.size();
     request_ = head.contentLength == 0 ? RequestState::HeadOnly : RequestState::BodyNotAsked;

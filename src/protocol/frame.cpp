@@ -3,6 +3,7 @@
 #include "protocol/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace wsgid::protocol {
@@ -84,6 +85,32 @@ constexpr std::uint32_t kDirectAssemblyBytes = std::uint32_t{128} * 1024;
 
 }  // namespace
 
+void FrameDecoder::reserve(std::size_t count) {
+    if (begin_ == end_) {
+        begin_ = 0;
+        end_ = 0;
+    }
+    if (capacity_ - end_ >= count) {
+        return;
+    }
+    const std::size_t held = end_ - begin_;
+    if (capacity_ - held >= count) {
+        // Compact instead of growing, so a long-lived connection's buffer does not creep.
+        std::memmove(buf_.get(), buf_.get() + begin_, held);
+    } else {
+        const std::size_t capacity = std::max(held + count, 2 * capacity_);
+        // Left uninitialised: only the bytes received into it are ever touched.
+        auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+        if (held != 0) {
+            std::memcpy(grown.get(), buf_.get() + begin_, held);
+        }
+        buf_ = std::move(grown);
+        capacity_ = capacity;
+    }
+    begin_ = 0;
+    end_ = held;
+}
+
 void FrameDecoder::feed(std::string_view bytes) {
     if (partial_) {
         const std::size_t take =
@@ -94,12 +121,67 @@ void FrameDecoder::feed(std::string_view bytes) {
             return;
         }
     }
-    // Compact before growing, so a long-lived connection's buffer does not creep.
-    if (pos_ > 0 && (pos_ == buf_.size() || pos_ > std::size_t{64} * 1024)) {
-        buf_.erase(0, pos_);
-        pos_ = 0;
+    if (bytes.empty()) {
+        return;
     }
-    buf_.append(bytes);
+    reserve(bytes.size());
+    std::memcpy(buf_.get() + end_, bytes.data(), bytes.size());
+    end_ += bytes.size();
+}
+
+std::span<char> FrameDecoder::prepare(std::size_t atLeast) {
+    std::size_t want = std::max<std::size_t>(atLeast, 1);
+    if (const std::size_t held = end_ - begin_; held >= kFrameHeaderSize && error_.isOk()) {
+        // The rest of the frame at the head goes straight after it: it is then read in place,
+        // whatever its size, and never moved again.
+        auto header = peekHeader();
+        if (header.isOk() && header.value()) {
+            const std::size_t frame = kFrameHeaderSize + header.value()->length;
+            if (frame > held) {
+                want = std::max(want, frame - held);
+            }
+        }
+    }
+    reserve(want);
+    return {buf_.get() + end_, capacity_ - end_};
+}
+
+void FrameDecoder::commit(std::size_t count) noexcept {
+    end_ += std::min(count, capacity_ - end_);
+}
+
+Result<std::optional<FrameDecoder::Header>> FrameDecoder::peekHeader() {
+    if (!error_.isOk()) {
+        return error_;
+    }
+    if (end_ - begin_ < kFrameHeaderSize) {
+        return std::optional<Header>{};
+    }
+    const auto* h = reinterpret_cast<const unsigned char*>(buf_.get() + begin_);
+    if (h[0] != kProtocolVersion) {
+        error_ =
+            Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
+                                                 ", expected " + std::to_string(kProtocolVersion));
+        return error_;
+    }
+    if (!isKnownFrameType(h[1])) {
+        error_ = Status(ErrorCode::ProtocolError, "unknown frame type " + std::to_string(h[1]));
+        return error_;
+    }
+    Header header;
+    header.type = static_cast<FrameType>(h[1]);
+    header.flags = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
+    header.length = static_cast<std::uint32_t>(h[4]) | (static_cast<std::uint32_t>(h[5]) << 8) |
+                    (static_cast<std::uint32_t>(h[6]) << 16) |
+                    (static_cast<std::uint32_t>(h[7]) << 24);
+    if (header.length > maxPayloadFor(header.type)) {
+        error_ =
+            Status(ErrorCode::LimitExceeded, "frame type " + std::to_string(h[1]) + " length " +
+                                                 std::to_string(header.length) + " exceeds limit " +
+                                                 std::to_string(maxPayloadFor(header.type)));
+        return error_;
+    }
+    return std::optional<Header>(header);
 }
 
 Result<std::optional<Frame>> FrameDecoder::next() {
@@ -114,55 +196,51 @@ Result<std::optional<Frame>> FrameDecoder::next() {
         partial_.reset();
         return done;
     }
-    if (buffered() < kFrameHeaderSize) {
+    auto header = peekHeader();
+    if (!header) {
+        return header.status();
+    }
+    if (!header.value()) {
         return std::optional<Frame>{};
     }
-    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
-    if (h[0] != kProtocolVersion) {
-        error_ =
-            Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
-                                                 ", expected " + std::to_string(kProtocolVersion));
-        return error_;
-    }
-    if (!isKnownFrameType(h[1])) {
-        error_ = Status(ErrorCode::ProtocolError, "unknown frame type " + std::to_string(h[1]));
-        return error_;
-    }
-    const auto type = static_cast<FrameType>(h[1]);
-    const auto flags = static_cast<std::uint16_t>(h[2] | (h[3] << 8));
-    const std::uint32_t length =
-        static_cast<std::uint32_t>(h[4]) | (static_cast<std::uint32_t>(h[5]) << 8) |
-        (static_cast<std::uint32_t>(h[6]) << 16) | (static_cast<std::uint32_t>(h[7]) << 24);
-    if (length > maxPayloadFor(type)) {
-        error_ = Status(ErrorCode::LimitExceeded,
-                        "frame type " + std::to_string(h[1]) + " length " + std::to_string(length) +
-                            " exceeds limit " + std::to_string(maxPayloadFor(type)));
-        return error_;
-    }
-    if (buffered() < kFrameHeaderSize + length) {
-        if (length >= kDirectAssemblyBytes) {
+    const Header h = *header.value();
+    const char* payload = buf_.get() + begin_ + kFrameHeaderSize;
+    if (end_ - begin_ < kFrameHeaderSize + h.length) {
+        if (h.length >= kDirectAssemblyBytes) {
             // Everything buffered after the header belongs to this frame.
             partial_.emplace();
-            partial_->type = type;
-            partial_->flags = flags;
-            partial_->payload.reserve(length);
-            partial_->payload.assign(buf_, pos_ + kFrameHeaderSize);
-            partialLength_ = length;
-            buf_.clear();
-            pos_ = 0;
+            partial_->type = h.type;
+            partial_->flags = h.flags;
+            partial_->payload.reserve(h.length);
+            partial_->payload.assign(payload, end_ - begin_ - kFrameHeaderSize);
+            partialLength_ = h.length;
+            begin_ = 0;
+            end_ = 0;
         }
         return std::optional<Frame>{};
     }
     Frame f;
-    f.type = type;
-    f.flags = flags;
-    f.payload.assign(buf_, pos_ + kFrameHeaderSize, length);
-    pos_ += kFrameHeaderSize + length;
-    if (pos_ == buf_.size()) {
-        buf_.clear();
-        pos_ = 0;
-    }
+    f.type = h.type;
+    f.flags = h.flags;
+    f.payload.assign(payload, h.length);
+    begin_ += kFrameHeaderSize + h.length;
     return std::optional<Frame>(std::move(f));
+}
+
+Result<std::optional<FrameView>> FrameDecoder::nextView() {
+    auto header = peekHeader();
+    if (!header) {
+        return header.status();
+    }
+    if (!header.value() || end_ - begin_ < kFrameHeaderSize + header.value()->length) {
+        return std::optional<FrameView>{};
+    }
+    const Header h = *header.value();
+    FrameView f{.type = h.type,
+                .flags = h.flags,
+                .payload = std::string_view(buf_.get() + begin_ + kFrameHeaderSize, h.length)};
+    begin_ += kFrameHeaderSize + h.length;
+    return std::optional<FrameView>(f);
 }
 
 }  // namespace wsgid::protocol
