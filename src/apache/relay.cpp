@@ -519,6 +519,11 @@ void Relay::pumpResponse() {
     while (!stopped() && !responseDone()) {
         // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
         // anything else is looked at, so none leaks on any path.
+        // The next read may move what earlier Body frames viewed (FrameDecoder::prepare).
+        if (Status s = sink_.settle(); !s) {
+            clientFailed(RelayOutcome::ClientGone, std::move(s));
+            return;
+        }
         common::ReceivedDescriptor received;
         const ssize_t n =
             common::receiveWithDescriptor(conn_.fd(), decoder_.prepare(kDaemonReadSize), received);
@@ -733,7 +738,12 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
                          BodySource& source, ResponseSink& sink, RelayOptions options) {
     Relay relay(conn, source, sink, options);
-    return relay.run(head);
+    RelayResult result = relay.run(head);
+    // What the sink still holds must not view the relay's buffer, which goes with `relay`. Only
+    // a relay that stopped early leaves anything held (End passes it all on), and the handler
+    // then aborts the response: a sink that cannot copy drops what it held instead.
+    (void)sink.settle();
+    return result;
 }
 
 }  // namespace wsgid::apache

@@ -498,6 +498,7 @@ TEST(Relay, CoalescesWhatIsReadableIntoOneFlush) {
             return inner_.flush();
         }
         Status end() override { return inner_.end(); }
+        Status settle() override { return inner_.settle(); }
 
     private:
         RecordingSink& inner_;
