@@ -72,6 +72,17 @@ bool drainViews(FrameDecoder& d, Outcome& out) {
     return false;
 }
 
+// The same frames and the same error or none, whichever way the stream was read.
+void sameFrames(const Outcome& whole, const Outcome& other) {
+    check(whole.frames.size() == other.frames.size(), "same frame count for any split");
+    for (std::size_t i = 0; i < whole.frames.size(); ++i) {
+        check(whole.frames[i].type == other.frames[i].type, "same frame types for any split");
+        check(whole.frames[i].flags == other.frames[i].flags, "same flags for any split");
+        check(whole.frames[i].payload == other.frames[i].payload, "same payloads for any split");
+    }
+    check(whole.error.has_value() == other.error.has_value(), "same error for any split");
+}
+
 std::size_t consumedBy(const std::vector<Frame>& frames) {
     std::size_t n = 0;
     for (const auto& f : frames) {
@@ -137,24 +148,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         drainViews(d, inPlace);
         inPlace.buffered = d.buffered();
     }
-    check(inPlace.frames.size() == whole.frames.size(), "same frame count in place");
-    for (std::size_t i = 0; i < whole.frames.size(); ++i) {
-        check(whole.frames[i].type == inPlace.frames[i].type, "same frame types in place");
-        check(whole.frames[i].flags == inPlace.frames[i].flags, "same flags in place");
-        check(whole.frames[i].payload == inPlace.frames[i].payload, "same payloads in place");
-    }
-    check(whole.error.has_value() == inPlace.error.has_value(), "same error in place");
+    // How the stream was cut, and whether it was read in place, must not change what comes out.
+    sameFrames(whole, split);
+    sameFrames(whole, inPlace);
     check(whole.error.has_value() || whole.buffered == inPlace.buffered,
           "same partial tail in place");
-
-    // How the stream was cut must not change what comes out.
-    check(whole.frames.size() == split.frames.size(), "same frame count for any split");
-    for (std::size_t i = 0; i < whole.frames.size(); ++i) {
-        check(whole.frames[i].type == split.frames[i].type, "same frame types for any split");
-        check(whole.frames[i].flags == split.frames[i].flags, "same flags for any split");
-        check(whole.frames[i].payload == split.frames[i].payload, "same payloads for any split");
-    }
-    check(whole.error.has_value() == split.error.has_value(), "same error for any split");
 
     // Frames are exactly the fed bytes, in order: re-encoding them gives back the stream prefix.
     std::string reencoded;
