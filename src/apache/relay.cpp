@@ -517,13 +517,13 @@ bool Relay::takeDescriptor(common::ReceivedDescriptor& received, std::size_t fro
 void Relay::pumpResponse() {
     std::size_t coalesced = 0;
     while (!stopped() && !responseDone()) {
-        // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
-        // anything else is looked at, so none leaks on any path.
         // The next read may move what earlier Body frames viewed (FrameDecoder::prepare).
         if (Status s = sink_.settle(); !s) {
             clientFailed(RelayOutcome::ClientGone, std::move(s));
             return;
         }
+        // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
+        // anything else is looked at, so none leaks on any path.
         common::ReceivedDescriptor received;
         const ssize_t n =
             common::receiveWithDescriptor(conn_.fd(), decoder_.prepare(kDaemonReadSize), received);
