@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The response through httpd's output filters (see apache_response_sink.h).
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,6 +26,12 @@ namespace {
 
 using common::ErrorCode;
 using common::Status;
+
+/// Body data from this size on is passed on without a copy (ApacheResponseSink::body): what
+/// apr_brigade_write would not copy into its 8 KiB buffers anyway, but into a heap bucket of its
+/// own. A response of one 64 KiB block then reaches the client socket with no copy in the
+/// module (docs/performance.md).
+constexpr std::size_t kBorrowedBodyBytes = APR_BUCKET_BUFF_SIZE;
 
 /// Makes the end of this client connection a TCP reset instead of an orderly close, and marks it
 /// aborted so httpd neither writes to it again nor shuts it down gracefully (its lingering close
@@ -149,9 +156,38 @@ Status ApacheResponseSink::body(std::string_view data) {
     if (disposition_ != ResponseDisposition::Pass) {
         return Status::ok();
     }
+    if (data.size() >= kBorrowedBodyBytes) {
+        APR_BRIGADE_INSERT_TAIL(
+            bb_, apr_bucket_transient_create(data.data(), data.size(), bb_->bucket_alloc));
+        ++borrowed_;
+        return Status::ok();
+    }
     if (apr_status_t rv = apr_brigade_write(bb_, nullptr, nullptr, data.data(), data.size());
         rv != APR_SUCCESS) {
         return {ErrorCode::IoError, "buffering the response: " + aprErrorText(rv)};
+    }
+    return Status::ok();
+}
+
+Status ApacheResponseSink::settle() {
+    if (borrowed_ == 0) {
+        return Status::ok();
+    }
+    borrowed_ = 0;
+    apr_status_t failed = APR_SUCCESS;
+    for (apr_bucket* b = APR_BRIGADE_FIRST(bb_); b != APR_BRIGADE_SENTINEL(bb_);) {
+        apr_bucket* const next = APR_BUCKET_NEXT(b);
+        if (APR_BUCKET_IS_TRANSIENT(b)) {
+            // A transient bucket's setaside copies its bytes into a heap bucket.
+            if (apr_status_t rv = apr_bucket_setaside(b, r_->pool); rv != APR_SUCCESS) {
+                failed = rv;
+                apr_bucket_delete(b);
+            }
+        }
+        b = next;
+    }
+    if (failed != APR_SUCCESS) {
+        return {ErrorCode::IoError, "buffering the response: " + aprErrorText(failed)};
     }
     return Status::ok();
 }
@@ -233,6 +269,7 @@ void ApacheResponseSink::abort() {
         (void)flush();
     }
     apr_brigade_cleanup(bb_);
+    borrowed_ = 0;
     APR_BRIGADE_INSERT_TAIL(
         bb_, ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r_->pool, bb_->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb_, apr_bucket_eos_create(bb_->bucket_alloc));
@@ -242,6 +279,7 @@ void ApacheResponseSink::abort() {
 
 void ApacheResponseSink::discard() noexcept {
     apr_brigade_cleanup(bb_);
+    borrowed_ = 0;
 }
 
 Status ApacheResponseSink::pass() {
@@ -255,6 +293,7 @@ Status ApacheResponseSink::pass() {
     passedAny_ = true;
     const apr_status_t rv = ap_pass_brigade(r_->output_filters, bb_);
     apr_brigade_cleanup(bb_);
+    borrowed_ = 0;
     if (rv != APR_SUCCESS || r_->connection->aborted != 0) {
         return {ErrorCode::Closed, rv != APR_SUCCESS ? "writing to the client: " + aprErrorText(rv)
                                                      : std::string("client connection aborted")};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string_view>
 
@@ -41,6 +42,10 @@ public:
     /// disposition, routing_rules.h): then this response is dropped whole (body and end
     /// included) and the handler answers once the relay is done.
     common::Status start(protocol::ResponseStart&& start) override;
+    /// Data of kBorrowedBodyBytes and more is held as a transient bucket over the relay's
+    /// buffer (no copy: httpd's filters copy it only if they keep it past the pass, and settle()
+    /// copies what is still held); smaller data is copied into APR's 8 KiB heap buffers, where
+    /// many small frames (an app's yields) coalesce into few buckets.
     common::Status body(std::string_view data) override;
     /// Appends the file as APR file buckets (sendfile-capable, never memory-mapped: a tenant may
     /// truncate the file, and a mapped page past its end would be SIGBUS for the whole httpd
@@ -66,6 +71,8 @@ public:
     /// ap_status_drops_connection), and not before a 100 Continue invited the body: then the reset
     /// is the right end. docs/architecture.md, "HTTP/2".
     common::Status end() override;
+    /// Turns the transient buckets still held into heap copies (or, out of memory, drops them).
+    common::Status settle() override;
 
     /// Ends a response that failed after Start so the client cannot take it for complete. What
     /// is held goes out first with a FLUSH, before anything touches keep-alive, so httpd frames
@@ -98,6 +105,7 @@ private:
     ApacheBodySource& requestBody_;
     apr_bucket_brigade* bb_;
     bool errorOverride_;
+    std::size_t borrowed_ = 0;  ///< transient buckets held over the relay's buffer
     bool passedAny_ = false;
     bool aborted_ = false;
     ResponseDisposition disposition_ = ResponseDisposition::Pass;

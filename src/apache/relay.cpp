@@ -32,9 +32,11 @@ using common::durationText;
 using common::Status;
 using protocol::FrameType;
 
-/// Bytes read from the daemon per recv(): a full Body frame of kMaxDataChunk needs a few reads,
-/// a hello-world response one.
-constexpr std::size_t kDaemonReadSize = std::size_t{64} * 1024;
+/// Room for each recv() from the daemon, read in place into the frame decoder (which grows it to
+/// hold a whole frame once it has the frame's header): a response of one 64 KiB block (Start,
+/// Body and End frames) in one read, a hello-world response in one read of a buffer whose pages
+/// it barely touches.
+constexpr std::size_t kDaemonReadSize = std::size_t{72} * 1024;
 
 /// Response bytes read in one go while the daemon keeps the socket readable: beyond this the
 /// relay hands what it has to the client's filters (with a FLUSH only once
@@ -159,8 +161,8 @@ private:
     /// first frame that begins at stream offset `before` or later.
     void processFrames(std::size_t before = std::numeric_limits<std::size_t>::max());
     /// `at`: the stream offset of the frame's first byte (for the descriptor rule).
-    void handleFrame(protocol::Frame& frame, std::size_t at);
-    void handleFile(const protocol::Frame& frame, std::size_t at);
+    void handleFrame(const protocol::FrameView& frame, std::size_t at);
+    void handleFile(const protocol::FrameView& frame, std::size_t at);
     /// Takes what the read of the bytes from stream offset `from` to receivedBytes_ brought
     /// besides bytes: false when the relay stopped.
     bool takeDescriptor(common::ReceivedDescriptor& received, std::size_t from);
@@ -191,10 +193,6 @@ private:
     /// Request bytes not yet written. A body piece is read from the client straight into it,
     /// behind room for its frame header: no copy between the client's buckets and the socket.
     common::ByteBuffer out_;
-    /// Response read buffer, kDaemonReadSize. Left uninitialised, so only the bytes
-    /// reads write are ever touched: zero-filled, it kept 64 KiB resident in each of an httpd
-    /// child's malloc arenas (docs/performance.md, "Memory").
-    std::unique_ptr<char[]> buf_;
 
     bool headRequest_ = false;  ///< REQUEST_METHOD is HEAD (see bodyAllowanceFor)
     bool acceptFiles_ = false;  ///< the request passes files (protocol::passesFiles)
@@ -309,7 +307,7 @@ void Relay::clientFailed(RelayOutcome outcome, Status status) {
     result_ = std::move(r);
 }
 
-void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
+void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
     if (descriptor_ && (frame.type == FrameType::End || frame.type == FrameType::Error)) {
         // A File frame after this one would never be read: the descriptor came with no File.
         fail(RelayOutcome::Malformed, "a descriptor that came with no File frame");
@@ -427,7 +425,7 @@ void Relay::handleFrame(protocol::Frame& frame, std::size_t at) {
     }
 }
 
-void Relay::handleFile(const protocol::Frame& frame, std::size_t at) {
+void Relay::handleFile(const protocol::FrameView& frame, std::size_t at) {
     if (!acceptFiles_) {
         fail(RelayOutcome::Malformed,
              "a File frame for a request that does not pass files (WSGIEnableSendfile Off)");
@@ -476,7 +474,7 @@ void Relay::processFrames(std::size_t before) {
         if (at >= before) {
             return;
         }
-        auto next = decoder_.next();
+        auto next = decoder_.nextView();
         if (!next) {
             fail(RelayOutcome::Malformed, next.status().message());
             return;
@@ -514,11 +512,16 @@ bool Relay::takeDescriptor(common::ReceivedDescriptor& received, std::size_t fro
 void Relay::pumpResponse() {
     std::size_t coalesced = 0;
     while (!stopped() && !responseDone()) {
+        // The next read may move what earlier Body frames viewed (FrameDecoder::prepare).
+        if (Status s = sink_.settle(); !s) {
+            clientFailed(RelayOutcome::ClientGone, std::move(s));
+            return;
+        }
         // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
         // anything else is looked at, so none leaks on any path.
         common::ReceivedDescriptor received;
-        const ssize_t n = common::receiveWithDescriptor(
-            conn_.fd(), std::span<char>(buf_.get(), kDaemonReadSize), received);
+        const ssize_t n =
+            common::receiveWithDescriptor(conn_.fd(), decoder_.prepare(kDaemonReadSize), received);
         if (n <= 0 && (received.fd || received.tooMany())) {
             fail(RelayOutcome::Malformed, "a descriptor without bytes");
             return;
@@ -526,7 +529,7 @@ void Relay::pumpResponse() {
         if (n > 0) {
             const std::size_t from = receivedBytes_;
             receivedBytes_ += static_cast<std::size_t>(n);
-            decoder_.feed(std::string_view(buf_.get(), static_cast<std::size_t>(n)));
+            decoder_.commit(static_cast<std::size_t>(n));
             // Frames that began before this read go with what came before it: so how the
             // kernel cut the reads does not decide which descriptor a frame sees.
             processFrames(from);
@@ -639,14 +642,14 @@ std::size_t Relay::unexpectedTrailingBytes() {
     if (left == 0) {
         return 0;
     }
-    auto next = decoder_.next();
+    auto next = decoder_.nextView();
     if (!next) {
         return left;
     }
     if (!next.value()) {
         return 0;
     }
-    const protocol::Frame& f = *next.value();
+    const protocol::FrameView& f = *next.value();
     if (f.type == FrameType::Error && decoder_.buffered() == 0) {
         auto err = protocol::decodeResponseError(f.payload);
         if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
@@ -692,7 +695,6 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     headRequest_ = isHeadRequest(head);
     acceptFiles_ = protocol::passesFiles(head);
-    buf_ = std::make_unique_for_overwrite<char[]>(kDaemonReadSize);
     queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
     headFrameSize_ = out_.size();
     request_ = head.contentLength == 0 ? RequestState::HeadOnly : RequestState::BodyNotAsked;
@@ -731,7 +733,12 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
                          BodySource& source, ResponseSink& sink, RelayOptions options) {
     Relay relay(conn, source, sink, options);
-    return relay.run(head);
+    RelayResult result = relay.run(head);
+    // What the sink still holds must not view the relay's buffer, which goes with `relay`. Only
+    // a relay that stopped early leaves anything held (End passes it all on), and the handler
+    // then aborts the response: a sink that cannot copy drops what it held instead.
+    (void)sink.settle();
+    return result;
 }
 
 }  // namespace wsgid::apache

@@ -49,7 +49,9 @@ public:
     virtual ~ResponseSink() = default;
     /// The Start frame, already validated by decodeResponseStart.
     virtual common::Status start(protocol::ResponseStart&& start) = 0;
-    /// Response bytes; may be held back until flush() or end().
+    /// Response bytes; may be held back until flush() or end(). `data` views the relay's read
+    /// buffer and stays valid until the next settle(), flush(), release() or end(): a sink may
+    /// hold the view instead of a copy until then.
     virtual common::Status body(std::string_view data) = 0;
     /// The next `range.length` response bytes are those of the file `fd` from `range.offset`
     /// (a File frame; the relay checked the descriptor with checkPassedFile and the length
@@ -66,6 +68,9 @@ public:
     virtual common::Status release() { return common::Status::ok(); }
     /// The response is complete (End frame).
     virtual common::Status end() = 0;
+    /// The memory body() viewed is about to change or go (the relay reads on, or returns): keep
+    /// a copy of whatever of it is still held. By default body() copies and this does nothing.
+    virtual common::Status settle() { return common::Status::ok(); }
 
 protected:
     /// Interface: made and copied only as part of an implementation (no slicing through it).

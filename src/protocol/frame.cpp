@@ -3,6 +3,7 @@
 #include "protocol/frame.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace wsgid::protocol {
@@ -84,6 +85,32 @@ constexpr std::uint32_t kDirectAssemblyBytes = std::uint32_t{128} * 1024;
 
 }  // namespace
 
+void FrameDecoder::reserve(std::size_t count) {
+    if (begin_ == end_) {
+        begin_ = 0;
+        end_ = 0;
+    }
+    if (capacity_ - end_ >= count) {
+        return;
+    }
+    const std::size_t held = end_ - begin_;
+    if (capacity_ - held >= count) {
+        // Compact instead of growing, so a long-lived connection's buffer does not creep.
+        std::memmove(buf_.get(), buf_.get() + begin_, held);
+    } else {
+        const std::size_t capacity = std::max(held + count, 2 * capacity_);
+        // Left uninitialised: only the bytes received into it are ever touched.
+        auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+        if (held != 0) {
+            std::memcpy(grown.get(), buf_.get() + begin_, held);
+        }
+        buf_ = std::move(grown);
+        capacity_ = capacity;
+    }
+    begin_ = 0;
+    end_ = held;
+}
+
 void FrameDecoder::feed(std::string_view bytes) {
     if (partial_) {
         const std::size_t take =
@@ -94,16 +121,43 @@ void FrameDecoder::feed(std::string_view bytes) {
             return;
         }
     }
-    // Compact before growing, so a long-lived connection's buffer does not creep.
-    if (pos_ > 0 && (pos_ == buf_.size() || pos_ > std::size_t{64} * 1024)) {
-        buf_.erase(0, pos_);
-        pos_ = 0;
+    if (bytes.empty()) {
+        return;
     }
-    buf_.append(bytes);
+    reserve(bytes.size());
+    std::memcpy(buf_.get() + end_, bytes.data(), bytes.size());
+    end_ += bytes.size();
 }
 
-Result<FrameHeader> FrameDecoder::parseHeader() {
-    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data() + pos_);
+std::span<char> FrameDecoder::prepare(std::size_t atLeast) {
+    std::size_t want = std::max<std::size_t>(atLeast, 1);
+    if (const std::size_t held = end_ - begin_; held >= kFrameHeaderSize && error_.isOk()) {
+        // The rest of the frame at the head goes straight after it: it is then read in place,
+        // whatever its size, and never moved again.
+        auto header = peekHeader();
+        if (header.isOk() && header.value()) {
+            const std::size_t frame = kFrameHeaderSize + header.value()->length;
+            if (frame > held) {
+                want = std::max(want, frame - held);
+            }
+        }
+    }
+    reserve(want);
+    return {buf_.get() + end_, capacity_ - end_};
+}
+
+void FrameDecoder::commit(std::size_t count) noexcept {
+    end_ += std::min(count, capacity_ - end_);
+}
+
+Result<std::optional<FrameHeader>> FrameDecoder::peekHeader() {
+    if (!error_.isOk()) {
+        return error_;
+    }
+    if (end_ - begin_ < kFrameHeaderSize) {
+        return std::optional<FrameHeader>{};
+    }
+    const auto* h = reinterpret_cast<const unsigned char*>(buf_.get() + begin_);
     if (h[0] != kProtocolVersion) {
         error_ =
             Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
@@ -127,7 +181,7 @@ Result<FrameHeader> FrameDecoder::parseHeader() {
                                                  std::to_string(maxPayloadFor(header.type)));
         return error_;
     }
-    return header;
+    return std::optional<FrameHeader>(header);
 }
 
 Result<std::optional<Frame>> FrameDecoder::next() {
@@ -142,37 +196,34 @@ Result<std::optional<Frame>> FrameDecoder::next() {
         partial_.reset();
         return done;
     }
-    if (buffered() < kFrameHeaderSize) {
+    auto header = peekHeader();
+    if (!header) {
+        return header.status();
+    }
+    if (!header.value()) {
         return std::optional<Frame>{};
     }
-    Result<FrameHeader> parsed = parseHeader();
-    if (!parsed) {
-        return parsed.status();
-    }
-    const auto [type, flags, length] = parsed.value();
-    if (buffered() < kFrameHeaderSize + length) {
-        if (length >= kDirectAssemblyBytes) {
+    const FrameHeader h = *header.value();
+    const char* payload = buf_.get() + begin_ + kFrameHeaderSize;
+    if (end_ - begin_ < kFrameHeaderSize + h.length) {
+        if (h.length >= kDirectAssemblyBytes) {
             // Everything buffered after the header belongs to this frame.
             partial_.emplace();
-            partial_->type = type;
-            partial_->flags = flags;
-            partial_->payload.reserve(length);
-            partial_->payload.assign(buf_, pos_ + kFrameHeaderSize);
-            partialLength_ = length;
-            buf_.clear();
-            pos_ = 0;
+            partial_->type = h.type;
+            partial_->flags = h.flags;
+            partial_->payload.reserve(h.length);
+            partial_->payload.assign(payload, end_ - begin_ - kFrameHeaderSize);
+            partialLength_ = h.length;
+            begin_ = 0;
+            end_ = 0;
         }
         return std::optional<Frame>{};
     }
     Frame f;
-    f.type = type;
-    f.flags = flags;
-    f.payload.assign(buf_, pos_ + kFrameHeaderSize, length);
-    pos_ += kFrameHeaderSize + length;
-    if (pos_ == buf_.size()) {
-        buf_.clear();
-        pos_ = 0;
-    }
+    f.type = h.type;
+    f.flags = h.flags;
+    f.payload.assign(payload, h.length);
+    begin_ += kFrameHeaderSize + h.length;
     return std::optional<Frame>(std::move(f));
 }
 
@@ -182,40 +233,56 @@ Result<std::optional<FrameHeader>> FrameDecoder::nextHeader() {
     }
     if (partial_) {
         // A frame next() began to assemble: its header is consumed already, and what arrived of
-        // its payload becomes the buffered bytes that follow it.
-        FrameHeader header{
+        // its payload comes back to the buffer, ahead of the bytes fed after it.
+        const FrameHeader header{
             .type = partial_->type, .flags = partial_->flags, .length = partialLength_};
-        std::string payload = std::move(partial_->payload);
+        const std::string payload = std::move(partial_->payload);
         partial_.reset();
-        payload.append(buf_, pos_);
-        buf_ = std::move(payload);
-        pos_ = 0;
+        const std::size_t held = end_ - begin_;
+        auto joined = std::make_unique_for_overwrite<char[]>(payload.size() + held);
+        std::memcpy(joined.get(), payload.data(), payload.size());
+        if (held != 0) {
+            std::memcpy(joined.get() + payload.size(), buf_.get() + begin_, held);
+        }
+        buf_ = std::move(joined);
+        capacity_ = payload.size() + held;
+        begin_ = 0;
+        end_ = capacity_;
         return std::optional<FrameHeader>(header);
     }
-    if (buf_.size() - pos_ < kFrameHeaderSize) {
-        return std::optional<FrameHeader>{};
+    auto header = peekHeader();
+    if (!header) {
+        return header.status();
     }
-    Result<FrameHeader> parsed = parseHeader();
-    if (!parsed) {
-        return parsed.status();
+    if (header.value()) {
+        begin_ += kFrameHeaderSize;
     }
-    pos_ += kFrameHeaderSize;
-    if (pos_ == buf_.size()) {
-        buf_.clear();
-        pos_ = 0;
-    }
-    return std::optional<FrameHeader>(parsed.value());
+    return header;
 }
 
 std::size_t FrameDecoder::takeBuffered(std::span<char> out) noexcept {
-    const std::size_t n = std::min(out.size(), buf_.size() - pos_);
-    std::copy_n(buf_.data() + pos_, n, out.data());
-    pos_ += n;
-    if (pos_ == buf_.size()) {
-        buf_.clear();
-        pos_ = 0;
+    const std::size_t n = std::min(out.size(), end_ - begin_);
+    if (n != 0) {
+        std::memcpy(out.data(), buf_.get() + begin_, n);
+        begin_ += n;
     }
     return n;
+}
+
+Result<std::optional<FrameView>> FrameDecoder::nextView() {
+    auto header = peekHeader();
+    if (!header) {
+        return header.status();
+    }
+    if (!header.value() || end_ - begin_ < kFrameHeaderSize + header.value()->length) {
+        return std::optional<FrameView>{};
+    }
+    const FrameHeader h = *header.value();
+    FrameView f{.type = h.type,
+                .flags = h.flags,
+                .payload = std::string_view(buf_.get() + begin_ + kFrameHeaderSize, h.length)};
+    begin_ += kFrameHeaderSize + h.length;
+    return std::optional<FrameView>(f);
 }
 
 }  // namespace wsgid::protocol

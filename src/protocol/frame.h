@@ -3,7 +3,9 @@
 // decoder that cuts a byte stream into frames. Pure: no syscalls, no httpd, no Python.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -69,12 +71,28 @@ void encodeHeader(FrameType type, std::uint16_t flags, std::uint32_t length,
 /// Appends a whole frame (header and payload) to `out`. The payload must fit maxPayloadFor().
 void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::string_view payload);
 
-/// Cuts a byte stream into frames. Feed bytes as they arrive, then call next() until it returns
-/// no frame. Validates version, type and length from the header alone, so an oversized frame is
-/// rejected before its payload is buffered. Errors are sticky. Not thread-safe.
+/// A decoded frame whose payload views the decoder's buffer (FrameDecoder::nextView): valid until
+/// the decoder's next feed(), prepare() or commit(), or its end.
+struct FrameView {
+    FrameType type{};
+    std::uint16_t flags = 0;
+    std::string_view payload;
+};
+
+/// Cuts a byte stream into frames. Validates version, type and length from the header alone, so
+/// an oversized frame is rejected before its payload is buffered. Errors are sticky. Not
+/// thread-safe. Two ways to use it, never mixed on one decoder:
+/// - copying: feed() bytes as they arrive, then call next() until it returns no frame; each
+///   frame owns its payload. A reader that puts a payload where it wants it takes the frame's
+///   header alone with nextHeader() instead, then its payload with takeBuffered() and its own
+///   reads.
+/// - in place: prepare() room, receive into it, commit() what arrived, then call nextView()
+///   until it returns no frame; payloads view the decoder's buffer, so a frame's bytes are
+///   copied by no one between the socket and the frame's user. The buffer grows to hold the
+///   whole frame at its head (up to maxPayloadFor its type).
 class FrameDecoder {
 public:
-    /// Appends received bytes.
+    /// Appends received bytes (copying use).
     void feed(std::string_view bytes);
 
     /// The next complete frame; std::nullopt when more bytes are needed; an error status
@@ -93,21 +111,40 @@ public:
     /// Only between nextHeader() and the end of that frame's payload: they are payload bytes.
     std::size_t takeBuffered(std::span<char> out) noexcept;
 
+    /// Room for at least `atLeast` more bytes, and for the rest of the frame at the head of
+    /// the buffer once its header is here: receive into it, then commit() how many arrived.
+    /// The span is all the room there is (often more than `atLeast`); valid until the next
+    /// call of any member. Invalidates the FrameViews returned so far.
+    std::span<char> prepare(std::size_t atLeast);
+
+    /// Counts `count` bytes (at most prepare()'s span) written into the room prepare() gave.
+    void commit(std::size_t count) noexcept;
+
+    /// next() without copying the payload (in-place use; see FrameView for how long it lives).
+    common::Result<std::optional<FrameView>> nextView();
+
     /// Bytes fed but not yet returned as frames.
     [[nodiscard]] std::size_t buffered() const noexcept {
-        return buf_.size() - pos_ + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
+        return end_ - begin_ + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
     }
 
 private:
-    /// Validates the header at buf_[pos_] (all of it buffered); sets error_ when it is bad.
-    common::Result<FrameHeader> parseHeader();
+    /// The header at the head of the buffer, checked; std::nullopt while fewer than
+    /// kFrameHeaderSize bytes are buffered. Sets error_ on a bad header.
+    common::Result<std::optional<FrameHeader>> peekHeader();
+    /// Makes room for `count` more bytes after the buffered ones, moving them to the front or
+    /// into a larger buffer.
+    void reserve(std::size_t count);
 
-    std::string buf_;
-    std::size_t pos_ = 0;
+    std::unique_ptr<char[]> buf_;  ///< capacity_ bytes; [begin_, end_) received, not returned
+    std::size_t capacity_ = 0;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
     common::Status error_;
-    /// A large frame whose header is decoded and whose payload is still arriving: feed()
-    /// appends straight to its payload (allocated once at its full length), so a body frame is
-    /// copied once on its way through instead of through buf_'s growth and then out of it.
+    /// Copying use: a large frame whose header is decoded and whose payload is still arriving:
+    /// feed() appends straight to its payload (allocated once at its full length), so a body
+    /// frame is copied once on its way through instead of through buf_'s growth and then out
+    /// of it.
     std::optional<Frame> partial_;
     std::uint32_t partialLength_ = 0;  ///< the payload length partial_ is complete at
 };

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target: arbitrary bytes, cut into arbitrary splits, through FrameDecoder. Checks the
 // frame layer only; payloads have their own targets (request_head_fuzz, response_fuzz).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +50,37 @@ bool drain(FrameDecoder& d, Outcome& out) {
         out.frames.push_back(std::move(*r.value()));
     }
     return false;
+}
+
+// The in-place way (prepare, commit, nextView), with each view copied out at once.
+bool drainViews(FrameDecoder& d, Outcome& out) {
+    while (!out.error) {
+        auto r = d.nextView();
+        if (!r.isOk()) {
+            out.error = r.status();
+            auto again = d.nextView();
+            check(!again.isOk() && again.status().code() == r.status().code(),
+                  "decoder errors are sticky in place too");
+            return true;
+        }
+        if (!r.value().has_value()) {
+            return false;
+        }
+        out.frames.push_back(
+            Frame{r.value()->type, r.value()->flags, std::string(r.value()->payload)});
+    }
+    return false;
+}
+
+// The same frames and the same error or none, whichever way the stream was read.
+void sameFrames(const Outcome& whole, const Outcome& other) {
+    check(whole.frames.size() == other.frames.size(), "same frame count for any split");
+    for (std::size_t i = 0; i < whole.frames.size(); ++i) {
+        check(whole.frames[i].type == other.frames[i].type, "same frame types for any split");
+        check(whole.frames[i].flags == other.frames[i].flags, "same flags for any split");
+        check(whole.frames[i].payload == other.frames[i].payload, "same payloads for any split");
+    }
+    check(whole.error.has_value() == other.error.has_value(), "same error for any split");
 }
 
 std::size_t consumedBy(const std::vector<Frame>& frames) {
@@ -97,14 +131,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         split.buffered = d.buffered();
     }
 
-    // How the stream was cut must not change what comes out.
-    check(whole.frames.size() == split.frames.size(), "same frame count for any split");
-    for (std::size_t i = 0; i < whole.frames.size(); ++i) {
-        check(whole.frames[i].type == split.frames[i].type, "same frame types for any split");
-        check(whole.frames[i].flags == split.frames[i].flags, "same flags for any split");
-        check(whole.frames[i].payload == split.frames[i].payload, "same payloads for any split");
+    Outcome inPlace;
+    {
+        FrameDecoder d;
+        std::size_t pos = 0;
+        while (pos < stream.size() && !inPlace.error) {
+            const std::size_t want = splitter.next(stream.size() - pos);
+            const std::span<char> room = d.prepare(want);
+            check(room.size() >= want, "prepare gives at least the room asked for");
+            const std::size_t n = std::min(want, room.size());
+            std::memcpy(room.data(), stream.data() + pos, n);
+            d.commit(n);
+            pos += n;
+            drainViews(d, inPlace);
+        }
+        drainViews(d, inPlace);
+        inPlace.buffered = d.buffered();
     }
-    check(whole.error.has_value() == split.error.has_value(), "same error for any split");
+    // How the stream was cut, and whether it was read in place, must not change what comes out.
+    sameFrames(whole, split);
+    sameFrames(whole, inPlace);
+    check(whole.error.has_value() || whole.buffered == inPlace.buffered,
+          "same partial tail in place");
 
     // Frames are exactly the fed bytes, in order: re-encoding them gives back the stream prefix.
     std::string reencoded;

@@ -286,9 +286,20 @@ private:
     std::size_t step_;
 };
 
-/// Records what the relay delivers; can be told to fail.
+/// Records what the relay delivers; can be told to fail. Holds body() data as views, as the
+/// httpd sink does for large blocks, until settle(), flush(), release(), end() or file(), and
+/// fails the test if the relay changed the viewed bytes before then (ResponseSink::body).
 class RecordingSink final : public ResponseSink {
 public:
+    RecordingSink() = default;
+    RecordingSink(const RecordingSink&) = delete;
+    RecordingSink& operator=(const RecordingSink&) = delete;
+    RecordingSink(RecordingSink&&) = delete;
+    RecordingSink& operator=(RecordingSink&&) = delete;
+    ~RecordingSink() override {
+        EXPECT_EQ(stale_, 0) << "the relay changed bytes a body() view was still held on";
+    }
+
     common::Status start(protocol::ResponseStart&& s) override {
         status_ = s.status;
         headers_ = s.headers;
@@ -296,17 +307,19 @@ public:
                           : common::Status::ok();
     }
     common::Status body(std::string_view data) override {
-        held_ += data;
+        borrowed_.push_back({data, std::string(data)});
         return common::Status::ok();
     }
     /// Reads the range into the body (as httpd would send it) and closes the descriptor.
     common::Status file(UniqueFd fd, const protocol::ResponseFile& range) override {
+        takeBorrowed();
         ++files_;
         held_ += testing::readRange(fd.get(), range.offset, range.length);
         return failFile_ ? common::Status(common::ErrorCode::Closed, "client gone")
                          : common::Status::ok();
     }
     common::Status flush() override {
+        takeBorrowed();
         ++flushes_;
         flushedChunks_.push_back(held_);
         body_ += held_;
@@ -315,15 +328,21 @@ public:
     }
     /// Passes what is held on without a flush (response-buffer-size= not reached yet).
     common::Status release() override {
+        takeBorrowed();
         ++releases_;
         body_ += held_;
         held_.clear();
         return common::Status::ok();
     }
     common::Status end() override {
+        takeBorrowed();
         ended_ = true;
         body_ += held_;
         held_.clear();
+        return common::Status::ok();
+    }
+    common::Status settle() override {
+        takeBorrowed();
         return common::Status::ok();
     }
     bool failStart_ = false;
@@ -337,6 +356,23 @@ public:
     int flushes_ = 0;
     int releases_ = 0;
     bool ended_ = false;
+
+private:
+    struct Borrowed {
+        std::string_view view;  ///< what body() got
+        std::string copy;       ///< its bytes then
+    };
+    void takeBorrowed() {
+        for (const Borrowed& b : borrowed_) {
+            if (b.view != b.copy) {
+                ++stale_;
+            }
+            held_ += b.copy;
+        }
+        borrowed_.clear();
+    }
+    std::vector<Borrowed> borrowed_;
+    int stale_ = 0;
 };
 
 inline protocol::RequestHead getHead() {

@@ -160,6 +160,7 @@ public:
         return inner_.flush();
     }
     common::Status end() override { return inner_.end(); }
+    common::Status settle() override { return inner_.settle(); }
 
 private:
     RecordingSink& inner_;

@@ -498,6 +498,7 @@ TEST(Relay, CoalescesWhatIsReadableIntoOneFlush) {
             return inner_.flush();
         }
         Status end() override { return inner_.end(); }
+        Status settle() override { return inner_.settle(); }
 
     private:
         RecordingSink& inner_;
@@ -570,6 +571,24 @@ RelayResult relayForged(const protocol::RequestHead& head, const std::string& ra
     RelayResult r = relayRequest(*fx.conn, head, source, sink, RelayOptions{.ioTimeout = 2s});
     daemon.join();
     return r;
+}
+
+TEST(RelayFraming, BodyViewsAreSettledBeforeTheBufferMoves) {
+    // The whole response is in the socket before the relay reads: its first read takes the
+    // Start, a small Body and the head of a large one, and the next read needs a larger buffer
+    // while the small Body is still held (no empty socket came between to flush it). The sink
+    // holds body() data as views; they must be settled before the buffer moves.
+    RelayFixture fx;
+    const std::string small = pattern(10000);
+    const std::string large = pattern(100000);
+    ASSERT_TRUE(fx.daemon->sendRaw(startFrame("200 OK") + frame(FrameType::Body, small) +
+                                   frame(FrameType::Body, large) + frame(FrameType::End)));
+    StringSource source("");
+    RecordingSink sink;
+    RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
+    EXPECT_EQ(r.outcome, RelayOutcome::Completed);
+    EXPECT_EQ(sink.body_, small + large);
+    EXPECT_TRUE(sink.ended_);
 }
 
 TEST(RelayFraming, MoreBodyThanContentLengthStopsBeforeTheExcess) {

@@ -509,5 +509,107 @@ TEST(FrameDecoder, NextHeaderValidatesLikeNextAndItsErrorsAreSticky) {
     EXPECT_FALSE(bad.nextHeader().isOk());
 }
 
+// In-place use: receives `stream` through prepare()/commit() in reads of at most `piece` bytes
+// (as recv() would cut them), draining with nextView() after each; the views are copied out at
+// once (they live only until the next prepare()).
+std::vector<Frame> receiveInPlace(FrameDecoder& d, std::string_view stream, std::size_t piece,
+                                  std::size_t atLeast) {
+    std::vector<Frame> got;
+    while (!stream.empty()) {
+        const std::span<char> room = d.prepare(atLeast);
+        EXPECT_GE(room.size(), atLeast);
+        const std::size_t n = std::min({piece, room.size(), stream.size()});
+        std::copy_n(stream.data(), n, room.data());
+        d.commit(n);
+        stream.remove_prefix(n);
+        for (;;) {
+            auto r = d.nextView();
+            EXPECT_TRUE(r.isOk()) << r.status().message();
+            if (!r.isOk() || !r.value()) {
+                break;
+            }
+            got.push_back(
+                Frame{r.value()->type, r.value()->flags, std::string(r.value()->payload)});
+        }
+    }
+    return got;
+}
+
+TEST(FrameDecoderInPlace, DecodesStreamInEverySplit) {
+    const Stream s = sampleStream();
+    for (const std::size_t piece : {1U, 7U, 300U, 4096U, 65536U, 1000000U}) {
+        for (const std::size_t atLeast : {1U, 4096U, 73728U}) {
+            FrameDecoder d;
+            expectSameFrames(receiveInPlace(d, s.bytes, piece, atLeast), s.frames);
+            EXPECT_EQ(d.buffered(), 0U);
+            if (::testing::Test::HasFailure()) {
+                FAIL() << "piece " << piece << ", at least " << atLeast;
+            }
+        }
+    }
+}
+
+TEST(FrameDecoderInPlace, RoomHoldsTheRestOfTheFrameAtTheHead) {
+    // Once a frame's header is here, prepare() makes room for all of it: a large body frame is
+    // then received in place, in one read if the socket has it all.
+    std::string big(200000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>('a' + i % 23);
+    }
+    const std::string stream =
+        frameBytes(FrameType::Body, 3, big) + frameBytes(FrameType::End, 0, "");
+    FrameDecoder d;
+    std::span<char> room = d.prepare(1000);
+    ASSERT_GE(room.size(), 1000U);
+    std::copy_n(stream.data(), 1000, room.data());
+    d.commit(1000);
+    auto none = d.nextView();
+    ASSERT_TRUE(none.isOk());
+    EXPECT_FALSE(none.value().has_value());
+    room = d.prepare(1);
+    const std::size_t rest = kFrameHeaderSize + big.size() - 1000;
+    ASSERT_GE(room.size(), rest);
+    std::copy_n(stream.data() + 1000, rest, room.data());
+    d.commit(rest);
+    auto body = d.nextView();
+    ASSERT_TRUE(body.isOk());
+    ASSERT_TRUE(body.value().has_value());
+    EXPECT_EQ(body.value()->type, FrameType::Body);
+    EXPECT_EQ(body.value()->flags, 3);
+    EXPECT_EQ(body.value()->payload, big);
+    room = d.prepare(kFrameHeaderSize);
+    ASSERT_GE(room.size(), kFrameHeaderSize);
+    std::copy_n(stream.data() + 1000 + rest, kFrameHeaderSize, room.data());
+    d.commit(kFrameHeaderSize);
+    auto end = d.nextView();
+    ASSERT_TRUE(end.isOk());
+    ASSERT_TRUE(end.value().has_value());
+    EXPECT_EQ(end.value()->type, FrameType::End);
+    EXPECT_EQ(d.buffered(), 0U);
+}
+
+TEST(FrameDecoderInPlace, ChecksHeadersAndKeepsErrorsSticky) {
+    FrameDecoder d;
+    const std::string bad =
+        headerBytes(kProtocolVersion, static_cast<std::uint8_t>(FrameType::End), 1);
+    std::span<char> room = d.prepare(bad.size());
+    std::copy_n(bad.data(), bad.size(), room.data());
+    d.commit(bad.size());
+    auto r = d.nextView();
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code(), ErrorCode::LimitExceeded);
+    (void)d.prepare(1);  // an error does not make prepare() size anything after the bad header
+    auto again = d.nextView();
+    ASSERT_FALSE(again.isOk());
+    EXPECT_EQ(again.status().code(), ErrorCode::LimitExceeded);
+}
+
+TEST(FrameDecoderInPlace, CommitNeverCountsMoreThanTheRoom) {
+    FrameDecoder d;
+    const std::span<char> room = d.prepare(16);
+    d.commit(room.size() + 100);
+    EXPECT_EQ(d.buffered(), room.size());
+}
+
 }  // namespace
 }  // namespace wsgid::protocol
