@@ -47,7 +47,13 @@ public:
         return {block_.get() + end_, n};
     }
 
-    /// Appends the first `n` bytes of what prepare() returned (n at most its size).
+    /// All the room after the unread bytes, at least what the last prepare() asked for: for a
+    /// reader that takes whatever fits. Valid until the next call that changes the buffer.
+    [[nodiscard]] std::span<char> room() noexcept {
+        return {block_.get() + end_, capacity_ - end_};
+    }
+
+    /// Appends the first `n` bytes of what prepare() or room() returned (n at most its size).
     void commit(std::size_t n) noexcept { end_ += n; }
 
     /// Appends a copy of `bytes`. May throw std::bad_alloc.

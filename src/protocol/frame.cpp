@@ -85,32 +85,6 @@ constexpr std::uint32_t kDirectAssemblyBytes = std::uint32_t{128} * 1024;
 
 }  // namespace
 
-void FrameDecoder::reserve(std::size_t count) {
-    if (begin_ == end_) {
-        begin_ = 0;
-        end_ = 0;
-    }
-    if (capacity_ - end_ >= count) {
-        return;
-    }
-    const std::size_t held = end_ - begin_;
-    if (capacity_ - held >= count) {
-        // Compact instead of growing, so a long-lived connection's buffer does not creep.
-        std::memmove(buf_.get(), buf_.get() + begin_, held);
-    } else {
-        const std::size_t capacity = std::max(held + count, 2 * capacity_);
-        // Left uninitialised: only the bytes received into it are ever touched.
-        auto grown = std::make_unique_for_overwrite<char[]>(capacity);
-        if (held != 0) {
-            std::memcpy(grown.get(), buf_.get() + begin_, held);
-        }
-        buf_ = std::move(grown);
-        capacity_ = capacity;
-    }
-    begin_ = 0;
-    end_ = held;
-}
-
 void FrameDecoder::feed(std::string_view bytes) {
     if (partial_) {
         const std::size_t take =
@@ -124,14 +98,12 @@ void FrameDecoder::feed(std::string_view bytes) {
     if (bytes.empty()) {
         return;
     }
-    reserve(bytes.size());
-    std::memcpy(buf_.get() + end_, bytes.data(), bytes.size());
-    end_ += bytes.size();
+    buf_.append(bytes);
 }
 
 std::span<char> FrameDecoder::prepare(std::size_t atLeast) {
     std::size_t want = std::max<std::size_t>(atLeast, 1);
-    if (const std::size_t held = end_ - begin_; held >= kFrameHeaderSize && error_.isOk()) {
+    if (const std::size_t held = buf_.size(); held >= kFrameHeaderSize && error_.isOk()) {
         // The rest of the frame at the head goes straight after it: it is then read in place,
         // whatever its size, and never moved again.
         auto header = peekHeader();
@@ -142,22 +114,22 @@ std::span<char> FrameDecoder::prepare(std::size_t atLeast) {
             }
         }
     }
-    reserve(want);
-    return {buf_.get() + end_, capacity_ - end_};
+    buf_.prepare(want);
+    return buf_.room();
 }
 
 void FrameDecoder::commit(std::size_t count) noexcept {
-    end_ += std::min(count, capacity_ - end_);
+    buf_.commit(std::min(count, buf_.room().size()));
 }
 
 Result<std::optional<FrameHeader>> FrameDecoder::peekHeader() {
     if (!error_.isOk()) {
         return error_;
     }
-    if (end_ - begin_ < kFrameHeaderSize) {
+    if (buf_.size() < kFrameHeaderSize) {
         return std::optional<FrameHeader>{};
     }
-    const auto* h = reinterpret_cast<const unsigned char*>(buf_.get() + begin_);
+    const auto* h = reinterpret_cast<const unsigned char*>(buf_.data());
     if (h[0] != kProtocolVersion) {
         error_ =
             Status(ErrorCode::ProtocolError, "protocol version " + std::to_string(h[0]) +
@@ -204,18 +176,17 @@ Result<std::optional<Frame>> FrameDecoder::next() {
         return std::optional<Frame>{};
     }
     const FrameHeader h = *header.value();
-    const char* payload = buf_.get() + begin_ + kFrameHeaderSize;
-    if (end_ - begin_ < kFrameHeaderSize + h.length) {
+    const char* payload = buf_.data() + kFrameHeaderSize;
+    if (buf_.size() < kFrameHeaderSize + h.length) {
         if (h.length >= kDirectAssemblyBytes) {
             // Everything buffered after the header belongs to this frame.
             partial_.emplace();
             partial_->type = h.type;
             partial_->flags = h.flags;
             partial_->payload.reserve(h.length);
-            partial_->payload.assign(payload, end_ - begin_ - kFrameHeaderSize);
+            partial_->payload.assign(payload, buf_.size() - kFrameHeaderSize);
             partialLength_ = h.length;
-            begin_ = 0;
-            end_ = 0;
+            buf_.consume(buf_.size());
         }
         return std::optional<Frame>{};
     }
@@ -223,7 +194,7 @@ Result<std::optional<Frame>> FrameDecoder::next() {
     f.type = h.type;
     f.flags = h.flags;
     f.payload.assign(payload, h.length);
-    begin_ += kFrameHeaderSize + h.length;
+    buf_.consume(kFrameHeaderSize + h.length);
     return std::optional<Frame>(std::move(f));
 }
 
@@ -238,16 +209,11 @@ Result<std::optional<FrameHeader>> FrameDecoder::nextHeader() {
             .type = partial_->type, .flags = partial_->flags, .length = partialLength_};
         const std::string payload = std::move(partial_->payload);
         partial_.reset();
-        const std::size_t held = end_ - begin_;
-        auto joined = std::make_unique_for_overwrite<char[]>(payload.size() + held);
-        std::memcpy(joined.get(), payload.data(), payload.size());
-        if (held != 0) {
-            std::memcpy(joined.get() + payload.size(), buf_.get() + begin_, held);
-        }
+        common::ByteBuffer joined;
+        joined.prepare(payload.size() + buf_.size());
+        joined.append(payload);
+        joined.append(std::string_view(buf_.data(), buf_.size()));
         buf_ = std::move(joined);
-        capacity_ = payload.size() + held;
-        begin_ = 0;
-        end_ = capacity_;
         return std::optional<FrameHeader>(header);
     }
     auto header = peekHeader();
@@ -255,16 +221,16 @@ Result<std::optional<FrameHeader>> FrameDecoder::nextHeader() {
         return header.status();
     }
     if (header.value()) {
-        begin_ += kFrameHeaderSize;
+        buf_.consume(kFrameHeaderSize);
     }
     return header;
 }
 
 std::size_t FrameDecoder::takeBuffered(std::span<char> out) noexcept {
-    const std::size_t n = std::min(out.size(), end_ - begin_);
+    const std::size_t n = std::min(out.size(), buf_.size());
     if (n != 0) {
-        std::memcpy(out.data(), buf_.get() + begin_, n);
-        begin_ += n;
+        std::memcpy(out.data(), buf_.data(), n);
+        buf_.consume(n);
     }
     return n;
 }
@@ -274,14 +240,14 @@ Result<std::optional<FrameView>> FrameDecoder::nextView() {
     if (!header) {
         return header.status();
     }
-    if (!header.value() || end_ - begin_ < kFrameHeaderSize + header.value()->length) {
+    if (!header.value() || buf_.size() < kFrameHeaderSize + header.value()->length) {
         return std::optional<FrameView>{};
     }
     const FrameHeader h = *header.value();
     FrameView f{.type = h.type,
                 .flags = h.flags,
-                .payload = std::string_view(buf_.get() + begin_ + kFrameHeaderSize, h.length)};
-    begin_ += kFrameHeaderSize + h.length;
+                .payload = std::string_view(buf_.data() + kFrameHeaderSize, h.length)};
+    buf_.consume(kFrameHeaderSize + h.length);
     return std::optional<FrameView>(f);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.h"
 #include "common/status.h"
 #include "protocol/limits.h"
 
@@ -125,21 +126,15 @@ public:
 
     /// Bytes fed but not yet returned as frames.
     [[nodiscard]] std::size_t buffered() const noexcept {
-        return end_ - begin_ + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
+        return buf_.size() + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
     }
 
 private:
     /// The header at the head of the buffer, checked; std::nullopt while fewer than
     /// kFrameHeaderSize bytes are buffered. Sets error_ on a bad header.
     common::Result<std::optional<FrameHeader>> peekHeader();
-    /// Makes room for `count` more bytes after the buffered ones, moving them to the front or
-    /// into a larger buffer.
-    void reserve(std::size_t count);
 
-    std::unique_ptr<char[]> buf_;  ///< capacity_ bytes; [begin_, end_) received, not returned
-    std::size_t capacity_ = 0;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
+    common::ByteBuffer buf_;  ///< bytes received and not yet returned as frames
     common::Status error_;
     /// Copying use: a large frame whose header is decoded and whose payload is still arriving:
     /// feed() appends straight to its payload (allocated once at its full length), so a body

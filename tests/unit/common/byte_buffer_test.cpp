@@ -71,5 +71,20 @@ TEST(ByteBuffer, RoomMadeByMovingOrGrowingKeepsTheUnreadBytes) {
     EXPECT_TRUE(b.empty());
 }
 
+TEST(ByteBuffer, RoomIsAllTheFreeTailAndAtLeastWhatWasPrepared) {
+    ByteBuffer b;
+    EXPECT_TRUE(b.room().empty());
+    b.append("abc");
+    const std::span<char> asked = b.prepare(10);
+    const std::span<char> room = b.room();
+    EXPECT_EQ(room.data(), asked.data());
+    EXPECT_GE(room.size(), 10U);
+    std::memcpy(room.data(), "defghijklm", 10);
+    b.commit(10);
+    EXPECT_EQ(std::string_view(b.data(), b.size()), "abcdefghijklm");
+    b.consume(13);
+    EXPECT_GE(b.room().size(), 13U);  // emptied: the whole block is room again
+}
+
 }  // namespace
 }  // namespace wsgid::common
