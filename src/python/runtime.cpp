@@ -389,9 +389,15 @@ common::Status Runtime::preload(WorkerScope& worker, const std::string& scriptFi
 // cppcheck-suppress constParameter
 common::Status Runtime::stopRaisesSystemExit(WorkerScope& worker, bool on) {
     // _signal, not signal: WSGIRestrictSignal may have replaced signal.signal with a no-op.
+    // The first stop signal raises SystemExit and later ones are ignored, so a second SIGTERM
+    // cannot abort the script's cleanup (under mpm_prefork httpd signals its whole process
+    // group at stop, and the manager signals the daemon too). The parent's SIGKILL after
+    // shutdown-timeout still bounds a cleanup that hangs.
     static constexpr const char* kOnCode = R"PY(
 import _signal
 def _wsgid_service_stop(signum, frame):
+    _signal.signal(_signal.SIGTERM, _signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     raise SystemExit(0)
 _signal.signal(_signal.SIGTERM, _wsgid_service_stop)
 _signal.signal(_signal.SIGINT, _wsgid_service_stop)

@@ -86,9 +86,10 @@ public:
 
     /// For a service-script daemon (threads=0): from now on SIGTERM and SIGINT raise SystemExit
     /// in the main thread while it runs Python code in the main interpreter (application-group
-    /// %{GLOBAL}), so a service script's finally/with blocks run at stop. Installs the handlers
-    /// through Python's own signal module, which replaces the daemon's self-pipe handlers for
-    /// these two signals. With `on` false, both go back to their default action (the process
+    /// %{GLOBAL}), so a service script's finally/with blocks run at stop; once one has, further
+    /// SIGTERMs and SIGINTs are ignored so they cannot cut that cleanup short. Installs the
+    /// handlers through Python's own signal module, which replaces the daemon's self-pipe handlers
+    /// for these two signals. With `on` false, both go back to their default action (the process
     /// ends at once), for the finalization after the scripts. Call on the main thread (the one
     /// that called start()), which owns `worker`.
     common::Status stopRaisesSystemExit(WorkerScope& worker, bool on);

@@ -148,3 +148,44 @@ def test_195_03_service_groups_fail_configtest_when_misused(make_server):
         "WSGIDaemonProcess service threads=0\n" + script +
         "WSGIScriptAlias /env ${APPS}/environ/app.wsgi process-group=service\n",
         ["WSGIScriptAlias process-group= 'service'", "threads=0", "threads=1 or more"])
+
+
+# A service script whose cleanup takes a while: it notes that cleanup began, sleeps, then records
+# that it finished.
+SLOW_CLEANUP = r'''
+import os, time
+STATE = {state!r}
+pid = os.getpid()
+with open(os.path.join(STATE, "started.log"), "a") as f:
+    f.write("%d\n" % pid)
+try:
+    while True:
+        time.sleep(0.1)
+finally:
+    with open(os.path.join(STATE, "cleanup.log"), "a") as f:
+        f.write("%d\n" % pid)
+    time.sleep(2)  # the window for the second signal; generous for a loaded machine
+    with open(os.path.join(STATE, "stopped.log"), "a") as f:
+        f.write("%d\n" % pid)
+'''
+
+
+@pytest.mark.allow_log("WG0036")
+def test_195_04_a_second_stop_signal_does_not_cut_the_cleanup_short(make_server):
+    # Under mpm_prefork httpd signals its whole process group at stop while the manager signals
+    # the daemon too: a SIGTERM during the script's cleanup must not raise SystemExit again.
+    srv = make_server(ServerConf(r"""
+WSGIDaemonProcess service threads=0
+WSGIImportScript ${STATE}/service/slow.py process-group=service application-group=%{GLOBAL}
+"""), start=False)
+    state = srv.state
+    write_script(state / "service" / "slow.py", SLOW_CLEANUP.format(state=str(state)))
+    srv.start()
+
+    pid = service_pid(state)
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: str(pid) in lines(state / "cleanup.log"), what="the cleanup starting")
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: str(pid) in lines(state / "stopped.log"), what="the cleanup finishing")
+    # The process then exits and the parent starts the script again.
+    service_pid(state, exclude={pid})
