@@ -91,7 +91,7 @@ Server::Server(common::UniqueFd listenFd, ServerConfig config, Application& app,
 }
 
 Server::~Server() {
-    if (started_ && !stopped_) {
+    if (phase_ == Phase::Started) {
         (void)stop(Deadline::never());
     }
     if (ioThread_.joinable()) {
@@ -108,7 +108,7 @@ Server::~Server() {
 
 Status Server::start() noexcept {
     try {
-        if (started_) {
+        if (phase_ != Phase::Created) {
             return {ErrorCode::Internal, "Server::start called twice"};
         }
         if (Status s = common::setNonBlocking(listenFd_.get(), true); !s) {
@@ -149,7 +149,7 @@ Status Server::start() noexcept {
         // The threads keep the signal mask of the caller. Blocking the stop signals in them
         // would leak into every program app code starts from a worker (exec keeps the mask);
         // the handlers only write to the self-pipe, so whichever thread runs one is fine.
-        started_ = true;
+        phase_ = Phase::Started;
         {
             const std::lock_guard lock(exitMutex_);
             liveWorkers_ = config_.threads;
@@ -185,10 +185,10 @@ Status Server::start() noexcept {
 
 StopReport Server::stop(Deadline deadline) noexcept {
     StopReport report;
-    if (!started_ || stopped_) {
+    if (phase_ != Phase::Started) {
         return report;
     }
-    stopped_ = true;
+    phase_ = Phase::Stopped;
     {
         const std::lock_guard lock(idleMutex_);
         stopping_ = true;

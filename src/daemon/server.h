@@ -211,10 +211,11 @@ private:
     RequestQueue<ConnectionPtr> queue_;
     std::thread ioThread_;
     std::vector<std::thread> workers_;
-    bool started_ = false;
+    /// Where the server is in its life; start() and stop() move it on, each once (owner thread).
+    enum class Phase { Created, Started, Stopped };
+    Phase phase_ = Phase::Created;
     /// A socket buffer size the kernel did not apply was logged (I/O thread only: once).
     bool socketBuffersReported_ = false;
-    bool stopped_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<int> busyWorkers_{0};
     /// Requests admitted (queued or running) and not finished.
