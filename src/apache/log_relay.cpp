@@ -118,8 +118,11 @@ void summarise(Input& in, RelayClock::time_point now, bool force) {
     in.windowStart = now;
 }
 
-/// Default dispositions and an empty mask (httpd's handlers must not run here), but a graceful
-/// or hard restart signal sent to the whole process group must not kill the relay.
+/// Default dispositions and an empty mask (httpd's handlers must not run here), but a signal sent
+/// to the whole process group must not kill the relay: graceful and hard restarts, and, under
+/// mpm_prefork, stop (SIGTERM) or a foreground Ctrl-C (SIGINT), which reach the daemons at the same
+/// moment. The relay ends by itself at EOF, once the daemons are gone, so their last lines (and
+/// the manager's SIGKILL of a daemon that hangs) still bound its life.
 void resetSignals() {
     sigset_t none;
     ::sigemptyset(&none);
@@ -130,7 +133,8 @@ void resetSignals() {
         if (sig == SIGKILL || sig == SIGSTOP) {
             continue;
         }
-        const bool ignore = sig == SIGHUP || sig == SIGUSR1 || sig == SIGWINCH || sig == SIGPIPE;
+        const bool ignore = sig == SIGHUP || sig == SIGUSR1 || sig == SIGWINCH || sig == SIGPIPE ||
+                            sig == SIGTERM || sig == SIGINT;
         act.sa_handler = ignore ? SIG_IGN : SIG_DFL;
         (void)::sigaction(sig, &act, nullptr);  // fails harmlessly for libc-reserved signals
     }

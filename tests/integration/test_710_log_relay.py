@@ -15,6 +15,7 @@ import pytest
 from harness import http, procs
 from harness.httpd import APACHE_USER, ServerConf, is_root
 from harness.log_ids import APP_LOG_IDS, DAEMON_DIED_IDS
+from harness.util import write_script
 
 # Every test logs through print() and wsgi.errors, which are error-level records.
 pytestmark = pytest.mark.allow_log(*APP_LOG_IDS)
@@ -235,3 +236,39 @@ def test_710_30_output_reaches_its_own_vhost_log(make_server):
         time.sleep(0.05)
     assert f"{m}-stdout" in text and f"{m}-stderr" in text and f"{m}-lines" in text, text[-2000:]
     assert m not in server.log.read_from(0)
+
+
+# An app whose interpreter, at the daemon's exit, takes a moment and then writes a line.
+ATEXIT_APP = r'''
+import atexit, sys, time
+
+def _last_words():
+    time.sleep(0.5)
+    sys.stderr.write({line!r} + "\n")
+    sys.stderr.flush()
+
+atexit.register(_last_words)
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+'''
+
+
+def test_710_40_lines_written_at_stop_reach_the_log(make_server):
+    # Under mpm_prefork httpd sends SIGTERM to its whole process group at stop, the relay too:
+    # the relay outlives that and exits at EOF, after the daemons' last lines.
+    server = make_server(ServerConf(r"""
+WSGIDaemonProcess last threads=2
+WSGIScriptAlias /last ${STATE}/last/app.wsgi process-group=last
+<Directory "${STATE}/last">
+    Require all granted
+</Directory>
+"""), start=False)
+    m = marker()
+    write_script(server.state / "last" / "app.wsgi", ATEXIT_APP.format(line=m))
+    server.start()
+    assert http.get(server.port, "/last").status == 200
+    result = server.stop()
+    assert not result.leftovers and not result.sigkilled, result
+    assert m in server.log.read_from(0)
