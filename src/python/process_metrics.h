@@ -24,6 +24,12 @@ inline constexpr std::size_t kTimeBuckets = 65;
 /// The histogram bucket of a duration.
 std::size_t timeBucket(std::chrono::nanoseconds d) noexcept;
 
+/// Seconds since the Unix epoch, as Python's time.time(): the wall-clock times the metrics show.
+inline double wallClockSeconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 /// One worker thread as process_metrics() and server_metrics() show it.
 struct WorkerThreadView {
     int threadId = 0;                 ///< 1-based, in the order threads served their first request
