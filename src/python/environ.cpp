@@ -46,8 +46,8 @@ bool setEntry(PyObject* d, EnvironCache& cache, std::optional<std::size_t> slot,
 constexpr std::size_t kDaemonEntries = 18;
 
 // An empty dict with room for `entries` (CPython < 3.13 exports the call): filling it then
-// never grows its table, which otherwise happens twice for a usual environ (7% of the Python
-// layer's time per request). Later versions get a plain dict.
+// never grows its table, which otherwise happens twice for a usual environ (what that cost:
+// docs/performance.md, "What each optimisation bought"). Later versions get a plain dict.
 PyRef newEnvironDict(std::size_t entries) {
 #if PY_VERSION_HEX < 0x030D0000
     return PyRef::steal(_PyDict_NewPresized(static_cast<Py_ssize_t>(entries)));
