@@ -6,7 +6,6 @@
 #include "apache/process_manager.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -42,6 +41,7 @@
 #include "common/socket_buffers.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
+#include "protocol/log_levels.h"
 // httpd_includes.h first: apr_raii.h and other_child.h need the APR API.
 #include "apache/apr_raii.h"
 #include "apache/other_child.h"
@@ -89,14 +89,11 @@ std::string formatSeconds(SupervisorDuration d) {
     return buf;
 }
 
-const char* logLevelName(int level) {
-    static constexpr std::array<const char*, 16> kNames = {
-        "emerg",  "alert",  "crit",   "error",  "warn",   "notice", "info",   "debug",
-        "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"};
-    // False positive: cppcheck 2.10 takes the std::array<const char*> element for an integer.
-    // cppcheck-suppress CastIntegerToAddressAtReturn
-    return kNames[static_cast<std::size_t>(std::clamp(level, 0, 15))];
-}
+// protocol/log_levels.h names httpd's ranks by their APLOG_* values.
+static_assert(protocol::parseHttpdLogLevel("emerg") == APLOG_EMERG);
+static_assert(protocol::parseHttpdLogLevel("warn") == APLOG_WARNING);
+static_assert(protocol::parseHttpdLogLevel("debug") == APLOG_DEBUG);
+static_assert(protocol::kMaxHttpdLogRank == APLOG_TRACE8);
 
 /// Whether this module was built with sanitizers (their runtimes' settings then reach daemons).
 #ifdef WSGID_SANITIZER_BUILD
@@ -474,7 +471,8 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.locale = g.locale;
     a.displayName = g.displayName;
     server_rec* logServer = g.server != nullptr ? g.server : s_;
-    a.logLevel = logLevelName(ap_get_server_module_loglevel(logServer, APLOG_MODULE_INDEX));
+    a.logLevel =
+        protocol::httpdLogLevelName(ap_get_server_module_loglevel(logServer, APLOG_MODULE_INDEX));
     a.shutdownTimeoutSec = static_cast<int>(g.shutdownTimeout.count());
     // The module side's socket-timeout, so both ends give up on a silent peer together.
     a.socketTimeoutSec =
