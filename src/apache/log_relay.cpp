@@ -24,6 +24,7 @@
 #include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/log_rate_limit.h"
+#include "common/duration_text.h"
 #include "common/socket_io.h"
 // httpd_includes.h first: other_child.h needs the APR other-child API.
 #include "apache/other_child.h"
@@ -107,12 +108,12 @@ void summarise(Input& in, RelayClock::time_point now, bool force) {
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, in.route->server,
                  "WG0052: daemon group %s wrote more than its error-log limit (%" APR_UINT64_T_FMT
                  " bytes/s, burst %" APR_UINT64_T_FMT "): dropped %" APR_UINT64_T_FMT
-                 " bytes in %" APR_UINT64_T_FMT " line(s) over the last %" APR_INT64_T_FMT "s",
+                 " bytes in %" APR_UINT64_T_FMT " line(s) over the last %s",
                  in.route->group.c_str(), static_cast<apr_uint64_t>(in.route->rateBytes),
                  static_cast<apr_uint64_t>(in.route->burstBytes),
                  static_cast<apr_uint64_t>(in.droppedBytes),
                  static_cast<apr_uint64_t>(in.droppedLines),
-                 static_cast<apr_int64_t>(std::max<std::int64_t>(secs.count(), 1)));
+                 common::durationText(std::max(secs, std::chrono::seconds(1))).c_str());
     in.droppedBytes = 0;
     in.droppedLines = 0;
     in.windowStart = now;
@@ -469,8 +470,7 @@ void LogRelay::onDeath(int reason, int status) {
         "daemons so they write to it",
         static_cast<long>(pid), exit.describe().c_str(), d.delay.count() > 0 ? " after " : "",
         d.delay.count() > 0
-            ? (std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d.delay).count()) +
-               "s")
+            ? common::durationText(std::chrono::duration_cast<std::chrono::milliseconds>(d.delay))
                   .c_str()
             : "");
     // The dead relay took the read ends: the old pipes are useless, daemons get EPIPE on them.

@@ -6,7 +6,6 @@
 #include "apache/process_manager.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -38,10 +37,12 @@
 #include "apache/socket_directory.h"
 #include "apache/status_channel.h"
 #include "apache/supervision_waker.h"
+#include "common/duration_text.h"
 #include "common/random.h"
 #include "common/socket_buffers.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
+#include "protocol/log_levels.h"
 // httpd_includes.h first: apr_raii.h and other_child.h need the APR API.
 #include "apache/apr_raii.h"
 #include "apache/other_child.h"
@@ -83,20 +84,16 @@ bool mpmStopping() {
     return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING;
 }
 
-std::string formatSeconds(SupervisorDuration d) {
-    char buf[32];
-    (void)std::snprintf(buf, sizeof(buf), "%.1fs", std::chrono::duration<double>(d).count());
-    return buf;
+/// A duration as every log line shows it ("1s", "2.5s", "250ms"; common/duration_text.h).
+std::string durationText(SupervisorDuration d) {
+    return common::durationText(std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
-const char* logLevelName(int level) {
-    static constexpr std::array<const char*, 16> kNames = {
-        "emerg",  "alert",  "crit",   "error",  "warn",   "notice", "info",   "debug",
-        "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"};
-    // False positive: cppcheck 2.10 takes the std::array<const char*> element for an integer.
-    // cppcheck-suppress CastIntegerToAddressAtReturn
-    return kNames[static_cast<std::size_t>(std::clamp(level, 0, 15))];
-}
+// protocol/log_levels.h names httpd's ranks by their APLOG_* values.
+static_assert(protocol::parseHttpdLogLevel("emerg") == APLOG_EMERG);
+static_assert(protocol::parseHttpdLogLevel("warn") == APLOG_WARNING);
+static_assert(protocol::parseHttpdLogLevel("debug") == APLOG_DEBUG);
+static_assert(protocol::kMaxHttpdLogRank == APLOG_TRACE8);
 
 /// Whether this module was built with sanitizers (their runtimes' settings then reach daemons).
 #ifdef WSGID_SANITIZER_BUILD
@@ -474,7 +471,8 @@ protocol::DaemonArgs Manager::argsFor(const Slot& slot) const {
     a.locale = g.locale;
     a.displayName = g.displayName;
     server_rec* logServer = g.server != nullptr ? g.server : s_;
-    a.logLevel = logLevelName(ap_get_server_module_loglevel(logServer, APLOG_MODULE_INDEX));
+    a.logLevel =
+        protocol::httpdLogLevelName(ap_get_server_module_loglevel(logServer, APLOG_MODULE_INDEX));
     a.shutdownTimeoutSec = static_cast<int>(g.shutdownTimeout.count());
     // The module side's socket-timeout, so both ends give up on a silent peer together.
     a.socketTimeoutSec =
@@ -528,7 +526,7 @@ void Manager::spawn(Slot& slot, SupervisorDuration delay) {
         const auto retry = slot.state.startFailed(now);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
                      "WG0030: daemon process %d of group %s did not start; retrying in %s",
-                     slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+                     slot.index, slot.group->name.c_str(), durationText(retry).c_str());
         return;
     }
     slot.state.started(pid, now, delay);
@@ -536,7 +534,7 @@ void Manager::spawn(Slot& slot, SupervisorDuration delay) {
                  "WG0031: started daemon process %d of group %s as pid %ld%s%s", slot.index,
                  slot.group->name.c_str(), static_cast<long>(pid),
                  delay.count() > 0 ? "; it execs after " : "",
-                 delay.count() > 0 ? formatSeconds(delay).c_str() : "");
+                 delay.count() > 0 ? durationText(delay).c_str() : "");
 }
 
 void Manager::spawnReplacement(Slot& slot, SupervisorTime now) {
@@ -546,7 +544,7 @@ void Manager::spawnReplacement(Slot& slot, SupervisorTime now) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
                      "WG0068: the replacement of daemon process %d of group %s did not start; "
                      "the process keeps serving, next attempt in %s",
-                     slot.index, slot.group->name.c_str(), formatSeconds(retry).c_str());
+                     slot.index, slot.group->name.c_str(), durationText(retry).c_str());
         return;
     }
     slot.state.replacementStarted(pid, now);
@@ -678,7 +676,7 @@ void Manager::onCurrentEnded(Slot& slot, Process& process, const DaemonDeath& de
                      "WG0033: daemon process %d of group %s (pid %ld) %s after running %s; its "
                      "replacement, pid %ld, takes over",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
-                     formatSeconds(d.uptime).c_str(), static_cast<long>(slot.state.pid()));
+                     durationText(d.uptime).c_str(), static_cast<long>(slot.state.pid()));
         return;
     }
     if (!d.restart) {
@@ -693,7 +691,7 @@ void Manager::onCurrentEnded(Slot& slot, Process& process, const DaemonDeath& de
                      "WG0035: daemon process %d of group %s (pid %ld) could not start: %s; next "
                      "attempt in %s (%d failure(s) in a row)",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
-                     formatSeconds(d.delay).c_str(), d.failures);
+                     durationText(d.delay).c_str(), d.failures);
     } else if (d.wasReady) {
         const bool clean =
             death.planned() || (death.cause == DaemonDeath::Cause::Exited && death.value == 0);
@@ -701,13 +699,13 @@ void Manager::onCurrentEnded(Slot& slot, Process& process, const DaemonDeath& de
                      "WG0033: daemon process %d of group %s (pid %ld) %s after running %s; "
                      "restarting it now",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
-                     formatSeconds(d.uptime).c_str());
+                     durationText(d.uptime).c_str());
     } else {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_,
                      "WG0036: daemon process %d of group %s (pid %ld) %s before it was ready "
                      "(after %s); restarting it in %s (%d failed start(s) in a row)",
                      slot.index, name, static_cast<long>(pid), how.c_str(),
-                     formatSeconds(d.uptime).c_str(), formatSeconds(d.delay).c_str(), d.failures);
+                     durationText(d.uptime).c_str(), durationText(d.delay).c_str(), d.failures);
     }
     spawn(slot, d.delay);
 }
@@ -723,7 +721,7 @@ void Manager::onReplacementEnded(Slot& slot, Process& /*process*/, const DaemonD
                  static_cast<long>(pid), slot.index, slot.group->name.c_str(),
                  death.describe().c_str(), static_cast<long>(slot.state.pid()),
                  d.restart ? "; next attempt in " : "",
-                 d.restart ? formatSeconds(d.delay).c_str() : "");
+                 d.restart ? durationText(d.delay).c_str() : "");
 }
 
 void Manager::pumpStatus(Slot& slot, Process& process) {
@@ -808,11 +806,11 @@ void Manager::handOver(Slot& slot, SupervisorTime now) {
     retiring.channel = StatusChannel();
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s_,
                  "WG0061: daemon process %d of group %s recycled (%s): pid %ld serves now; "
-                 "pid %ld stops taking requests and finishes those it has (at most %lds, then "
-                 "%lds for its exit)",
+                 "pid %ld stops taking requests and finishes those it has (at most %s, then "
+                 "%s for its exit)",
                  slot.index, g.name.c_str(), std::string(protocol::toString(reason)).c_str(),
                  static_cast<long>(slot.state.pid()), static_cast<long>(old),
-                 static_cast<long>(drain.count()), static_cast<long>(g.shutdownTimeout.count()));
+                 durationText(drain).c_str(), durationText(g.shutdownTimeout).c_str());
 }
 
 void Manager::onRetiredEnded(RetiredWatch& watch, int reason, int status) {

@@ -112,7 +112,7 @@ void SupervisionWaker::arm(const std::vector<int>& fds, SupervisorTime deadline)
         if (!forkFailureLogged_) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, errno, s_,
                          "WG0067: cannot fork the supervision waker; daemons are supervised "
-                         "from the monitor hook only (every 10 s or so)");
+                         "from the monitor hook only (every 10s or so)");
             forkFailureLogged_ = true;
         }
         return;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/duration_text.h"
 #include "common/random.h"
 #include "common/socket_io.h"
 #include "daemon/response_writer.h"
@@ -302,7 +303,7 @@ void Connection::handshakeTimedOut() noexcept {
         if (config_.rejectedPeers == nullptr || config_.rejectedPeers->firstRejection(peerPid_)) {
             log_.log(LogLevel::Warning, "WG0274",
                      "dropped a connection from " + peerText() + ": no valid Hello within " +
-                         std::to_string(kHandshakeTimeout.count()) + " ms");
+                         common::durationText(kHandshakeTimeout));
         }
     } catch (...) {  // NOLINT(bugprone-empty-catch)
         // The connection is dropped either way; only the log line is lost.
@@ -693,8 +694,8 @@ Result<std::size_t> Connection::bodyResult(const BodyRead& read) {
         if (s.code() == ErrorCode::Timeout) {
             log_.log(LogLevel::Warning, "WG0225",
                      "request " + requestId_ + ": timed out after " +
-                         std::to_string(config_.socketTimeout.count()) +
-                         " ms waiting for the request body");
+                         common::durationText(config_.socketTimeout) +
+                         " waiting for the request body");
             failed = fail(Status(ErrorCode::Timeout, "timed out reading the request body"));
         } else {
             if (s.code() != ErrorCode::ProtocolError && s.code() != ErrorCode::LimitExceeded) {

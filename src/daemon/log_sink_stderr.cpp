@@ -3,13 +3,13 @@
 #include "daemon/log_sink_stderr.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <ctime>
 
 #include <unistd.h>
 
 #include "common/utf8_cut.h"
+#include "protocol/log_levels.h"
 
 namespace wsgid::daemon {
 
@@ -17,10 +17,6 @@ namespace {
 
 // Module tag shown in "[wsgid:error]", like httpd's "[mod:level]".
 constexpr std::string_view kModuleTag = "wsgid";
-
-constexpr std::array<std::string_view, 16> kRankNames = {
-    "emerg",  "alert",  "crit",   "error",  "warn",   "notice", "info",   "debug",
-    "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8"};
 
 std::string timestamp(std::chrono::system_clock::time_point when) {
     const auto sinceEpoch = when.time_since_epoch();
@@ -45,15 +41,6 @@ std::string timestamp(std::chrono::system_clock::time_point when) {
 
 }  // namespace
 
-std::optional<LogRank> parseHttpdLogLevel(std::string_view name) noexcept {
-    for (std::size_t i = 0; i < kRankNames.size(); ++i) {
-        if (kRankNames[i] == name) {
-            return static_cast<LogRank>(i);
-        }
-    }
-    return std::nullopt;
-}
-
 LogRank rankOf(common::LogLevel level) noexcept {
     switch (level) {
         case common::LogLevel::Critical:
@@ -77,7 +64,7 @@ std::string formatLogLines(std::chrono::system_clock::time_point when, pid_t pid
     std::string prefix = "[" + timestamp(when) + "] [";
     prefix += kModuleTag;
     prefix += ':';
-    prefix += kRankNames[static_cast<std::size_t>(rankOf(level))];
+    prefix += protocol::httpdLogLevelName(rankOf(level));
     prefix += "] [pid " + std::to_string(pid) + ":tid " + std::to_string(tid) + "] ";
     if (!id.empty()) {
         prefix += id;

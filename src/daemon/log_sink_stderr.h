@@ -6,7 +6,6 @@
 #include <chrono>
 #include <climits>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,12 +15,10 @@
 
 namespace wsgid::daemon {
 
-/// httpd LogLevel ranks: emerg=0, alert, crit, error, warn, notice, info, debug=7, trace1..8=8..15.
-/// A line is written when the rank of its level is at most the configured rank.
+/// httpd LogLevel ranks: emerg=0, alert, crit, error, warn, notice, info, debug=7, trace1..8=8..15
+/// (their names: protocol/log_levels.h). A line is written when the rank of its level is at most
+/// the configured rank.
 using LogRank = int;
-
-/// The rank of an httpd LogLevel name ("warn", "trace3"); std::nullopt for an unknown name.
-std::optional<LogRank> parseHttpdLogLevel(std::string_view name) noexcept;
 
 /// The httpd rank a common::LogLevel is filtered and labelled as (Warning -> 4 "warn").
 LogRank rankOf(common::LogLevel level) noexcept;

@@ -33,6 +33,7 @@
 #include "daemon/watchdog.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
+#include "protocol/log_levels.h"
 #include "python/runtime.h"
 
 namespace wsgid::daemon {
@@ -41,7 +42,7 @@ namespace {
 using common::LogLevel;
 
 // Level of the lines logged before --log-level is known: httpd's default LogLevel.
-constexpr LogRank kBootstrapLogRank = 4;  // warn
+constexpr LogRank kBootstrapLogRank = *protocol::parseHttpdLogLevel("warn");
 
 /// The worker state of the Python runtime: its thread states.
 class PythonWorker final : public Worker {
@@ -249,7 +250,7 @@ int run(int argc, char** argv) {
                               "bad settings from mod_wsgid: " + parsed.status().message());
     }
     const protocol::DaemonArgs& args = parsed.value();
-    const auto rank = parseHttpdLogLevel(args.logLevel);
+    const auto rank = protocol::parseHttpdLogLevel(args.logLevel);
     if (!rank) {
         return startupFailure(
             bootstrapLog, "WG0254",

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/duration_text.h"
+
 namespace wsgid::daemon {
 
 using protocol::StopReason;
@@ -65,11 +67,10 @@ std::string RecyclePolicy::describe(StopReason reason, const ServerActivity& act
             return "resident set size " + (residentBytes ? mib(*residentBytes) : "?") +
                    " is above maximum-memory=" + mib(limits_.maximumMemoryBytes);
         case StopReason::RestartInterval:
-            return "restart-interval=" + std::to_string(limits_.restartInterval.count()) +
-                   "s passed";
+            return "restart-interval=" + common::durationText(limits_.restartInterval) + " passed";
         case StopReason::InactivityTimeout:
             return "no request for inactivity-timeout=" +
-                   std::to_string(limits_.inactivityTimeout.count()) + "s";
+                   common::durationText(limits_.inactivityTimeout);
         case StopReason::Evicted:
             return "evicted with SIGUSR1";
         case StopReason::CpuTimeLimit:

@@ -455,7 +455,7 @@ void Server::acceptConnections() {
 void Server::pauseAccepting(int err) {
     log_.log(LogLevel::Error, "WG0234",
              "accept() failed: " + common::errnoText(err) + "; pausing new connections for " +
-                 std::to_string(kAcceptBackoff.count()) + " ms");
+                 common::durationText(kAcceptBackoff));
     if (acceptState_ == AcceptState::Accepting) {
         (void)watchListener(false);
     }

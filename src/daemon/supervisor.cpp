@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "common/duration_text.h"
 #include "daemon/status_reporter.h"
 
 namespace wsgid::daemon {
@@ -23,7 +24,7 @@ TimeoutLimits timeoutsOf(const protocol::DaemonLifecycle& l) noexcept {
 }
 
 std::string seconds(std::chrono::seconds s) {
-    return std::to_string(s.count()) + "s";
+    return common::durationText(s);
 }
 
 RecycleLimits limitsOf(const protocol::DaemonLifecycle& l) noexcept {
@@ -91,7 +92,7 @@ SupervisionEnd Supervisor::run() {
                                  (recycled ? "; its replacement serves, so it stops taking "
                                              "requests and finishes those it has (at most "
                                            : "; stopping gracefully (at most ") +
-                                 std::to_string(end.drain.count()) + " s)");
+                                 common::durationText(end.drain) + ")");
                     return end;
                 }
             }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/duration_text.h"
+
 namespace wsgid::python {
 
 namespace {
@@ -71,16 +73,15 @@ RequestGate::Closed RequestGate::close(std::chrono::milliseconds grace, common::
     const std::string what = std::string(script) + " (request " + std::string(requestId) + ")";
     log.log(common::LogLevel::Warning, kIdInterrupted,
             what + ": an application thread was still using the request's connection " +
-                std::to_string(grace.count()) +
-                " ms after the request ended; closing the connection so its call fails");
+                common::durationText(grace) +
+                " after the request ended; closing the connection so its call fails");
     io_.interrupt();
     lock.lock();
     if (!changed_.wait_for(lock, kInterruptWait, [this] { return inIo_ == 0; })) {
         lock.unlock();
         log.log(common::LogLevel::Critical, kIdStuck,
-                what + ": a RequestIo call did not return " +
-                    std::to_string(kInterruptWait.count()) +
-                    " ms after it was interrupted; aborting rather than freeing what it uses");
+                what + ": a RequestIo call did not return " + common::durationText(kInterruptWait) +
+                    " after it was interrupted; aborting rather than freeing what it uses");
         std::abort();
     }
     // Every call has returned: what is left is each holder taking the GIL back and ending its

@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include "common/duration_text.h"
 #include "python/gil.h"
 #include "python/gil_job_thread.h"
 #include "python/gil_watch.h"
@@ -80,7 +81,7 @@ public:
                 if (!wake_.wait_for(lock, timeout, [this] { return disarmed_; })) {
                     log.log(common::LogLevel::Error, kIdFinalizeTimeout,
                             "Python finalization did not finish within " +
-                                std::to_string(timeout.count()) + " ms; exiting without it");
+                                common::durationText(timeout) + "; exiting without it");
                     ::_exit(0);
                 }
             });
@@ -642,8 +643,8 @@ void Runtime::Impl::raiseRequestTimeout(unsigned long thread, const std::string&
              "request " + requestId +
                  ": mod_wsgi.RequestTimeout raised in its thread; it has "
                  "interrupt-timeout=" +
-                 std::to_string(grace.count()) +
-                 "s to leave the application "
+                 common::durationText(grace) +
+                 " to leave the application "
                  "(only Python bytecode sees it, not a blocking call in C)");
 }
 

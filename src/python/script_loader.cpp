@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/ascii.h"
+#include "common/duration_text.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "python/gil.h"
@@ -217,7 +218,7 @@ common::Result<PyRef> ScriptLoader::load(const std::string& path, bool reload) {
         std::string message =
             "gave up waiting for another thread loading scripts in application "
             "group '" +
-            applicationGroup_ + "' after " + std::to_string(kLoadWait.count()) + "s; is " + path +
+            applicationGroup_ + "' after " + common::durationText(kLoadWait) + "; is " + path +
             " hung?";
         logLinesWithoutGil(log_, common::LogLevel::Error, kIdLoadWait, {message});
         return common::Status(common::ErrorCode::Timeout, std::move(message));

@@ -185,7 +185,7 @@ WSGIImportScript ${APPS}/fault/die_at_start.py process-group=early application-g
 WSGIScriptAlias /e ${APPS}/fault/app.wsgi process-group=early
 """, daemons=0), start=False)
     srv.start(wait_daemons=False)
-    first = srv.log.wait_for(r"WG0036: .* before it was ready .*restarting it in 1\.0s", 0)
+    first = srv.log.wait_for(r"WG0036: .* before it was ready .*restarting it in 1s ", 0)
     assert "exited with status 3: the application ended the process" in first.text, first.text
-    srv.log.wait_for(r"WG0036: .* before it was ready .*restarting it in 2\.0s", 0)
+    srv.log.wait_for(r"WG0036: .* before it was ready .*restarting it in 2s ", 0)
     srv.stop()

@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "protocol/log_levels.h"
+
 namespace wsgid::daemon {
 namespace {
 
@@ -71,20 +73,11 @@ TEST(StderrLogSink, MessageWithoutIdHasNoIdPrefix) {
     EXPECT_NE(text.find("[wsgid:info] [pid 1:tid 2] plain\n"), std::string::npos) << text;
 }
 
-TEST(StderrLogSink, ParsesHttpdLevelNames) {
-    EXPECT_EQ(parseHttpdLogLevel("emerg"), 0);
-    EXPECT_EQ(parseHttpdLogLevel("warn"), 4);
-    EXPECT_EQ(parseHttpdLogLevel("debug"), 7);
-    EXPECT_EQ(parseHttpdLogLevel("trace8"), 15);
-    EXPECT_FALSE(parseHttpdLogLevel("warning").has_value());
-    EXPECT_FALSE(parseHttpdLogLevel("").has_value());
-}
-
 TEST(StderrLogSink, FiltersByLevelAndWritesWholeLines) {
     int fds[2];
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
     {
-        StderrLogSink sink(*parseHttpdLogLevel("warn"), fds[1]);
+        StderrLogSink sink(*protocol::parseHttpdLogLevel("warn"), fds[1]);
         EXPECT_TRUE(sink.enabled(LogLevel::Error));
         EXPECT_FALSE(sink.enabled(LogLevel::Info));
         sink.log(LogLevel::Info, "WG0203", "dropped");
@@ -131,7 +124,7 @@ TEST(StderrLogSink, ConcurrentMessagesNeverInterleave) {
     std::string text;
     std::thread reader([&] { text = readAll(fds[0]); });
     {
-        StderrLogSink sink(*parseHttpdLogLevel("debug"), fds[1]);
+        StderrLogSink sink(*protocol::parseHttpdLogLevel("debug"), fds[1]);
         // Longer than PIPE_BUF: two lines and several writes, kept together by the sink's lock.
         const std::string big(6000, 'x');
         std::vector<std::thread> writers;
