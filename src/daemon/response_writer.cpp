@@ -27,6 +27,10 @@ using protocol::FrameType;
 
 namespace {
 
+Status endedStatus() {
+    return {ErrorCode::Internal, "the response already ended"};
+}
+
 // Body frames sent with one writev() by the owner: bounds the iovec array (IOV_MAX is 1024 on
 // Linux, and each frame takes two entries) while still moving 16 MiB per system call.
 constexpr std::size_t kFramesPerWrite = 64;
@@ -88,6 +92,7 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     pending_.clear();
     openBody_ = std::string::npos;
     sentNow_ = false;
+    ended_.reset();
     held_.clear();
     heldDescriptor_.reset();
 }
@@ -151,6 +156,9 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
         if (error_) {
             return *error_;
         }
+        if (ended_) {
+            return endedStatus();
+        }
         if (pending_.size() + payload.size() > kMaxPendingResponseBytes) {
             return std::nullopt;
         }
@@ -194,6 +202,9 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
         if (error_) {
             return *error_;
         }
+        if (ended_) {
+            return failLocked(endedStatus());
+        }
         if (!usesThread() || payload.size() >= kDirectWriteThreshold) {
             if (Status idle = waitIdleLocked(lock); !idle) {
                 return failLocked(std::move(idle));
@@ -235,12 +246,41 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
+Status ResponseWriter::writeLast(FrameType type, std::string_view payload,
+                                 FrameType final) noexcept {
+    try {
+        std::unique_lock lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (ended_ || heldDescriptor_) {
+            return failLocked(ended_ ? endedStatus()
+                                     : Status(ErrorCode::Internal, "a frame after a held file"));
+        }
+        if (Status idle = waitIdleLocked(lock); !idle) {
+            return failLocked(std::move(idle));
+        }
+        Status status = writeQueuedThenLocked(lock, type, payload, final);
+        if (!status) {
+            return failLocked(std::move(status));
+        }
+        ended_ = final;
+        return Status::ok();
+    } catch (...) {
+        const std::lock_guard lock(mutex_);
+        return failLocked(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
 Status ResponseWriter::holdWithDescriptor(FrameType type, std::string_view payload,
                                           common::UniqueFd descriptor) noexcept {
     try {
         const std::lock_guard lock(mutex_);
         if (error_) {
             return *error_;
+        }
+        if (ended_) {
+            return failLocked(endedStatus());
         }
         if (heldDescriptor_ || !descriptor) {
             return failLocked(Status(ErrorCode::Internal, "a second descriptor in one response"));
@@ -264,6 +304,9 @@ Status ResponseWriter::control(FrameType type) noexcept {
         if (fd_ < 0) {
             return {ErrorCode::Internal, "no response in progress"};
         }
+        if (ended_) {
+            return endedStatus();
+        }
         if (!usesThread()) {
             if (Status idle = waitIdleLocked(lock); !idle) {
                 return failLocked(std::move(idle));
@@ -285,7 +328,8 @@ Status ResponseWriter::control(FrameType type) noexcept {
 }
 
 Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock, FrameType type,
-                                             std::string_view payload) {
+                                             std::string_view payload,
+                                             std::optional<FrameType> then) {
     std::string queued;
     queued.swap(pending_);
     openBody_ = std::string::npos;
@@ -309,7 +353,7 @@ Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
         }
         descriptor.reset();  // the kernel holds the file for the module now
     } else {
-        status = writeNow(queued, type, payload);
+        status = writeNow(queued, type, payload, then);
     }
     lock.lock();
     busy_ = false;
@@ -335,6 +379,12 @@ Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept
             heldDescriptor_.reset();
             fd_ = -1;
             return *error_;
+        }
+        if (ended_) {
+            // writeLast sent the final frame; nothing can follow it (pending is empty: every
+            // other call fails once the response ended).
+            fd_ = -1;
+            return *ended_ == type && payload.empty() ? Status::ok() : failLocked(endedStatus());
         }
         Status status = writeQueuedThenLocked(lock, type, payload);
         fd_ = -1;
@@ -373,10 +423,15 @@ Status ResponseWriter::waitIdleLocked(std::unique_lock<std::mutex>& lock) noexce
     return {ErrorCode::Internal, "the response writer thread is stuck"};
 }
 
-Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
-                                std::string_view payload) noexcept {
+Status ResponseWriter::writeNow(std::string_view queued, FrameType type, std::string_view payload,
+                                std::optional<FrameType> then) noexcept {
     std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
-    std::array<iovec, 2 * kFramesPerWrite + 1> vec{};
+    std::array<char, protocol::kFrameHeaderSize> thenHeader{};
+    if (then) {
+        protocol::encodeHeader(*then, 0, 0, thenHeader);
+    }
+    // Queued data, the frames of this write, and the `then` frame.
+    std::array<iovec, 2 * kFramesPerWrite + 2> vec{};
     bool frameDone = false;
     while (!frameDone || !queued.empty()) {
         std::size_t count = 0;
@@ -406,6 +461,9 @@ Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
                 payload.remove_prefix(len);
             }
             frameDone = payload.empty();
+        }
+        if (frameDone && then) {
+            vec[count++] = {.iov_base = thenHeader.data(), .iov_len = thenHeader.size()};
         }
         if (count > 0) {
             Status status = common::writeFullyV(fd_, std::span<const iovec>(vec.data(), count),

@@ -94,6 +94,16 @@ public:
     /// everything queued before it.
     common::Status write(protocol::FrameType type, std::string_view payload) noexcept;
 
+    /// May block up to the timeout (call without the GIL): writes what is queued, then
+    /// `type`/`payload` (split into frames as write() does) and the empty frame `final` (End)
+    /// in one write (as many as a payload of more than 64 frames needs) on the calling thread:
+    /// the last block of a response and its end cost one system call, not two. The response has
+    /// then ended: finish() with the same `final` writes nothing more, and any other call
+    /// (write, tryQueue, control, holdWithDescriptor, a finish with another frame) fails.
+    /// Refused while a descriptor is held (its frame must come last).
+    common::Status writeLast(protocol::FrameType type, std::string_view payload,
+                             protocol::FrameType final) noexcept;
+
     /// Never blocks (safe with the GIL held): holds the frame `type`/`payload` and `descriptor`
     /// (owned from now on) for finish(), which writes what is queued, then this frame and the
     /// final frame in one sendmsg() of their own that carries the descriptor with this frame's
@@ -124,8 +134,11 @@ private:
     void queueLocked(protocol::FrameType type, std::string_view payload);
     /// Waits until the writer thread holds no batch; on the bound it shuts the socket down.
     common::Status waitIdleLocked(std::unique_lock<std::mutex>& lock) noexcept;
+    // Writes `queued`, then `type`/`payload`, then the empty frame `then` if set, in as few
+    // writev() calls as kFramesPerWrite allows.
     common::Status writeNow(std::string_view queued, protocol::FrameType type,
-                            std::string_view payload) noexcept;
+                            std::string_view payload,
+                            std::optional<protocol::FrameType> then = std::nullopt) noexcept;
     common::Status failLocked(common::Status status);
     // With the lock held and the writer idle: sends what is pending without waiting and keeps
     // the rest (if the socket took less) for the writer thread. False on a write error (error_).
@@ -134,7 +147,8 @@ private:
     // and its descriptor (holdWithDescriptor) if any, then the frame, on the calling thread (the
     // lock is released around the write). May throw std::bad_alloc.
     common::Status writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
-                                         protocol::FrameType type, std::string_view payload);
+                                         protocol::FrameType type, std::string_view payload,
+                                         std::optional<protocol::FrameType> then = std::nullopt);
 
     std::mutex mutex_;
     std::condition_variable work_;     // the writer thread waits for pending data or stop
@@ -146,8 +160,9 @@ private:
     bool stopping_ = false;
     std::optional<common::Status> error_;  // the first write failure of this response
     bool sentNow_ = false;  // this response already had its one chance to skip the writer thread
-    std::string held_;      // holdWithDescriptor's frame, for finish()
-    common::UniqueFd heldDescriptor_;  // and its descriptor
+    std::optional<protocol::FrameType> ended_;  // writeLast sent this final frame already
+    std::string held_;                          // holdWithDescriptor's frame, for finish()
+    common::UniqueFd heldDescriptor_;           // and its descriptor
     int fd_ = -1;
     std::chrono::milliseconds timeout_{0};
 

@@ -503,6 +503,41 @@ Received receiveAll(int fd) {
 
 }  // namespace files
 
+// writeLast: what is queued, the block and the End in one write; the response has then ended.
+TEST(ResponseWriter, ALastBlockGoesOutWithTheEndAndNothingFollowsIt) {
+    Pair pair;
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    const std::string block = pattern(std::size_t{300} * 1024, 5);  // two Body frames
+    ASSERT_TRUE(writer.tryQueue(FrameType::Start, "200 OK", /*more=*/true).has_value());
+    std::vector<Frame> frames;
+    std::thread reader([&] { frames = readFrames(pair.module.get()); });
+    ASSERT_TRUE(writer.writeLast(FrameType::Body, block, FrameType::End).isOk());
+    reader.join();
+    ASSERT_EQ(frames.size(), 4U);
+    EXPECT_EQ(frames[0].type, FrameType::Start);
+    EXPECT_EQ(frames.back().type, FrameType::End);
+    EXPECT_EQ(bodyOf(frames), block);
+
+    // Nothing may follow the End; the End of finish() is the one already sent.
+    EXPECT_FALSE(writer.write(FrameType::Body, "late").isOk());
+    EXPECT_FALSE(writer.control(FrameType::SendBody).isOk());
+    EXPECT_FALSE(writer.finish(FrameType::Error, "x").isOk());
+    ::shutdown(pair.daemon.get(), SHUT_WR);
+    char byte = 0;
+    EXPECT_EQ(::recv(pair.module.get(), &byte, 1, 0), 0);  // EOF: nothing was written after End
+
+    // The next response starts clean, and finish(End) after writeLast succeeds.
+    Pair next;
+    writer.begin(next.daemon.get(), kGenerous);
+    ASSERT_TRUE(writer.writeLast(FrameType::Body, "small", FrameType::End).isOk());
+    EXPECT_TRUE(writer.finish(FrameType::End, {}).isOk());
+    const std::vector<Frame> small = readFrames(next.module.get());
+    ASSERT_EQ(small.size(), 2U);
+    EXPECT_EQ(small[0].payload, "small");
+    EXPECT_EQ(small[1].type, FrameType::End);
+}
+
 TEST(ResponseWriter, AHeldFileFrameGoesOutWithTheFinalFrameAndItsDescriptor) {
     Pair pair;
     EXPECT_TRUE(common::setNonBlocking(pair.module.get(), true).isOk());
