@@ -93,6 +93,7 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     openBody_ = std::string::npos;
     sentNow_ = false;
     ended_.reset();
+    wrote_ = false;
     held_.clear();
     heldDescriptor_.reset();
 }
@@ -107,6 +108,7 @@ void ResponseWriter::run() noexcept {
         batch_.swap(pending_);
         openBody_ = std::string::npos;
         busy_ = true;
+        wrote_ = true;
         const int fd = fd_;
         const Deadline deadline = Deadline::after(timeout_);
         lock.unlock();
@@ -185,6 +187,7 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
 }
 
 bool ResponseWriter::sendPendingNowLocked() {
+    wrote_ = true;
     common::Result<std::size_t> sent = common::sendNow(fd_, pending_);
     if (!sent.isOk()) {
         (void)failLocked(sent.status());
@@ -338,12 +341,26 @@ Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
     std::string held;
     held.swap(held_);
     common::UniqueFd descriptor = std::move(heldDescriptor_);
+    // The queued frames go in the descriptor's write too when they are the response's first
+    // bytes and small: one socket segment, read whole by the module's read that gets the
+    // descriptor (kMaxBytesWithDescriptor).
+    bool together = false;
     if (descriptor) {
         protocol::appendFrame(held, type, 0, payload);
+        together =
+            !queued.empty() && !wrote_ && queued.size() + held.size() <= kMaxBytesWithDescriptor;
+        if (together) {
+            queued.append(held);
+        }
     }
+    wrote_ = true;
     lock.unlock();
     Status status = Status::ok();
-    if (descriptor) {
+    if (together) {
+        status =
+            common::sendWithDescriptor(fd_, queued, descriptor.get(), Deadline::after(timeout_));
+        descriptor.reset();  // the kernel holds the file for the module now
+    } else if (descriptor) {
         if (!queued.empty()) {
             status = common::writeFully(fd_, queued, Deadline::after(timeout_));
         }

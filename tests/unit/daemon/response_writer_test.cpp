@@ -597,6 +597,47 @@ TEST(ResponseWriter, AHeldFileFrameGoesOutWithTheFinalFrameAndItsDescriptor) {
     EXPECT_EQ(testing::readRange(got.fd.get(), 4, 4), "file");
 }
 
+// The Start of a file response rides in the File frame's sendmsg() when it is the response's
+// first bytes and small (kMaxBytesWithDescriptor): then the descriptor comes with the read of the
+// Start's bytes (Linux attaches it to a write's first byte). Otherwise the Start is a write of
+// its own and a read of exactly its bytes brings no descriptor.
+TEST(ResponseWriter, ASmallFirstStartGoesInTheFileFramesWrite) {
+    struct Case {
+        std::size_t startSize;
+        bool sentBefore;  // the Start went out at once (tryQueue without `more`)
+        bool together;
+    };
+    for (const Case c :
+         {Case{100, false, true}, Case{3000, false, false}, Case{100, true, false}}) {
+        Pair pair;
+        ResponseWriter writer;
+        writer.begin(pair.daemon.get(), kGenerous);
+        const std::string start = pattern(c.startSize, 1);
+        ASSERT_TRUE(writer.tryQueue(FrameType::Start, start, /*more=*/!c.sentBefore).has_value());
+        const std::string payload = protocol::encodeResponseFile({.offset = 0, .length = 4});
+        ASSERT_TRUE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("file")).isOk());
+        ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+        ::shutdown(pair.daemon.get(), SHUT_WR);
+
+        std::string first(protocol::kFrameHeaderSize + c.startSize, '\0');
+        common::ReceivedDescriptor got;
+        ASSERT_EQ(common::receiveWithDescriptor(pair.module.get(), first, got),
+                  static_cast<ssize_t>(first.size()));
+        EXPECT_EQ(static_cast<bool>(got.fd), c.together) << c.startSize;
+        files::Received rest = files::receiveAll(pair.module.get());
+        EXPECT_EQ(rest.descriptors, c.together ? 0 : 1) << c.startSize;
+        EXPECT_EQ(rest.bytes.size(), 2 * protocol::kFrameHeaderSize + payload.size());
+        protocol::FrameDecoder decoder;
+        decoder.feed(first + rest.bytes);
+        for (const FrameType type : {FrameType::Start, FrameType::File, FrameType::End}) {
+            auto next = decoder.next();
+            ASSERT_TRUE(next.isOk() && next.value());
+            EXPECT_EQ(next.value()->type, type);
+        }
+    }
+}
+
 TEST(ResponseWriter, AHeldDescriptorIsClosedWhenTheResponseFailsOrIsAbandoned) {
     const int before = testing::openDescriptorCount();
     {
