@@ -3,16 +3,15 @@
 #include "apache/environ.h"
 
 #include <algorithm>
-#include <atomic>
 #include <iterator>
+#include <string>
 #include <string_view>
 #include <unordered_set>
-
-#include <unistd.h>
 
 #include "apache/environ_rules.h"
 #include "apache/httpd_includes.h"
 #include "apache/jail_path.h"
+#include "apache/request_ids.h"
 #include "common/hook_result.h"
 #include "protocol/request_flags.h"
 
@@ -31,15 +30,11 @@ std::string_view flagText(bool on) noexcept {
 /// prefix never reaches the daemon.
 constexpr std::string_view kReservedPrefix = "mod_wsgid.";
 
-/// Per-process request counter for ids when httpd made no log id for the request.
-std::atomic<std::uint64_t> gRequestCounter{0};
-
 std::string requestId(const request_rec* r) {
     if (r->log_id != nullptr && *r->log_id != '\0') {
         return r->log_id;
     }
-    return std::to_string(::getpid()) + "-" +
-           std::to_string(gRequestCounter.fetch_add(1, std::memory_order_relaxed) + 1);
+    return nextRequestId();
 }
 
 /// Appends CGI variables, remembering keys so later sources cannot shadow them.

@@ -8,6 +8,7 @@
 #include "apache/httpd_includes.h"
 #include "apache/in_flight_limit.h"
 #include "apache/process_manager.h"
+#include "apache/request_ids.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -61,6 +62,7 @@ int postConfigHook(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
 }
 
 void childInitHook(apr_pool_t* pchild, server_rec* s) noexcept {
+    startRequestIds();
     ProcessManager::closeInheritedListeners();
     childInit(pchild, s);
 }

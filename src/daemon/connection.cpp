@@ -135,6 +135,7 @@ public:
         return conn_.writeStart(status, headers);
     }
     Status writeBody(std::string_view data) override { return conn_.writeBody(data); }
+    Status writeLastBody(std::string_view data) override { return conn_.writeLastBody(data); }
     [[nodiscard]] bool canPassFiles() const noexcept override { return true; }
     Status writeFile(common::UniqueFd fd, std::uint64_t offset, std::uint64_t length) override {
         return conn_.writeFile(std::move(fd), offset, length);
@@ -789,6 +790,22 @@ Status Connection::writeBody(std::string_view data) noexcept {
             return *broken;
         }
         Status s = writer_->write(FrameType::Body, data);
+        if (!s) {
+            return writeFailed(std::move(s));
+        }
+        return s;
+    } catch (...) {
+        return fail(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
+Status Connection::writeLastBody(std::string_view data) noexcept {
+    try {
+        if (std::optional<Status> broken = brokenStatus()) {
+            return *broken;
+        }
+        // The End goes out with the block; finishRequest's End then writes nothing more.
+        Status s = writer_->writeLast(FrameType::Body, data, FrameType::End);
         if (!s) {
             return writeFailed(std::move(s));
         }

@@ -229,6 +229,8 @@ private:
         std::string_view status,
         const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
     common::Status writeBody(std::string_view data) noexcept;
+    // The last body bytes of a completed response, with the End (python::RequestIo).
+    common::Status writeLastBody(std::string_view data) noexcept;
     // A File frame with `fd` attached (python::RequestIo::writeFile).
     common::Status writeFile(common::UniqueFd fd, std::uint64_t offset,
                              std::uint64_t length) noexcept;

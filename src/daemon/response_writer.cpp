@@ -27,6 +27,10 @@ using protocol::FrameType;
 
 namespace {
 
+Status endedStatus() {
+    return {ErrorCode::Internal, "the response already ended"};
+}
+
 // Body frames sent with one writev() by the owner: bounds the iovec array (IOV_MAX is 1024 on
 // Linux, and each frame takes two entries) while still moving 16 MiB per system call.
 constexpr std::size_t kFramesPerWrite = 64;
@@ -88,6 +92,8 @@ void ResponseWriter::begin(int fd, std::chrono::milliseconds timeout) noexcept {
     pending_.clear();
     openBody_ = std::string::npos;
     sentNow_ = false;
+    ended_.reset();
+    wrote_ = false;
     held_.clear();
     heldDescriptor_.reset();
 }
@@ -102,6 +108,7 @@ void ResponseWriter::run() noexcept {
         batch_.swap(pending_);
         openBody_ = std::string::npos;
         busy_ = true;
+        wrote_ = true;
         const int fd = fd_;
         const Deadline deadline = Deadline::after(timeout_);
         lock.unlock();
@@ -151,6 +158,9 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
         if (error_) {
             return *error_;
         }
+        if (ended_) {
+            return endedStatus();
+        }
         if (pending_.size() + payload.size() > kMaxPendingResponseBytes) {
             return std::nullopt;
         }
@@ -177,6 +187,7 @@ std::optional<Status> ResponseWriter::tryQueue(FrameType type, std::string_view 
 }
 
 bool ResponseWriter::sendPendingNowLocked() {
+    wrote_ = true;
     common::Result<std::size_t> sent = common::sendNow(fd_, pending_);
     if (!sent.isOk()) {
         (void)failLocked(sent.status());
@@ -193,6 +204,9 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
         std::unique_lock lock(mutex_);
         if (error_) {
             return *error_;
+        }
+        if (ended_) {
+            return failLocked(endedStatus());
         }
         if (!usesThread() || payload.size() >= kDirectWriteThreshold) {
             if (Status idle = waitIdleLocked(lock); !idle) {
@@ -235,12 +249,41 @@ Status ResponseWriter::write(FrameType type, std::string_view payload) noexcept 
     }
 }
 
+Status ResponseWriter::writeLast(FrameType type, std::string_view payload,
+                                 FrameType final) noexcept {
+    try {
+        std::unique_lock lock(mutex_);
+        if (error_) {
+            return *error_;
+        }
+        if (ended_ || heldDescriptor_) {
+            return failLocked(ended_ ? endedStatus()
+                                     : Status(ErrorCode::Internal, "a frame after a held file"));
+        }
+        if (Status idle = waitIdleLocked(lock); !idle) {
+            return failLocked(std::move(idle));
+        }
+        Status status = writeQueuedThenLocked(lock, type, payload, final);
+        if (!status) {
+            return failLocked(std::move(status));
+        }
+        ended_ = final;
+        return Status::ok();
+    } catch (...) {
+        const std::lock_guard lock(mutex_);
+        return failLocked(Status(ErrorCode::Internal, "out of memory writing the response"));
+    }
+}
+
 Status ResponseWriter::holdWithDescriptor(FrameType type, std::string_view payload,
                                           common::UniqueFd descriptor) noexcept {
     try {
         const std::lock_guard lock(mutex_);
         if (error_) {
             return *error_;
+        }
+        if (ended_) {
+            return failLocked(endedStatus());
         }
         if (heldDescriptor_ || !descriptor) {
             return failLocked(Status(ErrorCode::Internal, "a second descriptor in one response"));
@@ -264,6 +307,9 @@ Status ResponseWriter::control(FrameType type) noexcept {
         if (fd_ < 0) {
             return {ErrorCode::Internal, "no response in progress"};
         }
+        if (ended_) {
+            return endedStatus();
+        }
         if (!usesThread()) {
             if (Status idle = waitIdleLocked(lock); !idle) {
                 return failLocked(std::move(idle));
@@ -285,7 +331,8 @@ Status ResponseWriter::control(FrameType type) noexcept {
 }
 
 Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock, FrameType type,
-                                             std::string_view payload) {
+                                             std::string_view payload,
+                                             std::optional<FrameType> then) {
     std::string queued;
     queued.swap(pending_);
     openBody_ = std::string::npos;
@@ -294,12 +341,26 @@ Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
     std::string held;
     held.swap(held_);
     common::UniqueFd descriptor = std::move(heldDescriptor_);
+    // The queued frames go in the descriptor's write too when they are the response's first
+    // bytes and small: one socket segment, read whole by the module's read that gets the
+    // descriptor (kMaxBytesWithDescriptor).
+    bool together = false;
     if (descriptor) {
         protocol::appendFrame(held, type, 0, payload);
+        together =
+            !queued.empty() && !wrote_ && queued.size() + held.size() <= kMaxBytesWithDescriptor;
+        if (together) {
+            queued.append(held);
+        }
     }
+    wrote_ = true;
     lock.unlock();
     Status status = Status::ok();
-    if (descriptor) {
+    if (together) {
+        status =
+            common::sendWithDescriptor(fd_, queued, descriptor.get(), Deadline::after(timeout_));
+        descriptor.reset();  // the kernel holds the file for the module now
+    } else if (descriptor) {
         if (!queued.empty()) {
             status = common::writeFully(fd_, queued, Deadline::after(timeout_));
         }
@@ -309,7 +370,7 @@ Status ResponseWriter::writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
         }
         descriptor.reset();  // the kernel holds the file for the module now
     } else {
-        status = writeNow(queued, type, payload);
+        status = writeNow(queued, type, payload, then);
     }
     lock.lock();
     busy_ = false;
@@ -335,6 +396,12 @@ Status ResponseWriter::finish(FrameType type, std::string_view payload) noexcept
             heldDescriptor_.reset();
             fd_ = -1;
             return *error_;
+        }
+        if (ended_) {
+            // writeLast sent the final frame; nothing can follow it (pending is empty: every
+            // other call fails once the response ended).
+            fd_ = -1;
+            return *ended_ == type && payload.empty() ? Status::ok() : failLocked(endedStatus());
         }
         Status status = writeQueuedThenLocked(lock, type, payload);
         fd_ = -1;
@@ -373,10 +440,15 @@ Status ResponseWriter::waitIdleLocked(std::unique_lock<std::mutex>& lock) noexce
     return {ErrorCode::Internal, "the response writer thread is stuck"};
 }
 
-Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
-                                std::string_view payload) noexcept {
+Status ResponseWriter::writeNow(std::string_view queued, FrameType type, std::string_view payload,
+                                std::optional<FrameType> then) noexcept {
     std::array<std::array<char, protocol::kFrameHeaderSize>, kFramesPerWrite> headers{};
-    std::array<iovec, 2 * kFramesPerWrite + 1> vec{};
+    std::array<char, protocol::kFrameHeaderSize> thenHeader{};
+    if (then) {
+        protocol::encodeHeader(*then, 0, 0, thenHeader);
+    }
+    // Queued data, the frames of this write, and the `then` frame.
+    std::array<iovec, 2 * kFramesPerWrite + 2> vec{};
     bool frameDone = false;
     while (!frameDone || !queued.empty()) {
         std::size_t count = 0;
@@ -406,6 +478,9 @@ Status ResponseWriter::writeNow(std::string_view queued, FrameType type,
                 payload.remove_prefix(len);
             }
             frameDone = payload.empty();
+        }
+        if (frameDone && then) {
+            vec[count++] = {.iov_base = thenHeader.data(), .iov_len = thenHeader.size()};
         }
         if (count > 0) {
             Status status = common::writeFullyV(fd_, std::span<const iovec>(vec.data(), count),

@@ -39,6 +39,17 @@ inline constexpr std::size_t kDirectWriteThreshold = std::size_t{8} * 1024;
 /// buffer that never waits; twice kDirectWriteThreshold covers headers plus a block just under it.
 inline constexpr std::size_t kMaxFirstSendNow = 2 * kDirectWriteThreshold;
 
+/// Most bytes of frames queued before a held File frame (holdWithDescriptor) that go out in the
+/// File frame's own sendmsg(), with the descriptor attached to their first byte, when nothing of
+/// the response was written before: the Start of a file_wrapper response then costs no write of
+/// its own. The module accepts a descriptor only with the read that holds the File frame's first
+/// byte; Linux attaches it to the first segment (skb) of the write and ends a read after that
+/// segment, so the whole write must be one segment, and the socket must hold nothing before it
+/// that could fill the module's read. A segment holds at least (SO_SNDBUF / 2) - 64 bytes, and
+/// the kernel's smallest SO_SNDBUF is 4608: 2 KiB fits whatever send-buffer-size= says, and a
+/// status line with its headers is usually a few hundred bytes (docs/protocol.md "File frames").
+inline constexpr std::size_t kMaxBytesWithDescriptor = 2048;
+
 /// How much longer than the socket timeout the worker waits for the writer thread to finish a
 /// write in flight. The write itself is bounded by the socket timeout; the margin only absorbs
 /// scheduling. Past it the worker shuts the socket down, which ends the write at once.
@@ -94,12 +105,24 @@ public:
     /// everything queued before it.
     common::Status write(protocol::FrameType type, std::string_view payload) noexcept;
 
+    /// May block up to the timeout (call without the GIL): writes what is queued, then
+    /// `type`/`payload` (split into frames as write() does) and the empty frame `final` (End)
+    /// in one write (as many as a payload of more than 64 frames needs) on the calling thread:
+    /// the last block of a response and its end cost one system call, not two. The response has
+    /// then ended: finish() with the same `final` writes nothing more, and any other call
+    /// (write, tryQueue, control, holdWithDescriptor, a finish with another frame) fails.
+    /// Refused while a descriptor is held (its frame must come last).
+    common::Status writeLast(protocol::FrameType type, std::string_view payload,
+                             protocol::FrameType final) noexcept;
+
     /// Never blocks (safe with the GIL held): holds the frame `type`/`payload` and `descriptor`
     /// (owned from now on) for finish(), which writes what is queued, then this frame and the
     /// final frame in one sendmsg() of their own that carries the descriptor with this frame's
     /// first byte (docs/protocol.md "File frames"): the module gets the file and the end of the
-    /// response in one read, and the response needs no hand-off to the writer thread. At most one
-    /// per response; only control frames may be queued after it (they go out before it).
+    /// response in one read, and the response needs no hand-off to the writer thread. When
+    /// nothing of the response was written yet and what is queued is small (the Start;
+    /// kMaxBytesWithDescriptor in all), it goes in that same sendmsg(), ahead of this frame. At
+    /// most one per response; only control frames may be queued after it (they go out before it).
     /// abandon() or a failed response closes the descriptor.
     common::Status holdWithDescriptor(protocol::FrameType type, std::string_view payload,
                                       common::UniqueFd descriptor) noexcept;
@@ -124,8 +147,11 @@ private:
     void queueLocked(protocol::FrameType type, std::string_view payload);
     /// Waits until the writer thread holds no batch; on the bound it shuts the socket down.
     common::Status waitIdleLocked(std::unique_lock<std::mutex>& lock) noexcept;
+    // Writes `queued`, then `type`/`payload`, then the empty frame `then` if set, in as few
+    // writev() calls as kFramesPerWrite allows.
     common::Status writeNow(std::string_view queued, protocol::FrameType type,
-                            std::string_view payload) noexcept;
+                            std::string_view payload,
+                            std::optional<protocol::FrameType> then = std::nullopt) noexcept;
     common::Status failLocked(common::Status status);
     // With the lock held and the writer idle: sends what is pending without waiting and keeps
     // the rest (if the socket took less) for the writer thread. False on a write error (error_).
@@ -134,7 +160,8 @@ private:
     // and its descriptor (holdWithDescriptor) if any, then the frame, on the calling thread (the
     // lock is released around the write). May throw std::bad_alloc.
     common::Status writeQueuedThenLocked(std::unique_lock<std::mutex>& lock,
-                                         protocol::FrameType type, std::string_view payload);
+                                         protocol::FrameType type, std::string_view payload,
+                                         std::optional<protocol::FrameType> then = std::nullopt);
 
     std::mutex mutex_;
     std::condition_variable work_;     // the writer thread waits for pending data or stop
@@ -146,7 +173,9 @@ private:
     bool stopping_ = false;
     std::optional<common::Status> error_;  // the first write failure of this response
     bool sentNow_ = false;  // this response already had its one chance to skip the writer thread
-    std::string held_;      // holdWithDescriptor's frame, for finish()
+    std::optional<protocol::FrameType> ended_;  // writeLast sent this final frame already
+    bool wrote_ = false;               // some of this response went to the socket (or is going)
+    std::string held_;                 // holdWithDescriptor's frame, for finish()
     common::UniqueFd heldDescriptor_;  // and its descriptor
     int fd_ = -1;
     std::chrono::milliseconds timeout_{0};

@@ -75,6 +75,13 @@ public:
     /// means the client side is gone: the app sees OSError from write()/its iteration stops.
     virtual common::Status writeBody(std::string_view data) = 0;
 
+    /// writeBody for the response's last bytes, when the response is complete with them: no
+    /// other RequestIo call follows and the request ends as completed (the Python layer calls it
+    /// only for the last block of an exact list or tuple, which has no close(), and only when
+    /// that block satisfies the response's Content-Length). The implementation may send the end
+    /// of the response with them, in one write. Default: writeBody.
+    virtual common::Status writeLastBody(std::string_view data) { return writeBody(data); }
+
     /// True when writeFile passes descriptors (the daemon's connection). Default: false, and the
     /// Python layer streams every file.
     [[nodiscard]] virtual bool canPassFiles() const noexcept { return false; }

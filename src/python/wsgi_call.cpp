@@ -104,7 +104,7 @@ private:
     /// The file_wrapper bypass: the outcome when `result` went out as a passed file,
     /// std::nullopt when it must be iterated instead (nothing was sent then).
     std::optional<CallOutcome> passFile(PyObject* result);
-    Delivery deliver(const char* data, std::size_t size, bool more);
+    Delivery deliver(const char* data, std::size_t size, bool more, bool last = false);
     CallOutcome finish();
     void callClose(PyObject* result);
     CallOutcome appFailure(PyErrorInfo error);
@@ -337,6 +337,7 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
     // Iterating an exact list or tuple runs no application code, and neither does the rest of
     // the call (such results have no close()): their blocks may go out together with End.
     const bool allAtOnce = PyList_CheckExact(result) || PyTuple_CheckExact(result);
+    Py_ssize_t index = 0;
     for (;;) {
         PyRef item = PyRef::steal(PyIter_Next(iterator.get()));
         if (!item) {
@@ -349,10 +350,18 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
             return invalid(std::string("response body items must be bytes, not '") +
                            Py_TYPE(item.get())->tp_name + "'");
         }
+        const bool more = allAtOnce && PyBytes_CheckExact(item.get());
+        // The last item of an exact list or tuple (read with the GIL held: nothing but another
+        // app thread could change the list, and one appending while this block is written is
+        // as if it appended a moment later) may go out together with the End.
+        ++index;
+        const bool last = more && index >= Py_SIZE(result);
         switch (deliver(PyBytes_AS_STRING(item.get()),
-                        static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())),
-                        allAtOnce && PyBytes_CheckExact(item.get()))) {
+                        static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())), more, last)) {
             case Delivery::Sent:
+                if (last) {
+                    return finish();
+                }
                 break;
             case Delivery::NotStarted:
                 return invalid("the application yielded body data before calling start_response()");
@@ -372,7 +381,10 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
 // Sends one block: the headers first if they are still pending, at most what Content-Length
 // allows (nothing for 204 and 304). An empty block sends nothing (headers stay lazy). `more`: no
 // application code runs before the next block or the end of the request (RequestIo::tryWriteBody).
-Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
+// `last`: the block ends an exact list or tuple (and so the response); when it completes the
+// response (its Content-Length, if any, is reached), a block that is not queued goes out with
+// RequestIo::writeLastBody, which may send the End along.
+Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more, bool last) {
     if (!startCalled_) {
         return Delivery::NotStarted;
     }
@@ -420,6 +432,11 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
         }
     }
     if (status.isOk() && (startPending || bodyPending)) {
+        // finish() will find nothing wrong: the length check passes after this block.
+        const bool completes =
+            last &&
+            (!contentLength_ || sent_ + static_cast<std::int64_t>(count) >= *contentLength_ ||
+             !lengthCheckApplies());
         bool started = false;
         writing_ = true;
         status = pass.withoutGil([&](RequestIo& io) {
@@ -429,7 +446,7 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more) {
                 started = written.isOk();
             }
             if (written.isOk() && bodyPending) {
-                written = io.writeBody(block);
+                written = completes ? io.writeLastBody(block) : io.writeBody(block);
             }
             return written;
         });

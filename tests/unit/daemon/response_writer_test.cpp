@@ -503,6 +503,41 @@ Received receiveAll(int fd) {
 
 }  // namespace files
 
+// writeLast: what is queued, the block and the End in one write; the response has then ended.
+TEST(ResponseWriter, ALastBlockGoesOutWithTheEndAndNothingFollowsIt) {
+    Pair pair;
+    ResponseWriter writer;
+    writer.begin(pair.daemon.get(), kGenerous);
+    const std::string block = pattern(std::size_t{300} * 1024, 5);  // two Body frames
+    ASSERT_TRUE(writer.tryQueue(FrameType::Start, "200 OK", /*more=*/true).has_value());
+    std::vector<Frame> frames;
+    std::thread reader([&] { frames = readFrames(pair.module.get()); });
+    ASSERT_TRUE(writer.writeLast(FrameType::Body, block, FrameType::End).isOk());
+    reader.join();
+    ASSERT_EQ(frames.size(), 4U);
+    EXPECT_EQ(frames[0].type, FrameType::Start);
+    EXPECT_EQ(frames.back().type, FrameType::End);
+    EXPECT_EQ(bodyOf(frames), block);
+
+    // Nothing may follow the End; the End of finish() is the one already sent.
+    EXPECT_FALSE(writer.write(FrameType::Body, "late").isOk());
+    EXPECT_FALSE(writer.control(FrameType::SendBody).isOk());
+    EXPECT_FALSE(writer.finish(FrameType::Error, "x").isOk());
+    ::shutdown(pair.daemon.get(), SHUT_WR);
+    char byte = 0;
+    EXPECT_EQ(::recv(pair.module.get(), &byte, 1, 0), 0);  // EOF: nothing was written after End
+
+    // The next response starts clean, and finish(End) after writeLast succeeds.
+    Pair next;
+    writer.begin(next.daemon.get(), kGenerous);
+    ASSERT_TRUE(writer.writeLast(FrameType::Body, "small", FrameType::End).isOk());
+    EXPECT_TRUE(writer.finish(FrameType::End, {}).isOk());
+    const std::vector<Frame> small = readFrames(next.module.get());
+    ASSERT_EQ(small.size(), 2U);
+    EXPECT_EQ(small[0].payload, "small");
+    EXPECT_EQ(small[1].type, FrameType::End);
+}
+
 TEST(ResponseWriter, AHeldFileFrameGoesOutWithTheFinalFrameAndItsDescriptor) {
     Pair pair;
     EXPECT_TRUE(common::setNonBlocking(pair.module.get(), true).isOk());
@@ -560,6 +595,47 @@ TEST(ResponseWriter, AHeldFileFrameGoesOutWithTheFinalFrameAndItsDescriptor) {
     EXPECT_LT(fileAt, got.to);
     EXPECT_LT(endAt, got.to);
     EXPECT_EQ(testing::readRange(got.fd.get(), 4, 4), "file");
+}
+
+// The Start of a file response rides in the File frame's sendmsg() when it is the response's
+// first bytes and small (kMaxBytesWithDescriptor): then the descriptor comes with the read of the
+// Start's bytes (Linux attaches it to a write's first byte). Otherwise the Start is a write of
+// its own and a read of exactly its bytes brings no descriptor.
+TEST(ResponseWriter, ASmallFirstStartGoesInTheFileFramesWrite) {
+    struct Case {
+        std::size_t startSize;
+        bool sentBefore;  // the Start went out at once (tryQueue without `more`)
+        bool together;
+    };
+    for (const Case c :
+         {Case{100, false, true}, Case{3000, false, false}, Case{100, true, false}}) {
+        Pair pair;
+        ResponseWriter writer;
+        writer.begin(pair.daemon.get(), kGenerous);
+        const std::string start = pattern(c.startSize, 1);
+        ASSERT_TRUE(writer.tryQueue(FrameType::Start, start, /*more=*/!c.sentBefore).has_value());
+        const std::string payload = protocol::encodeResponseFile({.offset = 0, .length = 4});
+        ASSERT_TRUE(
+            writer.holdWithDescriptor(FrameType::File, payload, testing::memFile("file")).isOk());
+        ASSERT_TRUE(writer.finish(FrameType::End, {}).isOk());
+        ::shutdown(pair.daemon.get(), SHUT_WR);
+
+        std::string first(protocol::kFrameHeaderSize + c.startSize, '\0');
+        common::ReceivedDescriptor got;
+        ASSERT_EQ(common::receiveWithDescriptor(pair.module.get(), first, got),
+                  static_cast<ssize_t>(first.size()));
+        EXPECT_EQ(static_cast<bool>(got.fd), c.together) << c.startSize;
+        files::Received rest = files::receiveAll(pair.module.get());
+        EXPECT_EQ(rest.descriptors, c.together ? 0 : 1) << c.startSize;
+        EXPECT_EQ(rest.bytes.size(), 2 * protocol::kFrameHeaderSize + payload.size());
+        protocol::FrameDecoder decoder;
+        decoder.feed(first + rest.bytes);
+        for (const FrameType type : {FrameType::Start, FrameType::File, FrameType::End}) {
+            auto next = decoder.next();
+            ASSERT_TRUE(next.isOk() && next.value());
+            EXPECT_EQ(next.value()->type, type);
+        }
+    }
 }
 
 TEST(ResponseWriter, AHeldDescriptorIsClosedWhenTheResponseFailsOrIsAbandoned) {

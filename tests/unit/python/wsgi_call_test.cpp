@@ -597,6 +597,70 @@ def application(environ, start_response):
     EXPECT_EQ(io.blocks[2], "ccc");
 }
 
+// The last block of an exact list or tuple may carry the End (RequestIo::writeLastBody); any
+// other block, and every block of an iterable that runs code, goes out with writeBody.
+TEST(Body, TheLastBlockOfAnExactListOrTupleIsWrittenAsTheLast) {
+    for (const char* result : {"[b'a', b'bb', BIG]", "(b'a', b'bb', BIG)"}) {
+        FakeRequestIo io;
+        const auto outcome = runApp(std::string(R"PY(
+BIG = b'x' * 65536
+def application(environ, start_response):
+    start_response('200 OK', [])
+    return )PY") + result + "\n",
+                                    io);
+        EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+        ASSERT_EQ(io.blocks.size(), 3u) << result;
+        EXPECT_EQ(io.blocks[2].size(), 65536u);
+        EXPECT_EQ(io.lastBodyCalls, 1) << result;
+        EXPECT_EQ(io.lastBodyAt, 2u) << result;
+    }
+}
+
+TEST(Body, StreamedAndIncompleteResponsesNeverWriteALastBlock) {
+    const char* apps[] = {
+        // A generator runs application code up to its end.
+        R"PY(
+def application(environ, start_response):
+    start_response('200 OK', [])
+    yield b'a'
+    yield b'x' * 65536
+)PY",
+        // A list subclass may run code while it is iterated.
+        R"PY(
+class Body(list):
+    pass
+def application(environ, start_response):
+    start_response('200 OK', [])
+    return Body([b'a', b'x' * 65536])
+)PY",
+        // Short of its Content-Length: the response ends with an Error, not End.
+        R"PY(
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Length', '70000')])
+    return [b'x' * 65536]
+)PY",
+    };
+    for (const char* app : apps) {
+        FakeRequestIo io;
+        (void)runApp(app, io);
+        EXPECT_EQ(io.sent().size(), 65536u + (io.blocks.size() == 2 ? 1 : 0)) << app;
+        EXPECT_EQ(io.lastBodyCalls, 0) << app;
+    }
+}
+
+TEST(Body, ALastBlockThatReachesTheContentLengthIsWrittenAsTheLast) {
+    FakeRequestIo io;
+    const auto outcome = runApp(R"PY(
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Length', '65537')])
+    return [b'a', b'x' * 65536]
+)PY",
+                                io);
+    EXPECT_EQ(outcome.kind, Kind::Completed) << outcome.message;
+    EXPECT_EQ(io.lastBodyCalls, 1);
+    EXPECT_EQ(io.lastBodyAt, 1u);
+}
+
 TEST(Body, HeadersWaitForTheFirstNonEmptyBlock) {
     FakeRequestIo io;
     const auto outcome = runApp(R"PY(

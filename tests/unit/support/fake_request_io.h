@@ -52,9 +52,11 @@ public:
     int startCalls = 0;
     std::string status;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::vector<std::string> blocks;  ///< every successful writeBody, in order
-    std::size_t readCalls = 0;        ///< readBody calls (the GIL released)
-    std::size_t quickReadCalls = 0;   ///< tryReadBody calls that answered (GIL held)
+    std::vector<std::string> blocks;    ///< every successful writeBody, in order
+    int lastBodyCalls = 0;              ///< writeLastBody calls (each also one of `blocks`)
+    std::size_t lastBodyAt = SIZE_MAX;  ///< index in `blocks` of the writeLastBody block
+    std::size_t readCalls = 0;          ///< readBody calls (the GIL released)
+    std::size_t quickReadCalls = 0;     ///< tryReadBody calls that answered (GIL held)
     std::size_t largestReadRequest = 0;
     bool bodyBeforeStart = false;  ///< writeBody was called before writeStart (a bug)
     int fileCalls = 0;             ///< writeFile calls (a passed file is also one of `blocks`)
@@ -103,6 +105,12 @@ public:
         }
         blocks.emplace_back(data);
         return common::Status::ok();
+    }
+
+    common::Status writeLastBody(std::string_view data) override {
+        ++lastBodyCalls;
+        lastBodyAt = blocks.size();
+        return writeBody(data);  // virtual: a HoldingRequestIo holds it too
     }
 
     [[nodiscard]] bool canPassFiles() const noexcept override { return passFiles; }
