@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,6 +24,7 @@
 #include "apache/apache_body_source.h"
 #include "apache/apache_response_sink.h"
 #include "apache/apr_raii.h"
+#include "apache/c_boundary.h"
 #include "apache/collecting_sink.h"
 #include "apache/config.h"
 #include "apache/connection_pool.h"
@@ -150,18 +150,6 @@ private:
     std::string folded_;  ///< lower-cased SCRIPT_NAME, when case-insensitive
     ExpansionContext ctx_;
 };
-
-template <typename Fn>
-auto guarded(request_rec* r, const char* what, Fn&& fn) noexcept -> int {
-    try {
-        return fn();
-    } catch (const std::exception& e) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0100: %s failed: %s", what, e.what());
-    } catch (...) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0100: %s failed: unknown exception", what);
-    }
-    return HTTP_INTERNAL_SERVER_ERROR;
-}
 
 int translateNameImpl(request_rec* r) {
     // Forward-proxy requests and "OPTIONS *" are not local paths.
@@ -1181,11 +1169,13 @@ int handleRequestImpl(request_rec* r) {
 }  // namespace
 
 int translateName(request_rec* r) noexcept {
-    return guarded(r, "translate_name", [r] { return translateNameImpl(r); });
+    return guardedRequest(r, "translate_name", HTTP_INTERNAL_SERVER_ERROR,
+                          [r] { return translateNameImpl(r); });
 }
 
 int handleRequest(request_rec* r) noexcept {
-    return guarded(r, "handler", [r] { return handleRequestImpl(r); });
+    return guardedRequest(r, "handler", HTTP_INTERNAL_SERVER_ERROR,
+                          [r] { return handleRequestImpl(r); });
 }
 
 common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScript& script,
@@ -1195,20 +1185,18 @@ common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScri
 }
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {
-    try {
+    const auto failed = [s](const char* what) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "WG0123: child initialisation failed: %s", what);
+    };
+    (void)guardedWith(failed, false, [&] {
         auto state = std::make_unique<ChildState>(GroupRegistry::get(s->process->pconf), s);
         ChildState* raw = attachToPool(pchild, std::move(state));
         // Registered after attachToPool, so (cleanups run in reverse order) the pointer is
         // cleared before the state is deleted.
         apr_pool_cleanup_register(pchild, nullptr, clearChildState, apr_pool_cleanup_null);
         gChildState.store(raw);
-    } catch (const std::exception& e) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "WG0123: child initialisation failed: %s",
-                     e.what());
-    } catch (...) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "WG0123: child initialisation failed: unknown exception");
-    }
+        return true;
+    });
 }
 
 }  // namespace wsgid::apache

@@ -3,6 +3,7 @@
 // that owns the work (config.cpp, process_manager.cpp, handler.cpp).
 #include "apache/hooks.h"
 
+#include "apache/c_boundary.h"
 #include "apache/config.h"
 #include "apache/handler.h"
 #include "apache/httpd_includes.h"
@@ -25,11 +26,6 @@ bool isPreConfigPass() noexcept {
 }
 
 }  // namespace
-
-void logEscapedException(const char* where, const char* what) noexcept {
-    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ap_server_conf,
-                 "WG0001: unexpected exception in %s: %s", where, what);
-}
 
 int preConfigHook(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
     return guarded("pre_config", kHookFailure, [&] {
