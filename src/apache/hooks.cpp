@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hook trampolines: each is noexcept, catches everything (guarded) and hands over to the C++ code
-// that owns the work (config.cpp, process_manager.cpp, handler.cpp).
+// that owns the work (config.cpp, process_manager.cpp, handler.cpp, script_alias_mapping.cpp).
 #include "apache/hooks.h"
 
 #include "apache/c_boundary.h"
@@ -9,6 +9,7 @@
 #include "apache/httpd_includes.h"
 #include "apache/in_flight_limit.h"
 #include "apache/process_manager.h"
+#include "apache/script_alias_mapping.h"
 
 APLOG_USE_MODULE(wsgid);
 

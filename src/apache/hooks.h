@@ -19,7 +19,8 @@ int postConfigHook(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, serve
 /// child_init: closes the daemon listening sockets inherited from the parent, then sets up the
 /// child's request side (childInit in handler.h).
 void childInitHook(apr_pool_t* pchild, server_rec* s) noexcept;
-/// translate_name (after mod_alias): WSGIScriptAlias mapping (translateName in handler.h).
+/// translate_name (after mod_alias): WSGIScriptAlias mapping (translateName in
+/// script_alias_mapping.h).
 int translateNameHook(request_rec* r) noexcept;
 /// handler: relays "wsgi-script" requests to a daemon (handleRequest in handler.h).
 int handlerHook(request_rec* r) noexcept;
