@@ -11,6 +11,7 @@
 #include "apache/c_boundary.h"
 #include "apache/config.h"
 #include "apache/config_parse.h"
+#include "apache/daemon_options.h"
 #include "apache/httpd_includes.h"
 #include "apache/path_rules.h"
 #include "apache/proxy_headers.h"
