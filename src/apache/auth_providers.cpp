@@ -10,6 +10,7 @@
 
 #include "apache/auth_rules.h"
 #include "apache/c_boundary.h"
+#include "apache/c_string.h"
 #include "apache/config.h"
 #include "apache/handler.h"
 #include "apache/httpd_includes.h"
@@ -33,7 +34,7 @@ std::optional<HookResult> ask(request_rec* r, const HookScript& script, std::str
         return std::move(answer.value());
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0157: %s of %s for %s: %s",
-                  std::string(hook).c_str(), script.script, r->uri != nullptr ? r->uri : "",
+                  std::string(hook).c_str(), script.script, orEmpty(r->uri),
                   answer.status().message().c_str());
     return std::nullopt;
 }
@@ -49,7 +50,7 @@ const HookScript* userScript(request_rec* r) noexcept {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WG0156: the authn provider 'wsgi' is used for %s but no "
                       "WSGIAuthUserScript applies there",
-                      r->uri != nullptr ? r->uri : "");
+                      orEmpty(r->uri));
         return nullptr;
     }
     return d->authUserScript;
@@ -122,7 +123,7 @@ authz_status checkGroups(request_rec* r, const char* requireArgs,
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "WG0158: 'Require wsgi-group' is used for %s but no WSGIAuthGroupScript "
                           "applies there",
-                          r->uri != nullptr ? r->uri : "");
+                          orEmpty(r->uri));
             return AUTHZ_DENIED;
         }
         std::optional<HookResult> answer = ask(r, *d->authGroupScript, common::kGroupsForUser,
@@ -130,12 +131,12 @@ authz_status checkGroups(request_rec* r, const char* requireArgs,
         if (!answer || answer->kind != Kind::Groups) {
             return AUTHZ_GENERAL_ERROR;
         }
-        if (groupsSatisfy(requireArgs != nullptr ? requireArgs : "", answer->groups)) {
+        if (groupsSatisfy(orEmpty(requireArgs), answer->groups)) {
             return AUTHZ_GRANTED;
         }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "WG0159: user '%s' is in none of the groups '%s' require for %s", r->user,
-                      requireArgs != nullptr ? requireArgs : "", r->uri != nullptr ? r->uri : "");
+                      orEmpty(requireArgs), orEmpty(r->uri));
         return AUTHZ_DENIED;
     });
 }
@@ -176,7 +177,7 @@ int accessCheckerHook(request_rec* r) noexcept {
                 if (ap_satisfies(r) != SATISFY_ANY || ap_some_auth_required(r) == 0) {
                     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                                   "WG0160: WSGIAccessScript %s denied access to %s for %s",
-                                  d->accessScript->script, r->uri != nullptr ? r->uri : "", host);
+                                  d->accessScript->script, orEmpty(r->uri), host);
                 }
                 return HTTP_FORBIDDEN;
             case Kind::User:

@@ -537,9 +537,6 @@ int internalRedirect(request_rec* r, ApacheBodySource& source, const char* locat
     return OK;
 }
 
-/// Runs the request on the group's daemons (request_attempts.h: another process or a new
-/// connection when the daemon cannot have started it) and relays the response; returns the
-/// handler's status.
 /// How to reach `group` for `r`. Views into `group` and `registry`: valid while they live.
 ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
                                const GroupRegistry& registry) {
@@ -562,6 +559,9 @@ ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
                              .mirrored()};
 }
 
+/// Runs the request on the group's daemons (request_attempts.h: another process or a new
+/// connection when the daemon cannot have started it) and relays the response; returns the
+/// handler's status.
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
                   const protocol::RequestHead& head, const RequestConfig& conf) {
     const ConnectParams params = connectParamsFor(group, r, *child.registry);
