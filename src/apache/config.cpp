@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apache/c_boundary.h"
 #include "apache/config_parse.h"
 #include "apache/httpd_includes.h"
 #include "apache/jail_path.h"
@@ -523,7 +524,11 @@ bool someAliasMayUseDefaultGroup(server_rec* main,
 }
 
 bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexcept {
-    try {
+    const auto failed = [s](const char* what) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     "WG0001: exception while checking the configuration: %s", what);
+    };
+    return guardedWith(failed, false, [&] {
         auto& registry = GroupRegistry::get(pconf);
         ConfigErrors errors(s);
 
@@ -607,14 +612,7 @@ bool checkConfiguration(apr_pool_t* pconf, server_rec* s, bool logNotices) noexc
             logNoticesOnce(registry, s);
         }
         return !errors.any();
-    } catch (const std::exception& e) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
-                     "WG0001: exception while checking the configuration: %s", e.what());
-    } catch (...) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
-                     "WG0001: unknown exception while checking the configuration");
-    }
-    return false;
+    });
 }
 
 const ServerConfig* getServerConfig(const server_rec* s) noexcept {

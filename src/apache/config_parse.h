@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pure parsing of mod_wsgid directive arguments: word splitting with quotes, key=value options,
-// strict numbers, octal umask, colon lists, %{GROUP}, On/Off. Std types and POSIX only: no httpd,
-// no APR, so every rule is unit-tested without a server (tests/unit/apache/config_parse_test.cpp).
+// strict numbers, octal umask, colon lists, %{GROUP}, On/Off, and the arguments of every directive
+// but WSGIDaemonProcess (daemon_options.h). Std types and POSIX only: no httpd, no APR, so every
+// rule is unit-tested without a server (tests/unit/apache/config_parse_test.cpp).
 #pragma once
 
 #include <cstddef>
@@ -18,23 +19,16 @@
 
 namespace wsgid::apache {
 
-/// Upper bound of processes=. Real deployments use a handful per group; the bound turns a typo
-/// such as processes=1000 into a configtest error instead of a fork storm at start.
-inline constexpr int kMaxDaemonProcesses = 1024;
-/// Upper bound of threads= (mod_wsgi's own bound, kept so its configs parse the same).
-inline constexpr int kMaxDaemonThreads = 65533;
 /// Longest usable Unix socket path: sun_path holds 108 bytes including the terminating NUL.
 inline constexpr std::size_t kMaxSocketPathBytes = 107;
 /// Digits of the largest Linux pid (pid_max is at most 2^22 = 4194304). Socket paths contain the
 /// parent's pid, which is not final when configtest runs, so length checks assume the widest.
 inline constexpr std::size_t kMaxPidDigits = 7;
-/// Upper bound of any seconds-valued option: a day. Longer values are typos, and shutdown-timeout
-/// feeds the bounded wait at `apachectl stop`.
-inline constexpr long long kMaxTimeoutSeconds = 86400;
-/// Upper bound of listen-backlog; the kernel clamps to net.core.somaxconn anyway.
-inline constexpr long long kMaxListenBacklog = 65535;
-/// Upper bound of log-rate= and log-burst=: 1 GiB. Anything larger is no limit at all; say 0.
-inline constexpr long long kMaxLogLimitBytes = 1LL << 30;
+/// An InvalidArgument status saying `message`: the error every directive parser returns.
+common::Status invalidArgument(std::string message);
+
+/// `s` in single quotes, as directive error messages show a value.
+std::string quoted(std::string_view s);
 
 /// Splits a directive's raw argument string into words at blanks. A double or single quote starts
 /// a quoted run that may contain blanks and may sit inside a word (`display-name="my app"` is one
@@ -160,18 +154,5 @@ common::Result<ImportScriptArgs> parseImportScript(std::string_view raw);
 /// (without the closing '>'): literal names, or %{GLOBAL} (the default daemon group, the main
 /// interpreter). The section's settings are filled in by the directives inside it.
 common::Result<InterpreterSection> parseInterpreterSection(std::string_view raw);
-
-/// The effective max-in-flight= of `g` on an httpd of `httpdWorkers` (MaxRequestWorkers): as set,
-/// else the group's own workers (processes x threads) plus its listen-backlog of waiting
-/// requests (mod_wsgi's own bound: past the backlog its connects fail), but at most half of
-/// httpd's workers unless the group's own workers are more, so that one flooded group always
-/// leaves the other half to everything else. 0: no limit.
-int maxInFlightLimit(const DaemonGroup& g, int httpdWorkers) noexcept;
-
-/// Parses `WSGIDaemonProcess NAME option=value...` into a group (not yet registered; user names
-/// are not resolved and paths are not checked here). Options come from one table in
-/// config_parse.cpp (kDaemonOptions: name, kind, bounds and the DaemonGroup member each sets).
-/// Errors name the group and the option.
-common::Result<DaemonGroup> parseDaemonProcess(std::string_view raw);
 
 }  // namespace wsgid::apache

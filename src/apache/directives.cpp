@@ -8,9 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "apache/c_boundary.h"
 #include "apache/config.h"
 #include "apache/config_parse.h"
-#include "apache/hooks.h"
+#include "apache/daemon_options.h"
 #include "apache/httpd_includes.h"
 #include "apache/path_rules.h"
 #include "apache/proxy_headers.h"

@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// The request side inside httpd children: WSGIScriptAlias mapping (translate_name), the content
-// handler that relays a request to its daemon group, and the per-child connection pool.
-// Pure rules are in path_rules/environ_rules; the wire protocol session in daemon_connection,
+// The content handler inside httpd children: resolves a request's script, group and route,
+// relays it to its daemon group, and keeps the per-child connection pool. The alias mapping is in
+// script_alias_mapping, %{...} expansion in request_expansion, the end of a relay in relay_finish;
+// pure rules in path_rules/environ_rules; the wire protocol session in daemon_connection,
 // connection_pool and relay.
 #include "apache/handler.h"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,6 +23,8 @@
 #include "apache/apache_body_source.h"
 #include "apache/apache_response_sink.h"
 #include "apache/apr_raii.h"
+#include "apache/c_boundary.h"
+#include "apache/c_string.h"
 #include "apache/collecting_sink.h"
 #include "apache/config.h"
 #include "apache/connection_pool.h"
@@ -34,11 +34,12 @@
 #include "apache/environ_rules.h"
 #include "apache/in_flight_limit.h"
 #include "apache/path_rules.h"
-#include "apache/process_manager.h"
-#include "apache/process_state.h"
 #include "apache/relay.h"
+#include "apache/relay_finish.h"
 #include "apache/request_attempts.h"
+#include "apache/request_expansion.h"
 #include "apache/routing_rules.h"
+#include "apache/script_alias_mapping.h"
 #include "common/ascii.h"
 #include "common/socket_buffers.h"
 #include "protocol/response.h"
@@ -49,7 +50,6 @@ namespace wsgid::apache {
 
 namespace {
 
-constexpr const char* kWsgiScriptHandler = "wsgi-script";
 constexpr const char* kWsgiMimeHandler = "application/x-httpd-wsgi";
 constexpr std::string_view kDefaultCallable = "application";
 constexpr std::string_view kDefaultApplicationGroup = "%{RESOURCE}";
@@ -72,164 +72,6 @@ std::atomic<ChildState*> gChildState{nullptr};
 apr_status_t clearChildState(void* /*unused*/) noexcept {
     gChildState.store(nullptr);
     return APR_SUCCESS;
-}
-
-/// Group options of a route taken literally: a WSGIScriptAliasMatch option with $N, whose value
-/// comes from the URL, is never expanded as %{...} (a client must not pick %{GLOBAL} or read an
-/// environment variable by crafting a URL).
-enum LiteralOption : unsigned char {
-    kLiteralProcessGroup = 1U << 0U,
-    kLiteralApplicationGroup = 1U << 1U,
-    kLiteralCallable = 1U << 2U,
-};
-
-/// What translateName decided, kept in r->request_config. Pool memory, trivially destructible.
-struct RouteNote {
-    ScriptAlias route;      ///< the alias, $N substituted for WSGIScriptAliasMatch
-    unsigned char literal;  ///< LiteralOption bits
-    const char* scriptName;
-    const char* pathInfo;
-};
-static_assert(std::is_trivially_destructible_v<RouteNote>);
-
-const char* orEmpty(const char* s) noexcept {
-    return s != nullptr ? s : "";
-}
-
-/// %{ENV:NAME} lookup over a request: notes, then subprocess_env, then the process environment
-/// (mod_wsgi's order).
-class RequestEnvLookup final : public EnvLookup {
-public:
-    explicit RequestEnvLookup(const request_rec* r) : r_(r) {}
-    [[nodiscard]] std::optional<std::string_view> find(std::string_view name) const override {
-        const std::string key(name);
-        if (const char* v = apr_table_get(r_->notes, key.c_str())) {
-            return v;
-        }
-        if (r_->subprocess_env != nullptr) {
-            if (const char* v = apr_table_get(r_->subprocess_env, key.c_str())) {
-                return v;
-            }
-        }
-        // getenv is only racy against setenv, which httpd children do not call after start-up.
-        if (const char* v = std::getenv(key.c_str())) {  // NOLINT(concurrency-mt-unsafe)
-            return v;
-        }
-        return std::nullopt;
-    }
-
-private:
-    const request_rec* r_;
-};
-
-/// What %{...} means for one request whose SCRIPT_NAME is `scriptName` (a view: it must outlive
-/// this). Under WSGICaseSensitivity Off, %{RESOURCE} names the interpreter by the lower-cased
-/// mount.
-class RequestExpansion {
-public:
-    RequestExpansion(const request_rec* r, bool caseSensitive, std::string_view scriptName)
-        : env_(r),
-          folded_(caseSensitive ? std::string() : std::string(scriptName)),
-          ctx_{.serverHostname = orEmpty(r->server->server_hostname),
-               .requestHost = orEmpty(r->hostname),
-               .port = ap_get_server_port(r),
-               .scriptName = caseSensitive ? scriptName : std::string_view(folded_),
-               .env = &env_} {
-        std::transform(folded_.begin(), folded_.end(), folded_.begin(), common::asciiToLower);
-    }
-    RequestExpansion(const RequestExpansion&) = delete;
-    RequestExpansion& operator=(const RequestExpansion&) = delete;
-    RequestExpansion(RequestExpansion&&) = delete;
-    RequestExpansion& operator=(RequestExpansion&&) = delete;
-    ~RequestExpansion() = default;
-
-    [[nodiscard]] const ExpansionContext& context() const { return ctx_; }
-
-private:
-    RequestEnvLookup env_;
-    std::string folded_;  ///< lower-cased SCRIPT_NAME, when case-insensitive
-    ExpansionContext ctx_;
-};
-
-template <typename Fn>
-auto guarded(request_rec* r, const char* what, Fn&& fn) noexcept -> int {
-    try {
-        return fn();
-    } catch (const std::exception& e) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0100: %s failed: %s", what, e.what());
-    } catch (...) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0100: %s failed: unknown exception", what);
-    }
-    return HTTP_INTERNAL_SERVER_ERROR;
-}
-
-int translateNameImpl(request_rec* r) {
-    // Forward-proxy requests and "OPTIONS *" are not local paths.
-    if (r->proxyreq != PROXYREQ_NONE || r->uri == nullptr || r->uri[0] != '/') {
-        return DECLINED;
-    }
-    const ServerConfig* sconf = getServerConfig(r->server);
-    if (sconf == nullptr || sconf->aliases == nullptr || sconf->aliases->nelts == 0) {
-        return DECLINED;
-    }
-    if (sconf->aliases->elt_size != static_cast<int>(sizeof(ScriptAlias))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WG0101: WSGIScriptAlias table has elements of %d bytes, expected %d",
-                      sconf->aliases->elt_size, static_cast<int>(sizeof(ScriptAlias)));
-        return DECLINED;
-    }
-    const std::span<const ScriptAlias> aliases(
-        reinterpret_cast<const ScriptAlias*>(sconf->aliases->elts),
-        static_cast<std::size_t>(sconf->aliases->nelts));
-    const std::string_view uri = r->uri;
-    const RegexMatcher matcher = [r](const ScriptAlias& alias,
-                                     std::string_view /*uri*/) -> std::optional<RegexMatch> {
-        std::array<ap_regmatch_t, AP_MAX_REG_MATCH> m{};
-        if (ap_regexec(static_cast<const ap_regex_t*>(alias.regex), r->uri, m.size(), m.data(),
-                       0) != 0) {
-            return std::nullopt;
-        }
-        RegexMatch out;
-        out.captures.reserve(m.size());
-        for (const ap_regmatch_t& g : m) {
-            if (g.rm_so < 0 || g.rm_eo < g.rm_so) {
-                out.captures.emplace_back(std::nullopt);
-            } else {
-                out.captures.emplace_back(std::pair{static_cast<std::size_t>(g.rm_so),
-                                                    static_cast<std::size_t>(g.rm_eo)});
-            }
-        }
-        return out;
-    };
-    const auto match = findAlias(aliases, uri, matcher);
-    if (!match) {
-        return DECLINED;
-    }
-    const ScriptAlias& alias = aliases[match->index];
-    auto* note = static_cast<RouteNote*>(apr_pcalloc(r->pool, sizeof(RouteNote)));
-    note->route = alias;
-    std::string targetPath = orEmpty(alias.target);
-    if (alias.regex != nullptr) {
-        targetPath = substituteCaptures(targetPath, uri, match->captures);
-        auto substitute = [&](const char*& option, unsigned char bit) {
-            if (option != nullptr && hasCaptureReference(option)) {
-                const std::string v = substituteCaptures(option, uri, match->captures);
-                option = apr_pstrmemdup(r->pool, v.data(), v.size());
-                note->literal |= bit;
-            }
-        };
-        substitute(note->route.processGroup, kLiteralProcessGroup);
-        substitute(note->route.applicationGroup, kLiteralApplicationGroup);
-        substitute(note->route.callableObject, kLiteralCallable);
-    }
-    const ScriptTarget target = resolveTarget(targetPath, uri, match->matchedLength);
-    const ScriptPath path = splitAtMount(uri, target.matchedLength);
-    note->scriptName = apr_pstrmemdup(r->pool, path.scriptName.data(), path.scriptName.size());
-    note->pathInfo = apr_pstrmemdup(r->pool, path.pathInfo.data(), path.pathInfo.size());
-    ap_set_module_config(r->request_config, &wsgid_module, note);
-    r->filename = apr_pstrmemdup(r->pool, target.filename.data(), target.filename.size());
-    r->handler = kWsgiScriptHandler;
-    return OK;
 }
 
 /// First non-null of an alias option, a directory setting and a server setting.
@@ -255,16 +97,6 @@ std::chrono::milliseconds ioTimeoutFor(const DaemonGroup& group, const request_r
     return std::chrono::milliseconds(apr_time_as_msec(r->server->timeout));
 }
 
-/// Retry-After of a 503 for a saturated group: one that stayed busy for its queue-timeout rarely
-/// frees a worker within a second or two, and a client that honours it should not hammer it.
-constexpr int kBusyRetryAfterSeconds = 5;
-
-/// 503 for a group with no worker free in time, with a Retry-After the client may honour.
-int groupBusy(request_rec* r) {
-    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, kBusyRetryAfterSeconds));
-    return HTTP_SERVICE_UNAVAILABLE;
-}
-
 /// How long a new connection may wait for a daemon process to take it: what is left of the
 /// request's queue-timeout (measured, as in mod_wsgi, from when httpd received the request), or
 /// without one the I/O timeout. At least a millisecond, so an expired budget fails promptly.
@@ -275,171 +107,6 @@ std::chrono::milliseconds acceptTimeoutFor(const DaemonGroup& group, const reque
     const apr_time_t deadline = r->request_time + apr_time_from_sec(group.queueTimeout.count());
     const apr_time_t left = deadline - apr_time_now();
     return std::chrono::milliseconds(std::max<apr_time_t>(1, apr_time_as_msec(left)));
-}
-
-/// How long a handler whose daemon connection broke waits for the parent's record of why the
-/// daemon died: the parent sees a death within the MPM's one-second maintenance loop, so two
-/// seconds cover a loaded machine. Only a request whose daemon died ever waits.
-constexpr std::chrono::milliseconds kDeathCauseWait{2000};
-
-/// "; the daemon process was killed by signal 9 (Killed)" when the parent recorded why daemon
-/// `pid` died after `sentAt`; otherwise why it cannot be said. Also sets the 502 page's reason.
-std::string daemonEndText(request_rec* r, unsigned pid, DeathClock::time_point sentAt) {
-    const auto cause =
-        ProcessManager::daemonDeathCause(static_cast<pid_t>(pid), sentAt, kDeathCauseWait);
-    if (!cause) {
-        return "; the daemon process did not die (or its death was not recorded in time)";
-    }
-    const std::string note = "The daemon process serving this request " + *cause + ".";
-    apr_table_setn(r->notes, "error-notes", ap_escape_html(r->pool, note.c_str()));
-    return "; the daemon process " + *cause;
-}
-
-/// How the module takes `group`'s responses (header-buffer-size=, response-buffer-size=,
-/// response-flush-delay=).
-ResponseBuffering responseBufferingFor(const DaemonGroup& group) noexcept {
-    return ResponseBuffering::fromOptions(group.headerBufferSize, group.responseBufferSize,
-                                          group.responseFlushDelayMs);
-}
-
-/// Maps how a relay ended onto the handler's return value, logging once.
-int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
-                const RelayResult& result, const ApacheBodySource& source, ApacheResponseSink& sink,
-                DeathClock::time_point sentAt) {
-    const unsigned pid = conn != nullptr ? conn->daemonPid() : 0;
-    switch (result.outcome) {
-        case RelayOutcome::Completed:
-            if (result.trailingBytes != 0) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                              "WG0126: daemon group '%s' (pid %u) sent %" APR_SIZE_T_FMT
-                              " bytes after the end "
-                              "of the response for %s; closing the daemon connection",
-                              group.name.c_str(), pid, result.trailingBytes, orEmpty(r->filename));
-            }
-            return OK;
-        case RelayOutcome::ErrorBeforeStart: {
-            const auto code =
-                result.error ? result.error->code : protocol::ResponseErrorCode::Internal;
-            if (code == protocol::ResponseErrorCode::QueueTimeout ||
-                code == protocol::ResponseErrorCode::Busy) {
-                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                              "WG0130: daemon group '%s' (pid %u) had no free worker for %s: %s",
-                              group.name.c_str(), pid, orEmpty(r->filename),
-                              result.error->message.c_str());
-                return groupBusy(r);
-            }
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0113: daemon group '%s' (pid %u) failed the request for %s: %s: %s",
-                          group.name.c_str(), pid, orEmpty(r->filename),
-                          std::string(protocol::toString(code)).c_str(),
-                          result.error ? result.error->message.c_str() : "");
-            return protocol::httpStatusFor(code);
-        }
-        case RelayOutcome::FailedAfterStart: {
-            // A broken connection (no Error frame) after the headers: the daemon may have died.
-            const std::string end = result.error ? std::string() : daemonEndText(r, pid, sentAt);
-            if (!sink.passedAny() && sink.disposition() != ResponseDisposition::Pass) {
-                // Nothing of it was to reach the client (a redirect or an overridden error).
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                              "WG0155: response from daemon group '%s' (pid %u) failed after its "
-                              "headers, before it was replaced; answering 502: %s%s",
-                              group.name.c_str(), pid, result.detail.c_str(), end.c_str());
-                return HTTP_BAD_GATEWAY;
-            }
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0114: response from daemon group '%s' (pid %u) failed after its "
-                          "headers; aborting the client connection: %s%s",
-                          group.name.c_str(), pid, result.detail.c_str(), end.c_str());
-            sink.abort();
-            return OK;
-        }
-        case RelayOutcome::Broken: {
-            const std::string end = daemonEndText(r, pid, sentAt);
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0115: daemon group '%s' (pid %u) closed the connection before "
-                          "sending a response for %s: %s%s",
-                          group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str(),
-                          end.c_str());
-            return HTTP_BAD_GATEWAY;
-        }
-        case RelayOutcome::Timeout: {
-            const RunState state = processRunState(static_cast<pid_t>(pid));
-            const char* stopped = state == RunState::Stopped
-                                      ? "; the daemon process is stopped (SIGSTOP), so it could "
-                                        "not answer"
-                                  : state == RunState::Traced
-                                      ? "; the daemon process is stopped by a debugger"
-                                      : "";
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0116: timeout waiting for daemon group '%s' (pid %u) for %s: %s%s",
-                          group.name.c_str(), pid, orEmpty(r->filename), result.detail.c_str(),
-                          stopped);
-            return HTTP_GATEWAY_TIME_OUT;
-        }
-        case RelayOutcome::Malformed:
-            // Nothing of a response whose framing the daemon broke may look complete: when
-            // nothing went out yet the client gets a 502 instead, else the connection is reset.
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0117: malformed response from daemon group '%s' (pid %u): %s; "
-                          "closing the daemon connection and %s",
-                          group.name.c_str(), pid, result.detail.c_str(),
-                          sink.passedAny() ? "aborting the client connection" : "answering 502");
-            if (!sink.passedAny()) {
-                sink.discard();
-                return HTTP_BAD_GATEWAY;
-            }
-            sink.abort();
-            return OK;
-        case RelayOutcome::ClientBodyFailed:
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, source.lastError(), r,
-                          "WG0118: could not read the request body from the client: %s",
-                          result.detail.c_str());
-            if (sink.passedAny()) {
-                sink.abort();
-                return OK;
-            }
-            return ap_map_http_request_error(source.lastError(), HTTP_BAD_REQUEST);
-        case RelayOutcome::ClientGone:
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          "WG0119: client went away while the response was sent: %s",
-                          result.detail.c_str());
-            r->connection->keepalive = AP_CONN_CLOSE;
-            return OK;
-        case RelayOutcome::BodyLengthMismatch: {
-            // Nothing of a response whose framing the daemon broke may look complete: when
-            // nothing went out yet the client gets a 502 instead, else the connection is reset.
-            const bool sent = sink.passedAny();
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0125: daemon group '%s' (pid %u) sent %" APR_INT64_T_FMT
-                          " response body bytes for %s where the response announced "
-                          "%" APR_INT64_T_FMT " (%s); closing the daemon connection and %s",
-                          group.name.c_str(), pid, static_cast<apr_int64_t>(result.daemonBodyBytes),
-                          orEmpty(r->filename), static_cast<apr_int64_t>(result.announcedBodyBytes),
-                          result.detail.c_str(),
-                          sent ? "aborting the client connection" : "answering 502");
-            if (!sent) {
-                sink.discard();
-                return HTTP_BAD_GATEWAY;
-            }
-            sink.abort();
-            return OK;
-        }
-        case RelayOutcome::HeaderTooLong:
-            // Checked before anything of the response reached the sink.
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WG0127: daemon group '%s' (pid %u) sent response header %s for %s, "
-                          "longer than its header-buffer-size of %" APR_SIZE_T_FMT
-                          " bytes; answering 500 (raise header-buffer-size= of WSGIDaemonProcess "
-                          "%s, at most %" APR_SIZE_T_FMT ")",
-                          group.name.c_str(), pid, result.detail.c_str(), orEmpty(r->filename),
-                          responseBufferingFor(group).maxHeaderLine, group.name.c_str(),
-                          kMaxHeaderBufferBytes);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        case RelayOutcome::HeadTooLarge:
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "WG0120: %s", result.detail.c_str());
-            return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return HTTP_INTERNAL_SERVER_ERROR;
 }
 
 /// What a step of the handler decided: a value to go on with, or the status (an HTTP status or
@@ -582,11 +249,6 @@ struct Route {
     const DaemonGroup* group = nullptr;
     RequestRouting routing;
 };
-
-/// A group option: expanded as %{...}, unless its value came from the URL (LiteralOption).
-std::string expandOption(const char* spec, bool literal, const ExpansionContext& ctx) {
-    return literal ? std::string(spec) : expandGroupSpec(spec, ctx);
-}
 
 /// Why a process-group value cannot take a request (see checkGroup).
 enum class GroupCheck { Ok, Restricted, Unknown, OtherServer, ServiceOnly, NoSocket };
@@ -875,9 +537,6 @@ int internalRedirect(request_rec* r, ApacheBodySource& source, const char* locat
     return OK;
 }
 
-/// Runs the request on the group's daemons (request_attempts.h: another process or a new
-/// connection when the daemon cannot have started it) and relays the response; returns the
-/// handler's status.
 /// How to reach `group` for `r`. Views into `group` and `registry`: valid while they live.
 ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
                                const GroupRegistry& registry) {
@@ -900,6 +559,9 @@ ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
                              .mirrored()};
 }
 
+/// Runs the request on the group's daemons (request_attempts.h: another process or a new
+/// connection when the daemon cannot have started it) and relays the response; returns the
+/// handler's status.
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
                   const protocol::RequestHead& head, const RequestConfig& conf) {
     const ConnectParams params = connectParamsFor(group, r, *child.registry);
@@ -1001,13 +663,6 @@ common::Result<common::HookResult> askDaemon(request_rec* r, const DaemonGroup& 
     return common::decodeHookResult(sink.bodyText());
 }
 
-/// The application group a hook script runs in: its application-group=, else (as mod_wsgi) the
-/// main interpreter.
-std::string hookApplicationGroup(const HookScript& script, const ExpansionContext& ctx) {
-    return expandGroupSpec(
-        script.applicationGroup != nullptr ? script.applicationGroup : "%{GLOBAL}", ctx);
-}
-
 common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const HookScript& script,
                                                       std::string_view hook,
                                                       std::vector<protocol::EnvEntry>&& args) {
@@ -1016,8 +671,7 @@ common::Result<common::HookResult> callDaemonHookImpl(request_rec* r, const Hook
         return common::Status(common::ErrorCode::Internal,
                               "mod_wsgid was not initialised in this httpd child");
     }
-    const auto* note =
-        static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    const auto* note = routeNoteOf(r);
     ScriptPath path = note != nullptr
                           ? ScriptPath{.scriptName = note->scriptName, .pathInfo = note->pathInfo}
                           : splitByPathInfo(orEmpty(r->uri), orEmpty(r->path_info));
@@ -1135,10 +789,7 @@ int handleRequestImpl(request_rec* r) {
                       "WG0102: mod_wsgid was not initialised in this httpd child");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    const auto* note =
-        handlerScript != nullptr
-            ? nullptr
-            : static_cast<const RouteNote*>(ap_get_module_config(r->request_config, &wsgid_module));
+    const auto* note = handlerScript != nullptr ? nullptr : routeNoteOf(r);
     Step<ScriptPath> path = resolveScript(r, note, handlerScript != nullptr);
     if (!path.value) {
         return path.status;
@@ -1180,12 +831,9 @@ int handleRequestImpl(request_rec* r) {
 
 }  // namespace
 
-int translateName(request_rec* r) noexcept {
-    return guarded(r, "translate_name", [r] { return translateNameImpl(r); });
-}
-
 int handleRequest(request_rec* r) noexcept {
-    return guarded(r, "handler", [r] { return handleRequestImpl(r); });
+    return guardedRequest(r, "handler", HTTP_INTERNAL_SERVER_ERROR,
+                          [r] { return handleRequestImpl(r); });
 }
 
 common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScript& script,
@@ -1195,20 +843,18 @@ common::Result<common::HookResult> callDaemonHook(request_rec* r, const HookScri
 }
 
 void childInit(apr_pool_t* pchild, server_rec* s) noexcept {
-    try {
+    const auto failed = [s](const char* what) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "WG0123: child initialisation failed: %s", what);
+    };
+    (void)guardedWith(failed, false, [&] {
         auto state = std::make_unique<ChildState>(GroupRegistry::get(s->process->pconf), s);
         ChildState* raw = attachToPool(pchild, std::move(state));
         // Registered after attachToPool, so (cleanups run in reverse order) the pointer is
         // cleared before the state is deleted.
         apr_pool_cleanup_register(pchild, nullptr, clearChildState, apr_pool_cleanup_null);
         gChildState.store(raw);
-    } catch (const std::exception& e) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "WG0123: child initialisation failed: %s",
-                     e.what());
-    } catch (...) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     "WG0123: child initialisation failed: unknown exception");
-    }
+        return true;
+    });
 }
 
 }  // namespace wsgid::apache

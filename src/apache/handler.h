@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The request side of mod_wsgid inside httpd children: URL mapping (WSGIScriptAlias), the content
-// handler that relays a request to a daemon group, and per-child set-up. Called from hooks.cpp.
+// The request side of mod_wsgid inside httpd children: the content handler that relays a request
+// to a daemon group, daemon hook calls, and per-child set-up. Called from hooks.cpp. (URL mapping,
+// translate_name, is script_alias_mapping.h.)
 #pragma once
 
 #include <string_view>
@@ -15,10 +16,6 @@ struct request_rec;
 struct server_rec;
 
 namespace wsgid::apache {
-
-/// translate_name hook: maps a WSGIScriptAlias mount onto r->filename and r->handler
-/// ("wsgi-script"); DECLINED when no alias matches.
-int translateName(request_rec* r) noexcept;
 
 /// The content handler for "wsgi-script" (and "application/x-httpd-wsgi"): resolves groups,
 /// builds the RequestHead, relays the request to a daemon and its response to the client.

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hook trampolines: each is noexcept, catches everything (guarded) and hands over to the C++ code
-// that owns the work (config.cpp, process_manager.cpp, handler.cpp).
+// that owns the work (config.cpp, process_manager.cpp, handler.cpp, script_alias_mapping.cpp).
 #include "apache/hooks.h"
 
+#include "apache/c_boundary.h"
 #include "apache/config.h"
 #include "apache/handler.h"
 #include "apache/httpd_includes.h"
 #include "apache/in_flight_limit.h"
 #include "apache/process_manager.h"
 #include "apache/request_ids.h"
+#include "apache/script_alias_mapping.h"
 
 APLOG_USE_MODULE(wsgid);
 
@@ -26,11 +28,6 @@ bool isPreConfigPass() noexcept {
 }
 
 }  // namespace
-
-void logEscapedException(const char* where, const char* what) noexcept {
-    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, ap_server_conf,
-                 "WG0001: unexpected exception in %s: %s", where, what);
-}
 
 int preConfigHook(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
     return guarded("pre_config", kHookFailure, [&] {

@@ -8,7 +8,7 @@
 #include "apache/httpd_includes.h"
 // httpd_includes.h first: these headers need the APR API.
 #include "apache/config.h"
-#include "apache/config_parse.h"
+#include "apache/daemon_options.h"
 
 APLOG_USE_MODULE(wsgid);
 

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "apache/hooks.h"
+#include "apache/c_boundary.h"
 #include "apache/httpd_includes.h"
 #include "apache/log_rate_limit.h"
 #include "common/duration_text.h"
@@ -190,104 +190,111 @@ bool dropPrivileges() {
     return ::setuid(0) != 0;  // must fail now
 }
 
+/// The relay's work, from its set-up to the end of its last input: its exit status (0, or 1 when
+/// poll failed). May throw.
+int serveRelay(server_rec* s, const std::vector<RelayRoute>& routes,
+               const std::vector<int>& readFds, std::chrono::nanoseconds delay) {
+    int status = 0;
+    resetSignals();
+    (void)::prctl(PR_SET_NAME, kRelayProcessName);
+    std::set<int> keep(readFds.begin(), readFds.end());
+    for (const auto& r : routes) {
+        if (r.logFd >= 0) {
+            keep.insert(r.logFd);
+        }
+    }
+    apr_os_file_t mainLog = -1;
+    if (s->error_log != nullptr && apr_os_file_get(&mainLog, s->error_log) == APR_SUCCESS) {
+        keep.insert(mainLog);  // where ap_log_error writes the relay's own lines
+    }
+    closeAllBut(keep);
+    if (!dropPrivileges()) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
+                     "WG0054: the log relay cannot drop its privileges to User %s",
+                     ap_unixd_config.user_name);
+        ::_exit(kRelayExitSetupFailure);
+    }
+    if (delay.count() > 0) {
+        // Restart backoff: the pipes buffer what the daemons write meanwhile.
+        timespec ts{static_cast<time_t>(delay.count() / 1'000'000'000),
+                    static_cast<long>(delay.count() % 1'000'000'000)};
+        while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+    const auto now = RelayClock::now();
+    std::vector<Input> inputs;
+    inputs.reserve(routes.size());
+    for (std::size_t i = 0; i < routes.size(); ++i) {
+        struct stat st {};
+        const bool isFile =
+            routes[i].logFd < 0 || (::fstat(routes[i].logFd, &st) == 0 && S_ISREG(st.st_mode));
+        inputs.push_back(
+            Input{.route = &routes[i],
+                  .readFd = readFds[i],
+                  .logIsFile = isFile,
+                  .lines = LineAssembler(),
+                  .bucket = TokenBucket(routes[i].rateBytes, routes[i].burstBytes, now),
+                  .windowStart = now});
+    }
+    std::vector<char> buf(kReadChunkBytes);
+    std::vector<std::string> lines;
+    std::vector<pollfd> pfds;
+    std::vector<Input*> polled;
+    while (true) {
+        pfds.clear();
+        polled.clear();
+        for (auto& in : inputs) {
+            if (in.readFd >= 0) {
+                pfds.push_back({in.readFd, POLLIN, 0});
+                polled.push_back(&in);
+            }
+        }
+        if (pfds.empty()) {
+            break;  // EOF on every pipe: this generation's daemons are gone
+        }
+        // Wakes at least once per summary interval, so drops are reported while idle too.
+        const int timeoutMs = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(kLogDropSummaryInterval).count());
+        const int ready = ::poll(pfds.data(), pfds.size(), timeoutMs);
+        if (ready < 0 && errno != EINTR) {
+            status = 1;
+            break;
+        }
+        for (std::size_t i = 0; ready > 0 && i < pfds.size(); ++i) {
+            if (pfds[i].revents == 0) {
+                continue;
+            }
+            Input& in = *polled[i];
+            const ssize_t n = ::read(in.readFd, buf.data(), buf.size());
+            if (n > 0) {
+                in.lines.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), lines);
+            } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+                in.lines.finish(lines);
+                (void)::close(in.readFd);
+                in.readFd = -1;
+            }
+            relayLines(in, lines);
+        }
+        const auto t = RelayClock::now();
+        for (auto& in : inputs) {
+            summarise(in, t, false);
+        }
+    }
+    const auto end = RelayClock::now();
+    for (auto& in : inputs) {
+        summarise(in, end, true);
+    }
+    return status;
+}
+
+/// The relay process's main: serveRelay, then _exit with its status (kRelayExitSetupFailure when
+/// it threw).
 [[noreturn]] void runRelay(server_rec* s, const std::vector<RelayRoute>& routes,
                            const std::vector<int>& readFds, std::chrono::nanoseconds delay) {
-    int status = 0;
-    try {
-        resetSignals();
-        (void)::prctl(PR_SET_NAME, kRelayProcessName);
-        std::set<int> keep(readFds.begin(), readFds.end());
-        for (const auto& r : routes) {
-            if (r.logFd >= 0) {
-                keep.insert(r.logFd);
-            }
-        }
-        apr_os_file_t mainLog = -1;
-        if (s->error_log != nullptr && apr_os_file_get(&mainLog, s->error_log) == APR_SUCCESS) {
-            keep.insert(mainLog);  // where ap_log_error writes the relay's own lines
-        }
-        closeAllBut(keep);
-        if (!dropPrivileges()) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s,
-                         "WG0054: the log relay cannot drop its privileges to User %s",
-                         ap_unixd_config.user_name);
-            ::_exit(kRelayExitSetupFailure);
-        }
-        if (delay.count() > 0) {
-            // Restart backoff: the pipes buffer what the daemons write meanwhile.
-            timespec ts{static_cast<time_t>(delay.count() / 1'000'000'000),
-                        static_cast<long>(delay.count() % 1'000'000'000)};
-            while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-            }
-        }
-        const auto now = RelayClock::now();
-        std::vector<Input> inputs;
-        inputs.reserve(routes.size());
-        for (std::size_t i = 0; i < routes.size(); ++i) {
-            struct stat st {};
-            const bool isFile =
-                routes[i].logFd < 0 || (::fstat(routes[i].logFd, &st) == 0 && S_ISREG(st.st_mode));
-            inputs.push_back(
-                Input{.route = &routes[i],
-                      .readFd = readFds[i],
-                      .logIsFile = isFile,
-                      .lines = LineAssembler(),
-                      .bucket = TokenBucket(routes[i].rateBytes, routes[i].burstBytes, now),
-                      .windowStart = now});
-        }
-        std::vector<char> buf(kReadChunkBytes);
-        std::vector<std::string> lines;
-        std::vector<pollfd> pfds;
-        std::vector<Input*> polled;
-        while (true) {
-            pfds.clear();
-            polled.clear();
-            for (auto& in : inputs) {
-                if (in.readFd >= 0) {
-                    pfds.push_back({in.readFd, POLLIN, 0});
-                    polled.push_back(&in);
-                }
-            }
-            if (pfds.empty()) {
-                break;  // EOF on every pipe: this generation's daemons are gone
-            }
-            // Wakes at least once per summary interval, so drops are reported while idle too.
-            const int timeoutMs = static_cast<int>(
-                std::chrono::duration_cast<std::chrono::milliseconds>(kLogDropSummaryInterval)
-                    .count());
-            const int ready = ::poll(pfds.data(), pfds.size(), timeoutMs);
-            if (ready < 0 && errno != EINTR) {
-                status = 1;
-                break;
-            }
-            for (std::size_t i = 0; ready > 0 && i < pfds.size(); ++i) {
-                if (pfds[i].revents == 0) {
-                    continue;
-                }
-                Input& in = *polled[i];
-                const ssize_t n = ::read(in.readFd, buf.data(), buf.size());
-                if (n > 0) {
-                    in.lines.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), lines);
-                } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-                    in.lines.finish(lines);
-                    (void)::close(in.readFd);
-                    in.readFd = -1;
-                }
-                relayLines(in, lines);
-            }
-            const auto t = RelayClock::now();
-            for (auto& in : inputs) {
-                summarise(in, t, false);
-            }
-        }
-        const auto end = RelayClock::now();
-        for (auto& in : inputs) {
-            summarise(in, end, true);
-        }
-    } catch (...) {
-        status = kRelayExitSetupFailure;
-    }
-    ::_exit(status);
+    // The process's entry point: nothing may escape it. Its exit status is the report, which the
+    // manager logs (WG0051), so the exception itself is not logged here.
+    ::_exit(guardedWith([](const char* /*what*/) {}, kRelayExitSetupFailure,
+                        [&] { return serveRelay(s, routes, readFds, delay); }));
 }
 
 }  // namespace

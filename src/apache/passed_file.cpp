@@ -82,6 +82,8 @@ Status checkPassedFile(int fd, const protocol::ResponseFile& range) noexcept {
         }
         return Status::ok();
     } catch (...) {
+        // Not a C boundary (c_boundary.h): a local recovery. Only the message strings allocate,
+        // and the caller, which logs the Status, is told that it ran out of memory.
         return {ErrorCode::Internal, "out of memory checking a passed descriptor"};
     }
 }

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "apache/c_boundary.h"
 #include "apache/config.h"
 #include "apache/config_parse.h"
 #include "apache/daemon_death.h"
@@ -26,7 +27,6 @@
 #include "apache/daemon_sockets.h"
 #include "apache/daemon_spawn.h"
 #include "apache/death_records.h"
-#include "apache/hooks.h"
 #include "apache/httpd_includes.h"
 #include "apache/log_relay.h"
 #include "apache/process_state.h"
@@ -1113,6 +1113,7 @@ std::optional<std::string> ProcessManager::daemonDeathCause(
             return death->describe();
         }
     } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory; the 502 says less
+        // Not a C boundary (c_boundary.h): a local recovery, the caller goes on without a cause.
     }
     return std::nullopt;
 }

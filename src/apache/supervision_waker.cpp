@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "apache/hooks.h"
+#include "apache/c_boundary.h"
 #include "apache/httpd_includes.h"
 #include "common/monotonic_sleep.h"
 // httpd_includes.h first: other_child.h needs the APR other-child API.
