@@ -113,6 +113,8 @@ private:
     bool raiseInvalid(PyObject* type, const std::string& message);
     bool parseHeaders(PyObject* headers, Headers& out, std::optional<std::int64_t>& length);
     [[nodiscard]] bool lengthCheckApplies() const;
+    [[nodiscard]] bool startCalled() const noexcept { return response_ != Response::AwaitingStart; }
+    [[nodiscard]] bool headersSent() const noexcept { return response_ == Response::HeadersSent; }
     /// 204 and 304: no body is ever sent.
     [[nodiscard]] bool bodylessStatus() const {
         return status_.starts_with("204") || status_.starts_with("304");
@@ -124,8 +126,10 @@ private:
     RequestGate gate_;  // the only way to the request's RequestIo
     const CallContext& context_;
 
-    bool startCalled_ = false;
-    bool headersSent_ = false;
+    /// How far the response got: start_response() not called yet; called, its status and headers
+    /// not sent yet (a call with exc_info may still replace them); sent.
+    enum class Response { AwaitingStart, HeadersPending, HeadersSent };
+    Response response_ = Response::AwaitingStart;
     bool writing_ = false;  // a block is being written with the GIL released
     bool clientGone_ = false;
     std::string clientGoneMessage_;
@@ -242,7 +246,7 @@ CallOutcome WsgiCall::run(PyObject* app) {
     if (gate_.close(context_.inFlightGrace, context_.log, request_.scriptFilename,
                     request_.requestId) == RequestGate::Closed::Interrupted) {
         // The connection was closed under a thread (WG0337): nothing more can be sent on it.
-        outcome = {CallOutcome::Kind::ClientGone, headersSent_,
+        outcome = {CallOutcome::Kind::ClientGone, headersSent(),
                    "the connection was closed under an application thread still using it after "
                    "the request ended"};
     }
@@ -267,7 +271,7 @@ CallOutcome WsgiCall::respond(PyObject* app, PyObject* environ, PyObject* starte
 std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
     PyObject* wrapperType = context_.types.fileWrapper.get();
     if (!request_.passFiles || Py_TYPE(result) != reinterpret_cast<PyTypeObject*>(wrapperType) ||
-        !startCalled_ || writing_ || clientGone_ || bodylessStatus()) {
+        !startCalled() || writing_ || clientGone_ || bodylessStatus()) {
         return std::nullopt;  // iterating reports what is wrong, or sends what is right
     }
     const RequestGate::Pass pass = gate_.enter();  // open: the call has not ended
@@ -283,7 +287,7 @@ std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
     if (!file) {
         return std::nullopt;
     }
-    bool startPending = !headersSent_;
+    bool startPending = !headersSent();
     if (startPending && !contentLength_) {
         // As mod_wsgi does: the length is known, so the client need not get a chunked body.
         headers_.emplace_back("Content-Length", std::to_string(file->length));
@@ -297,7 +301,7 @@ std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
                 pass.io().tryWriteStart(status_, headers_, /*more=*/true);
             quick && quick->isOk()) {
             startPending = false;
-            headersSent_ = true;
+            response_ = Response::HeadersSent;
         }
     }
     bool started = false;
@@ -314,7 +318,9 @@ std::optional<CallOutcome> WsgiCall::passFile(PyObject* result) {
         return written;
     });
     writing_ = false;
-    headersSent_ = headersSent_ || started;
+    if (started) {
+        response_ = Response::HeadersSent;
+    }
     if (!status.isOk()) {
         clientGone_ = true;
         clientGoneMessage_ =
@@ -385,7 +391,7 @@ CallOutcome WsgiCall::iterate(PyObject* result) {
 // response (its Content-Length, if any, is reached), a block that is not queued goes out with
 // RequestIo::writeLastBody, which may send the End along.
 Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more, bool last) {
-    if (!startCalled_) {
+    if (!startCalled()) {
         return Delivery::NotStarted;
     }
     if (writing_) {
@@ -404,7 +410,7 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more, bool l
         const std::int64_t room = *contentLength_ - sent_;
         count = room <= 0 ? 0 : std::min<std::size_t>(size, static_cast<std::size_t>(room));
     }
-    if (count == 0 && (size == 0 || headersSent_)) {
+    if (count == 0 && (size == 0 || headersSent())) {
         return Delivery::Sent;
     }
     const RequestGate::Pass pass = gate_.enter();
@@ -414,14 +420,16 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more, bool l
     const std::string_view block(data, count);
     common::Status status;
     // First without releasing the GIL: a small block is only queued for the connection's writer.
-    bool startPending = !headersSent_;
+    bool startPending = !headersSent();
     if (startPending) {
         // The body block follows at once, if there is one.
         if (std::optional<common::Status> quick =
                 pass.io().tryWriteStart(status_, headers_, more || count > 0)) {
             status = std::move(*quick);
             startPending = false;
-            headersSent_ = status.isOk();
+            if (status.isOk()) {
+                response_ = Response::HeadersSent;
+            }
         }
     }
     bool bodyPending = count > 0 && status.isOk();
@@ -451,7 +459,9 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more, bool l
             return written;
         });
         writing_ = false;
-        headersSent_ = headersSent_ || started;
+        if (started) {
+            response_ = Response::HeadersSent;
+        }
     }
     if (!status.isOk() && pass.interrupted()) {
         clientGone_ = true;
@@ -470,10 +480,10 @@ Delivery WsgiCall::deliver(const char* data, std::size_t size, bool more, bool l
 // After the iterable is exhausted: start_response must have been called; empty bodies still
 // send their headers; a Content-Length the body did not reach makes the response invalid.
 CallOutcome WsgiCall::finish() {
-    if (!startCalled_) {
+    if (!startCalled()) {
         return invalid("the application returned without calling start_response()");
     }
-    if (!headersSent_) {
+    if (!headersSent()) {
         if (writing_) {
             return invalid("the response body was written by two threads at once");
         }
@@ -494,7 +504,7 @@ CallOutcome WsgiCall::finish() {
             clientGoneMessage_ = status.message();
             return clientGone();
         }
-        headersSent_ = true;
+        response_ = Response::HeadersSent;
     }
     if (contentLength_ && sent_ < *contentLength_ && lengthCheckApplies()) {
         std::string message = "app sent " + std::to_string(sent_) + " of " +
@@ -546,7 +556,7 @@ void WsgiCall::callClose(PyObject* result) {
 }
 
 int WsgiCall::statusCode() const noexcept {
-    if (!startCalled_ || status_.size() < 3) {
+    if (!startCalled() || status_.size() < 3) {
         return 500;
     }
     return (status_[0] - '0') * 100 + (status_[1] - '0') * 10 + (status_[2] - '0');
@@ -564,7 +574,7 @@ CallOutcome WsgiCall::appFailure(PyErrorInfo error) {
                  request_.scriptFilename + ": invalid response (request " + request_.requestId +
                      "): " + invalidMessage_,
                  error);
-        return {CallOutcome::Kind::InvalidResponse, headersSent_, invalidMessage_};
+        return {CallOutcome::Kind::InvalidResponse, headersSent(), invalidMessage_};
     }
     std::string message = describeError(error);
     logError(context_.log, kIdAppException,
@@ -578,14 +588,14 @@ CallOutcome WsgiCall::appFailure(PyErrorInfo error) {
              "', a sub-interpreter; C extensions such as numpy may need WSGIApplicationGroup "
              "%{GLOBAL}"});
     }
-    return {CallOutcome::Kind::AppError, headersSent_, std::move(message)};
+    return {CallOutcome::Kind::AppError, headersSent(), std::move(message)};
 }
 
 CallOutcome WsgiCall::invalid(std::string message) {
     logLinesWithoutGil(context_.log, common::LogLevel::Error, kIdInvalidResponse,
                        {request_.scriptFilename + ": invalid response (request " +
                         request_.requestId + "): " + message});
-    return {CallOutcome::Kind::InvalidResponse, headersSent_, std::move(message)};
+    return {CallOutcome::Kind::InvalidResponse, headersSent(), std::move(message)};
 }
 
 CallOutcome WsgiCall::clientGone() {
@@ -593,7 +603,7 @@ CallOutcome WsgiCall::clientGone() {
     logLinesWithoutGil(
         context_.log, common::LogLevel::Info, kIdClientGone,
         {request_.scriptFilename + ": " + message + " (request " + request_.requestId + ")"});
-    return {CallOutcome::Kind::ClientGone, headersSent_, std::move(message)};
+    return {CallOutcome::Kind::ClientGone, headersSent(), std::move(message)};
 }
 
 // Raises `type`(message) and remembers the instance: if the app lets it escape, the outcome is
@@ -674,7 +684,7 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
                             "exc_info must be None or a (type, value, traceback) tuple");
             return nullptr;
         }
-        if (headersSent_) {
+        if (headersSent()) {
             // PEP 3333: too late to change the status; re-raise the app's exception.
             PyObject* type = PyTuple_GET_ITEM(excInfo, 0);
             PyObject* value = PyTuple_GET_ITEM(excInfo, 1);
@@ -688,7 +698,7 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
             PyErr_Restore(type, value, traceback);
             return nullptr;
         }
-    } else if (startCalled_) {
+    } else if (startCalled()) {
         PyErr_SetString(PyExc_AssertionError,
                         "start_response() was already called; only a call with exc_info may "
                         "replace the status and headers");
@@ -721,7 +731,7 @@ PyObject* WsgiCall::startResponse(PyObject* self, PyObject* status, PyObject* he
     status_ = std::move(statusLine);
     headers_ = std::move(parsed);
     contentLength_ = length;
-    startCalled_ = true;
+    response_ = Response::HeadersPending;
     invalidError_.reset();
     invalidMessage_.clear();
     return PyObject_GetAttr(self, context_.types.writeName.get());
