@@ -25,6 +25,15 @@ namespace wsgid::apache {
 /// protocol's kMaxDataChunk).
 inline constexpr std::size_t kBodyReadSize = std::size_t{64} * 1024;
 
+/// Most bytes of each recv() from the daemon, and the size of the buffer it reads into (the
+/// frame decoder's): below glibc's default mmap threshold (128 KiB), so the buffer comes from the
+/// heap and its free() never raises the dynamic threshold. Above it, each freed block raised the
+/// threshold to its size and every malloc arena of an httpd child then kept megabytes of freed
+/// relay buffers resident. Body frames (up to 256 KiB) pass through it in pieces
+/// (FrameDecoder::streamPayloadsOf); still a 64 KiB block's Start, Body and End in one read, and
+/// a hello-world response in one read of a buffer whose pages it barely touches.
+inline constexpr std::size_t kDaemonReadSize = std::size_t{120} * 1024;
+
 /// The client's request body, as the relay pulls it. Request thread only.
 class BodySource {
 public:

@@ -106,7 +106,7 @@ class FrameDecoder {
 public:
     /// In-place use: frames of type `t` come out of nextView() in pieces, as their bytes arrive,
     /// instead of whole: the buffer never grows to hold one (a reader whose reads are bounded
-    /// keeps its memory bounded, docs/architecture.md "The response"). One type at most; a
+    /// keeps its memory bounded, docs/architecture.md "Life of a request"). One type at most; a
     /// later call replaces the earlier one. Call before the first byte is committed.
     void streamPayloadsOf(FrameType t) noexcept { streamed_ = t; }
 

@@ -307,6 +307,8 @@ public:
                           : common::Status::ok();
     }
     common::Status body(std::string_view data) override {
+        ++bodies_;
+        largestBody_ = std::max(largestBody_, data.size());
         borrowed_.push_back({data, std::string(data)});
         return common::Status::ok();
     }
@@ -356,6 +358,8 @@ public:
     int flushes_ = 0;
     int releases_ = 0;
     bool ended_ = false;
+    int bodies_ = 0;               ///< body() calls
+    std::size_t largestBody_ = 0;  ///< the most bytes one body() call got
 
 private:
     struct Borrowed {
