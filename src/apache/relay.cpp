@@ -151,6 +151,9 @@ private:
     void refill();
     /// Writes queued bytes without blocking.
     void writeSome();
+    /// Frees the send buffer once all of the request went out: a body chunk's block is not
+    /// held while the response streams (or while the app runs).
+    void releaseSent() noexcept;
     /// Room for the next read from the daemon: at most kDaemonReadSize, in a buffer that stays
     /// that size unless a frame that comes whole (a large Start) needs more.
     std::span<char> readRoom();
@@ -270,6 +273,13 @@ void Relay::writeSome() {
         // frame that explains why) is still readable, so keep reading until EOF.
         request_ = RequestState::WriteFailed;
         writeError_ = common::errnoText(errno);
+    }
+    releaseSent();
+}
+
+void Relay::releaseSent() noexcept {
+    if (outDrained() && requestFinished()) {
+        out_.release();
     }
 }
 
