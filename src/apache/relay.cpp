@@ -543,7 +543,7 @@ void Relay::pumpResponse() {
     std::size_t coalesced = 0;
     while (!stopped() && !responseDone()) {
         // The next read reuses (or moves) the buffer earlier Body pieces viewed.
-        if (Status s = sink_.settle(); !s) {
+        if (Status s = sink_.beforeRead(); !s) {
             clientFailed(RelayOutcome::ClientGone, std::move(s));
             return;
         }

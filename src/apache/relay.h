@@ -80,6 +80,10 @@ public:
     /// The memory body() viewed is about to change or go (the relay reads on, or returns): keep
     /// a copy of whatever of it is still held. By default body() copies and this does nothing.
     virtual common::Status settle() { return common::Status::ok(); }
+    /// The relay is about to read into the memory body() viewed, more of this response may
+    /// follow: stop viewing it, by handing what is held on (no FLUSH) or by copying it. By
+    /// default settle().
+    virtual common::Status beforeRead() { return settle(); }
 
 protected:
     /// Interface: made and copied only as part of an implementation (no slicing through it).
