@@ -192,6 +192,13 @@ Status ApacheResponseSink::settle() {
     return Status::ok();
 }
 
+Status ApacheResponseSink::beforeRead() {
+    if (borrowed_ == 0) {
+        return Status::ok();
+    }
+    return pass();
+}
+
 Status ApacheResponseSink::file(common::UniqueFd fd, const protocol::ResponseFile& range) {
     if (disposition_ != ResponseDisposition::Pass || range.length == 0) {
         return Status::ok();  // `fd` is closed here

@@ -73,6 +73,12 @@ public:
     common::Status end() override;
     /// Turns the transient buckets still held into heap copies (or, out of memory, drops them).
     common::Status settle() override;
+    /// Passes what is held on (no FLUSH) when it includes transient buckets: the core output
+    /// filter then writes them from the relay's buffer and copies only what the socket does not
+    /// take. Copying them here instead (settle) put a copy of every large block in the
+    /// connection's allocator, which keeps up to MaxMemFree of freed blocks per connection:
+    /// the httpd children grew with the number of connections (docs/performance.md, "Memory").
+    common::Status beforeRead() override;
 
     /// Ends a response that failed after Start so the client cannot take it for complete. What
     /// is held goes out first with a FLUSH, before anything touches keep-alive, so httpd frames

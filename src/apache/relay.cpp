@@ -32,12 +32,6 @@ using common::durationText;
 using common::Status;
 using protocol::FrameType;
 
-/// Room for each recv() from the daemon, read in place into the frame decoder (which grows it to
-/// hold a whole frame once it has the frame's header): a response of one 64 KiB block (Start,
-/// Body and End frames) in one read, a hello-world response in one read of a buffer whose pages
-/// it barely touches.
-constexpr std::size_t kDaemonReadSize = std::size_t{72} * 1024;
-
 /// Response bytes read in one go while the daemon keeps the socket readable: beyond this the
 /// relay hands what it has to the client's filters (with a FLUSH only once
 /// response-buffer-size= is reached), so memory per request stays bounded and client
@@ -120,7 +114,9 @@ class Relay {
 public:
     Relay(DaemonConnection& conn, BodySource& source, ResponseSink& sink,
           const RelayOptions& options)
-        : conn_(conn), source_(source), sink_(sink), options_(options) {}
+        : conn_(conn), source_(source), sink_(sink), options_(options) {
+        decoder_.streamPayloadsOf(FrameType::Body);
+    }
 
     RelayResult run(const protocol::RequestHead& head);
 
@@ -155,13 +151,21 @@ private:
     void refill();
     /// Writes queued bytes without blocking.
     void writeSome();
+    /// Frees the send buffer once all of the request went out: a body chunk's block is not
+    /// held while the response streams (or while the app runs).
+    void releaseSent() noexcept;
+    /// Room for the next read from the daemon: at most kDaemonReadSize, in a buffer that stays
+    /// that size unless a frame that comes whole (a large Start) needs more.
+    std::span<char> readRoom();
     /// Reads and handles what the daemon has sent, without blocking.
     void pumpResponse();
     /// Handles the decoded frames until the response is done or the relay stops, or up to the
     /// first frame that begins at stream offset `before` or later.
     void processFrames(std::size_t before = std::numeric_limits<std::size_t>::max());
     /// `at`: the stream offset of the frame's first byte (for the descriptor rule).
+    /// `frame` is a piece of a Body frame or a whole frame of another type.
     void handleFrame(const protocol::FrameView& frame, std::size_t at);
+    void handleBody(const protocol::FrameView& piece);
     void handleFile(const protocol::FrameView& frame, std::size_t at);
     /// Takes what the read of the bytes from stream offset `from` to receivedBytes_ brought
     /// besides bytes: false when the relay stopped.
@@ -206,7 +210,7 @@ private:
     std::size_t headFrameSize_ = 0;    ///< bytes of the RequestHead frame (first in the stream)
     std::size_t sentBytes_ = 0;        ///< request bytes the socket accepted so far
     std::size_t receivedBytes_ = 0;    ///< bytes read from the daemon so far
-    std::size_t unflushedFrames_ = 0;  ///< Body frames handed to the sink since its last flush
+    std::size_t unflushedPieces_ = 0;  ///< Body pieces handed to the sink since its last flush
     std::size_t unflushedBytes_ = 0;   ///< their bytes (against response-buffer-size=)
     std::size_t bodyBytesRead_ = 0;    ///< client body bytes read so far
     std::optional<protocol::ResponseError> error_;
@@ -270,6 +274,22 @@ void Relay::writeSome() {
         request_ = RequestState::WriteFailed;
         writeError_ = common::errnoText(errno);
     }
+    releaseSent();
+}
+
+void Relay::releaseSent() noexcept {
+    if (outDrained() && requestFinished()) {
+        out_.release();
+    }
+}
+
+std::span<char> Relay::readRoom() {
+    // Asking for the read size less what an incomplete frame holds lets the buffer move those
+    // bytes to its front instead of doubling.
+    const std::size_t held = decoder_.buffered();
+    const std::span<char> room =
+        decoder_.prepare(held < kDaemonReadSize ? kDaemonReadSize - held : 1);
+    return room.first(std::min(room.size(), kDaemonReadSize));
 }
 
 void Relay::fail(RelayOutcome outcome, std::string detail) {
@@ -346,30 +366,7 @@ void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
             return;
         }
         case FrameType::Body:
-            if (!started()) {
-                fail(RelayOutcome::Malformed, "a Body frame before Start");
-                return;
-            }
-            if (fileSeen_) {
-                fail(RelayOutcome::Malformed, "a Body frame after the File frame");
-                return;
-            }
-            bodyBytes_ += static_cast<std::int64_t>(frame.payload.size());
-            if (allowance_.limit && bodyBytes_ > *allowance_.limit) {
-                // Nothing of this frame reaches the sink: the client was told a length.
-                fail(RelayOutcome::BodyLengthMismatch,
-                     "more response body bytes than the response announced");
-                return;
-            }
-            ++unflushedFrames_;
-            unflushedBytes_ += frame.payload.size();
-            if (Status s = sink_.body(frame.payload); !s) {
-                clientFailed(RelayOutcome::ClientGone, std::move(s));
-                return;
-            }
-            if (unflushedBytes_ >= options_.buffering.flushAfterBytes) {
-                flushResponse();  // response-buffer-size=
-            }
+            handleBody(frame);
             return;
         case FrameType::End:
             if (!started()) {
@@ -386,7 +383,7 @@ void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
                 return;
             }
             response_ = ResponseState::Ended;
-            unflushedFrames_ = 0;
+            unflushedPieces_ = 0;
             unflushedBytes_ = 0;
             if (Status s = sink_.end(); !s) {
                 clientFailed(RelayOutcome::ClientGone, std::move(s));
@@ -422,6 +419,39 @@ void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
             fail(RelayOutcome::Malformed,
                  "unexpected frame type " + std::to_string(static_cast<unsigned>(frame.type)));
             return;
+    }
+}
+
+void Relay::handleBody(const protocol::FrameView& piece) {
+    if (piece.first) {
+        if (!started()) {
+            fail(RelayOutcome::Malformed, "a Body frame before Start");
+            return;
+        }
+        if (fileSeen_) {
+            fail(RelayOutcome::Malformed, "a Body frame after the File frame");
+            return;
+        }
+        // The frame's whole declared length counts at its first piece: nothing of a frame that
+        // overruns the length the client was told reaches the sink.
+        bodyBytes_ += static_cast<std::int64_t>(piece.length);
+        if (allowance_.limit && bodyBytes_ > *allowance_.limit) {
+            fail(RelayOutcome::BodyLengthMismatch,
+                 "more response body bytes than the response announced");
+            return;
+        }
+        if (piece.payload.empty() && !piece.lastPiece()) {
+            return;  // its header alone so far
+        }
+    }
+    ++unflushedPieces_;
+    unflushedBytes_ += piece.payload.size();
+    if (Status s = sink_.body(piece.payload); !s) {
+        clientFailed(RelayOutcome::ClientGone, std::move(s));
+        return;
+    }
+    if (unflushedBytes_ >= options_.buffering.flushAfterBytes) {
+        flushResponse();  // response-buffer-size=
     }
 }
 
@@ -512,16 +542,15 @@ bool Relay::takeDescriptor(common::ReceivedDescriptor& received, std::size_t fro
 void Relay::pumpResponse() {
     std::size_t coalesced = 0;
     while (!stopped() && !responseDone()) {
-        // The next read may move what earlier Body frames viewed (FrameDecoder::prepare).
-        if (Status s = sink_.settle(); !s) {
+        // The next read reuses (or moves) the buffer earlier Body pieces viewed.
+        if (Status s = sink_.beforeRead(); !s) {
             clientFailed(RelayOutcome::ClientGone, std::move(s));
             return;
         }
         // Whatever descriptor a read brings is owned by `received` (closed unless taken) before
         // anything else is looked at, so none leaks on any path.
         common::ReceivedDescriptor received;
-        const ssize_t n =
-            common::receiveWithDescriptor(conn_.fd(), decoder_.prepare(kDaemonReadSize), received);
+        const ssize_t n = common::receiveWithDescriptor(conn_.fd(), readRoom(), received);
         if (n <= 0 && (received.fd || received.tooMany())) {
             fail(RelayOutcome::Malformed, "a descriptor without bytes");
             return;
@@ -543,7 +572,7 @@ void Relay::pumpResponse() {
             coalesced += static_cast<std::size_t>(n);
             if (coalesced >= kMaxCoalesceBytes) {
                 // More is readable: pass what is held on, flushing only at the buffer size.
-                if (unflushedFrames_ != 0) {
+                if (unflushedPieces_ != 0) {
                     if (Status s = sink_.release(); !s) {
                         clientFailed(RelayOutcome::ClientGone, std::move(s));
                     }
@@ -570,13 +599,13 @@ void Relay::pumpResponse() {
         }
         break;
     }
-    if (!stopped() && !responseDone() && unflushedFrames_ != 0) {
+    if (!stopped() && !responseDone() && unflushedPieces_ != 0) {
         flushResponse();
     }
 }
 
 void Relay::flushResponse() {
-    unflushedFrames_ = 0;
+    unflushedPieces_ = 0;
     unflushedBytes_ = 0;
     if (Status s = sink_.flush(); !s) {
         clientFailed(RelayOutcome::ClientGone, std::move(s));
@@ -586,7 +615,7 @@ void Relay::flushResponse() {
 bool Relay::moreResponseSoon() {
     // Only once nothing more goes to the daemon: while the request body streams, the daemon may
     // be waiting for it, and the client's bytes must not wait on the delay.
-    if (options_.buffering.flushDelay.count() <= 0 || unflushedFrames_ == 0 || !requestFinished() ||
+    if (options_.buffering.flushDelay.count() <= 0 || unflushedPieces_ == 0 || !requestFinished() ||
         !(outDrained() || writeFailed())) {
         return false;
     }

@@ -25,6 +25,15 @@ namespace wsgid::apache {
 /// protocol's kMaxDataChunk).
 inline constexpr std::size_t kBodyReadSize = std::size_t{64} * 1024;
 
+/// Most bytes of each recv() from the daemon, and the size of the buffer it reads into (the
+/// frame decoder's): below glibc's default mmap threshold (128 KiB), so the buffer comes from the
+/// heap and its free() never raises the dynamic threshold. Above it, each freed block raised the
+/// threshold to its size and every malloc arena of an httpd child then kept megabytes of freed
+/// relay buffers resident. Body frames (up to 256 KiB) pass through it in pieces
+/// (FrameDecoder::streamPayloadsOf); still a 64 KiB block's Start, Body and End in one read, and
+/// a hello-world response in one read of a buffer whose pages it barely touches.
+inline constexpr std::size_t kDaemonReadSize = std::size_t{120} * 1024;
+
 /// The client's request body, as the relay pulls it. Request thread only.
 class BodySource {
 public:
@@ -71,6 +80,10 @@ public:
     /// The memory body() viewed is about to change or go (the relay reads on, or returns): keep
     /// a copy of whatever of it is still held. By default body() copies and this does nothing.
     virtual common::Status settle() { return common::Status::ok(); }
+    /// The relay is about to read into the memory body() viewed, more of this response may
+    /// follow: stop viewing it, by handing what is held on (no FLUSH) or by copying it. By
+    /// default settle().
+    virtual common::Status beforeRead() { return settle(); }
 
 protected:
     /// Interface: made and copied only as part of an implementation (no slicing through it).

@@ -73,6 +73,15 @@ public:
         }
     }
 
+    /// Drops the unread bytes and frees the block, for a buffer that will not be written again
+    /// soon: consuming every byte keeps the block.
+    void release() noexcept {
+        block_.reset();
+        capacity_ = 0;
+        begin_ = 0;
+        end_ = 0;
+    }
+
 private:
     std::unique_ptr<char[]> block_;
     std::size_t capacity_ = 0;

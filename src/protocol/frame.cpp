@@ -103,11 +103,12 @@ void FrameDecoder::feed(std::string_view bytes) {
 
 std::span<char> FrameDecoder::prepare(std::size_t atLeast) {
     std::size_t want = std::max<std::size_t>(atLeast, 1);
-    if (const std::size_t held = buf_.size(); held >= kFrameHeaderSize && error_.isOk()) {
+    if (const std::size_t held = buf_.size();
+        !streaming_ && held >= kFrameHeaderSize && error_.isOk()) {
         // The rest of the frame at the head goes straight after it: it is then read in place,
         // whatever its size, and never moved again.
         auto header = peekHeader();
-        if (header.isOk() && header.value()) {
+        if (header.isOk() && header.value() && header.value()->type != streamed_) {
             const std::size_t frame = kFrameHeaderSize + header.value()->length;
             if (frame > held) {
                 want = std::max(want, frame - held);
@@ -236,19 +237,57 @@ std::size_t FrameDecoder::takeBuffered(std::span<char> out) noexcept {
 }
 
 Result<std::optional<FrameView>> FrameDecoder::nextView() {
+    if (streaming_) {
+        if (buf_.empty()) {
+            return std::optional<FrameView>{};
+        }
+        return std::optional<FrameView>(nextPiece());
+    }
     auto header = peekHeader();
     if (!header) {
         return header.status();
     }
-    if (!header.value() || buf_.size() < kFrameHeaderSize + header.value()->length) {
+    if (!header.value()) {
         return std::optional<FrameView>{};
     }
     const FrameHeader h = *header.value();
+    if (h.type == streamed_) {
+        buf_.consume(kFrameHeaderSize);
+        streaming_ = FrameView{.type = h.type,
+                               .flags = h.flags,
+                               .payload = {},
+                               .length = h.length,
+                               .offset = 0,
+                               .first = true};
+        return std::optional<FrameView>(nextPiece());
+    }
+    if (buf_.size() < kFrameHeaderSize + h.length) {
+        return std::optional<FrameView>{};
+    }
     FrameView f{.type = h.type,
                 .flags = h.flags,
-                .payload = std::string_view(buf_.data() + kFrameHeaderSize, h.length)};
+                .payload = std::string_view(buf_.data() + kFrameHeaderSize, h.length),
+                .length = h.length,
+                .offset = 0,
+                .first = true};
     buf_.consume(kFrameHeaderSize + h.length);
     return std::optional<FrameView>(f);
+}
+
+FrameView FrameDecoder::nextPiece() noexcept {
+    FrameView piece = *streaming_;
+    const std::size_t n = std::min<std::size_t>(buf_.size(), piece.length - piece.offset);
+    piece.payload = std::string_view(buf_.data(), n);
+    // The view stays valid after consume(): a ByteBuffer moves or frees nothing until it is
+    // written to again.
+    buf_.consume(n);
+    if (piece.lastPiece()) {
+        streaming_.reset();
+    } else {
+        streaming_->offset += static_cast<std::uint32_t>(n);
+        streaming_->first = false;
+    }
+    return piece;
 }
 
 }  // namespace wsgid::protocol

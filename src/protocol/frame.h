@@ -73,11 +73,21 @@ void encodeHeader(FrameType type, std::uint16_t flags, std::uint32_t length,
 void appendFrame(std::string& out, FrameType type, std::uint16_t flags, std::string_view payload);
 
 /// A decoded frame whose payload views the decoder's buffer (FrameDecoder::nextView): valid until
-/// the decoder's next feed(), prepare() or commit(), or its end.
+/// the decoder's next feed(), prepare() or commit(), or its end. For a type the decoder streams
+/// (FrameDecoder::streamPayloadsOf), one piece of the frame: its header comes with the first
+/// piece (offset 0, perhaps with no bytes yet), and the pieces of a frame add up to `length`.
 struct FrameView {
     FrameType type{};
     std::uint16_t flags = 0;
-    std::string_view payload;
+    std::string_view payload;  ///< the whole payload, or this piece of it
+    std::uint32_t length = 0;  ///< the frame's declared payload length
+    std::uint32_t offset = 0;  ///< where `payload` begins in the frame's payload
+    /// The piece that carries the frame's header (every frame has exactly one; its offset is 0,
+    /// and so is the next one's when the first had no bytes yet).
+    bool first = true;
+
+    /// The piece that ends the frame (every frame has exactly one).
+    [[nodiscard]] bool lastPiece() const noexcept { return offset + payload.size() == length; }
 };
 
 /// Cuts a byte stream into frames. Validates version, type and length from the header alone, so
@@ -90,9 +100,16 @@ struct FrameView {
 /// - in place: prepare() room, receive into it, commit() what arrived, then call nextView()
 ///   until it returns no frame; payloads view the decoder's buffer, so a frame's bytes are
 ///   copied by no one between the socket and the frame's user. The buffer grows to hold the
-///   whole frame at its head (up to maxPayloadFor its type).
+///   whole frame at its head (up to maxPayloadFor its type), except for the one type whose
+///   payloads are streamed (streamPayloadsOf): those come out in pieces as their bytes arrive.
 class FrameDecoder {
 public:
+    /// In-place use: frames of type `t` come out of nextView() in pieces, as their bytes arrive,
+    /// instead of whole: the buffer never grows to hold one (a reader whose reads are bounded
+    /// keeps its memory bounded, docs/architecture.md "Life of a request"). One type at most; a
+    /// later call replaces the earlier one. Call before the first byte is committed.
+    void streamPayloadsOf(FrameType t) noexcept { streamed_ = t; }
+
     /// Appends received bytes (copying use).
     void feed(std::string_view bytes);
 
@@ -122,9 +139,11 @@ public:
     void commit(std::size_t count) noexcept;
 
     /// next() without copying the payload (in-place use; see FrameView for how long it lives).
+    /// For the streamed type: the next piece, once its header is here (the first piece, with the
+    /// payload bytes already here, perhaps none) or once more of its payload arrived.
     common::Result<std::optional<FrameView>> nextView();
 
-    /// Bytes fed but not yet returned as frames.
+    /// Bytes fed but not yet returned as frames (or as pieces of a streamed one).
     [[nodiscard]] std::size_t buffered() const noexcept {
         return buf_.size() + (partial_ ? kFrameHeaderSize + partial_->payload.size() : 0);
     }
@@ -133,6 +152,9 @@ private:
     /// The header at the head of the buffer, checked; std::nullopt while fewer than
     /// kFrameHeaderSize bytes are buffered. Sets error_ on a bad header.
     common::Result<std::optional<FrameHeader>> peekHeader();
+    /// The next piece of the streamed frame: what buf_ holds of it (perhaps nothing, for its first
+    /// piece), consumed. Ends streaming_ with its last piece.
+    FrameView nextPiece() noexcept;
 
     common::ByteBuffer buf_;  ///< bytes received and not yet returned as frames
     common::Status error_;
@@ -141,7 +163,11 @@ private:
     /// frame is copied once on its way through instead of through buf_'s growth and then out
     /// of it.
     std::optional<Frame> partial_;
-    std::uint32_t partialLength_ = 0;  ///< the payload length partial_ is complete at
+    std::uint32_t partialLength_ = 0;    ///< the payload length partial_ is complete at
+    std::optional<FrameType> streamed_;  ///< the type whose payloads come out in pieces
+    /// The streamed frame whose first piece came out and whose last did not: buf_ starts with
+    /// more of its payload (offset: how much of it came out already).
+    std::optional<FrameView> streaming_;
 };
 
 }  // namespace wsgid::protocol

@@ -22,6 +22,7 @@ using wsgid::common::ErrorCode;
 using wsgid::fuzz::check;
 using wsgid::protocol::Frame;
 using wsgid::protocol::FrameDecoder;
+using wsgid::protocol::FrameType;
 using wsgid::protocol::kFrameHeaderSize;
 using wsgid::protocol::kMaxFramePayload;
 
@@ -68,6 +69,42 @@ bool drainViews(FrameDecoder& d, Outcome& out) {
         }
         out.frames.push_back(
             Frame{r.value()->type, r.value()->flags, std::string(r.value()->payload)});
+    }
+    return false;
+}
+
+// The in-place way with Body payloads streamed: pieces are checked as they come and joined into
+// frames. `open` is the Body frame whose last piece has not come yet (its bytes so far are in
+// out.frames.back()).
+bool drainPieces(FrameDecoder& d, Outcome& out, bool& open) {
+    while (!out.error) {
+        auto r = d.nextView();
+        if (!r.isOk()) {
+            check(!open, "an error only at a header, never inside a streamed payload");
+            out.error = r.status();
+            check(!d.nextView().isOk(), "decoder errors are sticky when streaming");
+            return true;
+        }
+        if (!r.value().has_value()) {
+            return false;
+        }
+        const wsgid::protocol::FrameView& v = *r.value();
+        check(v.first != open, "a header exactly when no streamed frame is open");
+        if (v.first) {
+            check(v.offset == 0, "a first piece begins the payload");
+            check(v.type == FrameType::Body || v.payload.size() == v.length,
+                  "only the streamed type comes in pieces");
+            out.frames.push_back(Frame{v.type, v.flags, std::string()});
+        } else {
+            check(!v.payload.empty(), "only a first piece may be empty");
+            check(v.type == out.frames.back().type && v.flags == out.frames.back().flags,
+                  "the pieces of a frame share its header");
+        }
+        check(v.offset == out.frames.back().payload.size(), "pieces follow one another");
+        out.frames.back().payload.append(v.payload);
+        check(out.frames.back().payload.size() <= v.length,
+              "the pieces of a frame add up to its declared length, never more");
+        open = !v.lastPiece();
     }
     return false;
 }
@@ -148,9 +185,40 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         drainViews(d, inPlace);
         inPlace.buffered = d.buffered();
     }
+    Outcome streamed;
+    bool open = false;
+    {
+        FrameDecoder d;
+        d.streamPayloadsOf(FrameType::Body);
+        std::size_t pos = 0;
+        while (pos < stream.size() && !streamed.error) {
+            const std::size_t want = splitter.next(stream.size() - pos);
+            const std::span<char> room = d.prepare(want);
+            check(room.size() >= want, "prepare gives at least the room asked for when streaming");
+            std::memcpy(room.data(), stream.data() + pos, want);
+            d.commit(want);
+            pos += want;
+            drainPieces(d, streamed, open);
+        }
+        drainPieces(d, streamed, open);
+        streamed.buffered = d.buffered();
+    }
+    if (open) {
+        // A Body frame cut short by the end of the stream: what came of it is buffered whole.
+        check(!whole.error, "no error after an open streamed frame");
+        check(whole.buffered ==
+                  streamed.buffered + kFrameHeaderSize + streamed.frames.back().payload.size(),
+              "an open streamed frame holds the bytes the whole decoder buffers");
+        streamed.frames.pop_back();
+    } else {
+        check(whole.error.has_value() || whole.buffered == streamed.buffered,
+              "same partial tail when streaming");
+    }
+
     // How the stream was cut, and whether it was read in place, must not change what comes out.
     sameFrames(whole, split);
     sameFrames(whole, inPlace);
+    sameFrames(whole, streamed);
     check(whole.error.has_value() || whole.buffered == inPlace.buffered,
           "same partial tail in place");
 

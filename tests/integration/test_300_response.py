@@ -84,6 +84,17 @@ class TestResponse:
         assert len(r.body) == ONE_MIB
         assert sha256(r.body) == r.header("X-Sha256") == sha256(pattern(ONE_MIB))
 
+    @pytest.mark.parametrize("cl", [1, 0])
+    def test_300_05b_five_mib_single_block(self, client, cl):
+        # One 5 MiB block: the daemon sends it as many of the largest Body frames, and httpd reads
+        # each in pieces of at most 120 KiB (relay.h kDaemonReadSize): all of it arrives, in order.
+        size = 5 * ONE_MIB
+        r = client.get(f"/big?bytes={size}&block=0&cl={cl}")
+        assert r.status == 200, r
+        assert len(r.body) == size
+        assert r.body == pattern(size)
+        assert r.header("X-Sha256") == sha256(r.body)
+
     def test_300_06_head_request(self, server):
         conn = http.connection(server.port)
         try:

@@ -307,6 +307,8 @@ public:
                           : common::Status::ok();
     }
     common::Status body(std::string_view data) override {
+        ++bodies_;
+        largestBody_ = std::max(largestBody_, data.size());
         borrowed_.push_back({data, std::string(data)});
         return common::Status::ok();
     }
@@ -345,6 +347,13 @@ public:
         takeBorrowed();
         return common::Status::ok();
     }
+    /// Counts the calls that came while body() views were held, then settles.
+    common::Status beforeRead() override {
+        if (!borrowed_.empty()) {
+            ++handOnsWithViews_;
+        }
+        return settle();
+    }
     bool failStart_ = false;
     bool failFile_ = false;
     int files_ = 0;
@@ -356,6 +365,9 @@ public:
     int flushes_ = 0;
     int releases_ = 0;
     bool ended_ = false;
+    int bodies_ = 0;               ///< body() calls
+    int handOnsWithViews_ = 0;     ///< beforeRead() calls while body() views were held
+    std::size_t largestBody_ = 0;  ///< the most bytes one body() call got
 
 private:
     struct Borrowed {

@@ -86,5 +86,15 @@ TEST(ByteBuffer, RoomIsAllTheFreeTailAndAtLeastWhatWasPrepared) {
     EXPECT_GE(b.room().size(), 13U);  // emptied: the whole block is room again
 }
 
+TEST(ByteBuffer, ReleaseFreesTheBlockAndLeavesAnEmptyBuffer) {
+    ByteBuffer b;
+    b.append("abcdef");
+    b.release();
+    EXPECT_TRUE(b.empty());
+    EXPECT_TRUE(b.room().empty());  // no block left
+    b.append("xyz");
+    EXPECT_EQ(std::string_view(b.data(), b.size()), "xyz");
+}
+
 }  // namespace
 }  // namespace wsgid::common
