@@ -266,7 +266,16 @@ public:
         bodyBytes_ += static_cast<std::int64_t>(data.size());
         check(!contentLength_ || bodyBytes_ <= *contentLength_,
               "the client never gets more body bytes than its Content-Length");
-        events_ += "B" + std::to_string(data.size());
+        // Body frames reach the sink in pieces as reads cut them (FrameDecoder::streamPayloadsOf):
+        // what the client sees is the run of bytes, so consecutive body() calls make one event.
+        if (!inBodyRun_) {
+            inBodyRun_ = true;
+            bodyRunAt_ = events_.size();
+            bodyRunBytes_ = 0;
+        }
+        bodyRunBytes_ += data.size();
+        events_.resize(bodyRunAt_);
+        events_ += "B" + std::to_string(bodyRunBytes_);
         return Status::ok();
     }
     Status file(UniqueFd fd, const p::ResponseFile& range) override {
@@ -281,12 +290,14 @@ public:
         bodyBytes_ += static_cast<std::int64_t>(range.length);
         check(!contentLength_ || bodyBytes_ <= *contentLength_,
               "the client never gets more body bytes than its Content-Length");
+        inBodyRun_ = false;
         events_ += "F" + std::to_string(range.length);
         return Status::ok();  // `fd` closes here, as the httpd sink's pool would close it
     }
     Status flush() override { return Status::ok(); }
     Status end() override {
         check(!events_.empty() && events_.back() != 'E', "End follows Start, once");
+        inBodyRun_ = false;
         events_ += "E";
         return Status::ok();
     }
@@ -295,7 +306,10 @@ public:
     [[nodiscard]] bool ended() const noexcept { return !events_.empty() && events_.back() == 'E'; }
 
 private:
-    std::string events_;  // "S" start, "B<n>" body of n bytes, "E" end
+    std::string events_;         // "S" start, "B<n>" a run of n body bytes, "F<n>" a file, "E" end
+    bool inBodyRun_ = false;     ///< the last event is a body run that body() extends
+    std::size_t bodyRunAt_ = 0;  ///< where that run's event starts in events_
+    std::size_t bodyRunBytes_ = 0;  ///< its bytes so far
     std::optional<std::int64_t> contentLength_;
     std::int64_t bodyBytes_ = 0;
     int files_ = 0;
