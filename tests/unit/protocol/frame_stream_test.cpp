@@ -14,9 +14,12 @@
 
 #include "protocol/frame.h"
 #include "protocol/limits.h"
+#include "protocol/same_frames.h"
 
 namespace wsgid::protocol {
 namespace {
+
+using test::expectSameFrames;
 
 std::string pattern(std::size_t n, std::size_t seed) {
     std::string s(n, '\0');
@@ -110,15 +113,6 @@ Reassembled receive(std::string_view stream, const std::vector<std::size_t>& cut
     EXPECT_EQ(d.buffered(), 0U);
     EXPECT_FALSE(out.open.has_value()) << "a frame without its last piece";
     return out;
-}
-
-void expectSameFrames(const std::vector<Frame>& got, const std::vector<Frame>& want) {
-    ASSERT_EQ(got.size(), want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        EXPECT_EQ(got[i].type, want[i].type) << "frame " << i;
-        EXPECT_EQ(got[i].flags, want[i].flags) << "frame " << i;
-        EXPECT_EQ(got[i].payload, want[i].payload) << "frame " << i;
-    }
 }
 
 TEST(FrameDecoderStreamed, SameFramesForASplitAtEveryPosition) {

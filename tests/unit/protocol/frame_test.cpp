@@ -14,11 +14,13 @@
 
 #include "protocol/hex_bytes.h"
 #include "protocol/limits.h"
+#include "protocol/same_frames.h"
 
 namespace wsgid::protocol {
 namespace {
 
 using common::ErrorCode;
+using test::expectSameFrames;
 using test::hexBytes;
 
 std::string frameBytes(FrameType type, std::uint16_t flags, std::string_view payload) {
@@ -73,15 +75,6 @@ Stream sampleStream() {
     add(FrameType::End, 0, "");
     add(FrameType::Error, 0, std::string(4112, 'e'));
     return s;
-}
-
-void expectSameFrames(const std::vector<Frame>& got, const std::vector<Frame>& want) {
-    ASSERT_EQ(got.size(), want.size());
-    for (std::size_t i = 0; i < got.size(); ++i) {
-        EXPECT_EQ(got[i].type, want[i].type) << "frame " << i;
-        EXPECT_EQ(got[i].flags, want[i].flags) << "frame " << i;
-        EXPECT_EQ(got[i].payload, want[i].payload) << "frame " << i;
-    }
 }
 
 TEST(FrameHeader, EncodesVersionTypeFlagsAndLengthLittleEndian) {
