@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Configuration records: create/merge of the per-server and per-directory records, and the
-// GroupRegistry attached to pconf. No directive parsing here (directives.cpp, config_parse.cpp).
+// GroupRegistry attached to pconf. No directive parsing here (the *_directives.cpp handlers,
+// config_parse.cpp).
 #include "apache/config.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The directive table of mod_wsgid (mod_wsgi's names, contexts and meaning). The handlers are thin:
+// The directive table of mod_wsgid (mod_wsgi's names, contexts and meaning). The handlers are thin
+// and live in the *_directives.cpp files (mapping, directory, daemon, python, ignored):
 // config_parse.cpp parses, config.cpp validates across directives at check_config.
 #pragma once
 
