@@ -41,7 +41,7 @@ const char* setDaemonProcess(cmd_parms* cmd, void* /*mconfig*/, const char* raw)
             return poolError(cmd, parsed.status().message());
         }
         auto group = std::make_unique<DaemonGroup>(std::move(parsed.value()));
-        group->definedAt = where(cmd);
+        group->definedAt = directiveLocation(cmd);
         group->server = cmd->server;
         auto& registry = GroupRegistry::get(cmd->pool);
         if (const DaemonGroup* existing = registry.find(group->name); existing != nullptr) {

@@ -16,7 +16,7 @@ const char* poolString(cmd_parms* cmd, const std::string& s) {
     return apr_pstrmemdup(cmd->pool, s.data(), s.size());
 }
 
-const char* where(cmd_parms* cmd) {
+const char* directiveLocation(cmd_parms* cmd) {
     if (cmd->directive == nullptr) {
         return "";
     }
@@ -40,7 +40,7 @@ void noteProcessGroup(cmd_parms* cmd, const std::string& value, const char* dire
     if (value == "%{GLOBAL}") {
         registry.defaultGroupWanted = true;
     } else if (isLiteralName(value)) {
-        registry.references.push_back({value, directive, where(cmd), cmd->server});
+        registry.references.push_back({value, directive, directiveLocation(cmd), cmd->server});
     }
 }
 

@@ -23,7 +23,7 @@ const char* poolError(cmd_parms_struct* cmd, const std::string& message);
 const char* poolString(cmd_parms_struct* cmd, const std::string& s);
 
 /// "file:line" of the directive being read, in pconf.
-const char* where(cmd_parms_struct* cmd);
+const char* directiveLocation(cmd_parms_struct* cmd);
 
 /// The server record of the server (main or virtual host) whose directive is being read.
 ServerConfig* serverConfigOf(cmd_parms_struct* cmd);

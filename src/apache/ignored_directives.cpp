@@ -20,8 +20,8 @@ const char* noteIgnored(cmd_parms* cmd, const char* value) {
         return err;
     }
     auto& registry = GroupRegistry::get(cmd->pool);
-    registry.ignoredDirectives.push_back(std::string(where(cmd)) + ": " + cmd->cmd->name + " " +
-                                         value +
+    registry.ignoredDirectives.push_back(std::string(directiveLocation(cmd)) + ": " +
+                                         cmd->cmd->name + " " + value +
                                          " has no effect: " + static_cast<const char*>(cmd->info));
     return nullptr;
 }
@@ -45,7 +45,8 @@ const char* ignoreDirFlag(cmd_parms* cmd, void* /*mconfig*/, int on) noexcept {
     return guarded("ignored directive", kInternalError, [&]() -> const char* {
         if (cmd->pool == cmd->server->process->pconf) {
             GroupRegistry::get(cmd->pool).ignoredDirectives.push_back(
-                std::string(where(cmd)) + ": " + cmd->cmd->name + (on != 0 ? " On" : " Off") +
+                std::string(directiveLocation(cmd)) + ": " + cmd->cmd->name +
+                (on != 0 ? " On" : " Off") +
                 " has no effect: " + static_cast<const char*>(cmd->info));
         }
         return nullptr;

@@ -104,7 +104,7 @@ const char* openInterpreterOptions(cmd_parms* cmd, void* /*mconfig*/, const char
                                     d->directive, d->filename, d->line_num);
             }
         }
-        section->definedAt = where(cmd);
+        section->definedAt = directiveLocation(cmd);
         registry.interpreterSections.push_back(std::move(*section));
         registry.openInterpreterSection = registry.interpreterSections.size() - 1;
         const char* err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
