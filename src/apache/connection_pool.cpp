@@ -38,20 +38,29 @@ std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(
     }
 }
 
-void ConnectionPool::giveBack(std::unique_ptr<DaemonConnection> conn) {
+void ConnectionPool::giveBack(std::unique_ptr<DaemonConnection> conn, IdlePlace place) {
     if (!conn) {
         return;
     }
+    // Only its destructor matters: declared before the lock, it closes after the unlock.
     std::unique_ptr<DaemonConnection> surplus;
     std::lock_guard<std::mutex> lock(mu_);
     auto& list = idle_[conn->socketPath()];
     if (list.size() >= kMaxIdlePerPath) {
-        // Only its destructor matters: declared before the lock, it closes after the unlock.
-        // cppcheck-suppress unreadVariable
-        surplus = std::move(conn);
-        return;
+        if (place == IdlePlace::Last) {
+            // cppcheck-suppress unreadVariable
+            surplus = std::move(conn);
+            return;
+        }
+        // The one that would be tried last makes room.
+        surplus = std::move(list.front());
+        list.erase(list.begin());
     }
-    list.push_back(std::move(conn));
+    if (place == IdlePlace::Last) {
+        list.insert(list.begin(), std::move(conn));
+    } else {
+        list.push_back(std::move(conn));
+    }
 }
 
 Result<std::unique_ptr<DaemonConnection>> ConnectionPool::acquire(const ConnectParams& params) {

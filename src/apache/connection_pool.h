@@ -21,6 +21,15 @@ namespace wsgid::apache {
 /// bites on unusual configurations and bounds the fds a child holds per daemon group.
 inline constexpr std::size_t kMaxIdlePerPath = 64;
 
+/// Where a connection given back goes among the idle ones of its path.
+enum class IdlePlace {
+    /// Tried first: its request ended, so its process has just freed a worker.
+    First,
+    /// Tried after every other: its process has just answered Busy, and a request sent there
+    /// soon would most likely hear Busy again.
+    Last,
+};
+
 /// Idle connections of one httpd child, per socket path. Thread-safe (event and worker MPMs run
 /// handlers concurrently). Owned by pchild; connections still in use when it dies are closed by
 /// their request.
@@ -40,9 +49,10 @@ public:
     std::unique_ptr<DaemonConnection> takeIdle(std::string_view socketPath,
                                                std::span<const std::uint32_t> avoidPids = {});
 
-    /// Keeps `conn` for a later request (closing it when kMaxIdlePerPath are already kept). Only
-    /// for connections whose last request ended cleanly (RelayResult::reusable).
-    void giveBack(std::unique_ptr<DaemonConnection> conn);
+    /// Keeps `conn` for a later request at `place`. When kMaxIdlePerPath are already kept, the
+    /// one tried last is closed (`conn` itself when it goes last). Only for connections whose
+    /// last request ended cleanly (RelayResult::reusable).
+    void giveBack(std::unique_ptr<DaemonConnection> conn, IdlePlace place = IdlePlace::First);
 
     /// takeIdle(), else connectToDaemon().
     common::Result<std::unique_ptr<DaemonConnection>> acquire(const ConnectParams& params);
@@ -52,7 +62,8 @@ public:
 
 private:
     mutable std::mutex mu_;
-    /// Idle connections per socket path, most recently used last. Guarded by mu_.
+    /// Idle connections per socket path, in the reverse of the order takeIdle() tries them:
+    /// the one tried first is last. Guarded by mu_.
     std::unordered_map<std::string, std::vector<std::unique_ptr<DaemonConnection>>> idle_;
 };
 

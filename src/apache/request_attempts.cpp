@@ -40,7 +40,8 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
         }
         avoid[avoided++] = current.connection->daemonPid();
         if (current.result.reusable) {
-            pool.giveBack(std::move(current.connection));
+            // Its process is full (or stopping): the child's next requests try others first.
+            pool.giveBack(std::move(current.connection), IdlePlace::Last);
         }
     }
 }

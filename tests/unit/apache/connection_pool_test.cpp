@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -66,6 +67,52 @@ TEST(ConnectionPool, CapsIdleConnectionsPerPath) {
         pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1));
     }
     EXPECT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
+}
+
+TEST(ConnectionPool, AConnectionGivenBackLastIsTriedAfterTheOthers) {
+    ConnectionPool pool;
+    std::vector<UniqueFd> peers;
+    std::vector<int> fds;
+    for (const IdlePlace place : {IdlePlace::First, IdlePlace::Last, IdlePlace::First}) {
+        auto [a, b] = socketPair();
+        fds.push_back(a.get());
+        peers.push_back(std::move(b));
+        pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1), place);
+    }
+    std::vector<int> order;
+    while (auto conn = pool.takeIdle("/p.sock")) {
+        order.push_back(conn->fd());
+    }
+    EXPECT_EQ(order, (std::vector<int>{fds[2], fds[0], fds[1]}));
+}
+
+TEST(ConnectionPool, AFullPoolClosesTheConnectionTriedLast) {
+    ConnectionPool pool;
+    std::vector<UniqueFd> peers;
+    const auto add = [&](IdlePlace place) {
+        auto [a, b] = socketPair();
+        const int fd = a.get();
+        peers.push_back(std::move(b));
+        pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), "/p.sock", 1), place);
+        return fd;
+    };
+    const int last = add(IdlePlace::Last);
+    for (std::size_t i = 1; i < kMaxIdlePerPath; ++i) {
+        add(IdlePlace::First);
+    }
+    ASSERT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
+    // A refused connection given back to a full pool is the one closed.
+    const int refused = add(IdlePlace::Last);
+    EXPECT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
+    EXPECT_EQ(::fcntl(refused, F_GETFD), -1);
+    EXPECT_NE(::fcntl(last, F_GETFD), -1);
+    // A good one makes room by closing the one that would be tried last.
+    const int good = add(IdlePlace::First);
+    EXPECT_EQ(pool.idleCount("/p.sock"), kMaxIdlePerPath);
+    EXPECT_EQ(::fcntl(last, F_GETFD), -1);
+    const auto first = pool.takeIdle("/p.sock");
+    ASSERT_NE(first, nullptr);
+    EXPECT_EQ(first->fd(), good);
 }
 
 TEST(ConnectionPool, AcquireConnectsWhenNothingIsIdle) {

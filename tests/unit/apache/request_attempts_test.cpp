@@ -32,11 +32,14 @@ using test::StringSource;
 using namespace std::chrono_literals;
 
 /// Adds to `pool` an idle connection to daemon process `pid`, whose end is `*daemon`.
-void poolOneConnection(ConnectionPool& pool, const std::string& path,
-                       std::unique_ptr<FakeDaemon>* daemon, std::uint32_t pid = 1) {
+/// Pools a connection to a new fake daemon; returns the connection's fd (to tell it apart).
+int poolOneConnection(ConnectionPool& pool, const std::string& path,
+                      std::unique_ptr<FakeDaemon>* daemon, std::uint32_t pid = 1) {
     auto [a, b] = socketPair();
+    const int fd = a.get();
     pool.giveBack(std::make_unique<DaemonConnection>(std::move(a), path, pid));
     *daemon = std::make_unique<FakeDaemon>(std::move(b));
+    return fd;
 }
 
 /// Answers a request completely with "ok".
@@ -122,8 +125,8 @@ TEST(RequestAttempts, BusyGoesToAnIdleConnectionOfAnotherProcess) {
     std::unique_ptr<FakeDaemon> busySecond;
     std::unique_ptr<FakeDaemon> busy;
     poolOneConnection(pool, path, &other, 2);
-    poolOneConnection(pool, path, &busySecond, 1);
-    poolOneConnection(pool, path, &busy, 1);  // most recently used: taken first
+    const int secondFd = poolOneConnection(pool, path, &busySecond, 1);
+    const int refusedFd = poolOneConnection(pool, path, &busy, 1);  // most recently used: first
     FakeDaemon::Request seen;
     std::thread daemons([&] {
         FakeDaemon::Request first = busy->readRequest();
@@ -140,8 +143,15 @@ TEST(RequestAttempts, BusyGoesToAnIdleConnectionOfAnotherProcess) {
     EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
     EXPECT_EQ(attempt->connection->daemonPid(), 2U);
     EXPECT_EQ(sink.body_, "ok");
-    // The busy process's other connection was skipped, and the refused one went back.
+    // The busy process's other connection was skipped, and the refused one went back, to be
+    // tried last by the child's next request.
     EXPECT_EQ(pool.idleCount(path), 2U);
+    const auto next = pool.takeIdle(path);
+    ASSERT_NE(next, nullptr);
+    EXPECT_EQ(next->fd(), secondFd);
+    const auto after = pool.takeIdle(path);
+    ASSERT_NE(after, nullptr);
+    EXPECT_EQ(after->fd(), refusedFd);
 }
 
 TEST(RequestAttempts, BusyEverywhereEndsOnANewConnectionThatMayQueue) {
