@@ -416,10 +416,14 @@ void Server::applySocketBuffers(int fd) {
 }
 
 void Server::acceptConnections() {
-    for (int i = 0; i < kMaxAcceptsPerWakeup && hasRoomForConnection(); ++i) {
+    // The worker is taken before the accept, not after: a pooled request admitted meanwhile on
+    // a worker thread cannot take the same one (it would then wait here behind a request that
+    // may run long, while a sibling has a free worker).
+    for (int i = 0; i < kMaxAcceptsPerWakeup && tryTakePlace(); ++i) {
         const int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             const int err = errno;
+            releasePlace();
             if (err == EINTR || err == ECONNABORTED) {
                 continue;
             }
@@ -433,9 +437,10 @@ void Server::acceptConnections() {
         auto conn = std::make_unique<Connection>(common::UniqueFd(fd), connectionConfig_, log_,
                                                  nextSerial_++);
         if (conn->greet() != Connection::Event::NeedMore) {
+            releasePlace();
             continue;  // refused (and logged) or gone; closing it is all that is left
         }
-        ++unclaimed_;  // holds a worker until its first request (retire() gives it back)
+        ++unclaimed_;  // holds its place until its first request (retire() gives it back)
         // Room for this one: the oldest silent peers go first (kMaxPendingHandshakes).
         expireHandshakes(common::Clock::now(), kMaxPendingHandshakes - 1);
         trackHandshake(*conn);
@@ -446,6 +451,7 @@ void Server::acceptConnections() {
             log_.log(LogLevel::Error, "WG0233",
                      "cannot watch a new connection: " + common::errnoText(errno));
             --unclaimed_;
+            releasePlace();
             continue;
         }
         idle_.emplace(raw, std::move(conn));
@@ -464,8 +470,25 @@ void Server::pauseAccepting(int err) {
 }
 
 bool Server::hasRoomForConnection() const noexcept {
-    // Connections accepted but not yet claimed by their first request hold a worker each.
-    return !config_.siblings || admitted_.load() + unclaimed_.load() < config_.threads;
+    return !config_.siblings || places_.load() < config_.threads;
+}
+
+bool Server::tryTakePlace() noexcept {
+    if (!config_.siblings) {
+        places_.fetch_add(1);
+        return true;
+    }
+    int taken = places_.load();
+    while (taken < config_.threads) {
+        if (places_.compare_exchange_weak(taken, taken + 1)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void Server::releasePlace() noexcept {
+    places_.fetch_sub(1);
 }
 
 bool Server::watchListener(bool on) {
@@ -589,9 +612,10 @@ bool Server::admitRequest(Connection& conn, Connection::Event& event) {
     // such a request, unless the module has nowhere else to go.
     const bool reserved = conn.firstRequest();
     if (reserved) {
-        --unclaimed_;
-    }
-    if (config_.siblings && !reserved && !conn.mayQueue() && !hasRoomForConnection()) {
+        --unclaimed_;  // its place passes to the request
+    } else if (!config_.siblings || conn.mayQueue()) {
+        places_.fetch_add(1);  // taken even beyond the workers: it may wait in the queue
+    } else if (!tryTakePlace()) {
         event =
             conn.rejectRequest(protocol::ResponseErrorCode::Busy, "no free worker in this process");
         return false;
@@ -617,6 +641,7 @@ void Server::dispatch(ConnectionPtr conn, Connection::Event event) {
                     return;
                 }
                 --admitted_;
+                releasePlace();
                 if (pushed == PushResult::Closed) {
                     (void)conn->rejectRequest(protocol::ResponseErrorCode::ShuttingDown,
                                               "daemon is shutting down");
@@ -658,6 +683,7 @@ void Server::retire(ConnectionPtr conn) noexcept {
     }
     if (conn->unused()) {
         --unclaimed_;  // it never claimed the worker it was accepted for
+        releasePlace();
     }
     // Explicit removal: a process forked by app code may hold a copy of the descriptor, and
     // then closing ours would leave the registration (and its pointer) in the epoll set.
@@ -732,6 +758,7 @@ ServerActivity Server::activity() const {
 
 void Server::finished() noexcept {
     --admitted_;
+    releasePlace();  // before the flag is read (see updateAcceptGate)
     if (gateClosed_.load()) {
         wakeIoThread();  // a worker is free again: the I/O thread watches the socket again
     }

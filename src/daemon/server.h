@@ -171,6 +171,10 @@ private:
     /// A worker is free and not reserved for an accepted connection's first request (always
     /// true without siblings): the process may take a new connection or a pooled request.
     [[nodiscard]] bool hasRoomForConnection() const noexcept;
+    /// Takes a place (places_) when hasRoomForConnection(), in one atomic step, so that the I/O
+    /// thread accepting and a worker admitting never both take the last free worker.
+    [[nodiscard]] bool tryTakePlace() noexcept;
+    void releasePlace() noexcept;
     bool watchListener(bool on);
     /// Admission of the request `conn` just decoded (docs/architecture.md "Admission"): true when
     /// it is admitted (counted in admitted_; the caller runs or queues it); false when it was
@@ -223,6 +227,9 @@ private:
     /// Connections accepted that have not sent their first request yet: each holds the worker
     /// it was accepted for (ServerConfig::siblings).
     std::atomic<int> unclaimed_{0};
+    /// Workers taken: admitted_ plus unclaimed_, kept as one count that admission and accept
+    /// change with one atomic step each (tryTakePlace), where the two counts would need two.
+    std::atomic<int> places_{0};
     /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
     /// the I/O thread to watch it again.
     std::atomic<bool> gateClosed_{false};
