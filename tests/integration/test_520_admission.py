@@ -105,8 +105,9 @@ class TestAdmission:
         stop = threading.Event()
         results = []  # (ok, detail)
         lock = threading.Lock()
-        # Bounds on the load: enough requests to overlap the restarts, never unbounded.
-        max_requests_per_thread = 2000
+        # Bounds on the load: enough requests to overlap the restarts (under prefork a thread
+        # makes 2000 in the time three restarts take), never unbounded.
+        max_requests_per_thread = 20000
         max_seconds = 90
 
         def load(worker):
@@ -128,20 +129,24 @@ class TestAdmission:
             with lock:
                 return len(results)
 
+        def wait_for_more(n):
+            """Waits (bounded) until `n` more POSTs have ended; false if they did not."""
+            mark = count()
+            deadline = time.monotonic() + 30
+            while count() < mark + n and time.monotonic() < deadline:
+                if not any(t.is_alive() for t in threads):
+                    break
+                time.sleep(0.02)
+            return count() >= mark + n
+
         threads = [threading.Thread(target=load, args=(w,), daemon=True) for w in range(4)]
         for t in threads:
             t.start()
         try:
-            for _ in range(3):
-                mark = count()
-                deadline = time.monotonic() + 30
-                while count() < mark + 20 and time.monotonic() < deadline:
-                    time.sleep(0.02)
+            for round_ in range(3):
+                assert wait_for_more(20), f"no load before restart {round_ + 1}"
                 server.graceful()
-            mark = count()
-            deadline = time.monotonic() + 30
-            while count() < mark + 20 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            assert wait_for_more(20), "POSTs stopped after the last restart"
         finally:
             stop.set()
             for t in threads:
