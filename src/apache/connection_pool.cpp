@@ -53,6 +53,7 @@ void ConnectionPool::giveBack(std::unique_ptr<DaemonConnection> conn, IdlePlace 
             return;
         }
         // The one that would be tried last makes room.
+        // cppcheck-suppress unreadVariable
         surplus = std::move(list.front());
         list.erase(list.begin());
     }
