@@ -6,7 +6,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <vector>
 
 #include "apache/environ_rules.h"
 #include "apache/httpd_includes.h"
@@ -72,11 +72,14 @@ public:
         if (table == nullptr) {
             return;
         }
-        std::unordered_set<std::string_view> taken;
-        taken.reserve(env_.size() * 2);
+        // The keys so far, sorted and searched: one allocation per request, where a hash set
+        // would allocate a node per key. Views into env_, which stays untouched until the end.
+        std::vector<std::string_view> taken;
+        taken.reserve(env_.size());
         for (const auto& entry : env_) {
-            taken.insert(entry.first);
+            taken.emplace_back(entry.first);
         }
+        std::sort(taken.begin(), taken.end());
         std::vector<protocol::EnvEntry> extra;
         const apr_array_header_t* arr = apr_table_elts(table);
         const auto* elts = reinterpret_cast<const apr_table_entry_t*>(arr->elts);
@@ -85,9 +88,14 @@ public:
                 std::string_view(elts[i].key).starts_with(kReservedPrefix)) {
                 continue;
             }
-            if (taken.insert(elts[i].key).second) {
-                extra.emplace_back(elts[i].key, elts[i].val);
+            const std::string_view key(elts[i].key);
+            // A key the table itself holds twice: the first one counts (a table has few keys).
+            if (std::binary_search(taken.begin(), taken.end(), key) ||
+                std::any_of(extra.begin(), extra.end(),
+                            [key](const protocol::EnvEntry& e) { return e.first == key; })) {
+                continue;
             }
+            extra.emplace_back(key, elts[i].val);
         }
         std::move(extra.begin(), extra.end(), std::back_inserter(env_));
     }
