@@ -706,7 +706,10 @@ RelayResult Relay::complete() {
         queueBodyEnd(true);
     }
     const bool tailSent = finishWrite();
-    r.reusable = tailSent && decoder_.buffered() == 0;
+    // After RequestTimeout the daemon shuts the connection down (the app's thread may still
+    // run): pooled, it could reach the next request before the shutdown does.
+    const bool daemonCloses = error_ && error_->code == protocol::ResponseErrorCode::RequestTimeout;
+    r.reusable = tailSent && decoder_.buffered() == 0 && !daemonCloses;
     r.trailingBytes = unexpectedTrailingBytes();
     return r;
 }

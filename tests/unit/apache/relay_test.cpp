@@ -432,6 +432,26 @@ TEST(Relay, ShuttingDownOrBusyBeforeTheBodyIsRetryable) {
     }
 }
 
+TEST(Relay, AConnectionThatAnsweredRequestTimeoutIsNotReused) {
+    // The daemon shuts it down right after the answer; QueueTimeout leaves it open.
+    for (const auto code :
+         {protocol::ResponseErrorCode::RequestTimeout, protocol::ResponseErrorCode::QueueTimeout}) {
+        RelayFixture fx;
+        std::thread daemon([&] {
+            fx.daemon->readHead();
+            fx.daemon->sendError(code, "too late");
+        });
+        StringSource source("");
+        RecordingSink sink;
+        RelayResult r = relayRequest(*fx.conn, getHead(), source, sink, kRelay);
+        daemon.join();
+        EXPECT_EQ(r.outcome, RelayOutcome::ErrorBeforeStart);
+        EXPECT_FALSE(r.retryable);
+        EXPECT_EQ(r.reusable, code == protocol::ResponseErrorCode::QueueTimeout)
+            << protocol::toString(code);
+    }
+}
+
 TEST(Relay, ShuttingDownAfterTheBodyWasAskedForIsNotRetryable) {
     RelayFixture fx;
     std::thread daemon([&] {
