@@ -74,11 +74,9 @@ public:
         }
         // The keys so far, sorted and searched: one allocation per request, where a hash set
         // would allocate a node per key. Views into env_, which stays untouched until the end.
-        std::vector<std::string_view> taken;
-        taken.reserve(env_.size());
-        for (const auto& entry : env_) {
-            taken.emplace_back(entry.first);
-        }
+        std::vector<std::string_view> taken(env_.size());
+        std::transform(env_.begin(), env_.end(), taken.begin(),
+                       [](const protocol::EnvEntry& e) { return std::string_view(e.first); });
         std::sort(taken.begin(), taken.end());
         std::vector<protocol::EnvEntry> extra;
         const apr_array_header_t* arr = apr_table_elts(table);
