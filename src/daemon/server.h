@@ -224,11 +224,9 @@ private:
     std::atomic<int> busyWorkers_{0};
     /// Requests admitted (queued or running) and not finished.
     std::atomic<int> admitted_{0};
-    /// Connections accepted that have not sent their first request yet: each holds the worker
-    /// it was accepted for (ServerConfig::siblings).
-    std::atomic<int> unclaimed_{0};
-    /// Workers taken: admitted_ plus unclaimed_, kept as one count that admission and accept
-    /// change with one atomic step each (tryTakePlace), where the two counts would need two.
+    /// Workers taken: admitted_ plus the connections accepted that have not sent their first
+    /// request yet (each holds the worker it was accepted for), as one count that admission and
+    /// accept change with one atomic step each (tryTakePlace).
     std::atomic<int> places_{0};
     /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
     /// the I/O thread to watch it again.

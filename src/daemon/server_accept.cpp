@@ -83,7 +83,7 @@ void Server::acceptConnections() {
             releasePlace();
             continue;  // refused (and logged) or gone; closing it is all that is left
         }
-        ++unclaimed_;  // holds its place until its first request (retire() gives it back)
+        // Its place stays taken until its first request (retire() gives it back if none comes).
         // Room for this one: the oldest silent peers go first (kMaxPendingHandshakes).
         expireHandshakes(common::Clock::now(), kMaxPendingHandshakes - 1);
         trackHandshake(*conn);
@@ -93,7 +93,6 @@ void Server::acceptConnections() {
         if (::epoll_ctl(connEpollFd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
             log_.log(LogLevel::Error, "WG0233",
                      "cannot watch a new connection: " + common::errnoText(errno));
-            --unclaimed_;
             releasePlace();
             continue;
         }

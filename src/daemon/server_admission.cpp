@@ -61,15 +61,14 @@ bool Server::admitRequest(Connection& conn, Connection::Event& event) {
     // The first request of a connection this process accepted has its worker reserved; with
     // siblings, any other request is taken only while a worker is free and not reserved for
     // such a request, unless the module has nowhere else to go.
-    const bool reserved = conn.firstRequest();
-    if (reserved) {
-        --unclaimed_;  // its place passes to the request
-    } else if (!config_.siblings || conn.mayQueue()) {
-        places_.fetch_add(1);  // taken even beyond the workers: it may wait in the queue
-    } else if (!tryTakePlace()) {
-        event =
-            conn.rejectRequest(protocol::ResponseErrorCode::Busy, "no free worker in this process");
-        return false;
+    if (!conn.firstRequest()) {
+        if (!config_.siblings || conn.mayQueue()) {
+            places_.fetch_add(1);  // taken even beyond the workers: it may wait in the queue
+        } else if (!tryTakePlace()) {
+            event = conn.rejectRequest(protocol::ResponseErrorCode::Busy,
+                                       "no free worker in this process");
+            return false;
+        }
     }
     ++admitted_;
     conn.setQueuedAt(common::Clock::now());
@@ -133,8 +132,7 @@ void Server::retire(ConnectionPtr conn) noexcept {
         return;
     }
     if (conn->unused()) {
-        --unclaimed_;  // it never claimed the worker it was accepted for
-        releasePlace();
+        releasePlace();  // it never claimed the worker it was accepted for
     }
     // Explicit removal: a process forked by app code may hold a copy of the descriptor, and
     // then closing ours would leave the registration (and its pointer) in the epoll set.
