@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""0xx: the harness itself: error-log records and allowlisting, telling complete responses from
-aborted ones, and a plain apache2 (no WSGI directive) started, restarted and stopped cleanly."""
+"""0xx: the harness itself: error-log records, allowlisting and httpd's shutdown races, telling
+complete responses from aborted ones, and a plain apache2 (no WSGI directive) started, restarted
+and stopped cleanly."""
+
+import datetime
 
 from harness import errorlog, http
 from harness.httpd import ServerConf
@@ -61,3 +64,16 @@ def test_000_05_plain_httpd_lifecycle(make_server):
     assert http.get(srv.port, "/nothing").status == 404
     result = srv.stop()
     assert not result.sigkilled and not result.leftovers
+
+
+def test_000_06_lingering_close_race_passes_only_after_a_stop():
+    rec = errorlog.parse("[Sat Nov 28 07:23:19.500000 2026] [mpm_event:error] [pid 7:tid 8] "
+                         "(9)Bad file descriptor: AH03092: process_lingering_close: "
+                         "apr_pollset_add failure\n")[0]
+    assert rec.is_bad()
+    stop = datetime.datetime(2026, 11, 28, 7, 23, 19, 400000)
+    assert rec.is_stop_race([stop])
+    assert not rec.is_stop_race([])  # no stop asked for: a descriptor closed behind httpd's back
+    assert not rec.is_stop_race([stop + datetime.timedelta(seconds=1)])  # logged before the stop
+    other = errorlog.parse(LOG)[1]
+    assert not other.is_stop_race([stop - datetime.timedelta(days=1)])

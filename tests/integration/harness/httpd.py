@@ -4,6 +4,7 @@ are capped at 108 bytes), a generated self-contained httpd.conf, start in the fo
 Popen, graceful restart (SIGUSR1), restart (SIGHUP), stop (SIGTERM, then SIGKILL after a
 deadline). Processes are signalled only by the pids this object learned, never by name."""
 
+import datetime
 import itertools
 import os
 import re
@@ -210,6 +211,9 @@ class HttpdServer:
         self.proc: Optional[subprocess.Popen] = None
         self.expected_daemons = conf.expected_daemons()
         self.checked_offset = 0  # error log bytes already scanned by the after-test checks
+        # When this server was told to stop its children (stop, restart, graceful restart): the
+        # after-test log check judges httpd's own shutdown-race records by it.
+        self.children_stopped_at: List[datetime.datetime] = []
         self.mpm = conf.resolved_mpm()
         self.http2 = conf.serves_http2()
         self._sanitizer_libs = sanitizer_runtime_libs(settings) if settings.sanitized else []
@@ -383,6 +387,7 @@ class HttpdServer:
             return result
         if self.proc.poll() is None:
             tracked = {p.pid for p in procs.children(self.pid)}
+            self.children_stopped_at.append(datetime.datetime.now())
             os.kill(self.pid, signal.SIGTERM)
             try:
                 self.proc.wait(STOP_TIMEOUT)
@@ -406,6 +411,7 @@ class HttpdServer:
         set of new daemons (none of the old pids) is up."""
         offset = self.log.size()
         old = {p.pid for p in self.daemons()} | set(self.relay_pids())
+        self.children_stopped_at.append(datetime.datetime.now())
         os.kill(self.pid, sig)
         # "<version> configured -- resuming normal operations" (notice): AH00489 from event,
         # AH00292 from worker, AH00163 from prefork.
