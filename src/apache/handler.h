@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The request side of mod_wsgid inside httpd children: the content handler that relays a request
 // to a daemon group, daemon hook calls, and per-child set-up. Called from hooks.cpp. (URL mapping,
-// translate_name, is script_alias_mapping.h.)
+// translate_name, is script_alias_mapping.h.) Defined in handler.cpp and daemon_hooks.cpp; the
+// handler's steps are in handler_impl.h.
 #pragma once
 
 #include <string_view>
