@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Handlers of WSGIDaemonProcess, WSGISocketPrefix, WSGIDaemonProgram and WSGIImportScript: parse
 // with daemon_options and config_parse, store into the GroupRegistry. Cross-directive checks happen
-// later, in checkConfiguration (config.cpp).
+// later, in checkConfiguration (config_check.cpp).
 #include "apache/daemon_directives.h"
 
 #include <memory>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What every directive handler needs from its cmd_parms: pool copies of strings and error messages,
 // the file:line being read, the server record, paths against ServerRoot, and the group references
-// checkConfiguration (config.cpp) verifies. Used by the *_directives.cpp handler files only.
+// checkConfiguration (config_check.cpp) verifies. Used by the *_directives.cpp handler files
+// only.
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The directive table of mod_wsgid (mod_wsgi's names, contexts and meaning). The handlers are thin
 // and live in the *_directives.cpp files (mapping, directory, daemon, python, ignored):
-// config_parse.cpp parses, config.cpp validates across directives at check_config.
+// config_parse.cpp parses, config_check.cpp validates across directives at check_config.
 #pragma once
 
 struct command_struct;

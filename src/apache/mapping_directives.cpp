@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Handlers of WSGIScriptAlias(Match), WSGIHandlerScript, WSGIRestrictProcess, WSGIProcessGroup,
 // WSGIApplicationGroup and WSGICallableObject: parse with config_parse, store into the pool records
-// and the GroupRegistry. Cross-directive checks happen later, in checkConfiguration (config.cpp).
+// and the GroupRegistry. Cross-directive checks happen later, in checkConfiguration
+// (config_check.cpp).
 #include "apache/mapping_directives.h"
 
 #include <string>

@@ -111,7 +111,7 @@ def count_daemons(body: str) -> int:
     the module's implicit default group (one process). The module creates that group when a
     process group is %{GLOBAL}, or when a WSGIScriptAlias has no process-group= and its server
     (the <VirtualHost>, else the main server) has no literal server-level WSGIProcessGroup
-    (src/apache/config.cpp, someAliasMayUseDefaultGroup)."""
+    (src/apache/config_check.cpp, someAliasMayUseDefaultGroup)."""
     text = re.sub(r"\\\n", " ", body)
     total = 0
     default_group = False
