@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Hook trampolines: each is noexcept, catches everything (guarded) and hands over to the C++ code
-// that owns the work (config.cpp, process_manager.cpp, handler.cpp, script_alias_mapping.cpp).
+// that owns the work (config_check.cpp, process_manager.cpp, handler.cpp,
+// script_alias_mapping.cpp).
 #include "apache/hooks.h"
 
 #include "apache/c_boundary.h"
