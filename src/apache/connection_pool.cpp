@@ -10,9 +10,13 @@ namespace wsgid::apache {
 using common::Result;
 
 std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(
-    std::string_view socketPath, std::span<const std::uint32_t> avoidPids) {
-    const auto wanted = [avoidPids](const std::unique_ptr<DaemonConnection>& c) {
-        return std::find(avoidPids.begin(), avoidPids.end(), c->daemonPid()) == avoidPids.end();
+    std::string_view socketPath, std::span<const std::uint32_t> avoidPids,
+    BusyMemory::Clock::time_point busySince) {
+    // Called under mu_ (busy_).
+    const auto wanted = [this, avoidPids, busySince](const std::unique_ptr<DaemonConnection>& c) {
+        const std::uint32_t pid = c->daemonPid();
+        return std::find(avoidPids.begin(), avoidPids.end(), pid) == avoidPids.end() &&
+               !busy_.busySince(pid, busySince);
     };
     for (;;) {
         std::unique_ptr<DaemonConnection> conn;
@@ -36,6 +40,11 @@ std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(
             return conn;
         }
     }
+}
+
+void ConnectionPool::noteBusy(std::uint32_t pid, BusyMemory::Clock::time_point at) {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_.note(pid, at);
 }
 
 void ConnectionPool::giveBack(std::unique_ptr<DaemonConnection> conn, IdlePlace place) {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "apache/busy_memory.h"
 #include "apache/daemon_connection.h"
 #include "common/status.h"
 
@@ -45,9 +46,15 @@ public:
 
     /// A healthy idle connection to `socketPath` (marked reused), the most recently used first,
     /// skipping connections to the daemon processes in `avoidPids` (they just answered Busy or
-    /// are stopping); nullptr when there is none. Unhealthy ones met on the way are closed.
-    std::unique_ptr<DaemonConnection> takeIdle(std::string_view socketPath,
-                                               std::span<const std::uint32_t> avoidPids = {});
+    /// are stopping) and to processes that answered Busy (noteBusy) at or after `busySince`
+    /// (the default skips none); nullptr when there is none. Unhealthy ones met on the way are
+    /// closed.
+    std::unique_ptr<DaemonConnection> takeIdle(
+        std::string_view socketPath, std::span<const std::uint32_t> avoidPids = {},
+        BusyMemory::Clock::time_point busySince = BusyMemory::Clock::time_point::max());
+
+    /// Daemon process `pid` answered Busy to a request of this child at `at`.
+    void noteBusy(std::uint32_t pid, BusyMemory::Clock::time_point at);
 
     /// Keeps `conn` for a later request at `place`. When kMaxIdlePerPath are already kept, the
     /// one tried last is closed (`conn` itself when it goes last). Only for connections whose
@@ -65,6 +72,7 @@ private:
     /// Idle connections per socket path, in the reverse of the order takeIdle() tries them:
     /// the one tried first is last. Guarded by mu_.
     std::unordered_map<std::string, std::vector<std::unique_ptr<DaemonConnection>>> idle_;
+    BusyMemory busy_;  // guarded by mu_
 };
 
 }  // namespace wsgid::apache

@@ -20,7 +20,11 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
         const bool last = attempt == kMaxAttempts;
         std::unique_ptr<DaemonConnection> idle;
         if (!last) {
-            idle = pool.takeIdle(params.socketPath, std::span(avoid.data(), avoided));
+            // A first attempt tries every process: most requests find a worker free where the
+            // last one ended, even when others just said Busy.
+            const auto busySince = attempt == 1 ? BusyMemory::Clock::time_point::max()
+                                                : BusyMemory::Clock::now() - kBusyMemory;
+            idle = pool.takeIdle(params.socketPath, std::span(avoid.data(), avoided), busySince);
         }
         common::Result<std::unique_ptr<DaemonConnection>> conn =
             idle ? std::move(idle) : connectToDaemon(params);
@@ -39,6 +43,10 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
             onRetry(current.result);
         }
         avoid[avoided++] = current.connection->daemonPid();
+        if (current.result.error &&
+            current.result.error->code == protocol::ResponseErrorCode::Busy) {
+            pool.noteBusy(current.connection->daemonPid(), BusyMemory::Clock::now());
+        }
         if (current.result.reusable) {
             // Its process is full (or stopping): the child's next requests try others first.
             pool.giveBack(std::move(current.connection), IdlePlace::Last);

@@ -23,6 +23,12 @@ namespace wsgid::apache {
 /// group's socket, so it waits there (within queue-timeout) until one is free.
 inline constexpr int kMaxAttempts = 3;
 
+/// After a Busy, a process that answered Busy to this child this recently is not tried on a
+/// pooled connection: under saturation it is almost always still full (docs/performance.md), and
+/// a new connection, which only a process with a free worker accepts, costs less than another
+/// Busy round trip followed by one. A stale memory costs at most that new connection.
+inline constexpr std::chrono::milliseconds kBusyMemory{10};
+
 /// How one request is run.
 struct AttemptOptions {
     /// The group has one process: nobody else could take the request, so it may queue in that
@@ -44,9 +50,11 @@ using RetryObserver = std::function<void(const RelayResult&)>;
 
 /// Runs `head` on a connection to the group of `params`, and again elsewhere while
 /// RelayResult::retryable allows, up to kMaxAttempts: never again on a process that answered
-/// Busy or is stopping. The connection of a retried attempt goes back to the pool when it is
-/// reusable; the last one is the caller's. A failed connect is returned as its status (a Timeout
-/// means no process took the connection within params.acceptTimeout). Request thread only.
+/// Busy or is stopping, and after a first attempt not on a pooled connection to a process that
+/// answered Busy within kBusyMemory (ConnectionPool::noteBusy). The connection of a retried attempt
+/// goes back to the pool when it is reusable; the last one is the caller's. A failed connect is
+/// returned as its status (a Timeout means no process took the connection within
+/// params.acceptTimeout). Request thread only.
 common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const ConnectParams& params,
                                                   const protocol::RequestHead& head,
                                                   BodySource& source, ResponseSink& sink,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Unit tests for the retry rule of one request (apache/request_attempts.h): a pooled connection
 // first; when the daemon cannot have started the request (busy, stopping, dead), another process's
-// idle connection or a fresh one, and last a fresh one that may queue.
+// idle connection (unless that process was just Busy too) or a fresh one, and last a fresh one
+// that may queue.
 #include "apache/request_attempts.h"
 
 #include <memory>
@@ -183,6 +184,42 @@ TEST(RequestAttempts, BusyEverywhereEndsOnANewConnectionThatMayQueue) {
     EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
     EXPECT_EQ(attempt->connection->daemonPid(), 3U);
     EXPECT_EQ(last.headFlags, protocol::kHeadMayQueue);
+}
+
+TEST(RequestAttempts, BusyGoesToANewConnectionWhenTheOtherProcessWasJustBusy) {
+    SocketDir dir;
+    const std::string path = dir.path("recent.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    ConnectionPool pool;
+    std::unique_ptr<FakeDaemon> other;
+    std::unique_ptr<FakeDaemon> busy;
+    const int otherFd = poolOneConnection(pool, path, &other, 2);
+    poolOneConnection(pool, path, &busy, 1);
+    pool.noteBusy(2, BusyMemory::Clock::now());  // another request of this child just heard it
+    std::unique_ptr<FakeDaemon> fresh;
+    FakeDaemon::Request seen;
+    std::thread daemons([&] {
+        busy->readRequest();
+        busy->sendError(protocol::ResponseErrorCode::Busy, "no free worker");
+        serveHello(listener.get(), 3, nullptr, &fresh);
+        ASSERT_NE(fresh, nullptr);
+        seen = fresh->readRequest();
+        answerOk(*fresh);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink, {}, nullptr);
+    daemons.join();
+    ASSERT_TRUE(attempt) << attempt.status().message();
+    EXPECT_EQ(attempt->result.outcome, RelayOutcome::Completed);
+    EXPECT_EQ(attempt->connection->daemonPid(), 3U);
+    EXPECT_EQ(seen.headFlags, 0);  // a new connection's first request is never refused
+    // Process 2's connection was left idle, and the refused one went back behind it; a first
+    // attempt still takes it (the memory only steers retries).
+    EXPECT_EQ(pool.idleCount(path), 2U);
+    const auto next = pool.takeIdle(path);
+    ASSERT_NE(next, nullptr);
+    EXPECT_EQ(next->fd(), otherFd);
 }
 
 TEST(RequestAttempts, ASingleProcessGroupMayQueueFromTheStart) {
