@@ -218,8 +218,10 @@ private:
     /// Where the server is in its life; start() and stop() move it on, each once (owner thread).
     enum class Phase { Created, Started, Stopped };
     Phase phase_ = Phase::Created;
-    /// A socket buffer size the kernel did not apply was logged (I/O thread only: once).
-    bool socketBuffersReported_ = false;
+    /// The sizes the kernel applied to an accepted connection were read back and, when short of
+    /// the asked ones, logged (I/O thread only: once per process, since the kernel's caps are
+    /// system-wide settings).
+    bool socketBuffersChecked_ = false;
     std::atomic<bool> healthy_{true};
     std::atomic<int> busyWorkers_{0};
     /// Requests admitted (queued or running) and not finished.

@@ -36,9 +36,13 @@ void Server::applySocketBuffers(int fd) {
         return;
     }
     common::Status s = common::applySocketBufferSizes(fd, asked);
-    if (socketBuffersReported_) {
+    // Read back once per process: the caps that shorten them (net.core.wmem_max / rmem_max) are
+    // the same for every connection, and under saturation new connections come often enough for
+    // the two getsockopt to count (docs/performance.md).
+    if (socketBuffersChecked_) {
         return;
     }
+    socketBuffersChecked_ = true;
     if (s) {
         auto applied = common::socketBufferSizes(fd);
         if (applied && common::honours(*applied, asked)) {
@@ -51,7 +55,6 @@ void Server::applySocketBuffers(int fd) {
                                      " (capped by net.core.wmem_max / rmem_max)")
                 : applied.status();
     }
-    socketBuffersReported_ = true;
     log_.log(LogLevel::Warning, "WG0298",
              "send-buffer-size=" + std::to_string(asked.send) +
                  " / receive-buffer-size=" + std::to_string(asked.receive) +
