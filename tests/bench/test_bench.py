@@ -267,9 +267,9 @@ def test_mod_wsgi_and_mod_wsgid_never_share_an_httpd(name, tmp_path):
     conf = instance(name, "post", tmp_path).httpdConfig()
     assert not ("wsgi_module" in conf and "wsgid_module" in conf)
     assert "LoadModule mpm_event_module" in conf
-    # A worker per connection of the largest concurrency: the MPM never sheds keep-alive
+    # Two workers per connection of the largest concurrency: the MPM never sheds keep-alive
     # connections, which wrk would count as errors of the target.
-    assert "ThreadsPerChild 64" in conf
+    assert "ThreadsPerChild 128" in conf and "ThreadLimit 128" in conf
 
 
 def test_every_target_gets_the_same_sendfile_and_mmap_settings(tmp_path):
@@ -406,3 +406,10 @@ def test_a_broken_target_fails_loudly_and_the_others_still_run(tmp_path):
     got = {e["target"]: e for e in doc["results"]}
     assert got["mod_wsgid"]["status"] == "failed" and got["mod_wsgid"]["ratios"] is None
     assert got["apache"]["status"] == "ok" and got["apache"]["rps"] > 0
+
+
+def test_httpd_children_get_two_workers_per_connection():
+    # At least 128 per child; two per connection when a larger concurrency is asked for.
+    assert targets.threadsPerChild([1, 16, 64]) == 128
+    assert targets.threadsPerChild([16]) == 128
+    assert targets.threadsPerChild([16, 100]) == 200

@@ -57,18 +57,22 @@ class Shape:
         return f"processes={self.processes} threads={self.threads}"
 
 
-# Workers per httpd child, at least. Debian's stock mpm_event.conf has 25; but the event MPM
-# closes every idle keep-alive connection of a child whose workers are all busy, and with 25
-# workers per child, 64 connections make wrk count hundreds of read errors per second even against
-# Apache alone: the benchmark would measure the MPM shedding connections, not the targets. So a
-# child gets a worker for each connection of the largest default concurrency (64), or of the
-# largest one asked for: then that never happens, and every run up to 64 connections uses the
-# same config.
-MIN_THREADS_PER_CHILD = 64
+# Workers per httpd child. Debian's stock mpm_event.conf has 25; but the event MPM closes every
+# idle keep-alive connection of a child when it finds no idle worker, and with 25 workers per
+# child, 64 connections make wrk count hundreds of read errors per second even against Apache
+# alone: the benchmark would measure the MPM shedding connections, not the targets. One worker
+# per connection is not enough either: wrk opens all its connections at once at the start of each
+# run, and the listener counts a worker as busy as soon as it has queued a new connection for it,
+# so the burst can leave a child that took most of them with no idle worker for a moment (one
+# read error in 4 of 6 runs of Django at 2x16 with 64 connections, docs/performance.md). So a
+# child gets two workers per connection of the largest concurrency asked for, at least 128 (two
+# per connection of the default 64): every run up to 64 connections uses the same config.
+WORKERS_PER_CONNECTION = 2
+MIN_THREADS_PER_CHILD = 128
 
 
 def threadsPerChild(concurrencyList):
-    return max(MIN_THREADS_PER_CHILD, max(concurrencyList))
+    return max(MIN_THREADS_PER_CHILD, WORKERS_PER_CONNECTION * max(concurrencyList))
 
 
 def runUser():
@@ -378,7 +382,7 @@ class Instance:
         threads = threadsPerChild(self.args.concurrencyList)
         lines += [
             # Identical for every target. Two children like Debian's stock mpm_event.conf, each
-            # with a worker for every connection wrk may open (see threadsPerChild).
+            # with two workers for every connection wrk may open (see threadsPerChild).
             "StartServers 2",
             f"ThreadLimit {threads}",
             f"ThreadsPerChild {threads}",
