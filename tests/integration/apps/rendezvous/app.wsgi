@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-# Marks its arrival (?dir=/<id>.arrived) and waits (bounded) until <dir>/release exists, so a
-# test can prove that several requests are in this daemon at the same time.
+# Marks its arrival (?dir=/<id>.arrived) and waits (bounded) until <dir>/release or
+# <dir>/release-<id> exists, so a test can prove that several requests are in this daemon at the
+# same time, and let them go one at a time.
 import json
 import os
 import threading
@@ -19,7 +20,8 @@ def application(environ, start_response):
     deadline = time.monotonic() + WAIT_LIMIT
     released = False
     while time.monotonic() < deadline:
-        if os.path.exists(os.path.join(d, "release")):
+        if (os.path.exists(os.path.join(d, "release"))
+                or os.path.exists(os.path.join(d, "release-" + ident))):
             released = True
             break
         time.sleep(0.01)
