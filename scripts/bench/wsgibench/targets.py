@@ -63,10 +63,10 @@ class Shape:
 # alone: the benchmark would measure the MPM shedding connections, not the targets. One worker
 # per connection is not enough either: wrk opens all its connections at once at the start of each
 # run, and the listener counts a worker as busy as soon as it has queued a new connection for it,
-# so the burst can leave a child that took most of them with no idle worker for a moment (one
-# read error in 4 of 6 runs of Django at 2x16 with 64 connections, docs/performance.md). So a
-# child gets two workers per connection of the largest concurrency asked for, at least 128 (two
-# per connection of the default 64): every run up to 64 connections uses the same config.
+# so the burst can leave a child that took most of them with no idle worker for a moment, and wrk
+# counts a read error (docs/performance.md "How it runs" has the measurement). So a child gets two
+# workers per connection of the largest concurrency asked for, at least 128 (two per connection
+# of the default 64): every run up to 64 connections uses the same config.
 WORKERS_PER_CONNECTION = 2
 MIN_THREADS_PER_CHILD = 128
 
