@@ -64,7 +64,7 @@ class Shape:
 # per connection is not enough either: wrk opens all its connections at once at the start of each
 # run, and the listener counts a worker as busy as soon as it has queued a new connection for it,
 # so the burst can leave a child that took most of them with no idle worker for a moment, and wrk
-# counts a read error (docs/performance.md "How it runs" has the measurement). So a child gets two
+# counts a read error (docs/performance.md "Targets" has the measurement). So a child gets two
 # workers per connection of the largest concurrency asked for, at least 128 (two per connection
 # of the default 64): every run up to 64 connections uses the same config.
 WORKERS_PER_CONNECTION = 2
