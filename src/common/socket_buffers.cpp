@@ -3,14 +3,18 @@
 #include "common/socket_buffers.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
-#include <fstream>
+#include <charconv>
 #include <limits>
 #include <string>
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/socket_io.h"
+#include "common/unique_fd.h"
 
 namespace wsgid::common {
 
@@ -36,19 +40,32 @@ Result<std::uint32_t> getSize(int fd, int option) noexcept {
     return static_cast<std::uint32_t>(value);
 }
 
-/// A /proc/sys value as a byte count, 0 when unreadable.
+/// Longest /proc/sys value read: a decimal byte count and its newline.
+constexpr std::size_t kSysctlTextMax = 32;
+
+/// A /proc/sys value as a byte count, 0 when unreadable. A plain read(): with no stream, the
+/// module uses none of libstdc++'s stream and locale code.
 std::uint32_t readSysctlBytes(const char* path) noexcept {
-    try {
-        std::ifstream in(path);
-        long long value = 0;
-        if (!(in >> value) || value <= 0) {
-            return 0;
-        }
-        return static_cast<std::uint32_t>(
-            std::min<long long>(value, std::numeric_limits<std::uint32_t>::max()));
-    } catch (...) {
+    const UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+    if (!fd) {
         return 0;
     }
+    std::array<char, kSysctlTextMax> text{};
+    ssize_t n = 0;
+    do {
+        n = ::read(fd.get(), text.data(), text.size());
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        return 0;
+    }
+    long long value = 0;
+    const char* end = text.data() + n;
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || value <= 0 || (ptr != end && *ptr != '\n')) {
+        return 0;
+    }
+    return static_cast<std::uint32_t>(
+        std::min<long long>(value, std::numeric_limits<std::uint32_t>::max()));
 }
 
 }  // namespace
