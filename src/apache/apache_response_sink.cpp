@@ -289,6 +289,18 @@ void ApacheResponseSink::discard() noexcept {
     borrowed_ = 0;
 }
 
+namespace {
+
+/// The failure of a pass to the client. Out of line: its strings would otherwise widen pass()'s
+/// frame, below which httpd's output filters run for every response (docs/performance.md
+/// "Memory").
+[[gnu::noinline]] Status clientWriteFailed(apr_status_t rv) {
+    return {ErrorCode::Closed, rv != APR_SUCCESS ? "writing to the client: " + aprErrorText(rv)
+                                                 : std::string("client connection aborted")};
+}
+
+}  // namespace
+
 Status ApacheResponseSink::pass() {
     if (!passedAny_ && writeTimeout_ && r_->connection->master == nullptr) {
         apr_socket_t* sock = ap_get_conn_socket(r_->connection);
@@ -302,8 +314,7 @@ Status ApacheResponseSink::pass() {
     apr_brigade_cleanup(bb_);
     borrowed_ = 0;
     if (rv != APR_SUCCESS || r_->connection->aborted != 0) {
-        return {ErrorCode::Closed, rv != APR_SUCCESS ? "writing to the client: " + aprErrorText(rv)
-                                                     : std::string("client connection aborted")};
+        return clientWriteFailed(rv);
     }
     return Status::ok();
 }

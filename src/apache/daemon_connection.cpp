@@ -4,7 +4,6 @@
 #include "apache/daemon_connection.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -60,52 +59,82 @@ int connectOnce(int fd, const sockaddr_un& addr, Deadline deadline) noexcept {
     return soError;
 }
 
+// The failures below are out of line: their strings would otherwise widen the frames of every
+// new connection's handshake, and each page the deepest request reaches stays resident in every
+// httpd worker thread (docs/performance.md "Memory").
+
+/// A failed read of the handshake's next frame.
+[[gnu::noinline]] Status handshakeReadFailed(const Status& read, const ConnectParams& params,
+                                             const char* wantName) {
+    if (read.code() == ErrorCode::Timeout) {
+        return {ErrorCode::Timeout, "no daemon process took the connection within " +
+                                        common::durationText(params.acceptTimeout) + " (" +
+                                        std::string(params.acceptTimeoutName) +
+                                        "): all of them busy, or failing to start"};
+    }
+    return {read.code(), std::string("waiting for ") + wantName + ": " + read.message()};
+}
+
+/// A handshake frame of another type than expected: an Error frame says why the daemon refused
+/// (Closed for ShuttingDown, so the next connection goes to another process).
+[[gnu::noinline]] Status unexpectedHandshakeFrame(const protocol::FrameView& f,
+                                                  const char* wantName) {
+    if (f.type == FrameType::Error) {
+        auto err = protocol::decodeResponseError(f.payload);
+        std::string why = err ? std::string(protocol::toString(err->code)) + ": " + err->message
+                              : std::string("malformed Error frame");
+        if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+            return {ErrorCode::Closed, "daemon is stopping (" + why + ")"};
+        }
+        return {ErrorCode::ProtocolError, "daemon refused the connection (" + why + ")"};
+    }
+    return {ErrorCode::ProtocolError, std::string("expected ") + wantName + ", got frame type " +
+                                          std::to_string(static_cast<unsigned>(f.type))};
+}
+
+/// What follows the HelloAck, which should be nothing. A daemon that began to drain while it
+/// answered the Hello says goodbye right after its HelloAck (it recycles or httpd restarts): like
+/// a goodbye instead of the Challenge, that is Closed, and the next connection goes to another
+/// process.
+[[gnu::noinline]] Status bytesAfterHelloAck(protocol::FrameDecoder& decoder) {
+    auto next = decoder.nextView();
+    if (next && next.value() && next.value()->type == FrameType::Error && decoder.buffered() == 0) {
+        auto err = protocol::decodeResponseError(next.value()->payload);
+        if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
+            return {ErrorCode::Closed, "daemon is stopping (goodbye after HelloAck)"};
+        }
+    }
+    return {ErrorCode::ProtocolError, "bytes after the HelloAck"};
+}
+
 /// The next handshake frame, of type `want`, read within `deadline`. An Error frame becomes a
 /// failure: Closed for ShuttingDown (a draining daemon took the connection from the backlog: try
 /// the next one), ProtocolError for a refusal; so does a frame of any other type.
 Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decoder,
                                            const ConnectParams& params, Deadline deadline,
                                            FrameType want, const char* wantName) {
-    std::array<char, kHelloReadSize> buf{};
     for (;;) {
-        auto frame = decoder.next();
+        auto frame = decoder.nextView();
         if (!frame) {
             return Status(ErrorCode::ProtocolError,
                           std::string("bad ") + wantName + ": " + frame.status().message());
         }
         if (!frame.value()) {
-            auto n = common::readSome(fd, buf, deadline);
+            // Read in place into the decoder's heap buffer: a buffer on the stack would touch a
+            // page of every httpd worker thread that ever opens a connection, and those pages
+            // stay resident for the child's life (docs/performance.md "Memory").
+            auto n = common::readSome(fd, decoder.prepare(kHelloReadSize), deadline);
             if (!n) {
-                if (n.status().code() == ErrorCode::Timeout) {
-                    return Status(ErrorCode::Timeout,
-                                  "no daemon process took the connection within " +
-                                      common::durationText(params.acceptTimeout) + " (" +
-                                      std::string(params.acceptTimeoutName) +
-                                      "): all of them busy, or failing to start");
-                }
-                return Status(n.status().code(),
-                              std::string("waiting for ") + wantName + ": " + n.status().message());
+                return handshakeReadFailed(n.status(), params, wantName);
             }
-            decoder.feed(std::string_view(buf.data(), n.value()));
+            decoder.commit(n.value());
             continue;
         }
-        protocol::Frame& f = *frame.value();
-        if (f.type == FrameType::Error) {
-            auto err = protocol::decodeResponseError(f.payload);
-            std::string why = err ? std::string(protocol::toString(err->code)) + ": " + err->message
-                                  : std::string("malformed Error frame");
-            if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
-                return Status(ErrorCode::Closed, "daemon is stopping (" + why + ")");
-            }
-            return Status(ErrorCode::ProtocolError, "daemon refused the connection (" + why + ")");
-        }
+        const protocol::FrameView& f = *frame.value();
         if (f.type != want) {
-            return Status(ErrorCode::ProtocolError,
-                          std::string("expected ") + wantName + ", got frame type " +
-                              std::to_string(static_cast<unsigned>(f.type)));
+            return unexpectedHandshakeFrame(f, wantName);
         }
-        protocol::Frame out = std::move(f);  // out of the decoder's optional
-        return out;
+        return protocol::Frame{.type = f.type, .flags = f.flags, .payload = std::string(f.payload)};
     }
 }
 
@@ -114,9 +143,10 @@ Result<protocol::Frame> readHandshakeFrame(int fd, protocol::FrameDecoder& decod
 /// even while no daemon can take them (they wait in its backlog), so the Challenge is the moment
 /// a daemon process really took the connection: `deadline` bounds that wait.
 Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline deadline) {
-    protocol::FrameDecoder decoder;
+    // On the heap, like the relay's (relay.cpp): the handshake runs deep in a request.
+    const auto decoder = std::make_unique<protocol::FrameDecoder>();
     auto first =
-        readHandshakeFrame(fd, decoder, params, deadline, FrameType::Challenge, "Challenge");
+        readHandshakeFrame(fd, *decoder, params, deadline, FrameType::Challenge, "Challenge");
     if (!first) {
         return first.status();
     }
@@ -135,7 +165,7 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
         return Status(s.code(), "sending Hello: " + s.message());
     }
     auto second =
-        readHandshakeFrame(fd, decoder, params, deadline, FrameType::HelloAck, "HelloAck");
+        readHandshakeFrame(fd, *decoder, params, deadline, FrameType::HelloAck, "HelloAck");
     if (!second) {
         return second.status();
     }
@@ -146,19 +176,8 @@ Result<std::uint32_t> handshake(int fd, const ConnectParams& params, Deadline de
     if (ack->daemonPid != challenge->daemonPid) {
         return Status(ErrorCode::ProtocolError, "HelloAck does not match the Challenge");
     }
-    if (decoder.buffered() != 0) {
-        // A daemon that began to drain while it answered the Hello says goodbye right after
-        // its HelloAck (it recycles or httpd restarts): like a goodbye instead of the Challenge,
-        // the next connection goes to another process.
-        auto next = decoder.next();
-        if (next && next.value() && next.value()->type == FrameType::Error &&
-            decoder.buffered() == 0) {
-            auto err = protocol::decodeResponseError(next.value()->payload);
-            if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
-                return Status(ErrorCode::Closed, "daemon is stopping (goodbye after HelloAck)");
-            }
-        }
-        return Status(ErrorCode::ProtocolError, "bytes after the HelloAck");
+    if (decoder->buffered() != 0) {
+        return bytesAfterHelloAck(*decoder);
     }
     return ack->daemonPid;
 }

@@ -5,6 +5,7 @@
 #include "apache/relay.h"
 
 #include <cerrno>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -151,16 +152,26 @@ RelayResult Relay::complete() {
     return r;
 }
 
+namespace {
+
+/// The result for a request head over the protocol's limits. Out of line: its strings would
+/// otherwise widen run()'s frame, below which the whole response is relayed.
+[[gnu::noinline]] RelayResult headTooLarge(std::size_t bytes, std::size_t entries) {
+    RelayResult r;
+    r.outcome = RelayOutcome::HeadTooLarge;
+    r.detail = "request head of " + std::to_string(bytes) + " bytes and " +
+               std::to_string(entries) + " environ entries exceeds the limits";
+    r.reusable = true;
+    return r;
+}
+
+}  // namespace
+
 RelayResult Relay::run(const protocol::RequestHead& head) {
     const std::string encoded = protocol::encodeRequestHead(head);
     if (encoded.size() > protocol::kMaxRequestHeadBytes ||
         head.environ.size() > protocol::kMaxEnvironEntries) {
-        RelayResult r;
-        r.outcome = RelayOutcome::HeadTooLarge;
-        r.detail = "request head of " + std::to_string(encoded.size()) + " bytes and " +
-                   std::to_string(head.environ.size()) + " environ entries exceeds the limits";
-        r.reusable = true;
-        return r;
+        return headTooLarge(encoded.size(), head.environ.size());
     }
     headRequest_ = isHeadRequest(head);
     acceptFiles_ = protocol::passesFiles(head);
@@ -199,8 +210,11 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
 
 RelayResult relayRequest(DaemonConnection& conn, const protocol::RequestHead& head,
                          BodySource& source, ResponseSink& sink, RelayOptions options) {
-    Relay relay(conn, source, sink, options);
-    RelayResult result = relay.run(head);
+    // On the heap, not on the httpd worker's stack: the response's filters run below the relay,
+    // and every page the deepest request reaches stays resident in each worker thread
+    // (docs/performance.md "Memory").
+    const auto relay = std::make_unique<Relay>(conn, source, sink, options);
+    RelayResult result = relay->run(head);
     // What the sink still holds must not view the relay's buffer, which goes with `relay`. Only
     // a relay that stopped early leaves anything held (End passes it all on), and the handler
     // then aborts the response: a sink that cannot copy drops what it held instead.

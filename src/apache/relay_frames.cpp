@@ -45,6 +45,52 @@ std::int64_t addBodyBytes(std::int64_t a, std::uint64_t b) noexcept {
 
 }  // namespace
 
+void Relay::handleStart(const protocol::FrameView& frame) {
+    if (started()) {
+        fail(RelayOutcome::Malformed, "a second Start frame");
+        return;
+    }
+    auto start = protocol::decodeResponseStart(frame.payload);
+    if (!start) {
+        fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
+        return;
+    }
+    if (!common::isFinalStatusLine(start->status)) {
+        // An interim response is no final answer: the client would wait for another.
+        fail(RelayOutcome::Malformed,
+             "an interim status '" + start->status + "' as the final response");
+        return;
+    }
+    if (const auto overlong =
+            firstOverlongHeader(start.value(), options_.buffering.maxHeaderLine)) {
+        const auto& [name, value] = start->headers[*overlong];
+        fail(RelayOutcome::HeaderTooLong, "'" + name + "' (" +
+                                              std::to_string(name.size() + value.size()) +
+                                              " bytes of name and value)");
+        return;
+    }
+    allowance_ = bodyAllowanceFor(start.value(), headRequest_);
+    response_ = ResponseState::Streaming;
+    if (Status s = sink_.start(std::move(start.value())); !s) {
+        clientFailed(RelayOutcome::ClientGone, std::move(s));
+    }
+}
+
+void Relay::handleError(const protocol::FrameView& frame) {
+    auto err = protocol::decodeResponseError(frame.payload);
+    if (!err) {
+        fail(RelayOutcome::Malformed, "bad Error frame: " + err.status().message());
+        return;
+    }
+    error_ = std::move(err.value());
+    if (started()) {
+        fail(RelayOutcome::FailedAfterStart,
+             std::string(protocol::toString(error_->code)) + ": " + error_->message);
+        return;
+    }
+    response_ = ResponseState::Refused;
+}
+
 void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
     if (descriptor_ && (frame.type == FrameType::End || frame.type == FrameType::Error)) {
         // A File frame after this one would never be read: the descriptor came with no File.
@@ -52,37 +98,9 @@ void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
         return;
     }
     switch (frame.type) {
-        case FrameType::Start: {
-            if (started()) {
-                fail(RelayOutcome::Malformed, "a second Start frame");
-                return;
-            }
-            auto start = protocol::decodeResponseStart(frame.payload);
-            if (!start) {
-                fail(RelayOutcome::Malformed, "bad Start frame: " + start.status().message());
-                return;
-            }
-            if (!common::isFinalStatusLine(start->status)) {
-                // An interim response is no final answer: the client would wait for another.
-                fail(RelayOutcome::Malformed,
-                     "an interim status '" + start->status + "' as the final response");
-                return;
-            }
-            if (const auto overlong =
-                    firstOverlongHeader(start.value(), options_.buffering.maxHeaderLine)) {
-                const auto& [name, value] = start->headers[*overlong];
-                fail(RelayOutcome::HeaderTooLong, "'" + name + "' (" +
-                                                      std::to_string(name.size() + value.size()) +
-                                                      " bytes of name and value)");
-                return;
-            }
-            allowance_ = bodyAllowanceFor(start.value(), headRequest_);
-            response_ = ResponseState::Streaming;
-            if (Status s = sink_.start(std::move(start.value())); !s) {
-                clientFailed(RelayOutcome::ClientGone, std::move(s));
-            }
+        case FrameType::Start:
+            handleStart(frame);
             return;
-        }
         case FrameType::Body:
             handleBody(frame);
             return;
@@ -118,21 +136,9 @@ void Relay::handleFrame(const protocol::FrameView& frame, std::size_t at) {
             request_ = RequestState::SendingBody;
             bodyAsked_ = true;
             return;
-        case FrameType::Error: {
-            auto err = protocol::decodeResponseError(frame.payload);
-            if (!err) {
-                fail(RelayOutcome::Malformed, "bad Error frame: " + err.status().message());
-                return;
-            }
-            error_ = std::move(err.value());
-            if (started()) {
-                fail(RelayOutcome::FailedAfterStart,
-                     std::string(protocol::toString(error_->code)) + ": " + error_->message);
-                return;
-            }
-            response_ = ResponseState::Refused;
+        case FrameType::Error:
+            handleError(frame);
             return;
-        }
         default:
             fail(RelayOutcome::Malformed,
                  "unexpected frame type " + std::to_string(static_cast<unsigned>(frame.type)));

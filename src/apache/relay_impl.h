@@ -113,6 +113,10 @@ private:
     /// `at`: the stream offset of the frame's first byte (for the descriptor rule).
     /// `frame` is a piece of a Body frame or a whole frame of another type.
     void handleFrame(const protocol::FrameView& frame, std::size_t at);
+    // Out of line: their locals (a decoded Start's headers, error texts) would otherwise widen
+    // the frame below which every End and Body piece reaches httpd's output filters.
+    [[gnu::noinline]] void handleStart(const protocol::FrameView& frame);
+    [[gnu::noinline]] void handleError(const protocol::FrameView& frame);
     void handleBody(const protocol::FrameView& piece);
     void handleFile(const protocol::FrameView& frame, std::size_t at);
     /// Takes what the read of the bytes from stream offset `from` to receivedBytes_ brought

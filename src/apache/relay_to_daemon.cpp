@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 #include "apache/httpd_includes.h"
@@ -66,6 +67,17 @@ int internalRedirect(request_rec* r, ApacheBodySource& source, const char* locat
     return OK;
 }
 
+/// What one request's relay works with besides its connection: how to reach the group, and the
+/// client's two ends.
+struct RelayEnds {
+    RelayEnds(request_rec* r, const ConnectParams& connect, bool errorOverride)
+        : params(connect), source(r), sink(r, source, errorOverride) {}
+
+    const ConnectParams params;
+    ApacheBodySource source;
+    ApacheResponseSink sink;
+};
+
 }  // namespace
 
 ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
@@ -91,16 +103,18 @@ ConnectParams connectParamsFor(const DaemonGroup& group, const request_rec* r,
 
 int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
                   const protocol::RequestHead& head, const RequestConfig& conf) {
-    const ConnectParams params = connectParamsFor(group, r, *child.registry);
-    ApacheBodySource source(r);
-    ApacheResponseSink sink(r, source, flagValue(conf.dir.errorOverride, false));
+    // On the heap, as the relay is (relay.cpp): the response's filters run below this frame.
+    const auto ends = std::make_unique<RelayEnds>(r, connectParamsFor(group, r, *child.registry),
+                                                  flagValue(conf.dir.errorOverride, false));
+    ApacheBodySource& source = ends->source;
+    ApacheResponseSink& sink = ends->sink;
     if (const auto limit =
             group.responseSocketTimeout ? group.responseSocketTimeout : group.socketTimeout) {
         sink.limitClientWrites(*limit);
     }
     const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
-        child.pool, params, head, source, sink,
+        child.pool, ends->params, head, source, sink,
         {.singleProcess = group.processes == 1, .buffering = responseBufferingFor(group)},
         [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,

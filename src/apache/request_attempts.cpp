@@ -31,11 +31,15 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
         if (!conn) {
             return conn.status();
         }
-        RequestAttempt current{.connection = std::move(conn.value()), .result = {}};
-        current.result = relayRequest(*current.connection, head, source, sink,
-                                      RelayOptions{.ioTimeout = params.ioTimeout,
-                                                   .mayQueue = options.singleProcess || last,
-                                                   .buffering = options.buffering});
+        // The result is made in place: a second RelayResult to move from would widen this
+        // frame, which the response's filters run below (docs/performance.md "Memory").
+        DaemonConnection& daemon = *conn.value();
+        RequestAttempt current{
+            .connection = std::move(conn.value()),
+            .result = relayRequest(daemon, head, source, sink,
+                                   RelayOptions{.ioTimeout = params.ioTimeout,
+                                                .mayQueue = options.singleProcess || last,
+                                                .buffering = options.buffering})};
         if (!current.result.retryable || last) {
             return current;
         }

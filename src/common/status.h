@@ -44,9 +44,13 @@ private:
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    // Implicit on purpose: `return value;` and `return status;` build the Result.
+    // Implicit on purpose: `return value;` and `return status;` build the Result. By reference,
+    // not by value: the value goes straight into the Result, with no parameter object in between
+    // (a large T returned from deep in a request would otherwise sit on the stack twice).
     // cppcheck-suppress noExplicitConstructor
-    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+    Result(const T& value) : v_(value) {}  // NOLINT(google-explicit-constructor)
+    // cppcheck-suppress noExplicitConstructor
+    Result(T&& value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
     // cppcheck-suppress noExplicitConstructor
     Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
     Result(ErrorCode code, std::string message) : v_(Status(code, std::move(message))) {}
