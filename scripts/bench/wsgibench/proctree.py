@@ -123,9 +123,10 @@ def treeContextSwitches(roots, procs=None):
 
 
 def processMemory(pid):
-    """(rss, pss, cpus) of one process: bytes, bytes (None when smaps_rollup is not readable), and
-    the CPUs it may run on (to show the pinning held for every process of a target)."""
-    rss = pss = cpus = None
+    """(rss, pss, uss, cpus) of one process: bytes; PSS and USS (its private pages: what the
+    process costs beyond what it shares) None when smaps_rollup is not readable; and the CPUs it
+    may run on (to show the pinning held for every process of a target)."""
+    rss = pss = uss = cpus = None
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -134,16 +135,25 @@ def processMemory(pid):
                 elif line.startswith("Cpus_allowed_list:"):
                     cpus = line.split(":", 1)[1].strip()
     except OSError:
-        return None, None, None
+        return None, None, None, None
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    pss = int(line.split()[1]) * 1024
-                    break
+            pss, uss = rollupMemory(f)
     except OSError:
         pass
-    return rss, pss, cpus
+    return rss, pss, uss, cpus
+
+
+def rollupMemory(lines):
+    """(pss, uss) in bytes from the lines of a /proc/PID/smaps_rollup."""
+    fields = {}
+    for line in lines:
+        name, _, rest = line.partition(":")
+        if name in ("Pss", "Private_Clean", "Private_Dirty"):
+            fields[name] = int(rest.split()[0]) * 1024
+    pss = fields.get("Pss")
+    private = [fields.get("Private_Clean"), fields.get("Private_Dirty")]
+    return pss, None if None in private else sum(private)
 
 
 def describe(pid):

@@ -15,22 +15,26 @@ MIB = 1024 * 1024
 
 def memoryFigures(rows):
     """Tree totals from Instance.memory() rows (MiB): RSS and PSS of every process, RSS of the app
-    processes and of httpd's own, the largest httpd child."""
+    processes and of httpd's own, the largest httpd child by RSS and by private memory (USS)."""
     rss = sum(r["rss"] for r in rows)
     pss = None if any(r["pss"] is None for r in rows) else sum(r["pss"] for r in rows)
     app = [r["rss"] for r in rows if r["role"] == "app"]
     httpd = [r["rss"] for r in rows if r["role"].startswith("httpd")]
     children = [r["rss"] for r in rows if r["role"] == "httpd-child"]
+    childrenUss = [r["uss"] for r in rows if r["role"] == "httpd-child"]
     return {
         "rss_mib": round(rss / MIB, 1),
         "pss_mib": None if pss is None else round(pss / MIB, 1),
         "rss_app_mib": round(sum(app) / MIB, 1) if app else None,
         "rss_httpd_mib": round(sum(httpd) / MIB, 1),
         "httpd_child_rss_mib": round(max(children) / MIB, 1) if children else None,
+        "httpd_child_uss_mib": (round(max(childrenUss) / MIB, 1)
+                                if childrenUss and None not in childrenUss else None),
         "server_cpus_seen": sorted({r["cpus"] for r in rows if r["cpus"]}),
         "processes": [{"pid": r["pid"], "role": r["role"], "exe": r["exe"],
                        "rss_kib": r["rss"] // 1024,
-                       "pss_kib": None if r["pss"] is None else r["pss"] // 1024}
+                       "pss_kib": None if r["pss"] is None else r["pss"] // 1024,
+                       "uss_kib": None if r["uss"] is None else r["uss"] // 1024}
                       for r in rows],
     }
 

@@ -500,18 +500,19 @@ class Instance:
         return proctree.treeContextSwitches(self.roots(), procs)
 
     def memory(self):
-        """The memory of every process of the target now: whole-tree RSS and PSS, the part in
-        app processes (daemons, uWSGI, gunicorn) and in httpd's own children, and each process."""
+        """The memory of every process of the target now: whole-tree RSS and PSS, each process's
+        private part (USS), the part in app processes (daemons, uWSGI, gunicorn) and in httpd's
+        own children, and each process."""
         procs = proctree.scan()
         rows = []
         for root in self.roots():
             for pid in proctree.descendants(procs, root):
-                rss, pss, cpus = proctree.processMemory(pid)
+                rss, pss, uss, cpus = proctree.processMemory(pid)
                 if rss is None:
                     continue
                 exe, cmd = proctree.describe(pid)
                 rows.append({"pid": pid, "exe": exe, "cmd": cmd[:80], "rss": rss, "pss": pss,
-                             "cpus": cpus, "role": self.role(root, pid, exe, cmd)})
+                             "uss": uss, "cpus": cpus, "role": self.role(root, pid, exe, cmd)})
         return rows
 
     def role(self, root, pid, exe, cmd):
