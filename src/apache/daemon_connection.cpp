@@ -35,8 +35,8 @@ constexpr std::chrono::milliseconds kConnectRetryFirst{5};
 /// second are cheap, and a freed backlog slot is found quickly.
 constexpr std::chrono::milliseconds kConnectRetryMax{250};
 
-/// Read buffer for the handshake (a Challenge is 44 bytes, a HelloAck 12; an Error frame at most ~4
-/// KiB).
+/// Room the handshake asks of its decoder for each read (a Challenge is 44 bytes, a HelloAck 12;
+/// an Error frame at most ~4 KiB).
 constexpr std::size_t kHelloReadSize = 4096 + protocol::kFrameHeaderSize;
 
 /// Connects `fd` to `addr`; 0 or an errno value. Waits for a pending connect up to `deadline`.
