@@ -197,6 +197,46 @@ TEST(ConnectToDaemon, GoodbyeRightAfterHelloAckMovesOnToTheNextDaemon) {
     });
 }
 
+TEST(ConnectToDaemon, NoDaemonTakingTheConnectionEndsAtTheAcceptTimeoutAndSaysWhy) {
+    // The socket accepts (its backlog holds the connection) but no daemon process ever sends
+    // the Challenge: every worker busy, or none started.
+    SocketDir dir;
+    const std::string path = dir.path("busy.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    auto conn = connectToDaemon({.socketPath = path,
+                                 .connectTimeout = 1s,
+                                 .acceptTimeout = 100ms,
+                                 .acceptTimeoutName = "queue-timeout",
+                                 .ioTimeout = kIo});
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::Timeout);
+    EXPECT_EQ(conn.status().message(),
+              "no daemon process took the connection within 100ms (queue-timeout): all of them "
+              "busy, or failing to start");
+}
+
+TEST(ConnectToDaemon, BytesAfterTheHelloAckThatAreNoGoodbyeAreRefused) {
+    SocketDir dir;
+    const std::string path = dir.path("extra.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        FakeDaemon d(std::move(conn));
+        test::sendChallenge(d, 12);
+        d.readFrame();
+        std::string both;
+        protocol::appendFrame(both, FrameType::HelloAck, 0,
+                              protocol::encodeHelloAck({.daemonPid = 12}));
+        protocol::appendFrame(both, FrameType::Start, 0, "unasked");
+        d.sendRaw(both);
+    });
+    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    ASSERT_FALSE(conn);
+    EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
+    EXPECT_EQ(conn.status().message(), "bytes after the HelloAck");
+}
+
 TEST(ConnectToDaemon, TooLongPathIsRejected) {
     const std::string path = "/tmp/" + std::string(200, 'x');
     auto conn = connectToDaemon({.socketPath = path});
