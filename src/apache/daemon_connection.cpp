@@ -98,11 +98,8 @@ int connectOnce(int fd, const sockaddr_un& addr, Deadline deadline) noexcept {
 /// process.
 [[gnu::noinline]] Status bytesAfterHelloAck(protocol::FrameDecoder& decoder) {
     auto next = decoder.nextView();
-    if (next && next.value() && next.value()->type == FrameType::Error && decoder.buffered() == 0) {
-        auto err = protocol::decodeResponseError(next.value()->payload);
-        if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
-            return {ErrorCode::Closed, "daemon is stopping (goodbye after HelloAck)"};
-        }
+    if (next && next.value() && protocol::isGoodbye(*next.value()) && decoder.buffered() == 0) {
+        return {ErrorCode::Closed, "daemon is stopping (goodbye after HelloAck)"};
     }
     return {ErrorCode::ProtocolError, "bytes after the HelloAck"};
 }

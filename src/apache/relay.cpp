@@ -116,14 +116,8 @@ std::size_t Relay::unexpectedTrailingBytes() {
     if (!next.value()) {
         return 0;
     }
-    const protocol::FrameView& f = *next.value();
-    if (f.type == FrameType::Error && decoder_.buffered() == 0) {
-        auto err = protocol::decodeResponseError(f.payload);
-        if (err && err->code == protocol::ResponseErrorCode::ShuttingDown) {
-            return 0;
-        }
-    }
-    return left;
+    // The only thing a daemon may send after End is its goodbye, alone.
+    return protocol::isGoodbye(*next.value()) && decoder_.buffered() == 0 ? 0 : left;
 }
 
 RelayResult Relay::complete() {

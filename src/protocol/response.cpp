@@ -139,6 +139,14 @@ Result<ResponseError> decodeResponseError(std::string_view payload) {
     return ResponseError{static_cast<ResponseErrorCode>(code), std::string(msg)};
 }
 
+bool isGoodbye(const FrameView& frame) {
+    if (frame.type != FrameType::Error || !frame.first || !frame.lastPiece()) {
+        return false;
+    }
+    const auto error = decodeResponseError(frame.payload);
+    return error && error->code == ResponseErrorCode::ShuttingDown;
+}
+
 int httpStatusFor(ResponseErrorCode code) noexcept {
     switch (code) {
         case ResponseErrorCode::ShuttingDown:

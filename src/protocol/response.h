@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/frame.h"
 
 namespace wsgid::protocol {
 
@@ -84,6 +85,10 @@ struct ResponseError {
 /// Encodes an Error payload; messages longer than kMaxErrorMessage are truncated.
 std::string encodeResponseError(const ResponseError& error);
 common::Result<ResponseError> decodeResponseError(std::string_view payload);
+
+/// Whether `frame` is a daemon's goodbye: a whole Error frame saying ShuttingDown, which a
+/// draining daemon sends unasked before it closes an idle connection (docs/protocol.md).
+[[nodiscard]] bool isGoodbye(const FrameView& frame);
 
 /// The HTTP status the module answers with when the error arrives before any Start frame.
 int httpStatusFor(ResponseErrorCode code) noexcept;

@@ -19,15 +19,35 @@ namespace wsgid::apache {
 namespace {
 
 using common::ErrorCode;
-using common::Status;
 using common::UniqueFd;
 using protocol::FrameType;
 using test::FakeDaemon;
 using test::kIo;
-using test::socketPair;
 using namespace std::chrono_literals;
 using test::serveHello;
 using test::SocketDir;
+
+// Connects to a fake daemon that accepts one connection and plays `daemonSide` on it: the
+// handshake's outcome as the module sees it.
+common::Result<std::unique_ptr<DaemonConnection>> connectToOne(
+    const std::function<void(FakeDaemon&)>& daemonSide) {
+    SocketDir dir;
+    const std::string path = dir.path("one.sock");
+    UniqueFd listener = SocketDir::bound(path, true);
+    std::thread daemon([&] {
+        FakeDaemon d(UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)));
+        daemonSide(d);
+    });
+    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
+    daemon.join();
+    return conn;
+}
+
+// The daemon's side up to its answer: the Challenge from `pid`, then the module's Hello read.
+void challengeAndReadHello(FakeDaemon& d, std::uint32_t pid) {
+    test::sendChallenge(d, pid);
+    d.readFrame();
+}
 
 TEST(ConnectToDaemon, MissingSocketFailsAtOnce) {
     SocketDir dir;
@@ -99,52 +119,28 @@ TEST(ConnectToDaemon, AnswersTheChallengeWithAProofAndReadsHelloAck) {
 }
 
 TEST(ConnectToDaemon, PeerThatSkipsTheChallengeIsRefused) {
-    SocketDir dir;
-    const std::string path = dir.path("nochal.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::thread daemon([&] {
-        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        FakeDaemon d(std::move(conn));
+    auto conn = connectToOne([](FakeDaemon& d) {
         d.send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 1}));
     });
-    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
-    daemon.join();
     ASSERT_FALSE(conn);
     EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
     EXPECT_NE(conn.status().message().find("expected Challenge"), std::string::npos);
 }
 
 TEST(ConnectToDaemon, HelloAckFromAnotherPidThanTheChallengeIsRefused) {
-    SocketDir dir;
-    const std::string path = dir.path("pid.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::thread daemon([&] {
-        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        FakeDaemon d(std::move(conn));
-        test::sendChallenge(d, 10);
-        d.readFrame();
+    auto conn = connectToOne([](FakeDaemon& d) {
+        challengeAndReadHello(d, 10);
         d.send(FrameType::HelloAck, protocol::encodeHelloAck({.daemonPid = 11}));
     });
-    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
-    daemon.join();
     ASSERT_FALSE(conn);
     EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
 }
 
 TEST(ConnectToDaemon, RejectedHelloFails) {
-    SocketDir dir;
-    const std::string path = dir.path("reject.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::thread daemon([&] {
-        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        FakeDaemon d(std::move(conn));
-        test::sendChallenge(d, 3);
-        d.readFrame();
+    auto conn = connectToOne([](FakeDaemon& d) {
+        challengeAndReadHello(d, 3);
         d.sendError(protocol::ResponseErrorCode::BadRequest, "manager pid mismatch");
     });
-    const ConnectParams params{.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo};
-    auto conn = connectToDaemon(params);
-    daemon.join();
     ASSERT_FALSE(conn);
     EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
     EXPECT_NE(conn.status().message().find("manager pid mismatch"), std::string::npos);
@@ -159,10 +155,9 @@ void expectTheNextDaemonIsReached(const std::function<void(FakeDaemon&)>& first)
     std::unique_ptr<FakeDaemon> keep;
     std::thread daemon([&] {
         {
-            UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-            FakeDaemon stopping(std::move(conn));
-            test::sendChallenge(stopping, 1);
-            stopping.readFrame();
+            FakeDaemon stopping(
+                UniqueFd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC)));
+            challengeAndReadHello(stopping, 1);
             first(stopping);
         }
         serveHello(listener.get(), 4321, nullptr, &keep);
@@ -216,22 +211,14 @@ TEST(ConnectToDaemon, NoDaemonTakingTheConnectionEndsAtTheAcceptTimeoutAndSaysWh
 }
 
 TEST(ConnectToDaemon, BytesAfterTheHelloAckThatAreNoGoodbyeAreRefused) {
-    SocketDir dir;
-    const std::string path = dir.path("extra.sock");
-    UniqueFd listener = SocketDir::bound(path, true);
-    std::thread daemon([&] {
-        UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        FakeDaemon d(std::move(conn));
-        test::sendChallenge(d, 12);
-        d.readFrame();
+    auto conn = connectToOne([](FakeDaemon& d) {
+        challengeAndReadHello(d, 12);
         std::string both;
         protocol::appendFrame(both, FrameType::HelloAck, 0,
                               protocol::encodeHelloAck({.daemonPid = 12}));
         protocol::appendFrame(both, FrameType::Start, 0, "unasked");
         d.sendRaw(both);
     });
-    auto conn = connectToDaemon({.socketPath = path, .connectTimeout = 1s, .ioTimeout = kIo});
-    daemon.join();
     ASSERT_FALSE(conn);
     EXPECT_EQ(conn.status().code(), ErrorCode::ProtocolError);
     EXPECT_EQ(conn.status().message(), "bytes after the HelloAck");

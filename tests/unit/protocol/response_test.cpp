@@ -298,5 +298,36 @@ TEST(ResponseError, EveryCodeHasADistinctName) {
     EXPECT_EQ(toString(static_cast<ResponseErrorCode>(99)), "unknown");
 }
 
+TEST(ResponseError, GoodbyeIsAWholeShuttingDownErrorFrame) {
+    const std::string goodbye =
+        encodeResponseError({ResponseErrorCode::ShuttingDown, "daemon is stopping"});
+    const FrameView whole{.type = FrameType::Error,
+                          .payload = goodbye,
+                          .length = static_cast<std::uint32_t>(goodbye.size())};
+    EXPECT_TRUE(isGoodbye(whole));
+
+    for (const auto code : kAllCodes) {
+        if (code == ResponseErrorCode::ShuttingDown) {
+            continue;
+        }
+        const std::string other = encodeResponseError({code, "x"});
+        EXPECT_FALSE(isGoodbye({.type = FrameType::Error,
+                                .payload = other,
+                                .length = static_cast<std::uint32_t>(other.size())}))
+            << toString(code);
+    }
+    FrameView wrongType = whole;
+    wrongType.type = FrameType::Body;
+    EXPECT_FALSE(isGoodbye(wrongType));
+    // A piece of a frame is not a goodbye, nor is a payload that does not decode.
+    FrameView firstPiece = whole;
+    firstPiece.payload = std::string_view(goodbye).substr(0, 2);
+    EXPECT_FALSE(isGoodbye(firstPiece));
+    FrameView garbage = whole;
+    garbage.payload = "\xff\xff";
+    garbage.length = 2;
+    EXPECT_FALSE(isGoodbye(garbage));
+}
+
 }  // namespace
 }  // namespace wsgid::protocol
