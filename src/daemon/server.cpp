@@ -107,7 +107,7 @@ Status Server::start() noexcept {
             ::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, connEpollFd_.get(), &connSet) != 0) {
             return sysError("epoll_ctl(connection set)", errno);
         }
-        ioWatchesConnections_ = true;
+        watch_ = ConnectionWatch::IoThread;
 
         // The threads keep the signal mask of the caller. Blocking the stop signals in them
         // would leak into every program app code starts from a worker (exec keeps the mask);
@@ -250,6 +250,7 @@ void Server::ioMain() noexcept {
                     takeReadyConnections();
                 }
             }
+            scanUnreadRequests();
             expireQueued();
             updateAcceptGate();
         }
@@ -308,10 +309,32 @@ void Server::closeForStop() {
     closeQueue();
 }
 
-int Server::ioWaitTimeoutMs() const {
+void Server::scanUnreadRequests() {
+    {
+        const std::lock_guard lock(idleWorkersMutex_);
+        if (watch_ != ConnectionWatch::IoScan) {
+            return;
+        }
+        const auto now = common::Clock::now();
+        if (now < nextUnreadScan_) {
+            return;
+        }
+        nextUnreadScan_ = now + kUnreadScanInterval;
+    }
+    takeReadyConnections();
+}
+
+int Server::ioWaitTimeoutMs() {
     // Woken by connections or by stop() through the eventfd; otherwise by the nearest deadline.
     std::optional<common::Clock::time_point> next;
-    if (acceptState_ == AcceptState::Backoff) {
+    {
+        const std::lock_guard lock(idleWorkersMutex_);
+        unreadScanArmed_ = watch_ == ConnectionWatch::IoScan;
+        if (unreadScanArmed_) {
+            next = nextUnreadScan_;
+        }
+    }
+    if (acceptState_ == AcceptState::Backoff && (!next || acceptResumeAt_ < *next)) {
         next = acceptResumeAt_;
     }
     if (!handshakes_.empty() && (!next || handshakes_.front().deadline < *next)) {

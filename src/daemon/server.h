@@ -48,6 +48,14 @@ inline constexpr std::chrono::milliseconds kAcceptBackoff = std::chrono::millise
 /// worker frees up, at the cost of one short scan of the queue per interval.
 inline constexpr std::chrono::milliseconds kQueueScanInterval{50};
 
+/// How often, while every worker of a process without siblings is busy, the I/O thread reads the
+/// requests waiting in their connections (to queue them, so queue-timeout and a module that hung
+/// up are seen). Between two scans they wait unread, in arrival order, for the next worker to
+/// finish, which reads its own: under saturation the I/O thread wakes once per interval instead of
+/// once per request. The same as kQueueScanInterval: a scan's requests past queue-timeout are
+/// answered in the same pass, so the bound on a late answer stays one interval.
+inline constexpr std::chrono::milliseconds kUnreadScanInterval{50};
+
 /// A queued request is checked for a module that hung up only after waiting this long: the module
 /// gives up no sooner than its socket-timeout (at least a second), so a request that waited less
 /// is still wanted, and the fast path skips the system call.
@@ -154,6 +162,8 @@ private:
     void closeQueue() noexcept;
     /// I/O thread: reads and dispatches every connection ready now (only while it watches them).
     void takeReadyConnections();
+    /// I/O thread: with ConnectionWatch::IoScan, reads the waiting requests once the scan is due.
+    void scanUnreadRequests();
     /// The idle connection `conn` is, taken out of idle_; nullptr when it is not there (another
     /// thread took it, or it was retired).
     ConnectionPtr takeIdle(Connection* conn);
@@ -196,7 +206,8 @@ private:
     void retire(ConnectionPtr conn) noexcept;
     void trackHandshake(Connection& conn);
     void expireHandshakes(common::Clock::time_point now, std::size_t keep);
-    [[nodiscard]] int ioWaitTimeoutMs() const;
+    /// The I/O thread's next epoll_wait timeout; arms the unread scan's timer when it is on.
+    [[nodiscard]] int ioWaitTimeoutMs();
     void wakeIoThread() noexcept;
 
     common::UniqueFd listenFd_;
@@ -234,12 +245,24 @@ private:
     /// the I/O thread to watch it again.
     std::atomic<bool> gateClosed_{false};
     std::atomic<std::uint64_t> requestsDone_{0};
-    /// Idle workers and who watches the connections. Invariant, under the lock: the I/O thread
-    /// watches them (connEpollFd_ is in epollFd_) exactly when no worker is idle.
+    /// Who reads the requests that arrive on idle connections.
+    enum class ConnectionWatch {
+        Workers,   ///< an idle worker waits on them (leader/follower)
+        IoThread,  ///< none is idle: connEpollFd_ is in epollFd_, and the I/O thread reads each
+                   ///< request as it arrives, to answer Busy at once (siblings; and at start)
+        IoScan,    ///< none is idle, no siblings: they wait unread for the next worker to finish,
+                   ///< and the I/O thread reads them every kUnreadScanInterval
+    };
+    /// Idle workers and who watches the connections. Invariant, under the lock: watch_ is Workers
+    /// exactly when a worker is idle.
     std::mutex idleWorkersMutex_;
-    int idleWorkers_ = 0;                // guarded by idleWorkersMutex_
-    bool ioWatchesConnections_ = false;  // guarded by idleWorkersMutex_
-    bool nudgeParked_ = false;           // nudgeFd_ is disarmed until a worker goes idle; same lock
+    int idleWorkers_ = 0;                                // guarded by idleWorkersMutex_
+    ConnectionWatch watch_ = ConnectionWatch::IoThread;  // guarded by idleWorkersMutex_
+    bool nudgeParked_ = false;  // nudgeFd_ is disarmed until a worker goes idle; same lock
+    /// The I/O thread's wait ends at nextUnreadScan_ (it computed its timeout with IoScan on), so
+    /// a worker that turns IoScan on need not wake it; same lock.
+    bool unreadScanArmed_ = false;
+    common::Clock::time_point nextUnreadScan_{};  // same lock
     /// The request each worker runs (index = worker), for request-timeout.
     struct Running {
         Connection* conn = nullptr;  ///< valid while set: the worker clears it under the lock

@@ -91,10 +91,12 @@ ServerActivity Server::activity() const {
 
 void Server::enterIdle() {
     const std::lock_guard lock(idleWorkersMutex_);
-    if (++idleWorkers_ == 1 && ioWatchesConnections_) {
+    if (++idleWorkers_ == 1) {
         // A worker waits on the connections now: the I/O thread need not read them.
-        (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, connEpollFd_.get(), nullptr);
-        ioWatchesConnections_ = false;
+        if (watch_ == ConnectionWatch::IoThread) {
+            (void)::epoll_ctl(epollFd_.get(), EPOLL_CTL_DEL, connEpollFd_.get(), nullptr);
+        }
+        watch_ = ConnectionWatch::Workers;
     }
     if (nudgeParked_) {
         armNudge();
@@ -103,20 +105,33 @@ void Server::enterIdle() {
 
 void Server::leaveIdle() {
     const std::lock_guard lock(idleWorkersMutex_);
-    if (--idleWorkers_ == 0 && !ioWatchesConnections_) {
-        // Every worker is busy: requests that arrive now are read by the I/O thread, which
-        // queues them or answers Busy (siblings) and expires them at queue-timeout.
-        epoll_event connSet{.events = kConnectionSetEvents, .data = {.ptr = &connEpollFd_}};
-        if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, connEpollFd_.get(), &connSet) != 0) {
-            // Only for lack of kernel memory. Requests still run as workers free up; only the
-            // Busy answers and queue-timeout's early 503 wait for them meanwhile.
-            log_.log(
-                LogLevel::Error, "WG0233",
-                "cannot watch the connections from the I/O thread: " + common::errnoText(errno));
-            return;
-        }
-        ioWatchesConnections_ = true;
+    if (--idleWorkers_ != 0 || watch_ != ConnectionWatch::Workers) {
+        return;
     }
+    if (!config_.siblings) {
+        // Every worker is busy and there is no sibling to send a request to: requests that
+        // arrive now wait unread, in arrival order (EPOLLONESHOT's ready list), for the next
+        // worker to finish, and the I/O thread looks at them every kUnreadScanInterval for
+        // queue-timeout. Reading each one as it arrives cost the I/O thread a wake-up per
+        // request under saturation (docs/performance.md).
+        watch_ = ConnectionWatch::IoScan;
+        if (!unreadScanArmed_) {
+            nextUnreadScan_ = common::Clock::now() + kUnreadScanInterval;
+            wakeIoThread();  // its wait has no deadline yet: it takes the scan's
+        }
+        return;
+    }
+    // Every worker is busy: requests that arrive now are read by the I/O thread, which
+    // answers Busy at once (the module tries a sibling) or queues them.
+    epoll_event connSet{.events = kConnectionSetEvents, .data = {.ptr = &connEpollFd_}};
+    if (::epoll_ctl(epollFd_.get(), EPOLL_CTL_ADD, connEpollFd_.get(), &connSet) != 0) {
+        // Only for lack of kernel memory. Requests still run as workers free up; only the
+        // Busy answers and queue-timeout's early 503 wait for them meanwhile.
+        log_.log(LogLevel::Error, "WG0233",
+                 "cannot watch the connections from the I/O thread: " + common::errnoText(errno));
+        return;
+    }
+    watch_ = ConnectionWatch::IoThread;
 }
 
 Server::ConnectionPtr Server::nextRequest() {

@@ -1117,6 +1117,40 @@ TEST_F(ServerTest, WithoutSiblingsRequestsQueueInsteadOfBusy) {
     EXPECT_EQ(waited.value().body(), "waits");
 }
 
+TEST_F(ServerTest, WithoutSiblingsWaitingRequestsRunInArrivalOrder) {
+    // While the only worker is busy, requests wait unread in their connections; the I/O thread
+    // reads those waiting at each scan into the queue, and the worker, once free, takes the
+    // queue first and then the connections in the order their requests arrived.
+    SeenIds seen;
+    startServer(holdingApp(seen, gate_), /*threads=*/1);
+    auto running = connect();
+    ASSERT_TRUE(running->sendRequest(makeHead("hold", 0), {}));
+    ASSERT_TRUE(gate_.waitInside(1));
+    std::vector<std::unique_ptr<TestClient>> waiting;
+    const std::vector<std::string> order = {"first", "second", "third", "fourth"};
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        waiting.push_back(connect());
+        ASSERT_TRUE(waiting.back()->sendRequest(makeHead(order[i], 0), {}));
+        if (i == 1) {
+            // The first two are read by a scan; the last two arrive after it and stay unread.
+            const Deadline deadline = Deadline::after(kTestTimeout);
+            while (server_->queuedRequests() < 2 && !deadline.expired()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            ASSERT_EQ(server_->queuedRequests(), 2U);
+        }
+    }
+    gate_.open();
+    ASSERT_TRUE(running->readResponse().isOk());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        auto response = waiting[i]->readResponse();
+        ASSERT_TRUE(response.isOk()) << response.status().message();
+        EXPECT_EQ(response.value().body(), order[i]);
+    }
+    const std::lock_guard lock(seen.mutex);
+    EXPECT_EQ(seen.ids, (std::vector<std::string>{"hold", "first", "second", "third", "fourth"}));
+}
+
 protocol::RequestHead receivedAgo(std::string id, std::chrono::milliseconds ago) {
     protocol::RequestHead head = makeHead(std::move(id), 0);
     head.receivedAtUs = std::chrono::duration_cast<std::chrono::microseconds>(
