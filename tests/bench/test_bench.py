@@ -155,6 +155,23 @@ def test_markdown_report_has_ratios_failures_and_skips():
     assert "**Interrupted: these results are partial.**" in report.markdown(doc)
 
 
+def test_details_show_the_other_and_the_stolen_cpu_of_each_cell():
+    cells = {("hello", "2x16", 16, "mod_wsgi-daemon"): [run(1000)],
+             ("hello", "2x16", 16, "mod_wsgid"): [dict(run(2000), other_pct=1.0, steal_pct=40.0),
+                                                  dict(run(2100), other_pct=3.0, steal_pct=2.0),
+                                                  dict(run(2200), other_pct=0.0, steal_pct=0.0)]}
+    doc = docFor(cells)
+    cell = next(e for e in doc["results"] if e["target"] == "mod_wsgid")
+    assert cell["steal_pct"] == 2.0 and cell["other_pct"] == 1.0  # medians, as every metric
+    text = report.markdown(doc)
+    assert "| cs/req | other% | steal% |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| mod_wsgid | 16 |"))
+    assert row.endswith("| 1 | 2 |")
+    daemon = next(line for line in text.splitlines()
+                  if line.startswith("| mod_wsgi-daemon | 16 |"))
+    assert daemon.endswith("| - | - |")  # not recorded: shown as missing, not as 0
+
+
 def test_context_switches_of_a_process_count_its_threads_waits():
     slept, counted = threading.Event(), threading.Event()
     before = proctree.threadContextSwitches(os.getpid())

@@ -10,7 +10,7 @@ MIB = 1024 * 1024
 # The figures kept per cell (medians over its runs) and compared with the base target.
 METRICS = ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_ms_per_req", "rss_mib", "pss_mib",
            "rss_app_mib", "rss_httpd_mib", "httpd_child_rss_mib", "httpd_child_uss_mib",
-           "mib_per_s", "other_pct",
+           "mib_per_s", "other_pct", "steal_pct",
            "vcs_per_req", "ivcs_per_req")
 # Ratios are target / base for each of these: above 1 is better for rps, worse for the others.
 RATIO_METRICS = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_req", "rss_mib")
@@ -263,14 +263,14 @@ def markdown(doc):
                 continue
             out += ["", f"### {titles.get(sc, sc)}, {shapeTitle(shape)}", ""]
             out.append("| target | c | req/s | p50 ms | p99 ms | server CPU ms/req | RSS MiB "
-                       "| PSS MiB | app RSS MiB | cs/req | other% |")
+                       "| PSS MiB | app RSS MiB | cs/req | other% | steal% |")
             out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-                       "| ---: |")
+                       "| ---: | ---: |")
             for e in rows:
                 if e["status"] != "ok":
                     why = " ".join(e.get("failure", "").split())[:120]
                     out.append(f"| {e['target']} | {e['concurrency']} | FAILED: {why} "
-                               "| | | | | | | | |")
+                               "| | | | | | | | | |")
                     continue
                 r = e.get("ratios") or {}
 
@@ -286,7 +286,8 @@ def markdown(doc):
                            f"| {fmt(e.get('rss_app_mib'), '.1f')} "
                            f"| {fmt(e.get('vcs_per_req'), '.1f')}"
                            f"+{fmt(e.get('ivcs_per_req'), '.1f')} "
-                           f"| {fmt(e.get('other_pct'), '.0f')} |")
+                           f"| {fmt(e.get('other_pct'), '.0f')} "
+                           f"| {fmt(e.get('steal_pct'), '.0f')} |")
 
     failures = doc.get("failures") or []
     out += ["", "## Failures", ""]

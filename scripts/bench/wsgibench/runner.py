@@ -94,6 +94,10 @@ def measureRun(inst, conc, args):
             "other_cpu_s": round(otherSecs, 3),
             "other_pct": round(100.0 * otherSecs / secs, 1) if secs > 0 else None,
             "steal_cpu_s": round((steal1 - steal0) / proctree.CLK_TCK, 3),
+            # CPU time the hypervisor gave to other guests while this one wanted it: on a
+            # shared host it slows every target by turns, which other_pct does not show.
+            "steal_pct": (round(100.0 * (steal1 - steal0) / proctree.CLK_TCK / secs, 1)
+                          if secs > 0 else None),
             "irq_cpu_s": round((irq1 - irq0) / proctree.CLK_TCK, 3),
             "load1_before": round(load1, 2),
             "errors": {k[4:]: v for k, v in w.items() if k.startswith("err_")},
@@ -123,7 +127,7 @@ def progressLine(r):
     return (f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
             f"cpu {r['cpu_ms_per_req'] or 0:.3f} ms/req, "
             f"cs {r['vcs_per_req'] or 0:.1f}+{r['ivcs_per_req'] or 0:.1f}/req, rss {r['rss_mib']:.1f} MiB, "
-            f"other {r['other_pct'] or 0:.0f}%")
+            f"other {r['other_pct'] or 0:.0f}%, steal {r.get('steal_pct') or 0:.0f}%")
 
 
 class Benchmark:
