@@ -172,6 +172,48 @@ def test_details_show_the_other_and_the_stolen_cpu_of_each_cell():
     assert daemon.endswith("| - | - |")  # not recorded: shown as missing, not as 0
 
 
+def test_runs_the_host_disturbed_are_listed_and_their_ratios_marked():
+    quiet = dict(run(1000), other_pct=1.0, steal_pct=2.0)
+    cells = {("hello", "2x16", 16, "mod_wsgi-daemon"): [quiet, quiet],
+             ("hello", "2x16", 16, "mod_wsgid"): [quiet, dict(run(2000), steal_pct=40.0)],
+             ("hello", "2x16", 16, "mod_wsgi-embedded"): [quiet, quiet],
+             ("flask", "2x16", 16, "mod_wsgi-daemon"): [quiet],
+             ("flask", "2x16", 16, "mod_wsgid"): [dict(run(1500), other_pct=25.0)]}
+    doc = docFor(cells)
+    mine = next(e for e in doc["results"]
+                if e["target"] == "mod_wsgid" and e["scenario"] == "hello")
+    assert report.disturbedRuns(mine) == [(2, 40.0, 0.0)]
+    embedded = next(e for e in doc["results"] if e["target"] == "mod_wsgi-embedded")
+    assert report.disturbedRuns(embedded) == []
+    text = report.markdown(doc)
+    # mod_wsgid's hello ratio is marked, embedded's (both cells quiet) is not.
+    assert "| hello world (12-byte body) | 1000 | 1.50* | 1.00 | - | - |" in text
+    assert "| Flask route (JSON) | 1000 | 1.50* |" in text
+    assert ("- mod_wsgid, hello world (12-byte body), processes=2 threads=16, 16 connections, "
+            "run 2: steal 40 %, other 0 %") in text
+    assert ("- mod_wsgid, Flask route (JSON), processes=2 threads=16, 16 connections, run 1: "
+            "steal 0 %, other 25 %") in text
+    assert not any("mod_wsgi-daemon," in line for line in text.splitlines()
+                   if line.startswith("- "))
+    goal = next(g for g in doc["goals"] if g["goal"].startswith("hello world: req/s"))
+    assert goal["disturbed"] is True
+    assert "| hello world: req/s >= 1.15x mod_wsgi embedded | 1.50x* met |" in text
+    assert "(disturbed)" in runner.progressLine(dict(run(10), cpu_ms_per_req=0.1,
+                                                     vcs_per_req=1, ivcs_per_req=0,
+                                                     other_pct=0, steal_pct=11))
+    assert "(disturbed)" not in runner.progressLine(dict(run(10), vcs_per_req=1,
+                                                         ivcs_per_req=0, other_pct=10,
+                                                         steal_pct=10))
+    quietDoc = docFor({("hello", "2x16", 16, "mod_wsgi-daemon"): [quiet],
+                       ("hello", "2x16", 16, "mod_wsgid"): [quiet]})
+    quietText = report.markdown(quietDoc)
+    assert "## Disturbed runs\n\nRuns during" in quietText and "\nNone.\n" in quietText
+    tables = [line for line in quietText.split("## Details")[0].splitlines()
+              if line.startswith("| ")]
+    assert "| hello world (12-byte body) | 1000 | 1.00 | - | - | - |" in tables
+    assert not any("*" in line for line in tables)
+
+
 def test_context_switches_of_a_process_count_its_threads_waits():
     slept, counted = threading.Event(), threading.Event()
     before = proctree.threadContextSwitches(os.getpid())

@@ -15,6 +15,12 @@ METRICS = ("rps", "p50_ms", "p90_ms", "p99_ms", "cpu_ms_per_req", "rss_mib", "ps
 # Ratios are target / base for each of these: above 1 is better for rps, worse for the others.
 RATIO_METRICS = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_req", "rss_mib")
 
+# A run during which the host took more than this share of one server core, for other guests
+# (steal%) or for processes that are not the target's (other%), is flagged: such runs measure
+# the host more than the target (docs/performance.md "The report"), while a tenth of a core is
+# within the spread of quiet runs.
+DISTURBED_PCT = 10.0
+
 
 def median(values):
     """Median of the values that are not None, or None when there are none."""
@@ -48,6 +54,17 @@ def ratios(cell, base):
     if cell is None or base is None or cell["status"] != "ok" or base["status"] != "ok":
         return None
     return {m: ratio(cell.get(m), base.get(m)) for m in RATIO_METRICS}
+
+
+def disturbedRuns(entry):
+    """The runs of a result entry during which the host took more than DISTURBED_PCT of a core,
+    as (run number from 1, steal%, other%)."""
+    out = []
+    for i, r in enumerate((entry or {}).get("run_details") or [], start=1):
+        steal, other = r.get("steal_pct") or 0.0, r.get("other_pct") or 0.0
+        if steal > DISTURBED_PCT or other > DISTURBED_PCT:
+            out.append((i, steal, other))
+    return out
 
 
 def buildResults(cells, order, base):
@@ -156,7 +173,8 @@ def goals(entries, target="mod_wsgid"):
                 continue  # not both measured: nothing to say
             value, met = evaluateGoal(g, mine, other)
             out.append({"goal": g.text, "scenario": g.scenario, "shape": shape,
-                        "concurrency": conc, "against": g.other, "value": value, "met": met})
+                        "concurrency": conc, "against": g.other, "value": value, "met": met,
+                        "disturbed": bool(disturbedRuns(mine) or disturbedRuns(other))})
     return out
 
 
@@ -172,14 +190,16 @@ def shapeTitle(shape):
     return f"processes={p} threads={t}"
 
 
-def cellText(entry, key="rps"):
-    """A summary cell: the ratio to the base, FAILED, or '-' when not measured."""
+def cellText(entry, base, key="rps"):
+    """A summary cell: the ratio to the base entry (marked * when either had a disturbed run),
+    FAILED, or '-' when not measured."""
     if entry is None:
         return "-"
     if entry["status"] != "ok":
         return "FAILED"
     r = (entry.get("ratios") or {}).get(key)
-    return fmt(r, ".2f")
+    mark = "*" if r is not None and (disturbedRuns(entry) or disturbedRuns(base)) else ""
+    return fmt(r, ".2f") + mark
 
 
 def markdown(doc):
@@ -211,7 +231,8 @@ def markdown(doc):
     out.append(f"## Requests/s as a ratio to {base} (same run)")
     out.append("")
     out.append("A cell says FAILED when a request failed or the target did not start (see "
-               "Failures), - when it was not measured.")
+               "Failures), - when it was not measured; * marks a ratio from a cell with a run "
+               "the host disturbed (see Disturbed runs).")
     for shape in s["shapes"]:
         for conc in s["concurrency"]:
             out += ["", f"### {shapeTitle(shape)}, {conc} connection{'s' if conc > 1 else ''}", ""]
@@ -221,7 +242,7 @@ def markdown(doc):
                 b = index.get((sc, shape, conc, base))
                 bText = "-" if b is None else (
                     "FAILED" if b["status"] != "ok" else fmt(b.get("rps"), ".0f"))
-                cells = [cellText(index.get((sc, shape, conc, t))) for t in others]
+                cells = [cellText(index.get((sc, shape, conc, t)), b) for t in others]
                 out.append(f"| {titles.get(sc, sc)} | {bText} | " + " | ".join(cells) + " |")
 
     gl = doc.get("goals") or []
@@ -244,7 +265,9 @@ def markdown(doc):
                     row.append("-")
                 else:
                     unit = " MiB" if "+" in text else "x"
-                    row.append(f"{g['value']:.2f}{unit} {'met' if g['met'] else 'NOT met'}")
+                    mark = "*" if g.get("disturbed") else ""
+                    row.append(f"{g['value']:.2f}{unit}{mark} "
+                               f"{'met' if g['met'] else 'NOT met'}")
             out.append(f"| {text} | " + " | ".join(row) + " |")
 
     out += ["", "## Details", "",
@@ -288,6 +311,20 @@ def markdown(doc):
                            f"+{fmt(e.get('ivcs_per_req'), '.1f')} "
                            f"| {fmt(e.get('other_pct'), '.0f')} "
                            f"| {fmt(e.get('steal_pct'), '.0f')} |")
+
+    out += ["", "## Disturbed runs", "",
+            f"Runs during which the host took more than {DISTURBED_PCT:.0f} % of a server core: "
+            "steal is CPU time the hypervisor gave to other guests, other is CPU time of "
+            "processes that are not the target's. Their cells' figures measure the host as much "
+            "as the target; ratios and goals from them are marked * above. Measure those cells "
+            "again (`--repeat` takes the median of several runs).", ""]
+    disturbed = [(e, run) for e in entries for run in disturbedRuns(e)]
+    if not disturbed:
+        out.append("None.")
+    for e, (i, steal, other) in disturbed:
+        out.append(f"- {e['target']}, {titles.get(e['scenario'], e['scenario'])}, "
+                   f"{shapeTitle(e['shape'])}, {e['concurrency']} connections, run {i}: "
+                   f"steal {steal:.0f} %, other {other:.0f} %")
 
     failures = doc.get("failures") or []
     out += ["", "## Failures", ""]

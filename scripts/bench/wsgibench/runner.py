@@ -7,7 +7,7 @@ logs; the others go on."""
 import os
 import sys
 
-from . import proctree, wrk
+from . import proctree, report, wrk
 from .targets import Instance
 
 MIB = 1024 * 1024
@@ -127,7 +127,8 @@ def progressLine(r):
     return (f"{r['rps']:.0f} req/s, p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
             f"cpu {r['cpu_ms_per_req'] or 0:.3f} ms/req, "
             f"cs {r['vcs_per_req'] or 0:.1f}+{r['ivcs_per_req'] or 0:.1f}/req, rss {r['rss_mib']:.1f} MiB, "
-            f"other {r['other_pct'] or 0:.0f}%, steal {r.get('steal_pct') or 0:.0f}%")
+            f"other {r['other_pct'] or 0:.0f}%, steal {r.get('steal_pct') or 0:.0f}%"
+            + (" (disturbed)" if report.disturbedRuns({"run_details": [r]}) else ""))
 
 
 class Benchmark:
