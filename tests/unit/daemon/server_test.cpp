@@ -116,7 +116,7 @@ CallOutcome outcome(CallOutcome::Kind kind, std::string message = {}, bool heade
 }
 
 CallOutcome respond(RequestIo& io, std::string_view body,
-                    std::vector<std::pair<std::string, std::string>> headers = {
+                    const std::vector<std::pair<std::string, std::string>>& headers = {
                         {"Content-Type", "text/plain"}}) {
     if (!io.writeStart("200 OK", headers)) {
         return outcome(CallOutcome::Kind::ClientGone);
@@ -205,6 +205,15 @@ protected:
         return server_->admittedRequests() == 0;
     }
 
+    /// Waits (bounded) until `n` requests wait in the server's queue; the count then.
+    std::size_t queuedReaches(std::size_t n) {
+        const Deadline deadline = Deadline::after(kTestTimeout);
+        while (server_->queuedRequests() < n && !deadline.expired()) {
+            std::this_thread::yield();
+        }
+        return server_->queuedRequests();
+    }
+
     /// A connected client past Hello.
     std::unique_ptr<TestClient> connect() {
         auto client = std::make_unique<TestClient>(dir_.socketPath());
@@ -220,6 +229,15 @@ protected:
         auto client = connect();
         EXPECT_TRUE(client->sendRequest(makeHead(id, 0), {}));
         EXPECT_TRUE(client->readResponse().isOk());
+        return client;
+    }
+
+    /// A connected client whose request "hold" is inside the app (holdingApp), holding one
+    /// worker until gate_ opens.
+    std::unique_ptr<TestClient> holdTheOnlyWorker() {
+        auto client = connect();
+        EXPECT_TRUE(client->sendRequest(makeHead("hold", 0), {}));
+        EXPECT_TRUE(gate_.waitInside(1));
         return client;
     }
 
@@ -872,11 +890,13 @@ TEST_F(ServerTest, ManyMoreConnectionsThanWorkersAreAllServedInTurn) {
     constexpr int kRequestsEach = 20;
     startServer(echo, /*threads=*/2);
     std::vector<std::unique_ptr<TestClient>> clients;
+    clients.reserve(kClients);
     for (int i = 0; i < kClients; ++i) {
         clients.push_back(connect());
     }
     std::atomic<int> good{0};
     std::vector<std::thread> senders;
+    senders.reserve(kClients);
     for (int i = 0; i < kClients; ++i) {
         senders.emplace_back([&, i] {
             TestClient& client = *clients[static_cast<std::size_t>(i)];
@@ -914,11 +934,7 @@ TEST_F(ServerTest, FullQueueRefusesWithShuttingDown) {
     ASSERT_TRUE(gate.waitInside(1));
     auto queued = connect();
     ASSERT_TRUE(queued->sendRequest(makeHead("queued"), {}));
-    const Deadline deadline = Deadline::after(kTestTimeout);
-    while (server_->queuedRequests() < 1 && !deadline.expired()) {
-        std::this_thread::yield();
-    }
-    ASSERT_EQ(server_->queuedRequests(), 1U);
+    ASSERT_EQ(queuedReaches(1), 1U);
 
     auto refused = connect();
     ASSERT_TRUE(refused->sendRequest(makeHead("refused"), {"body"}));
@@ -991,11 +1007,7 @@ TEST_F(ServerTest, WithSiblingsARequestWithoutAFreeWorkerIsAnsweredBusy) {
 
     // With nowhere else to go the module says so, and the request waits for the worker.
     ASSERT_TRUE(b->sendRequest(makeHead("queued", 0), {}, false, protocol::kHeadMayQueue));
-    const Deadline deadline = Deadline::after(kTestTimeout);
-    while (server_->queuedRequests() < 1 && !deadline.expired()) {
-        std::this_thread::yield();
-    }
-    EXPECT_EQ(server_->queuedRequests(), 1U);
+    EXPECT_EQ(queuedReaches(1), 1U);
     gate_.open();
     EXPECT_TRUE(a->readResponse().isOk());
     auto queued = b->readResponse();
@@ -1034,9 +1046,7 @@ TEST_F(ServerTest, WithSiblingsANewConnectionWaitsUntilAWorkerIsFree) {
     SeenIds seen;
     siblings_ = true;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
-    auto a = connect();
-    ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
-    ASSERT_TRUE(gate_.waitInside(1));
+    auto a = holdTheOnlyWorker();
     // connect() succeeds (the socket's backlog), but no Challenge comes: a sibling with a free
     // worker would take this connection instead.
     TestClient waiting(dir_.socketPath());
@@ -1085,11 +1095,7 @@ TEST_F(ServerTest, WithSiblingsTheFirstRequestOfAnAcceptedConnectionIsNeverBusy)
     ASSERT_TRUE(pooled->sendRequest(makeHead("hold", 0), {}, false, protocol::kHeadMayQueue));
     ASSERT_TRUE(gate_.waitInside(1));
     ASSERT_TRUE(fresh->sendRequest(makeHead("first", 0), {}));
-    const Deadline deadline = Deadline::after(kTestTimeout);
-    while (server_->queuedRequests() < 1 && !deadline.expired()) {
-        std::this_thread::yield();
-    }
-    EXPECT_EQ(server_->queuedRequests(), 1U);
+    EXPECT_EQ(queuedReaches(1), 1U);
     gate_.open();
     EXPECT_TRUE(pooled->readResponse().isOk());
     auto first = fresh->readResponse();
@@ -1105,11 +1111,7 @@ TEST_F(ServerTest, WithoutSiblingsRequestsQueueInsteadOfBusy) {
     ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
     ASSERT_TRUE(gate_.waitInside(1));
     ASSERT_TRUE(b->sendRequest(makeHead("waits", 0), {}));
-    const Deadline deadline = Deadline::after(kTestTimeout);
-    while (server_->queuedRequests() < 1 && !deadline.expired()) {
-        std::this_thread::yield();
-    }
-    EXPECT_EQ(server_->queuedRequests(), 1U);
+    EXPECT_EQ(queuedReaches(1), 1U);
     gate_.open();
     EXPECT_TRUE(a->readResponse().isOk());
     auto waited = b->readResponse();
@@ -1123,9 +1125,7 @@ TEST_F(ServerTest, WithoutSiblingsWaitingRequestsRunInArrivalOrder) {
     // queue first and then the connections in the order their requests arrived.
     SeenIds seen;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
-    auto running = connect();
-    ASSERT_TRUE(running->sendRequest(makeHead("hold", 0), {}));
-    ASSERT_TRUE(gate_.waitInside(1));
+    auto running = holdTheOnlyWorker();
     std::vector<std::unique_ptr<TestClient>> waiting;
     const std::vector<std::string> order = {"first", "second", "third", "fourth"};
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -1133,11 +1133,7 @@ TEST_F(ServerTest, WithoutSiblingsWaitingRequestsRunInArrivalOrder) {
         ASSERT_TRUE(waiting.back()->sendRequest(makeHead(order[i], 0), {}));
         if (i == 1) {
             // The first two are read by a scan; the last two arrive after it and stay unread.
-            const Deadline deadline = Deadline::after(kTestTimeout);
-            while (server_->queuedRequests() < 2 && !deadline.expired()) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            }
-            ASSERT_EQ(server_->queuedRequests(), 2U);
+            ASSERT_EQ(queuedReaches(2), 2U);
         }
     }
     gate_.open();
@@ -1206,21 +1202,16 @@ TEST_F(ServerTest, QueueTimeoutAnswersAWaitingRequestAtItsDeadline) {
 TEST_F(ServerTest, QueuedRequestWhoseModuleHungUpNeverRuns) {
     SeenIds seen;
     startServer(holdingApp(seen, gate_), /*threads=*/1);
-    auto a = connect();
-    ASSERT_TRUE(a->sendRequest(makeHead("hold", 0), {}));
-    ASSERT_TRUE(gate_.waitInside(1));
+    auto a = holdTheOnlyWorker();
     auto gone = connect();
     ASSERT_TRUE(gone->sendRequest(makeHead("abandoned", 0), {}));
-    const Deadline deadline = Deadline::after(kTestTimeout);
-    while (server_->queuedRequests() < 1 && !deadline.expired()) {
-        std::this_thread::yield();
-    }
-    ASSERT_EQ(server_->queuedRequests(), 1U);
+    ASSERT_EQ(queuedReaches(1), 1U);
     gone.reset();  // the module gave up (its socket-timeout, or its client went away)
     // Only a request that waited this long is checked: a module gives up no sooner.
     std::this_thread::sleep_for(kHangUpCheckAfter);
     gate_.open();
     EXPECT_TRUE(a->readResponse().isOk());
+    const Deadline deadline = Deadline::after(kTestTimeout);
     while (!log_.saw("WG0280") && !deadline.expired()) {
         std::this_thread::yield();
     }
@@ -1289,10 +1280,7 @@ TEST_F(ServerTest, StopDeadlineCutsOffAStuckRequest) {
     ASSERT_TRUE(gate.waitInside(1));
     auto queued = connect();
     ASSERT_TRUE(queued->sendRequest(makeHead("queued"), {}));
-    const Deadline deadline = Deadline::after(kTestTimeout);
-    while (server_->queuedRequests() < 1 && !deadline.expired()) {
-        std::this_thread::yield();
-    }
+    ASSERT_EQ(queuedReaches(1), 1U);
 
     const StopReport report = server_->stop(Deadline::after(std::chrono::milliseconds(50)));
     EXPECT_FALSE(report.clean);
