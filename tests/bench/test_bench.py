@@ -372,6 +372,15 @@ def test_every_target_gets_the_same_sendfile_and_mmap_settings(tmp_path):
     assert bench.parseArgs(["--httpd-sendfile", "off"]).httpd_sendfile == "off"
 
 
+def test_no_target_looks_for_htaccess_files(tmp_path):
+    # Debian's apache2.conf says AllowOverride None; httpd's default would open() a .htaccess
+    # in each directory on the way to the script, for every request.
+    for name in targets.BY_NAME:
+        conf = instance(name, "hello", tmp_path).httpdConfig()
+        assert "<Directory />\n    AllowOverride None\n" in conf
+        assert "AllowOverride All" not in conf
+
+
 def test_a_compare_build_is_a_target_of_its_own(tmp_path):
     main = instance("mod_wsgid", "hello", tmp_path).httpdConfig()
     other = instance(targets.COMPARE_TARGET, "hello", tmp_path).httpdConfig()

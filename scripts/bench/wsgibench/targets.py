@@ -402,7 +402,11 @@ class Instance:
             # (sendfile off, mmap on: Apache alone then maps the file and writes it).
             f"EnableSendfile {self.args.httpd_sendfile.capitalize()}",
             "EnableMMAP On",
+            # As in Debian's apache2.conf and production servers: httpd's compiled-in default
+            # looks for .htaccess in every directory down to the script or file, a failed
+            # open() each, on every request of every target (docs/performance.md).
             "<Directory />",
+            "    AllowOverride None",
             "    Require all denied",
             "</Directory>",
             f'<Directory "{self.appsDir}">',
