@@ -56,15 +56,18 @@ def ratios(cell, base):
     return {m: ratio(cell.get(m), base.get(m)) for m in RATIO_METRICS}
 
 
+def runDisturbed(run):
+    """Whether the host took more than DISTURBED_PCT of a core during one measured run."""
+    return (run.get("steal_pct") or 0.0) > DISTURBED_PCT or \
+        (run.get("other_pct") or 0.0) > DISTURBED_PCT
+
+
 def disturbedRuns(entry):
-    """The runs of a result entry during which the host took more than DISTURBED_PCT of a core,
-    as (run number from 1, steal%, other%)."""
-    out = []
-    for i, r in enumerate((entry or {}).get("run_details") or [], start=1):
-        steal, other = r.get("steal_pct") or 0.0, r.get("other_pct") or 0.0
-        if steal > DISTURBED_PCT or other > DISTURBED_PCT:
-            out.append((i, steal, other))
-    return out
+    """The runs of a result entry the host disturbed (runDisturbed), as (run number from 1,
+    steal%, other%)."""
+    return [(i, r.get("steal_pct") or 0.0, r.get("other_pct") or 0.0)
+            for i, r in enumerate((entry or {}).get("run_details") or [], start=1)
+            if runDisturbed(r)]
 
 
 def buildResults(cells, order, base):

@@ -128,7 +128,7 @@ def progressLine(r):
             f"cpu {r['cpu_ms_per_req'] or 0:.3f} ms/req, "
             f"cs {r['vcs_per_req'] or 0:.1f}+{r['ivcs_per_req'] or 0:.1f}/req, rss {r['rss_mib']:.1f} MiB, "
             f"other {r['other_pct'] or 0:.0f}%, steal {r.get('steal_pct') or 0:.0f}%"
-            + (" (disturbed)" if report.disturbedRuns({"run_details": [r]}) else ""))
+            + (" (disturbed)" if report.runDisturbed(r) else ""))
 
 
 class Benchmark:
