@@ -46,9 +46,11 @@ def the_daemon(server):
 
 def replaced(server, old_pid):
     """Waits for the replacement of `old_pid` to serve; returns its pid."""
-    server.wait_daemons(server.expected_daemons, exclude={old_pid})
-    new = the_daemon(server)
+    # Known by its pid, not its name: right after exec its /proc cmdline can still read empty
+    # (an ASan run saw the_daemon() find none there), and it is its name only once it serves.
+    (new,) = server.wait_daemons(server.expected_daemons, exclude={old_pid})
     assert server.daemon_ready(new.pid, 15), server.diagnostics()
+    assert the_daemon(server).pid == new.pid
     return new.pid
 
 
