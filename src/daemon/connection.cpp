@@ -128,6 +128,7 @@ Connection::Event Connection::handleFrame(Frame& frame) {
             }
             requestId_ = head.value().requestId;
             mayQueue_ = (frame.flags & protocol::kHeadMayQueue) != 0;
+            mayReturn_ = (frame.flags & protocol::kHeadMayReturn) != 0;
             receivedAtUs_ = head.value().receivedAtUs;
             ++requestsSeen_;
             pending_.emplace(std::move(head).value());

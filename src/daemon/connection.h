@@ -126,6 +126,8 @@ public:
     /// The decoded request's RequestHead said kHeadMayQueue: the module has no other process to
     /// try, so it waits here rather than being answered Busy.
     [[nodiscard]] bool mayQueue() const noexcept { return mayQueue_; }
+    /// The pending request's kHeadMayReturn: it may be answered Busy while it waits in the queue.
+    [[nodiscard]] bool mayReturn() const noexcept { return mayReturn_; }
 
     /// The decoded request is the first this connection carries: the module connected for it,
     /// and this process accepted the connection only while it had a worker free for it.
@@ -267,6 +269,7 @@ private:
     // The request between decode and serve(); then its per-request state.
     std::optional<protocol::RequestHead> pending_;
     std::string requestId_;
+    bool mayReturn_ = false;                // the pending RequestHead's kHeadMayReturn flag
     bool mayQueue_ = false;                 // the pending RequestHead's kHeadMayQueue flag
     std::int64_t receivedAtUs_ = 0;         // the pending RequestHead's receivedAtUs
     std::uint64_t requestsSeen_ = 0;        // RequestHeads decoded on this connection

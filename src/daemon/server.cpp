@@ -51,6 +51,9 @@ Server::Server(common::UniqueFd listenFd, ServerConfig config, Application& app,
       queue_(config_.queueCapacity),
       connectionConfig_(config_.connection) {
     connectionConfig_.rejectedPeers = &rejectedPeers_;
+    if (config_.siblings && config_.loadSlot < config_.loadTable.size()) {
+        load_ = protocol::LoadSlotWriter(&config_.loadTable[config_.loadSlot]);
+    }
 }
 
 Server::~Server() {
@@ -113,6 +116,8 @@ Status Server::start() noexcept {
         // would leak into every program app code starts from a worker (exec keeps the mask);
         // the handlers only write to the self-pipe, so whichever thread runs one is fine.
         phase_ = Phase::Started;
+        ownPid_ = static_cast<std::uint32_t>(::getpid());
+        load_.announce(ownPid_);  // siblings and httpd children see this process from now on
         {
             const std::lock_guard lock(exitMutex_);
             liveWorkers_ = config_.threads;
@@ -152,6 +157,7 @@ StopReport Server::stop(Deadline deadline) noexcept {
         return report;
     }
     phase_ = Phase::Stopped;
+    load_.withdraw();  // draining: no request should be sent or handed here any more
     {
         const std::lock_guard lock(idleMutex_);
         stopping_ = true;
@@ -252,6 +258,7 @@ void Server::ioMain() noexcept {
             }
             scanUnreadRequests();
             expireQueued();
+            handBackQueued();
             updateAcceptGate();
         }
     } catch (...) {
@@ -340,8 +347,16 @@ int Server::ioWaitTimeoutMs() {
     if (!handshakes_.empty() && (!next || handshakes_.front().deadline < *next)) {
         next = handshakes_.front().deadline;
     }
-    if (config_.queueTimeout.count() > 0 && queue_.size() > 0) {
-        const auto scan = common::Clock::now() + kQueueScanInterval;
+    std::optional<std::chrono::milliseconds> scanEvery;
+    if (usesLoadTable() && (queue_.size() > 0 || acceptState_ == AcceptState::Full)) {
+        // The siblings' load decides the hand-back and, while this process is full, whether
+        // it takes the backlog's connections (all full) or leaves them to a free sibling.
+        scanEvery = kHandBackScanInterval;
+    } else if (config_.queueTimeout.count() > 0 && queue_.size() > 0) {
+        scanEvery = kQueueScanInterval;
+    }
+    if (scanEvery) {
+        const auto scan = common::Clock::now() + *scanEvery;
         if (!next || scan < *next) {
             next = scan;
         }

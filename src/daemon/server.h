@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "daemon/request_queue.h"
 #include "daemon/server_activity.h"
 #include "daemon/timeout_policy.h"
+#include "protocol/load_table.h"
 
 namespace wsgid::daemon {
 
@@ -66,6 +68,13 @@ inline constexpr std::chrono::milliseconds kHangUpCheckAfter{1000};
 /// the oldest of them is dropped first, which bounds the descriptors an impostor can hold.
 inline constexpr std::size_t kMaxPendingHandshakes = 256;
 
+/// With a load table, how often the I/O thread looks at the siblings' load while requests wait
+/// in its queue, and how long a request must have waited before it is handed back: a sibling's
+/// free worker is used within a few milliseconds, and a request is not bounced for a worker
+/// that frees here just as quickly (docs/architecture.md "Admission").
+inline constexpr std::chrono::milliseconds kHandBackScanInterval{2};
+inline constexpr std::chrono::milliseconds kHandBackAfter{2};
+
 /// Server settings (from DaemonArgs in main.cpp; tests set them directly).
 struct ServerConfig {
     int threads = 15;  ///< worker threads (--threads)
@@ -82,6 +91,10 @@ struct ServerConfig {
     /// SO_SNDBUF / SO_RCVBUF of every accepted connection (send-buffer-size=,
     /// receive-buffer-size=); zeros leave the kernel's defaults.
     common::SocketBufferSizes socketBuffers;
+    /// The group's load table (protocol/load_table.h) and this process's entry in it; empty
+    /// without one (one process, or none made): admission then goes by Busy answers alone.
+    std::span<protocol::LoadSlot> loadTable{};
+    std::size_t loadSlot = 0;
 };
 
 /// How stop() ended.
@@ -198,6 +211,21 @@ private:
     void expireQueued();
     /// True when `conn`'s request has waited longer than queue-timeout (never without one).
     [[nodiscard]] bool pastQueueTimeout(const Connection& conn) const;
+
+    // The load table (server_load.cpp).
+    /// Siblings and a load table: this process publishes its places and reads the siblings'.
+    [[nodiscard]] bool usesLoadTable() const noexcept { return load_.active(); }
+    /// Free workers the siblings show in the load table (0 without one).
+    [[nodiscard]] int siblingsFreeWorkers() const noexcept;
+    /// Takes a place beyond the workers for a connection from the backlog, when every sibling
+    /// is full too (load table only): it then waits here rather than in the backlog, where no
+    /// process would take it while all hold queues.
+    [[nodiscard]] bool takePlaceWhileAllFull() noexcept;
+    /// I/O thread: answers Busy to queued requests that may go elsewhere (kHeadMayReturn), as
+    /// many as the siblings show free workers.
+    void handBackQueued();
+    /// Publishes places_ after a change (load table only).
+    void placesChanged() noexcept;
     /// Worker: an admitted request is done (run or refused); frees its place.
     void finished() noexcept;
     void closeForStop();
@@ -241,6 +269,10 @@ private:
     /// request yet (each holds the worker it was accepted for), as one count that admission and
     /// accept change with one atomic step each (tryTakePlace).
     std::atomic<int> places_{0};
+    /// This process's entry in the load table (inactive without one); its pid, for reading the
+    /// siblings' entries.
+    protocol::LoadSlotWriter load_;
+    std::uint32_t ownPid_ = 0;
     /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
     /// the I/O thread to watch it again.
     std::atomic<bool> gateClosed_{false};

@@ -65,7 +65,7 @@ void Server::acceptConnections() {
     // The worker is taken before the accept, not after: a pooled request admitted meanwhile on
     // a worker thread cannot take the same one (it would then wait here behind a request that
     // may run long, while a sibling has a free worker).
-    for (int i = 0; i < kMaxAcceptsPerWakeup && tryTakePlace(); ++i) {
+    for (int i = 0; i < kMaxAcceptsPerWakeup && (tryTakePlace() || takePlaceWhileAllFull()); ++i) {
         const int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             const int err = errno;
@@ -115,7 +115,8 @@ void Server::pauseAccepting(int err) {
 }
 
 bool Server::hasRoomForConnection() const noexcept {
-    return !config_.siblings || places_.load() < config_.threads;
+    return !config_.siblings || places_.load() < config_.threads ||
+           (usesLoadTable() && siblingsFreeWorkers() == 0);
 }
 
 bool Server::tryTakePlace() noexcept {
@@ -126,6 +127,7 @@ bool Server::tryTakePlace() noexcept {
     int taken = places_.load();
     while (taken < config_.threads) {
         if (places_.compare_exchange_weak(taken, taken + 1)) {
+            placesChanged();
             return true;
         }
     }
@@ -134,6 +136,7 @@ bool Server::tryTakePlace() noexcept {
 
 void Server::releasePlace() noexcept {
     places_.fetch_sub(1);
+    placesChanged();
 }
 
 bool Server::watchListener(bool on) {

@@ -63,7 +63,9 @@ bool Server::admitRequest(Connection& conn, Connection::Event& event) {
     // such a request, unless the module has nowhere else to go.
     if (!conn.firstRequest()) {
         if (!config_.siblings || conn.mayQueue()) {
-            places_.fetch_add(1);  // taken even beyond the workers: it may wait in the queue
+            // Taken even beyond the workers: it may wait in the queue.
+            places_.fetch_add(1);
+            placesChanged();
         } else if (!tryTakePlace()) {
             event = conn.rejectRequest(protocol::ResponseErrorCode::Busy,
                                        "no free worker in this process");

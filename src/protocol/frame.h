@@ -45,6 +45,12 @@ inline constexpr std::uint16_t kBodyAbandoned = 0x0001;
 /// queues the request (within queue-timeout) instead of answering Error{Busy}.
 inline constexpr std::uint16_t kHeadMayQueue = 0x0001;
 
+/// RequestHead flag: the module has another attempt left, so a daemon that queued the request
+/// may still answer it Error{Busy} while it has not started, when a sibling process shows a free
+/// worker in the group's load table (protocol/load_table.h): the request then runs there instead
+/// of waiting behind this process's requests.
+inline constexpr std::uint16_t kHeadMayReturn = 0x0002;
+
 /// True for the values listed in FrameType.
 bool isKnownFrameType(std::uint8_t t) noexcept;
 

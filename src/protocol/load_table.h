@@ -64,6 +64,8 @@ public:
     /// Writes to `slot`, which must outlive this writer.
     explicit LoadSlotWriter(LoadSlot* slot) noexcept : slot_(slot) {}
 
+    /// Whether there is an entry to write.
+    [[nodiscard]] bool active() const noexcept { return slot_ != nullptr; }
     /// Claims the entry for `pid` with nothing taken.
     void announce(std::uint32_t pid) noexcept;
     /// Publishes the places taken now.

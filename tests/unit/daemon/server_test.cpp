@@ -5,6 +5,7 @@
 #include "daemon/server.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -183,6 +184,8 @@ protected:
         config.queueTimeout = queueTimeout_;
         config.connection.socketTimeout = socketTimeout;
         config.queueCapacity = queueCapacity;
+        config.loadTable = loadTable_;
+        config.loadSlot = 0;
         common::UniqueFd listenFd = dir_.listen();
         ASSERT_TRUE(listenFd.valid());
         server_ = std::make_unique<Server>(std::move(listenFd), config, *app_, log_);
@@ -241,7 +244,36 @@ protected:
         return client;
     }
 
+    /// This process's taken places as the load table shows them (bounded wait until `n`).
+    std::int32_t publishedReaches(std::int32_t n) {
+        const Deadline deadline = Deadline::after(kTestTimeout);
+        while (std::atomic_ref(loadTable_[0].taken).load() != n && !deadline.expired()) {
+            std::this_thread::yield();
+        }
+        return std::atomic_ref(loadTable_[0].taken).load();
+    }
+
+    /// A sibling in the load table's entry 2 (the second process index) with `taken` places.
+    void siblingShows(std::int32_t taken) {
+        std::atomic_ref(loadTable_[2].taken).store(taken);
+        std::atomic_ref(loadTable_[2].pid).store(kSiblingPid);
+    }
+
+    /// Starts a one-worker process running `handler` in a group of two with a load table (this
+    /// process writes entry 0), its sibling showing `siblingTaken` of its one worker taken.
+    void startInGroupOfTwo(Handler handler, std::int32_t siblingTaken) {
+        siblings_ = true;
+        loadTable_.resize(protocol::loadSlotCount(2));
+        siblingShows(siblingTaken);
+        startServer(std::move(handler), /*threads=*/1);
+    }
+
+    /// The sibling's pid in the load table: any pid but this process's.
+    static constexpr std::uint32_t kSiblingPid = 999999;
+
     SocketDir dir_;
+    /// The group's load table (ServerConfig::loadTable); empty: none. This server writes entry 0.
+    std::vector<protocol::LoadSlot> loadTable_;
     std::optional<uid_t> peerUid_ = ::getuid();
     bool siblings_ = false;                      // ServerConfig::siblings
     std::chrono::milliseconds queueTimeout_{0};  // ServerConfig::queueTimeout
@@ -1101,6 +1133,88 @@ TEST_F(ServerTest, WithSiblingsTheFirstRequestOfAnAcceptedConnectionIsNeverBusy)
     auto first = fresh->readResponse();
     ASSERT_TRUE(first.isOk()) << first.status().message();
     EXPECT_EQ(first.value().body(), "first");
+}
+
+// ---- the load table ----------------------------------------------------------------------
+
+TEST_F(ServerTest, WithALoadTableTheProcessPublishesItsPidAndPlaces) {
+    SeenIds seen;
+    startInGroupOfTwo(holdingApp(seen, gate_), 1);
+    EXPECT_EQ(std::atomic_ref(loadTable_[0].pid).load(), static_cast<std::uint32_t>(::getpid()));
+    EXPECT_EQ(publishedReaches(0), 0);
+    auto a = holdTheOnlyWorker();
+    EXPECT_EQ(publishedReaches(1), 1);
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    EXPECT_EQ(publishedReaches(0), 0);
+    server_->stop(Deadline::after(kTestTimeout));
+    EXPECT_EQ(std::atomic_ref(loadTable_[0].pid).load(), 0U) << "a draining process withdraws";
+}
+
+TEST_F(ServerTest, AQueuedRequestThatMayReturnIsHandedBackWhenASiblingShowsAFreeWorker) {
+    SeenIds seen;
+    startInGroupOfTwo(holdingApp(seen, gate_), 1);  // the sibling is full for now
+    auto b = pooledConnection("warm-b");
+    ASSERT_TRUE(noneAdmitted());
+    auto a = holdTheOnlyWorker();
+    ASSERT_TRUE(b->sendRequest(makeHead("returns", 0), {}, false,
+                               protocol::kHeadMayQueue | protocol::kHeadMayReturn));
+    ASSERT_EQ(queuedReaches(1), 1U);
+    // Still queued while the sibling is full: nothing is handed back for nothing.
+    EXPECT_FALSE(readableWithin(*b, kHandBackAfter * 10));
+    siblingShows(0);  // its worker frees: the queued request goes there
+    auto back = b->readResponse();
+    ASSERT_TRUE(back.isOk()) << back.status().message();
+    ASSERT_TRUE(back.value().error.has_value());
+    EXPECT_EQ(back.value().error->code, ResponseErrorCode::Busy);
+    EXPECT_EQ(server_->queuedRequests(), 0U);
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    EXPECT_FALSE(seen.contains("returns")) << "a request handed back never runs here";
+    // The connection carries the next request as before.
+    ASSERT_TRUE(b->sendRequest(makeHead("next", 0), {}));
+    auto next = b->readResponse();
+    ASSERT_TRUE(next.isOk()) << next.status().message();
+    EXPECT_EQ(next.value().body(), "next");
+}
+
+TEST_F(ServerTest, AQueuedRequestWithoutMayReturnStaysQueuedWhatTheSiblingsShow) {
+    // A module's last attempt: it must never hear Busy.
+    SeenIds seen;
+    startInGroupOfTwo(holdingApp(seen, gate_), 0);
+    auto b = pooledConnection("warm-b");
+    ASSERT_TRUE(noneAdmitted());
+    auto a = holdTheOnlyWorker();
+    ASSERT_TRUE(b->sendRequest(makeHead("stays", 0), {}, false, protocol::kHeadMayQueue));
+    ASSERT_EQ(queuedReaches(1), 1U);
+    EXPECT_FALSE(readableWithin(*b, kHandBackAfter * 20));
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    auto stays = b->readResponse();
+    ASSERT_TRUE(stays.isOk()) << stays.status().message();
+    EXPECT_EQ(stays.value().body(), "stays");
+}
+
+TEST_F(ServerTest, AFullProcessTakesANewConnectionOnlyWhileEverySiblingIsFull) {
+    SeenIds seen;
+    startInGroupOfTwo(holdingApp(seen, gate_),
+                      0);  // a sibling with a free worker: it should take new connections
+    auto a = holdTheOnlyWorker();
+    TestClient waiting(dir_.socketPath());
+    ASSERT_TRUE(waiting.ok());
+    EXPECT_FALSE(readableWithin(waiting, std::chrono::milliseconds(200)))
+        << "no Challenge: the connection is left to the sibling with a free worker";
+    // The sibling fills up: this full process takes the connection (its first request waits
+    // here, not in the backlog where no full process would take it).
+    siblingShows(1);
+    ASSERT_TRUE(waiting.hello(kManagerPid).isOk());
+    ASSERT_TRUE(waiting.sendRequest(makeHead("waited", 0), {}));
+    EXPECT_EQ(queuedReaches(1), 1U);
+    gate_.open();
+    EXPECT_TRUE(a->readResponse().isOk());
+    auto waited = waiting.readResponse();
+    ASSERT_TRUE(waited.isOk()) << waited.status().message();
+    EXPECT_EQ(waited.value().body(), "waited");
 }
 
 TEST_F(ServerTest, WithoutSiblingsRequestsQueueInsteadOfBusy) {
