@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log_sink.h"
+#include "common/shared_memory.h"
 #include "common/socket_io.h"
 #include "common/unique_fd.h"
 #include "daemon/application.h"
@@ -33,6 +34,7 @@
 #include "daemon/watchdog.h"
 #include "protocol/daemon_args.h"
 #include "protocol/daemon_status.h"
+#include "protocol/load_table.h"
 #include "protocol/log_levels.h"
 #include "python/runtime.h"
 
@@ -121,6 +123,25 @@ bool runsAsRoot() noexcept {
     uid_t e = 0;
     uid_t saved = 0;
     return ::getresuid(&r, &e, &saved) != 0 || r == 0 || e == 0 || saved == 0;
+}
+
+/// The group's load table from kLoadTableFd, whose descriptor is closed either way (app code
+/// never gets it). Without one (args.loadSlot -1), or when it cannot be mapped (WG0299: this
+/// process then gets its requests by Busy answers alone, as before the table), an empty mapping.
+common::SharedMapping mapLoadTable(const protocol::DaemonArgs& args, common::LogSink& log) {
+    if (args.loadSlot < 0) {
+        return {};
+    }
+    auto mapped = common::SharedMapping::map(
+        protocol::kLoadTableFd, protocol::loadTableBytes(args.processes), /*writable=*/true);
+    (void)::close(protocol::kLoadTableFd);
+    if (!mapped) {
+        log.log(LogLevel::Warning, "WG0299",
+                "cannot map the group's load table (" + mapped.status().message() +
+                    "); httpd learns that this process is full from its Busy answers only");
+        return {};
+    }
+    return std::move(mapped.value());
 }
 
 /// Whether fd 3 is what the parent promised: a listening socket.
@@ -266,6 +287,7 @@ int run(int argc, char** argv) {
     }
     // App code that spawns programs must not hand them our listening socket.
     (void)common::setCloseOnExec(protocol::kListenFd, true);
+    const common::SharedMapping loadTable = mapLoadTable(args, log);
 
     applyProcessTuning(args, log);  // while still root: a negative cpu-priority needs it
     auto switched = switchUser(args, log);
@@ -366,6 +388,12 @@ int run(int argc, char** argv) {
     serverConfig.connection.secrets = args.secrets;
     serverConfig.connection.peerUid = args.peerUid;
     serverConfig.socketBuffers = args.socketBuffers;
+    if (loadTable.valid()) {
+        serverConfig.loadTable =
+            std::span(reinterpret_cast<protocol::LoadSlot*>(loadTable.bytes().data()),
+                      protocol::loadSlotCount(args.processes));
+        serverConfig.loadSlot = static_cast<std::size_t>(args.loadSlot);
+    }
     auto server =
         std::make_unique<Server>(common::UniqueFd(protocol::kListenFd), serverConfig, app, log);
     if (const common::Status s = server->start(); !s) {

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "protocol/codec.h"
+#include "protocol/load_table.h"
 
 namespace wsgid::protocol {
 
@@ -26,7 +27,7 @@ constexpr std::uint32_t kArgsMagic = 0x41444757;
 /// 4: the Python settings (PythonSettings) and the process tuning (cpu-priority,
 /// stack-size, python-eggs) before it; 5: the socket buffer sizes after python-eggs;
 /// 6: the <WSGIInterpreterOptions> sections at the end.
-constexpr std::uint8_t kArgsFormat = 6;
+constexpr std::uint8_t kArgsFormat = 7;
 /// Most list entries (secrets, groups, paths, preloads) in one record; far beyond real settings,
 /// so a corrupt count cannot make the decoder allocate without bound.
 constexpr std::uint32_t kMaxListEntries = 4096;
@@ -253,6 +254,7 @@ std::string encodeDaemonArgs(const DaemonArgs& a) {
     w.str(a.newrelicConfigFile);
     w.str(a.newrelicEnvironment);
     interpreterSections(w, a.interpreterOptions);
+    w.u32(static_cast<std::uint32_t>(a.loadSlot + 1));  // 0: none
     return out;
 }
 
@@ -390,6 +392,12 @@ Result<DaemonArgs> decodeDaemonArgs(std::string_view bytes) {
     if (!readInterpreterSections(r, a.interpreterOptions)) {
         return invalid("bad <WSGIInterpreterOptions> sections");
     }
+    int loadSlotPlusOne = 0;
+    if (!readInt(r, loadSlotPlusOne) ||
+        static_cast<std::size_t>(loadSlotPlusOne) > loadSlotCount(a.processes)) {
+        return invalid("bad load table entry");
+    }
+    a.loadSlot = loadSlotPlusOne - 1;
     if (!r.done()) {
         return invalid("trailing bytes");
     }

@@ -28,6 +28,10 @@ inline constexpr int kListenFd = 3;
 /// The read end of the pipe that carries the encoded DaemonArgs (read to EOF, then closed).
 inline constexpr int kArgsFd = 4;
 
+/// The group's load table (a memfd, protocol/load_table.h), when DaemonArgs::loadSlot is set.
+/// (Descriptor 5 is the status pipe: daemon_status.h.)
+inline constexpr int kLoadTableFd = 6;
+
 /// Largest encoded DaemonArgs. The parent writes them into the pipe before it forks, so they must
 /// fit the pipe's buffer without a reader: Linux gives a pipe 64 KiB (16 pages) by default, and
 /// real settings (paths, a few python-path entries, secrets) take well under 4 KiB.
@@ -112,6 +116,9 @@ struct DaemonArgs {
     /// The <WSGIInterpreterOptions> sections that match this group, least specific first (the
     /// daemon applies them in this order when it creates each interpreter).
     std::vector<common::InterpreterOptions> interpreterOptions;
+    /// This process's entry in the group's load table (protocol/load_table.h, mapped from
+    /// descriptor kLoadTableFd); -1: no table (one process, or the parent made none).
+    int loadSlot = -1;
 };
 
 /// Bounds of cpu-priority= (nice values).

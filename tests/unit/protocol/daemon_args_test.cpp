@@ -84,6 +84,7 @@ DaemonArgs everyField() {
                                    .restrictStdout = true,
                                    .restrictSignal = false},
         common::InterpreterOptions{.applicationGroup = "admin", .pythonPath = {"/a", "/b"}}};
+    a.loadSlot = 5;
     return a;
 }
 
@@ -152,6 +153,7 @@ void expectSameArgs(const DaemonArgs& got, const DaemonArgs& want) {
     EXPECT_EQ(got.pythonEggs, want.pythonEggs);
     EXPECT_EQ(got.socketBuffers.send, want.socketBuffers.send);
     EXPECT_EQ(got.socketBuffers.receive, want.socketBuffers.receive);
+    EXPECT_EQ(got.loadSlot, want.loadSlot);
     ASSERT_EQ(got.interpreterOptions.size(), want.interpreterOptions.size());
     for (std::size_t i = 0; i < got.interpreterOptions.size(); ++i) {
         const common::InterpreterOptions& go = got.interpreterOptions[i];
@@ -245,14 +247,15 @@ TEST(DaemonArgs, ForeignBytesAreRefusedByMagic) {
 }
 
 TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
-    // The record starts with the magic "WGDA" and format 6; the lifecycle block comes last but
+    // The record starts with the magic "WGDA" and format 7; the lifecycle block comes last but
     // one: u64 maximum-requests, u32 restart-interval, u32 inactivity-timeout, u64
     // maximum-memory, u32 cpu-time-limit, u64 memory-limit, u64 virtual-memory-limit, u32
     // graceful-timeout, u32 eviction-timeout, u32 startup-timeout, u32 request-timeout, u32
     // deadlock-timeout, u32 interrupt-timeout; then the monitoring block: u8 server-metrics,
     // str newrelic-config-file, str newrelic-environment (u32 length, then the bytes); last, the
     // <WSGIInterpreterOptions> sections: u32 count, then each: u8 scoped, str application-group,
-    // u8 stdin, stdout and signal (0 unset, 1 Off, 2 On), str switch interval, u32 + str paths.
+    // u8 stdin, stdout and signal (0 unset, 1 Off, 2 On), str switch interval, u32 + str paths;
+    // last, u32 the load table entry plus one (0: none).
     DaemonArgs a;
     a.group = "g";
     a.lifecycle = {.maximumRequests = 1000,
@@ -273,7 +276,7 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
     a.interpreterOptions = {common::InterpreterOptions{
         .applicationGroup = "x", .restrictStdout = true, .pythonPath = {"/p"}}};
     const std::string bytes = encodeDaemonArgs(a);
-    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 06")));
+    EXPECT_EQ(test::toHex(bytes.substr(0, 5)), test::toHex(test::hexBytes("57 47 44 41 07")));
     const std::string tail = test::hexBytes(
         "e8 03 00 00 00 00 00 00"  // maximum-requests 1000
         "02 00 00 00 03 00 00 00"  // restart-interval 2, inactivity-timeout 3
@@ -292,9 +295,27 @@ TEST(DaemonArgs, GoldenHeaderAndLifecycleBlock) {
         "01 01 00 00 00 78"        // application-group= "x"
         "00 02 00"                 // WSGIRestrictStdin unset, WSGIRestrictStdout On, Signal unset
         "00 00 00 00"              // no WSGISwitchInterval
-        "01 00 00 00 02 00 00 00 2f 70");  // WSGIPythonPath "/p"
+        "01 00 00 00 02 00 00 00 2f 70"  // WSGIPythonPath "/p"
+        "00 00 00 00");                  // no load table entry
     ASSERT_GE(bytes.size(), tail.size());
     EXPECT_EQ(test::toHex(bytes.substr(bytes.size() - tail.size())), test::toHex(tail));
+}
+
+TEST(DaemonArgs, TheLoadTableEntryRoundTripsWithinTheGroupsTable) {
+    DaemonArgs a;
+    a.group = "g";
+    a.processes = 3;
+    a.processIndex = 2;
+    for (const int slot : {-1, 0, 5}) {
+        a.loadSlot = slot;
+        auto r = decodeDaemonArgs(encodeDaemonArgs(a));
+        ASSERT_TRUE(r.isOk()) << r.status().message();
+        EXPECT_EQ(r.value().loadSlot, slot);
+    }
+    a.loadSlot = 6;  // past the 3 processes' 6 entries
+    auto r = decodeDaemonArgs(encodeDaemonArgs(a));
+    ASSERT_FALSE(r.isOk());
+    EXPECT_NE(r.status().message().find("load table"), std::string::npos);
 }
 
 TEST(DaemonArgs, OversizedSocketBuffersAreRefused) {
