@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include "apache/group_load_table.h"
 #include "apache/in_flight_table.h"
 #include "apache/interpreter_sections.h"
 #include "apache/log_rate_limit.h"
@@ -243,6 +244,10 @@ struct DaemonGroup {
     /// This generation's secret, made by the process manager in post_config (before httpd forks
     /// its children, which inherit it); the daemons get it and older ones through a pipe.
     protocol::Secret secret{};
+    /// This generation's load table of the group (GroupRegistry::loadTables owns it), made by the
+    /// process manager in post_config for a group of two or more processes; nullptr without one:
+    /// its requests then go by Busy answers alone.
+    GroupLoadTable* loadTable = nullptr;
 
     /// Scripts loaded when a process starts, as "script|application-group" ("" = %{GLOBAL}):
     /// WSGIImportScript, and WSGIScriptAlias with literal process-group= and application-group=.
@@ -321,6 +326,8 @@ public:
     /// post_config before they fork, unmapped in the parent with pconf); nullptr when it could
     /// not be mapped, and then no max-in-flight= limit applies.
     InFlightTable* inFlight = nullptr;
+    /// The groups' load tables (DaemonGroup::loadTable), this generation's.
+    std::vector<std::unique_ptr<GroupLoadTable>> loadTables;
 
 private:
     std::vector<std::unique_ptr<DaemonGroup>> groups_;

@@ -9,13 +9,16 @@ namespace wsgid::apache {
 
 using common::Result;
 
-std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(
-    std::string_view socketPath, std::span<const std::uint32_t> avoidPids,
-    BusyMemory::Clock::time_point busySince) {
+std::unique_ptr<DaemonConnection> ConnectionPool::takeIdle(std::string_view socketPath,
+                                                           std::span<const std::uint32_t> avoidPids,
+                                                           BusyMemory::Clock::time_point busySince,
+                                                           std::uint32_t onlyPid) {
     // Called under mu_ (busy_).
-    const auto wanted = [this, avoidPids, busySince](const std::unique_ptr<DaemonConnection>& c) {
+    const auto wanted = [this, avoidPids, busySince,
+                         onlyPid](const std::unique_ptr<DaemonConnection>& c) {
         const std::uint32_t pid = c->daemonPid();
-        return std::find(avoidPids.begin(), avoidPids.end(), pid) == avoidPids.end() &&
+        return (onlyPid == 0 || pid == onlyPid) &&
+               std::find(avoidPids.begin(), avoidPids.end(), pid) == avoidPids.end() &&
                !busy_.busySince(pid, busySince);
     };
     for (;;) {

@@ -47,11 +47,12 @@ public:
     /// A healthy idle connection to `socketPath` (marked reused), the most recently used first,
     /// skipping connections to the daemon processes in `avoidPids` (they just answered Busy or
     /// are stopping) and to processes that answered Busy (noteBusy) at or after `busySince`
-    /// (the default skips none); nullptr when there is none. Unhealthy ones met on the way are
-    /// closed.
+    /// (the default skips none), and, when `onlyPid` is not 0, to any other process than that
+    /// one; nullptr when there is none. Unhealthy ones met on the way are closed.
     std::unique_ptr<DaemonConnection> takeIdle(
         std::string_view socketPath, std::span<const std::uint32_t> avoidPids = {},
-        BusyMemory::Clock::time_point busySince = BusyMemory::Clock::time_point::max());
+        BusyMemory::Clock::time_point busySince = BusyMemory::Clock::time_point::max(),
+        std::uint32_t onlyPid = 0);
 
     /// Daemon process `pid` answered Busy to a request of this child at `at`.
     void noteBusy(std::uint32_t pid, BusyMemory::Clock::time_point at);

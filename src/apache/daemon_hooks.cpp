@@ -59,10 +59,9 @@ common::Result<common::HookResult> askDaemon(request_rec* r, const DaemonGroup& 
     const protocol::RequestHead head = buildRequestHead(r, std::move(routing));
     EmptyBodySource source;
     CollectingSink sink(kMaxHookAnswerBytes);
-    auto attempt = runRequestAttempts(
-        child->pool, connectParamsFor(daemons, r, *child->registry), head, source, sink,
-        {.singleProcess = daemons.processes == 1, .buffering = responseBufferingFor(daemons)},
-        [](const RelayResult& /*retried*/) {});
+    auto attempt = runRequestAttempts(child->pool, connectParamsFor(daemons, r, *child->registry),
+                                      head, source, sink, attemptOptionsFor(daemons),
+                                      [](const RelayResult& /*retried*/) {});
     if (!attempt) {
         return attempt.status();
     }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -63,9 +64,10 @@ struct ExecPlan {
     std::vector<std::string> env;  ///< the allow-listed environment (daemon_environment.h)
     std::vector<char*> envp;
     int listenFd = -1;
-    int argsFd = -1;    ///< read end of the settings pipe, already filled and closed for writing
-    int logFd = -1;     ///< write end of the group's log pipe, or -1 for /dev/null
-    int statusFd = -1;  ///< write end of the daemon's status pipe, or -1 for none
+    int argsFd = -1;       ///< read end of the settings pipe, already filled and closed for writing
+    int logFd = -1;        ///< write end of the group's log pipe, or -1 for /dev/null
+    int statusFd = -1;     ///< write end of the daemon's status pipe, or -1 for none
+    int loadTableFd = -1;  ///< the group's load table, or -1 for none
     pid_t parent = 0;
     std::chrono::nanoseconds delay{};
 };
@@ -120,7 +122,7 @@ common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
     }
     // Descriptors: 0 = /dev/null, 1 and 2 = the group's log pipe (never an error-log descriptor,
     // which tenant code could truncate: log_relay.h), 3 = the listening socket, 4 = the settings
-    // pipe, 5 = the status pipe, no others.
+    // pipe, 5 = the status pipe, 6 = the group's load table, no others.
     if (plan.logFd > STDERR_FILENO) {
         (void)::dup2(plan.logFd, STDERR_FILENO);
     } else if (const int sink = ::open("/dev/null", O_WRONLY | O_CLOEXEC); sink >= 0) {
@@ -132,22 +134,29 @@ common::Result<int> fillArgsPipe(const protocol::DaemonArgs& args) {
     }
     (void)::dup2(STDERR_FILENO, STDOUT_FILENO);
     // Move all above their targets first, so no dup2 below can close another's source.
-    constexpr int kAbove = protocol::kStatusFd + 1;
+    constexpr int kAbove = protocol::kLoadTableFd + 1;
     const int listenCopy = ::fcntl(plan.listenFd, F_DUPFD_CLOEXEC, kAbove);
     const int argsCopy = ::fcntl(plan.argsFd, F_DUPFD_CLOEXEC, kAbove);
     const int statusCopy =
         plan.statusFd >= 0 ? ::fcntl(plan.statusFd, F_DUPFD_CLOEXEC, kAbove) : -1;
-    if (listenCopy < 0 || argsCopy < 0 || (plan.statusFd >= 0 && statusCopy < 0)) {
+    const int loadCopy =
+        plan.loadTableFd >= 0 ? ::fcntl(plan.loadTableFd, F_DUPFD_CLOEXEC, kAbove) : -1;
+    if (listenCopy < 0 || argsCopy < 0 || (plan.statusFd >= 0 && statusCopy < 0) ||
+        (plan.loadTableFd >= 0 && loadCopy < 0)) {
         ::_exit(protocol::kExitStartupFailure);
     }
     (void)::dup2(listenCopy, protocol::kListenFd);  // dup2 clears FD_CLOEXEC on the copy
     (void)::dup2(argsCopy, protocol::kArgsFd);
-    if (statusCopy >= 0) {
-        (void)::dup2(statusCopy, protocol::kStatusFd);
-        closeFrom(kAbove);
-    } else {
-        closeFrom(protocol::kStatusFd);
+    // The optional ones: their place is closed when there is none (it may hold anything).
+    for (const auto& [copy, target] : {std::pair(statusCopy, protocol::kStatusFd),
+                                       std::pair(loadCopy, protocol::kLoadTableFd)}) {
+        if (copy >= 0) {
+            (void)::dup2(copy, target);
+        } else {
+            (void)::close(target);
+        }
     }
+    closeFrom(kAbove);
     if (plan.delay.count() > 0) {
         (void)::prctl(PR_SET_NAME, kBackoffProcessName);
         common::sleepFor(plan.delay);
@@ -194,6 +203,7 @@ SpawnResult startDaemon(const DaemonSpawn& spawn) {
     plan.argsFd = argsFd.get();
     plan.logFd = spawn.logFd;
     plan.statusFd = spawn.statusFd;
+    plan.loadTableFd = spawn.loadTableFd;
     plan.parent = ::getpid();
     plan.delay = spawn.delay;
 

@@ -22,12 +22,13 @@ inline constexpr const char* kBackoffProcessName = "wsgid-backoff";
 
 /// Everything one daemon process is started with.
 struct DaemonSpawn {
-    std::string binary;                ///< absolute path of wsgid-daemon
-    protocol::DaemonArgs args;         ///< written to the settings pipe (descriptor kArgsFd)
-    std::vector<std::string> env;      ///< the whole environment, "NAME=value" each
-    int listenFd = -1;                 ///< becomes descriptor kListenFd
-    int logFd = -1;                    ///< stdout and stderr; -1: /dev/null
-    int statusFd = -1;                 ///< becomes protocol::kStatusFd; -1: none
+    std::string binary;            ///< absolute path of wsgid-daemon
+    protocol::DaemonArgs args;     ///< written to the settings pipe (descriptor kArgsFd)
+    std::vector<std::string> env;  ///< the whole environment, "NAME=value" each
+    int listenFd = -1;             ///< becomes descriptor kListenFd
+    int logFd = -1;                ///< stdout and stderr; -1: /dev/null
+    int statusFd = -1;             ///< becomes protocol::kStatusFd; -1: none
+    int loadTableFd = -1;  ///< becomes protocol::kLoadTableFd (with args.loadSlot); -1: none
     std::chrono::nanoseconds delay{};  ///< the child sleeps this long before exec (backoff)
 };
 

@@ -66,6 +66,8 @@ public:
         StatusChannel channel;  ///< its status pipe
         /// Seen stopped (SIGSTOP, a debugger) and that was logged.
         bool seenStopped = false;
+        /// Its entry in the group's load table (DaemonArgs::loadSlot); -1: none.
+        int loadEntry = -1;
     };
 
     /// One process index of one group.
@@ -114,6 +116,9 @@ public:
 private:
     bool openListeners();
     bool makeSecrets();
+    /// A load table for each group of two or more processes (WG0072 when one cannot be made:
+    /// that group then goes by Busy answers alone).
+    void makeLoadTables();
     bool startLogRelay();
     void adoptRetired();
     /// Starts the slot's process (into slot.current).

@@ -41,6 +41,7 @@ bool Manager::start() {
     if (!openListeners() || !makeSecrets()) {
         return false;
     }
+    makeLoadTables();  // before the MPM forks its children, which inherit the mappings
     if (retained_.deaths == nullptr) {
         // Before the MPM forks its first child, so every child inherits the mapping.
         retained_.deaths = DeathRecords::mapShared();
@@ -213,7 +214,28 @@ bool Manager::startLogRelay() {
     return relay_->start(pconf_);
 }
 
+void Manager::makeLoadTables() {
+    for (const auto& g : registry_.groups()) {
+        if (g->processes < 2) {
+            continue;  // one process has no sibling to route around
+        }
+        auto table = GroupLoadTable::make(g->name, g->processes);
+        if (!table) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s_,
+                         "WG0072: cannot make the load table of daemon group %s (%s); its "
+                         "requests find a process with a free worker by Busy answers alone",
+                         g->name.c_str(), table.status().message().c_str());
+            continue;
+        }
+        g->loadTable = table.value().get();
+        registry_.loadTables.push_back(std::move(table.value()));
+    }
+}
+
 void Manager::closeInheritedPipes() noexcept {
+    for (const auto& table : registry_.loadTables) {
+        table->forgetDescriptor();
+    }
     if (relay_) {
         relay_->closeInheritedEnds();
     }

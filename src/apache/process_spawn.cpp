@@ -76,6 +76,12 @@ pid_t Manager::startProcess(Slot& slot, Process& process, SupervisorDuration del
     DaemonSpawn plan;
     plan.binary = registry_.daemonBinary;
     plan.args = daemonArgsFor(*slot.group, slot.index, registry_, retained_, s_);
+    if (GroupLoadTable* table = slot.group->loadTable) {
+        // The slot's other process (the current one while a replacement starts) keeps its entry.
+        const Process& other = &process == slot.current.get() ? *slot.replacement : *slot.current;
+        plan.args.loadSlot = table->entryFor(slot.index, other.registered ? other.loadEntry : -1);
+        plan.loadTableFd = plan.args.loadSlot >= 0 ? table->descriptor() : -1;
+    }
     plan.env = daemonEnvironment(environ, kSanitizerBuild);
     plan.listenFd = slot.listenFd;
     plan.logFd = relay_ ? relay_->writeFd(slot.group->name) : -1;
@@ -107,6 +113,7 @@ pid_t Manager::startProcess(Slot& slot, Process& process, SupervisorDuration del
     }
     process.termSent = false;
     process.seenStopped = false;
+    process.loadEntry = plan.args.loadSlot;
     process.channel = StatusChannel(std::move(statusRead));
     process.proc = apr_proc_t{};
     process.proc.pid = started.pid;

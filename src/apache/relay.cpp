@@ -169,7 +169,10 @@ RelayResult Relay::run(const protocol::RequestHead& head) {
     }
     headRequest_ = isHeadRequest(head);
     acceptFiles_ = protocol::passesFiles(head);
-    queueFrame(FrameType::RequestHead, options_.mayQueue ? protocol::kHeadMayQueue : 0, encoded);
+    const auto flags =
+        static_cast<std::uint16_t>((options_.mayQueue ? protocol::kHeadMayQueue : 0) |
+                                   (options_.mayReturn ? protocol::kHeadMayReturn : 0));
+    queueFrame(FrameType::RequestHead, flags, encoded);
     headFrameSize_ = out_.size();
     request_ = head.contentLength == 0 ? RequestState::HeadOnly : RequestState::BodyNotAsked;
     writeSome();

@@ -151,6 +151,9 @@ struct RelayOptions {
     /// Set kHeadMayQueue: no other process is left to try, so the daemon queues the request
     /// instead of answering Error{Busy}.
     bool mayQueue = false;
+    /// kHeadMayReturn: another attempt is left, so a daemon that queued the request may answer
+    /// it Busy when a sibling frees a worker first.
+    bool mayReturn = false;
     /// header-buffer-size=, response-buffer-size= and response-flush-delay= of the group.
     ResponseBuffering buffering{};
 };

@@ -56,6 +56,16 @@ ResponseBuffering responseBufferingFor(const DaemonGroup& group) noexcept {
                                           group.responseFlushDelayMs);
 }
 
+AttemptOptions attemptOptionsFor(const DaemonGroup& group) noexcept {
+    AttemptOptions options{.singleProcess = group.processes == 1,
+                           .buffering = responseBufferingFor(group)};
+    if (group.loadTable != nullptr) {
+        options.loadTable = group.loadTable->slots();
+        options.workers = group.threads;
+    }
+    return options;
+}
+
 int finishRelay(request_rec* r, const DaemonGroup& group, const DaemonConnection* conn,
                 const RelayResult& result, const ApacheBodySource& source, ApacheResponseSink& sink,
                 DeathClock::time_point sentAt) {

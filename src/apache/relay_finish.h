@@ -5,6 +5,7 @@
 #pragma once
 
 #include "apache/death_records.h"
+#include "apache/request_attempts.h"
 #include "apache/response_buffering.h"
 
 struct request_rec;
@@ -23,6 +24,9 @@ int groupBusy(request_rec* r);
 /// How the module takes `group`'s responses (header-buffer-size=, response-buffer-size=,
 /// response-flush-delay=).
 ResponseBuffering responseBufferingFor(const DaemonGroup& group) noexcept;
+
+/// How a request of `group` is run (request_attempts.h): its processes, buffering, load table.
+AttemptOptions attemptOptionsFor(const DaemonGroup& group) noexcept;
 
 /// Maps how a relay ended onto the handler's return value, logging once. `conn` is the
 /// connection the relay ran on (nullptr if none), `sentAt` when the request was sent: a daemon

@@ -114,8 +114,7 @@ int relayToDaemon(request_rec* r, ChildState& child, const DaemonGroup& group,
     }
     const DeathClock::time_point sentAt = DeathClock::now();
     auto attempt = runRequestAttempts(
-        child.pool, ends->params, head, source, sink,
-        {.singleProcess = group.processes == 1, .buffering = responseBufferingFor(group)},
+        child.pool, ends->params, head, source, sink, attemptOptionsFor(group),
         [r, &group](const RelayResult& retried) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "WG0121: retrying on a new connection to daemon group '%s': %s",

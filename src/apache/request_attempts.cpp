@@ -3,10 +3,58 @@
 #include "apache/request_attempts.h"
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <utility>
 
+#include "apache/process_choice.h"
+
 namespace wsgid::apache {
+
+namespace {
+
+/// A pooled connection for an attempt as the load table says (process_choice.h), and whether
+/// the request is to queue there; `decided` false when the table said nothing usable.
+struct TableAttempt {
+    std::unique_ptr<DaemonConnection> idle;
+    bool queue = false;
+    bool decided = false;
+};
+
+TableAttempt attemptByTable(ConnectionPool& pool, const ConnectParams& params,
+                            const AttemptOptions& options, std::span<const std::uint32_t> avoid) {
+    std::array<protocol::ProcessLoad, kMaxChoiceProcesses> loads{};
+    const std::size_t n = protocol::readLoads(options.loadTable, loads);
+    // Any number that differs from one request to the next will do to break ties: the clock's
+    // low bits (a frame address would repeat in every request of a thread, and in every
+    // prefork child, forked with one layout, so their ties would all go one way).
+    const auto coin =
+        static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const ProcessChoice choice =
+        chooseProcess(std::span(loads).first(n), options.workers, avoid, coin);
+    TableAttempt a;
+    switch (choice.kind) {
+        case ProcessChoice::Kind::NoInformation:
+            return a;
+        case ProcessChoice::Kind::FreeWorker:
+            // Without a pooled connection to a free process: a new one, which only a process
+            // with a free worker takes from the backlog.
+            a.idle = pool.takeIdle(params.socketPath, choice.skipList());
+            break;
+        case ProcessChoice::Kind::QueueAtLeastLoaded:
+            a.idle = pool.takeIdle(params.socketPath, choice.skipList(),
+                                   BusyMemory::Clock::time_point::max(), choice.target);
+            if (!a.idle) {
+                a.idle = pool.takeIdle(params.socketPath, choice.skipList());
+            }
+            a.queue = a.idle != nullptr;
+            break;
+    }
+    a.decided = true;
+    return a;
+}
+
+}  // namespace
 
 common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const ConnectParams& params,
                                                   const protocol::RequestHead& head,
@@ -19,7 +67,16 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
     for (int attempt = 1;; ++attempt) {
         const bool last = attempt == kMaxAttempts;
         std::unique_ptr<DaemonConnection> idle;
-        if (!last) {
+        bool queueHere = false;
+        bool decided = false;
+        if (!last && !options.singleProcess && !options.loadTable.empty()) {
+            TableAttempt byTable =
+                attemptByTable(pool, params, options, std::span(avoid.data(), avoided));
+            idle = std::move(byTable.idle);
+            queueHere = byTable.queue;
+            decided = byTable.decided;
+        }
+        if (!last && !decided) {
             // A first attempt tries every process: most requests find a worker free where the
             // last one ended, even when others just said Busy.
             const auto busySince = attempt == 1 ? BusyMemory::Clock::time_point::max()
@@ -36,10 +93,13 @@ common::Result<RequestAttempt> runRequestAttempts(ConnectionPool& pool, const Co
         DaemonConnection& daemon = *conn.value();
         RequestAttempt current{
             .connection = std::move(conn.value()),
-            .result = relayRequest(daemon, head, source, sink,
-                                   RelayOptions{.ioTimeout = params.ioTimeout,
-                                                .mayQueue = options.singleProcess || last,
-                                                .buffering = options.buffering})};
+            .result =
+                relayRequest(daemon, head, source, sink,
+                             RelayOptions{.ioTimeout = params.ioTimeout,
+                                          .mayQueue = options.singleProcess || last || queueHere,
+                                          .mayReturn = !last && !options.singleProcess &&
+                                                       !options.loadTable.empty(),
+                                          .buffering = options.buffering})};
         if (!current.result.retryable || last) {
             return current;
         }

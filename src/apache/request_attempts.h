@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 
 #include "apache/connection_pool.h"
 #include "apache/daemon_connection.h"
 #include "apache/relay.h"
 #include "common/status.h"
+#include "protocol/load_table.h"
 #include "protocol/request_head.h"
 
 namespace wsgid::apache {
@@ -36,6 +38,10 @@ struct AttemptOptions {
     bool singleProcess = false;
     /// header-buffer-size=, response-buffer-size= and response-flush-delay= of the group.
     ResponseBuffering buffering{};
+    /// The group's load table (GroupLoadTable::slots()) and its threads per process; empty
+    /// without one: then where a request goes is learnt from Busy answers alone.
+    std::span<const protocol::LoadSlot> loadTable{};
+    int workers = 0;
 };
 
 /// The last attempt of a request: its connection (for the daemon pid in log lines, and to give

@@ -63,6 +63,11 @@ void Manager::onProcessEnded(Process& process, int reason, int status) {
         pumpStatus(slot, process);
     }
     process.channel.close();
+    if (slot.group->loadTable != nullptr) {
+        // A crash leaves its last load there: no request should be routed to a dead process.
+        slot.group->loadTable->clear(process.loadEntry);
+        process.loadEntry = -1;
+    }
     // In the MPM's main loop the status is an exit code or signal number; while it stops,
     // apr_proc_other_child_refresh_all passes the raw wait status instead.
     DaemonDeath death;

@@ -5,6 +5,7 @@
 // that may queue.
 #include "apache/request_attempts.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -252,6 +253,97 @@ TEST(RequestAttempts, AFailedConnectIsReturnedAsItsStatus) {
                                       source, sink, {}, nullptr);
     ASSERT_FALSE(attempt);
     EXPECT_EQ(attempt.status().code(), ErrorCode::NotFound);
+}
+
+// ---- with the group's load table ------------------------------------------------------------
+
+/// A load table of two processes (entries 0 and 2) with `takenOf1` and `takenOf2` places.
+std::vector<protocol::LoadSlot> tableOf(std::int32_t takenOf1, std::int32_t takenOf2) {
+    std::vector<protocol::LoadSlot> table(protocol::loadSlotCount(2));
+    protocol::LoadSlotWriter one(&table[0]);
+    protocol::LoadSlotWriter two(&table[2]);
+    one.announce(1);
+    one.publish(takenOf1);
+    two.announce(2);
+    two.publish(takenOf2);
+    return table;
+}
+
+AttemptOptions withTable(const std::vector<protocol::LoadSlot>& table) {
+    return {.loadTable = table, .workers = 4};
+}
+
+/// What process 1's fake daemon does before process 2's serves (nothing by default): gets
+/// the table, to change what it shows.
+using BeforeProcess2 = std::function<void(FakeDaemon& one, std::vector<protocol::LoadSlot>&)>;
+
+/// Pools a connection to process 2, then one to process 1 (so the most recently used), runs one
+/// request under `table`, checks that process 2 served it, and returns the flags it saw.
+std::uint16_t flagsSeenByProcess2(std::vector<protocol::LoadSlot> table,
+                                  const BeforeProcess2& before = {}) {
+    ConnectionPool pool;
+    const std::string path = "/table.sock";
+    std::unique_ptr<FakeDaemon> two;
+    std::unique_ptr<FakeDaemon> one;
+    poolOneConnection(pool, path, &two, 2);
+    poolOneConnection(pool, path, &one, 1);
+    FakeDaemon::Request seen;
+    std::thread daemons([&] {
+        if (before) {
+            before(*one, table);
+        }
+        seen = two->readRequest();
+        answerOk(*two);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink,
+                                      withTable(table), nullptr);
+    daemons.join();
+    EXPECT_TRUE(attempt) << attempt.status().message();
+    EXPECT_EQ(attempt ? attempt->connection->daemonPid() : 0U, 2U);
+    EXPECT_EQ(sink.body_, "ok");
+    return seen.headFlags;
+}
+
+TEST(RequestAttempts, WithALoadTableTheFirstAttemptSkipsAFullProcess) {
+    // Process 1 is full (4 of 4), process 2 has a free worker.
+    EXPECT_EQ(flagsSeenByProcess2(tableOf(4, 1)), protocol::kHeadMayReturn)
+        << "not queued, and may be handed back";
+}
+
+TEST(RequestAttempts, WithALoadTableAFullGroupQueuesAtTheLeastLoadedProcess) {
+    EXPECT_EQ(flagsSeenByProcess2(tableOf(9, 5)),
+              protocol::kHeadMayQueue | protocol::kHeadMayReturn);
+}
+
+TEST(RequestAttempts, AHandedBackRequestGoesWhereTheTableShowsAFreeWorker) {
+    // Both full: queued at 1, the least loaded. Then 2 frees a worker, and 1 hands it back.
+    const auto handBack = [](FakeDaemon& one, std::vector<protocol::LoadSlot>& table) {
+        EXPECT_EQ(one.readRequest().headFlags, protocol::kHeadMayQueue | protocol::kHeadMayReturn);
+        protocol::LoadSlotWriter(&table[2]).publish(3);
+        one.sendError(protocol::ResponseErrorCode::Busy, "a sibling process has a free worker");
+    };
+    EXPECT_EQ(flagsSeenByProcess2(tableOf(5, 6), handBack), protocol::kHeadMayReturn);
+}
+
+TEST(RequestAttempts, WithoutALoadTableNoRequestMayBeHandedBack) {
+    // Daemons without a table never hand back; the flag stays off, as before the table.
+    ConnectionPool pool;
+    const std::string path = "/plain.sock";
+    std::unique_ptr<FakeDaemon> daemon;
+    poolOneConnection(pool, path, &daemon, 1);
+    FakeDaemon::Request seen;
+    std::thread serve([&] {
+        seen = daemon->readRequest();
+        answerOk(*daemon);
+    });
+    StringSource source("");
+    RecordingSink sink;
+    auto attempt = runRequestAttempts(pool, paramsFor(path), getHead(), source, sink, {}, nullptr);
+    serve.join();
+    ASSERT_TRUE(attempt) << attempt.status().message();
+    EXPECT_EQ(seen.headFlags, 0);
 }
 
 }  // namespace
