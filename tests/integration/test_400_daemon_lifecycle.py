@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harness import http, procs
-from harness.httpd import APACHE_USER, ServerConf, is_root
+from harness.httpd import APACHE_USER, DAEMONS_TIMEOUT, ServerConf, is_root
 from harness.log_ids import (DAEMON_DIED_IDS, DAEMON_LOST_IDS, STARTUP_FAILED_IDS,
                                UNREACHABLE_IDS)
 from harness.util import Background, rendezvous_dir, wait_for_file
@@ -29,11 +29,22 @@ LIFECYCLE_CONF = ServerConf(r"""
 WSGIDaemonProcess three processes=3 threads=2 display-name=wsgid-three-test
 WSGIDaemonProcess one threads=4 display-name=%{GROUP}
 WSGIScriptAlias /three ${APPS}/procinfo/app.wsgi process-group=three
+WSGIScriptAlias /three-sleep ${APPS}/sleep/app.wsgi process-group=three
 WSGIScriptAlias /one ${APPS}/procinfo/app.wsgi process-group=one
 WSGIScriptAlias /rv ${APPS}/rendezvous/app.wsgi process-group=one
 WSGIScriptAlias /sleep ${APPS}/sleep/app.wsgi process-group=one
 WSGIScriptAlias /crash ${APPS}/crash/app.wsgi process-group=one
 """)
+
+
+def load_table_maps(pid):
+    """The permissions of each mapping of a load table in `pid`'s address space, or None if the
+    process has ended."""
+    try:
+        text = Path(f"/proc/{pid}/maps").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return [line.split()[1] for line in text.splitlines() if "memfd:wsgid-load:" in line]
 
 
 def group_daemons(server, argv0):
@@ -132,7 +143,9 @@ class TestLifecycle:
                 if stop.is_set() or time.monotonic() > deadline:
                     return
                 try:
-                    r = http.get(server.port, f"/sleep?t=0.01&id={i}",
+                    # Both groups: "three" routes by its load table, "one" has none.
+                    path = "/sleep" if i % 2 else "/three-sleep"
+                    r = http.get(server.port, f"{path}?t=0.01&id={i}",
                                  headers={"Connection": "close"})
                     ok = r.status == 200
                     item = (ok, r if not ok else None, r.json()["pid"] if ok else None)
@@ -167,6 +180,29 @@ class TestLifecycle:
         assert not failures, f"{len(failures)} of {len(results)} requests failed: {failures[:5]}"
         pids = {r[2] for r in results}
         assert pids & before and pids & after, "load did not span the restart"
+
+    def test_400_64_one_load_table_per_group_read_only_in_children(self, server):
+        # The parent makes a load table for each group of two or more processes in each
+        # generation: a graceful restart must not leave the old one mapped, or the parent would
+        # grow with every restart. Each daemon of the group maps it once and keeps no descriptor
+        # of it; a daemon of a one-process group has none; httpd children only read it.
+        for round_ in range(3):
+            assert load_table_maps(server.pid) == ["rw-s"], (round_, load_table_maps(server.pid))
+            # Ready first: a daemon just exec'd may not show its display name yet.
+            assert all(server.daemon_ready(p.pid, DAEMONS_TIMEOUT) for p in server.daemons())
+            three = group_daemons(server, "wsgid-three-test")
+            (one,) = group_daemons(server, "(wsgi:one)")
+            assert len(three) == 3, (round_, server.daemons())
+            for p in three + [one]:
+                fds = procs.fd_targets(p.pid).values()
+                assert not [t for t in fds if "wsgid-load" in t], (round_, p, fds)
+            assert [load_table_maps(p.pid) for p in three] == [["rw-s"]] * 3, round_
+            assert load_table_maps(one.pid) == [], round_
+            for w in server.workers():
+                maps = load_table_maps(w.pid)
+                assert maps is None or maps == ["r--s"], (round_, w, maps)
+            assert http.get(server.port, "/three").status == 200
+            server.graceful()
 
     def test_400_08_full_restart_brings_fresh_daemons(self, server):
         before = {p.pid for p in server.daemons()}
