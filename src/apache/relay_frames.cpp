@@ -168,15 +168,29 @@ void Relay::handleBody(const protocol::FrameView& piece) {
             return;  // its header alone so far
         }
     }
-    ++unflushedPieces_;
-    unflushedBytes_ += piece.payload.size();
-    if (Status s = sink_.body(piece.payload); !s) {
-        clientFailed(RelayOutcome::ClientGone, std::move(s));
-        return;
-    }
-    if (unflushedBytes_ >= options_.buffering.flushAfterBytes) {
-        flushResponse();  // response-buffer-size=
-    }
+    // response-buffer-size= bounds the bytes between two flushes: a piece that would pass the
+    // bound goes to the sink in parts, with a flush at the bound (a piece's size is whatever
+    // one read of the daemon brought, so it may straddle the bound).
+    // (A bound of 0 is resolved to the default before it gets here; 1 keeps the loop finite.)
+    const std::size_t bound = std::max<std::size_t>(options_.buffering.flushAfterBytes, 1);
+    std::string_view rest = piece.payload;
+    do {
+        const std::size_t room = bound - unflushedBytes_;
+        const std::string_view part = rest.substr(0, room);
+        rest.remove_prefix(part.size());
+        ++unflushedPieces_;
+        unflushedBytes_ += part.size();
+        if (Status s = sink_.body(part); !s) {
+            clientFailed(RelayOutcome::ClientGone, std::move(s));
+            return;
+        }
+        if (unflushedBytes_ >= bound) {
+            flushResponse();
+            if (stopped()) {
+                return;
+            }
+        }
+    } while (!rest.empty());
 }
 
 void Relay::handleFile(const protocol::FrameView& frame, std::size_t at) {
