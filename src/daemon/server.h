@@ -262,6 +262,9 @@ private:
     /// system-wide settings).
     bool socketBuffersChecked_ = false;
     std::atomic<bool> healthy_{true};
+    /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
+    /// the I/O thread to watch it again.
+    std::atomic<bool> gateClosed_{false};
     std::atomic<int> busyWorkers_{0};
     /// Requests admitted (queued or running) and not finished.
     std::atomic<int> admitted_{0};
@@ -269,13 +272,10 @@ private:
     /// request yet (each holds the worker it was accepted for), as one count that admission and
     /// accept change with one atomic step each (tryTakePlace).
     std::atomic<int> places_{0};
-    /// This process's entry in the load table (inactive without one); its pid, for reading the
-    /// siblings' entries.
-    protocol::LoadSlotWriter load_;
+    /// This process's pid, to tell its own entry of the load table from its siblings'.
     std::uint32_t ownPid_ = 0;
-    /// The listening socket is unwatched for lack of a free worker: a worker that finishes wakes
-    /// the I/O thread to watch it again.
-    std::atomic<bool> gateClosed_{false};
+    /// This process's entry in the load table (inactive without one).
+    protocol::LoadSlotWriter load_;
     std::atomic<std::uint64_t> requestsDone_{0};
     /// Who reads the requests that arrive on idle connections.
     enum class ConnectionWatch {

@@ -5,6 +5,7 @@
 // request waits behind a busy process while a sibling idles (docs/architecture.md "Admission").
 #include <algorithm>
 #include <array>
+#include <numeric>
 
 #include "daemon/server.h"
 
@@ -47,13 +48,12 @@ int Server::siblingsFreeWorkers() const noexcept {
     }
     std::array<protocol::ProcessLoad, kMaxLoadsRead> loads{};
     const std::size_t n = protocol::readLoads(config_.loadTable, loads);
-    int free = 0;
-    for (const protocol::ProcessLoad& load : std::span(loads).first(n)) {
-        if (load.pid != ownPid_ && load.taken < config_.threads) {
-            free += config_.threads - load.taken;
-        }
-    }
-    return free;
+    const auto live = std::span(loads).first(n);
+    return std::accumulate(
+        live.begin(), live.end(), 0, [&](int free, const protocol::ProcessLoad& load) {
+            const bool sibling = load.pid != ownPid_;
+            return free + (sibling ? std::max(config_.threads - load.taken, 0) : 0);
+        });
 }
 
 bool Server::takePlaceWhileAllFull() noexcept {
